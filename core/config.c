@@ -1,0 +1,2 @@
+/* config.c -- placeholder until implemented */
+#include "config.h"

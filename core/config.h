@@ -1,0 +1,65 @@
+/*
+ * config.h -- meshd.conf, the daemon-wide configuration (libconfig syntax).
+ *
+ *     state_db    = "state/state.db";   # the SQLite state store
+ *     jobs_dir    = "jobs";             # one *.conf per job
+ *     plugin_path = [ "plugins", "/usr/lib/meshd/plugins" ];
+ *     log_dir     = "state/logs";       # attempt logs
+ *     staging_dir = "state/staging";    # write-audit-publish staging areas
+ *     workers     = 4;                  # 0 or absent: number of CPUs
+ *     worker_max_tasks = 1000;          # recycle a worker after this many tasks
+ *     worker_memory_mb = 0;             # RLIMIT per worker, 0 = unlimited
+ *     kill_grace  = 5;                  # seconds between SIGTERM and SIGKILL
+ *     heartbeat_timeout = 10;           # seconds of silence => worker lost
+ *
+ * Relative paths are taken relative to the directory holding meshd.conf, so
+ * a checkout runs in place.
+ */
+#ifndef MESHD_CONFIG_H
+#define MESHD_CONFIG_H
+
+#include "errlist.h"
+
+struct meshd_config {
+	char	 *file;			/* path of meshd.conf as given */
+	char	 *state_db;		/* absolute or relative to cwd, resolved */
+	char	 *jobs_dir;
+	char	**plugin_path;		/* search path for plugin = "name" */
+	size_t	  nplugin_path;
+	char	 *log_dir;
+	char	 *staging_dir;
+	int	  workers;		/* resolved: never 0 */
+	int	  worker_max_tasks;	/* default 1000 */
+	int	  worker_memory_mb;	/* default 0 = unlimited */
+	int	  kill_grace_s;		/* default 5 */
+	int	  heartbeat_timeout_s;	/* default 10 */
+};
+
+/*
+ * The config file used when none is given: $MESHD_CONFIG if set, else
+ * SYSCONFDIR/meshd/meshd.conf.  Static string.
+ */
+const char	*config_default_path(void);
+
+/*
+ * Load and validate meshd.conf.  Every problem is added to `errs` with the
+ * file and line (syntax errors, wrong types, bad values; unknown keys are
+ * warnings).  Returns the config, or NULL if there was any error.  The
+ * caller frees it with config_free().
+ */
+struct meshd_config	*config_load(const char *path, struct errlist *errs);
+/* A config with every default, relative to `basedir`; for tests and for
+ * running without a file. */
+struct meshd_config	*config_defaults(const char *basedir);
+void			 config_free(struct meshd_config *);
+
+/*
+ * Find a plugin: a name containing '/' is a path (relative to `relto`, the
+ * job file's directory); a bare name "flights" is searched as
+ * "flights.so" along plugin_path.  Returns a new absolute-or-relative path
+ * that exists, or NULL with cause ("plugin 'x' not found in: a, b").
+ */
+char	*config_find_plugin(const struct meshd_config *, const char *name,
+	    const char *relto, char **cause);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * dag.h -- the task graph of one job.
+ *
+ * Built from the tasks of a job and validated once, at load time: an
+ * unknown dependency, a duplicate id, a self-loop and a cycle are refused
+ * with file:line (the cycle printed as "a -> b -> c -> a").  Nodes are the
+ * job's task indexes.
+ *
+ * Readiness during a run is tracked by struct dag_ready with indegree
+ * counters: finishing a task decrements its successors and queues those
+ * that reach zero, so no step rescans the graph.
+ */
+#ifndef MESHD_DAG_H
+#define MESHD_DAG_H
+
+#include <stddef.h>
+
+#include "errlist.h"
+
+struct job_def;
+struct dag;
+
+/*
+ * Build the DAG of `job` (job->tasks must be filled; job->file is used in
+ * messages).  On any problem every error is added to errs and NULL is
+ * returned.
+ */
+struct dag	*dag_build(const struct job_def *job, struct errlist *errs);
+void		 dag_free(struct dag *);
+
+size_t		 dag_size(const struct dag *);
+/* Successors / predecessors of node i. */
+size_t		 dag_nsucc(const struct dag *, size_t i);
+const size_t	*dag_succ(const struct dag *, size_t i);
+size_t		 dag_npred(const struct dag *, size_t i);
+const size_t	*dag_pred(const struct dag *, size_t i);
+/* A topological order of all nodes (stable: ties in file order). */
+const size_t	*dag_topo(const struct dag *);
+/* Mark in `out` (size dag_size, zeroed by the caller) every node reachable
+ * from i, not including i. */
+void		 dag_descendants(const struct dag *, size_t i, unsigned char *out);
+
+/* Readiness tracking for one run. */
+struct dag_ready;
+
+/* A tracker with every node pending; nodes with no predecessors are ready.
+ * `done` (may be NULL) marks nodes already finished in an earlier attempt
+ * of the run: they count as completed from the start. */
+struct dag_ready *dag_ready_new(const struct dag *, const unsigned char *done);
+void		 dag_ready_free(struct dag_ready *);
+/* Pop the next ready node into *i; 0 if none is ready now. FIFO order. */
+int		 dag_ready_next(struct dag_ready *, size_t *i);
+/* Node i finished well: successors whose indegree reaches 0 become ready. */
+void		 dag_ready_complete(struct dag_ready *, size_t i);
+/* Node i failed: every descendant is marked blocked and never becomes
+ * ready.  Their indexes are appended to `blocked` (size dag_size) and their
+ * number returned. */
+size_t		 dag_ready_fail(struct dag_ready *, size_t i, size_t *blocked);
+/* Number of nodes neither finished, failed nor blocked. */
+size_t		 dag_ready_remaining(const struct dag_ready *);
+
+#endif

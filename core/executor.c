@@ -1,0 +1,2 @@
+/* executor.c -- placeholder until implemented */
+#include "executor.h"

@@ -1,0 +1,123 @@
+/*
+ * executor.h -- the worker pool.
+ *
+ * A pool of pre-forked worker processes, reused across tasks.  Each worker
+ * is connected to the supervisor by a socketpair; it receives one task at a
+ * time, loads the plugin lazily (and caches it), points its stdout and
+ * stderr at the attempt's log file, runs the stage and sends back the
+ * status, the error message, check results and metrics.  Workers die with
+ * their parent (PR_SET_PDEATHSIG).
+ *
+ * The supervisor turns every fault into a failed attempt with a precise
+ * reason, and replaces the worker:
+ *   crash            "killed by signal 11 (SIGSEGV)"
+ *   exit in plugin   "plugin called exit(3)"
+ *   timeout          SIGTERM, then SIGKILL after kill_grace:
+ *                    "timed out after 30s"
+ *   silence          no heartbeat for heartbeat_timeout:
+ *                    "worker stopped answering (no heartbeat for 10s)"
+ * A worker that has run worker_max_tasks tasks is replaced after its task.
+ *
+ * The executor is single-threaded and driven by its owner: submit tasks,
+ * then call executor_wait() for results.
+ */
+#ifndef MESHD_EXECUTOR_H
+#define MESHD_EXECUTOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "job.h"
+
+struct executor_opts {
+	int	workers;		/* pool size, >= 1 */
+	int	max_tasks;		/* per worker before replacement; 0 = no limit */
+	int	memory_mb;		/* RLIMIT per worker, 0 = none */
+	int	kill_grace_s;		/* SIGTERM -> SIGKILL */
+	int	heartbeat_timeout_s;
+};
+
+/* Everything a worker needs for one attempt.  The executor copies it. */
+struct task_req {
+	int64_t			 attempt_id;	/* the caller's handle */
+	const char		*job;
+	const char		*task_id;
+	const char		*plugin_path;
+	int			 stage;		/* enum meshd_stage */
+	int			 attempt;	/* 1 for the first try */
+	const char		*partition_key;
+	int64_t			 interval_start_us, interval_end_us;
+	const char		*staging_dir;	/* created by the worker */
+	const char		*attempt_dir;	/* created by the worker */
+	const char		*log_path;	/* created (with parents) */
+	const char		*product;	/* NULL: the plugin's first */
+	const char		*location;	/* override, or NULL */
+	const struct paramset	*params;
+	int64_t			 timeout_us;	/* 0 = none */
+};
+
+struct check_rec {
+	char	*name;
+	int	 severity;		/* enum meshd_severity */
+	int	 passed;
+	double	 observed;
+	char	*expectation;		/* may be NULL */
+	int64_t	 recorded_us;
+};
+
+struct metric_rec {
+	char	*name;
+	double	 value;
+};
+
+struct task_result {
+	int64_t			 attempt_id;
+	pid_t			 pid;		/* worker that ran it */
+	/* The outcome: MESHD_OK, MESHD_FAILED, MESHD_RETRY or MESHD_SKIPPED.
+	 * A failed error-level check turns OK into FAILED.  Faults (crash,
+	 * exit, timeout, silence, load refusal) are MESHD_FAILED with
+	 * `retryable` set except for a load refusal or failed check. */
+	int			 status;
+	int			 retryable;
+	char			*reason;	/* precise cause, or NULL on OK */
+	char			*message;	/* the plugin's set_error text */
+	int64_t			 started_us, ended_us;
+	struct check_rec	*checks;
+	size_t			 nchecks;
+	struct metric_rec	*metrics;
+	size_t			 nmetrics;
+};
+
+struct executor;
+
+/* Fork the pool.  NULL with cause. */
+struct executor	*executor_new(const struct executor_opts *, char **cause);
+/* Number of workers idle now: submit at most this many. */
+int		 executor_idle(const struct executor *);
+/* Number of tasks running. */
+int		 executor_busy(const struct executor *);
+/* Hand a task to an idle worker.  Returns the worker's pid, or -1 with
+ * cause (no idle worker, or the worker could not be written to). */
+pid_t		 executor_submit(struct executor *, const struct task_req *,
+		    char **cause);
+/*
+ * Wait up to timeout_ms (-1: forever) for one attempt to end; the
+ * executor enforces timeouts and heartbeats while it waits.  Returns 1
+ * with *out set (free with task_result_free), 0 on timeout or signal
+ * (EINTR), -1 with cause on an internal error.
+ */
+int		 executor_wait(struct executor *, int timeout_ms,
+		    struct task_result **out, char **cause);
+/* Ask the attempt to stop: SIGTERM, then SIGKILL after the grace.  Its
+ * result comes through executor_wait() with reason `why`. */
+int		 executor_cancel(struct executor *, int64_t attempt_id,
+		    const char *why);
+/* Stop every worker (SIGTERM, grace, SIGKILL), reap them and free. */
+void		 executor_free(struct executor *);
+void		 task_result_free(struct task_result *);
+
+/* "killed by signal 11 (SIGSEGV)" style text for a wait(2) status; new
+ * string. */
+char		*exit_reason(int wstatus);
+
+#endif

@@ -1,0 +1,2 @@
+/* hostapi.c -- placeholder until implemented */
+#include "hostapi.h"

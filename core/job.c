@@ -1,0 +1,2 @@
+/* job.c -- placeholder until implemented */
+#include "job.h"

@@ -1,0 +1,128 @@
+/*
+ * job.h -- job definitions: one jobs/NAME.conf file per job (libconfig).
+ *
+ *     name        = "flights_daily";
+ *     domain      = "ops";
+ *     owner       = "ops-data@example.org";
+ *     description = "...";
+ *     schedule    = "@daily";     # none | @hourly | @daily | @weekly |
+ *                                 # @monthly | @yearly  (cron: later)
+ *     start       = "2001-01-01"; # first partition (optional)
+ *     end         = "2001-04-01"; # partitions before this (optional)
+ *     params      = { source = "../contrib/data/flights-20k.json"; };
+ *     products    = ( { name = "ops.flights"; location = "..."; } );
+ *     tasks = (
+ *       { id = "extract"; plugin = "flights"; stage = "extract";
+ *         retries = 2; retry_delay = 5; timeout = 300;
+ *         params = { ... }; },
+ *       { id = "check"; plugin = "flights"; stage = "check";
+ *         after = [ "extract" ]; },
+ *       { id = "publish"; plugin = "flights"; stage = "publish";
+ *         after = [ "check" ]; product = "ops.flights"; }
+ *     );
+ *
+ * A job loads whole or not at all: job_load_file() returns NULL if the file
+ * has any error, and every error is in the errlist with file:line.
+ */
+#ifndef MESHD_JOB_H
+#define MESHD_JOB_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "errlist.h"
+
+enum param_type { PARAM_INT, PARAM_DOUBLE, PARAM_BOOL, PARAM_STRING };
+
+struct param {
+	char		*key;
+	enum param_type	 type;
+	int64_t		 i;		/* PARAM_INT, PARAM_BOOL (0/1) */
+	double		 d;		/* PARAM_DOUBLE */
+	char		*s;		/* PARAM_STRING */
+};
+
+struct paramset {
+	struct param	*v;
+	size_t		 n;
+};
+
+const char		*param_type_name(enum param_type);
+const struct param	*paramset_get(const struct paramset *, const char *key);
+/* Set (replace or add) a copy of `p`. */
+void			 paramset_set(struct paramset *, const struct param *p);
+void			 paramset_free(struct paramset *);
+
+struct task_def {
+	char		 *id;
+	int		  line;		/* line of the task in the job file */
+	char		 *plugin;	/* as written */
+	char		 *plugin_path;	/* resolved path to the .so */
+	int		  stage;	/* enum meshd_stage */
+	char		**after;	/* ids this task runs after */
+	int		 *after_lines;
+	size_t		  nafter;
+	struct paramset	  params;	/* job params overlaid by task params */
+	char		 *product;	/* optional: product this task builds */
+	int		  retries;	/* extra tries after the first; default 0 */
+	int64_t		  retry_delay_us; /* default 10 s */
+	int64_t		  timeout_us;	/* default 1 h; 0 = none */
+};
+
+struct product_override {
+	char	*name;			/* "domain.product" */
+	char	*location;		/* NULL: the descriptor's */
+	int	 line;
+};
+
+struct job_def {
+	char			*name;
+	char			*file;		/* path of the job file */
+	char			*domain;
+	char			*owner;
+	char			*description;	/* may be NULL */
+	char			*schedule;	/* "none" if absent */
+	char			*start;		/* partition key or NULL */
+	char			*end;		/* partition key or NULL */
+	struct paramset		 params;	/* job-level params */
+	struct task_def		*tasks;
+	size_t			 ntasks;
+	struct product_override	*products;
+	size_t			 nproducts;
+	struct dag		*dag;		/* built and validated */
+};
+
+struct jobset {
+	struct job_def	**v;
+	size_t		  n;
+};
+
+const char	*stage_name(int stage);
+/* "extract" -> MESHD_STAGE_EXTRACT; -1 if unknown. */
+int		 stage_from_name(const char *);
+
+/*
+ * Load one job file: parse, check every key and type, resolve plugins
+ * along the config's plugin path, build the DAG.  Returns NULL if the file
+ * has any error (all of them are in errs); warnings alone do not refuse.
+ */
+struct job_def	*job_load_file(const struct meshd_config *, const char *path,
+		    struct errlist *errs);
+void		 job_free(struct job_def *);
+
+/*
+ * Load every *.conf of cfg->jobs_dir, in name order.  Refused jobs are left
+ * out, a name used by two files is an error in the second.  Returns 0 if
+ * no file had an error, else -1 (the good jobs are still in `out`).
+ */
+int		 jobs_load(const struct meshd_config *, struct jobset *out,
+		    struct errlist *errs);
+struct job_def	*jobset_find(const struct jobset *, const char *name);
+void		 jobset_free(struct jobset *);
+
+/* Index of a task by id, or -1. */
+int		 job_task_index(const struct job_def *, const char *id);
+/* The job file's location override for a product, or NULL. */
+const char	*job_product_location(const struct job_def *, const char *product);
+
+#endif

@@ -1,0 +1,2 @@
+/* loader.c -- placeholder until implemented */
+#include "loader.h"

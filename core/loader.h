@@ -1,0 +1,72 @@
+/*
+ * loader.h -- loading plugins, and describing them without loading them
+ * into the calling process.
+ *
+ * dlopen() only ever happens in worker processes (and in the short-lived
+ * child of loader_probe()), never in the daemon or in meshctl: a plugin
+ * whose constructor crashes costs a child, not the caller.
+ *
+ * Before any plugin code runs, the loader checks:
+ *  - the file and its directory: not world-writable, owned by root or by
+ *    the effective user (the daemon's user);
+ *  - the entry function MESHD_PLUGIN_ENTRY exists (dlsym);
+ * and after calling the entry function (the only plugin code run before
+ * the checks end), before init or any stage:
+ *  - magic, size >= the 1.0 size, abi_major == MESHD_ABI_MAJOR,
+ *    product_size >= the 1.0 size;
+ *  - required fields: name, version, domain, owner; every product named.
+ * Every refusal names the file and what is wrong, with both values for a
+ * version mismatch:
+ *   "plugins/x.so: ABI major 2 is not supported (this meshd: 1)".
+ */
+#ifndef MESHD_LOADER_H
+#define MESHD_LOADER_H
+
+#include "../sdk/meshd/plugin.h"
+
+struct loaded_plugin {
+	char				*path;
+	void				*handle;	/* dlopen handle */
+	const struct meshd_plugin	*desc;
+	int				 initialized;	/* init ran and was OK */
+	char				*init_error;	/* init failed: why */
+};
+
+/* Check permissions of `path` and its directory.  0 or -1 with cause. */
+int	loader_check_file(const char *path, char **cause);
+/* Check a descriptor already obtained (exposed for tests). */
+int	loader_check_desc(const char *path, const struct meshd_plugin *,
+	    char **cause);
+/* Worker side: dlopen(RTLD_NOW|RTLD_LOCAL) + all checks.  Does not call
+ * init.  NULL with cause. */
+struct loaded_plugin *loader_open(const char *path, char **cause);
+/* Call fini if init ran, dlclose, free. */
+void	loader_close(struct loaded_plugin *);
+/* The stage callback of a descriptor, or NULL if it lacks the stage. */
+meshd_stage_fn loader_stage_fn(const struct meshd_plugin *, int stage);
+
+/* A plain copy of a descriptor, safe to keep after the plugin is gone. */
+struct plugin_info {
+	char	*path;
+	int	 abi_major, abi_minor;
+	char	*name, *version, *domain, *owner, *description;
+	int	 has_stage[3];		/* indexed by enum meshd_stage */
+	int	 has_init, has_fini;
+	struct plugin_product_info {
+		char	*name, *description, *owner, *contract_version;
+		char	*tags, *location;
+		long long freshness_seconds;
+	} *products;
+	size_t	 nproducts;
+};
+
+/*
+ * Describe a plugin: fork a child that runs loader_open() and sends back a
+ * struct plugin_info over a pipe.  The child is killed after 10 seconds.
+ * A crash in the child is reported as the cause ("plugins/x.so: killed by
+ * signal 11 (SIGSEGV) while loading").  NULL with cause on refusal.
+ */
+struct plugin_info *loader_probe(const char *path, char **cause);
+void	plugin_info_free(struct plugin_info *);
+
+#endif

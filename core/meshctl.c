@@ -1,0 +1,2 @@
+#include "meshctl.h"
+int main(void) { return 0; }

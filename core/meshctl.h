@@ -1,0 +1,3 @@
+#ifndef MESHCTL_H
+#define MESHCTL_H
+#endif

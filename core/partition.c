@@ -1,0 +1,2 @@
+/* partition.c -- placeholder until implemented */
+#include "partition.h"

@@ -1,0 +1,2 @@
+/* runner.c -- placeholder until implemented */
+#include "runner.h"

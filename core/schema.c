@@ -1,0 +1,2 @@
+/* schema.c -- placeholder until implemented */
+#include "state.h"

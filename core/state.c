@@ -1,0 +1,2 @@
+/* state.c -- placeholder until implemented */
+#include "state.h"

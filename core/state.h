@@ -1,0 +1,155 @@
+/*
+ * state.h -- the SQLite state store: the source of truth.
+ *
+ * One database file, WAL mode, foreign keys on, busy_timeout set.  The file
+ * is marked with PRAGMA application_id = 0x4d455348 ("MESH") and versioned
+ * with PRAGMA user_version; state_open() migrates forward from any older
+ * version, one transaction per step, and refuses a file that is not a meshd
+ * database or that a newer meshd wrote.
+ *
+ * One writer: the daemon (or a foreground `meshctl run`) is the only
+ * process that changes run and task state.  Writers batch changes between
+ * state_begin() and state_commit() (group commit), and tell nobody about a
+ * change before it is committed.
+ *
+ * Times are integers: microseconds since the Unix epoch, UTC.
+ *
+ * Schema version 1 (see core/schema.c for the DDL):
+ *   jobs(id, name UNIQUE, domain, owner, description, file, schedule,
+ *        paused, created_us, updated_us)
+ *   runs(id, job_id -> jobs, partition_key, interval_start_us,
+ *        interval_end_us, trigger, state, created_us, started_us, ended_us,
+ *        UNIQUE(job_id, partition_key))
+ *   task_instances(id, run_id -> runs, task_id, stage, state, try_number,
+ *        max_tries, reason, started_us, ended_us, UNIQUE(run_id, task_id))
+ *   attempts(id, task_instance_id -> task_instances, try_number, state,
+ *        started_us, ended_us, worker_pid, log_path, reason, message)
+ *   check_results(id, attempt_id -> attempts, name, severity, passed,
+ *        observed, expectation, recorded_us)
+ *   metrics(id, attempt_id -> attempts, name, value, UNIQUE(attempt_id,name))
+ *   products(id, name UNIQUE, domain, owner, description, contract_version,
+ *        tags, location, freshness_s, plugin, job_id)
+ *   product_partitions(id, product_id -> products, partition_key, state,
+ *        run_id, attempt_id, published_us, updated_us, rows, version,
+ *        UNIQUE(product_id, partition_key))
+ *
+ * State words (TEXT columns, checked by CHECK constraints):
+ *   runs.state:            queued running success failed cancelled
+ *   task_instances.state:  pending queued running success failed skipped
+ *                          up_for_retry upstream_failed cancelled
+ *   attempts.state:        running success failed retry skipped
+ *   product_partitions.state: missing building published quarantined stale
+ */
+#ifndef MESHD_STATE_H
+#define MESHD_STATE_H
+
+#include <stdint.h>
+
+struct sqlite3;
+struct state;
+
+/* Version of the schema this binary writes. */
+#define STATE_SCHEMA_VERSION 1
+#define STATE_APPLICATION_ID 0x4d455348
+
+enum state_mode {
+	STATE_RDONLY,	/* must exist; never written (meshctl read verbs) */
+	STATE_RDWR	/* created if missing (directory 0750, file 0640) */
+};
+
+/*
+ * Open (and in STATE_RDWR create and migrate) the state database.  NULL
+ * with cause on failure, e.g.:
+ *   "/x/state.db: not a meshd state database (application_id 0x0)"
+ *   "/x/state.db: schema version 7 is newer than this meshd (knows 1)"
+ *   "/x: cannot create state database: Permission denied"
+ */
+struct state	*state_open(const char *path, enum state_mode, char **cause);
+void		 state_close(struct state *);
+/* The underlying handle, for read queries (meshctl listings). */
+struct sqlite3	*state_sqlite(struct state *);
+const char	*state_path(const struct state *);
+
+/* Group commit: many changes, one transaction.  Not nestable. */
+int	state_begin(struct state *, char **cause);
+int	state_commit(struct state *, char **cause);
+void	state_rollback(struct state *);
+
+/* Every function below returns 0, or -1 with cause.  Ids are rowids. */
+
+/* Insert or update the jobs row for a loaded job; *job_id set. */
+int	state_job_sync(struct state *, const char *name, const char *domain,
+	    const char *owner, const char *description, const char *file,
+	    const char *schedule, int64_t *job_id, char **cause);
+/* Find a job by name: 0 and *job_id, or -1 with cause "unknown job 'x'". */
+int	state_job_find(struct state *, const char *name, int64_t *job_id,
+	    char **cause);
+
+struct state_product {
+	const char	*name, *domain, *owner, *description;
+	const char	*contract_version, *tags, *location, *plugin;
+	int64_t		 freshness_s;
+	int64_t		 job_id;
+};
+/* Insert or update a product by name; *product_id set. */
+int	state_product_sync(struct state *, const struct state_product *,
+	    int64_t *product_id, char **cause);
+
+/*
+ * Get or create the run (job, partition_key).  A new run is 'queued' and
+ * *created is 1; an existing run is returned as it is (*created 0).  The
+ * (job, partition) identity is unique: a second call never makes a second
+ * run.
+ */
+int	state_run_open(struct state *, int64_t job_id, const char *key,
+	    int64_t interval_start_us, int64_t interval_end_us,
+	    const char *trigger, int64_t *run_id, int *created, char **cause);
+/* Set a run's state; started_us/ended_us are written when non-zero. */
+int	state_run_set(struct state *, int64_t run_id, const char *state,
+	    int64_t started_us, int64_t ended_us, char **cause);
+
+/*
+ * Get or create the task instance (run, task_id): new ones are 'pending'
+ * with try_number 0.  *state (if not NULL) receives a pointer to a static
+ * string for the current state, *try_number the tries so far.
+ */
+int	state_ti_open(struct state *, int64_t run_id, const char *task_id,
+	    const char *stage, int max_tries, int64_t *ti_id,
+	    const char **state, int *try_number, char **cause);
+/* Set a task instance's state, try number and reason (NULL clears it);
+ * started_us/ended_us written when non-zero. */
+int	state_ti_set(struct state *, int64_t ti_id, const char *state,
+	    int try_number, const char *reason, int64_t started_us,
+	    int64_t ended_us, char **cause);
+
+/* Record a new attempt, state 'running'. */
+int	state_attempt_start(struct state *, int64_t ti_id, int try_number,
+	    int64_t started_us, const char *log_path, int64_t *attempt_id,
+	    char **cause);
+int	state_attempt_set_pid(struct state *, int64_t attempt_id, int pid,
+	    char **cause);
+/* Finish an attempt: state is success, failed, retry or skipped; reason is
+ * the precise cause ("killed by signal 11 (SIGSEGV)"), message the
+ * plugin's own error text; either may be NULL. */
+int	state_attempt_finish(struct state *, int64_t attempt_id,
+	    const char *state, int64_t ended_us, const char *reason,
+	    const char *message, char **cause);
+
+int	state_check_add(struct state *, int64_t attempt_id, const char *name,
+	    int severity, int passed, double observed, const char *expectation,
+	    int64_t recorded_us, char **cause);
+/* Insert or replace metric (attempt, name). */
+int	state_metric_set(struct state *, int64_t attempt_id, const char *name,
+	    double value, char **cause);
+
+/*
+ * Record the state of a product partition, keyed by (product, partition):
+ * a repeated call replaces the earlier record, never duplicates it.  When
+ * state is "published", published_us is set and version incremented.
+ * rows < 0 leaves the rows column as it was.
+ */
+int	state_partition_set(struct state *, int64_t product_id,
+	    const char *partition_key, const char *state, int64_t run_id,
+	    int64_t attempt_id, int64_t when_us, int64_t rows, char **cause);
+
+#endif

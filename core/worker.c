@@ -1,0 +1,2 @@
+/* worker.c -- placeholder until implemented */
+#include "worker.h"
