@@ -1,1 +1,246 @@
+/* cmd-run.c -- meshctl run: one partition of one job, in the foreground. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "executor.h"
 #include "meshctl.h"
+#include "runner.h"
+
+static int	cmd_run_exec(struct ctl *, int, char **);
+
+const struct cmd_entry cmd_run_entry = {
+	.name = "run",
+	.args = "JOB [--partition KEY] [--workers N] [--json]",
+	.summary = "run one partition of a job to completion, in the "
+	    "foreground",
+	.help =
+	"Runs every task of the job for one partition on the same worker pool\n"
+	"and state database as the daemon, printing each task's start and end,\n"
+	"then a summary table.  Running a partition again runs every task again;\n"
+	"attempt numbers continue.\n"
+	"\n"
+	"  -p, --partition KEY  the partition (default: the latest complete\n"
+	"                       interval of a scheduled job, 'current' otherwise)\n"
+	"  -w, --workers N      worker processes (default: meshd.conf's workers)\n"
+	"      --json           print the summary as JSON instead of a table\n"
+	"\n"
+	"Exit status: 0 if every task succeeded, 1 if the run failed or was\n"
+	"cancelled, 2 for a usage error, unknown job or bad partition, 3 if the\n"
+	"state database cannot be opened.\n",
+	.exec = cmd_run_exec,
+};
+
+struct run_print {
+	struct ctl	*ctl;
+	int		 quiet;
+};
+
+static void
+on_run_start(void *arg, const struct job_def *job, const char *key,
+    int64_t istart, int64_t iend, int64_t run_id)
+{
+	struct run_print	*p = arg;
+	char			 a[32], b[32];
+
+	if (p->quiet)
+		return;
+	if (istart != iend)
+		printf("run %lld: %s %s [%s, %s)\n", (long long)run_id,
+		    job->name, key, fmt_utc(istart, a, sizeof a),
+		    fmt_utc(iend, b, sizeof b));
+	else
+		printf("run %lld: %s %s\n", (long long)run_id, job->name, key);
+	fflush(stdout);
+}
+
+static void
+on_task_start(void *arg, const char *task, int attempt, pid_t pid)
+{
+	struct run_print	*p = arg;
+
+	if (p->quiet)
+		return;
+	printf("  start  %-16s attempt %d, worker %ld\n", task, attempt,
+	    (long)pid);
+	fflush(stdout);
+}
+
+static void
+on_task_end(void *arg, const char *task, int attempt, const char *state,
+    const char *reason, int64_t dur)
+{
+	struct run_print	*p = arg;
+	char			 d[32];
+
+	if (p->quiet)
+		return;
+	printf("  end    %-16s attempt %d, %s%s%s in %s%s%s\n", task, attempt,
+	    ctl_color_on(p->ctl, state), state, ctl_color_off(p->ctl),
+	    fmt_duration(dur, d, sizeof d), reason != NULL ? ": " : "",
+	    reason != NULL ? reason : "");
+	fflush(stdout);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	runner_interrupted = 1;
+}
+
+static void
+print_table(struct ctl *ctl, const char *job, const struct run_summary *s)
+{
+	size_t	i;
+	char	d[32];
+
+	printf("\n%-16s %-8s %-16s %5s %9s  %s\n", "TASK", "STAGE", "STATE",
+	    "TRIES", "DURATION", "REASON");
+	for (i = 0; i < s->ntasks; i++) {
+		const struct run_task_summary *t = &s->tasks[i];
+
+		printf("%-16s %-8s %s%-16s%s %5d %9s  %s\n", t->task_id,
+		    t->stage, ctl_color_on(ctl, t->state), t->state,
+		    ctl_color_off(ctl), t->tries,
+		    t->tries > 0 ? fmt_duration(t->duration_us, d, sizeof d) :
+		    "-", t->reason != NULL ? t->reason : "");
+	}
+	printf("\nrun %lld: %s %s %s%s%s in %s\n", (long long)s->run_id, job,
+	    s->partition_key, ctl_color_on(ctl, s->state), s->state,
+	    ctl_color_off(ctl), fmt_duration(s->duration_us, d, sizeof d));
+}
+
+static void
+print_json(const char *job, const struct run_summary *s)
+{
+	json_t	*o, *tasks;
+	size_t	 i;
+
+	tasks = json_array();
+	for (i = 0; i < s->ntasks; i++) {
+		const struct run_task_summary *t = &s->tasks[i];
+
+		json_array_append_new(tasks, json_pack("{s:s, s:s, s:s, s:i, "
+		    "s:I, s:s?}", "task", t->task_id, "stage", t->stage,
+		    "state", t->state, "tries", t->tries, "duration_us",
+		    (json_int_t)t->duration_us, "reason", t->reason));
+	}
+	o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:o}", "run_id",
+	    (json_int_t)s->run_id, "job", job, "partition", s->partition_key,
+	    "state", s->state, "duration_us", (json_int_t)s->duration_us,
+	    "tasks", tasks);
+	ctl_json_out(o);
+}
+
+static int
+cmd_run_exec(struct ctl *ctl, int argc, char **argv)
+{
+	struct jobset		 js;
+	struct job_def		*job;
+	struct state		*st = NULL;
+	struct executor		*ex = NULL;
+	struct executor_opts	 eo;
+	struct run_summary	*sum = NULL;
+	struct run_observer	 obs;
+	struct run_print	 rp;
+	struct sigaction	 sa, old_int, old_term;
+	const char		*partition = NULL;
+	char			*cause = NULL, *end;
+	int			 c, json = 0, workers = 0, rc;
+	static const struct option longopts[] = {
+		{ "partition", required_argument, NULL, 'p' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((c = getopt_long(argc, argv, "p:w:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			partition = optarg;
+			break;
+		case 'w':
+			workers = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || workers < 1) {
+				ctl_error("--workers: '%s' is not a positive "
+				    "number", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return ctl_help(ctl);
+		default:
+			return ctl_usage(ctl);
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_usage(ctl);
+
+	if (ctl_jobs(ctl, &js, 1) != 0 && ctl->cfg == NULL)
+		return CTL_EXIT_USAGE;
+	if ((job = ctl_find_job(&js, argv[optind])) == NULL) {
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
+		rc = CTL_EXIT_STATE;
+		goto out;
+	}
+
+	memset(&eo, 0, sizeof eo);
+	eo.workers = workers > 0 ? workers : ctl->cfg->workers;
+	if ((size_t)eo.workers > job->ntasks && workers == 0)
+		eo.workers = (int)job->ntasks;
+	eo.max_tasks = ctl->cfg->worker_max_tasks;
+	eo.memory_mb = ctl->cfg->worker_memory_mb;
+	eo.kill_grace_s = ctl->cfg->kill_grace_s;
+	eo.heartbeat_timeout_s = ctl->cfg->heartbeat_timeout_s;
+	if ((ex = executor_new(&eo, &cause)) == NULL) {
+		ctl_error("%s", cause);
+		rc = CTL_EXIT_FAILED;
+		goto out;
+	}
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() wakes up */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	rp.ctl = ctl;
+	rp.quiet = json;
+	obs.run_start = on_run_start;
+	obs.task_start = on_task_start;
+	obs.task_end = on_task_end;
+	obs.arg = &rp;
+	if (runner_run(ctl->cfg, st, ex, job, partition, "manual", &obs, &sum,
+	    &cause) != 0) {
+		ctl_error("%s", cause);
+		rc = CTL_EXIT_USAGE;
+	} else {
+		if (json)
+			print_json(job->name, sum);
+		else
+			print_table(ctl, job->name, sum);
+		rc = strcmp(sum->state, "success") == 0 ? CTL_EXIT_OK :
+		    CTL_EXIT_FAILED;
+	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+out:
+	run_summary_free(sum);
+	free(cause);
+	if (ex != NULL)
+		executor_free(ex);
+	if (st != NULL)
+		state_close(st);
+	jobset_free(&js);
+	return rc;
+}

@@ -1,1 +1,148 @@
+/* cmd-validate.c -- meshctl validate: check meshd.conf, every job file and
+ * every plugin they use, reporting every problem at once. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "loader.h"
 #include "meshctl.h"
+
+static int	cmd_validate_exec(struct ctl *, int, char **);
+
+const struct cmd_entry cmd_validate_entry = {
+	.name = "validate",
+	.args = "[--config FILE]",
+	.summary = "check meshd.conf, the job files and their plugins",
+	.help =
+	"Loads meshd.conf and every job file, builds each job's DAG, and loads\n"
+	"each plugin in a child process to check its descriptor and that it\n"
+	"provides the stages its tasks ask for.  Every error of every file is\n"
+	"reported as file:line: message.  Nothing is changed.\n"
+	"\n"
+	"  -c, --config FILE  meshd.conf to check (same as the global option)\n"
+	"\n"
+	"Exit status: 0 if everything is valid (warnings allowed), 1 if any\n"
+	"error was found, 2 for a usage error.\n",
+	.exec = cmd_validate_exec,
+};
+
+/* Load each distinct plugin once and check the stages asked of it. */
+static void
+validate_plugins(const struct jobset *js, struct errlist *errs,
+    size_t *nplugins)
+{
+	struct plugin_info	**infos = NULL;
+	char			**paths = NULL, *cause = NULL;
+	size_t			  n = 0, i, j, k;
+
+	for (i = 0; i < js->n; i++) {
+		const struct job_def *job = js->v[i];
+
+		for (j = 0; j < job->ntasks; j++) {
+			const struct task_def	*td = &job->tasks[j];
+			struct plugin_info	*pi;
+
+			for (k = 0; k < n; k++)
+				if (strcmp(paths[k], td->plugin_path) == 0)
+					break;
+			if (k == n) {
+				paths = xreallocarray(paths, n + 1,
+				    sizeof *paths);
+				infos = xreallocarray(infos, n + 1,
+				    sizeof *infos);
+				paths[n] = td->plugin_path;
+				infos[n] = loader_probe(td->plugin_path, &cause);
+				if (infos[n] == NULL) {
+					errlist_error(errs, job->file, td->line,
+					    "task '%s': %s", td->id, cause);
+					free(cause);
+					cause = NULL;
+				}
+				n++;
+			} else if (infos[k] == NULL) {
+				errlist_error(errs, job->file, td->line,
+				    "task '%s': plugin %s is refused (see "
+				    "above)", td->id, td->plugin_path);
+			}
+			if ((pi = infos[k]) == NULL)
+				continue;
+			if (!pi->has_stage[td->stage])
+				errlist_error(errs, job->file, td->line,
+				    "task '%s': plugin '%s' (%s) has no %s "
+				    "stage", td->id, pi->name, td->plugin_path,
+				    stage_name(td->stage));
+			if (td->product != NULL) {
+				for (k = 0; k < pi->nproducts; k++)
+					if (strcmp(pi->products[k].name,
+					    td->product) == 0)
+						break;
+				if (k == pi->nproducts)
+					errlist_error(errs, job->file, td->line,
+					    "task '%s': plugin '%s' does not "
+					    "build product '%s'", td->id,
+					    pi->name, td->product);
+			}
+		}
+	}
+	for (i = 0; i < n; i++)
+		if (infos[i] != NULL)
+			plugin_info_free(infos[i]);
+	free(infos);
+	free(paths);
+	*nplugins = n;
+}
+
+static int
+cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
+{
+	struct errlist	 errs = ERRLIST_INIT;
+	struct jobset	 js;
+	size_t		 i, ntasks = 0, nplugins = 0;
+	int		 c, rc;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ctl->config_path = optarg;
+			break;
+		case 'h':
+			return ctl_help(ctl);
+		default:
+			return ctl_usage(ctl);
+		}
+	}
+	if (argc != optind)
+		return ctl_usage(ctl);
+
+	memset(&js, 0, sizeof js);
+	ctl->cfg = config_load(ctl->config_path, &errs);
+	if (ctl->cfg != NULL) {
+		jobs_load(ctl->cfg, &js, &errs);
+		validate_plugins(&js, &errs, &nplugins);
+	}
+	errlist_print(&errs, stderr);
+	for (i = 0; i < js.n; i++)
+		ntasks += js.v[i]->ntasks;
+	if (errs.nerrors == 0) {
+		printf("%s: ok: %zu job%s, %zu task%s, %zu plugin%s, %zu "
+		    "warning%s\n", ctl->config_path, js.n, js.n == 1 ? "" : "s",
+		    ntasks, ntasks == 1 ? "" : "s", nplugins,
+		    nplugins == 1 ? "" : "s", errs.nwarnings,
+		    errs.nwarnings == 1 ? "" : "s");
+		rc = CTL_EXIT_OK;
+	} else {
+		fprintf(stderr, "%s: %zu error%s, %zu warning%s\n",
+		    ctl->config_path, errs.nerrors, errs.nerrors == 1 ? "" : "s",
+		    errs.nwarnings, errs.nwarnings == 1 ? "" : "s");
+		rc = CTL_EXIT_FAILED;
+	}
+	jobset_free(&js);
+	errlist_free(&errs);
+	return rc;
+}

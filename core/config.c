@@ -1,2 +1,431 @@
-/* config.c -- placeholder until implemented */
+/*
+ * config.c -- meshd.conf: defaults, loading and validation, plugin search.
+ *
+ * Every key is checked for its type and range and every problem is added
+ * to the errlist with file:line, so that one `meshctl validate` shows all of
+ * them; the config is only handed out when there was none.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "config.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+/* State of one config_load(), for messages. */
+struct cload {
+	const char	*path;
+	struct errlist	*errs;
+};
+
+const char *
+config_default_path(void)
+{
+	const char	*s;
+
+	if ((s = getenv("MESHD_CONFIG")) != NULL && *s != '\0')
+		return s;
+	return SYSCONFDIR "/meshd/meshd.conf";
+}
+
+static int
+config_ncpus(void)
+{
+	long	n;
+
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	if (n > INT_MAX)
+		return INT_MAX;
+	return (int)n;
+}
+
+static void
+config_set_plugin_path_default(struct meshd_config *cfg)
+{
+	size_t	n = 0;
+
+	cfg->plugin_path = xcalloc(2, sizeof *cfg->plugin_path);
+	cfg->plugin_path[n++] = path_join(cfg->confdir, "plugins");
+#ifdef PKGLIBDIR
+	cfg->plugin_path[n++] = xstrdup(PKGLIBDIR "/plugins");
+#endif
+	cfg->nplugin_path = n;
+}
+
+struct meshd_config *
+config_defaults(const char *basedir)
+{
+	struct meshd_config	*cfg;
+
+	if (basedir == NULL || *basedir == '\0')
+		basedir = ".";
+	cfg = xcalloc(1, sizeof *cfg);
+	cfg->confdir = xstrdup(basedir);
+	cfg->state_db = path_join(basedir, "state/state.db");
+	cfg->jobs_dir = path_join(basedir, "jobs");
+	config_set_plugin_path_default(cfg);
+	cfg->log_dir = path_join(basedir, "state/logs");
+	cfg->staging_dir = path_join(basedir, "state/staging");
+	cfg->workers = config_ncpus();
+	cfg->worker_max_tasks = 1000;
+	cfg->worker_memory_mb = 0;
+	cfg->kill_grace_s = 5;
+	cfg->heartbeat_timeout_s = 10;
+	return cfg;
+}
+
+static void
+config_free_plugin_path(struct meshd_config *cfg)
+{
+	size_t	i;
+
+	for (i = 0; i < cfg->nplugin_path; i++)
+		free(cfg->plugin_path[i]);
+	free(cfg->plugin_path);
+	cfg->plugin_path = NULL;
+	cfg->nplugin_path = 0;
+}
+
+void
+config_free(struct meshd_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->file);
+	free(cfg->confdir);
+	free(cfg->state_db);
+	free(cfg->jobs_dir);
+	config_free_plugin_path(cfg);
+	free(cfg->log_dir);
+	free(cfg->staging_dir);
+	free(cfg);
+}
+
+/* The type of a setting, with its article, for messages. */
+static const char *
+config_type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "a value";
+}
+
+/* An error about setting `s`, at its file and line. */
+static void cload_error(struct cload *, const config_setting_t *,
+    const char *, ...) PRINTFLIKE(3, 4);
+static void
+cload_error(struct cload *cl, const config_setting_t *s, const char *fmt, ...)
+{
+	va_list		 ap;
+	char		*msg;
+	const char	*file;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if ((file = config_setting_source_file(s)) == NULL)
+		file = cl->path;
+	errlist_error(cl->errs, file, config_setting_source_line(s), "%s", msg);
+	free(msg);
+}
+
+/* A string path value, made relative to the config's directory. */
+static int
+cload_path(struct cload *cl, const config_setting_t *s, const char *dir,
+    char **out)
+{
+	const char	*v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		cload_error(cl, s, "'%s' must be a string, not %s",
+		    config_setting_name(s),
+		    config_type_name(config_setting_type(s)));
+		return -1;
+	}
+	v = config_setting_get_string(s);
+	if (*v == '\0') {
+		cload_error(cl, s, "'%s' must not be empty",
+		    config_setting_name(s));
+		return -1;
+	}
+	free(*out);
+	*out = path_join(dir, v);
+	return 0;
+}
+
+/* plugin_path: one string, or an array or list of strings. */
+static int
+cload_path_list(struct cload *cl, const config_setting_t *s, const char *dir,
+    struct meshd_config *cfg)
+{
+	const config_setting_t	*e;
+	const char		*v;
+	int			 i, n, bad = 0;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		config_free_plugin_path(cfg);
+		cfg->plugin_path = xcalloc(1, sizeof *cfg->plugin_path);
+		cfg->nplugin_path = 0;
+		if (cload_path(cl, s, dir, &cfg->plugin_path[0]) != 0)
+			return -1;
+		cfg->nplugin_path = 1;
+		return 0;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		cload_error(cl, s, "'%s' must be an array of strings, not %s",
+		    config_setting_name(s),
+		    config_type_name(config_setting_type(s)));
+		return -1;
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    *config_setting_get_string(e) == '\0') {
+			cload_error(cl, e, "'%s' element %d must be a "
+			    "non-empty string", config_setting_name(s), i + 1);
+			bad = 1;
+		}
+	}
+	if (bad)
+		return -1;
+	config_free_plugin_path(cfg);
+	cfg->plugin_path = xcalloc((size_t)n + 1, sizeof *cfg->plugin_path);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		v = config_setting_get_string(e);
+		cfg->plugin_path[i] = path_join(dir, v);
+	}
+	cfg->nplugin_path = (size_t)n;
+	return 0;
+}
+
+static int
+cload_int(struct cload *cl, const config_setting_t *s, int min, int *out)
+{
+	long long	v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	default:
+		cload_error(cl, s, "'%s' must be an integer, not %s",
+		    config_setting_name(s),
+		    config_type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (v < min) {
+		cload_error(cl, s, "'%s' must be at least %d, not %lld",
+		    config_setting_name(s), min, v);
+		return -1;
+	}
+	if (v > INT_MAX) {
+		cload_error(cl, s, "'%s' is too large (%lld)",
+		    config_setting_name(s), v);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Read the file into cf; on failure the error is in errs.  libconfig's
+ * scanner exits the process when fed a directory, so refuse one here. */
+static int
+cload_read(config_t *cf, const char *path, const char *dir,
+    struct errlist *errs)
+{
+	FILE		*f;
+	struct stat	 st;
+	const char	*efile;
+	int		 rc = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		errlist_error(errs, path, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1) {
+		errlist_error(errs, path, 0, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errlist_error(errs, path, 0, "cannot open: %s", strerror(EISDIR));
+		goto out;
+	}
+	config_set_include_dir(cf, dir);
+	if (config_read(cf, f) != CONFIG_TRUE) {
+		if ((efile = config_error_file(cf)) == NULL)
+			efile = path;
+		errlist_error(errs, efile, config_error_line(cf), "%s",
+		    config_error_text(cf));
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+struct meshd_config *
+config_load(const char *path, struct errlist *errs)
+{
+	struct meshd_config	*cfg = NULL;
+	struct cload		 cl = { path, errs };
+	config_t		 cf;
+	config_setting_t	*root, *s;
+	const char		*name;
+	char			*dir;
+	size_t			 nerr0 = errs->nerrors;
+	int			 i, n, workers = 0;
+
+	dir = path_dirname(path);
+	config_init(&cf);
+	if (cload_read(&cf, path, dir, errs) != 0)
+		goto out;
+
+	cfg = config_defaults(dir);
+	cfg->file = xstrdup(path);
+	root = config_root_setting(&cf);
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(root, (unsigned int)i);
+		name = config_setting_name(s);
+		if (strcmp(name, "state_db") == 0)
+			cload_path(&cl, s, dir, &cfg->state_db);
+		else if (strcmp(name, "jobs_dir") == 0)
+			cload_path(&cl, s, dir, &cfg->jobs_dir);
+		else if (strcmp(name, "plugin_path") == 0)
+			cload_path_list(&cl, s, dir, cfg);
+		else if (strcmp(name, "log_dir") == 0)
+			cload_path(&cl, s, dir, &cfg->log_dir);
+		else if (strcmp(name, "staging_dir") == 0)
+			cload_path(&cl, s, dir, &cfg->staging_dir);
+		else if (strcmp(name, "workers") == 0)
+			cload_int(&cl, s, 0, &workers);
+		else if (strcmp(name, "worker_max_tasks") == 0)
+			cload_int(&cl, s, 1, &cfg->worker_max_tasks);
+		else if (strcmp(name, "worker_memory_mb") == 0)
+			cload_int(&cl, s, 0, &cfg->worker_memory_mb);
+		else if (strcmp(name, "kill_grace") == 0)
+			cload_int(&cl, s, 0, &cfg->kill_grace_s);
+		else if (strcmp(name, "heartbeat_timeout") == 0)
+			cload_int(&cl, s, 1, &cfg->heartbeat_timeout_s);
+		else {
+			errlist_warn(errs, config_setting_source_file(s) != NULL ?
+			    config_setting_source_file(s) : path,
+			    config_setting_source_line(s),
+			    "unknown key '%s'", name);
+		}
+	}
+	/* 0 means "as many as there are CPUs", already the default. */
+	if (workers > 0)
+		cfg->workers = workers;
+
+	if (errs->nerrors > nerr0) {
+		config_free(cfg);
+		cfg = NULL;
+	}
+out:
+	config_destroy(&cf);
+	free(dir);
+	return cfg;
+}
+
+static int
+config_is_file(const char *path)
+{
+	struct stat	st;
+
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static int
+config_has_suffix(const char *s, const char *suffix)
+{
+	size_t	n = strlen(s), m = strlen(suffix);
+
+	return n > m && strcmp(s + n - m, suffix) == 0;
+}
+
+char *
+config_find_plugin(const struct meshd_config *cfg, const char *name,
+    const char *relto, char **cause)
+{
+	char	*file, *p, *searched = NULL, *tmp;
+	size_t	 i;
+
+	if (name == NULL || *name == '\0') {
+		set_cause(cause, "plugin name is empty");
+		return NULL;
+	}
+	if (strchr(name, '/') != NULL) {
+		p = path_join(relto, name);
+		if (config_is_file(p))
+			return p;
+		set_cause(cause, "plugin '%s' not found (searched: %s)", name, p);
+		free(p);
+		return NULL;
+	}
+
+	/* "flights.so" is taken as meant, not as "flights.so.so". */
+	if (config_has_suffix(name, ".so"))
+		file = xstrdup(name);
+	else
+		file = xasprintf("%s.so", name);
+	for (i = 0; cfg != NULL && i < cfg->nplugin_path; i++) {
+		p = path_join(cfg->plugin_path[i], file);
+		if (config_is_file(p)) {
+			free(file);
+			free(searched);
+			return p;
+		}
+		free(p);
+		if (searched == NULL)
+			searched = xstrdup(cfg->plugin_path[i]);
+		else {
+			tmp = xasprintf("%s, %s", searched, cfg->plugin_path[i]);
+			free(searched);
+			searched = tmp;
+		}
+	}
+	if (searched == NULL)
+		set_cause(cause, "plugin '%s' not found (plugin_path is empty)",
+		    name);
+	else
+		set_cause(cause, "plugin '%s' not found (searched: %s)", name,
+		    searched);
+	free(file);
+	free(searched);
+	return NULL;
+}

@@ -22,6 +22,9 @@
 
 struct meshd_config {
 	char	 *file;			/* path of meshd.conf as given */
+	char	 *confdir;		/* its directory (or config_defaults'
+					 * basedir): base of relative paths
+					 * and ${confdir} in job files */
 	char	 *state_db;		/* absolute or relative to cwd, resolved */
 	char	 *jobs_dir;
 	char	**plugin_path;		/* search path for plugin = "name" */
@@ -57,7 +60,8 @@ void			 config_free(struct meshd_config *);
  * Find a plugin: a name containing '/' is a path (relative to `relto`, the
  * job file's directory); a bare name "flights" is searched as
  * "flights.so" along plugin_path.  Returns a new absolute-or-relative path
- * that exists, or NULL with cause ("plugin 'x' not found in: a, b").
+ * that exists, or NULL with cause
+ * ("plugin 'x' not found (searched: /a/plugins, /usr/lib/meshd/plugins)").
  */
 char	*config_find_plugin(const struct meshd_config *, const char *name,
 	    const char *relto, char **cause);

@@ -6,6 +6,19 @@
  * with file:line (the cycle printed as "a -> b -> c -> a").  Nodes are the
  * job's task indexes.
  *
+ * Messages (all problems are reported, not only the first):
+ *   FILE:LINE: task 'publish' runs after unknown task 'chek'
+ *   FILE:LINE: duplicate task id 'x' (first defined at line N)
+ *   FILE:LINE: task 'x' runs after itself
+ *   FILE:LINE: cycle: a -> b -> c -> a
+ * LINE is the line of the `after` entry (the task's line when the job has
+ * no after_lines), the duplicate's own line, and for a cycle the line of
+ * its first task.  In a cycle "a -> b" means a must finish before b (b
+ * runs after a); the cycle starts at the task of the cycle that comes
+ * first in the file and follows the shortest way back to it.  One cycle is
+ * reported per strongly connected component.  A dependency listed twice is
+ * only a warning.
+ *
  * Readiness during a run is tracked by struct dag_ready with indegree
  * counters: finishing a task decrements its successors and queues those
  * that reach zero, so no step rescans the graph.
@@ -56,6 +69,9 @@ void		 dag_ready_complete(struct dag_ready *, size_t i);
  * ready.  Their indexes are appended to `blocked` (size dag_size) and their
  * number returned. */
 size_t		 dag_ready_fail(struct dag_ready *, size_t i, size_t *blocked);
+/* Put node i, popped by dag_ready_next() but neither completed nor failed
+ * (its attempt is to be retried), back at the end of the ready queue. */
+void		 dag_ready_retry(struct dag_ready *, size_t i);
 /* Number of nodes neither finished, failed nor blocked. */
 size_t		 dag_ready_remaining(const struct dag_ready *);
 

@@ -1,2 +1,1008 @@
-/* job.c -- placeholder until implemented */
+/*
+ * job.c -- job files: jobs/NAME.conf, parsed and validated as a whole.
+ *
+ * Parsing never stops at the first problem: every key of every task is
+ * checked and each problem is added to the errlist with file:line, then the
+ * job is refused if there was any error.  Nothing is half-loaded.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag.h"
 #include "job.h"
+#include "meshd/plugin.h"
+
+/* Durations above this many seconds (about 31 years) are surely typos. */
+#define JOB_MAX_SECONDS 1e9
+
+/* State of one job file being loaded. */
+struct jload {
+	const struct meshd_config	*cfg;
+	const char			*path;
+	struct errlist			*errs;
+	char				*jobdir;	/* ${jobdir} */
+	char				*confdir;	/* ${confdir} */
+	char				*statedir;	/* ${statedir} */
+};
+
+/* ------------------------------------------------------------ params */
+
+const char *
+param_type_name(enum param_type t)
+{
+	switch (t) {
+	case PARAM_INT:
+		return "int";
+	case PARAM_DOUBLE:
+		return "double";
+	case PARAM_BOOL:
+		return "bool";
+	case PARAM_STRING:
+		return "string";
+	}
+	return "unknown";
+}
+
+const struct param *
+paramset_get(const struct paramset *ps, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->n; i++) {
+		if (strcmp(ps->v[i].key, key) == 0)
+			return &ps->v[i];
+	}
+	return NULL;
+}
+
+void
+paramset_set(struct paramset *ps, const struct param *p)
+{
+	struct param	*dst = NULL;
+	size_t		 i;
+
+	for (i = 0; i < ps->n; i++) {
+		if (strcmp(ps->v[i].key, p->key) == 0) {
+			dst = &ps->v[i];
+			free(dst->s);
+			break;
+		}
+	}
+	if (dst == NULL) {
+		ps->v = xreallocarray(ps->v, ps->n + 1, sizeof *ps->v);
+		dst = &ps->v[ps->n++];
+		dst->key = xstrdup(p->key);
+	}
+	dst->type = p->type;
+	dst->i = p->i;
+	dst->d = p->d;
+	dst->s = xstrdup_null(p->s);
+}
+
+void
+paramset_free(struct paramset *ps)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->n; i++) {
+		free(ps->v[i].key);
+		free(ps->v[i].s);
+	}
+	free(ps->v);
+	ps->v = NULL;
+	ps->n = 0;
+}
+
+/* ------------------------------------------------------------ stages */
+
+static const char *const stage_names[] = {
+	[MESHD_STAGE_EXTRACT] = "extract",
+	[MESHD_STAGE_CHECK] = "check",
+	[MESHD_STAGE_PUBLISH] = "publish",
+};
+
+const char *
+stage_name(int stage)
+{
+	if (stage < 0 || (size_t)stage >= nitems(stage_names))
+		return "unknown";
+	return stage_names[stage];
+}
+
+int
+stage_from_name(const char *name)
+{
+	size_t	i;
+
+	if (name == NULL)
+		return -1;
+	for (i = 0; i < nitems(stage_names); i++) {
+		if (strcmp(stage_names[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------ messages */
+
+/* The type of a setting, with its article, for messages. */
+static const char *
+jload_type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "a value";
+}
+
+static const char *
+jload_file(const struct jload *jl, const config_setting_t *s)
+{
+	const char	*f = config_setting_source_file(s);
+
+	return f != NULL ? f : jl->path;
+}
+
+static void jload_diag(struct jload *, enum diag_level,
+    const config_setting_t *, const char *, ...) PRINTFLIKE(4, 5);
+static void
+jload_diag(struct jload *jl, enum diag_level level, const config_setting_t *s,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	errlist_add(jl->errs, level, jload_file(jl, s),
+	    config_setting_source_line(s), "%s", msg);
+	free(msg);
+}
+#define jload_error(jl, s, ...) jload_diag(jl, DIAG_ERROR, s, __VA_ARGS__)
+#define jload_warn(jl, s, ...) jload_diag(jl, DIAG_WARNING, s, __VA_ARGS__)
+
+/* ------------------------------------------------------------ values */
+
+static int
+jload_name_ok(const char *s, const char *extra)
+{
+	const char	*p;
+
+	if (*s == '\0')
+		return 0;
+	for (p = s; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(extra, *p) != NULL)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+static const char *
+jload_var(const struct jload *jl, const char *name, size_t len)
+{
+	if (len == 6 && strncmp(name, "jobdir", len) == 0)
+		return jl->jobdir;
+	if (len == 7 && strncmp(name, "confdir", len) == 0)
+		return jl->confdir;
+	if (len == 8 && strncmp(name, "statedir", len) == 0)
+		return jl->statedir;
+	return NULL;
+}
+
+/*
+ * Expand ${jobdir}, ${confdir} and ${statedir} in the string value of `s`.
+ * Returns a new string, or NULL after reporting every unknown or
+ * unterminated reference.  A '$' not followed by '{' is kept as is.
+ */
+static char *
+jload_expand(struct jload *jl, const config_setting_t *s, const char *what)
+{
+	const char	*in, *p, *end, *val;
+	char		*out;
+	size_t		 len = 0, cap, n;
+	int		 bad = 0;
+
+	in = config_setting_get_string(s);
+	cap = strlen(in) + 1;
+	out = xmalloc(cap);
+	for (p = in; *p != '\0'; p += n) {
+		if (p[0] != '$' || p[1] != '{') {
+			val = p;
+			n = 1;
+		} else if ((end = strchr(p + 2, '}')) == NULL) {
+			jload_error(jl, s, "unterminated '${' in %s", what);
+			bad = 1;
+			break;
+		} else {
+			val = jload_var(jl, p + 2, (size_t)(end - p - 2));
+			if (val == NULL) {
+				jload_error(jl, s, "unknown variable '%.*s' in "
+				    "%s (known: ${jobdir}, ${confdir}, "
+				    "${statedir})", (int)(end - p + 1), p, what);
+				bad = 1;
+				val = "";
+			}
+			n = (size_t)(end - p + 1);
+			if (len + strlen(val) + 1 > cap) {
+				cap = len + strlen(val) + strlen(p) + 1;
+				out = xrealloc(out, cap);
+			}
+			memcpy(out + len, val, strlen(val));
+			len += strlen(val);
+			continue;
+		}
+		if (len + 2 > cap) {
+			cap = cap * 2 + 2;
+			out = xrealloc(out, cap);
+		}
+		out[len++] = *val;
+	}
+	out[len] = '\0';
+	if (bad) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* 0 if `s` is a string, else -1 after an error. */
+static int
+jload_want_string(struct jload *jl, const config_setting_t *s)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		jload_error(jl, s, "'%s' must be a string, not %s",
+		    config_setting_name(s),
+		    jload_type_name(config_setting_type(s)));
+		return -1;
+	}
+	return 0;
+}
+
+/* A string value: 0 and *out set (replacing it), or -1 after an error. */
+static int
+jload_string(struct jload *jl, const config_setting_t *s, char **out)
+{
+	if (jload_want_string(jl, s) != 0)
+		return -1;
+	free(*out);
+	*out = xstrdup(config_setting_get_string(s));
+	return 0;
+}
+
+static int
+jload_int(struct jload *jl, const config_setting_t *s, int *out)
+{
+	long long	v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = config_setting_get_int64(s);
+		break;
+	default:
+		jload_error(jl, s, "'%s' must be an integer, not %s",
+		    config_setting_name(s),
+		    jload_type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (v < 0) {
+		jload_error(jl, s, "'%s' must be at least 0, not %lld",
+		    config_setting_name(s), v);
+		return -1;
+	}
+	if (v > INT_MAX) {
+		jload_error(jl, s, "'%s' is too large (%lld)",
+		    config_setting_name(s), v);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+/* Seconds, an integer or a float, into microseconds. */
+static int
+jload_seconds(struct jload *jl, const config_setting_t *s, int64_t *out)
+{
+	double	v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		jload_error(jl, s, "'%s' must be a number of seconds, not %s",
+		    config_setting_name(s),
+		    jload_type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (!(v >= 0)) {
+		jload_error(jl, s, "'%s' must be at least 0 seconds, not %g",
+		    config_setting_name(s), v);
+		return -1;
+	}
+	if (v > JOB_MAX_SECONDS) {
+		jload_error(jl, s, "'%s' is too large (%g seconds, at most "
+		    "%.0f)", config_setting_name(s), v, JOB_MAX_SECONDS);
+		return -1;
+	}
+	*out = (int64_t)(v * 1e6 + 0.5);
+	return 0;
+}
+
+/* A `params` group into `ps` (entries already there are replaced). */
+static void
+jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
+{
+	const config_setting_t	*e;
+	struct param		 p;
+	char			*what;
+	int			 i, n;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		jload_error(jl, g, "'params' must be a group, not %s",
+		    jload_type_name(config_setting_type(g)));
+		return;
+	}
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(g, (unsigned int)i);
+		memset(&p, 0, sizeof p);
+		p.key = (char *)(uintptr_t)config_setting_name(e);
+		switch (config_setting_type(e)) {
+		case CONFIG_TYPE_INT:
+			p.type = PARAM_INT;
+			p.i = config_setting_get_int(e);
+			break;
+		case CONFIG_TYPE_INT64:
+			p.type = PARAM_INT;
+			p.i = config_setting_get_int64(e);
+			break;
+		case CONFIG_TYPE_FLOAT:
+			p.type = PARAM_DOUBLE;
+			p.d = config_setting_get_float(e);
+			break;
+		case CONFIG_TYPE_BOOL:
+			p.type = PARAM_BOOL;
+			p.i = config_setting_get_bool(e) ? 1 : 0;
+			break;
+		case CONFIG_TYPE_STRING:
+			p.type = PARAM_STRING;
+			what = xasprintf("param '%s'", p.key);
+			p.s = jload_expand(jl, e, what);
+			free(what);
+			if (p.s == NULL)
+				continue;
+			break;
+		default:
+			jload_error(jl, e, "param '%s' must be an integer, "
+			    "float, boolean or string, not %s", p.key,
+			    jload_type_name(config_setting_type(e)));
+			continue;
+		}
+		paramset_set(ps, &p);
+		free(p.s);
+	}
+}
+
+/* ------------------------------------------------------------ products */
+
+static void
+jload_products(struct jload *jl, struct job_def *job,
+    const config_setting_t *l)
+{
+	const config_setting_t	*g, *e;
+	struct product_override	*po;
+	const char		*key;
+	char			*what;
+	int			 i, j, n, m;
+	size_t			 k;
+
+	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
+		jload_error(jl, l, "'products' must be a list of groups, not %s",
+		    jload_type_name(config_setting_type(l)));
+		return;
+	}
+	n = config_setting_length(l);
+	job->products = xcalloc((size_t)n, sizeof *job->products);
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(l, (unsigned int)i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			jload_error(jl, g, "product %d must be a group, not %s",
+			    i + 1, jload_type_name(config_setting_type(g)));
+			continue;
+		}
+		po = &job->products[job->nproducts];
+		memset(po, 0, sizeof *po);
+		po->line = config_setting_source_line(g);
+		m = config_setting_length(g);
+		/* The name first, so that other messages can use it. */
+		if ((e = config_setting_get_member(g, "name")) == NULL)
+			jload_error(jl, g, "product %d: missing required key "
+			    "'name'", i + 1);
+		else
+			jload_string(jl, e, &po->name);
+		for (j = 0; j < m; j++) {
+			e = config_setting_get_elem(g, (unsigned int)j);
+			key = config_setting_name(e);
+			if (strcmp(key, "name") == 0)
+				continue;
+			if (strcmp(key, "location") == 0) {
+				if (jload_want_string(jl, e) != 0)
+					continue;
+				what = xasprintf("the location of product "
+				    "'%s'", po->name != NULL ? po->name : "?");
+				free(po->location);
+				po->location = jload_expand(jl, e, what);
+				free(what);
+				continue;
+			}
+			if (po->name != NULL)
+				jload_warn(jl, e, "unknown key '%s' in product "
+				    "'%s'", key, po->name);
+			else
+				jload_warn(jl, e, "unknown key '%s' in product "
+				    "%d", key, i + 1);
+		}
+		if (po->name == NULL) {
+			free(po->location);
+			continue;
+		}
+		for (k = 0; k < job->nproducts; k++) {
+			if (strcmp(job->products[k].name, po->name) == 0) {
+				jload_error(jl, g, "product '%s' is listed "
+				    "twice (first at line %d)", po->name,
+				    job->products[k].line);
+				break;
+			}
+		}
+		job->nproducts++;
+	}
+}
+
+/* ------------------------------------------------------------ tasks */
+
+static void
+jload_after(struct jload *jl, struct task_def *t, const config_setting_t *s)
+{
+	const config_setting_t	*e;
+	int			 i, n;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		/* after = "x" is the obvious shorthand for [ "x" ]. */
+		t->after = xcalloc(1, sizeof *t->after);
+		t->after_lines = xcalloc(1, sizeof *t->after_lines);
+		t->after[0] = xstrdup(config_setting_get_string(s));
+		t->after_lines[0] = config_setting_source_line(s);
+		t->nafter = 1;
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		jload_error(jl, s, "'after' must be an array of task ids, "
+		    "not %s", jload_type_name(config_setting_type(s)));
+		return;
+	}
+	n = config_setting_length(s);
+	t->after = xcalloc((size_t)n, sizeof *t->after);
+	t->after_lines = xcalloc((size_t)n, sizeof *t->after_lines);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
+			jload_error(jl, e, "'after' element %d must be a "
+			    "string, not %s", i + 1,
+			    jload_type_name(config_setting_type(e)));
+			continue;
+		}
+		t->after[t->nafter] = xstrdup(config_setting_get_string(e));
+		t->after_lines[t->nafter] = config_setting_source_line(e);
+		t->nafter++;
+	}
+}
+
+/*
+ * Parse task number `idx` (0-based) from group `g` into `t`.  Returns 0 if
+ * the task has a valid id (its place in the DAG is known), else -1.
+ */
+static int
+jload_task(struct jload *jl, const struct job_def *job,
+    const config_setting_t *g, size_t idx, struct task_def *t)
+{
+	const config_setting_t	*e;
+	const char		*key;
+	char			*label, *cause = NULL;
+	int			 i, n, rc = -1;
+
+	t->line = config_setting_source_line(g);
+	t->stage = -1;
+	t->retries = 0;
+	t->retry_delay_us = 10 * (int64_t)1000000;
+	t->timeout_us = 3600 * (int64_t)1000000;
+
+	/* The id first: every other message names the task by it. */
+	if ((e = config_setting_get_member(g, "id")) == NULL)
+		jload_error(jl, g, "task %zu: missing required key 'id'",
+		    idx + 1);
+	else if (jload_string(jl, e, &t->id) == 0) {
+		if (jload_name_ok(t->id, "_-"))
+			rc = 0;
+		else {
+			jload_error(jl, e, "task id '%s' is not valid "
+			    "(letters, digits, '_' and '-' only)", t->id);
+		}
+	}
+	if (t->id != NULL)
+		label = xasprintf("task '%s'", t->id);
+	else
+		label = xasprintf("task %zu", idx + 1);
+
+	/* Job params first, the task's own on top: the task wins. */
+	for (i = 0; (size_t)i < job->params.n; i++)
+		paramset_set(&t->params, &job->params.v[i]);
+
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(g, (unsigned int)i);
+		key = config_setting_name(e);
+		if (strcmp(key, "id") == 0)
+			continue;
+		else if (strcmp(key, "plugin") == 0) {
+			if (jload_string(jl, e, &t->plugin) != 0)
+				continue;
+			t->plugin_path = config_find_plugin(jl->cfg, t->plugin,
+			    jl->jobdir, &cause);
+			if (t->plugin_path == NULL) {
+				jload_error(jl, e, "%s", cause);
+				free(cause);
+				cause = NULL;
+			}
+		} else if (strcmp(key, "stage") == 0) {
+			if (jload_want_string(jl, e) != 0)
+				continue;
+			t->stage = stage_from_name(config_setting_get_string(e));
+			if (t->stage == -1) {
+				jload_error(jl, e, "unknown stage '%s' in %s "
+				    "(expected extract, check or publish)",
+				    config_setting_get_string(e), label);
+			}
+		} else if (strcmp(key, "after") == 0)
+			jload_after(jl, t, e);
+		else if (strcmp(key, "params") == 0)
+			jload_params(jl, e, &t->params);
+		else if (strcmp(key, "product") == 0)
+			jload_string(jl, e, &t->product);
+		else if (strcmp(key, "retries") == 0)
+			jload_int(jl, e, &t->retries);
+		else if (strcmp(key, "retry_delay") == 0)
+			jload_seconds(jl, e, &t->retry_delay_us);
+		else if (strcmp(key, "timeout") == 0)
+			jload_seconds(jl, e, &t->timeout_us);
+		else
+			jload_warn(jl, e, "unknown key '%s' in %s", key, label);
+	}
+	if (config_setting_get_member(g, "plugin") == NULL)
+		jload_error(jl, g, "%s: missing required key 'plugin'", label);
+	if (config_setting_get_member(g, "stage") == NULL)
+		jload_error(jl, g, "%s: missing required key 'stage'", label);
+	free(label);
+	return rc;
+}
+
+static void
+jload_tasks(struct jload *jl, struct job_def *job, const config_setting_t *l,
+    int *ids_ok)
+{
+	const config_setting_t	*g;
+	int			 i, n;
+
+	*ids_ok = 0;
+	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
+		jload_error(jl, l, "'tasks' must be a list of groups, not %s",
+		    jload_type_name(config_setting_type(l)));
+		return;
+	}
+	if ((n = config_setting_length(l)) == 0) {
+		jload_error(jl, l, "'tasks' must not be empty");
+		return;
+	}
+	*ids_ok = 1;
+	job->tasks = xcalloc((size_t)n, sizeof *job->tasks);
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(l, (unsigned int)i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			jload_error(jl, g, "task %d must be a group, not %s",
+			    i + 1, jload_type_name(config_setting_type(g)));
+			*ids_ok = 0;
+			continue;
+		}
+		if (jload_task(jl, job, g, (size_t)i,
+		    &job->tasks[job->ntasks]) != 0)
+			*ids_ok = 0;
+		job->ntasks++;
+	}
+}
+
+/* ------------------------------------------------------------ jobs */
+
+/* Read the file into cf; on failure the error is in errs.  libconfig's
+ * scanner exits the process when fed a directory, so refuse one here. */
+static int
+jload_read(config_t *cf, const char *path, const char *dir,
+    struct errlist *errs)
+{
+	FILE		*f;
+	struct stat	 st;
+	const char	*efile;
+	int		 rc = -1;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		errlist_error(errs, path, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(f), &st) == -1) {
+		errlist_error(errs, path, 0, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errlist_error(errs, path, 0, "cannot open: %s", strerror(EISDIR));
+		goto out;
+	}
+	config_set_include_dir(cf, dir);
+	if (config_read(cf, f) != CONFIG_TRUE) {
+		if ((efile = config_error_file(cf)) == NULL)
+			efile = path;
+		errlist_error(errs, efile, config_error_line(cf), "%s",
+		    config_error_text(cf));
+		goto out;
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+static const char *const schedule_macros[] = {
+	"@hourly", "@daily", "@midnight", "@weekly", "@monthly", "@yearly",
+	"@annually"
+};
+
+static void
+jload_schedule(struct jload *jl, struct job_def *job,
+    const config_setting_t *s)
+{
+	size_t	i;
+
+	if (jload_string(jl, s, &job->schedule) != 0)
+		return;
+	if (*job->schedule == '\0') {
+		jload_error(jl, s, "'schedule' must not be empty (use \"none\")");
+		return;
+	}
+	/* Cron expressions are checked by the scheduler; a mistyped macro
+	 * is caught here, where the line is known. */
+	if (*job->schedule != '@')
+		return;
+	for (i = 0; i < nitems(schedule_macros); i++) {
+		if (strcmp(job->schedule, schedule_macros[i]) == 0)
+			return;
+	}
+	jload_error(jl, s, "unknown schedule '%s' (expected none, @hourly, "
+	    "@daily, @weekly, @monthly, @yearly or a cron expression)",
+	    job->schedule);
+}
+
+static void
+jload_required(struct jload *jl, const config_setting_t *root,
+    const char *key, char **out)
+{
+	const config_setting_t	*s;
+
+	if ((s = config_setting_get_member(root, key)) == NULL) {
+		/* A missing key has no line of its own; line 1 keeps the
+		 * file:line shape editors jump to. */
+		errlist_error(jl->errs, jl->path, 1,
+		    "missing required key '%s'", key);
+		return;
+	}
+	if (jload_string(jl, s, out) != 0)
+		return;
+	if (**out == '\0')
+		jload_error(jl, s, "'%s' must not be empty", key);
+}
+
+/*
+ * Load one job file; *name_line is set to the line of its `name` (for the
+ * duplicate-name message of jobs_load).
+ */
+static struct job_def *
+job_load(const struct meshd_config *cfg, const char *path,
+    struct errlist *errs, int *name_line)
+{
+	struct jload		 jl;
+	struct job_def		*job = NULL;
+	config_t		 cf;
+	config_setting_t	*root, *s;
+	const char		*key;
+	size_t			 nerr0 = errs->nerrors;
+	int			 i, n, ids_ok = 0;
+
+	*name_line = 1;
+	memset(&jl, 0, sizeof jl);
+	jl.cfg = cfg;
+	jl.path = path;
+	jl.errs = errs;
+	jl.jobdir = path_dirname(path);
+	if (cfg != NULL && cfg->confdir != NULL)
+		jl.confdir = xstrdup(cfg->confdir);
+	else if (cfg != NULL && cfg->file != NULL)
+		jl.confdir = path_dirname(cfg->file);
+	else
+		jl.confdir = xstrdup(".");
+	if (cfg != NULL && cfg->state_db != NULL)
+		jl.statedir = path_dirname(cfg->state_db);
+	else
+		jl.statedir = xstrdup(jl.confdir);
+
+	config_init(&cf);
+	if (jload_read(&cf, path, jl.jobdir, errs) != 0)
+		goto out;
+
+	job = xcalloc(1, sizeof *job);
+	job->file = xstrdup(path);
+	root = config_root_setting(&cf);
+
+	jload_required(&jl, root, "name", &job->name);
+	if ((s = config_setting_get_member(root, "name")) != NULL) {
+		*name_line = config_setting_source_line(s);
+		if (job->name != NULL && *job->name != '\0' &&
+		    !jload_name_ok(job->name, "_.-")) {
+			jload_error(&jl, s, "job name '%s' is not valid "
+			    "(letters, digits, '_', '.' and '-' only)",
+			    job->name);
+		}
+	}
+	jload_required(&jl, root, "domain", &job->domain);
+	jload_required(&jl, root, "owner", &job->owner);
+	/* Job params before the tasks, which start from a copy of them. */
+	if ((s = config_setting_get_member(root, "params")) != NULL)
+		jload_params(&jl, s, &job->params);
+
+	n = config_setting_length(root);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(root, (unsigned int)i);
+		key = config_setting_name(s);
+		if (strcmp(key, "name") == 0 || strcmp(key, "domain") == 0 ||
+		    strcmp(key, "owner") == 0 || strcmp(key, "params") == 0)
+			continue;
+		if (strcmp(key, "description") == 0)
+			jload_string(&jl, s, &job->description);
+		else if (strcmp(key, "schedule") == 0)
+			jload_schedule(&jl, job, s);
+		else if (strcmp(key, "start") == 0)
+			jload_string(&jl, s, &job->start);
+		else if (strcmp(key, "end") == 0)
+			jload_string(&jl, s, &job->end);
+		else if (strcmp(key, "products") == 0)
+			jload_products(&jl, job, s);
+		else if (strcmp(key, "tasks") == 0)
+			jload_tasks(&jl, job, s, &ids_ok);
+		else
+			jload_warn(&jl, s, "unknown key '%s'", key);
+	}
+	if (config_setting_get_member(root, "tasks") == NULL)
+		errlist_error(errs, path, 1, "missing required key 'tasks'");
+	if (job->schedule == NULL)
+		job->schedule = xstrdup("none");
+
+	/* The graph needs every task's id; other errors do not stop it, so
+	 * that a cycle is reported together with a bad retries value. */
+	if (ids_ok) {
+		job->dag = dag_build(job, errs);
+		if (job->dag == NULL && errs->nerrors == nerr0) {
+			errlist_error(errs, path, 1, "job '%s': task graph "
+			    "refused", job->name != NULL ? job->name : "?");
+		}
+	}
+	if (errs->nerrors > nerr0) {
+		job_free(job);
+		job = NULL;
+	}
+out:
+	config_destroy(&cf);
+	free(jl.jobdir);
+	free(jl.confdir);
+	free(jl.statedir);
+	return job;
+}
+
+struct job_def *
+job_load_file(const struct meshd_config *cfg, const char *path,
+    struct errlist *errs)
+{
+	int	line;
+
+	return job_load(cfg, path, errs, &line);
+}
+
+void
+job_free(struct job_def *job)
+{
+	struct task_def	*t;
+	size_t		 i, j;
+
+	if (job == NULL)
+		return;
+	if (job->dag != NULL)
+		dag_free(job->dag);
+	for (i = 0; i < job->ntasks; i++) {
+		t = &job->tasks[i];
+		free(t->id);
+		free(t->plugin);
+		free(t->plugin_path);
+		for (j = 0; j < t->nafter; j++)
+			free(t->after[j]);
+		free(t->after);
+		free(t->after_lines);
+		paramset_free(&t->params);
+		free(t->product);
+	}
+	free(job->tasks);
+	for (i = 0; i < job->nproducts; i++) {
+		free(job->products[i].name);
+		free(job->products[i].location);
+	}
+	free(job->products);
+	paramset_free(&job->params);
+	free(job->name);
+	free(job->file);
+	free(job->domain);
+	free(job->owner);
+	free(job->description);
+	free(job->schedule);
+	free(job->start);
+	free(job->end);
+	free(job);
+}
+
+/* ------------------------------------------------------------ job sets */
+
+static int
+jobs_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+jobs_load(const struct meshd_config *cfg, struct jobset *out,
+    struct errlist *errs)
+{
+	DIR		 *d;
+	struct dirent	 *de;
+	struct job_def	 *job, *prev;
+	char		**names = NULL, *path;
+	size_t		  nnames = 0, i, len, nerr0 = errs->nerrors;
+	int		  line;
+
+	if ((d = opendir(cfg->jobs_dir)) == NULL) {
+		errlist_error(errs, cfg->jobs_dir, 0,
+		    "cannot read jobs directory: %s", strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* Dot files are editor and sync leftovers, not jobs. */
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len <= 5 ||
+		    strcmp(de->d_name + len - 5, ".conf") != 0)
+			continue;
+		names = xreallocarray(names, nnames + 1, sizeof *names);
+		names[nnames++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (nnames > 0)
+		qsort(names, nnames, sizeof *names, jobs_cmp);
+
+	for (i = 0; i < nnames; i++) {
+		path = path_join(cfg->jobs_dir, names[i]);
+		job = job_load(cfg, path, errs, &line);
+		if (job != NULL &&
+		    (prev = jobset_find(out, job->name)) != NULL) {
+			errlist_error(errs, path, line, "job name '%s' is "
+			    "already used by %s", job->name, prev->file);
+			job_free(job);
+			job = NULL;
+		}
+		if (job != NULL) {
+			out->v = xreallocarray(out->v, out->n + 1,
+			    sizeof *out->v);
+			out->v[out->n++] = job;
+		}
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return errs->nerrors > nerr0 ? -1 : 0;
+}
+
+struct job_def *
+jobset_find(const struct jobset *js, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < js->n; i++) {
+		if (strcmp(js->v[i]->name, name) == 0)
+			return js->v[i];
+	}
+	return NULL;
+}
+
+void
+jobset_free(struct jobset *js)
+{
+	size_t	i;
+
+	for (i = 0; i < js->n; i++)
+		job_free(js->v[i]);
+	free(js->v);
+	js->v = NULL;
+	js->n = 0;
+}
+
+int
+job_task_index(const struct job_def *job, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < job->ntasks; i++) {
+		if (job->tasks[i].id != NULL &&
+		    strcmp(job->tasks[i].id, id) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+const char *
+job_product_location(const struct job_def *job, const char *product)
+{
+	size_t	i;
+
+	if (product == NULL)
+		return NULL;
+	for (i = 0; i < job->nproducts; i++) {
+		if (strcmp(job->products[i].name, product) == 0)
+			return job->products[i].location;
+	}
+	return NULL;
+}

@@ -1,2 +1,791 @@
-/* loader.c -- placeholder until implemented */
+/*
+ * loader.c -- dlopen plugins, check their descriptors, and describe them
+ * from a throwaway child process.
+ *
+ * Everything here that runs plugin code (loader_open) is meant for worker
+ * processes or for the child forked by loader_probe(); the daemon and
+ * meshctl only ever call loader_probe().
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "loader.h"
+#include "util.h"
+
+/*
+ * Sizes of the ABI 1.0 structs.  Fixed numbers, not sizeof(): when a later
+ * minor appends members, a plugin built against 1.0 is still accepted.
+ */
+#define LOADER_PLUGIN_SIZE_1_0 \
+	(offsetof(struct meshd_plugin, reserved) + 8 * sizeof(const void *))
+#define LOADER_PRODUCT_SIZE_1_0 \
+	(offsetof(struct meshd_product, reserved) + 4 * sizeof(const void *))
+
+/* A list longer than this is almost certainly missing its terminator. */
+#define LOADER_MAX_PRODUCTS 1024
+
+/* How long loader_probe() waits for its child, and the most it reads. */
+#define LOADER_PROBE_TIMEOUT_US (10 * 1000 * 1000LL)
+#define LOADER_PROBE_MAX_BYTES (4 * 1024 * 1024)
+
+int
+loader_check_file(const char *path, char **cause)
+{
+	struct stat	 sb;
+	char		*dir = NULL;
+	uid_t		 euid = geteuid();
+	int		 rc = -1;
+
+	if (stat(path, &sb) != 0) {
+		set_cause(cause, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		set_cause(cause, "%s: refusing plugin: not a regular file",
+		    path);
+		goto out;
+	}
+	/*
+	 * Whoever can write the file or replace it in its directory can run
+	 * code as the daemon's user: refuse both, as ssh does for its keys.
+	 */
+	if (sb.st_mode & S_IWOTH) {
+		set_cause(cause, "%s: refusing plugin: file is world-writable "
+		    "(mode %#o)", path, (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != euid) {
+		set_cause(cause, "%s: refusing plugin: owned by uid %u, not "
+		    "root or the daemon's user (uid %u)", path,
+		    (unsigned)sb.st_uid, (unsigned)euid);
+		goto out;
+	}
+
+	dir = path_dirname(path);
+	if (stat(dir, &sb) != 0) {
+		set_cause(cause, "%s: directory '%s': %s", path, dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (sb.st_mode & S_IWOTH) {
+		set_cause(cause, "%s: refusing plugin: directory '%s' is "
+		    "world-writable (mode %#o)", path, dir,
+		    (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
+	if (sb.st_uid != 0 && sb.st_uid != euid) {
+		set_cause(cause, "%s: refusing plugin: directory '%s' is owned "
+		    "by uid %u, not root or the daemon's user (uid %u)", path,
+		    dir, (unsigned)sb.st_uid, (unsigned)euid);
+		goto out;
+	}
+	rc = 0;
+
+out:
+	free(dir);
+	return rc;
+}
+
+/* [a-z0-9_-]+ over the first `len` bytes of s. */
+static int
+name_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		if ((s[i] < 'a' || s[i] > 'z') && (s[i] < '0' || s[i] > '9') &&
+		    s[i] != '_' && s[i] != '-')
+			return 0;
+	}
+	return 1;
+}
+
+/* Entry i of a product list whose entries are `stride` bytes apart (the
+ * plugin's product_size, which may exceed ours). */
+static const struct meshd_product *
+product_at(const struct meshd_plugin *desc, size_t i)
+{
+	const char	*base = (const char *)desc->products;
+
+	return (const void *)(base + i * desc->product_size);
+}
+
+/* True if a terminating entry carries data: a product whose name was
+ * forgotten, rather than the end of the list. */
+static int
+product_has_data(const struct meshd_product *p)
+{
+	return p->description != NULL || p->owner != NULL ||
+	    p->contract_version != NULL || p->tags != NULL ||
+	    p->location != NULL || p->freshness_seconds != 0;
+}
+
+static int
+check_products(const char *path, const struct meshd_plugin *desc,
+    char **cause)
+{
+	const struct meshd_product	*p, *q;
+	const char			*dot;
+	size_t				 i, j;
+
+	if (desc->products == NULL)
+		return 0;
+	for (i = 0; i < LOADER_MAX_PRODUCTS; i++) {
+		p = product_at(desc, i);
+		if (p->name == NULL) {
+			if (!product_has_data(p))
+				return 0;
+			set_cause(cause, "%s: products[%zu]: field 'name' is "
+			    "missing (required)", path, i);
+			return -1;
+		}
+		if (*p->name == '\0') {
+			set_cause(cause, "%s: products[%zu]: field 'name' is "
+			    "empty (required)", path, i);
+			return -1;
+		}
+		dot = strchr(p->name, '.');
+		if (dot == NULL || strchr(dot + 1, '.') != NULL ||
+		    !name_ok(p->name, (size_t)(dot - p->name)) ||
+		    !name_ok(dot + 1, strlen(dot + 1))) {
+			set_cause(cause, "%s: products[%zu]: name '%s' is not "
+			    "\"domain.product\" (two parts of [a-z0-9_-] "
+			    "joined by one '.')", path, i, p->name);
+			return -1;
+		}
+		for (j = 0; j < i; j++) {
+			q = product_at(desc, j);
+			if (strcmp(p->name, q->name) == 0) {
+				set_cause(cause, "%s: products[%zu]: product "
+				    "'%s' is also products[%zu]", path, i,
+				    p->name, j);
+				return -1;
+			}
+		}
+	}
+	set_cause(cause, "%s: more than %d products (is the list ended by an "
+	    "entry whose name is NULL?)", path, LOADER_MAX_PRODUCTS);
+	return -1;
+}
+
+int
+loader_check_desc(const char *path, const struct meshd_plugin *desc,
+    char **cause)
+{
+	const char	*fields[4], *names[4] = {
+		"name", "version", "domain", "owner"
+	};
+	size_t		 i;
+
+	if (desc == NULL) {
+		set_cause(cause, "%s: entry function '%s' returned NULL", path,
+		    MESHD_PLUGIN_ENTRY);
+		return -1;
+	}
+	if (desc->magic != MESHD_PLUGIN_MAGIC) {
+		set_cause(cause, "%s: descriptor magic is 0x%08x, expected "
+		    "0x%08x (not a meshd descriptor, or built without "
+		    "MESHD_PLUGIN())", path, (unsigned)desc->magic,
+		    (unsigned)MESHD_PLUGIN_MAGIC);
+		return -1;
+	}
+	/*
+	 * The major goes before the size: magic, size and version sit at
+	 * fixed offsets in every ABI, and a descriptor of another major may
+	 * well have another size, where "ABI major 2" is the useful message.
+	 */
+	if (desc->abi_major != MESHD_ABI_MAJOR) {
+		set_cause(cause, "%s: ABI major %u is not supported (this "
+		    "meshd: %d)", path, (unsigned)desc->abi_major,
+		    MESHD_ABI_MAJOR);
+		return -1;
+	}
+	if (desc->size < LOADER_PLUGIN_SIZE_1_0) {
+		set_cause(cause, "%s: descriptor size %u is smaller than the "
+		    "ABI 1.0 size %zu", path, (unsigned)desc->size,
+		    (size_t)LOADER_PLUGIN_SIZE_1_0);
+		return -1;
+	}
+	if (desc->product_size < LOADER_PRODUCT_SIZE_1_0) {
+		set_cause(cause, "%s: descriptor product_size %u is smaller "
+		    "than the ABI 1.0 size %zu", path,
+		    (unsigned)desc->product_size,
+		    (size_t)LOADER_PRODUCT_SIZE_1_0);
+		return -1;
+	}
+
+	fields[0] = desc->name;
+	fields[1] = desc->version;
+	fields[2] = desc->domain;
+	fields[3] = desc->owner;
+	for (i = 0; i < nitems(fields); i++) {
+		if (fields[i] == NULL || *fields[i] == '\0') {
+			set_cause(cause, "%s: descriptor field '%s' is missing "
+			    "(required)", path, names[i]);
+			return -1;
+		}
+	}
+	if (!name_ok(desc->name, strlen(desc->name))) {
+		set_cause(cause, "%s: descriptor field 'name' is '%s', which "
+		    "is not [a-z0-9_-]+", path, desc->name);
+		return -1;
+	}
+	return check_products(path, desc, cause);
+}
+
+struct loaded_plugin *
+loader_open(const char *path, char **cause)
+{
+	struct loaded_plugin	*lp = NULL;
+	meshd_plugin_entry_fn	 entry;
+	const struct meshd_plugin *desc;
+	void			*handle = NULL, *sym;
+	char			*dlpath = NULL;
+	const char		*err;
+
+	if (loader_check_file(path, cause) != 0)
+		goto fail;
+
+	/* Without a '/', dlopen searches the library path, not the file. */
+	if (strchr(path, '/') == NULL)
+		dlpath = xasprintf("./%s", path);
+	else
+		dlpath = xstrdup(path);
+	if ((handle = dlopen(dlpath, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		err = dlerror();
+		set_cause(cause, "%s: cannot load: %s", path,
+		    err != NULL ? err : "unknown dlopen error");
+		goto fail;
+	}
+
+	dlerror();
+	sym = dlsym(handle, MESHD_PLUGIN_ENTRY);
+	if (sym == NULL) {
+		set_cause(cause, "%s: no entry function '%s' (not a meshd "
+		    "plugin, or built without MESHD_PLUGIN())", path,
+		    MESHD_PLUGIN_ENTRY);
+		goto fail;
+	}
+	/* POSIX guarantees a function pointer survives this conversion. */
+	entry = (meshd_plugin_entry_fn)sym;
+
+	/* The only plugin code that runs before the checks are done. */
+	desc = entry();
+	if (loader_check_desc(path, desc, cause) != 0)
+		goto fail;
+
+	lp = xcalloc(1, sizeof *lp);
+	lp->path = xstrdup(path);
+	lp->handle = handle;
+	lp->desc = desc;
+	free(dlpath);
+	return lp;
+
+fail:
+	if (handle != NULL)
+		dlclose(handle);
+	free(dlpath);
+	return NULL;
+}
+
+void
+loader_close(struct loaded_plugin *lp)
+{
+	if (lp == NULL)
+		return;
+	if (lp->initialized && lp->desc->fini != NULL)
+		lp->desc->fini();
+	if (lp->handle != NULL)
+		dlclose(lp->handle);
+	free(lp->path);
+	free(lp->init_error);
+	free(lp);
+}
+
+meshd_stage_fn
+loader_stage_fn(const struct meshd_plugin *desc, int stage)
+{
+	if (desc == NULL)
+		return NULL;
+	switch (stage) {
+	case MESHD_STAGE_EXTRACT:
+		return desc->extract;
+	case MESHD_STAGE_CHECK:
+		return desc->check;
+	case MESHD_STAGE_PUBLISH:
+		return desc->publish;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------
+ * plugin_info and its encoding between the probe child and its parent.
+ *
+ * The message is a tag byte, 'I' (info follows) or 'E' (a refusal cause
+ * follows), then fields in a fixed order: integers as 8 native-endian
+ * bytes, strings as a 4-byte length (0xffffffff for NULL) and the bytes.
+ * Both ends are this same binary, so no portability is needed.
+ */
+
+struct buf {
+	char	*data;
+	size_t	 len, size;
+};
+
+static void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n > b->size) {
+		b->size = (b->len + n) * 2;
+		b->data = xrealloc(b->data, b->size);
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+static void
+buf_add_int(struct buf *b, long long v)
+{
+	int64_t	v64 = v;
+
+	buf_add(b, &v64, sizeof v64);
+}
+
+static void
+buf_add_str(struct buf *b, const char *s)
+{
+	uint32_t	n;
+
+	if (s == NULL) {
+		n = UINT32_MAX;
+		buf_add(b, &n, sizeof n);
+		return;
+	}
+	n = (uint32_t)strlen(s);
+	buf_add(b, &n, sizeof n);
+	buf_add(b, s, n);
+}
+
+/* A reader over a received message; `bad` is set on any overrun. */
+struct rd {
+	const char	*p;
+	size_t		 left;
+	int		 bad;
+};
+
+static long long
+rd_int(struct rd *r)
+{
+	int64_t	v;
+
+	if (r->bad || r->left < sizeof v) {
+		r->bad = 1;
+		return 0;
+	}
+	memcpy(&v, r->p, sizeof v);
+	r->p += sizeof v;
+	r->left -= sizeof v;
+	return v;
+}
+
+static char *
+rd_str(struct rd *r)
+{
+	uint32_t	 n;
+	char		*s;
+
+	if (r->bad || r->left < sizeof n) {
+		r->bad = 1;
+		return NULL;
+	}
+	memcpy(&n, r->p, sizeof n);
+	r->p += sizeof n;
+	r->left -= sizeof n;
+	if (n == UINT32_MAX)
+		return NULL;
+	if (r->left < n) {
+		r->bad = 1;
+		return NULL;
+	}
+	s = xstrndup(r->p, n);
+	r->p += n;
+	r->left -= n;
+	return s;
+}
+
+static void
+encode_info(struct buf *b, const struct meshd_plugin *desc)
+{
+	const struct meshd_product	*p;
+	size_t				 i, n;
+	int				 stage;
+
+	buf_add(b, "I", 1);
+	buf_add_int(b, desc->abi_major);
+	buf_add_int(b, desc->abi_minor);
+	buf_add_str(b, desc->name);
+	buf_add_str(b, desc->version);
+	buf_add_str(b, desc->domain);
+	buf_add_str(b, desc->owner);
+	buf_add_str(b, desc->description);
+	for (stage = 0; stage < 3; stage++)
+		buf_add_int(b, loader_stage_fn(desc, stage) != NULL);
+	buf_add_int(b, desc->init != NULL);
+	buf_add_int(b, desc->fini != NULL);
+
+	n = 0;
+	if (desc->products != NULL) {
+		while (product_at(desc, n)->name != NULL)
+			n++;
+	}
+	buf_add_int(b, (long long)n);
+	for (i = 0; i < n; i++) {
+		p = product_at(desc, i);
+		buf_add_str(b, p->name);
+		buf_add_str(b, p->description);
+		buf_add_str(b, p->owner);
+		buf_add_str(b, p->contract_version);
+		buf_add_str(b, p->tags);
+		buf_add_str(b, p->location);
+		buf_add_int(b, p->freshness_seconds);
+	}
+}
+
+/* Decode an 'I' message (tag already consumed); NULL if malformed. */
+static struct plugin_info *
+decode_info(struct rd *r, const char *path)
+{
+	struct plugin_info		*pi;
+	struct plugin_product_info	*pp;
+	long long			 n;
+	size_t				 i;
+	int				 stage;
+
+	pi = xcalloc(1, sizeof *pi);
+	pi->path = xstrdup(path);
+	pi->abi_major = (int)rd_int(r);
+	pi->abi_minor = (int)rd_int(r);
+	pi->name = rd_str(r);
+	pi->version = rd_str(r);
+	pi->domain = rd_str(r);
+	pi->owner = rd_str(r);
+	pi->description = rd_str(r);
+	for (stage = 0; stage < 3; stage++)
+		pi->has_stage[stage] = (int)rd_int(r);
+	pi->has_init = (int)rd_int(r);
+	pi->has_fini = (int)rd_int(r);
+	n = rd_int(r);
+	if (r->bad || n < 0 || n > LOADER_MAX_PRODUCTS)
+		goto bad;
+	if (n > 0)
+		pi->products = xcalloc((size_t)n, sizeof *pi->products);
+	for (i = 0; i < (size_t)n; i++) {
+		pp = &pi->products[i];
+		pi->nproducts = i + 1;
+		pp->name = rd_str(r);
+		pp->description = rd_str(r);
+		pp->owner = rd_str(r);
+		pp->contract_version = rd_str(r);
+		pp->tags = rd_str(r);
+		pp->location = rd_str(r);
+		pp->freshness_seconds = rd_int(r);
+	}
+	if (r->bad || r->left != 0)
+		goto bad;
+	return pi;
+
+bad:
+	plugin_info_free(pi);
+	return NULL;
+}
+
+void
+plugin_info_free(struct plugin_info *pi)
+{
+	struct plugin_product_info	*pp;
+	size_t				 i;
+
+	if (pi == NULL)
+		return;
+	for (i = 0; i < pi->nproducts; i++) {
+		pp = &pi->products[i];
+		free(pp->name);
+		free(pp->description);
+		free(pp->owner);
+		free(pp->contract_version);
+		free(pp->tags);
+		free(pp->location);
+	}
+	free(pi->products);
+	free(pi->path);
+	free(pi->name);
+	free(pi->version);
+	free(pi->domain);
+	free(pi->owner);
+	free(pi->description);
+	free(pi);
+}
+
+/* "SIGSEGV" for 11; executor.c has its own, and we do not depend on it. */
+static const char *
+loader_signame(int sig)
+{
+	static const struct {
+		int		 sig;
+		const char	*name;
+	} names[] = {
+		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" },
+		{ SIGQUIT, "SIGQUIT" }, { SIGILL, "SIGILL" },
+		{ SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
+		{ SIGBUS, "SIGBUS" }, { SIGFPE, "SIGFPE" },
+		{ SIGKILL, "SIGKILL" }, { SIGUSR1, "SIGUSR1" },
+		{ SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
+		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" },
+		{ SIGTERM, "SIGTERM" }, { SIGXCPU, "SIGXCPU" },
+		{ SIGXFSZ, "SIGXFSZ" }, { SIGSYS, "SIGSYS" },
+	};
+	size_t	i;
+
+	for (i = 0; i < nitems(names); i++) {
+		if (names[i].sig == sig)
+			return names[i].name;
+	}
+	return "unknown signal";
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The probe child: load, describe, write, _exit.  Never returns. */
+static void __attribute__((noreturn))
+probe_child(const char *path, pid_t parent, int fd)
+{
+	static const int	 crash[] = {
+		SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS
+	};
+	struct loaded_plugin	*lp;
+	struct rlimit		 rl = { 0, 0 };
+	struct buf		 b = { NULL, 0, 0 };
+	char			*cause = NULL;
+	size_t			 i;
+	int			 null;
+
+	/* Die with the caller, even if it died before prctl() ran. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(1);
+	/*
+	 * A plugin that crashes while loading must kill this child with its
+	 * signal, which the parent then reports; the caller's handlers (a
+	 * sanitizer's, the daemon's) would turn it into an exit status.  A
+	 * probe is not worth a core file.
+	 */
+	for (i = 0; i < nitems(crash); i++)
+		signal(crash[i], SIG_DFL);
+	setrlimit(RLIMIT_CORE, &rl);
+	/* Plugin chatter must not mix into the caller's stdout (meshctl
+	 * --json); stderr is where diagnostics belong. */
+	dup2(STDERR_FILENO, STDOUT_FILENO);
+	if ((null = open("/dev/null", O_RDONLY)) != -1) {
+		dup2(null, STDIN_FILENO);
+		if (null != STDIN_FILENO)
+			close(null);
+	}
+
+	if ((lp = loader_open(path, &cause)) == NULL) {
+		buf_add(&b, "E", 1);
+		buf_add_str(&b, cause);
+	} else
+		encode_info(&b, lp->desc);
+	if (write_all(fd, b.data, b.len) != 0)
+		_exit(1);
+
+	/* Tidy for valgrind, but no dlclose: that would run plugin code. */
+	free(b.data);
+	free(cause);
+	if (lp != NULL) {
+		free(lp->path);
+		free(lp);
+	}
+	/* _exit, never exit: the caller's atexit handlers are not ours. */
+	_exit(0);
+}
+
+/* Wait for `pid` until the deadline, then kill it.  Returns the status, or
+ * -1 if the child could not be reaped (someone else reaped it). */
+static int
+probe_reap(pid_t pid, int64_t deadline, int *timed_out)
+{
+	struct timespec	ts = { 0, 10 * 1000 * 1000 };
+	pid_t		r;
+	int		status;
+
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (mono_us() >= deadline)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	*timed_out = 1;
+	kill(pid, SIGKILL);
+	while ((r = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	return r == pid ? status : -1;
+}
+
+struct plugin_info *
+loader_probe(const char *path, char **cause)
+{
+	struct plugin_info	*pi = NULL;
+	struct pollfd		 pfd;
+	struct rd		 r;
+	struct buf		 b = { NULL, 0, 0 };
+	char			 chunk[8192], *msg = NULL;
+	int64_t			 deadline, left;
+	pid_t			 pid, parent = getpid();
+	ssize_t			 n;
+	int			 fds[2], status, timed_out = 0, eof = 0;
+	int			 toobig = 0;
+
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		set_cause(cause, "%s: pipe: %s", path, strerror(errno));
+		return NULL;
+	}
+	/* Flush so the child's copy of stdio buffers cannot be written
+	 * twice (the child only _exits, but a plugin may fflush). */
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == -1) {
+		set_cause(cause, "%s: fork: %s", path, strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		probe_child(path, parent, fds[1]);
+	}
+	close(fds[1]);
+
+	deadline = mono_us() + LOADER_PROBE_TIMEOUT_US;
+	while (!eof) {
+		left = deadline - mono_us();
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		pfd.fd = fds[0];
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)((left + 999) / 1000)) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd.revents == 0)
+			continue;
+		n = read(fds[0], chunk, sizeof chunk);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n <= 0)
+			eof = 1;
+		else if (b.len + (size_t)n > LOADER_PROBE_MAX_BYTES) {
+			toobig = 1;
+			break;
+		} else
+			buf_add(&b, chunk, (size_t)n);
+	}
+	close(fds[0]);
+
+	if (timed_out || toobig) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		if (toobig) {
+			set_cause(cause, "%s: description larger than %d bytes",
+			    path, LOADER_PROBE_MAX_BYTES);
+		} else {
+			set_cause(cause, "%s: timed out after %lld s while "
+			    "loading", path, LOADER_PROBE_TIMEOUT_US / 1000000);
+		}
+		goto out;
+	}
+	status = probe_reap(pid, deadline, &timed_out);
+
+	/* A crash wins over anything written before it. */
+	if (status != -1 && WIFSIGNALED(status)) {
+		if (timed_out) {
+			set_cause(cause, "%s: timed out after %lld s while "
+			    "loading", path, LOADER_PROBE_TIMEOUT_US / 1000000);
+		} else {
+			set_cause(cause, "%s: killed by signal %d (%s) while "
+			    "loading", path, WTERMSIG(status),
+			    loader_signame(WTERMSIG(status)));
+		}
+		goto out;
+	}
+	r.p = b.data;
+	r.left = b.len;
+	r.bad = 0;
+	if (b.len > 0 && b.data[0] == 'I') {
+		r.p++;
+		r.left--;
+		if ((pi = decode_info(&r, path)) != NULL)
+			goto out;
+	} else if (b.len > 0 && b.data[0] == 'E') {
+		r.p++;
+		r.left--;
+		msg = rd_str(&r);
+		if (!r.bad && r.left == 0 && msg != NULL) {
+			set_cause(cause, "%s", msg);
+			goto out;
+		}
+	}
+	/* No usable message: the plugin exited under us (exit() in a
+	 * constructor) or something else went wrong. */
+	if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		set_cause(cause, "%s: exited with status %d while loading",
+		    path, WEXITSTATUS(status));
+	} else {
+		set_cause(cause, "%s: the loading process sent no valid "
+		    "description", path);
+	}
+
+out:
+	free(msg);
+	free(b.data);
+	return pi;
+}

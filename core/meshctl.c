@@ -1,2 +1,252 @@
+/* meshctl.c -- the operator's CLI: global options, the verb table, and
+ * what every verb shares. */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "meshd/plugin.h"
 #include "meshctl.h"
-int main(void) { return 0; }
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_run_entry,
+	&cmd_runs_entry,
+	&cmd_tasks_entry,
+	&cmd_logs_entry,
+	&cmd_catalog_entry,
+	&cmd_validate_entry,
+	&cmd_plugin_entry,
+};
+
+void
+ctl_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	fputs("meshctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+ctl_usage(struct ctl *ctl)
+{
+	fprintf(stderr, "usage: meshctl %s %s\n", ctl->entry->name,
+	    ctl->entry->args);
+	fprintf(stderr, "Try 'meshctl %s --help'.\n", ctl->entry->name);
+	return CTL_EXIT_USAGE;
+}
+
+int
+ctl_help(struct ctl *ctl)
+{
+	printf("usage: meshctl %s %s\n\n%s.\n\n%s", ctl->entry->name,
+	    ctl->entry->args, ctl->entry->summary, ctl->entry->help);
+	return CTL_EXIT_OK;
+}
+
+static void
+usage_all(FILE *f)
+{
+	size_t	i;
+
+	fprintf(f, "usage: meshctl [-c FILE] VERB [ARGS...]\n\n"
+	    "Operate meshd: run partitions, inspect runs, validate jobs and "
+	    "plugins.\n\nVerbs:\n");
+	for (i = 0; i < nitems(cmd_table); i++)
+		fprintf(f, "  %-9s %-40s %s\n", cmd_table[i]->name,
+		    cmd_table[i]->args, cmd_table[i]->summary);
+	fprintf(f, "\nGlobal options:\n"
+	    "  -c, --config FILE  meshd.conf to use (default: $MESHD_CONFIG, "
+	    "else %s)\n"
+	    "  -h, --help         this help; 'meshctl VERB --help' for a "
+	    "verb\n"
+	    "  -V, --version      print the version\n"
+	    "\nExit codes: 0 ok, 1 what was asked about failed, 2 usage or "
+	    "input error,\n3 cannot reach the state database.\n",
+	    config_default_path());
+}
+
+struct meshd_config *
+ctl_config(struct ctl *ctl)
+{
+	struct errlist	errs = ERRLIST_INIT;
+
+	if (ctl->cfg != NULL)
+		return ctl->cfg;
+	ctl->cfg = config_load(ctl->config_path, &errs);
+	errlist_print(&errs, stderr);
+	errlist_free(&errs);
+	return ctl->cfg;
+}
+
+struct state *
+ctl_state(struct ctl *ctl, enum state_mode mode)
+{
+	struct state	*st;
+	char		*cause = NULL;
+
+	if (ctl_config(ctl) == NULL)
+		return NULL;
+	if ((st = state_open(ctl->cfg->state_db, mode, &cause)) == NULL) {
+		ctl_error("%s", cause);
+		free(cause);
+	}
+	return st;
+}
+
+int
+ctl_jobs(struct ctl *ctl, struct jobset *js, int partial)
+{
+	struct errlist	errs = ERRLIST_INIT;
+	int		rc;
+
+	memset(js, 0, sizeof *js);
+	if (ctl_config(ctl) == NULL)
+		return -1;
+	rc = jobs_load(ctl->cfg, js, &errs);
+	errlist_print(&errs, stderr);
+	errlist_free(&errs);
+	if (rc != 0 && !partial) {
+		jobset_free(js);
+		memset(js, 0, sizeof *js);
+	}
+	return rc;
+}
+
+struct job_def *
+ctl_find_job(const struct jobset *js, const char *name)
+{
+	struct job_def	*job;
+	size_t		 i, len = 0;
+	char		*names;
+
+	if ((job = jobset_find(js, name)) != NULL)
+		return job;
+	for (i = 0; i < js->n; i++)
+		len += strlen(js->v[i]->name) + 2;
+	names = xcalloc(1, len + 1);
+	for (i = 0; i < js->n; i++) {
+		if (i > 0)
+			strcat(names, ", ");
+		strcat(names, js->v[i]->name);
+	}
+	ctl_error("unknown job '%s' (jobs: %s)", name,
+	    js->n > 0 ? names : "none");
+	free(names);
+	return NULL;
+}
+
+void
+ctl_json_out(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(v);
+}
+
+const char *
+ctl_col(sqlite3_stmt *stmt, int i)
+{
+	const unsigned char	*s = sqlite3_column_text(stmt, i);
+
+	return s != NULL ? (const char *)s : "";
+}
+
+const char *
+ctl_time(int64_t us, char *buf, size_t len)
+{
+	if (us == 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	return fmt_utc(us, buf, len);
+}
+
+const char *
+ctl_color_on(struct ctl *ctl, const char *state)
+{
+	if (!ctl->color)
+		return "";
+	if (strcmp(state, "success") == 0 || strcmp(state, "published") == 0)
+		return "\033[32m";
+	if (strcmp(state, "failed") == 0 ||
+	    strcmp(state, "upstream_failed") == 0 ||
+	    strcmp(state, "quarantined") == 0)
+		return "\033[31m";
+	if (strcmp(state, "running") == 0 ||
+	    strcmp(state, "up_for_retry") == 0)
+		return "\033[33m";
+	return "";
+}
+
+const char *
+ctl_color_off(struct ctl *ctl)
+{
+	return ctl->color ? "\033[0m" : "";
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl	 ctl;
+	size_t		 i;
+	int		 c, rc;
+	const char	*nc;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	memset(&ctl, 0, sizeof ctl);
+	ctl.config_path = config_default_path();
+	nc = getenv("NO_COLOR");
+	ctl.color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
+
+	/* Global options stop at the verb. */
+	while ((c = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			ctl.config_path = optarg;
+			break;
+		case 'h':
+			usage_all(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("meshctl %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
+			    MESHD_ABI_MAJOR, MESHD_ABI_MINOR);
+			return CTL_EXIT_OK;
+		default:
+			usage_all(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage_all(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	for (i = 0; i < nitems(cmd_table); i++)
+		if (strcmp(argv[optind], cmd_table[i]->name) == 0)
+			break;
+	if (i == nitems(cmd_table)) {
+		ctl_error("unknown verb '%s'", argv[optind]);
+		usage_all(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	ctl.entry = cmd_table[i];
+	argc -= optind;
+	argv += optind;
+	optind = 0;	/* reset getopt for the verb (glibc) */
+	rc = ctl.entry->exec(&ctl, argc, argv);
+	if (ctl.cfg != NULL)
+		config_free(ctl.cfg);
+	return rc;
+}

@@ -1,3 +1,84 @@
+/*
+ * meshctl.h -- the operator's CLI: one file per verb (cmd-*.c), each
+ * defining a const struct cmd_entry; the table in meshctl.c drives both
+ * dispatch and --help.
+ */
 #ifndef MESHCTL_H
 #define MESHCTL_H
+
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "job.h"
+#include "state.h"
+#include "util.h"
+
+/* Exit codes, documented in meshctl(1). */
+#define CTL_EXIT_OK	0	/* done; the thing asked about succeeded */
+#define CTL_EXIT_FAILED	1	/* the thing asked about failed */
+#define CTL_EXIT_USAGE	2	/* usage or input error */
+#define CTL_EXIT_STATE	3	/* cannot reach the state */
+
+struct ctl;
+struct sqlite3_stmt;
+
+struct cmd_entry {
+	const char	*name;
+	const char	*args;		/* usage after the verb */
+	const char	*summary;	/* one line for `meshctl --help` */
+	const char	*help;		/* options and details */
+	int		 (*exec)(struct ctl *, int argc, char **argv);
+};
+
+struct ctl {
+	const char		*config_path;	/* -c/--config, or default */
+	const struct cmd_entry	*entry;		/* the verb running */
+	int			 color;		/* stdout is a terminal */
+	struct meshd_config	*cfg;		/* loaded on demand */
+};
+
+/* Print "meshctl: message" to stderr. */
+void	 ctl_error(const char *, ...) PRINTFLIKE(1, 2);
+/* Print the verb's usage to stderr and return CTL_EXIT_USAGE. */
+int	 ctl_usage(struct ctl *);
+/* Print the verb's full help to stdout and return CTL_EXIT_OK. */
+int	 ctl_help(struct ctl *);
+/* Load meshd.conf (printing every diagnostic); NULL on error. */
+struct meshd_config *ctl_config(struct ctl *);
+/* Open the state database; prints the cause on failure. */
+struct state	*ctl_state(struct ctl *, enum state_mode);
+/* Load every job; prints diagnostics.  Returns 0, or -1 if any job had an
+ * error (loaded jobs are still in `js` when `partial` is set). */
+int	 ctl_jobs(struct ctl *, struct jobset *js, int partial);
+/* Find a job or print "unknown job 'x' (jobs: a, b)". */
+struct job_def *ctl_find_job(const struct jobset *, const char *name);
+/* Look a job up in the state (*id); if it has never run, *id is 0 and the
+ * job must exist in the configuration, else "unknown job" is printed and
+ * -1 returned.  Defined in cmd-runs.c. */
+int	 ctl_state_job(struct ctl *, struct state *, const char *name,
+	    int64_t *id);
+/* Find the run (job, partition): 0 and *run_id, or -1 after printing
+ * "job 'x' has no run for partition 'k'".  Defined in cmd-tasks.c. */
+int	 ctl_state_run(struct ctl *, struct state *, const char *job,
+	    const char *key, int64_t *run_id);
+/* Print a JSON value to stdout, indented, with a newline; steals it. */
+void	 ctl_json_out(json_t *);
+/* A SQL text column as a C string ("" for NULL). */
+const char *ctl_col(struct sqlite3_stmt *, int);
+/* Format microseconds UTC for display ("-" for 0). */
+const char *ctl_time(int64_t us, char *buf, size_t len);
+/* Colour escapes for a state word, "" when colour is off. */
+const char *ctl_color_on(struct ctl *, const char *state);
+const char *ctl_color_off(struct ctl *);
+
+extern const struct cmd_entry cmd_validate_entry;
+extern const struct cmd_entry cmd_plugin_entry;
+extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_runs_entry;
+extern const struct cmd_entry cmd_tasks_entry;
+extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_catalog_entry;
+
 #endif

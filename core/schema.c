@@ -1,2 +1,169 @@
-/* schema.c -- placeholder until implemented */
+/*
+ * schema.c -- the DDL of the state database, as forward migration steps.
+ *
+ * steps[v] takes a database from user_version v to v + 1; steps[0] builds
+ * version 1 from an empty file.  state_open() runs each missing step in its
+ * own transaction and bumps user_version in the same transaction, so a
+ * crash mid-migration leaves the file at the last complete version.
+ *
+ * To add version N + 1: append one string to steps[] and raise
+ * STATE_SCHEMA_VERSION in state.h.  Never edit a step that has shipped:
+ * databases in the field were built by it.
+ *
+ * Column names "trigger" and "rows" are SQL keywords, hence quoted.
+ * Measured values (check_results.observed, metrics.value) are doubles in
+ * the API but NUMERIC here, not REAL: a whole number such as a row count
+ * is then stored and shown as 20000, not 20000.0, to anyone querying the
+ * file; reading it back as a double gives the same value.  They may be
+ * NULL (a NaN is bound as NULL).
+ * task_instances(run_id) and metrics(attempt_id) need no index of their
+ * own: the unique indexes that start with those columns serve lookups by
+ * them.
+ */
+#include <stddef.h>
+
 #include "state.h"
+#include "util.h"
+
+static const char *const steps[] = {
+	/* version 1 */
+	"CREATE TABLE jobs (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	name		TEXT NOT NULL UNIQUE,\n"
+	"	domain		TEXT NOT NULL DEFAULT '',\n"
+	"	owner		TEXT NOT NULL DEFAULT '',\n"
+	"	description	TEXT,\n"
+	"	file		TEXT,\n"
+	"	schedule	TEXT NOT NULL DEFAULT 'none',\n"
+	"	paused		INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),\n"
+	"	created_us	INTEGER NOT NULL,\n"
+	"	updated_us	INTEGER NOT NULL\n"
+	");\n"
+	"CREATE TABLE runs (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	job_id		INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,\n"
+	"	partition_key	TEXT NOT NULL,\n"
+	"	interval_start_us INTEGER,\n"
+	"	interval_end_us	INTEGER,\n"
+	"	\"trigger\"	TEXT NOT NULL DEFAULT 'schedule',\n"
+	"	state		TEXT NOT NULL DEFAULT 'queued' CHECK (state IN\n"
+	"			    ('queued', 'running', 'success', 'failed',\n"
+	"			    'cancelled')),\n"
+	"	created_us	INTEGER NOT NULL,\n"
+	"	started_us	INTEGER,\n"
+	"	ended_us	INTEGER\n"
+	");\n"
+	"CREATE UNIQUE INDEX runs_job_partition ON runs(job_id, partition_key);\n"
+	"CREATE INDEX runs_state ON runs(state);\n"
+	"CREATE INDEX runs_job_created ON runs(job_id, created_us);\n"
+	"CREATE TABLE task_instances (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	run_id		INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+	"	task_id		TEXT NOT NULL,\n"
+	"	stage		TEXT NOT NULL,\n"
+	"	state		TEXT NOT NULL DEFAULT 'pending' CHECK (state IN\n"
+	"			    ('pending', 'queued', 'running', 'success',\n"
+	"			    'failed', 'skipped', 'up_for_retry',\n"
+	"			    'upstream_failed', 'cancelled')),\n"
+	"	try_number	INTEGER NOT NULL DEFAULT 0,\n"
+	"	max_tries	INTEGER NOT NULL DEFAULT 1,\n"
+	"	reason		TEXT,\n"
+	"	started_us	INTEGER,\n"
+	"	ended_us	INTEGER\n"
+	");\n"
+	"CREATE UNIQUE INDEX task_instances_run_task ON task_instances(run_id, task_id);\n"
+	"CREATE TABLE attempts (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	task_instance_id INTEGER NOT NULL REFERENCES task_instances(id)\n"
+	"			    ON DELETE CASCADE,\n"
+	"	try_number	INTEGER NOT NULL,\n"
+	"	state		TEXT NOT NULL DEFAULT 'running' CHECK (state IN\n"
+	"			    ('running', 'success', 'failed', 'retry',\n"
+	"			    'skipped')),\n"
+	"	started_us	INTEGER NOT NULL,\n"
+	"	ended_us	INTEGER,\n"
+	"	worker_pid	INTEGER,\n"
+	"	log_path	TEXT,\n"
+	"	reason		TEXT,\n"
+	"	message		TEXT\n"
+	");\n"
+	"CREATE INDEX attempts_task_instance ON attempts(task_instance_id);\n"
+	"CREATE TABLE check_results (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	attempt_id	INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,\n"
+	"	name		TEXT NOT NULL,\n"
+	"	severity	INTEGER NOT NULL CHECK (severity >= 0),\n"
+	"	passed		INTEGER NOT NULL CHECK (passed IN (0, 1)),\n"
+	"	observed	NUMERIC,\n"
+	"	expectation	TEXT,\n"
+	"	recorded_us	INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX check_results_attempt ON check_results(attempt_id);\n"
+	"CREATE TABLE metrics (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	attempt_id	INTEGER NOT NULL REFERENCES attempts(id) ON DELETE CASCADE,\n"
+	"	name		TEXT NOT NULL,\n"
+	"	value		NUMERIC\n"
+	");\n"
+	"CREATE UNIQUE INDEX metrics_attempt_name ON metrics(attempt_id, name);\n"
+	"CREATE TABLE products (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	name		TEXT NOT NULL UNIQUE,\n"
+	"	domain		TEXT NOT NULL DEFAULT '',\n"
+	"	owner		TEXT NOT NULL DEFAULT '',\n"
+	"	description	TEXT,\n"
+	"	contract_version TEXT,\n"
+	"	tags		TEXT,\n"
+	"	location	TEXT,\n"
+	"	freshness_s	INTEGER NOT NULL DEFAULT 0,\n"
+	"	plugin		TEXT,\n"
+	"	job_id		INTEGER REFERENCES jobs(id) ON DELETE SET NULL\n"
+	");\n"
+	"CREATE TABLE product_partitions (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	product_id	INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,\n"
+	"	partition_key	TEXT NOT NULL,\n"
+	"	state		TEXT NOT NULL CHECK (state IN\n"
+	"			    ('missing', 'building', 'published',\n"
+	"			    'quarantined', 'stale')),\n"
+	"	run_id		INTEGER REFERENCES runs(id) ON DELETE SET NULL,\n"
+	"	attempt_id	INTEGER REFERENCES attempts(id) ON DELETE SET NULL,\n"
+	"	published_us	INTEGER,\n"
+	"	updated_us	INTEGER NOT NULL,\n"
+	"	\"rows\"		INTEGER,\n"
+	"	version		INTEGER NOT NULL DEFAULT 0\n"
+	");\n"
+	"CREATE UNIQUE INDEX product_partitions_product_key\n"
+	"	ON product_partitions(product_id, partition_key);\n"
+	"CREATE INDEX product_partitions_state ON product_partitions(state);\n",
+};
+
+_Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,
+    "one migration step per schema version");
+
+static const char *const *cur_steps = steps;
+static size_t		  cur_nsteps = nitems(steps);
+
+size_t
+state_schema_nsteps(void)
+{
+	return cur_nsteps;
+}
+
+const char *
+state_schema_step(size_t i)
+{
+	return i < cur_nsteps ? cur_steps[i] : NULL;
+}
+
+void
+state_schema_set_steps(const char *const *v, size_t n)
+{
+	if (v == NULL) {
+		cur_steps = steps;
+		cur_nsteps = nitems(steps);
+	} else {
+		cur_steps = v;
+		cur_nsteps = n;
+	}
+}

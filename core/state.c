@@ -1,2 +1,916 @@
-/* state.c -- placeholder until implemented */
+/*
+ * state.c -- the SQLite state store.
+ *
+ * Every statement is prepared once, on first use, and kept in struct state
+ * (SQLITE_PREPARE_PERSISTENT); each call binds, steps and resets it.  With
+ * group commit this makes thousands of changes per transaction cheap: the
+ * cost is the b-tree work, not SQL parsing.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "state.h"
+#include "util.h"
+
+/* SQLite waits this long for another connection's lock before SQLITE_BUSY. */
+#define STATE_BUSY_TIMEOUT_MS 5000
+
+enum stmt_id {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_JOB_SYNC,
+	S_JOB_FIND,
+	S_PRODUCT_SYNC,
+	S_RUN_INSERT,
+	S_RUN_FIND,
+	S_RUN_SET,
+	S_TI_INSERT,
+	S_TI_FIND,
+	S_TI_SET,
+	S_ATTEMPT_START,
+	S_ATTEMPT_PID,
+	S_ATTEMPT_FINISH,
+	S_CHECK_ADD,
+	S_METRIC_SET,
+	S_PARTITION_SET,
+	S_MAX
+};
+
+static const char *const stmt_sql[S_MAX] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_JOB_SYNC] =
+	    "INSERT INTO jobs (name, domain, owner, description, file,"
+	    " schedule, created_us, updated_us)"
+	    " VALUES (?1, coalesce(?2, ''), coalesce(?3, ''), ?4, ?5,"
+	    " coalesce(?6, 'none'), ?7, ?7)"
+	    " ON CONFLICT (name) DO UPDATE SET domain = excluded.domain,"
+	    " owner = excluded.owner, description = excluded.description,"
+	    " file = excluded.file, schedule = excluded.schedule,"
+	    " updated_us = excluded.updated_us"
+	    " RETURNING id",
+	[S_JOB_FIND] = "SELECT id FROM jobs WHERE name = ?1",
+	[S_PRODUCT_SYNC] =
+	    "INSERT INTO products (name, domain, owner, description,"
+	    " contract_version, tags, location, freshness_s, plugin, job_id)"
+	    " VALUES (?1, coalesce(?2, ''), coalesce(?3, ''), ?4, ?5, ?6, ?7,"
+	    " ?8, ?9, nullif(?10, 0))"
+	    " ON CONFLICT (name) DO UPDATE SET domain = excluded.domain,"
+	    " owner = excluded.owner, description = excluded.description,"
+	    " contract_version = excluded.contract_version,"
+	    " tags = excluded.tags, location = excluded.location,"
+	    " freshness_s = excluded.freshness_s, plugin = excluded.plugin,"
+	    " job_id = excluded.job_id"
+	    " RETURNING id",
+	[S_RUN_INSERT] =
+	    "INSERT INTO runs (job_id, partition_key, interval_start_us,"
+	    " interval_end_us, \"trigger\", state, created_us)"
+	    " VALUES (?1, ?2, ?3, ?4, coalesce(?5, 'schedule'), 'queued', ?6)"
+	    " ON CONFLICT (job_id, partition_key) DO NOTHING"
+	    " RETURNING id",
+	[S_RUN_FIND] =
+	    "SELECT id FROM runs WHERE job_id = ?1 AND partition_key = ?2",
+	[S_RUN_SET] =
+	    "UPDATE runs SET state = ?2,"
+	    " started_us = CASE WHEN ?3 <> 0 THEN ?3 ELSE started_us END,"
+	    " ended_us = CASE WHEN ?4 <> 0 THEN ?4 ELSE ended_us END"
+	    " WHERE id = ?1",
+	[S_TI_INSERT] =
+	    "INSERT INTO task_instances (run_id, task_id, stage, state,"
+	    " try_number, max_tries)"
+	    " VALUES (?1, ?2, coalesce(?3, ''), 'pending', 0, ?4)"
+	    " ON CONFLICT (run_id, task_id) DO NOTHING"
+	    " RETURNING id, state, try_number",
+	[S_TI_FIND] =
+	    "SELECT id, state, try_number FROM task_instances"
+	    " WHERE run_id = ?1 AND task_id = ?2",
+	[S_TI_SET] =
+	    "UPDATE task_instances SET state = ?2, try_number = ?3,"
+	    " reason = ?4,"
+	    " started_us = CASE WHEN ?5 <> 0 THEN ?5 ELSE started_us END,"
+	    " ended_us = CASE WHEN ?6 <> 0 THEN ?6 ELSE ended_us END"
+	    " WHERE id = ?1",
+	[S_ATTEMPT_START] =
+	    "INSERT INTO attempts (task_instance_id, try_number, state,"
+	    " started_us, log_path) VALUES (?1, ?2, 'running', ?3, ?4)",
+	[S_ATTEMPT_PID] = "UPDATE attempts SET worker_pid = ?2 WHERE id = ?1",
+	[S_ATTEMPT_FINISH] =
+	    "UPDATE attempts SET state = ?2, ended_us = ?3, reason = ?4,"
+	    " message = ?5 WHERE id = ?1",
+	[S_CHECK_ADD] =
+	    "INSERT INTO check_results (attempt_id, name, severity, passed,"
+	    " observed, expectation, recorded_us)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[S_METRIC_SET] =
+	    "INSERT INTO metrics (attempt_id, name, value) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (attempt_id, name) DO UPDATE SET"
+	    " value = excluded.value",
+	/*
+	 * In the DO UPDATE part a bare column is the existing row's value:
+	 * version counts publications, published_us is the last one, and a
+	 * NULL (rows < 0, ids 0) keeps what was there.
+	 */
+	[S_PARTITION_SET] =
+	    "INSERT INTO product_partitions (product_id, partition_key, state,"
+	    " run_id, attempt_id, published_us, updated_us, \"rows\", version)"
+	    " VALUES (?1, ?2, ?3, nullif(?4, 0), nullif(?5, 0),"
+	    " CASE WHEN ?3 = 'published' THEN ?6 END, ?6,"
+	    " CASE WHEN ?7 >= 0 THEN ?7 END,"
+	    " CASE WHEN ?3 = 'published' THEN 1 ELSE 0 END)"
+	    " ON CONFLICT (product_id, partition_key) DO UPDATE SET"
+	    " state = excluded.state,"
+	    " run_id = coalesce(excluded.run_id, run_id),"
+	    " attempt_id = coalesce(excluded.attempt_id, attempt_id),"
+	    " published_us = coalesce(excluded.published_us, published_us),"
+	    " updated_us = excluded.updated_us,"
+	    " \"rows\" = coalesce(excluded.\"rows\", \"rows\"),"
+	    " version = version + excluded.version",
+};
+
+struct state {
+	sqlite3		*db;
+	char		*path;
+	enum state_mode	 mode;
+	sqlite3_stmt	*stmt[S_MAX];
+};
+
+/* task_instances.state words, so state_ti_open can hand out static strings. */
+static const char *const ti_states[] = {
+	"pending", "queued", "running", "success", "failed", "skipped",
+	"up_for_retry", "upstream_failed", "cancelled"
+};
+
+/* Set cause from the connection's last error and reset `st`. */
+static int
+state_fail(struct state *s, sqlite3_stmt *st, const char *what, char **cause)
+{
+	set_cause(cause, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
+	return -1;
+}
+
+/* Reset after use, so the statement holds no read lock and no pointer into
+ * the caller's strings (they are bound SQLITE_STATIC). */
+static void
+stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static sqlite3_stmt *
+stmt_get(struct state *s, enum stmt_id id, const char *what, char **cause)
+{
+	if (s->stmt[id] == NULL &&
+	    sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+	    SQLITE_PREPARE_PERSISTENT, &s->stmt[id], NULL) != SQLITE_OK) {
+		s->stmt[id] = NULL;
+		state_fail(s, NULL, what, cause);
+		return NULL;
+	}
+	return s->stmt[id];
+}
+
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Step a statement that returns no row; 0 or -1 with cause. */
+static int
+stmt_exec(struct state *s, sqlite3_stmt *st, const char *what, char **cause)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return state_fail(s, st, what, cause);
+	stmt_done(st);
+	return 0;
+}
+
+/* Step an UPDATE of one row by id; an id that matches nothing is an error. */
+static int
+stmt_update(struct state *s, sqlite3_stmt *st, const char *what,
+    const char *table, int64_t id, char **cause)
+{
+	if (stmt_exec(s, st, what, cause) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0) {
+		set_cause(cause, "%s: %s: no %s with id %lld", s->path, what,
+		    table, (long long)id);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run one integer-valued PRAGMA or query; an SQLite result code. */
+static int
+query_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	} else if (rc == SQLITE_DONE)
+		rc = SQLITE_ERROR;
+	else
+		rc = sqlite3_reset(st);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * STATE_RDWR: make the directory (0750) and an empty file (0640) if they
+ * are missing.  The file is created here, not by SQLite, so its mode does
+ * not depend on the umask; SQLite then gives -wal and -shm the same mode.
+ */
+static int
+state_create(struct state *s, char **cause)
+{
+	struct stat	 sb;
+	char		*dir;
+	int		 fd, rc = -1;
+
+	dir = path_dirname(s->path);
+	if (stat(dir, &sb) == -1) {
+		if (errno != ENOENT) {
+			set_cause(cause, "%s: cannot create state database: %s",
+			    dir, strerror(errno));
+			goto out;
+		}
+		if (mkdir_p(dir, 0750, cause) != 0)
+			goto out;
+		/* mkdir honours the umask; the state directory is 0750. */
+		if (chmod(dir, 0750) == -1) {
+			set_cause(cause, "%s: chmod: %s", dir, strerror(errno));
+			goto out;
+		}
+	}
+	fd = open(s->path, O_RDWR|O_CREAT|O_EXCL|O_CLOEXEC, 0640);
+	if (fd == -1) {
+		if (errno == EEXIST) {
+			rc = 0;
+			goto out;
+		}
+		set_cause(cause, "%s: cannot create state database: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0640) == -1) {
+		set_cause(cause, "%s: chmod: %s", s->path, strerror(errno));
+		close(fd);
+		unlink(s->path);
+		goto out;
+	}
+	close(fd);
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+/*
+ * Decide whether the open file is ours, before anything writes to it.
+ * *version is its user_version; 0 for an empty database we may adopt.
+ */
+static int
+state_identify(struct state *s, int64_t *version, char **cause)
+{
+	int64_t	appid, ntables;
+	int	rc;
+
+	if ((rc = query_int(s->db, "PRAGMA application_id", &appid)) !=
+	    SQLITE_OK) {
+		if (rc == SQLITE_NOTADB) {
+			set_cause(cause, "%s: not a meshd state database (%s)",
+			    s->path, sqlite3_errmsg(s->db));
+		} else {
+			set_cause(cause, "%s: cannot read state database: %s",
+			    s->path, sqlite3_errmsg(s->db));
+		}
+		return -1;
+	}
+	if (query_int(s->db, "PRAGMA user_version", version) != SQLITE_OK ||
+	    query_int(s->db, "SELECT count(*) FROM sqlite_master", &ntables) !=
+	    SQLITE_OK) {
+		set_cause(cause, "%s: cannot read state database: %s",
+		    s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (appid == STATE_APPLICATION_ID)
+		return 0;
+	if (appid != 0) {
+		set_cause(cause, "%s: not a meshd state database "
+		    "(application_id 0x%x, meshd uses 0x%x)", s->path,
+		    (unsigned)(uint32_t)appid, (unsigned)STATE_APPLICATION_ID);
+		return -1;
+	}
+	if (*version != 0 || ntables != 0) {
+		set_cause(cause, "%s: not a meshd state database "
+		    "(application_id 0x0)", s->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run one SQL script; on error set cause from its message. */
+static int
+exec_sql(struct state *s, const char *sql, const char *what, char **cause)
+{
+	char	*err = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		set_cause(cause, "%s: %s: %s", s->path, what,
+		    err != NULL ? err : sqlite3_errmsg(s->db));
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Apply every missing step, each in its own transaction together with its
+ * user_version bump.  The version is read again under the write lock: if
+ * another process migrated meanwhile, its steps are not applied twice.
+ */
+static int
+state_migrate(struct state *s, int64_t from, char **cause)
+{
+	int64_t	 v, cur, n = (int64_t)state_schema_nsteps();
+	char	*what = NULL, *sql;
+
+	for (v = from; v < n; v++) {
+		free(what);
+		what = xasprintf("cannot migrate schema to version %lld",
+		    (long long)v + 1);
+		if (exec_sql(s, "BEGIN IMMEDIATE", what, cause) != 0)
+			goto fail;
+		if (query_int(s->db, "PRAGMA user_version", &cur) !=
+		    SQLITE_OK) {
+			state_fail(s, NULL, what, cause);
+			goto rollback;
+		}
+		if (cur != v) {
+			exec_sql(s, "ROLLBACK", what, NULL);
+			if (cur > n) {
+				set_cause(cause, "%s: schema version %lld is "
+				    "newer than this meshd (knows %lld)",
+				    s->path, (long long)cur, (long long)n);
+				goto fail;
+			}
+			v = cur - 1;
+			continue;
+		}
+		if (exec_sql(s, state_schema_step((size_t)v), what,
+		    cause) != 0)
+			goto rollback;
+		sql = xasprintf("PRAGMA application_id = %d; "
+		    "PRAGMA user_version = %lld", STATE_APPLICATION_ID,
+		    (long long)v + 1);
+		if (exec_sql(s, sql, what, cause) != 0) {
+			free(sql);
+			goto rollback;
+		}
+		free(sql);
+		if (exec_sql(s, "COMMIT", what, cause) != 0)
+			goto rollback;
+	}
+	free(what);
+	return 0;
+
+rollback:
+	if (!sqlite3_get_autocommit(s->db))
+		exec_sql(s, "ROLLBACK", what, NULL);
+fail:
+	free(what);
+	return -1;
+}
+
+struct state *
+state_open(const char *path, enum state_mode mode, char **cause)
+{
+	struct state	*s;
+	struct stat	 sb;
+	int64_t		 version, n = (int64_t)state_schema_nsteps();
+	int		 flags;
+
+	s = xcalloc(1, sizeof *s);
+	s->path = xstrdup(path);
+	s->mode = mode;
+
+	if (mode == STATE_RDWR) {
+		if (state_create(s, cause) != 0)
+			goto fail;
+		flags = SQLITE_OPEN_READWRITE;
+	} else {
+		if (stat(path, &sb) == -1) {
+			if (errno == ENOENT) {
+				set_cause(cause, "%s: no state database "
+				    "(run meshd or meshctl run first)", path);
+			} else
+				set_cause(cause, "%s: %s", path,
+				    strerror(errno));
+			goto fail;
+		}
+		flags = SQLITE_OPEN_READONLY;
+	}
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		set_cause(cause, "%s: cannot open state database: %s", path,
+		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, STATE_BUSY_TIMEOUT_MS);
+
+	if (state_identify(s, &version, cause) != 0)
+		goto fail;
+	if (version > n) {
+		set_cause(cause, "%s: schema version %lld is newer than this "
+		    "meshd (knows %lld)", path, (long long)version,
+		    (long long)n);
+		goto fail;
+	}
+
+	if (mode == STATE_RDONLY) {
+		if (version == 0) {
+			set_cause(cause, "%s: empty state database "
+			    "(run meshd or meshctl run first)", path);
+			goto fail;
+		}
+		if (version < n) {
+			set_cause(cause, "%s: schema version %lld is older "
+			    "than this meshd (knows %lld); meshd must migrate "
+			    "it first", path, (long long)version,
+			    (long long)n);
+			goto fail;
+		}
+		if (exec_sql(s, "PRAGMA foreign_keys = ON", "cannot set up",
+		    cause) != 0)
+			goto fail;
+		return s;
+	}
+
+	/*
+	 * Keep -wal and -shm when the last writer closes.  Readers (meshctl
+	 * as a member of the group) cannot create them in the 0750
+	 * directory, and SQLite cannot open a WAL database read-only
+	 * without them: with them, reading works while the daemon is down.
+	 */
+	{
+		int	persist = 1;
+
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+		    &persist);
+	}
+
+	/* Only now, with the file known to be ours (or empty), change it. */
+	if (exec_sql(s, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+	    "cannot set up", cause) != 0)
+		goto fail;
+	{
+		sqlite3_stmt	*st;
+		int		 wal = 0;
+
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &st,
+		    NULL) == SQLITE_OK) {
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				const unsigned char *m =
+				    sqlite3_column_text(st, 0);
+
+				wal = m != NULL &&
+				    strcmp((const char *)m, "wal") == 0;
+			}
+			sqlite3_finalize(st);
+		}
+		if (!wal) {
+			set_cause(cause, "%s: cannot switch to WAL mode: %s",
+			    path, sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	if (state_migrate(s, version, cause) != 0)
+		goto fail;
+	return s;
+
+fail:
+	state_close(s);
+	return NULL;
+}
+
+void
+state_close(struct state *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < S_MAX; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db != NULL) {
+		/* Closing rolls back an open transaction. */
+		sqlite3_close_v2(s->db);
+	}
+	free(s->path);
+	free(s);
+}
+
+struct sqlite3 *
+state_sqlite(struct state *s)
+{
+	return s->db;
+}
+
+const char *
+state_path(const struct state *s)
+{
+	return s->path;
+}
+
+int
+state_begin(struct state *s, char **cause)
+{
+	sqlite3_stmt	*st;
+
+	if (!sqlite3_get_autocommit(s->db)) {
+		set_cause(cause, "%s: transaction already open", s->path);
+		return -1;
+	}
+	if ((st = stmt_get(s, S_BEGIN, "cannot begin", cause)) == NULL)
+		return -1;
+	return stmt_exec(s, st, "cannot begin", cause);
+}
+
+int
+state_commit(struct state *s, char **cause)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = stmt_get(s, S_COMMIT, "cannot commit", cause)) == NULL)
+		return -1;
+	return stmt_exec(s, st, "cannot commit", cause);
+}
+
+void
+state_rollback(struct state *s)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_get_autocommit(s->db))
+		return;
+	if ((st = stmt_get(s, S_ROLLBACK, "cannot roll back", NULL)) != NULL)
+		stmt_exec(s, st, "cannot roll back", NULL);
+}
+
+int
+state_job_sync(struct state *s, const char *name, const char *domain,
+    const char *owner, const char *description, const char *file,
+    const char *schedule, int64_t *job_id, char **cause)
+{
+	static const char	*what = "cannot record job";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_JOB_SYNC, what, cause)) == NULL)
+		return -1;
+	bind_text(st, 1, name);
+	bind_text(st, 2, domain);
+	bind_text(st, 3, owner);
+	bind_text(st, 4, description);
+	bind_text(st, 5, file);
+	bind_text(st, 6, schedule);
+	sqlite3_bind_int64(st, 7, now_us());
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return state_fail(s, st, what, cause);
+	*job_id = sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	return 0;
+}
+
+int
+state_job_find(struct state *s, const char *name, int64_t *job_id,
+    char **cause)
+{
+	static const char	*what = "cannot find job";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_JOB_FIND, what, cause)) == NULL)
+		return -1;
+	bind_text(st, 1, name);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		*job_id = sqlite3_column_int64(st, 0);
+		stmt_done(st);
+		return 0;
+	case SQLITE_DONE:
+		stmt_done(st);
+		set_cause(cause, "unknown job '%s'", name);
+		return -1;
+	default:
+		return state_fail(s, st, what, cause);
+	}
+}
+
+int
+state_product_sync(struct state *s, const struct state_product *p,
+    int64_t *product_id, char **cause)
+{
+	static const char	*what = "cannot record product";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_PRODUCT_SYNC, what, cause)) == NULL)
+		return -1;
+	bind_text(st, 1, p->name);
+	bind_text(st, 2, p->domain);
+	bind_text(st, 3, p->owner);
+	bind_text(st, 4, p->description);
+	bind_text(st, 5, p->contract_version);
+	bind_text(st, 6, p->tags);
+	bind_text(st, 7, p->location);
+	sqlite3_bind_int64(st, 8, p->freshness_s);
+	bind_text(st, 9, p->plugin);
+	sqlite3_bind_int64(st, 10, p->job_id);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return state_fail(s, st, what, cause);
+	*product_id = sqlite3_column_int64(st, 0);
+	stmt_done(st);
+	return 0;
+}
+
+int
+state_run_open(struct state *s, int64_t job_id, const char *key,
+    int64_t interval_start_us, int64_t interval_end_us, const char *trigger,
+    int64_t *run_id, int *created, char **cause)
+{
+	static const char	*what = "cannot open run";
+	sqlite3_stmt		*st;
+
+	/* Insert first: the unique (job, partition) index decides, so even
+	 * two writers could not make two runs. */
+	if ((st = stmt_get(s, S_RUN_INSERT, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job_id);
+	bind_text(st, 2, key);
+	sqlite3_bind_int64(st, 3, interval_start_us);
+	sqlite3_bind_int64(st, 4, interval_end_us);
+	bind_text(st, 5, trigger);
+	sqlite3_bind_int64(st, 6, now_us());
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		*run_id = sqlite3_column_int64(st, 0);
+		*created = 1;
+		stmt_done(st);
+		return 0;
+	case SQLITE_DONE:
+		stmt_done(st);
+		break;
+	default:
+		return state_fail(s, st, what, cause);
+	}
+
+	if ((st = stmt_get(s, S_RUN_FIND, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, job_id);
+	bind_text(st, 2, key);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		*run_id = sqlite3_column_int64(st, 0);
+		*created = 0;
+		stmt_done(st);
+		return 0;
+	case SQLITE_DONE:
+		stmt_done(st);
+		set_cause(cause, "%s: %s: run of job %lld for '%s' vanished",
+		    s->path, what, (long long)job_id, key);
+		return -1;
+	default:
+		return state_fail(s, st, what, cause);
+	}
+}
+
+int
+state_run_set(struct state *s, int64_t run_id, const char *state,
+    int64_t started_us, int64_t ended_us, char **cause)
+{
+	static const char	*what = "cannot update run";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_RUN_SET, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	bind_text(st, 2, state);
+	sqlite3_bind_int64(st, 3, started_us);
+	sqlite3_bind_int64(st, 4, ended_us);
+	return stmt_update(s, st, what, "run", run_id, cause);
+}
+
+/* Read (id, state, try_number) from a task_instances row. */
+static int
+ti_row(struct state *s, sqlite3_stmt *st, int64_t *ti_id,
+    const char **state, int *try_number, char **cause)
+{
+	const char	*text = (const char *)sqlite3_column_text(st, 1);
+	size_t		 i;
+
+	*ti_id = sqlite3_column_int64(st, 0);
+	if (try_number != NULL)
+		*try_number = sqlite3_column_int(st, 2);
+	if (state != NULL) {
+		for (i = 0; i < nitems(ti_states); i++) {
+			if (text != NULL && strcmp(text, ti_states[i]) == 0)
+				break;
+		}
+		if (i == nitems(ti_states)) {
+			set_cause(cause, "%s: task instance %lld has unknown "
+			    "state '%s'", s->path, (long long)*ti_id,
+			    text != NULL ? text : "");
+			stmt_done(st);
+			return -1;
+		}
+		*state = ti_states[i];
+	}
+	stmt_done(st);
+	return 0;
+}
+
+int
+state_ti_open(struct state *s, int64_t run_id, const char *task_id,
+    const char *stage, int max_tries, int64_t *ti_id, const char **state,
+    int *try_number, char **cause)
+{
+	static const char	*what = "cannot open task instance";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_TI_INSERT, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	bind_text(st, 2, task_id);
+	bind_text(st, 3, stage);
+	sqlite3_bind_int(st, 4, max_tries);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return ti_row(s, st, ti_id, state, try_number, cause);
+	case SQLITE_DONE:
+		stmt_done(st);
+		break;
+	default:
+		return state_fail(s, st, what, cause);
+	}
+
+	if ((st = stmt_get(s, S_TI_FIND, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	bind_text(st, 2, task_id);
+	switch (sqlite3_step(st)) {
+	case SQLITE_ROW:
+		return ti_row(s, st, ti_id, state, try_number, cause);
+	case SQLITE_DONE:
+		stmt_done(st);
+		set_cause(cause, "%s: %s: task '%s' of run %lld vanished",
+		    s->path, what, task_id, (long long)run_id);
+		return -1;
+	default:
+		return state_fail(s, st, what, cause);
+	}
+}
+
+int
+state_ti_set(struct state *s, int64_t ti_id, const char *state,
+    int try_number, const char *reason, int64_t started_us, int64_t ended_us,
+    char **cause)
+{
+	static const char	*what = "cannot update task instance";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_TI_SET, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, ti_id);
+	bind_text(st, 2, state);
+	sqlite3_bind_int(st, 3, try_number);
+	bind_text(st, 4, reason);
+	sqlite3_bind_int64(st, 5, started_us);
+	sqlite3_bind_int64(st, 6, ended_us);
+	return stmt_update(s, st, what, "task instance", ti_id, cause);
+}
+
+int
+state_attempt_start(struct state *s, int64_t ti_id, int try_number,
+    int64_t started_us, const char *log_path, int64_t *attempt_id,
+    char **cause)
+{
+	static const char	*what = "cannot record attempt";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_ATTEMPT_START, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, ti_id);
+	sqlite3_bind_int(st, 2, try_number);
+	sqlite3_bind_int64(st, 3, started_us);
+	bind_text(st, 4, log_path);
+	if (stmt_exec(s, st, what, cause) != 0)
+		return -1;
+	*attempt_id = sqlite3_last_insert_rowid(s->db);
+	return 0;
+}
+
+int
+state_attempt_set_pid(struct state *s, int64_t attempt_id, int pid,
+    char **cause)
+{
+	static const char	*what = "cannot update attempt";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_ATTEMPT_PID, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, attempt_id);
+	sqlite3_bind_int(st, 2, pid);
+	return stmt_update(s, st, what, "attempt", attempt_id, cause);
+}
+
+int
+state_attempt_finish(struct state *s, int64_t attempt_id, const char *state,
+    int64_t ended_us, const char *reason, const char *message, char **cause)
+{
+	static const char	*what = "cannot finish attempt";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_ATTEMPT_FINISH, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, attempt_id);
+	bind_text(st, 2, state);
+	sqlite3_bind_int64(st, 3, ended_us);
+	bind_text(st, 4, reason);
+	bind_text(st, 5, message);
+	return stmt_update(s, st, what, "attempt", attempt_id, cause);
+}
+
+int
+state_check_add(struct state *s, int64_t attempt_id, const char *name,
+    int severity, int passed, double observed, const char *expectation,
+    int64_t recorded_us, char **cause)
+{
+	static const char	*what = "cannot record check result";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_CHECK_ADD, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, attempt_id);
+	bind_text(st, 2, name);
+	sqlite3_bind_int(st, 3, severity);
+	sqlite3_bind_int(st, 4, passed != 0);
+	sqlite3_bind_double(st, 5, observed);
+	bind_text(st, 6, expectation);
+	sqlite3_bind_int64(st, 7, recorded_us);
+	return stmt_exec(s, st, what, cause);
+}
+
+int
+state_metric_set(struct state *s, int64_t attempt_id, const char *name,
+    double value, char **cause)
+{
+	static const char	*what = "cannot record metric";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_METRIC_SET, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, attempt_id);
+	bind_text(st, 2, name);
+	sqlite3_bind_double(st, 3, value);
+	return stmt_exec(s, st, what, cause);
+}
+
+int
+state_partition_set(struct state *s, int64_t product_id,
+    const char *partition_key, const char *state, int64_t run_id,
+    int64_t attempt_id, int64_t when_us, int64_t rows, char **cause)
+{
+	static const char	*what = "cannot record partition";
+	sqlite3_stmt		*st;
+
+	if ((st = stmt_get(s, S_PARTITION_SET, what, cause)) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, product_id);
+	bind_text(st, 2, partition_key);
+	bind_text(st, 3, state);
+	sqlite3_bind_int64(st, 4, run_id);
+	sqlite3_bind_int64(st, 5, attempt_id);
+	sqlite3_bind_int64(st, 6, when_us);
+	sqlite3_bind_int64(st, 7, rows);
+	return stmt_exec(s, st, what, cause);
+}

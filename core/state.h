@@ -43,6 +43,7 @@
 #ifndef MESHD_STATE_H
 #define MESHD_STATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct sqlite3;
@@ -51,6 +52,19 @@ struct state;
 /* Version of the schema this binary writes. */
 #define STATE_SCHEMA_VERSION 1
 #define STATE_APPLICATION_ID 0x4d455348
+
+/*
+ * Forward migration steps (core/schema.c): step i is the SQL that takes
+ * user_version i to i + 1, so state_schema_nsteps() is the version this
+ * binary writes (STATE_SCHEMA_VERSION unless a test replaced the steps).
+ * Since 0.1.0.
+ */
+size_t		 state_schema_nsteps(void);
+const char	*state_schema_step(size_t i);
+/* For tests only: migrate with the `n` steps of `v` (v must outlive their
+ * use; NULL restores the built-in steps), to exercise a migration to a
+ * version that does not exist yet. */
+void		 state_schema_set_steps(const char *const *v, size_t n);
 
 enum state_mode {
 	STATE_RDONLY,	/* must exist; never written (meshctl read verbs) */
@@ -61,8 +75,22 @@ enum state_mode {
  * Open (and in STATE_RDWR create and migrate) the state database.  NULL
  * with cause on failure, e.g.:
  *   "/x/state.db: not a meshd state database (application_id 0x0)"
+ *   "/x/state.db: not a meshd state database (application_id 0x12345678,
+ *     meshd uses 0x4d455348)"
  *   "/x/state.db: schema version 7 is newer than this meshd (knows 1)"
  *   "/x: cannot create state database: Permission denied"
+ *   "/x/state.db: not a meshd state database (file is not a database)"
+ *   "/x/state.db: no state database (run meshd or meshctl run first)"
+ *     (STATE_RDONLY, missing file)
+ *   "/x/state.db: schema version 1 is older than this meshd (knows 2);
+ *     meshd must migrate it first"  (STATE_RDONLY)
+ * A file that is empty, or a SQLite database with no tables, application_id
+ * 0 and user_version 0, is adopted (STATE_RDWR) as a new database.  A
+ * missing parent directory is created (mode 0750), the file with mode 0640
+ * (SQLite gives its -wal and -shm files the same mode).  -wal and -shm are
+ * kept when a writer closes (SQLITE_FCNTL_PERSIST_WAL) so that readers
+ * without write access to the directory can still open the database.
+ * STATE_RDONLY never creates, writes or migrates anything.
  */
 struct state	*state_open(const char *path, enum state_mode, char **cause);
 void		 state_close(struct state *);
@@ -70,7 +98,10 @@ void		 state_close(struct state *);
 struct sqlite3	*state_sqlite(struct state *);
 const char	*state_path(const struct state *);
 
-/* Group commit: many changes, one transaction.  Not nestable. */
+/* Group commit: many changes, one transaction (BEGIN IMMEDIATE).  Not
+ * nestable: state_begin() inside a transaction fails.  If state_commit()
+ * fails the transaction is still open; call state_rollback(), which does
+ * nothing outside a transaction. */
 int	state_begin(struct state *, char **cause);
 int	state_commit(struct state *, char **cause);
 void	state_rollback(struct state *);
@@ -146,7 +177,8 @@ int	state_metric_set(struct state *, int64_t attempt_id, const char *name,
  * Record the state of a product partition, keyed by (product, partition):
  * a repeated call replaces the earlier record, never duplicates it.  When
  * state is "published", published_us is set and version incremented.
- * rows < 0 leaves the rows column as it was.
+ * rows < 0 leaves the rows column as it was; run_id or attempt_id 0 leaves
+ * the earlier one (NULL on a new record).  updated_us is when_us.
  */
 int	state_partition_set(struct state *, int64_t product_id,
 	    const char *partition_key, const char *state, int64_t run_id,

@@ -1,0 +1,779 @@
+/*
+ * check_config.c -- unit tests for core/config.c and core/job.c.
+ *
+ * The fixtures live in tests/data/config/ (found through $top_srcdir, which
+ * make check exports).  Each test copies the ones it needs into a fresh
+ * mkdtemp() tree next to a plugins/ directory holding an empty x.so, so the
+ * source tree is only ever read.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dag.h"
+#include "job.h"
+#include "meshd/plugin.h"
+#include "util.h"
+
+static char		*tmp;		/* the temporary tree */
+static char		*fixtures;	/* tests/data/config in the source */
+static struct errlist	 errs;
+
+static char *
+tpath(const char *rel)
+{
+	return path_join(tmp, rel);
+}
+
+/* Copy fixture `rel` to the same relative path under tmp. */
+static void
+copy_fixture(const char *rel)
+{
+	char	*src, *dst, *dir, buf[4096];
+	FILE	*in, *out;
+	size_t	 n;
+
+	src = path_join(fixtures, rel);
+	dst = tpath(rel);
+	dir = path_dirname(dst);
+	ck_assert_int_eq(mkdir_p(dir, 0755, NULL), 0);
+	in = fopen(src, "r");
+	ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
+	out = fopen(dst, "w");
+	ck_assert_msg(out != NULL, "%s: %s", dst, strerror(errno));
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		ck_assert_uint_eq(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	free(src);
+	free(dst);
+	free(dir);
+}
+
+/* An empty file with mode 0644: enough for the plugin search. */
+static void
+touch(const char *rel)
+{
+	char	*p = tpath(rel), *dir = path_dirname(p);
+	int	 fd;
+
+	ck_assert_int_eq(mkdir_p(dir, 0755, NULL), 0);
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_msg(fd != -1, "%s: %s", p, strerror(errno));
+	close(fd);
+	free(p);
+	free(dir);
+}
+
+static void
+setup(void)
+{
+	const char	*top = getenv("top_srcdir");
+	char		 tmpl[] = "/tmp/check_config.XXXXXX";
+
+	ck_assert_msg(top != NULL, "top_srcdir is not set (run via make check)");
+	fixtures = path_join(top, "tests/data/config");
+	ck_assert_ptr_nonnull(mkdtemp(tmpl));
+	tmp = xstrdup(tmpl);
+	memset(&errs, 0, sizeof errs);
+	copy_fixture("meshd.conf");
+	touch("plugins/x.so");
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(tmp);
+	free(fixtures);
+	errlist_free(&errs);
+}
+
+/* The printed diagnostics, for failure messages. */
+static char *
+dump(void)
+{
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&buf, &len);
+
+	errlist_print(&errs, f);
+	fclose(f);
+	return buf;
+}
+
+#define ck_diag(needle) do {						\
+	char	*d_ = dump();						\
+	ck_assert_msg(errlist_find(&errs, needle) != NULL,		\
+	    "no diagnostic \"%s\" in:\n%s", needle, d_);		\
+	free(d_);							\
+} while (0)
+
+static struct meshd_config *
+load_cfg(void)
+{
+	struct meshd_config	*cfg;
+	char			*p = tpath("meshd.conf");
+
+	cfg = config_load(p, &errs);
+	free(p);
+	ck_assert_ptr_nonnull(cfg);
+	return cfg;
+}
+
+/* Copy job fixture `rel` and load it with the test tree's meshd.conf. */
+static struct job_def *
+load_job(struct meshd_config **cfgp, const char *rel)
+{
+	struct job_def	*job;
+	char		*p;
+
+	*cfgp = load_cfg();
+	copy_fixture(rel);
+	p = tpath(rel);
+	job = job_load_file(*cfgp, p, &errs);
+	free(p);
+	return job;
+}
+
+/* ------------------------------------------------------------ meshd.conf */
+
+START_TEST(test_config_full)
+{
+	struct meshd_config	*cfg;
+	char			*p;
+
+	cfg = load_cfg();
+	ck_assert_uint_eq(errs.nerrors, 0);
+	ck_assert_uint_eq(errs.nwarnings, 1);
+	ck_diag("meshd.conf:12: warning: unknown key 'colour'");
+
+	p = tpath("meshd.conf");
+	ck_assert_str_eq(cfg->file, p);
+	free(p);
+	ck_assert_str_eq(cfg->confdir, tmp);
+	p = tpath("var/state.db");
+	ck_assert_str_eq(cfg->state_db, p);
+	free(p);
+	p = tpath("jobs");
+	ck_assert_str_eq(cfg->jobs_dir, p);
+	free(p);
+	ck_assert_uint_eq(cfg->nplugin_path, 2);
+	p = tpath("plugins");
+	ck_assert_str_eq(cfg->plugin_path[0], p);
+	free(p);
+	ck_assert_str_eq(cfg->plugin_path[1], "/nonexistent/meshd/plugins");
+	ck_assert_str_eq(cfg->log_dir, "/var/log/meshd");
+	p = tpath("var/staging");
+	ck_assert_str_eq(cfg->staging_dir, p);
+	free(p);
+	ck_assert_int_eq(cfg->workers, 3);
+	ck_assert_int_eq(cfg->worker_max_tasks, 50);
+	ck_assert_int_eq(cfg->worker_memory_mb, 256);
+	ck_assert_int_eq(cfg->kill_grace_s, 7);
+	ck_assert_int_eq(cfg->heartbeat_timeout_s, 30);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_empty_defaults)
+{
+	struct meshd_config	*cfg;
+	char			*p;
+	long			 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	copy_fixture("meshd-empty.conf");
+	p = tpath("meshd-empty.conf");
+	cfg = config_load(p, &errs);
+	free(p);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_int_eq(cfg->workers, ncpu < 1 ? 1 : (int)ncpu);
+	ck_assert_int_gt(cfg->workers, 0);
+	ck_assert_int_eq(cfg->worker_max_tasks, 1000);
+	ck_assert_int_eq(cfg->worker_memory_mb, 0);
+	ck_assert_int_eq(cfg->kill_grace_s, 5);
+	ck_assert_int_eq(cfg->heartbeat_timeout_s, 10);
+	p = tpath("state/state.db");
+	ck_assert_str_eq(cfg->state_db, p);
+	free(p);
+	p = tpath("state/logs");
+	ck_assert_str_eq(cfg->log_dir, p);
+	free(p);
+	p = tpath("plugins");
+	ck_assert_str_eq(cfg->plugin_path[0], p);
+	free(p);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_defaults)
+{
+	struct meshd_config	*cfg;
+
+	cfg = config_defaults("/srv/mesh");
+	ck_assert_ptr_null(cfg->file);
+	ck_assert_str_eq(cfg->state_db, "/srv/mesh/state/state.db");
+	ck_assert_str_eq(cfg->jobs_dir, "/srv/mesh/jobs");
+	ck_assert_str_eq(cfg->log_dir, "/srv/mesh/state/logs");
+	ck_assert_str_eq(cfg->staging_dir, "/srv/mesh/state/staging");
+	ck_assert_str_eq(cfg->plugin_path[0], "/srv/mesh/plugins");
+#ifdef PKGLIBDIR
+	ck_assert_uint_eq(cfg->nplugin_path, 2);
+	ck_assert_str_eq(cfg->plugin_path[1], PKGLIBDIR "/plugins");
+#endif
+	ck_assert_int_gt(cfg->workers, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_bad_values)
+{
+	char	*p;
+
+	copy_fixture("meshd-bad.conf");
+	p = tpath("meshd-bad.conf");
+	ck_assert_ptr_null(config_load(p, &errs));
+	free(p);
+	ck_assert_uint_eq(errs.nerrors, 3);
+	ck_diag("meshd-bad.conf:2: error: 'state_db' must be a string, "
+	    "not an integer");
+	ck_diag("meshd-bad.conf:3: error: 'workers' must be at least 0, "
+	    "not -1");
+	ck_diag("meshd-bad.conf:4: error: 'kill_grace' must be an integer, "
+	    "not a string");
+}
+END_TEST
+
+START_TEST(test_config_syntax)
+{
+	char	*p;
+
+	copy_fixture("meshd-syntax.conf");
+	p = tpath("meshd-syntax.conf");
+	ck_assert_ptr_null(config_load(p, &errs));
+	free(p);
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_diag("meshd-syntax.conf:3: error: syntax error");
+}
+END_TEST
+
+START_TEST(test_config_missing)
+{
+	char	*p, *want;
+
+	p = tpath("nope.conf");
+	ck_assert_ptr_null(config_load(p, &errs));
+	want = xasprintf("%s:0: error: cannot open: %s", p, strerror(ENOENT));
+	ck_diag(want);
+	free(want);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_config_default_path)
+{
+	setenv("MESHD_CONFIG", "/x/y.conf", 1);
+	ck_assert_str_eq(config_default_path(), "/x/y.conf");
+	unsetenv("MESHD_CONFIG");
+	ck_assert_str_eq(config_default_path(), SYSCONFDIR "/meshd/meshd.conf");
+}
+END_TEST
+
+START_TEST(test_find_plugin)
+{
+	struct meshd_config	*cfg = load_cfg();
+	char			*cause = NULL, *p, *want;
+
+	p = config_find_plugin(cfg, "x", "/elsewhere", &cause);
+	want = tpath("plugins/x.so");
+	ck_assert_str_eq(p, want);
+	free(p);
+	/* An explicit suffix is not doubled. */
+	p = config_find_plugin(cfg, "x.so", "/elsewhere", &cause);
+	ck_assert_str_eq(p, want);
+	free(p);
+	free(want);
+
+	ck_assert_ptr_null(config_find_plugin(cfg, "y", tmp, &cause));
+	want = xasprintf("plugin 'y' not found (searched: %s/plugins, "
+	    "/nonexistent/meshd/plugins)", tmp);
+	ck_assert_str_eq(cause, want);
+	free(want);
+
+	/* With a '/', relative to the job's directory. */
+	p = config_find_plugin(cfg, "plugins/x.so", tmp, &cause);
+	want = tpath("plugins/x.so");
+	ck_assert_str_eq(p, want);
+	free(p);
+	free(want);
+	ck_assert_ptr_null(config_find_plugin(cfg, "plugins/z.so", tmp,
+	    &cause));
+	want = xasprintf("plugin 'plugins/z.so' not found (searched: "
+	    "%s/plugins/z.so)", tmp);
+	ck_assert_str_eq(cause, want);
+	free(want);
+	/* A directory is not a plugin. */
+	ck_assert_ptr_null(config_find_plugin(cfg, "plugins", tmp, &cause));
+	free(cause);
+	config_free(cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------ jobs */
+
+START_TEST(test_job_full)
+{
+	struct meshd_config	*cfg;
+	struct job_def		*job;
+	const struct task_def	*t;
+	const struct param	*p;
+	char			*s;
+
+	touch("jobs/lib/y.so");
+	job = load_job(&cfg, "jobs/full.conf");
+	s = dump();
+	ck_assert_msg(job != NULL, "refused:\n%s", s);
+	free(s);
+	ck_assert_uint_eq(errs.nerrors, 0);
+
+	ck_assert_str_eq(job->name, "flights_daily");
+	ck_assert_str_eq(job->domain, "ops");
+	ck_assert_str_eq(job->owner, "ops-data@example.org");
+	ck_assert_str_eq(job->description, "Daily flights");
+	ck_assert_str_eq(job->schedule, "@daily");
+	ck_assert_str_eq(job->start, "2001-01-01");
+	ck_assert_str_eq(job->end, "2001-04-01");
+	s = tpath("jobs/full.conf");
+	ck_assert_str_eq(job->file, s);
+	free(s);
+
+	/* Job params, with ${...} expanded and other '$' left alone. */
+	ck_assert_uint_eq(job->params.n, 6);
+	p = paramset_get(&job->params, "source");
+	ck_assert_int_eq(p->type, PARAM_STRING);
+	s = xasprintf("%s/jobs/../data/flights.json", tmp);
+	ck_assert_str_eq(p->s, s);
+	free(s);
+	p = paramset_get(&job->params, "home");
+	s = xasprintf("%s|%s/var|$HOME", tmp, tmp);
+	ck_assert_str_eq(p->s, s);
+	free(s);
+	p = paramset_get(&job->params, "big");
+	ck_assert_int_eq(p->type, PARAM_INT);
+	ck_assert(p->i == 5000000000LL);
+	p = paramset_get(&job->params, "ratio");
+	ck_assert_int_eq(p->type, PARAM_DOUBLE);
+	ck_assert(p->d == 0.25);
+	p = paramset_get(&job->params, "strict");
+	ck_assert_int_eq(p->type, PARAM_BOOL);
+	ck_assert(p->i == 1);
+	ck_assert_ptr_null(paramset_get(&job->params, "nope"));
+
+	/* Products. */
+	ck_assert_uint_eq(job->nproducts, 2);
+	s = xasprintf("%s/var/out/flights", tmp);
+	ck_assert_str_eq(job_product_location(job, "ops.flights"), s);
+	free(s);
+	ck_assert_int_eq(job->products[0].line, 18);
+	ck_assert_ptr_null(job_product_location(job, "ops.delays"));
+	ck_assert_ptr_null(job_product_location(job, "ops.none"));
+
+	/* Tasks. */
+	ck_assert_uint_eq(job->ntasks, 3);
+	ck_assert_int_eq(job_task_index(job, "extract"), 0);
+	ck_assert_int_eq(job_task_index(job, "publish"), 2);
+	ck_assert_int_eq(job_task_index(job, "nope"), -1);
+
+	t = &job->tasks[0];
+	ck_assert_str_eq(t->id, "extract");
+	ck_assert_int_eq(t->line, 22);
+	ck_assert_str_eq(t->plugin, "x");
+	s = tpath("plugins/x.so");
+	ck_assert_str_eq(t->plugin_path, s);
+	free(s);
+	ck_assert_int_eq(t->stage, MESHD_STAGE_EXTRACT);
+	ck_assert_uint_eq(t->nafter, 0);
+	ck_assert_int_eq(t->retries, 2);
+	ck_assert(t->retry_delay_us == 2500000);
+	ck_assert(t->timeout_us == 300 * (int64_t)1000000);
+	ck_assert_ptr_null(t->product);
+	/* The task's params win over the job's, the rest is inherited. */
+	ck_assert_uint_eq(t->params.n, 7);
+	p = paramset_get(&t->params, "limit");
+	ck_assert_int_eq(p->type, PARAM_INT);
+	ck_assert(p->i == 5);
+	ck_assert_str_eq(paramset_get(&t->params, "extra")->s, "e");
+	ck_assert(paramset_get(&t->params, "ratio")->d == 0.25);
+
+	t = &job->tasks[1];
+	ck_assert_str_eq(t->plugin, "lib/y.so");
+	s = tpath("jobs/lib/y.so");
+	ck_assert_str_eq(t->plugin_path, s);
+	free(s);
+	ck_assert_int_eq(t->stage, MESHD_STAGE_CHECK);
+	ck_assert(t->timeout_us == 0);
+	ck_assert_uint_eq(t->params.n, 6);
+	ck_assert(paramset_get(&t->params, "limit")->i == 100);
+
+	t = &job->tasks[2];
+	ck_assert_int_eq(t->stage, MESHD_STAGE_PUBLISH);
+	ck_assert_str_eq(t->product, "ops.flights");
+	ck_assert_uint_eq(t->nafter, 2);
+	ck_assert_str_eq(t->after[0], "check");
+	ck_assert_str_eq(t->after[1], "extract");
+	ck_assert_int_eq(t->after_lines[0], 34);
+	ck_assert_int_eq(t->after_lines[1], 35);
+	/* Defaults. */
+	ck_assert_int_eq(t->retries, 0);
+	ck_assert(t->retry_delay_us == 10 * (int64_t)1000000);
+	ck_assert(t->timeout_us == 3600 * (int64_t)1000000);
+
+	ck_assert_ptr_nonnull(job->dag);
+	ck_assert_uint_eq(dag_size(job->dag), 3);
+	job_free(job);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_minimal_defaults)
+{
+	struct meshd_config	*cfg;
+	struct job_def		*job;
+
+	job = load_job(&cfg, "jobs/minimal.conf");
+	ck_assert_ptr_nonnull(job);
+	ck_assert_str_eq(job->schedule, "none");
+	ck_assert_ptr_null(job->description);
+	ck_assert_ptr_null(job->start);
+	ck_assert_ptr_null(job->end);
+	ck_assert_uint_eq(job->params.n, 0);
+	ck_assert_uint_eq(job->nproducts, 0);
+	ck_assert_uint_eq(job->tasks[0].params.n, 0);
+	job_free(job);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_syntax)
+{
+	struct meshd_config	*cfg;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/syntax.conf"));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_diag("jobs/syntax.conf:3: error: syntax error");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_unknown_key)
+{
+	struct meshd_config	*cfg;
+	struct job_def		*job;
+
+	job = load_job(&cfg, "jobs/unknown-key.conf");
+	ck_assert_ptr_nonnull(job);
+	ck_assert_uint_eq(errs.nerrors, 0);
+	/* One more: meshd.conf's own unknown key. */
+	ck_assert_uint_eq(errs.nwarnings, 3);
+	ck_diag("unknown-key.conf:4: warning: unknown key 'colour'");
+	ck_diag("unknown-key.conf:7: warning: unknown key 'flavour' in "
+	    "task 'a'");
+	job_free(job);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_wrong_type)
+{
+	struct meshd_config	*cfg;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/wrong-type.conf"));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_diag("wrong-type.conf:6: error: 'retries' must be an integer, "
+	    "not a string");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_missing_plugin)
+{
+	struct meshd_config	*cfg;
+	char			*want;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/missing-plugin.conf"));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	want = xasprintf("missing-plugin.conf:6: error: plugin 'nosuch' not "
+	    "found (searched: %s/plugins, /nonexistent/meshd/plugins)", tmp);
+	ck_diag(want);
+	free(want);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_missing_keys)
+{
+	struct meshd_config	*cfg;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/missing-keys.conf"));
+	ck_diag("missing-keys.conf:1: error: missing required key 'domain'");
+	ck_diag("missing-keys.conf:1: error: missing required key 'owner'");
+	ck_diag("missing-keys.conf:3: error: task 'a': missing required key "
+	    "'plugin'");
+	ck_diag("missing-keys.conf:3: error: task 'a': missing required key "
+	    "'stage'");
+	ck_diag("missing-keys.conf:4: error: task 2: missing required key "
+	    "'id'");
+	ck_assert_uint_eq(errs.nerrors, 5);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_two_errors)
+{
+	struct meshd_config	*cfg;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/two-errors.conf"));
+	ck_assert_uint_eq(errs.nerrors, 2);
+	ck_diag("two-errors.conf:6: error: 'timeout' must be at least 0 "
+	    "seconds, not -1");
+	ck_diag("two-errors.conf:9: error: param 'nested' must be an integer, "
+	    "float, boolean or string, not a group");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_bad_stage)
+{
+	struct meshd_config	*cfg;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/bad-stage.conf"));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_diag("bad-stage.conf:6: error: unknown stage 'transform' in task "
+	    "'a' (expected extract, check or publish)");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_unknown_var)
+{
+	struct meshd_config	*cfg;
+
+	ck_assert_ptr_null(load_job(&cfg, "jobs/unknown-var.conf"));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_diag("unknown-var.conf:6: error: unknown variable '${outdir}' in "
+	    "param 'dest'");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_job_cycle_and_type)
+{
+	struct meshd_config	*cfg;
+
+	/* A bad value does not hide the graph's own errors. */
+	ck_assert_ptr_null(load_job(&cfg, "jobs/cycle.conf"));
+	ck_diag("cycle.conf:7: error: 'retries' must be an integer, "
+	    "not a float");
+	ck_diag("cycle.conf:5: error: cycle: a -> b -> a");
+	ck_assert_uint_eq(errs.nerrors, 2);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_jobs_duplicate_name)
+{
+	struct meshd_config	*cfg = load_cfg();
+	struct jobset		 js = { NULL, 0 };
+	char			*want;
+
+	copy_fixture("dup/a.conf");
+	copy_fixture("dup/b.conf");
+	free(cfg->jobs_dir);
+	cfg->jobs_dir = tpath("dup");
+	ck_assert_int_eq(jobs_load(cfg, &js, &errs), -1);
+	ck_assert_uint_eq(js.n, 1);
+	ck_assert_str_eq(js.v[0]->tasks[0].id, "a");
+	ck_assert_ptr_eq(jobset_find(&js, "same"), js.v[0]);
+	ck_assert_ptr_null(jobset_find(&js, "other"));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	want = xasprintf("dup/b.conf:2: error: job name 'same' is already "
+	    "used by %s/dup/a.conf", tmp);
+	ck_diag(want);
+	free(want);
+	jobset_free(&js);
+	ck_assert_uint_eq(js.n, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_jobs_errors_in_two_files)
+{
+	struct meshd_config	*cfg = load_cfg();
+	struct jobset		 js = { NULL, 0 };
+
+	copy_fixture("multi/a-good.conf");
+	copy_fixture("multi/b-bad.conf");
+	copy_fixture("multi/c-bad.conf");
+	copy_fixture("multi/README");
+	free(cfg->jobs_dir);
+	cfg->jobs_dir = tpath("multi");
+	ck_assert_int_eq(jobs_load(cfg, &js, &errs), -1);
+	ck_assert_uint_eq(errs.nerrors, 2);
+	ck_diag("multi/b-bad.conf:4: error: 'retries' must be at least 0, "
+	    "not -3");
+	ck_diag("multi/c-bad.conf:1: error: job name 'bad c' is not valid");
+	/* The good job is still loaded. */
+	ck_assert_uint_eq(js.n, 1);
+	ck_assert_str_eq(js.v[0]->name, "good");
+	jobset_free(&js);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_jobs_sorted)
+{
+	struct meshd_config	*cfg = load_cfg();
+	struct jobset		 js = { NULL, 0 };
+
+	copy_fixture("jobs/unknown-key.conf");
+	copy_fixture("jobs/minimal.conf");
+	touch("jobs/lib/y.so");
+	copy_fixture("jobs/full.conf");
+	ck_assert_int_eq(jobs_load(cfg, &js, &errs), 0);
+	ck_assert_uint_eq(js.n, 3);
+	ck_assert_str_eq(js.v[0]->name, "flights_daily");
+	ck_assert_str_eq(js.v[1]->name, "minimal");
+	ck_assert_str_eq(js.v[2]->name, "unknown_key");
+	jobset_free(&js);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_jobs_dir_unreadable)
+{
+	struct meshd_config	*cfg = load_cfg();
+	struct jobset		 js = { NULL, 0 };
+	char			*want;
+
+	/* jobs/ was never created in the test tree. */
+	ck_assert_int_eq(jobs_load(cfg, &js, &errs), -1);
+	ck_assert_uint_eq(js.n, 0);
+	want = xasprintf("%s/jobs:0: error: cannot read jobs directory: %s",
+	    tmp, strerror(ENOENT));
+	ck_diag(want);
+	free(want);
+	config_free(cfg);
+}
+END_TEST
+
+/* ------------------------------------------------------------ helpers */
+
+START_TEST(test_helpers)
+{
+	struct paramset	ps = { NULL, 0 };
+	struct param	p;
+
+	ck_assert_str_eq(stage_name(MESHD_STAGE_EXTRACT), "extract");
+	ck_assert_str_eq(stage_name(MESHD_STAGE_CHECK), "check");
+	ck_assert_str_eq(stage_name(MESHD_STAGE_PUBLISH), "publish");
+	ck_assert_str_eq(stage_name(7), "unknown");
+	ck_assert_int_eq(stage_from_name("publish"), MESHD_STAGE_PUBLISH);
+	ck_assert_int_eq(stage_from_name("Extract"), -1);
+	ck_assert_int_eq(stage_from_name(""), -1);
+
+	ck_assert_str_eq(param_type_name(PARAM_INT), "int");
+	ck_assert_str_eq(param_type_name(PARAM_DOUBLE), "double");
+	ck_assert_str_eq(param_type_name(PARAM_BOOL), "bool");
+	ck_assert_str_eq(param_type_name(PARAM_STRING), "string");
+
+	memset(&p, 0, sizeof p);
+	p.key = (char *)(uintptr_t)"k";
+	p.type = PARAM_STRING;
+	p.s = (char *)(uintptr_t)"one";
+	paramset_set(&ps, &p);
+	p.s = (char *)(uintptr_t)"two";
+	paramset_set(&ps, &p);
+	ck_assert_uint_eq(ps.n, 1);
+	ck_assert_str_eq(paramset_get(&ps, "k")->s, "two");
+	ck_assert_ptr_ne(paramset_get(&ps, "k")->s, p.s);
+	p.type = PARAM_INT;
+	p.s = NULL;
+	p.i = 3;
+	paramset_set(&ps, &p);
+	ck_assert_int_eq(paramset_get(&ps, "k")->type, PARAM_INT);
+	ck_assert_ptr_null(paramset_get(&ps, "k")->s);
+	paramset_free(&ps);
+	ck_assert_uint_eq(ps.n, 0);
+	ck_assert_ptr_null(ps.v);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite	*s = suite_create("config");
+	TCase	*tc;
+
+	tc = tcase_create("meshd.conf");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_config_full);
+	tcase_add_test(tc, test_config_empty_defaults);
+	tcase_add_test(tc, test_config_defaults);
+	tcase_add_test(tc, test_config_bad_values);
+	tcase_add_test(tc, test_config_syntax);
+	tcase_add_test(tc, test_config_missing);
+	tcase_add_test(tc, test_config_default_path);
+	tcase_add_test(tc, test_find_plugin);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("jobs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_job_full);
+	tcase_add_test(tc, test_job_minimal_defaults);
+	tcase_add_test(tc, test_job_syntax);
+	tcase_add_test(tc, test_job_unknown_key);
+	tcase_add_test(tc, test_job_wrong_type);
+	tcase_add_test(tc, test_job_missing_plugin);
+	tcase_add_test(tc, test_job_missing_keys);
+	tcase_add_test(tc, test_job_two_errors);
+	tcase_add_test(tc, test_job_bad_stage);
+	tcase_add_test(tc, test_job_unknown_var);
+	tcase_add_test(tc, test_job_cycle_and_type);
+	tcase_add_test(tc, test_jobs_duplicate_name);
+	tcase_add_test(tc, test_jobs_errors_in_two_files);
+	tcase_add_test(tc, test_jobs_sorted);
+	tcase_add_test(tc, test_jobs_dir_unreadable);
+	tcase_add_test(tc, test_helpers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(config_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

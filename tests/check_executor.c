@@ -1,0 +1,1135 @@
+/*
+ * check_executor.c -- the worker pool, the worker and the host api, driven
+ * with the real test plugins of tests/plugins/ (found through the
+ * top_builddir that make check exports).
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "executor.h"
+#include "hostapi.h"
+#include "util.h"
+#include "wire.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+static char	tmpdir[256];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/check_executor.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Path of a built test plugin; new string. */
+static char *
+plugin(const char *name)
+{
+	const char	*top = getenv("top_builddir");
+
+	if (top == NULL || *top == '\0')
+		top = ".";
+	return xasprintf("%s/tests/plugins/.libs/%s.so", top, name);
+}
+
+/* A request with its strings kept here, so a test can change fields. */
+struct req {
+	struct task_req	 r;
+	char		*path, *staging, *attempt, *log;
+	struct param	 pv[4];
+	struct paramset	 ps;
+};
+
+static void
+req_init(struct req *q, const char *name, int stage, int64_t id)
+{
+	memset(q, 0, sizeof *q);
+	q->path = plugin(name);
+	q->staging = xasprintf("%s/staging/%s", tmpdir, name);
+	q->attempt = xasprintf("%s/attempts/%lld", tmpdir, (long long)id);
+	q->log = xasprintf("%s/logs/%s/%lld.log", tmpdir, name, (long long)id);
+	q->r.attempt_id = id;
+	q->r.job = "testjob";
+	q->r.task_id = stage == MESHD_STAGE_CHECK ? "check" :
+	    stage == MESHD_STAGE_PUBLISH ? "publish" : "extract";
+	q->r.plugin_path = q->path;
+	q->r.stage = stage;
+	q->r.attempt = 1;
+	q->r.partition_key = "2001-01-02";
+	q->r.interval_start_us = 978393600LL * 1000000;
+	q->r.interval_end_us = 978480000LL * 1000000;
+	q->r.staging_dir = q->staging;
+	q->r.attempt_dir = q->attempt;
+	q->r.log_path = q->log;
+	q->ps.v = q->pv;
+	q->r.params = &q->ps;
+}
+
+static void
+req_int(struct req *q, const char *key, int64_t v)
+{
+	struct param	*p = &q->pv[q->ps.n++];
+
+	p->key = (char *)(uintptr_t)key;
+	p->type = PARAM_INT;
+	p->i = v;
+}
+
+static void
+req_bool(struct req *q, const char *key, int v)
+{
+	struct param	*p = &q->pv[q->ps.n++];
+
+	p->key = (char *)(uintptr_t)key;
+	p->type = PARAM_BOOL;
+	p->i = v;
+}
+
+static void
+req_free(struct req *q)
+{
+	free(q->path);
+	free(q->staging);
+	free(q->attempt);
+	free(q->log);
+}
+
+static struct executor *
+pool(int workers, int max_tasks, int grace, int hb)
+{
+	struct executor_opts	 o = { workers, max_tasks, 0, grace, hb };
+	struct executor		*ex;
+	char			*cause = NULL;
+
+	ex = executor_new(&o, &cause);
+	ck_assert_msg(ex != NULL, "executor_new: %s", cause);
+	return ex;
+}
+
+/* Wait (up to 20 s) for the next result. */
+static struct task_result *
+next_result(struct executor *ex)
+{
+	struct task_result	*res = NULL;
+	char			*cause = NULL;
+	int64_t			 end = mono_us() + 20000000;
+	int			 rc;
+
+	do {
+		rc = executor_wait(ex, 1000, &res, &cause);
+		ck_assert_msg(rc >= 0, "executor_wait: %s", cause);
+	} while (rc == 0 && mono_us() < end);
+	ck_assert_int_eq(rc, 1);
+	return res;
+}
+
+static struct task_result *
+run(struct executor *ex, struct req *q)
+{
+	char	*cause = NULL;
+	pid_t	 pid;
+
+	pid = executor_submit(ex, &q->r, &cause);
+	ck_assert_msg(pid > 0, "executor_submit: %s", cause);
+	return next_result(ex);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*buf;
+	size_t	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return xstrdup("");
+	buf = xcalloc(1, 65536);
+	n = fread(buf, 1, 65535, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int
+count_fds(void)
+{
+	DIR		*d = opendir("/proc/self/fd");
+	struct dirent	*de;
+	int		 n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n - 1;	/* the directory's own descriptor */
+}
+
+static double
+metric(const struct task_result *r, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nmetrics; i++) {
+		if (strcmp(r->metrics[i].name, name) == 0)
+			return r->metrics[i].value;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- */
+
+START_TEST(test_ok_extract)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*log, *txt, *p;
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 7);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->attempt_id, 7);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_ptr_null(r->reason);
+	ck_assert_int_gt(r->pid, 0);
+	ck_assert_int_le(r->started_us, r->ended_us);
+	ck_assert_uint_eq(r->nmetrics, 1);
+	ck_assert_str_eq(r->metrics[0].name, "rows");
+	ck_assert_double_eq(metric(r, "rows"), 1);
+	ck_assert_uint_eq(r->nchecks, 0);
+
+	log = slurp(q.log);
+	ck_assert_msg(strstr(log, "hello from ok plugin stdout\n") != NULL,
+	    "log: %s", log);
+	ck_assert_msg((p = strstr(log, " INFO  [ok/extract] extracted "
+	    "2001-01-02\n")) != NULL, "log: %s", log);
+	/* "2001-01-02T03:04:05Z" before it, at the start of its line. */
+	ck_assert_int_ge(p - log, 20);
+	ck_assert(p - log == 20 || p[-21] == '\n');
+	ck_assert_int_eq(p[-1], 'Z');
+	ck_assert_int_eq(p[-10], 'T');
+	/* init ran, inside this attempt. */
+	ck_assert_ptr_nonnull(strstr(log, "INFO  [ok/extract] ok init\n"));
+
+	p = xasprintf("%s/ok.txt", q.staging);
+	txt = slurp(p);
+	ck_assert_str_eq(txt, "2001-01-02\n");
+	free(txt);
+	free(p);
+	ck_assert_int_eq(access(q.attempt, F_OK), 0);
+
+	free(log);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_ok_check_and_reuse)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	pid_t			 first;
+	char			*log;
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	first = r->pid;
+	task_result_free(r);
+	req_free(&q);
+
+	req_init(&q, "ok", MESHD_STAGE_CHECK, 2);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_int_eq(r->pid, first);	/* reused */
+	ck_assert_uint_eq(r->nchecks, 1);
+	ck_assert_str_eq(r->checks[0].name, "rows_min");
+	ck_assert_int_eq(r->checks[0].severity, MESHD_SEV_ERROR);
+	ck_assert_int_eq(r->checks[0].passed, 1);
+	ck_assert_str_eq(r->checks[0].expectation, ">= 1");
+	ck_assert_int_gt(r->checks[0].recorded_us, 0);
+	/* init ran once per load: not again in the second attempt. */
+	log = slurp(q.log);
+	ck_assert_ptr_null(strstr(log, "ok init"));
+	free(log);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_fails)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+
+	req_init(&q, "fails", MESHD_STAGE_EXTRACT, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 0);
+	ck_assert_str_eq(r->message, "deliberate failure: fails plugin");
+	ck_assert_str_eq(r->reason, "deliberate failure: fails plugin");
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_retry)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+
+	req_init(&q, "retry", MESHD_STAGE_EXTRACT, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_RETRY);
+	ck_assert_int_eq(r->retryable, 1);
+	ck_assert_str_eq(r->message, "transient: attempt 1");
+	task_result_free(r);
+	q.r.attempt = 2;
+	q.r.attempt_id = 2;
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_ptr_null(r->message);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+/* Run `name`, expect a fault with `reason`, then check the pool still
+ * runs the ok plugin in a new worker. */
+static void
+expect_fault(const char *name, const char *reason, const char *alt)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	pid_t			 dead;
+
+	req_init(&q, name, MESHD_STAGE_EXTRACT, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 1);
+	ck_assert_ptr_nonnull(r->reason);
+	if (alt == NULL || strcmp(r->reason, alt) != 0)
+		ck_assert_str_eq(r->reason, reason);
+	dead = r->pid;
+	task_result_free(r);
+	req_free(&q);
+	/* Replaced: reaped (kill fails) and the pool is whole again. */
+	ck_assert_int_eq(kill(dead, 0), -1);
+	ck_assert_int_eq(executor_idle(ex), 1);
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 2);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_int_ne(r->pid, dead);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+
+START_TEST(test_segv)
+{
+	/*
+	 * In a sanitizer build UndefinedBehaviorSanitizer (built with
+	 * -fno-sanitize-recover) sees the plugin's store through a NULL
+	 * pointer before the CPU faults, and ends the process with
+	 * exit(1).  A fault at a non-NULL address is still reported as
+	 * SIGSEGV there (the worker restores the default handlers).
+	 */
+	expect_fault("segv", "killed by signal 11 (SIGSEGV)",
+	    SANITIZED ? "plugin called exit(1)" : NULL);
+}
+END_TEST
+
+START_TEST(test_abort)
+{
+	expect_fault("abort", "killed by signal 6 (SIGABRT)", NULL);
+}
+END_TEST
+
+START_TEST(test_exit3)
+{
+	expect_fault("exit3", "plugin called exit(3)", NULL);
+}
+END_TEST
+
+START_TEST(test_timeout)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	pid_t			 dead;
+
+	req_init(&q, "hang", MESHD_STAGE_EXTRACT, 1);
+	q.r.timeout_us = 1000000;
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 1);
+	ck_assert_str_eq(r->reason, "timed out after 1s");
+	/* SIGTERM at 1 s was ignored, SIGKILL came 1 s later. */
+	ck_assert_int_ge(r->ended_us - r->started_us, 1900000);
+	dead = r->pid;
+	task_result_free(r);
+	req_free(&q);
+	ck_assert_int_eq(kill(dead, 0), -1);
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 2);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_int_ne(r->pid, dead);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_timeout_compact)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+
+	/* A plugin that gives up when asked keeps its worker. */
+	req_init(&q, "hang", MESHD_STAGE_EXTRACT, 1);
+	req_bool(&q, "honour_cancel", 1);
+	q.r.timeout_us = 1500000;
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 1);
+	ck_assert_str_eq(r->reason, "timed out after 1.5s");
+	ck_assert_str_eq(r->message, "cancelled");
+	ck_assert_int_eq(kill(r->pid, 0), 0);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*cause = NULL;
+
+	req_init(&q, "hang", MESHD_STAGE_EXTRACT, 42);
+	ck_assert_int_gt(executor_submit(ex, &q.r, &cause), 0);
+	ck_assert_int_eq(executor_cancel(ex, 41, "nope"), -1);
+	ck_assert_int_eq(executor_cancel(ex, 42, "cancelled by operator"), 0);
+	r = next_result(ex);
+	ck_assert_int_eq(r->attempt_id, 42);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 1);
+	ck_assert_str_eq(r->reason, "cancelled by operator");
+	task_result_free(r);
+	req_free(&q);
+	ck_assert_int_eq(executor_idle(ex), 1);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_silence)
+{
+	struct executor		*ex = pool(1, 0, 1, 2);
+	struct task_result	*r;
+	struct req		 q;
+	char			*cause = NULL;
+	pid_t			 pid;
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 1);
+	req_int(&q, "sleep_ms", 3000);
+	pid = executor_submit(ex, &q.r, &cause);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(kill(pid, SIGSTOP), 0);
+	r = next_result(ex);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 1);
+	ck_assert_str_eq(r->reason,
+	    "worker stopped answering (no heartbeat for 2s)");
+	ck_assert_int_eq(kill(pid, 0), -1);
+	task_result_free(r);
+	req_free(&q);
+	ck_assert_int_eq(executor_idle(ex), 1);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_heartbeat_keeps_alive)
+{
+	struct executor		*ex = pool(1, 0, 1, 2);
+	struct task_result	*r;
+	struct req		 q;
+
+	/* Runs longer than the heartbeat timeout: heartbeats carry it. */
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 1);
+	req_int(&q, "sleep_ms", 3500);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_badinit)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*want;
+	int			 i;
+
+	req_init(&q, "badinit", MESHD_STAGE_EXTRACT, 1);
+	want = xasprintf("plugin 'badinit' (%s) init failed: init refused: "
+	    "missing credentials", q.path);
+	for (i = 0; i < 2; i++) {
+		q.r.attempt_id = i + 1;
+		r = run(ex, &q);
+		ck_assert_int_eq(r->status, MESHD_FAILED);
+		ck_assert_int_eq(r->retryable, 0);
+		ck_assert_str_eq(r->reason, want);
+		ck_assert_str_eq(r->message,
+		    "init refused: missing credentials");
+		task_result_free(r);
+	}
+	free(want);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_badcheck)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+
+	req_init(&q, "badcheck", MESHD_STAGE_CHECK, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 0);
+	ck_assert_str_eq(r->reason,
+	    "quality check failed: rows_min (observed 5, expected >= 10)");
+	ck_assert_uint_eq(r->nchecks, 3);
+	ck_assert_str_eq(r->checks[0].name, "rows_min");
+	ck_assert_int_eq(r->checks[0].passed, 0);
+	ck_assert_double_eq(r->checks[0].observed, 5);
+	ck_assert_str_eq(r->checks[1].name, "null_ratio");
+	ck_assert_int_eq(r->checks[1].severity, MESHD_SEV_WARN);
+	ck_assert_int_eq(r->checks[1].passed, 0);
+	ck_assert_double_eq_tol(r->checks[1].observed, 0.2, 1e-12);
+	ck_assert_str_eq(r->checks[1].expectation, "<= 0.1");
+	ck_assert_str_eq(r->checks[2].name, "schema");
+	ck_assert_int_eq(r->checks[2].passed, 1);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_missing_stage)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*want;
+
+	req_init(&q, "checkonly", MESHD_STAGE_EXTRACT, 1);
+	want = xasprintf("plugin 'checkonly' (%s) has no extract stage",
+	    q.path);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 0);
+	ck_assert_str_eq(r->reason, want);
+	task_result_free(r);
+	free(want);
+
+	q.r.stage = MESHD_STAGE_CHECK;
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_load_refused)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+
+	req_init(&q, "no-such-plugin", MESHD_STAGE_EXTRACT, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_int_eq(r->retryable, 0);
+	ck_assert_ptr_nonnull(r->reason);
+	ck_assert_msg(strstr(r->reason, "no-such-plugin.so") != NULL,
+	    "reason: %s", r->reason);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_alloc)
+{
+	struct executor_opts	 o = { 1, 0, 256, 1, 10 };
+	struct executor		*ex;
+	struct task_result	*r;
+	struct req		 q;
+	char			*cause = NULL;
+
+	ex = executor_new(&o, &cause);
+	ck_assert_ptr_nonnull(ex);
+	req_init(&q, "alloc", MESHD_STAGE_EXTRACT, 1);
+	if (SANITIZED) {
+		/*
+		 * AddressSanitizer reserves terabytes of address space, so
+		 * the worker applies no memory limit in this build and the
+		 * plugin would eat the machine: cap it by parameter and
+		 * only check that the allocations run.
+		 */
+		req_int(&q, "max_mb", 64);
+		r = run(ex, &q);
+		ck_assert_int_eq(r->status, MESHD_OK);
+	} else {
+		r = run(ex, &q);
+		ck_assert_int_eq(r->status, MESHD_FAILED);
+		ck_assert_ptr_nonnull(r->reason);
+		ck_assert_msg(strncmp(r->reason, "out of memory after ", 20) == 0 ||
+		    strncmp(r->reason, "killed by signal ", 17) == 0,
+		    "reason: %s", r->reason);
+	}
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_parallel)
+{
+	struct executor		*ex = pool(2, 0, 1, 10);
+	struct task_result	*r1, *r2;
+	struct req		 a, b;
+	char			*cause = NULL;
+	pid_t			 pa, pb;
+
+	ck_assert_int_eq(executor_idle(ex), 2);
+	req_init(&a, "ok", MESHD_STAGE_CHECK, 1);
+	req_int(&a, "sleep_ms", 500);
+	req_init(&b, "ok", MESHD_STAGE_CHECK, 2);
+	req_int(&b, "sleep_ms", 500);
+	pa = executor_submit(ex, &a.r, &cause);
+	pb = executor_submit(ex, &b.r, &cause);
+	ck_assert_int_gt(pa, 0);
+	ck_assert_int_gt(pb, 0);
+	ck_assert_int_ne(pa, pb);
+	ck_assert_int_eq(executor_busy(ex), 2);
+	ck_assert_int_eq(executor_idle(ex), 0);
+	ck_assert_int_eq(executor_submit(ex, &a.r, &cause), -1);
+	ck_assert_str_eq(cause, "no idle worker");
+	free(cause);
+
+	r1 = next_result(ex);
+	r2 = next_result(ex);
+	ck_assert_int_eq(r1->status, MESHD_OK);
+	ck_assert_int_eq(r2->status, MESHD_OK);
+	ck_assert_int_eq(r1->attempt_id + r2->attempt_id, 3);
+	/* Both ran at once: each started before the other ended. */
+	ck_assert_int_lt(r1->started_us, r2->ended_us);
+	ck_assert_int_lt(r2->started_us, r1->ended_us);
+	ck_assert_int_eq(executor_busy(ex), 0);
+	task_result_free(r1);
+	task_result_free(r2);
+	req_free(&a);
+	req_free(&b);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_recycle)
+{
+	struct executor		*ex = pool(1, 2, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	pid_t			 pids[3];
+	int			 i;
+
+	req_init(&q, "ok", MESHD_STAGE_CHECK, 1);
+	for (i = 0; i < 3; i++) {
+		q.r.attempt_id = i + 1;
+		r = run(ex, &q);
+		ck_assert_int_eq(r->status, MESHD_OK);
+		pids[i] = r->pid;
+		task_result_free(r);
+	}
+	ck_assert_int_eq(pids[0], pids[1]);
+	ck_assert_int_ne(pids[1], pids[2]);
+	req_free(&q);
+	executor_free(ex);
+	ck_assert_int_eq(kill(pids[0], 0), -1);
+}
+END_TEST
+
+START_TEST(test_no_leaks)
+{
+	struct executor		*ex;
+	struct task_result	*r;
+	struct req		 q;
+	int			 before, st;
+
+	before = count_fds();
+	ex = pool(3, 0, 1, 10);
+	req_init(&q, "segv", MESHD_STAGE_EXTRACT, 1);
+	r = run(ex, &q);
+	task_result_free(r);
+	req_free(&q);
+	req_init(&q, "hang", MESHD_STAGE_EXTRACT, 2);
+	ck_assert_int_gt(executor_submit(ex, &q.r, NULL), 0);
+	executor_free(ex);		/* one busy worker, two idle */
+	req_free(&q);
+	ck_assert_int_eq(count_fds(), before);
+	/* No child left, not even a zombie. */
+	ck_assert_int_eq(waitpid(-1, &st, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+}
+END_TEST
+
+START_TEST(test_dies_with_parent)
+{
+	struct executor	*ex;
+	int		 p[2], st;
+	pid_t		 child, worker = 0, rc;
+	int64_t		 end;
+
+	/* Orphans come back to us, so the worker can be waited for. */
+	ck_assert_int_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	if ((child = fork()) == 0) {
+		struct task_result	*res;
+		struct req		 q;
+
+		close(p[0]);
+		ex = pool(1, 0, 1, 10);
+		req_init(&q, "hang", MESHD_STAGE_EXTRACT, 1);
+		worker = executor_submit(ex, &q.r, NULL);
+		/* Let the worker get past its start (a worker whose parent
+		 * died before its prctl exits by itself with status 1). */
+		executor_wait(ex, 1200, &res, NULL);
+		if (write(p[1], &worker, sizeof worker) != sizeof worker)
+			_exit(2);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &worker, sizeof worker), sizeof worker);
+	close(p[0]);
+	ck_assert_int_gt(worker, 0);
+	ck_assert_int_eq(kill(worker, 0), 0);
+	kill(child, SIGKILL);
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+
+	end = mono_us() + 2000000;
+	while ((rc = waitpid(worker, &st, WNOHANG)) == 0 && mono_us() < end)
+		usleep(10000);
+	ck_assert_int_eq(rc, worker);
+	ck_assert_msg(WIFSIGNALED(st), "worker status %#x", st);
+	ck_assert_int_eq(WTERMSIG(st), SIGKILL);
+	ck_assert_int_eq(kill(worker, 0), -1);
+}
+END_TEST
+
+START_TEST(test_idle_worker_death)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	pid_t			 first;
+
+	req_init(&q, "ok", MESHD_STAGE_CHECK, 1);
+	r = run(ex, &q);
+	first = r->pid;
+	task_result_free(r);
+	ck_assert_int_eq(kill(first, SIGKILL), 0);
+	usleep(100000);
+	q.r.attempt_id = 2;
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_int_ne(r->pid, first);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+START_TEST(test_worker_fds)
+{
+	struct executor		*ex;
+	struct task_result	*r;
+	struct req		 q;
+	struct dirent		*de;
+	DIR			*d;
+	char			*dir, *secret, path[512], target[512];
+	ssize_t			 n;
+	int			 fd, nfds = 0;
+	struct rlimit		 rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	/* A descriptor the worker must not keep (like the state DB). */
+	secret = xasprintf("%s/secret.db", tmpdir);
+	fd = open(secret, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_ge(fd, 0);
+	ex = pool(2, 0, 1, 10);
+	req_init(&q, "ok", MESHD_STAGE_CHECK, 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+
+	dir = xasprintf("/proc/%d/fd", (int)r->pid);
+	ck_assert_ptr_nonnull(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		/* valgrind keeps its own descriptors above the limit it
+		 * shows its client */
+		if (atol(de->d_name) >= (long)rl.rlim_cur)
+			continue;
+		nfds++;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof target - 1);
+		ck_assert_int_gt(n, 0);
+		target[n] = '\0';
+		/* 0-2 and a private descriptor are /dev/null; one socket. */
+		ck_assert_msg(strcmp(target, "/dev/null") == 0 ||
+		    strncmp(target, "socket:", 7) == 0,
+		    "worker fd %s -> %s", de->d_name, target);
+	}
+	closedir(d);
+	ck_assert_int_le(nfds, 5);
+	free(dir);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+	close(fd);
+	free(secret);
+}
+END_TEST
+
+START_TEST(test_exit_reason)
+{
+	char	*s;
+
+	s = exit_reason(SIGSEGV);	/* wait status of a signal death */
+	ck_assert_str_eq(s, "killed by signal 11 (SIGSEGV)");
+	free(s);
+	s = exit_reason(SIGXCPU);
+	ck_assert_str_eq(s, "killed by signal 24 (SIGXCPU)");
+	free(s);
+	s = exit_reason(SIGRTMIN + 1);
+	ck_assert_int_eq(strncmp(s, "killed by signal ", 17), 0);
+	free(s);
+	s = exit_reason(3 << 8);
+	ck_assert_str_eq(s, "exited with status 3");
+	free(s);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- host api */
+
+static const struct meshd_product api_products[] = {
+	{ .name = "test.first", .location = "/data/first" },
+	{ .name = "test.second", .location = "/data/second" },
+	{ .name = NULL }
+};
+
+static const struct meshd_plugin api_desc = {
+	.magic = MESHD_PLUGIN_MAGIC,
+	.size = sizeof(struct meshd_plugin),
+	.abi_major = MESHD_ABI_MAJOR,
+	.product_size = sizeof(struct meshd_product),
+	.name = "apitest",
+	.version = "1",
+	.domain = "test",
+	.owner = "t",
+	.products = api_products,
+};
+
+static void
+api_task(struct wire_task *t, int stage)
+{
+	static struct param	pv[4];
+
+	memset(t, 0, sizeof *t);
+	pv[0] = (struct param){ .key = (char *)(uintptr_t)"n",
+	    .type = PARAM_INT, .i = 42 };
+	pv[1] = (struct param){ .key = (char *)(uintptr_t)"ratio",
+	    .type = PARAM_DOUBLE, .d = 0.5 };
+	pv[2] = (struct param){ .key = (char *)(uintptr_t)"name",
+	    .type = PARAM_STRING, .s = (char *)(uintptr_t)"x" };
+	pv[3] = (struct param){ .key = (char *)(uintptr_t)"flag",
+	    .type = PARAM_BOOL, .i = 1 };
+	t->params.v = pv;
+	t->params.n = 4;
+	t->stage = stage;
+	t->task_id = (char *)(uintptr_t)"t1";
+	t->job = (char *)(uintptr_t)"j";
+	t->attempt = 3;
+	t->partition_key = (char *)(uintptr_t)"2001-01-02";
+}
+
+START_TEST(test_api_params)
+{
+	struct meshd_ctx	 ctx;
+	struct wire_task	 t;
+	meshd_ctx		*c = &ctx;
+	char			*path, *log;
+	int			 fd, saved;
+
+	api_task(&t, MESHD_STAGE_EXTRACT);
+	hostapi_ctx_init(&ctx, &api_desc, &t, 0, NULL);
+	ck_assert_ptr_eq(meshd_api(c), &hostapi_table);
+	ck_assert_uint_eq(meshd_api(c)->size, sizeof(struct meshd_api));
+	ck_assert_uint_eq(meshd_api(c)->abi_major, MESHD_ABI_MAJOR);
+
+	path = xasprintf("%s/stderr", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	saved = dup(2);
+	dup2(fd, 2);
+	close(fd);
+	ck_assert_int_eq(meshd_param_int(c, "n", 1), 42);
+	ck_assert_double_eq(meshd_param_double(c, "n", 1), 42);
+	ck_assert_double_eq(meshd_param_double(c, "ratio", 1), 0.5);
+	ck_assert_str_eq(meshd_param_string(c, "name", "d"), "x");
+	ck_assert_int_eq(meshd_param_bool(c, "flag", 0), 1);
+	ck_assert_int_eq(meshd_param_int(c, "missing", 7), 7);
+	ck_assert_int_eq(meshd_param_exists(c, "ratio"), 1);
+	ck_assert_int_eq(meshd_param_exists(c, "missing"), 0);
+	/* wrong types: the default, and a warning */
+	ck_assert_int_eq(meshd_param_int(c, "ratio", 9), 9);
+	ck_assert_str_eq(meshd_param_string(c, "n", "dflt"), "dflt");
+	dup2(saved, 2);
+	close(saved);
+	log = slurp(path);
+	ck_assert_msg(strstr(log, " WARN  [apitest/t1] param 'ratio' is a "
+	    "double, not a int: using the default\n") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "param 'n' is a int, not a "
+	    "string"));
+	free(log);
+	free(path);
+
+	ck_assert_str_eq(meshd_job_name(c), "j");
+	ck_assert_str_eq(meshd_task_id(c), "t1");
+	ck_assert_int_eq(meshd_attempt(c), 3);
+	ck_assert_str_eq(meshd_partition_key(c), "2001-01-02");
+	hostapi_ctx_clear(&ctx);
+
+	/* init sees no params and no partition */
+	hostapi_ctx_init(&ctx, &api_desc, &t, 1, NULL);
+	ck_assert_int_eq(meshd_param_int(c, "n", 1), 1);
+	ck_assert_int_eq(meshd_param_exists(c, "n"), 0);
+	ck_assert_ptr_null(meshd_partition_key(c));
+	ck_assert_ptr_null(meshd_staging_dir(c));
+	hostapi_ctx_clear(&ctx);
+}
+END_TEST
+
+START_TEST(test_api_records)
+{
+	struct meshd_ctx	 ctx;
+	struct wire_task	 t;
+	meshd_ctx		*c = &ctx;
+	volatile sig_atomic_t	 flag = 0;
+	char			*s;
+
+	api_task(&t, MESHD_STAGE_EXTRACT);
+	hostapi_ctx_init(&ctx, &api_desc, &t, 0, &flag);
+	ck_assert_int_eq(meshd_check(c, "x", MESHD_SEV_ERROR, 1, 1, NULL), -1);
+	ck_assert_int_eq(meshd_metric(c, "rows", 1), 0);
+	ck_assert_int_eq(meshd_metric(c, "rows", 5), 0);
+	ck_assert_int_eq(meshd_metric(c, "", 5), -1);
+	ck_assert_int_eq(meshd_metric(c, NULL, 5), -1);
+	ck_assert_uint_eq(ctx.nmetrics, 1);
+	ck_assert_double_eq(ctx.metrics[0].value, 5);
+	meshd_set_error(c, "first %d", 1);
+	meshd_set_error(c, "second %d", 2);
+	ck_assert_str_eq(ctx.error, "second 2");
+	ck_assert_int_eq(meshd_cancelled(c), 0);
+	flag = 1;
+	ck_assert_int_eq(meshd_cancelled(c), 1);
+
+	/* output locations: the task's product, else the first; the
+	 * override applies to the task's own product only */
+	ck_assert_str_eq(meshd_output_location(c, NULL), "/data/first");
+	ck_assert_str_eq(meshd_output_location(c, "test.second"),
+	    "/data/second");
+	ck_assert_ptr_null(meshd_output_location(c, "test.none"));
+	t.product = (char *)(uintptr_t)"test.second";
+	t.location = (char *)(uintptr_t)"/override";
+	ck_assert_str_eq(meshd_output_location(c, NULL), "/override");
+	ck_assert_str_eq(meshd_output_location(c, "test.second"),
+	    "/override");
+	ck_assert_str_eq(meshd_output_location(c, "test.first"),
+	    "/data/first");
+	hostapi_ctx_clear(&ctx);
+
+	api_task(&t, MESHD_STAGE_CHECK);
+	hostapi_ctx_init(&ctx, &api_desc, &t, 0, NULL);
+	ck_assert_int_eq(meshd_check(c, "a", MESHD_SEV_ERROR, 0, 5, ">= 10"),
+	    0);
+	ck_assert_int_eq(meshd_check(c, "w", MESHD_SEV_WARN, 0, 1, NULL), 0);
+	ck_assert_int_eq(meshd_check(c, "b", MESHD_SEV_ERROR, 0, 0.25, NULL),
+	    0);
+	ck_assert_int_eq(meshd_check(c, "", MESHD_SEV_ERROR, 0, 0, NULL), -1);
+	s = hostapi_failed_checks(&ctx);
+	ck_assert_str_eq(s, "a (observed 5, expected >= 10), "
+	    "b (observed 0.25)");
+	free(s);
+	hostapi_ctx_clear(&ctx);
+}
+END_TEST
+
+START_TEST(test_wire_task)
+{
+	struct req		 q;
+	struct wbuf		 b;
+	struct rbuf		 r;
+	struct wire_task	 t;
+	struct param		*p;
+
+	req_init(&q, "ok", MESHD_STAGE_PUBLISH, 99);
+	req_int(&q, "n", -5);
+	p = &q.pv[q.ps.n++];
+	p->key = (char *)(uintptr_t)"s";
+	p->type = PARAM_STRING;
+	p->s = (char *)(uintptr_t)"hello";
+	q.r.location = "/loc";
+	q.r.timeout_us = 123;
+	wire_encode_task(&b, &q.r);
+	rbuf_init(&r, b.p, b.len);
+	ck_assert_int_eq(rbuf_i32(&r), WIRE_TASK);
+	ck_assert_int_eq(wire_decode_task(&r, &t), 0);
+	ck_assert_int_eq(t.attempt_id, 99);
+	ck_assert_str_eq(t.plugin_path, q.path);
+	ck_assert_int_eq(t.stage, MESHD_STAGE_PUBLISH);
+	ck_assert_str_eq(t.location, "/loc");
+	ck_assert_ptr_null(t.product);
+	ck_assert_int_eq(t.timeout_us, 123);
+	ck_assert_int_eq(t.interval_end_us, q.r.interval_end_us);
+	ck_assert_uint_eq(t.params.n, 2);
+	ck_assert_int_eq(t.params.v[0].i, -5);
+	ck_assert_str_eq(t.params.v[1].s, "hello");
+	wire_task_free(&t);
+
+	/* A truncated message is refused, never read past its end. */
+	rbuf_init(&r, b.p, b.len - 3);
+	(void)rbuf_i32(&r);
+	ck_assert_int_eq(wire_decode_task(&r, &t), -1);
+	wbuf_free(&b);
+	req_free(&q);
+}
+END_TEST
+
+static Suite *
+executor_suite(void)
+{
+	Suite	*s = suite_create("executor");
+	TCase	*tc;
+
+	tc = tcase_create("pool");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_ok_extract);
+	tcase_add_test(tc, test_ok_check_and_reuse);
+	tcase_add_test(tc, test_fails);
+	tcase_add_test(tc, test_retry);
+	tcase_add_test(tc, test_segv);
+	tcase_add_test(tc, test_abort);
+	tcase_add_test(tc, test_exit3);
+	tcase_add_test(tc, test_timeout);
+	tcase_add_test(tc, test_timeout_compact);
+	tcase_add_test(tc, test_cancel);
+	tcase_add_test(tc, test_silence);
+	tcase_add_test(tc, test_heartbeat_keeps_alive);
+	tcase_add_test(tc, test_badinit);
+	tcase_add_test(tc, test_badcheck);
+	tcase_add_test(tc, test_missing_stage);
+	tcase_add_test(tc, test_load_refused);
+	tcase_add_test(tc, test_alloc);
+	tcase_add_test(tc, test_parallel);
+	tcase_add_test(tc, test_recycle);
+	tcase_add_test(tc, test_no_leaks);
+	tcase_add_test(tc, test_dies_with_parent);
+	tcase_add_test(tc, test_idle_worker_death);
+	tcase_add_test(tc, test_worker_fds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("units");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_exit_reason);
+	tcase_add_test(tc, test_api_params);
+	tcase_add_test(tc, test_api_records);
+	tcase_add_test(tc, test_wire_task);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(executor_suite());
+	int	 nfailed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfailed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

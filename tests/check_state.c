@@ -1,0 +1,947 @@
+/* check_state.c -- unit tests for core/state.c and core/schema.c. */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "util.h"
+
+static char	*tmp;		/* fresh directory for each test */
+static char	*db;		/* tmp/state.db */
+
+static int
+rm_entry(const char *path, const struct stat *sb UNUSED, int flag UNUSED,
+    struct FTW *ftw UNUSED)
+{
+	chmod(path, 0700);	/* undo a test's read-only directory */
+	return remove(path);
+}
+
+static void
+setup(void)
+{
+	char	templ[] = "/tmp/check_state.XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(templ));
+	tmp = xstrdup(templ);
+	db = path_join(tmp, "state.db");
+}
+
+static void
+teardown(void)
+{
+	state_schema_set_steps(NULL, 0);
+	chmod(tmp, 0700);
+	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(db);
+	free(tmp);
+}
+
+static int64_t
+q_int(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 v;
+
+	ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(h));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The first column of the first row as a new string ("NULL" for NULL). */
+static char *
+q_text(sqlite3 *h, const char *sql)
+{
+	sqlite3_stmt		*st;
+	const unsigned char	*t;
+	char			*v;
+
+	ck_assert_msg(sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(h));
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	t = sqlite3_column_text(st, 0);
+	v = xstrdup(t != NULL ? (const char *)t : "NULL");
+	sqlite3_finalize(st);
+	return v;
+}
+
+#define ck_assert_sql_str(h, sql, want) do {				\
+	char	*got_ = q_text(h, sql);					\
+	ck_assert_str_eq(got_, want);					\
+	free(got_);							\
+} while (0)
+
+/* Open a plain SQLite handle on `path` and run `sql`. */
+static void
+raw_exec(const char *path, const char *sql)
+{
+	sqlite3	*h;
+
+	ck_assert_int_eq(sqlite3_open(path, &h), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK,
+	    "%s: %s", sql, sqlite3_errmsg(h));
+	sqlite3_close(h);
+}
+
+static struct state *
+open_ok(const char *path, enum state_mode mode)
+{
+	struct state	*s;
+	char		*cause = NULL;
+
+	s = state_open(path, mode, &cause);
+	ck_assert_msg(s != NULL, "state_open: %s", cause);
+	return s;
+}
+
+/* state_open must fail with exactly `want`. */
+static void
+open_refused(const char *path, enum state_mode mode, const char *want)
+{
+	struct state	*s;
+	char		*cause = NULL;
+
+	s = state_open(path, mode, &cause);
+	ck_assert_ptr_null(s);
+	ck_assert_ptr_nonnull(cause);
+	ck_assert_str_eq(cause, want);
+	free(cause);
+}
+
+static char *
+schema_text(sqlite3 *h)
+{
+	return q_text(h, "SELECT group_concat(sql, ';') FROM "
+	    "(SELECT sql FROM sqlite_master ORDER BY name)");
+}
+
+START_TEST(test_create_reopen)
+{
+	struct state	*s;
+	char		*path = xasprintf("%s/var/state.db", tmp);
+	int64_t		 id, id2;
+	char		*cause = NULL;
+
+	/* The missing directory is created. */
+	s = open_ok(path, STATE_RDWR);
+	ck_assert_str_eq(state_path(s), path);
+	ck_assert_int_eq(state_job_sync(s, "j", "d", "o", NULL, "j.conf",
+	    "@daily", &id, &cause), 0);
+	state_close(s);
+
+	s = open_ok(path, STATE_RDWR);
+	ck_assert_int_eq(state_job_find(s, "j", &id2, &cause), 0);
+	ck_assert_int_eq(id, id2);
+	state_close(s);
+
+	s = open_ok(path, STATE_RDONLY);
+	ck_assert_int_eq(state_job_find(s, "j", &id2, &cause), 0);
+	ck_assert_int_eq(id, id2);
+	ck_assert_int_eq(state_job_find(s, "nope", &id2, &cause), -1);
+	ck_assert_str_eq(cause, "unknown job 'nope'");
+	free(cause);
+	state_close(s);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_pragmas)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	sqlite3		*h = state_sqlite(s);
+
+	ck_assert_sql_str(h, "PRAGMA journal_mode", "wal");
+	ck_assert_int_eq(q_int(h, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(q_int(h, "PRAGMA application_id"), 0x4d455348);
+	ck_assert_int_eq(q_int(h, "PRAGMA user_version"),
+	    STATE_SCHEMA_VERSION);
+	ck_assert_int_eq(q_int(h, "PRAGMA synchronous"), 1);	/* NORMAL */
+	ck_assert_int_eq(q_int(h, "PRAGMA busy_timeout"), 5000);
+	state_close(s);
+
+	s = open_ok(db, STATE_RDONLY);
+	h = state_sqlite(s);
+	ck_assert_sql_str(h, "PRAGMA journal_mode", "wal");
+	ck_assert_int_eq(q_int(h, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(q_int(h, "PRAGMA busy_timeout"), 5000);
+	/* Read-only means read-only. */
+	ck_assert_int_ne(sqlite3_exec(h, "DELETE FROM jobs", NULL, NULL, NULL),
+	    SQLITE_OK);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_schema)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	sqlite3		*h = state_sqlite(s);
+
+	ck_assert_uint_eq(state_schema_nsteps(), STATE_SCHEMA_VERSION);
+	ck_assert_ptr_nonnull(state_schema_step(0));
+	ck_assert_ptr_null(state_schema_step(STATE_SCHEMA_VERSION));
+	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
+	    " FROM sqlite_master WHERE type = 'table' ORDER BY name)",
+	    "attempts check_results jobs metrics product_partitions products "
+	    "runs task_instances");
+	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
+	    " FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+	    " ORDER BY name)",
+	    "attempts_task_instance check_results_attempt "
+	    "metrics_attempt_name product_partitions_product_key "
+	    "product_partitions_state runs_job_created runs_job_partition "
+	    "runs_state task_instances_run_task");
+	ck_assert_sql_str(h, "SELECT group_concat(name || ':' || \"unique\", ' ')"
+	    " FROM (SELECT name, \"unique\" FROM pragma_index_list('runs')"
+	    " ORDER BY name)",
+	    "runs_job_created:0 runs_job_partition:1 runs_state:0");
+	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM pragma_foreign_key_check"),
+	    0);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_modes)
+{
+	struct state	*s;
+	struct stat	 sb;
+	char		*dir = xasprintf("%s/sub", tmp);
+	char		*path = xasprintf("%s/state.db", dir);
+	char		*wal = xasprintf("%s-wal", path);
+	char		*shm = xasprintf("%s-shm", path);
+	mode_t		 old;
+
+	/* With no umask at all the modes must still be 0750 / 0640. */
+	old = umask(0);
+	s = open_ok(path, STATE_RDWR);
+	umask(old);
+	ck_assert_int_eq(stat(dir, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0750);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0640);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0640);
+	ck_assert_int_eq(stat(shm, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0640);
+	state_close(s);
+
+	/* -wal and -shm stay after the writer closes... */
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0640);
+	ck_assert_int_eq(stat(shm, &sb), 0);
+	/* ...so a reader that may not write the directory can still read.
+	 * (root ignores the permission bits, so this proves nothing there.) */
+	if (geteuid() != 0) {
+		ck_assert_int_eq(chmod(dir, 0550), 0);
+		s = open_ok(path, STATE_RDONLY);
+		ck_assert_int_eq(q_int(state_sqlite(s),
+		    "SELECT count(*) FROM jobs"), 0);
+		state_close(s);
+		ck_assert_int_eq(chmod(dir, 0750), 0);
+	}
+
+	/* An existing file keeps the mode its owner gave it. */
+	ck_assert_int_eq(chmod(path, 0600), 0);
+	s = open_ok(path, STATE_RDWR);
+	state_close(s);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 07777, 0600);
+	free(shm);
+	free(wal);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_not_a_database)
+{
+	char	 buf[8192], *want;
+	int	 fd;
+	size_t	 i;
+
+	for (i = 0; i < sizeof buf; i++)
+		buf[i] = (char)("garbage!"[i % 8] ^ (i & 0x5a));
+	fd = open(db, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);
+	close(fd);
+
+	want = xasprintf("%s: not a meshd state database "
+	    "(file is not a database)", db);
+	open_refused(db, STATE_RDWR, want);
+	open_refused(db, STATE_RDONLY, want);
+	free(want);
+}
+END_TEST
+
+START_TEST(test_empty_file_adopted)
+{
+	struct state	*s;
+	int		 fd;
+
+	fd = open(db, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	s = open_ok(db, STATE_RDWR);
+	ck_assert_int_eq(q_int(state_sqlite(s), "PRAGMA user_version"),
+	    STATE_SCHEMA_VERSION);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_foreign_database)
+{
+	char	*want;
+
+	/* Another program's database: tables, no application_id. */
+	raw_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1)");
+	want = xasprintf("%s: not a meshd state database (application_id 0x0)",
+	    db);
+	open_refused(db, STATE_RDWR, want);
+	open_refused(db, STATE_RDONLY, want);
+	{
+		sqlite3	*h;
+
+		/* Refused before anything was written: not switched to WAL,
+		 * no meshd tables, its own row intact. */
+		ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+		ck_assert_sql_str(h, "PRAGMA journal_mode", "delete");
+		ck_assert_int_eq(q_int(h, "SELECT count(*) FROM sqlite_master"),
+		    1);
+		ck_assert_int_eq(q_int(h, "SELECT x FROM t"), 1);
+		sqlite3_close(h);
+	}
+
+	/* No tables, but a user_version: someone else's. */
+	unlink(db);
+	raw_exec(db, "PRAGMA user_version = 3");
+	open_refused(db, STATE_RDWR, want);
+	free(want);
+
+	/* Another application's id. */
+	unlink(db);
+	raw_exec(db, "PRAGMA application_id = 305419896");	/* 0x12345678 */
+	want = xasprintf("%s: not a meshd state database "
+	    "(application_id 0x12345678, meshd uses 0x4d455348)", db);
+	open_refused(db, STATE_RDWR, want);
+	free(want);
+}
+END_TEST
+
+START_TEST(test_newer_version)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	char		*want;
+
+	state_close(s);
+	raw_exec(db, "PRAGMA user_version = 99");
+	want = xasprintf("%s: schema version 99 is newer than this meshd "
+	    "(knows %d)", db, STATE_SCHEMA_VERSION);
+	open_refused(db, STATE_RDWR, want);
+	open_refused(db, STATE_RDONLY, want);
+	free(want);
+}
+END_TEST
+
+START_TEST(test_reopen_same_version)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	char		*before, *after;
+	int64_t		 id;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(state_job_sync(s, "j", NULL, NULL, NULL, NULL, NULL,
+	    &id, &cause), 0);
+	before = schema_text(state_sqlite(s));
+	state_close(s);
+
+	/* At the current version: left alone, data intact. */
+	s = open_ok(db, STATE_RDWR);
+	after = schema_text(state_sqlite(s));
+	ck_assert_str_eq(before, after);
+	ck_assert_int_eq(q_int(state_sqlite(s), "PRAGMA user_version"),
+	    STATE_SCHEMA_VERSION);
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM jobs"),
+	    1);
+	state_close(s);
+	free(before);
+	free(after);
+}
+END_TEST
+
+/*
+ * The built-in steps plus one more, `extra`: what a binary that knows the
+ * next version would run.  Returns the new number of steps.
+ */
+static int
+next_version(const char *extra)
+{
+	static const char	*v[64];
+	size_t			 i, n = state_schema_nsteps();
+
+	ck_assert_uint_lt(n, nitems(v));
+	for (i = 0; i < n; i++)
+		v[i] = state_schema_step(i);
+	v[n] = extra;
+	state_schema_set_steps(v, n + 1);
+	return (int)n + 1;
+}
+
+START_TEST(test_migrate_forward)
+{
+	struct state		*s = open_ok(db, STATE_RDWR);
+	int64_t			 id;
+	int			 next;
+	char			*cause = NULL, *want;
+
+	ck_assert_int_eq(state_job_sync(s, "j", NULL, NULL, NULL, NULL, NULL,
+	    &id, &cause), 0);
+	state_close(s);
+
+	/* Pretend this binary knows one more version. */
+	next = next_version("CREATE TABLE extra (x INTEGER)");
+
+	/* Read-only opens do not migrate. */
+	want = xasprintf("%s: schema version %d is older than this meshd "
+	    "(knows %d); meshd must migrate it first", db,
+	    STATE_SCHEMA_VERSION, next);
+	open_refused(db, STATE_RDONLY, want);
+	free(want);
+
+	s = open_ok(db, STATE_RDWR);
+	ck_assert_int_eq(q_int(state_sqlite(s), "PRAGMA user_version"), next);
+	ck_assert_int_eq(q_int(state_sqlite(s),
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'extra'"), 1);
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM jobs"),
+	    1);
+	state_close(s);
+
+	/* A fresh file goes through every step. */
+	{
+		char	*p2 = xasprintf("%s/fresh.db", tmp);
+
+		s = open_ok(p2, STATE_RDWR);
+		ck_assert_int_eq(q_int(state_sqlite(s),
+		    "PRAGMA user_version"), next);
+		ck_assert_int_eq(q_int(state_sqlite(s),
+		    "PRAGMA application_id"), STATE_APPLICATION_ID);
+		state_close(s);
+		free(p2);
+	}
+
+	/* Back to the built-in steps: the migrated file is now "newer". */
+	state_schema_set_steps(NULL, 0);
+	want = xasprintf("%s: schema version %d is newer than this meshd "
+	    "(knows %d)", db, next, STATE_SCHEMA_VERSION);
+	open_refused(db, STATE_RDWR, want);
+	free(want);
+}
+END_TEST
+
+START_TEST(test_migrate_failure_rolls_back)
+{
+	struct state		*s = open_ok(db, STATE_RDWR);
+	char			*want;
+	int			 next;
+
+	state_close(s);
+	/* The first statement works, the second fails: neither stays. */
+	next = next_version("CREATE TABLE extra (x); CREATE TABLE jobs (x)");
+	want = xasprintf("%s: cannot migrate schema to version %d: "
+	    "table jobs already exists", db, next);
+	open_refused(db, STATE_RDWR, want);
+	free(want);
+
+	state_schema_set_steps(NULL, 0);
+	s = open_ok(db, STATE_RDWR);
+	ck_assert_int_eq(q_int(state_sqlite(s), "PRAGMA user_version"),
+	    STATE_SCHEMA_VERSION);
+	ck_assert_int_eq(q_int(state_sqlite(s),
+	    "SELECT count(*) FROM sqlite_master WHERE name = 'extra'"), 0);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_rdonly_never_creates)
+{
+	char		*want, *path;
+	struct stat	 sb;
+
+	want = xasprintf("%s: no state database "
+	    "(run meshd or meshctl run first)", db);
+	open_refused(db, STATE_RDONLY, want);
+	free(want);
+	ck_assert_int_eq(stat(db, &sb), -1);
+
+	path = xasprintf("%s/missing/state.db", tmp);
+	want = xasprintf("%s: no state database "
+	    "(run meshd or meshctl run first)", path);
+	open_refused(path, STATE_RDONLY, want);
+	free(want);
+	ck_assert_int_eq(stat(path, &sb), -1);
+	free(path);
+	path = xasprintf("%s/missing", tmp);
+	ck_assert_int_eq(stat(path, &sb), -1);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_unwritable_dir)
+{
+	char	*dir, *path, *want;
+
+	if (geteuid() == 0) {
+		int	fd;
+
+		/*
+		 * root bypasses permission bits, so a 0555 directory would
+		 * not refuse anything.  Put the database under a regular
+		 * FILE instead: creating it fails with ENOTDIR, through the
+		 * same path that reports EACCES to other users.
+		 */
+		dir = xasprintf("%s/plainfile", tmp);
+		fd = open(dir, O_WRONLY | O_CREAT, 0600);
+		ck_assert_int_ge(fd, 0);
+		close(fd);
+		path = xasprintf("%s/state.db", dir);
+		want = xasprintf("%s: cannot create state database: "
+		    "Not a directory", dir);
+		open_refused(path, STATE_RDWR, want);
+		free(want);
+		free(path);
+
+		/* A missing directory under the file cannot be made. */
+		path = xasprintf("%s/sub/state.db", dir);
+		want = xasprintf("%s/sub: cannot create state database: "
+		    "Not a directory", dir);
+		open_refused(path, STATE_RDWR, want);
+		free(want);
+		free(path);
+		free(dir);
+		return;
+	}
+
+	dir = xasprintf("%s/ro", tmp);
+	ck_assert_int_eq(mkdir(dir, 0555), 0);
+	ck_assert_int_eq(chmod(dir, 0555), 0);
+	path = xasprintf("%s/state.db", dir);
+	want = xasprintf("%s: cannot create state database: "
+	    "Permission denied", dir);
+	open_refused(path, STATE_RDWR, want);
+	free(want);
+	free(path);
+
+	path = xasprintf("%s/sub/state.db", dir);
+	want = xasprintf("%s/sub: cannot create directory: "
+	    "Permission denied", dir);
+	open_refused(path, STATE_RDWR, want);
+	free(want);
+	free(path);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_lifecycle)
+{
+	struct state		*s = open_ok(db, STATE_RDWR);
+	sqlite3			*h = state_sqlite(s);
+	struct state_product	 p;
+	int64_t			 job, job2, prod, run, ti, att;
+	int			 created, tries;
+	const char		*st;
+	char			*cause = NULL;
+
+	ck_assert_int_eq(state_begin(s, &cause), 0);
+	ck_assert_int_eq(state_job_sync(s, "flights_daily", "ops",
+	    "ops@example.org", "Flights", "jobs/flights_daily.conf", "@daily",
+	    &job, &cause), 0);
+	/* Syncing again updates in place. */
+	ck_assert_int_eq(state_job_sync(s, "flights_daily", "ops",
+	    "ops@example.org", "Flights, daily", "jobs/flights_daily.conf",
+	    "@hourly", &job2, &cause), 0);
+	ck_assert_int_eq(job, job2);
+
+	memset(&p, 0, sizeof p);
+	p.name = "ops.flights";
+	p.domain = "ops";
+	p.owner = "ops@example.org";
+	p.description = "All flights";
+	p.contract_version = "1.0";
+	p.tags = "ops,flights";
+	p.location = "/data/ops/flights";
+	p.plugin = "flights";
+	p.freshness_s = 86400;
+	p.job_id = job;
+	ck_assert_int_eq(state_product_sync(s, &p, &prod, &cause), 0);
+
+	ck_assert_int_eq(state_run_open(s, job, "2001-01-01",
+	    978307200000000LL, 978393600000000LL, "schedule", &run, &created,
+	    &cause), 0);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(state_ti_open(s, run, "extract", "extract", 3, &ti,
+	    &st, &tries, &cause), 0);
+	ck_assert_str_eq(st, "pending");
+	ck_assert_int_eq(tries, 0);
+	ck_assert_int_eq(state_ti_set(s, ti, "running", 1, NULL, 1000, 0,
+	    &cause), 0);
+	ck_assert_int_eq(state_run_set(s, run, "running", 1000, 0, &cause), 0);
+	ck_assert_int_eq(state_attempt_start(s, ti, 1, 1000, "/logs/a.log",
+	    &att, &cause), 0);
+	ck_assert_int_eq(state_attempt_set_pid(s, att, 4242, &cause), 0);
+	ck_assert_int_eq(state_check_add(s, att, "rows_nonzero", 0, 1, 20000.0,
+	    "> 0", 1500, &cause), 0);
+	ck_assert_int_eq(state_check_add(s, att, "late_share", 1, 0, 0.25,
+	    "< 0.2", 1600, &cause), 0);
+	ck_assert_int_eq(state_metric_set(s, att, "rows", 19000, &cause), 0);
+	ck_assert_int_eq(state_metric_set(s, att, "rows", 20000, &cause), 0);
+	ck_assert_int_eq(state_metric_set(s, att, "bytes", 1e6, &cause), 0);
+	ck_assert_int_eq(state_metric_set(s, att, "ratio", 0.5, &cause), 0);
+	ck_assert_int_eq(state_attempt_finish(s, att, "success", 2000, NULL,
+	    NULL, &cause), 0);
+	ck_assert_int_eq(state_ti_set(s, ti, "success", 1, "done", 0, 2000,
+	    &cause), 0);
+	ck_assert_int_eq(state_partition_set(s, prod, "2001-01-01",
+	    "published", run, att, 2100, 20000, &cause), 0);
+	ck_assert_int_eq(state_run_set(s, run, "success", 0, 2200, &cause), 0);
+	ck_assert_int_eq(state_commit(s, &cause), 0);
+	ck_assert_ptr_null(cause);
+
+	ck_assert_sql_str(h, "SELECT name || '|' || domain || '|' || owner ||"
+	    " '|' || description || '|' || file || '|' || schedule || '|' ||"
+	    " paused FROM jobs", "flights_daily|ops|ops@example.org|"
+	    "Flights, daily|jobs/flights_daily.conf|@hourly|0");
+	ck_assert_sql_str(h, "SELECT name || '|' || domain || '|' || owner ||"
+	    " '|' || description || '|' || contract_version || '|' || tags ||"
+	    " '|' || location || '|' || freshness_s || '|' || plugin || '|' ||"
+	    " job_id FROM products", "ops.flights|ops|ops@example.org|"
+	    "All flights|1.0|ops,flights|/data/ops/flights|86400|flights|1");
+	ck_assert_sql_str(h, "SELECT job_id || '|' || partition_key || '|' ||"
+	    " interval_start_us || '|' || interval_end_us || '|' || \"trigger\""
+	    " || '|' || state || '|' || started_us || '|' || ended_us FROM runs",
+	    "1|2001-01-01|978307200000000|978393600000000|schedule|success|"
+	    "1000|2200");
+	ck_assert_sql_str(h, "SELECT run_id || '|' || task_id || '|' || stage ||"
+	    " '|' || state || '|' || try_number || '|' || max_tries || '|' ||"
+	    " reason || '|' || started_us || '|' || ended_us"
+	    " FROM task_instances", "1|extract|extract|success|1|3|done|1000|"
+	    "2000");
+	ck_assert_sql_str(h, "SELECT task_instance_id || '|' || try_number ||"
+	    " '|' || state || '|' || started_us || '|' || ended_us || '|' ||"
+	    " worker_pid || '|' || log_path || '|' || coalesce(reason, 'NULL')"
+	    " || '|' || coalesce(message, 'NULL') FROM attempts",
+	    "1|1|success|1000|2000|4242|/logs/a.log|NULL|NULL");
+	ck_assert_sql_str(h, "SELECT group_concat(x, ';') FROM (SELECT"
+	    " attempt_id || '|' || name || '|' || severity || '|' || passed ||"
+	    " '|' || observed || '|' || expectation || '|' || recorded_us AS x"
+	    " FROM check_results ORDER BY id)",
+	    "1|rows_nonzero|0|1|20000|> 0|1500;"
+	    "1|late_share|1|0|0.25|< 0.2|1600");
+	ck_assert_sql_str(h, "SELECT group_concat(x, ';') FROM (SELECT"
+	    " attempt_id || '|' || name || '|' || value AS x FROM metrics"
+	    " ORDER BY name)", "1|bytes|1000000;1|ratio|0.5;1|rows|20000");
+	ck_assert_sql_str(h, "SELECT product_id || '|' || partition_key || '|'"
+	    " || state || '|' || run_id || '|' || attempt_id || '|' ||"
+	    " published_us || '|' || updated_us || '|' || \"rows\" || '|' ||"
+	    " version FROM product_partitions",
+	    "1|2001-01-01|published|1|1|2100|2100|20000|1");
+
+	/* A failed attempt with its causes, then a retry. */
+	ck_assert_int_eq(state_attempt_start(s, ti, 2, 3000, NULL, &att,
+	    &cause), 0);
+	ck_assert_int_eq(att, 2);
+	ck_assert_int_eq(state_attempt_finish(s, att, "failed", 3100,
+	    "killed by signal 11 (SIGSEGV)", "oops", &cause), 0);
+	ck_assert_sql_str(h, "SELECT reason || '|' || message FROM attempts"
+	    " WHERE id = 2", "killed by signal 11 (SIGSEGV)|oops");
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_run_identity)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	sqlite3		*h = state_sqlite(s);
+	int64_t		 job, r1, r2, r3, t1, t2;
+	int		 c, tries;
+	const char	*st, *st2;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(state_job_sync(s, "j", "d", "o", NULL, NULL, NULL,
+	    &job, &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "2001-01-01", 1, 2, NULL, &r1,
+	    &c, &cause), 0);
+	ck_assert_int_eq(c, 1);
+	ck_assert_int_eq(state_run_set(s, r1, "running", 5, 0, &cause), 0);
+	/* Same identity: the same run, as it is (not reset to queued). */
+	ck_assert_int_eq(state_run_open(s, job, "2001-01-01", 7, 8, "manual",
+	    &r2, &c, &cause), 0);
+	ck_assert_int_eq(c, 0);
+	ck_assert_int_eq(r1, r2);
+	ck_assert_sql_str(h, "SELECT state || '|' || interval_start_us || '|'"
+	    " || \"trigger\" FROM runs", "running|1|schedule");
+	ck_assert_int_eq(state_run_open(s, job, "2001-01-02", 2, 3, "backfill",
+	    &r3, &c, &cause), 0);
+	ck_assert_int_eq(c, 1);
+	ck_assert_int_ne(r3, r1);
+	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM runs"), 2);
+
+	/* Task instances: get-or-create too, state as static strings. */
+	ck_assert_int_eq(state_ti_open(s, r1, "t", "check", 1, &t1, &st,
+	    &tries, &cause), 0);
+	ck_assert_int_eq(state_ti_set(s, t1, "up_for_retry", 2, "exit 1", 0, 0,
+	    &cause), 0);
+	ck_assert_int_eq(state_ti_open(s, r1, "t", "check", 1, &t2, &st2,
+	    &tries, &cause), 0);
+	ck_assert_int_eq(t1, t2);
+	ck_assert_str_eq(st2, "up_for_retry");
+	ck_assert_int_eq(tries, 2);
+	ck_assert_int_eq(state_ti_open(s, r1, "u", "check", 1, &t2, NULL,
+	    NULL, &cause), 0);
+	ck_assert_int_ne(t1, t2);
+	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM task_instances"), 2);
+	ck_assert_ptr_null(cause);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_partition_upsert)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	sqlite3		*h = state_sqlite(s);
+	struct state_product p = { .name = "d.p" };
+	int64_t		 job, prod, run, run2;
+	int		 c;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(state_job_sync(s, "j", "d", "o", NULL, NULL, NULL,
+	    &job, &cause), 0);
+	ck_assert_int_eq(state_product_sync(s, &p, &prod, &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "k", 0, 0, NULL, &run, &c,
+	    &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "k2", 0, 0, NULL, &run2, &c,
+	    &cause), 0);
+
+	ck_assert_int_eq(state_partition_set(s, prod, "k", "building", run, 0,
+	    100, -1, &cause), 0);
+	ck_assert_sql_str(h, "SELECT state || '|' || coalesce(published_us,"
+	    " 'NULL') || '|' || coalesce(\"rows\", 'NULL') || '|' || version"
+	    " FROM product_partitions", "building|NULL|NULL|0");
+	ck_assert_int_eq(state_partition_set(s, prod, "k", "published", run, 0,
+	    200, 10, &cause), 0);
+	/* A retried publish replaces; rows < 0 keeps the count. */
+	ck_assert_int_eq(state_partition_set(s, prod, "k", "published", run2,
+	    0, 300, -1, &cause), 0);
+	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM product_partitions"),
+	    1);
+	ck_assert_sql_str(h, "SELECT state || '|' || run_id || '|' ||"
+	    " published_us || '|' || updated_us || '|' || \"rows\" || '|' ||"
+	    " version FROM product_partitions", "published|2|300|300|10|2");
+	/* Going stale keeps the last publication and its version. */
+	ck_assert_int_eq(state_partition_set(s, prod, "k", "stale", 0, 0, 400,
+	    -1, &cause), 0);
+	ck_assert_sql_str(h, "SELECT state || '|' || run_id || '|' ||"
+	    " published_us || '|' || updated_us || '|' || \"rows\" || '|' ||"
+	    " version FROM product_partitions", "stale|2|300|400|10|2");
+	ck_assert_ptr_null(cause);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_constraints)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	int64_t		 job, run, ti, id;
+	int		 c;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(state_ti_open(s, 999, "t", "extract", 1, &ti, NULL,
+	    NULL, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "FOREIGN KEY constraint failed"));
+	ck_assert_ptr_nonnull(strstr(cause, "cannot open task instance"));
+	ck_assert_int_eq(q_int(state_sqlite(s),
+	    "SELECT count(*) FROM task_instances"), 0);
+
+	ck_assert_int_eq(state_run_open(s, 999, "k", 0, 0, NULL, &run, &c,
+	    &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "FOREIGN KEY constraint failed"));
+	ck_assert_int_eq(state_attempt_start(s, 999, 1, 1, NULL, &id,
+	    &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "FOREIGN KEY constraint failed"));
+	ck_assert_int_eq(state_metric_set(s, 999, "m", 1, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "FOREIGN KEY constraint failed"));
+	ck_assert_int_eq(state_partition_set(s, 999, "k", "published", 0, 0, 1,
+	    1, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "FOREIGN KEY constraint failed"));
+
+	/* State words are checked. */
+	ck_assert_int_eq(state_job_sync(s, "j", "d", "o", NULL, NULL, NULL,
+	    &job, &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "k", 0, 0, NULL, &run, &c,
+	    &cause), 0);
+	ck_assert_int_eq(state_run_set(s, run, "done", 0, 0, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "CHECK constraint failed"));
+	ck_assert_ptr_nonnull(strstr(cause, db));
+	ck_assert_int_eq(state_ti_open(s, run, "t", "extract", 1, &ti, NULL,
+	    NULL, &cause), 0);
+	ck_assert_int_eq(state_ti_set(s, ti, "running!", 1, NULL, 0, 0,
+	    &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "CHECK constraint failed"));
+
+	/* Updating a row that does not exist is an error, not a no-op. */
+	ck_assert_int_eq(state_run_set(s, 999, "running", 0, 0, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "no run with id 999"));
+	ck_assert_int_eq(state_attempt_set_pid(s, 999, 1, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "no attempt with id 999"));
+	free(cause);
+
+	/* The statements still work after all those failures. */
+	cause = NULL;
+	ck_assert_int_eq(state_run_set(s, run, "running", 0, 0, &cause), 0);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_rollback)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	int64_t		 job, run;
+	int		 c, i;
+	char		*cause = NULL, key[32];
+
+	ck_assert_int_eq(state_job_sync(s, "j", "d", "o", NULL, NULL, NULL,
+	    &job, &cause), 0);
+	ck_assert_int_eq(state_begin(s, &cause), 0);
+	ck_assert_int_eq(state_begin(s, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "transaction already open"));
+	free(cause);
+	cause = NULL;
+	for (i = 0; i < 100; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		ck_assert_int_eq(state_run_open(s, job, key, 0, 0, NULL, &run,
+		    &c, &cause), 0);
+	}
+	/* A failing statement inside the batch does not end it... */
+	ck_assert_int_eq(state_run_set(s, run, "bogus", 0, 0, &cause), -1);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM runs"),
+	    100);
+	/* ...and rolling back discards all of it. */
+	state_rollback(s);
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM runs"),
+	    0);
+	state_rollback(s);	/* harmless outside a transaction */
+
+	/* A committed batch is visible to a second connection. */
+	ck_assert_int_eq(state_begin(s, &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "k", 0, 0, NULL, &run, &c,
+	    &cause), 0);
+	ck_assert_int_eq(state_commit(s, &cause), 0);
+	{
+		struct state	*r = open_ok(db, STATE_RDONLY);
+
+		ck_assert_int_eq(q_int(state_sqlite(r),
+		    "SELECT count(*) FROM runs"), 1);
+		state_close(r);
+	}
+	/* Closing with a batch open loses the batch, not the file. */
+	ck_assert_int_eq(state_begin(s, &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "lost", 0, 0, NULL, &run, &c,
+	    &cause), 0);
+	state_close(s);
+	s = open_ok(db, STATE_RDWR);
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM runs"),
+	    1);
+	ck_assert_ptr_null(cause);
+	state_close(s);
+}
+END_TEST
+
+START_TEST(test_group_commit)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	int64_t		 job, run, ti, att;
+	int		 c, i;
+	char		*cause = NULL;
+
+	ck_assert_int_eq(state_job_sync(s, "j", "d", "o", NULL, NULL, NULL,
+	    &job, &cause), 0);
+	ck_assert_int_eq(state_run_open(s, job, "k", 0, 0, NULL, &run, &c,
+	    &cause), 0);
+	ck_assert_int_eq(state_ti_open(s, run, "t", "extract", 1, &ti, NULL,
+	    NULL, &cause), 0);
+	ck_assert_int_eq(state_begin(s, &cause), 0);
+	for (i = 0; i < 10000; i++) {
+		ck_assert_int_eq(state_attempt_start(s, ti, i + 1, i, NULL,
+		    &att, &cause), 0);
+		ck_assert_int_eq(state_attempt_finish(s, att, "success", i + 1,
+		    NULL, NULL, &cause), 0);
+	}
+	ck_assert_int_eq(state_commit(s, &cause), 0);
+	ck_assert_int_eq(q_int(state_sqlite(s),
+	    "SELECT count(*) FROM attempts WHERE state = 'success'"), 10000);
+	ck_assert_int_eq(q_int(state_sqlite(s),
+	    "SELECT max(try_number) FROM attempts"), 10000);
+	ck_assert_ptr_null(cause);
+	state_close(s);
+}
+END_TEST
+
+static Suite *
+state_suite(void)
+{
+	Suite	*s = suite_create("state");
+	TCase	*tc;
+
+	tc = tcase_create("open");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_create_reopen);
+	tcase_add_test(tc, test_pragmas);
+	tcase_add_test(tc, test_schema);
+	tcase_add_test(tc, test_modes);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_empty_file_adopted);
+	tcase_add_test(tc, test_foreign_database);
+	tcase_add_test(tc, test_newer_version);
+	tcase_add_test(tc, test_reopen_same_version);
+	tcase_add_test(tc, test_migrate_forward);
+	tcase_add_test(tc, test_migrate_failure_rolls_back);
+	tcase_add_test(tc, test_rdonly_never_creates);
+	tcase_add_test(tc, test_unwritable_dir);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("records");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);	/* valgrind */
+	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_run_identity);
+	tcase_add_test(tc, test_partition_upsert);
+	tcase_add_test(tc, test_constraints);
+	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_group_commit);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(state_suite());
+	int	 nfailed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	nfailed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return nfailed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,81 @@
+# e2e-lib.sh -- shared helpers for the end-to-end tests (sourced).
+# Each test gets a fresh temporary directory with its own meshd.conf, jobs
+# directory and state; the real meshctl is driven and the database, the
+# messages and the exit codes are asserted.
+set -u
+: "${top_builddir:=$(pwd)}"
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+MESHCTL=${MESHCTL:-$top_builddir/meshctl}
+TP="$top_builddir/tests/plugins/.libs"
+T=$(mktemp -d "${TMPDIR:-/tmp}/meshd-e2e.XXXXXX")
+trap 'chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+mkdir -p "$T/jobs"
+export MESHD_CONFIG="$T/meshd.conf"
+passes=0
+fails=0
+
+ok() { passes=$((passes + 1)); echo "ok - $*"; }
+fail() { fails=$((fails + 1)); echo "FAIL - $*"; }
+
+# conf [extra lines...]: write meshd.conf for the test plugins.
+conf() {
+	{
+		echo "state_db = \"state/state.db\";"
+		echo "jobs_dir = \"jobs\";"
+		echo "plugin_path = [ \"$TP\" ];"
+		echo "log_dir = \"state/logs\";"
+		echo "staging_dir = \"state/staging\";"
+		echo "workers = 2;"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/meshd.conf"
+}
+
+# run_ctl WANT_RC DESC ARGS...: run meshctl, check its exit code; output is
+# kept in $T/out and $T/err.
+run_ctl() {
+	want=$1; desc=$2; shift 2
+	"$MESHCTL" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ok "$desc (exit $rc)"
+	else
+		fail "$desc: exit $rc, wanted $want"
+		sed 's/^/    out: /' "$T/out" | tail -n 20
+		sed 's/^/    err: /' "$T/err" | tail -n 20
+	fi
+}
+
+# has FILE TEXT DESC: the file contains the fixed string.
+has() {
+	if grep -qF -- "$2" "$1"; then
+		ok "$3"
+	else
+		fail "$3: '$2' not in $(basename "$1")"
+		sed 's/^/    | /' "$1" | tail -n 20
+	fi
+}
+
+# hasnt FILE TEXT DESC
+hasnt() {
+	if grep -qF -- "$2" "$1"; then
+		fail "$3: '$2' unexpectedly in $(basename "$1")"
+	else
+		ok "$3"
+	fi
+}
+
+sql() { sqlite3 "$T/state/state.db" "$1"; }
+
+# eq GOT WANT DESC
+eq() {
+	if [ "$1" = "$2" ]; then
+		ok "$3"
+	else
+		fail "$3: got '$1', wanted '$2'"
+	fi
+}
+
+finish() {
+	echo "$passes passed, $fails failed"
+	[ "$fails" -eq 0 ]
+}

@@ -1,0 +1,136 @@
+/*
+ * ok.c -- the well-behaved test plugin: every stage succeeds and leaves a
+ * trace the tests can check.
+ *
+ * extract writes "<partition key>\n" to <staging_dir>/ok.txt, records the
+ * metric rows=1, logs "extracted <key>" and prints a line on stdout (which
+ * the host must route to the attempt log); check records a passing
+ * "rows_min"; publish reads ok.txt back.  Param sleep_ms (int, default 0)
+ * makes every stage sleep first, for concurrency tests.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <meshd/plugin.h>
+
+static void
+nap(meshd_ctx *ctx)
+{
+	struct timespec	ts;
+	int64_t		ms = meshd_param_int(ctx, "sleep_ms", 0);
+
+	if (ms <= 0)
+		return;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* <staging_dir>/ok.txt into buf; NULL if there is no staging dir. */
+static const char *
+ok_path(meshd_ctx *ctx, char *buf, size_t len)
+{
+	const char	*dir = meshd_staging_dir(ctx);
+
+	if (dir == NULL)
+		return NULL;
+	snprintf(buf, len, "%s/ok.txt", dir);
+	return buf;
+}
+
+static meshd_status
+ok_init(meshd_ctx *ctx)
+{
+	meshd_log(ctx, MESHD_LOG_INFO, "ok init");
+	return MESHD_OK;
+}
+
+static meshd_status
+ok_extract(meshd_ctx *ctx)
+{
+	const char	*key, *path;
+	char		 buf[4096];
+	FILE		*f;
+
+	nap(ctx);
+	key = meshd_partition_key(ctx);
+	if (key == NULL)
+		key = "";
+	if ((path = ok_path(ctx, buf, sizeof buf)) == NULL) {
+		meshd_set_error(ctx, "no staging directory");
+		return MESHD_FAILED;
+	}
+	if ((f = fopen(path, "w")) == NULL) {
+		meshd_set_error(ctx, "%s: %s", path, strerror(errno));
+		return MESHD_FAILED;
+	}
+	fprintf(f, "%s\n", key);
+	if (fclose(f) != 0) {
+		meshd_set_error(ctx, "%s: %s", path, strerror(errno));
+		return MESHD_FAILED;
+	}
+	meshd_metric(ctx, "rows", 1);
+	meshd_log(ctx, MESHD_LOG_INFO, "extracted %s", key);
+	printf("hello from ok plugin stdout\n");
+	fflush(stdout);
+	return MESHD_OK;
+}
+
+static meshd_status
+ok_check(meshd_ctx *ctx)
+{
+	nap(ctx);
+	meshd_check(ctx, "rows_min", MESHD_SEV_ERROR, 1, 1, ">= 1");
+	return MESHD_OK;
+}
+
+static meshd_status
+ok_publish(meshd_ctx *ctx)
+{
+	const char	*path;
+	char		 buf[4096], line[1024];
+	FILE		*f;
+
+	nap(ctx);
+	if ((path = ok_path(ctx, buf, sizeof buf)) == NULL) {
+		meshd_set_error(ctx, "no staging directory");
+		return MESHD_FAILED;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		meshd_set_error(ctx, "%s: %s", path, strerror(errno));
+		return MESHD_FAILED;
+	}
+	if (fgets(line, sizeof line, f) == NULL) {
+		fclose(f);
+		meshd_set_error(ctx, "%s: empty", path);
+		return MESHD_FAILED;
+	}
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	meshd_log(ctx, MESHD_LOG_INFO, "published %s", line);
+	return MESHD_OK;
+}
+
+static const struct meshd_product products[] = {
+	{ .name = "test.ok", .description = "the ok test product",
+	  .contract_version = "1.0", .tags = "test",
+	  .freshness_seconds = 3600 },
+	{ .name = NULL }
+};
+
+MESHD_PLUGIN(
+	.name = "ok",
+	.version = "1.0.0",
+	.domain = "test",
+	.owner = "tests@example.org",
+	.description = "test plugin: every stage succeeds",
+	.products = products,
+	.init = ok_init,
+	.extract = ok_extract,
+	.check = ok_check,
+	.publish = ok_publish,
+);
