@@ -464,7 +464,10 @@ run_apply(struct run *r, struct task_result *res, struct ended *e,
 	t->duration = mono_us() - t->attempt_start;
 	free(t->reason);
 	t->reason = NULL;
+	/* The plugin's message adds to a fault's reason, except after a
+	 * failed gate, where the reason already lists every failed check. */
 	if (res->reason != NULL && res->message != NULL &&
+	    !has_failed_error_check(res) &&
 	    strstr(res->reason, res->message) == NULL)
 		t->reason = xasprintf("%s: %s", res->reason, res->message);
 	else if (res->reason != NULL)

@@ -464,7 +464,7 @@ wh_publish(meshd_ctx *ctx, const struct wh_publish *p)
 		goto out;
 	in_txn = 0;
 
-	meshd_metric(ctx, "rows_published", inserted);
+	meshd_metric(ctx, "rows", inserted);
 	meshd_metric(ctx, "rows_replaced", replaced);
 	meshd_log(ctx, MESHD_LOG_INFO, "published %d rows to %s partition %s "
 	    "in %s (replaced %d)", inserted, p->table, key, warehouse,

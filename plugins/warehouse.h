@@ -123,7 +123,8 @@ meshd_status	 wh_check_not_null(meshd_ctx *ctx, struct wh_verdict *v,
  * columns `partition_key TEXT` and `published_us INTEGER` besides
  * `columns`), delete this partition's rows and insert the staged ones.
  * `columns` is the comma-separated column list, the same in both tables.
- * Records the metrics rows_published and rows_replaced.
+ * Records the metrics rows (the partition's row count, shown in the
+ * catalog) and rows_replaced.
  */
 struct wh_publish {
 	const char	*stage_name;

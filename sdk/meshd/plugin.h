@@ -180,8 +180,9 @@ struct meshd_api {
 	    const char *expectation);
 
 	/* Record a metric of this attempt, e.g. ("rows", 212).  A name
-	 * recorded twice keeps the last value.  Returns 0, or -1 on a NULL or
-	 * empty name. (1.0) */
+	 * recorded twice keeps the last value.  The "rows" metric of a
+	 * successful publish stage becomes the partition's row count in the
+	 * catalog.  Returns 0, or -1 on a NULL or empty name. (1.0) */
 	int (*metric)(meshd_ctx *ctx, const char *name, double value);
 
 	/* Set the message shown with a failed or retried attempt.  The last
