@@ -181,7 +181,7 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 		    sqlite3_column_int64(stmt, 5)) : NULL;
 		if (json) {
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, "
-			    "s:O, s:I, s:i, s:s?}", "partition",
+			    "s:o, s:I, s:i, s:s?}", "partition",
 			    ctl_col(stmt, 0), "state", s, "published_us",
 			    (json_int_t)sqlite3_column_int64(stmt, 2), "rows",
 			    sqlite3_column_type(stmt, 3) == SQLITE_NULL ?

@@ -1,12 +1,18 @@
-/* segv.c -- test plugin whose extract dereferences NULL (SIGSEGV). */
+/* segv.c -- test plugin whose extract writes to an unmapped address
+ * (SIGSEGV).  Not NULL itself: UBSan would catch a NULL store first and
+ * end the process with exit(1), hiding the crash under test. */
+#include <stdint.h>
+
 #include <meshd/plugin.h>
 
 static meshd_status
 segv_extract(meshd_ctx *ctx)
 {
-	volatile int	*p = NULL;
+	volatile uintptr_t	 addr = 16;	/* volatile: no compile-time address */
+	volatile int		*p;
 
 	(void)ctx;
+	p = (volatile int *)addr;
 	*p = 42;
 	return MESHD_OK;
 }
