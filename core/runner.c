@@ -31,6 +31,7 @@ struct rtask {
 	const char		*product;	/* product the task builds */
 	int64_t			 product_id;	/* 0: none */
 	int			 running;
+	int			 pid_unsaved;	/* pid not yet in the state */
 };
 
 struct run {
@@ -311,6 +312,28 @@ run_path(const char *base, const struct run *r, const char *fmt, ...)
 	return p;
 }
 
+/*
+ * Write the worker pids of attempts started since the last transaction.
+ * They ride along with the next group commit instead of costing one of
+ * their own: a pid is bookkeeping for operators, and a crash before it is
+ * written loses nothing that recovery needs.
+ */
+static int
+run_flush_pids(struct run *r, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < r->n; i++) {
+		if (!r->t[i].pid_unsaved)
+			continue;
+		if (state_attempt_set_pid(r->st, r->t[i].attempt_id,
+		    (int)r->t[i].pid, cause) != 0)
+			return -1;
+		r->t[i].pid_unsaved = 0;
+	}
+	return 0;
+}
+
 /* Start every ready task there is a worker for. */
 static int
 run_launch(struct run *r, char **cause)
@@ -336,6 +359,8 @@ run_launch(struct run *r, char **cause)
 	/* Record the attempts first: nobody hears of one before commit. */
 	if (state_begin(r->st, cause) != 0)
 		return -1;
+	if (run_flush_pids(r, cause) != 0)
+		goto fail_nologs;
 	for (i = 0; i < nb; i++) {
 		struct rtask *t = batch[i];
 
@@ -385,6 +410,7 @@ run_launch(struct run *r, char **cause)
 			return -1;
 		}
 		t->pid = pid;
+		t->pid_unsaved = 1;
 		t->running = 1;
 		t->attempt_start = mono_us();
 		r->running++;
@@ -395,22 +421,14 @@ run_launch(struct run *r, char **cause)
 	}
 	free(staging);
 
-	/* The pids are bookkeeping: a crash before this commit loses only
-	 * them. */
-	if (state_begin(r->st, cause) != 0)
-		return -1;
-	for (i = 0; i < nb; i++)
-		if (state_attempt_set_pid(r->st, batch[i]->attempt_id,
-		    (int)batch[i]->pid, cause) != 0) {
-			state_rollback(r->st);
-			return -1;
-		}
-	return state_commit(r->st, cause);
+	return 0;
 
 fail:
+	/* logs[0..i] were made, or all nb of them if the commit failed. */
+	for (nb = i < nb ? i + 1 : nb; nb > 0; nb--)
+		free(logs[nb - 1]);
+fail_nologs:
 	state_rollback(r->st);
-	for (; i + 1 > 0; i--)
-		free(logs[i]);
 	return -1;
 }
 
@@ -604,6 +622,10 @@ run_collect(struct run *r, int timeout_ms, char **cause)
 	blocked = xcalloc(r->n, sizeof *blocked);
 	if (state_begin(r->st, cause) != 0)
 		goto fail;
+	if (run_flush_pids(r, cause) != 0) {
+		state_rollback(r->st);
+		goto fail;
+	}
 	for (i = 0; i < nres; i++) {
 		nblocked = 0;
 		if (run_apply(r, res[i], &ended[i], blocked, &nblocked,

@@ -113,4 +113,23 @@ has "$T/out" "test.badcheck current: rows_min (observed 5, expected >= 10)" "cat
 run_ctl 0 "tasks shows checks" tasks gate current
 has "$T/out" "rows_min" "tasks lists the failed check"
 
+# --- plugin info: the descriptor, or why the plugin is refused
+run_ctl 0 "plugin info of a good plugin" plugin info "$TP/ok.so"
+has "$T/out" "name:        ok 1.0.0" "plugin info: name and version"
+has "$T/out" "abi:         1.0" "plugin info: ABI"
+has "$T/out" "product:     test.ok" "plugin info: product"
+run_ctl 0 "plugin info --json" plugin info "$TP/ok.so" --json
+eq "$(jq -r '.domain + " " + (.stages | join(","))' "$T/out")" "test extract,check,publish" "plugin info --json parses"
+run_ctl 1 "plugin info of a wrong ABI" plugin info "$TP/badabi.so"
+has "$T/err" "ABI major 99 is not supported (this meshd: 1)" "plugin info: wrong ABI with both versions"
+run_ctl 1 "plugin info without entry" plugin info "$TP/noentry.so"
+has "$T/err" "noentry.so: no entry function 'meshd_plugin_descriptor'" "plugin info: names file and symbol"
+run_ctl 1 "plugin info of a crashing constructor" plugin info "$TP/ctorcrash.so"
+has "$T/err" "killed by signal 11 (SIGSEGV) while loading" "plugin info: a crash while loading is named"
+run_ctl 1 "plugin info of a missing file" plugin info "$T/nosuch.so"
+has "$T/err" "No such file or directory" "plugin info: missing file"
+mkdir -p "$T/ww" && cp "$TP/ok.so" "$T/ww/ok.so" && chmod 0666 "$T/ww/ok.so"
+run_ctl 1 "plugin info of a world-writable file" plugin info "$T/ww/ok.so"
+has "$T/err" "world-writable" "plugin info: world-writable refused"
+
 finish
