@@ -57,10 +57,14 @@ on_run_start(void *arg, const struct job_def *job, const char *key,
 }
 
 static void
-on_task_start(void *arg, const char *task, int attempt, pid_t pid)
+on_task_start(void *arg, const struct job_def *job, const char *key,
+    int64_t run_id, const char *task, int attempt, pid_t pid)
 {
 	struct run_print	*p = arg;
 
+	(void)job;
+	(void)key;
+	(void)run_id;
 	if (p->quiet)
 		return;
 	printf("  start  %-16s attempt %d, worker %ld\n", task, attempt,
@@ -69,12 +73,16 @@ on_task_start(void *arg, const char *task, int attempt, pid_t pid)
 }
 
 static void
-on_task_end(void *arg, const char *task, int attempt, const char *state,
+on_task_end(void *arg, const struct job_def *job, const char *key,
+    int64_t run_id, const char *task, int attempt, const char *state,
     const char *reason, int64_t dur)
 {
 	struct run_print	*p = arg;
 	char			 d[32];
 
+	(void)job;
+	(void)key;
+	(void)run_id;
 	if (p->quiet)
 		return;
 	printf("  end    %-16s attempt %d, %s%s%s in %s%s%s\n", task, attempt,
@@ -219,6 +227,7 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	obs.run_start = on_run_start;
 	obs.task_start = on_task_start;
 	obs.task_end = on_task_end;
+	obs.run_end = NULL;
 	obs.arg = &rp;
 	if (runner_run(ctl->cfg, st, ex, job, partition, "manual", &obs, &sum,
 	    &cause) != 0) {

@@ -1,0 +1,1043 @@
+/* engine.c -- many runs at once on one worker pool: DAG + executor + state. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "dag.h"
+#include "engine.h"
+#include "loader.h"
+#include "util.h"
+
+struct erun;
+
+/* One task of an active run. */
+struct rtask {
+	struct erun		*run;
+	const struct task_def	*def;
+	size_t			 index;
+	int64_t			 ti_id;
+	int			 tries;		/* attempts made so far */
+	int			 max_tries;
+	const char		*state;		/* static string */
+	int64_t			 attempt_id;	/* running attempt, or 0 */
+	int64_t			 attempt_start;	/* mono_us of that attempt */
+	int64_t			 due;		/* retry due (mono_us), or 0 */
+	pid_t			 pid;
+	int			 pid_unsaved;	/* pid not yet in the state */
+	int64_t			 duration;
+	char			*reason;
+	const char		*product;	/* product the task builds */
+	int64_t			 product_id;	/* 0: none */
+	int			 running;
+};
+
+/* An active run. */
+struct erun {
+	struct engine		*e;
+	const struct job_def	*job;
+	char			*key;
+	int64_t			 istart, iend;
+	int64_t			 job_id, run_id;
+	struct rtask		*t;
+	size_t			 n;
+	struct dag_ready	*ready;
+	struct plugin_info	**infos;	/* per task, shared */
+	size_t			 running;
+	size_t			 waiting;	/* up for retry */
+	int			 cancelled;
+	int64_t			 started;	/* mono_us */
+};
+
+struct engine {
+	const struct meshd_config	*cfg;
+	struct state			*st;
+	struct executor			*ex;
+	const struct run_observer	*obs;
+	struct erun			**runs;
+	size_t				  nruns, runs_cap;
+	size_t				  rr;		/* round-robin start */
+	/* Tasks with an attempt in flight, and tasks waiting to retry:
+	 * both small, so a scan of them is no rescan of the work. */
+	struct rtask			**busy;
+	size_t				  nbusy, busy_cap;
+	struct rtask			**wait;
+	size_t				  nwait, wait_cap;
+	struct run_summary		 *last;
+	int				  cancelled;
+	char				 *cancel_why;
+};
+
+static void
+ptr_push(void *arrp, size_t *n, size_t *cap, void *p)
+{
+	void	***arr = arrp;
+
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 16 : *cap * 2;
+		*arr = xreallocarray(*arr, *cap, sizeof **arr);
+	}
+	(*arr)[(*n)++] = p;
+}
+
+static void
+ptr_remove(void **arr, size_t *n, void *p)
+{
+	size_t	i;
+
+	for (i = 0; i < *n; i++) {
+		if (arr[i] == p) {
+			arr[i] = arr[--(*n)];
+			return;
+		}
+	}
+}
+
+struct engine *
+engine_new(const struct meshd_config *cfg, struct state *st,
+    struct executor *ex, const struct run_observer *obs)
+{
+	struct engine	*e = xcalloc(1, sizeof *e);
+
+	e->cfg = cfg;
+	e->st = st;
+	e->ex = ex;
+	e->obs = obs;
+	return e;
+}
+
+/* The product a task builds: its own `product`, else the plugin's first. */
+static const char *
+task_product(const struct task_def *td, const struct plugin_info *pi)
+{
+	if (td->product != NULL)
+		return td->product;
+	if (pi->nproducts > 0)
+		return pi->products[0].name;
+	return NULL;
+}
+
+/*
+ * Describe every plugin of the job (each in a child process) to learn the
+ * products its tasks build.  A plugin that is refused or lacks the stage is
+ * not an error here: the worker refuses it again when the task runs, and
+ * the task fails with that precise reason, like any other fault.
+ */
+static int
+run_probe(struct erun *r, char **cause)
+{
+	size_t	 i, j, k;
+	int	 found;
+	char	*why = NULL;
+
+	r->infos = xcalloc(r->n, sizeof *r->infos);
+	for (i = 0; i < r->n; i++) {
+		const struct task_def	*td = r->t[i].def;
+
+		for (j = 0; j < i; j++)
+			if (strcmp(r->t[j].def->plugin_path,
+			    td->plugin_path) == 0)
+				break;
+		if (j < i)
+			r->infos[i] = r->infos[j];
+		else
+			r->infos[i] = loader_probe(td->plugin_path, &why);
+		free(why);
+		why = NULL;
+		if (r->infos[i] == NULL) {
+			r->t[i].product = td->product;
+			continue;
+		}
+		if (td->product != NULL) {
+			found = 0;
+			for (k = 0; k < r->infos[i]->nproducts; k++)
+				if (strcmp(r->infos[i]->products[k].name,
+				    td->product) == 0)
+					found = 1;
+			if (!found) {
+				set_cause(cause, "%s:%d: task '%s': plugin "
+				    "'%s' does not build product '%s'",
+				    r->job->file, td->line, td->id,
+				    r->infos[i]->name, td->product);
+				return -1;
+			}
+		}
+		r->t[i].product = task_product(td, r->infos[i]);
+	}
+	return 0;
+}
+
+/* Register the products of the run's tasks in the catalog. */
+static int
+run_sync_products(struct erun *r, char **cause)
+{
+	struct state_product	 sp;
+	size_t			 i, k;
+
+	for (i = 0; i < r->n; i++) {
+		struct plugin_info	*pi = r->infos[i];
+		const struct plugin_product_info *pp = NULL;
+
+		if (r->t[i].product == NULL || pi == NULL)
+			continue;
+		for (k = 0; k < pi->nproducts; k++)
+			if (strcmp(pi->products[k].name, r->t[i].product) == 0)
+				pp = &pi->products[k];
+		memset(&sp, 0, sizeof sp);
+		sp.name = r->t[i].product;
+		sp.domain = pi->domain;
+		sp.owner = pp != NULL && pp->owner != NULL ? pp->owner :
+		    pi->owner;
+		sp.description = pp != NULL ? pp->description : NULL;
+		sp.contract_version = pp != NULL ? pp->contract_version : NULL;
+		sp.tags = pp != NULL ? pp->tags : NULL;
+		sp.location = job_product_location(r->job, r->t[i].product);
+		if (sp.location == NULL && pp != NULL)
+			sp.location = pp->location;
+		sp.plugin = pi->name;
+		sp.freshness_s = pp != NULL ? pp->freshness_seconds : 0;
+		sp.job_id = r->job_id;
+		if (state_product_sync(r->e->st, &sp, &r->t[i].product_id,
+		    cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The current state of a product partition, or "missing". */
+static const char *
+partition_state(struct erun *r, int64_t product_id)
+{
+	sqlite3_stmt	*stmt;
+	const char	*s = "missing";
+	static const char *words[] = { "building", "published",
+	    "quarantined", "stale" };
+	size_t		 i;
+
+	if (sqlite3_prepare_v2(state_sqlite(r->e->st), "SELECT state FROM "
+	    "product_partitions WHERE product_id = ? AND partition_key = ?",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		return s;
+	sqlite3_bind_int64(stmt, 1, product_id);
+	sqlite3_bind_text(stmt, 2, r->key, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(stmt, 0);
+
+		for (i = 0; v != NULL && i < nitems(words); i++)
+			if (strcmp(v, words[i]) == 0)
+				s = words[i];
+	}
+	sqlite3_finalize(stmt);
+	return s;
+}
+
+/*
+ * Set the state of every product this run builds, unless it is already
+ * in one of the states in `keep` (NULL-terminated).
+ */
+static int
+run_products_set(struct erun *r, const char *state, const char *const *keep,
+    char **cause)
+{
+	size_t		 i, j, k;
+	const char	*cur;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->t[i].product_id == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (r->t[j].product_id == r->t[i].product_id)
+				break;
+		if (j < i)
+			continue;
+		cur = partition_state(r, r->t[i].product_id);
+		for (k = 0; keep != NULL && keep[k] != NULL; k++)
+			if (strcmp(cur, keep[k]) == 0)
+				break;
+		if (keep != NULL && keep[k] != NULL)
+			continue;
+		if (state_partition_set(r->e->st, r->t[i].product_id, r->key,
+		    state, r->run_id, 0, now_us(), -1, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static char *
+run_path(const char *base, const struct erun *r, const char *fmt, ...)
+    PRINTFLIKE(3, 4);
+
+static char *
+run_path(const char *base, const struct erun *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*tail, *p;
+
+	va_start(ap, fmt);
+	tail = xvasprintf(fmt, ap);
+	va_end(ap);
+	p = xasprintf("%s/%s/%s%s", base, r->job->name, r->key, tail);
+	free(tail);
+	return p;
+}
+
+/*
+ * Write the worker pids of attempts started since the last transaction.
+ * They ride along with the next group commit instead of costing one of
+ * their own: a pid is bookkeeping for operators, and a crash before it is
+ * written loses nothing that recovery needs.
+ */
+static int
+engine_flush_pids(struct engine *e, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nbusy; i++) {
+		struct rtask *t = e->busy[i];
+
+		if (!t->pid_unsaved)
+			continue;
+		if (state_attempt_set_pid(e->st, t->attempt_id, (int)t->pid,
+		    cause) != 0)
+			return -1;
+		t->pid_unsaved = 0;
+	}
+	return 0;
+}
+
+/* Submit one recorded attempt to a worker. */
+static int
+task_submit(struct rtask *t, const char *log, char **cause)
+{
+	struct erun	*r = t->run;
+	struct engine	*e = r->e;
+	struct task_req	 req;
+	char		*staging, *adir;
+	pid_t		 pid;
+
+	staging = run_path(e->cfg->staging_dir, r, "%s", "");
+	adir = run_path(e->cfg->staging_dir, r, ".attempts/%s.%d",
+	    t->def->id, t->tries);
+	memset(&req, 0, sizeof req);
+	req.attempt_id = t->attempt_id;
+	req.job = r->job->name;
+	req.task_id = t->def->id;
+	req.plugin_path = t->def->plugin_path;
+	req.stage = t->def->stage;
+	req.attempt = t->tries;
+	req.partition_key = r->key;
+	req.interval_start_us = r->istart;
+	req.interval_end_us = r->iend;
+	req.staging_dir = staging;
+	req.attempt_dir = adir;
+	req.log_path = log;
+	req.product = t->product;
+	req.location = t->product != NULL ?
+	    job_product_location(r->job, t->product) : NULL;
+	req.params = &t->def->params;
+	req.timeout_us = t->def->timeout_us;
+	pid = executor_submit(e->ex, &req, cause);
+	free(adir);
+	free(staging);
+	if (pid == -1)
+		return -1;
+	t->pid = pid;
+	t->pid_unsaved = 1;
+	t->running = 1;
+	t->attempt_start = mono_us();
+	r->running++;
+	ptr_push(&e->busy, &e->nbusy, &e->busy_cap, t);
+	return 0;
+}
+
+/*
+ * Start every ready task there is a worker for, taking one task from each
+ * active run in turn so that no run starves the others.
+ */
+static int
+engine_launch(struct engine *e, char **cause)
+{
+	struct rtask	*batch[256];
+	char		*logs[256];
+	size_t		 nb = 0, i, idx, k, nr;
+	int		 idle, progress;
+	int64_t		 now = now_us();
+
+	if (e->cancelled || e->nruns == 0)
+		return 0;
+	idle = executor_idle(e->ex);
+	nr = e->nruns;
+	do {
+		progress = 0;
+		for (k = 0; k < nr && idle > 0 && nb < nitems(batch); k++) {
+			struct erun *r = e->runs[(e->rr + k) % nr];
+
+			if (r->cancelled || !dag_ready_next(r->ready, &idx))
+				continue;
+			batch[nb++] = &r->t[idx];
+			idle--;
+			progress = 1;
+		}
+	} while (progress && idle > 0 && nb < nitems(batch));
+	e->rr++;
+	if (nb == 0)
+		return 0;
+
+	/* Record the attempts first: nobody hears of one before commit. */
+	if (state_begin(e->st, cause) != 0)
+		return -1;
+	if (engine_flush_pids(e, cause) != 0) {
+		state_rollback(e->st);
+		return -1;
+	}
+	for (i = 0; i < nb; i++) {
+		struct rtask *t = batch[i];
+
+		t->tries++;
+		logs[i] = run_path(e->cfg->log_dir, t->run, "/%s.%d.log",
+		    t->def->id, t->tries);
+		if (state_attempt_start(e->st, t->ti_id, t->tries, now,
+		    logs[i], &t->attempt_id, cause) != 0 ||
+		    state_ti_set(e->st, t->ti_id, "running", t->tries, NULL,
+		    now, 0, cause) != 0) {
+			state_rollback(e->st);
+			nb = i + 1;
+			goto out;
+		}
+		t->state = "running";
+	}
+	if (state_commit(e->st, cause) != 0)
+		goto out;
+
+	for (i = 0; i < nb; i++) {
+		struct rtask	*t = batch[i];
+		struct erun	*r = t->run;
+
+		if (task_submit(t, logs[i], cause) != 0)
+			goto out;
+		if (e->obs != NULL && e->obs->task_start != NULL)
+			e->obs->task_start(e->obs->arg, r->job, r->key,
+			    r->run_id, t->def->id, t->tries, t->pid);
+	}
+	for (i = 0; i < nb; i++)
+		free(logs[i]);
+	return 0;
+out:
+	for (i = 0; i < nb; i++)
+		free(logs[i]);
+	return -1;
+}
+
+static int
+has_failed_error_check(const struct task_result *res)
+{
+	size_t	i;
+
+	for (i = 0; i < res->nchecks; i++)
+		if (!res->checks[i].passed &&
+		    res->checks[i].severity == MESHD_SEV_ERROR)
+			return 1;
+	return 0;
+}
+
+static double
+result_metric(const struct task_result *res, const char *name, double dflt)
+{
+	size_t	i;
+
+	for (i = 0; i < res->nmetrics; i++)
+		if (strcmp(res->metrics[i].name, name) == 0)
+			return res->metrics[i].value;
+	return dflt;
+}
+
+static struct rtask *
+engine_task_by_attempt(struct engine *e, int64_t attempt_id)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nbusy; i++)
+		if (e->busy[i]->attempt_id == attempt_id)
+			return e->busy[i];
+	return NULL;
+}
+
+/* What the observer hears after the batch commits. */
+struct ended {
+	struct rtask	*t;
+	const char	*state;
+};
+
+/* Apply one result inside the open transaction. */
+static int
+engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
+    size_t *blocked, char **cause)
+{
+	struct rtask	*t;
+	struct erun	*r;
+	const char	*astate, *tstate;
+	int		 again;
+	size_t		 i, nblocked;
+	int64_t		 now = now_us();
+
+	if ((t = engine_task_by_attempt(e, res->attempt_id)) == NULL) {
+		set_cause(cause, "result for unknown attempt %lld",
+		    (long long)res->attempt_id);
+		return -1;
+	}
+	r = t->run;
+	ptr_remove((void **)e->busy, &e->nbusy, t);
+	if (t->pid_unsaved && state_attempt_set_pid(e->st, t->attempt_id,
+	    (int)t->pid, cause) != 0)
+		return -1;
+	t->pid_unsaved = 0;
+	t->running = 0;
+	r->running--;
+	t->duration = mono_us() - t->attempt_start;
+	free(t->reason);
+	t->reason = NULL;
+	/* The plugin's message adds to a fault's reason, except after a
+	 * failed gate, where the reason already lists every failed check. */
+	if (res->reason != NULL && res->message != NULL &&
+	    !has_failed_error_check(res) &&
+	    strstr(res->reason, res->message) == NULL)
+		t->reason = xasprintf("%s: %s", res->reason, res->message);
+	else if (res->reason != NULL)
+		t->reason = xstrdup(res->reason);
+	else if (res->message != NULL)
+		t->reason = xstrdup(res->message);
+
+	for (i = 0; i < res->nchecks; i++) {
+		const struct check_rec *c = &res->checks[i];
+
+		if (state_check_add(e->st, t->attempt_id, c->name, c->severity,
+		    c->passed, c->observed, c->expectation, c->recorded_us,
+		    cause) != 0)
+			return -1;
+	}
+	for (i = 0; i < res->nmetrics; i++)
+		if (state_metric_set(e->st, t->attempt_id,
+		    res->metrics[i].name, res->metrics[i].value, cause) != 0)
+			return -1;
+
+	again = 0;
+	switch (res->status) {
+	case MESHD_OK:
+		astate = tstate = "success";
+		break;
+	case MESHD_SKIPPED:
+		astate = tstate = "skipped";
+		break;
+	case MESHD_RETRY:
+		astate = "retry";
+		again = t->tries < t->max_tries && !r->cancelled;
+		tstate = again ? "up_for_retry" : "failed";
+		break;
+	default:
+		astate = "failed";
+		again = res->retryable && t->tries < t->max_tries &&
+		    !r->cancelled;
+		tstate = again ? "up_for_retry" : "failed";
+		break;
+	}
+	if (r->cancelled && strcmp(tstate, "failed") == 0)
+		tstate = "cancelled";
+	if (state_attempt_finish(e->st, t->attempt_id, astate, now,
+	    res->reason, res->message, cause) != 0 ||
+	    state_ti_set(e->st, t->ti_id, tstate, t->tries, t->reason, 0,
+	    again ? 0 : now, cause) != 0)
+		return -1;
+	t->state = tstate;
+	ed->t = t;
+	ed->state = tstate;
+
+	if (again) {
+		t->due = mono_us() + t->def->retry_delay_us;
+		r->waiting++;
+		ptr_push(&e->wait, &e->nwait, &e->wait_cap, t);
+		return 0;
+	}
+	if (strcmp(tstate, "success") == 0 || strcmp(tstate, "skipped") == 0) {
+		if (t->def->stage == MESHD_STAGE_PUBLISH && t->product_id != 0 &&
+		    state_partition_set(e->st, t->product_id, r->key,
+		    "published", r->run_id, t->attempt_id, now,
+		    (int64_t)result_metric(res, "rows", -1), cause) != 0)
+			return -1;
+		dag_ready_complete(r->ready, t->index);
+		return 0;
+	}
+
+	/* Failed for good: quarantine on a failed gate, block successors. */
+	if (has_failed_error_check(res) && t->product_id != 0 &&
+	    state_partition_set(e->st, t->product_id, r->key, "quarantined",
+	    r->run_id, t->attempt_id, now, -1, cause) != 0)
+		return -1;
+	nblocked = dag_ready_fail(r->ready, t->index, blocked);
+	for (i = 0; i < nblocked; i++) {
+		struct rtask	*d = &r->t[blocked[i]];
+
+		d->state = r->cancelled ? "cancelled" : "upstream_failed";
+		free(d->reason);
+		d->reason = xasprintf("upstream task '%s' %s", t->def->id,
+		    r->cancelled ? "was cancelled" : "failed");
+		if (state_ti_set(e->st, d->ti_id, d->state, d->tries,
+		    d->reason, 0, now, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Move tasks whose retry delay has passed back to ready; returns the
+ * microseconds until the next one is due, or -1. */
+static int64_t
+engine_due(struct engine *e)
+{
+	size_t	i;
+	int64_t	now = mono_us(), next = -1;
+
+	for (i = 0; i < e->nwait; ) {
+		struct rtask *t = e->wait[i];
+
+		if (t->due <= now || t->run->cancelled) {
+			t->due = 0;
+			t->run->waiting--;
+			e->wait[i] = e->wait[--e->nwait];
+			/* A cancelled run's waiting task is recorded by
+			 * run_close(); others are ready again. */
+			if (!t->run->cancelled)
+				dag_ready_retry(t->run->ready, t->index);
+			continue;
+		}
+		if (next == -1 || t->due - now < next)
+			next = t->due - now;
+		i++;
+	}
+	return next;
+}
+
+int64_t
+engine_next_due(const struct engine *e)
+{
+	size_t	i;
+	int64_t	now = mono_us(), next = -1, d;
+
+	for (i = 0; i < e->nwait; i++) {
+		d = e->wait[i]->due - now;
+		if (d < 0)
+			d = 0;
+		if (next == -1 || d < next)
+			next = d;
+	}
+	return next < 0 ? -1 : next / 1000;
+}
+
+/* Collect every result available now and commit them in one batch. */
+static int
+engine_collect(struct engine *e, int timeout_ms, char **cause)
+{
+	struct task_result	*res[256];
+	struct ended		 ended[256];
+	size_t			*blocked = NULL, nres = 0, i, maxn = 0;
+	int			 rc;
+
+	rc = executor_wait(e->ex, timeout_ms, &res[0], cause);
+	if (rc <= 0)
+		return rc;
+	nres = 1;
+	while (nres < nitems(res) &&
+	    (rc = executor_wait(e->ex, 0, &res[nres], cause)) == 1)
+		nres++;
+	if (rc == -1)
+		goto fail;
+
+	for (i = 0; i < e->nruns; i++)
+		if (e->runs[i]->n > maxn)
+			maxn = e->runs[i]->n;
+	blocked = xcalloc(maxn, sizeof *blocked);
+	if (state_begin(e->st, cause) != 0)
+		goto fail;
+	if (engine_flush_pids(e, cause) != 0) {
+		state_rollback(e->st);
+		goto fail;
+	}
+	for (i = 0; i < nres; i++) {
+		if (engine_apply(e, res[i], &ended[i], blocked, cause) != 0) {
+			state_rollback(e->st);
+			goto fail;
+		}
+	}
+	if (state_commit(e->st, cause) != 0)
+		goto fail;
+	free(blocked);
+
+	for (i = 0; i < nres; i++) {
+		struct rtask	*t = ended[i].t;
+		struct erun	*r = t->run;
+
+		if (e->obs != NULL && e->obs->task_end != NULL)
+			e->obs->task_end(e->obs->arg, r->job, r->key, r->run_id,
+			    t->def->id, t->tries, ended[i].state, t->reason,
+			    t->duration);
+		task_result_free(res[i]);
+	}
+	return 1;
+
+fail:
+	free(blocked);
+	for (i = 0; i < nres; i++)
+		task_result_free(res[i]);
+	return -1;
+}
+
+static void
+run_free(struct erun *r)
+{
+	size_t	i, j;
+
+	if (r->ready != NULL)
+		dag_ready_free(r->ready);
+	if (r->infos != NULL) {
+		for (i = 0; i < r->n; i++) {
+			for (j = 0; j < i; j++)
+				if (r->infos[j] == r->infos[i])
+					break;
+			if (j == i && r->infos[i] != NULL)
+				plugin_info_free(r->infos[i]);
+		}
+		free(r->infos);
+	}
+	for (i = 0; i < r->n; i++)
+		free(r->t[i].reason);
+	free(r->t);
+	free(r->key);
+	free(r);
+}
+
+static int
+run_open(struct erun *r, const char *trigger, enum engine_redo redo,
+    unsigned char *done, char **cause)
+{
+	struct engine	*e = r->e;
+	const char	*st;
+	size_t		 i;
+	int		 created;
+	int64_t		 now = now_us();
+	static const char *const keep_published[] = { "published", NULL };
+
+	if (state_begin(e->st, cause) != 0)
+		return -1;
+	if (state_job_sync(e->st, r->job->name, r->job->domain,
+	    r->job->owner, r->job->description, r->job->file,
+	    r->job->schedule, &r->job_id, cause) != 0 ||
+	    run_sync_products(r, cause) != 0 ||
+	    state_run_open(e->st, r->job_id, r->key, r->istart, r->iend,
+	    trigger, &r->run_id, &created, cause) != 0 ||
+	    state_run_set(e->st, r->run_id, "running", now, 0, cause) != 0)
+		goto fail;
+	for (i = 0; i < r->n; i++) {
+		struct rtask *t = &r->t[i];
+
+		if (state_ti_open(e->st, r->run_id, t->def->id,
+		    stage_name(t->def->stage), t->max_tries, &t->ti_id, &st,
+		    &t->tries, cause) != 0)
+			goto fail;
+		if (redo == ENGINE_RESUME && (strcmp(st, "success") == 0 ||
+		    strcmp(st, "skipped") == 0)) {
+			/* Committed success is never run twice. */
+			done[i] = 1;
+			t->state = strcmp(st, "success") == 0 ? "success" :
+			    "skipped";
+			continue;
+		}
+		/* Try numbers go on from the earlier attempts; a resumed task
+		 * always gets at least one more. */
+		if (redo == ENGINE_RERUN)
+			t->max_tries += t->tries;
+		else if (t->max_tries <= t->tries)
+			t->max_tries = t->tries + 1;
+		t->state = "queued";
+		if (state_ti_set(e->st, t->ti_id, "queued", t->tries, NULL, 0,
+		    0, cause) != 0)
+			goto fail;
+	}
+	if (run_products_set(r, "building", keep_published, cause) != 0)
+		goto fail;
+	return state_commit(e->st, cause);
+fail:
+	state_rollback(e->st);
+	return -1;
+}
+
+int
+engine_add_run(struct engine *e, const struct job_def *job, const char *key,
+    int64_t istart, int64_t iend, const char *trigger, enum engine_redo redo,
+    int64_t *run_id, char **cause)
+{
+	struct erun	*r;
+	unsigned char	*done;
+	size_t		 i;
+
+	if (engine_is_active(e, job->name, key)) {
+		set_cause(cause, "run %s %s is already active", job->name, key);
+		return -1;
+	}
+	r = xcalloc(1, sizeof *r);
+	r->e = e;
+	r->job = job;
+	r->key = xstrdup(key);
+	r->istart = istart;
+	r->iend = iend;
+	r->n = job->ntasks;
+	r->t = xcalloc(r->n, sizeof *r->t);
+	r->started = mono_us();
+	for (i = 0; i < r->n; i++) {
+		r->t[i].run = r;
+		r->t[i].def = &job->tasks[i];
+		r->t[i].index = i;
+		r->t[i].max_tries = job->tasks[i].retries + 1;
+		r->t[i].state = "queued";
+	}
+	done = xcalloc(r->n == 0 ? 1 : r->n, 1);
+	if (run_probe(r, cause) != 0 ||
+	    run_open(r, trigger, redo, done, cause) != 0) {
+		free(done);
+		run_free(r);
+		return -1;
+	}
+	r->ready = dag_ready_new(job->dag, done);
+	free(done);
+	ptr_push(&e->runs, &e->nruns, &e->runs_cap, r);
+	if (run_id != NULL)
+		*run_id = r->run_id;
+	if (e->obs != NULL && e->obs->run_start != NULL)
+		e->obs->run_start(e->obs->arg, job, r->key, r->istart, r->iend,
+		    r->run_id);
+	return 0;
+}
+
+static struct run_summary *
+run_summarise(struct erun *r, const char *state, int64_t duration)
+{
+	struct run_summary	*s;
+	const size_t		*topo = dag_topo(r->job->dag);
+	size_t			 i;
+
+	s = xcalloc(1, sizeof *s);
+	s->run_id = r->run_id;
+	s->job = xstrdup(r->job->name);
+	s->partition_key = xstrdup(r->key);
+	s->state = xstrdup(state);
+	s->duration_us = duration;
+	s->ntasks = r->n;
+	s->tasks = xcalloc(r->n == 0 ? 1 : r->n, sizeof *s->tasks);
+	for (i = 0; i < r->n; i++) {
+		struct rtask		*t = &r->t[topo[i]];
+		struct run_task_summary	*ts = &s->tasks[i];
+
+		ts->task_id = xstrdup(t->def->id);
+		ts->stage = xstrdup(stage_name(t->def->stage));
+		ts->state = xstrdup(t->state);
+		ts->tries = t->tries;
+		ts->duration_us = t->duration;
+		ts->reason = xstrdup_null(t->reason);
+	}
+	return s;
+}
+
+/* Record the end of a run whose work is over. */
+static int
+run_close(struct erun *r, char **cause)
+{
+	struct engine	*e = r->e;
+	size_t		 i;
+	const char	*state = "success";
+	int64_t		 now = now_us();
+	static const char *const keep[] = { "published", "quarantined",
+	    NULL };
+
+	for (i = 0; i < r->n; i++) {
+		const char *s = r->t[i].state;
+
+		if (strcmp(s, "success") != 0 && strcmp(s, "skipped") != 0) {
+			state = r->cancelled ? "cancelled" : "failed";
+			break;
+		}
+	}
+	if (state_begin(e->st, cause) != 0)
+		return -1;
+	for (i = 0; i < r->n; i++) {
+		struct rtask *t = &r->t[i];
+
+		/* Tasks never reached (cancelled before they were ready). */
+		if (strcmp(t->state, "queued") == 0 ||
+		    strcmp(t->state, "up_for_retry") == 0) {
+			t->state = "cancelled";
+			if (state_ti_set(e->st, t->ti_id, t->state, t->tries,
+			    e->cancel_why != NULL ? e->cancel_why :
+			    "run cancelled", 0, now, cause) != 0)
+				goto fail;
+		}
+	}
+	if (strcmp(state, "success") != 0 &&
+	    run_products_set(r, "missing", keep, cause) != 0)
+		goto fail;
+	if (state_run_set(e->st, r->run_id, state, 0, now, cause) != 0)
+		goto fail;
+	if (state_commit(e->st, cause) != 0)
+		return -1;
+	run_summary_free(e->last);
+	e->last = run_summarise(r, state, mono_us() - r->started);
+	if (e->obs != NULL && e->obs->run_end != NULL)
+		e->obs->run_end(e->obs->arg, r->job, r->key, r->run_id, state,
+		    e->last->duration_us);
+	return 0;
+fail:
+	state_rollback(e->st);
+	return -1;
+}
+
+/* Close and drop every run whose work is over. */
+static int
+engine_reap(struct engine *e, char **cause)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nruns; ) {
+		struct erun *r = e->runs[i];
+
+		if (r->running > 0 || r->waiting > 0 ||
+		    (!r->cancelled && dag_ready_remaining(r->ready) > 0)) {
+			i++;
+			continue;
+		}
+		if (run_close(r, cause) != 0)
+			return -1;
+		memmove(&e->runs[i], &e->runs[i + 1],
+		    (e->nruns - i - 1) * sizeof *e->runs);
+		e->nruns--;
+		run_free(r);
+	}
+	return 0;
+}
+
+int
+engine_step(struct engine *e, int timeout_ms, char **cause)
+{
+	int64_t	next;
+	int	rc;
+
+	next = engine_due(e);
+	if (engine_launch(e, cause) != 0)
+		return -1;
+	if (e->nbusy == 0 && e->nwait == 0)
+		return engine_reap(e, cause);
+	if (next >= 0 && (timeout_ms < 0 || next / 1000 + 1 < timeout_ms))
+		timeout_ms = (int)(next / 1000) + 1;
+	if ((rc = engine_collect(e, timeout_ms, cause)) == -1)
+		return -1;
+	/* Successors made ready by these results start in the same pass. */
+	if (rc == 1) {
+		engine_due(e);
+		if (engine_launch(e, cause) != 0)
+			return -1;
+	}
+	return engine_reap(e, cause);
+}
+
+size_t
+engine_active_runs(const struct engine *e)
+{
+	return e->nruns;
+}
+
+size_t
+engine_running_tasks(const struct engine *e)
+{
+	return e->nbusy;
+}
+
+int
+engine_is_active(const struct engine *e, const char *job, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nruns; i++)
+		if (strcmp(e->runs[i]->job->name, job) == 0 &&
+		    strcmp(e->runs[i]->key, key) == 0)
+			return 1;
+	return 0;
+}
+
+int
+engine_uses_job(const struct engine *e, const struct job_def *job)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nruns; i++)
+		if (e->runs[i]->job == job)
+			return 1;
+	return 0;
+}
+
+void
+engine_cancel_all(struct engine *e, const char *why)
+{
+	size_t	i;
+
+	if (e->cancelled)
+		return;
+	e->cancelled = 1;
+	e->cancel_why = xstrdup(why);
+	for (i = 0; i < e->nruns; i++)
+		e->runs[i]->cancelled = 1;
+	for (i = 0; i < e->nbusy; i++)
+		executor_cancel(e->ex, e->busy[i]->attempt_id, why);
+}
+
+struct run_summary *
+engine_take_summary(struct engine *e)
+{
+	struct run_summary	*s = e->last;
+
+	e->last = NULL;
+	return s;
+}
+
+void
+engine_free(struct engine *e)
+{
+	size_t	i;
+
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->nruns; i++)
+		run_free(e->runs[i]);
+	free(e->runs);
+	free(e->busy);
+	free(e->wait);
+	free(e->cancel_why);
+	run_summary_free(e->last);
+	free(e);
+}
+
+void
+run_summary_free(struct run_summary *s)
+{
+	size_t	i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->ntasks; i++) {
+		free(s->tasks[i].task_id);
+		free(s->tasks[i].stage);
+		free(s->tasks[i].state);
+		free(s->tasks[i].reason);
+	}
+	free(s->tasks);
+	free(s->job);
+	free(s->partition_key);
+	free(s->state);
+	free(s);
+}

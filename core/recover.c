@@ -1,0 +1,115 @@
+/* recover.c -- after a crash: finish what was in flight, find what to
+ * resume. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "engine.h"
+#include "util.h"
+
+static int
+exec_bind(sqlite3 *db, const char *sql, int64_t a, int64_t b, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_cause(cause, "recover: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, a);
+	if (sqlite3_bind_parameter_count(stmt) > 1)
+		sqlite3_bind_int64(stmt, 2, b);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		set_cause(cause, "recover: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+engine_recover(struct state *st, const struct jobset *js,
+    struct recovered_run **out, size_t *nout, char **cause)
+{
+	sqlite3			*db = state_sqlite(st);
+	sqlite3_stmt		*stmt = NULL;
+	struct recovered_run	*v = NULL;
+	size_t			 n = 0;
+	int64_t			 now = now_us();
+	struct job_def		*job;
+
+	*out = NULL;
+	*nout = 0;
+	if (state_begin(st, cause) != 0)
+		return -1;
+	/* Attempts in flight when the daemon died are over: their workers
+	 * died with it.  Their tasks get a new attempt. */
+	if (exec_bind(db, "UPDATE attempts SET state = 'failed', ended_us = ?1, "
+	    "reason = 'daemon restarted' WHERE state = 'running'", now, 0,
+	    cause) != 0 ||
+	    exec_bind(db, "UPDATE task_instances SET state = 'queued', "
+	    "reason = 'daemon restarted' WHERE state IN ('running', "
+	    "'up_for_retry') AND run_id IN (SELECT id FROM runs WHERE state IN "
+	    "('queued', 'running'))", now, 0, cause) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(db, "SELECT r.id, j.name, r.partition_key, "
+	    "r.interval_start_us, r.interval_end_us, r.\"trigger\" FROM runs r "
+	    "JOIN jobs j ON j.id = r.job_id WHERE r.state IN ('queued', "
+	    "'running') ORDER BY r.id", -1, &stmt, NULL) != SQLITE_OK) {
+		set_cause(cause, "recover: %s", sqlite3_errmsg(db));
+		goto fail;
+	}
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		int64_t		 run_id = sqlite3_column_int64(stmt, 0);
+		const char	*name = (const char *)sqlite3_column_text(stmt, 1);
+
+		if ((job = jobset_find(js, name)) == NULL) {
+			if (exec_bind(db, "UPDATE task_instances SET state = "
+			    "'cancelled', reason = 'job no longer configured', "
+			    "ended_us = ?2 WHERE run_id = ?1 AND state NOT IN "
+			    "('success', 'skipped', 'failed', 'upstream_failed', "
+			    "'cancelled')", run_id, now, cause) != 0 ||
+			    exec_bind(db, "UPDATE runs SET state = 'failed', "
+			    "ended_us = ?2 WHERE id = ?1", run_id, now,
+			    cause) != 0)
+				goto fail;
+			continue;
+		}
+		v = xreallocarray(v, n + 1, sizeof *v);
+		v[n].job = job;
+		v[n].key = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		v[n].istart = sqlite3_column_int64(stmt, 3);
+		v[n].iend = sqlite3_column_int64(stmt, 4);
+		v[n].trigger = xstrdup_null((const char *)
+		    sqlite3_column_text(stmt, 5));
+		n++;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (state_commit(st, cause) != 0)
+		goto fail_nostmt;
+	*out = v;
+	*nout = n;
+	return 0;
+fail:
+	sqlite3_finalize(stmt);
+	state_rollback(st);
+fail_nostmt:
+	recovered_runs_free(v, n);
+	return -1;
+}
+
+void
+recovered_runs_free(struct recovered_run *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].trigger);
+	}
+	free(v);
+}
