@@ -82,6 +82,7 @@ config_defaults(const char *basedir)
 	cfg->worker_max_tasks = 1000;
 	cfg->worker_memory_mb = 0;
 	cfg->kill_grace_s = 5;
+	cfg->shutdown_grace_s = 30;
 	cfg->heartbeat_timeout_s = 10;
 	return cfg;
 }
@@ -339,6 +340,8 @@ config_load(const char *path, struct errlist *errs)
 			cload_int(&cl, s, 0, &cfg->worker_memory_mb);
 		else if (strcmp(name, "kill_grace") == 0)
 			cload_int(&cl, s, 0, &cfg->kill_grace_s);
+		else if (strcmp(name, "shutdown_grace") == 0)
+			cload_int(&cl, s, 0, &cfg->shutdown_grace_s);
 		else if (strcmp(name, "heartbeat_timeout") == 0)
 			cload_int(&cl, s, 1, &cfg->heartbeat_timeout_s);
 		else {

@@ -10,6 +10,7 @@
  *     worker_max_tasks = 1000;          # recycle a worker after this many tasks
  *     worker_memory_mb = 0;             # RLIMIT per worker, 0 = unlimited
  *     kill_grace  = 5;                  # seconds between SIGTERM and SIGKILL
+ *     shutdown_grace = 30;              # meshd: let attempts finish this long
  *     heartbeat_timeout = 10;           # seconds of silence => worker lost
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
@@ -35,6 +36,7 @@ struct meshd_config {
 	int	  worker_max_tasks;	/* default 1000 */
 	int	  worker_memory_mb;	/* default 0 = unlimited */
 	int	  kill_grace_s;		/* default 5 */
+	int	  shutdown_grace_s;	/* default 30 */
 	int	  heartbeat_timeout_s;	/* default 10 */
 };
 

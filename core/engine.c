@@ -68,6 +68,9 @@ struct engine {
 	struct run_summary		 *last;
 	int				  cancelled;
 	char				 *cancel_why;
+	int				  draining;	/* launch nothing */
+	int				  stopping;	/* killing; keep runs */
+	char				 *stop_why;
 };
 
 static void
@@ -365,7 +368,7 @@ engine_launch(struct engine *e, char **cause)
 	int		 idle, progress;
 	int64_t		 now = now_us();
 
-	if (e->cancelled || e->nruns == 0)
+	if (e->cancelled || e->draining || e->stopping || e->nruns == 0)
 		return 0;
 	idle = executor_idle(e->ex);
 	nr = e->nruns;
@@ -521,6 +524,21 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 		if (state_metric_set(e->st, t->attempt_id,
 		    res->metrics[i].name, res->metrics[i].value, cause) != 0)
 			return -1;
+
+	if (e->stopping && res->status != MESHD_OK &&
+	    res->status != MESHD_SKIPPED) {
+		/* Killed by the daemon's shutdown: the task is queued again
+		 * and the run stays running, so the next start resumes it. */
+		if (state_attempt_finish(e->st, t->attempt_id, "failed", now,
+		    e->stop_why, res->message, cause) != 0 ||
+		    state_ti_set(e->st, t->ti_id, "queued", t->tries,
+		    e->stop_why, 0, 0, cause) != 0)
+			return -1;
+		t->state = "queued";
+		ed->t = t;
+		ed->state = "queued";
+		return 0;
+	}
 
 	again = 0;
 	switch (res->status) {
@@ -904,6 +922,8 @@ engine_reap(struct engine *e, char **cause)
 {
 	size_t	i;
 
+	if (e->stopping)
+		return 0;
 	for (i = 0; i < e->nruns; ) {
 		struct erun *r = e->runs[i];
 
@@ -958,6 +978,17 @@ engine_running_tasks(const struct engine *e)
 	return e->nbusy;
 }
 
+size_t
+engine_job_active_runs(const struct engine *e, const char *job)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < e->nruns; i++)
+		if (strcmp(e->runs[i]->job->name, job) == 0)
+			n++;
+	return n;
+}
+
 int
 engine_is_active(const struct engine *e, const char *job, const char *key)
 {
@@ -996,6 +1027,25 @@ engine_cancel_all(struct engine *e, const char *why)
 		executor_cancel(e->ex, e->busy[i]->attempt_id, why);
 }
 
+void
+engine_drain(struct engine *e)
+{
+	e->draining = 1;
+}
+
+void
+engine_stop(struct engine *e, const char *why)
+{
+	size_t	i;
+
+	if (e->stopping)
+		return;
+	e->stopping = 1;
+	e->stop_why = xstrdup(why);
+	for (i = 0; i < e->nbusy; i++)
+		executor_cancel(e->ex, e->busy[i]->attempt_id, why);
+}
+
 struct run_summary *
 engine_take_summary(struct engine *e)
 {
@@ -1018,6 +1068,7 @@ engine_free(struct engine *e)
 	free(e->busy);
 	free(e->wait);
 	free(e->cancel_why);
+	free(e->stop_why);
 	run_summary_free(e->last);
 	free(e);
 }

@@ -99,6 +99,8 @@ int64_t		 engine_next_due(const struct engine *);
 /* Active runs, and tasks running now. */
 size_t		 engine_active_runs(const struct engine *);
 size_t		 engine_running_tasks(const struct engine *);
+/* Active runs of one job. */
+size_t		 engine_job_active_runs(const struct engine *, const char *job);
 /* Is the run (job, key) active? */
 int		 engine_is_active(const struct engine *, const char *job,
 		    const char *key);
@@ -107,6 +109,13 @@ int		 engine_uses_job(const struct engine *, const struct job_def *);
 /* Cancel every active run: running attempts are stopped (SIGTERM, then
  * SIGKILL after the grace) with `why`; nothing new is launched. */
 void		 engine_cancel_all(struct engine *, const char *why);
+/* Shutdown, first phase: launch nothing more; running attempts go on. */
+void		 engine_drain(struct engine *);
+/* Shutdown, second phase: stop running attempts (SIGTERM, then SIGKILL
+ * after the grace) and record them as failed with `why`; their tasks are
+ * queued again and their runs left running in the state, so that the next
+ * start resumes them.  No run is closed after this. */
+void		 engine_stop(struct engine *, const char *why);
 /* Take the summary of the most recently ended run, or NULL (for `meshctl
  * run`, which has one).  Free with run_summary_free(). */
 struct run_summary *engine_take_summary(struct engine *);

@@ -19,6 +19,7 @@
 
 #include "dag.h"
 #include "job.h"
+#include "partition.h"
 #include "meshd/plugin.h"
 
 /* Durations above this many seconds (about 31 years) are surely typos. */
@@ -724,6 +725,73 @@ jload_schedule(struct jload *jl, struct job_def *job,
 	    job->schedule);
 }
 
+/* catchup = "none" | "latest" | "all" | "last N" */
+static void
+jload_catchup(struct jload *jl, struct job_def *job,
+    const config_setting_t *s)
+{
+	char	*v = NULL, *end;
+	long	 n;
+
+	if (jload_string(jl, s, &v) != 0)
+		return;
+	if (strcmp(v, "none") == 0)
+		job->catchup = CATCHUP_NONE;
+	else if (strcmp(v, "latest") == 0)
+		job->catchup = CATCHUP_LATEST;
+	else if (strcmp(v, "all") == 0)
+		job->catchup = CATCHUP_ALL;
+	else if (strncmp(v, "last ", 5) == 0 &&
+	    (n = strtol(v + 5, &end, 10)) > 0 && *end == '\0' &&
+	    n <= 1000000) {
+		job->catchup = CATCHUP_LAST;
+		job->catchup_n = (int)n;
+	} else
+		jload_error(jl, s, "catchup '%s' is not valid (none, latest, "
+		    "all, or \"last N\" with N >= 1)", v);
+	free(v);
+}
+
+/* start and end must be partitions of the schedule, start before end. */
+static void
+jload_bounds(struct jload *jl, struct job_def *job,
+    const config_setting_t *root)
+{
+	const config_setting_t	*ss, *es;
+	enum sched_grain	 g;
+	int64_t			 s0 = 0, e0 = 0, dummy;
+	char			*canon, *cause = NULL;
+
+	if (job->schedule == NULL || schedule_parse(job->schedule, &g,
+	    NULL) != 0 || g == SCHED_NONE)
+		return;
+	ss = config_setting_get_member(root, "start");
+	es = config_setting_get_member(root, "end");
+	if (ss != NULL && job->start != NULL) {
+		if (partition_parse(g, job->start, &s0, &dummy, &canon,
+		    &cause) != 0) {
+			jload_error(jl, ss, "start: %s", cause);
+			ss = NULL;
+		} else
+			free(canon);
+	}
+	free(cause);
+	cause = NULL;
+	if (es != NULL && job->end != NULL) {
+		if (partition_parse(g, job->end, &e0, &dummy, &canon,
+		    &cause) != 0) {
+			jload_error(jl, es, "end: %s", cause);
+			es = NULL;
+		} else
+			free(canon);
+	}
+	free(cause);
+	if (ss != NULL && es != NULL && job->start != NULL &&
+	    job->end != NULL && e0 <= s0)
+		jload_error(jl, es, "end %s is not after start %s", job->end,
+		    job->start);
+}
+
 static void
 jload_required(struct jload *jl, const config_setting_t *root,
     const char *key, char **out)
@@ -782,6 +850,8 @@ job_load(const struct meshd_config *cfg, const char *path,
 
 	job = xcalloc(1, sizeof *job);
 	job->file = xstrdup(path);
+	job->catchup = CATCHUP_LATEST;
+	job->max_active_runs = 16;
 	root = config_root_setting(&cf);
 
 	jload_required(&jl, root, "name", &job->name);
@@ -815,7 +885,14 @@ job_load(const struct meshd_config *cfg, const char *path,
 			jload_string(&jl, s, &job->start);
 		else if (strcmp(key, "end") == 0)
 			jload_string(&jl, s, &job->end);
-		else if (strcmp(key, "products") == 0)
+		else if (strcmp(key, "catchup") == 0)
+			jload_catchup(&jl, job, s);
+		else if (strcmp(key, "max_active_runs") == 0) {
+			if (jload_int(&jl, s, &job->max_active_runs) == 0 &&
+			    job->max_active_runs < 1)
+				jload_error(&jl, s, "'max_active_runs' must be "
+				    "at least 1");
+		} else if (strcmp(key, "products") == 0)
 			jload_products(&jl, job, s);
 		else if (strcmp(key, "tasks") == 0)
 			jload_tasks(&jl, job, s, &ids_ok);
@@ -826,6 +903,7 @@ job_load(const struct meshd_config *cfg, const char *path,
 		errlist_error(errs, path, 1, "missing required key 'tasks'");
 	if (job->schedule == NULL)
 		job->schedule = xstrdup("none");
+	jload_bounds(&jl, job, root);
 
 	/* The graph needs every task's id; other errors do not stop it, so
 	 * that a cycle is reported together with a bad retries value. */

@@ -90,6 +90,13 @@ struct job_def {
 	struct product_override	*products;
 	size_t			 nproducts;
 	struct dag		*dag;		/* built and validated */
+	/* What the daemon does with intervals missed while it was down or
+	 * the job was paused: none, the latest only (default), all, or the
+	 * last N (catchup = "last 3"). */
+	enum catchup { CATCHUP_NONE, CATCHUP_LATEST, CATCHUP_ALL,
+	    CATCHUP_LAST } catchup;
+	int			 catchup_n;	/* CATCHUP_LAST */
+	int			 max_active_runs; /* default 16 */
 };
 
 struct jobset {

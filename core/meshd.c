@@ -1,0 +1,668 @@
+/*
+ * meshd.c -- the scheduler daemon.
+ *
+ * One loop: create the runs of scheduled intervals that have ended, admit
+ * queued runs to the engine within the limits, and let the engine launch,
+ * collect and commit.  It sleeps until the next interval ends, the next
+ * retry is due or a result arrives.  SIGTERM/SIGINT drain and stop,
+ * SIGHUP reloads the jobs (validated whole first), and a restart after a
+ * crash resumes every run the state says was unfinished.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "meshd/plugin.h"
+#include "config.h"
+#include "engine.h"
+#include "errlist.h"
+#include "executor.h"
+#include "job.h"
+#include "lock.h"
+#include "log.h"
+#include "partition.h"
+#include "schedule.h"
+#include "state.h"
+#include "util.h"
+
+/* A run waiting for a place in the engine. */
+struct pending {
+	char	*job;
+	char	*key;
+	int64_t	 istart, iend;
+	char	*trigger;
+};
+
+struct daemon {
+	const char		*config_path;
+	const char		*clock_file;	/* test clock, or NULL */
+	struct meshd_config	*cfg;
+	struct jobset		 jobs;
+	struct jobset		*retired;	/* old job sets still in use */
+	size_t			 nretired;
+	int64_t			*watermark;	/* per job in `jobs` */
+	struct state		*st;
+	struct executor		*ex;
+	struct engine		*engine;
+	struct pending		*q;
+	size_t			 nq, qcap;
+	int			 max_active;	/* runs in the engine */
+};
+
+static volatile sig_atomic_t	sig_stop, sig_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		sig_hup = 1;
+	else
+		sig_stop = sig;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: meshd [-c FILE] [--foreground | --daemon] "
+	    "[--syslog] [--debug]\n\n"
+	    "The meshd scheduler: runs the jobs of meshd.conf's jobs_dir on\n"
+	    "their schedules, on isolated worker processes, with all state in\n"
+	    "SQLite.\n\n"
+	    "  -c, --config FILE  meshd.conf (default: $MESHD_CONFIG, else %s)\n"
+	    "  -f, --foreground   stay in the foreground (the default)\n"
+	    "  -d, --daemon       detach from the terminal\n"
+	    "  -s, --syslog       log to syslog instead of stderr\n"
+	    "      --debug        log debug lines too\n"
+	    "      --clock FILE   take the current time from FILE (seconds\n"
+	    "                     since the epoch, or 2001-01-02T03:04:05Z),\n"
+	    "                     re-read continually: a clock tests control\n"
+	    "  -V, --version      print the version\n\n"
+	    "Signals: TERM or INT drain (running attempts may finish within\n"
+	    "shutdown_grace, then are stopped and resumed at the next start);\n"
+	    "HUP reloads the jobs, keeping the old ones if any file is "
+	    "invalid.\n", config_default_path());
+}
+
+/* The daemon's clock: real time, or the test clock file. */
+static int64_t
+daemon_now(struct daemon *d)
+{
+	FILE		*f;
+	char		 buf[64], *end;
+	struct tm	 tm;
+	long long	 secs;
+
+	if (d->clock_file == NULL)
+		return now_us();
+	if ((f = fopen(d->clock_file, "r")) == NULL)
+		return now_us();
+	if (fgets(buf, sizeof buf, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, " \r\n")] = '\0';
+	secs = strtoll(buf, &end, 10);
+	if (*buf != '\0' && *end == '\0')
+		return (int64_t)secs * 1000000;
+	memset(&tm, 0, sizeof tm);
+	end = strptime(buf, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end != NULL && (*end == '\0' || strcmp(end, "Z") == 0))
+		return (int64_t)timegm(&tm) * 1000000;
+	log_warn("clock file %s: cannot read a time from '%s'",
+	    d->clock_file, buf);
+	return now_us();
+}
+
+/* Observer: every line about a run names job, run and partition. */
+static void
+obs_run_start(void *arg, const struct job_def *job, const char *key,
+    int64_t istart, int64_t iend, int64_t run_id)
+{
+	(void)arg;
+	(void)istart;
+	(void)iend;
+	log_info("job=%s run=%lld partition=%s: run started", job->name,
+	    (long long)run_id, key);
+}
+
+static void
+obs_task_start(void *arg, const struct job_def *job, const char *key,
+    int64_t run_id, const char *task, int attempt, pid_t pid)
+{
+	(void)arg;
+	log_info("job=%s run=%lld partition=%s task=%s: attempt %d started "
+	    "on worker %ld", job->name, (long long)run_id, key, task, attempt,
+	    (long)pid);
+}
+
+static void
+obs_task_end(void *arg, const struct job_def *job, const char *key,
+    int64_t run_id, const char *task, int attempt, const char *state,
+    const char *reason, int64_t dur)
+{
+	char	d[32];
+
+	(void)arg;
+	log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "job=%s run=%lld partition=%s task=%s: attempt %d %s in %s%s%s",
+	    job->name, (long long)run_id, key, task, attempt, state,
+	    fmt_duration(dur, d, sizeof d), reason != NULL ? ": " : "",
+	    reason != NULL ? reason : "");
+}
+
+static void
+obs_run_end(void *arg, const struct job_def *job, const char *key,
+    int64_t run_id, const char *state, int64_t dur)
+{
+	char	d[32];
+
+	(void)arg;
+	log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
+	    "job=%s run=%lld partition=%s: run %s in %s", job->name,
+	    (long long)run_id, key, state, fmt_duration(dur, d, sizeof d));
+}
+
+static const struct run_observer observer = {
+	obs_run_start, obs_task_start, obs_task_end, obs_run_end, NULL
+};
+
+static void
+queue_push(struct daemon *d, const char *job, const char *key,
+    int64_t istart, int64_t iend, const char *trigger)
+{
+	struct pending	*p;
+
+	if (d->nq == d->qcap) {
+		d->qcap = d->qcap == 0 ? 64 : d->qcap * 2;
+		d->q = xreallocarray(d->q, d->qcap, sizeof *d->q);
+	}
+	p = &d->q[d->nq++];
+	p->job = xstrdup(job);
+	p->key = xstrdup(key);
+	p->istart = istart;
+	p->iend = iend;
+	p->trigger = xstrdup(trigger != NULL ? trigger : "schedule");
+}
+
+static void
+pending_free(struct pending *p)
+{
+	free(p->job);
+	free(p->key);
+	free(p->trigger);
+}
+
+/* The end of the last scheduled interval the state knows of. */
+static int64_t
+state_watermark(struct daemon *d, const char *job)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 w = 0;
+
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT "
+	    "max(r.interval_end_us) FROM runs r JOIN jobs j ON j.id = r.job_id "
+	    "WHERE j.name = ? AND r.\"trigger\" = 'schedule'", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		w = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return w;
+}
+
+/*
+ * Create the runs of every interval that has ended, in one transaction,
+ * and queue them.  A (job, partition) that already has a run is left as
+ * it is: a tick processed twice never makes a second run.
+ */
+static int
+daemon_schedule(struct daemon *d, int64_t now, int missed)
+{
+	struct due_interval	*due;
+	size_t			 i, j, n;
+	int64_t			 job_id, run_id;
+	int			 created, began = 0;
+	char			*cause = NULL;
+
+	for (i = 0; i < d->jobs.n; i++) {
+		struct job_def *job = d->jobs.v[i];
+
+		n = sched_due(job, &d->watermark[i], now, missed, &due);
+		if (n == 0)
+			continue;
+		if (!began) {
+			if (state_begin(d->st, &cause) != 0)
+				goto fail;
+			began = 1;
+		}
+		if (state_job_sync(d->st, job->name, job->domain, job->owner,
+		    job->description, job->file, job->schedule, &job_id,
+		    &cause) != 0) {
+			due_free(due, n);
+			goto fail;
+		}
+		for (j = 0; j < n; j++) {
+			if (state_run_open(d->st, job_id, due[j].key,
+			    due[j].start, due[j].end, "schedule", &run_id,
+			    &created, &cause) != 0) {
+				due_free(due, n);
+				goto fail;
+			}
+			if (!created)
+				continue;
+			queue_push(d, job->name, due[j].key, due[j].start,
+			    due[j].end, "schedule");
+			log_info("job=%s run=%lld partition=%s: scheduled",
+			    job->name, (long long)run_id, due[j].key);
+		}
+		due_free(due, n);
+	}
+	if (began && state_commit(d->st, &cause) != 0)
+		goto fail;
+	return 0;
+fail:
+	if (began)
+		state_rollback(d->st);
+	log_error("scheduling: %s", cause);
+	free(cause);
+	return -1;
+}
+
+/* Move queued runs into the engine, oldest first, within the limits. */
+static void
+daemon_admit(struct daemon *d)
+{
+	size_t		 i;
+	struct job_def	*job;
+	char		*cause = NULL;
+
+	for (i = 0; i < d->nq && engine_active_runs(d->engine) <
+	    (size_t)d->max_active; ) {
+		struct pending *p = &d->q[i];
+
+		if ((job = jobset_find(&d->jobs, p->job)) != NULL &&
+		    (engine_is_active(d->engine, p->job, p->key) ||
+		    engine_job_active_runs(d->engine, p->job) >=
+		    (size_t)job->max_active_runs)) {
+			i++;
+			continue;
+		}
+		if (job == NULL) {
+			/* Removed by a reload: the run stays queued in the
+			 * state until the job comes back. */
+			log_warn("job=%s partition=%s: job no longer "
+			    "configured, run left queued", p->job, p->key);
+		} else if (engine_add_run(d->engine, job, p->key, p->istart,
+		    p->iend, p->trigger, ENGINE_RESUME, NULL, &cause) != 0) {
+			log_error("job=%s partition=%s: cannot start run: %s",
+			    p->job, p->key, cause);
+			free(cause);
+			cause = NULL;
+		}
+		pending_free(p);
+		memmove(p, p + 1, (d->nq - i - 1) * sizeof *p);
+		d->nq--;
+	}
+}
+
+/* Free retired job sets no active run uses any more. */
+static void
+daemon_gc(struct daemon *d)
+{
+	size_t	i, j;
+	int	used;
+
+	for (i = 0; i < d->nretired; ) {
+		used = 0;
+		for (j = 0; j < d->retired[i].n && !used; j++)
+			used = engine_uses_job(d->engine, d->retired[i].v[j]);
+		if (used) {
+			i++;
+			continue;
+		}
+		jobset_free(&d->retired[i]);
+		d->retired[i] = d->retired[--d->nretired];
+	}
+}
+
+/* Watermarks for the current job set: kept across a reload by name. */
+static int64_t *
+watermarks_for(struct daemon *d, const struct jobset *js,
+    const struct jobset *old, const int64_t *oldw)
+{
+	int64_t	*w;
+	size_t	 i, j;
+
+	w = xcalloc(js->n == 0 ? 1 : js->n, sizeof *w);
+	for (i = 0; i < js->n; i++) {
+		for (j = 0; old != NULL && j < old->n; j++)
+			if (strcmp(old->v[j]->name, js->v[i]->name) == 0 &&
+			    strcmp(old->v[j]->schedule,
+			    js->v[i]->schedule) == 0)
+				break;
+		if (old != NULL && j < old->n)
+			w[i] = oldw[j];
+		else
+			w[i] = state_watermark(d, js->v[i]->name);
+	}
+	return w;
+}
+
+/*
+ * SIGHUP: load meshd.conf's jobs whole; on any error keep the old ones
+ * (running attempts are never touched either way).
+ */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct errlist	 errs = ERRLIST_INIT;
+	struct jobset	 js;
+	int64_t		*w;
+	size_t		 i;
+
+	log_info("reloading jobs from %s", d->cfg->jobs_dir);
+	memset(&js, 0, sizeof js);
+	if (jobs_load(d->cfg, &js, &errs) != 0) {
+		for (i = 0; i < errs.n; i++)
+			log_error("%s:%d: %s", errs.v[i].file != NULL ?
+			    errs.v[i].file : "?", errs.v[i].line,
+			    errs.v[i].msg);
+		log_error("reload refused: %zu error%s; the previous %zu "
+		    "job%s keep running", errs.nerrors,
+		    errs.nerrors == 1 ? "" : "s", d->jobs.n,
+		    d->jobs.n == 1 ? "" : "s");
+		jobset_free(&js);
+		errlist_free(&errs);
+		return;
+	}
+	for (i = 0; i < errs.n; i++)
+		log_warn("%s:%d: %s", errs.v[i].file, errs.v[i].line,
+		    errs.v[i].msg);
+	errlist_free(&errs);
+	w = watermarks_for(d, &js, &d->jobs, d->watermark);
+	d->retired = xreallocarray(d->retired, d->nretired + 1,
+	    sizeof *d->retired);
+	d->retired[d->nretired++] = d->jobs;
+	d->jobs = js;
+	free(d->watermark);
+	d->watermark = w;
+	daemon_gc(d);
+	log_info("reloaded: %zu job%s", d->jobs.n, d->jobs.n == 1 ? "" : "s");
+	/* New jobs catch up by their policy. */
+	daemon_schedule(d, daemon_now(d), 1);
+}
+
+/* Milliseconds to sleep: until the next interval ends or retry is due. */
+static int
+daemon_timeout(struct daemon *d, int64_t now)
+{
+	int64_t	t = -1, next, due;
+	size_t	i;
+
+	for (i = 0; i < d->jobs.n; i++) {
+		next = sched_next(d->jobs.v[i], d->watermark[i], now);
+		if (next >= 0 && (t < 0 || next - now < t))
+			t = next - now;
+	}
+	t = t < 0 ? -1 : t / 1000 + 1;
+	if ((due = engine_next_due(d->engine)) >= 0 && (t < 0 || due < t))
+		t = due;
+	/* A signal arriving just before the wait is noticed within a
+	 * second; a test clock is re-read ten times a second. */
+	if (t < 0 || t > 1000)
+		t = 1000;
+	if (d->clock_file != NULL && t > 100)
+		t = 100;
+	return (int)t;
+}
+
+/* SIGTERM/SIGINT: let running attempts finish within shutdown_grace,
+ * then stop them; unfinished runs stay running for the next start. */
+static void
+daemon_shutdown(struct daemon *d)
+{
+	int64_t	 deadline;
+	char	*cause = NULL;
+
+	log_info("shutting down (signal %d): %zu attempt%s running",
+	    (int)sig_stop, engine_running_tasks(d->engine),
+	    engine_running_tasks(d->engine) == 1 ? "" : "s");
+	engine_drain(d->engine);
+	deadline = mono_us() + (int64_t)d->cfg->shutdown_grace_s * 1000000;
+	while (engine_running_tasks(d->engine) > 0 && mono_us() < deadline) {
+		if (engine_step(d->engine, 100, &cause) != 0)
+			goto fail;
+	}
+	if (engine_running_tasks(d->engine) > 0) {
+		log_warn("shutdown grace of %ds is over: stopping %zu "
+		    "attempt%s", d->cfg->shutdown_grace_s,
+		    engine_running_tasks(d->engine),
+		    engine_running_tasks(d->engine) == 1 ? "" : "s");
+		engine_stop(d->engine, "daemon shutting down");
+		while (engine_running_tasks(d->engine) > 0)
+			if (engine_step(d->engine, 100, &cause) != 0)
+				goto fail;
+	}
+	return;
+fail:
+	log_error("shutdown: %s", cause);
+	free(cause);
+}
+
+static int
+daemon_start(struct daemon *d, int *lockfd)
+{
+	struct errlist		 errs = ERRLIST_INIT;
+	struct executor_opts	 eo;
+	struct recovered_run	*rec;
+	size_t			 nrec, i;
+	char			*cause = NULL;
+	pid_t			 holder;
+
+	if ((d->cfg = config_load(d->config_path, &errs)) == NULL ||
+	    jobs_load(d->cfg, &d->jobs, &errs) != 0) {
+		errlist_print(&errs, stderr);
+		errlist_free(&errs);
+		fprintf(stderr, "meshd: refusing to start: fix the errors "
+		    "above (meshctl validate shows them too)\n");
+		return -1;
+	}
+	errlist_print(&errs, stderr);
+	errlist_free(&errs);
+	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1)
+		goto fail;
+	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==
+	    NULL)
+		goto fail;
+	memset(&eo, 0, sizeof eo);
+	eo.workers = d->cfg->workers;
+	eo.max_tasks = d->cfg->worker_max_tasks;
+	eo.memory_mb = d->cfg->worker_memory_mb;
+	eo.kill_grace_s = d->cfg->kill_grace_s;
+	eo.heartbeat_timeout_s = d->cfg->heartbeat_timeout_s;
+	if ((d->ex = executor_new(&eo, &cause)) == NULL)
+		goto fail;
+	d->engine = engine_new(d->cfg, d->st, d->ex, &observer);
+	d->max_active = 4 * d->cfg->workers < 16 ? 16 : 4 * d->cfg->workers;
+
+	/* Resume what a crash or stop left unfinished, before anything
+	 * new. */
+	if (engine_recover(d->st, &d->jobs, &rec, &nrec, &cause) != 0)
+		goto fail;
+	for (i = 0; i < nrec; i++) {
+		log_info("job=%s partition=%s: resuming unfinished run",
+		    rec[i].job->name, rec[i].key);
+		queue_push(d, rec[i].job->name, rec[i].key, rec[i].istart,
+		    rec[i].iend, rec[i].trigger);
+	}
+	recovered_runs_free(rec, nrec);
+	d->watermark = watermarks_for(d, &d->jobs, NULL, NULL);
+	log_info("meshd %s started: pid %ld, %zu job%s, %d worker%s, state "
+	    "%s%s", PACKAGE_VERSION, (long)getpid(), d->jobs.n,
+	    d->jobs.n == 1 ? "" : "s", d->cfg->workers,
+	    d->cfg->workers == 1 ? "" : "s", d->cfg->state_db,
+	    d->clock_file != NULL ? " (test clock)" : "");
+	return 0;
+fail:
+	fprintf(stderr, "meshd: %s\n", cause);
+	free(cause);
+	return -1;
+}
+
+static int
+daemon_loop(struct daemon *d)
+{
+	char	*cause = NULL;
+	int64_t	 now;
+
+	/* Intervals that ended while the daemon was down: the catch-up
+	 * policy decides. */
+	if (daemon_schedule(d, daemon_now(d), 1) != 0)
+		return -1;
+	while (!sig_stop) {
+		if (sig_hup) {
+			sig_hup = 0;
+			daemon_reload(d);
+		}
+		now = daemon_now(d);
+		if (daemon_schedule(d, now, 0) != 0)
+			return -1;
+		daemon_admit(d);
+		if (engine_step(d->engine, daemon_timeout(d, now),
+		    &cause) != 0) {
+			log_error("%s", cause);
+			free(cause);
+			return -1;
+		}
+		daemon_gc(d);
+		/* With nothing running, engine_step() returns at once:
+		 * sleep until something is due or a signal comes. */
+		if (engine_running_tasks(d->engine) == 0 &&
+		    (d->nq == 0 || engine_active_runs(d->engine) >=
+		    (size_t)d->max_active) && !sig_stop && !sig_hup &&
+		    engine_active_runs(d->engine) == 0)
+			poll(NULL, 0, daemon_timeout(d, daemon_now(d)));
+	}
+	daemon_shutdown(d);
+	return 0;
+}
+
+static void
+daemon_free(struct daemon *d)
+{
+	size_t	i;
+
+	engine_free(d->engine);
+	if (d->ex != NULL)
+		executor_free(d->ex);
+	if (d->st != NULL)
+		state_close(d->st);
+	for (i = 0; i < d->nq; i++)
+		pending_free(&d->q[i]);
+	free(d->q);
+	for (i = 0; i < d->nretired; i++)
+		jobset_free(&d->retired[i]);
+	free(d->retired);
+	jobset_free(&d->jobs);
+	free(d->watermark);
+	if (d->cfg != NULL)
+		config_free(d->cfg);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon		 d;
+	struct sigaction	 sa;
+	int			 c, detach = 0, lockfd = -1, rc = 1, devnull;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "clock", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	memset(&d, 0, sizeof d);
+	d.config_path = config_default_path();
+	while ((c = getopt_long(argc, argv, "c:fdshV", longopts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'f':
+			detach = 0;
+			break;
+		case 'd':
+			detach = 1;
+			break;
+		case 's':
+			log_open_syslog();
+			break;
+		case 'D':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		case 'k':
+			d.clock_file = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("meshd %s (plugin ABI %d.%d, state schema %d)\n",
+			    PACKAGE_VERSION, MESHD_ABI_MAJOR, MESHD_ABI_MINOR,
+			    STATE_SCHEMA_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (detach) {
+		if (daemon(1, 1) == -1) {
+			fprintf(stderr, "meshd: daemon: %s\n", strerror(errno));
+			return 1;
+		}
+		if ((devnull = open("/dev/null", O_RDWR)) != -1) {
+			dup2(devnull, STDIN_FILENO);
+			close(devnull);
+		}
+	}
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;	/* no SA_RESTART: waits wake up */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	if (daemon_start(&d, &lockfd) == 0 && daemon_loop(&d) == 0)
+		rc = 0;
+	daemon_free(&d);
+	state_unlock(lockfd);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}
