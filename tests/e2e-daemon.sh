@@ -1,0 +1,139 @@
+#!/bin/sh
+# End-to-end: the real meshd under a test clock: scheduling and catch-up,
+# the single-writer lock, SIGHUP reloads (a broken one keeps the old jobs),
+# SIGTERM with attempts running, and kill -9 at random points with every
+# task ending exactly once in success.
+. "$(dirname "$0")/e2e-lib.sh"
+MESHD=${MESHD:-$top_builddir/meshd}
+conf "shutdown_grace = 1;" "kill_grace = 1;"
+CLOCK="$T/clock"
+pids=""
+trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+
+start_meshd() {
+	"$MESHD" -c "$T/meshd.conf" --clock "$CLOCK" >>"$T/meshd.log" 2>&1 &
+	MPID=$!
+	pids="$pids $MPID"
+}
+# stop_meshd: SIGTERM and wait; the exit status is left in $STOPRC.
+stop_meshd() {
+	kill -TERM "$MPID" 2>/dev/null
+	wait "$MPID"
+	STOPRC=$?
+}
+# wait_for DESC SECONDS COMMAND...: poll until the command succeeds.
+wait_for() {
+	desc=$1; secs=$2; shift 2
+	i=0
+	while [ "$i" -lt $((secs * 10)) ]; do
+		if "$@" >/dev/null 2>&1; then ok "$desc"; return 0; fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "$desc (waited ${secs}s)"
+	tail -n 15 "$T/meshd.log" | sed 's/^/    log: /'
+	return 1
+}
+nruns() { sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' AND r.state = '${2:-success}'"; }
+runs_are() { [ "$(nruns "$1" "${3:-success}")" = "$2" ]; }
+logged() { grep -qF -- "$1" "$T/meshd.log"; }
+
+job3() { # job3 NAME CATCHUP [SLEEP_MS] [START] [END]
+	endline=""
+	[ -n "${5:-}" ] && endline="end = \"$5\";"
+	cat >"$T/jobs/$1.conf" <<JOB
+name = "$1";
+domain = "test";
+owner = "tests@example.org";
+schedule = "@daily";
+start = "${4:-2001-01-01}";
+$endline
+catchup = "$2";
+params = { sleep_ms = ${3:-0}; };
+tasks = (
+  { id = "extract"; plugin = "ok"; stage = "extract"; },
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
+);
+JOB
+}
+
+# --- schedule and catch-up under the test clock
+echo "2001-01-03T12:00:00Z" >"$CLOCK"
+job3 all all
+job3 latest latest
+job3 none none
+start_meshd
+wait_for "catchup all: both ended intervals run" 10 runs_are all 2
+wait_for "catchup latest: only the latest runs" 10 runs_are latest 1
+eq "$(sql "SELECT partition_key FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'latest'")" "2001-01-02" "catchup latest picked 2001-01-02"
+eq "$(nruns none success)$(nruns none queued)" "00" "catchup none: no missed interval runs"
+eq "$(sql "SELECT group_concat(DISTINCT \"trigger\") FROM runs")" "schedule" "runs are triggered by the schedule"
+
+"$MESHD" -c "$T/meshd.conf" --clock "$CLOCK" >"$T/second.log" 2>&1
+eq "$?" "1" "second meshd exits 1"
+has "$T/second.log" "is in use by pid $MPID" "second meshd names the holder"
+
+echo "2001-01-04T00:00:01Z" >"$CLOCK"
+wait_for "the next interval runs when it ends" 10 runs_are all 3
+wait_for "catchup none: new intervals do run" 10 runs_are none 1
+eq "$(sql "SELECT partition_key FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'none'")" "2001-01-03" "catchup none ran the interval that just ended"
+eq "$(sql "SELECT count(*) FROM runs GROUP BY job_id, partition_key HAVING count(*) > 1")" "" "no (job, partition) has two runs"
+
+# --- SIGHUP: a broken job file is refused whole, the old jobs keep going
+printf 'name = "broken";\ndomain = "test";\nowner = ;\n' >"$T/jobs/broken.conf"
+kill -HUP "$MPID"
+wait_for "a broken reload is refused" 10 logged "reload refused"
+has "$T/meshd.log" "broken.conf:3:" "the refusal names file:line"
+echo "2001-01-05T00:00:01Z" >"$CLOCK"
+wait_for "old jobs keep running after a refused reload" 10 runs_are all 4
+rm -f "$T/jobs/broken.conf"
+job3 added all 0 2001-01-04
+kill -HUP "$MPID"
+wait_for "a good reload adds a job" 10 logged "reloaded: 4 jobs"
+wait_for "the added job catches up" 10 runs_are added 1
+stop_meshd
+eq "$STOPRC" "0" "SIGTERM: meshd exits 0"
+has "$T/meshd.log" "stopped" "meshd says it stopped"
+
+# --- SIGTERM with attempts running: stopped, recorded, resumed later
+rm -f "$T/jobs/"*.conf
+job3 slow all 4000 2001-01-04 2001-01-05
+start_meshd
+wait_for "a slow attempt starts" 10 logged "job=slow run="
+sleep 0.5
+stop_meshd
+eq "$STOPRC" "0" "SIGTERM with an attempt running: exit 0"
+has "$T/meshd.log" "stopping 1 attempt" "grace over: the attempt is stopped"
+eq "$(sql "SELECT a.reason FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id WHERE ti.task_id = 'extract' AND ti.run_id = (SELECT max(id) FROM runs)")" "daemon shutting down" "the stopped attempt says why"
+eq "$(sql "SELECT state FROM runs WHERE id = (SELECT max(id) FROM runs)")" "running" "the run is left to resume"
+job3 slow all 0 2001-01-04 2001-01-05
+start_meshd
+wait_for "the interrupted run resumes and succeeds" 15 runs_are slow 1
+eq "$(sql "SELECT try_number FROM task_instances WHERE task_id = 'extract' AND run_id = (SELECT max(id) FROM runs)")" "2" "resumed as a new attempt"
+stop_meshd
+
+# --- kill -9 at random points: every task ends exactly once in success
+rm -f "$T/jobs/"*.conf
+job3 crash all 15 2001-02-01 2001-05-11   # 99 partitions x 3 tasks
+echo "2001-06-01T00:00:00Z" >"$CLOCK"
+for i in 1 2 3 4 5 6; do
+	start_meshd
+	sleep "0.$(awk -v s="$i$$" 'BEGIN { srand(s); printf "%d", 2 + rand() * 7 }')"
+	kill -9 "$MPID"
+	wait "$MPID" 2>/dev/null
+done
+sleep 0.5
+left=$(pgrep -f -- "-c $T/meshd.conf" | wc -l)
+eq "$left" "0" "no worker outlives a killed daemon"
+start_meshd
+wait_for "after 6 kill -9s every run succeeds" 60 runs_are crash 99
+eq "$(sql "SELECT count(*) FROM task_instances WHERE state != 'success'")" "0" "every task instance succeeded"
+eq "$(sql "SELECT count(*) FROM (SELECT task_instance_id FROM attempts WHERE state = 'success' GROUP BY 1 HAVING count(*) > 1)")" "0" "no task succeeded twice"
+eq "$(sql "SELECT count(*) FROM attempts WHERE state = 'running'")" "0" "nothing is shown running"
+eq "$(sql "PRAGMA integrity_check")" "ok" "integrity_check is ok"
+eq "$(sql "SELECT count(*) > 0 FROM attempts WHERE reason = 'daemon restarted'")" "1" "in-flight attempts were recorded as 'daemon restarted'"
+stop_meshd
+eq "$STOPRC" "0" "clean stop"
+
+finish
