@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "executor.h"
+#include "lock.h"
 #include "meshctl.h"
 #include "runner.h"
 
@@ -157,7 +158,8 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	struct sigaction	 sa, old_int, old_term;
 	const char		*partition = NULL;
 	char			*cause = NULL, *end;
-	int			 c, json = 0, workers = 0, rc;
+	int			 c, json = 0, workers = 0, rc, lockfd = -1;
+	pid_t			 holder = 0;
 	static const struct option longopts[] = {
 		{ "partition", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
@@ -195,6 +197,15 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	if ((job = ctl_find_job(&js, argv[optind])) == NULL) {
 		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	/* One writer: the daemon, or this foreground run, never both. */
+	if (ctl_config(ctl) != NULL && (lockfd = state_lock(ctl->cfg->state_db,
+	    &holder, &cause)) == -1) {
+		ctl_error("%s%s", cause, holder > 0 ? "; meshd is running on "
+		    "this state: stop it to run a partition in the foreground" :
+		    "");
+		rc = CTL_EXIT_STATE;
 		goto out;
 	}
 	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
@@ -250,6 +261,7 @@ out:
 		executor_free(ex);
 	if (st != NULL)
 		state_close(st);
+	state_unlock(lockfd);
 	jobset_free(&js);
 	return rc;
 }

@@ -73,6 +73,8 @@ eq "$(sql "SELECT group_concat(DISTINCT \"trigger\") FROM runs")" "schedule" "ru
 "$MESHD" -c "$T/meshd.conf" --clock "$CLOCK" >"$T/second.log" 2>&1
 eq "$?" "1" "second meshd exits 1"
 has "$T/second.log" "is in use by pid $MPID" "second meshd names the holder"
+run_ctl 3 "meshctl run while meshd runs is refused" run all --partition 2001-01-01
+has "$T/err" "in use by pid $MPID" "meshctl run names the daemon"
 
 echo "2001-01-04T00:00:01Z" >"$CLOCK"
 wait_for "the next interval runs when it ends" 10 runs_are all 3
