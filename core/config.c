@@ -111,7 +111,21 @@ config_free(struct meshd_config *cfg)
 	config_free_plugin_path(cfg);
 	free(cfg->log_dir);
 	free(cfg->staging_dir);
+	for (size_t i = 0; i < cfg->npools; i++)
+		free(cfg->pools[i].name);
+	free(cfg->pools);
 	free(cfg);
+}
+
+int
+config_pool_index(const struct meshd_config *cfg, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; cfg != NULL && i < cfg->npools; i++)
+		if (strcmp(cfg->pools[i].name, name) == 0)
+			return (int)i;
+	return -1;
 }
 
 /* The type of a setting, with its article, for messages. */
@@ -298,6 +312,32 @@ out:
 	return rc;
 }
 
+/* pools = { warehouse = 2; api = 8; }: slot counts, each at least 1. */
+static void
+cload_pools(struct cload *cl, const config_setting_t *g,
+    struct meshd_config *cfg)
+{
+	config_setting_t	*e;
+	int			 i, n, slots;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cload_error(cl, g, "'pools' must be a group of name = slots, "
+		    "not %s", config_type_name(config_setting_type(g)));
+		return;
+	}
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(g, (unsigned int)i);
+		if (cload_int(cl, e, 1, &slots) != 0)
+			continue;
+		cfg->pools = xreallocarray(cfg->pools, cfg->npools + 1,
+		    sizeof *cfg->pools);
+		cfg->pools[cfg->npools].name = xstrdup(config_setting_name(e));
+		cfg->pools[cfg->npools].slots = slots;
+		cfg->npools++;
+	}
+}
+
 struct meshd_config *
 config_load(const char *path, struct errlist *errs)
 {
@@ -344,6 +384,8 @@ config_load(const char *path, struct errlist *errs)
 			cload_int(&cl, s, 0, &cfg->shutdown_grace_s);
 		else if (strcmp(name, "heartbeat_timeout") == 0)
 			cload_int(&cl, s, 1, &cfg->heartbeat_timeout_s);
+		else if (strcmp(name, "pools") == 0)
+			cload_pools(&cl, s, cfg);
 		else {
 			errlist_warn(errs, config_setting_source_file(s) != NULL ?
 			    config_setting_source_file(s) : path,

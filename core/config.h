@@ -12,6 +12,7 @@
  *     kill_grace  = 5;                  # seconds between SIGTERM and SIGKILL
  *     shutdown_grace = 30;              # meshd: let attempts finish this long
  *     heartbeat_timeout = 10;           # seconds of silence => worker lost
+ *     pools = { warehouse = 2; };       # named slots tasks draw from
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -38,7 +39,15 @@ struct meshd_config {
 	int	  kill_grace_s;		/* default 5 */
 	int	  shutdown_grace_s;	/* default 30 */
 	int	  heartbeat_timeout_s;	/* default 10 */
+	struct pool_def {
+		char	*name;
+		int	 slots;
+	}	 *pools;		/* named pools: pool = "x" in a task */
+	size_t	  npools;
 };
+
+/* Index of a pool by name, or -1. */
+int	config_pool_index(const struct meshd_config *, const char *name);
 
 /*
  * The config file used when none is given: $MESHD_CONFIG if set, else

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -48,7 +49,14 @@ struct erun {
 	size_t			 running;
 	size_t			 waiting;	/* up for retry */
 	int			 cancelled;
+	int			 timed_out;	/* run_timeout passed */
 	int64_t			 started;	/* mono_us */
+	int64_t			 deadline;	/* mono_us, or 0 */
+	int			 backfill;	/* lower priority class */
+	size_t			 reserved;	/* picked, not yet submitted */
+	/* Ready tasks held back by a pool or max_active_tasks. */
+	struct rtask		**deferred;
+	size_t			 ndeferred, deferred_cap;
 };
 
 struct engine {
@@ -71,6 +79,9 @@ struct engine {
 	int				  draining;	/* launch nothing */
 	int				  stopping;	/* killing; keep runs */
 	char				 *stop_why;
+	int				 *pool_used;	/* per cfg->pools */
+	uint64_t			  nlaunched;	/* for class turns */
+	uint64_t			  rng;		/* retry jitter */
 };
 
 static void
@@ -108,7 +119,22 @@ engine_new(const struct meshd_config *cfg, struct state *st,
 	e->st = st;
 	e->ex = ex;
 	e->obs = obs;
+	e->pool_used = xcalloc(cfg->npools == 0 ? 1 : cfg->npools,
+	    sizeof *e->pool_used);
+	e->rng = (uint64_t)now_us() ^ ((uint64_t)getpid() << 32) ^
+	    0x9e3779b97f4a7c15ULL;
 	return e;
+}
+
+/* A number in [0, 1) for retry jitter (xorshift64*; not for secrets). */
+static double
+engine_random(struct engine *e)
+{
+	e->rng ^= e->rng >> 12;
+	e->rng ^= e->rng << 25;
+	e->rng ^= e->rng >> 27;
+	return (double)((e->rng * 0x2545f4914f6cdd1dULL) >> 11) /
+	    (double)(1ULL << 53);
 }
 
 /* The product a task builds: its own `product`, else the plugin's first. */
@@ -351,40 +377,117 @@ task_submit(struct rtask *t, const char *log, char **cause)
 	t->running = 1;
 	t->attempt_start = mono_us();
 	r->running++;
+	r->reserved--;
 	ptr_push(&e->busy, &e->nbusy, &e->busy_cap, t);
 	return 0;
 }
 
+/* Tasks of `job` running or about to be, across its active runs. */
+static size_t
+job_load(const struct engine *e, const struct job_def *job)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < e->nruns; i++)
+		if (e->runs[i]->job == job)
+			n += e->runs[i]->running + e->runs[i]->reserved;
+	return n;
+}
+
+/* May this ready task start now, given its pool and its job's limit? */
+static int
+task_allowed(const struct engine *e, const struct rtask *t)
+{
+	const struct job_def	*job = t->run->job;
+	int			 p = t->def->pool_index;
+
+	if (job->max_active_tasks > 0 &&
+	    job_load(e, job) >= (size_t)job->max_active_tasks)
+		return 0;
+	if (p >= 0 && (size_t)p < e->cfg->npools &&
+	    e->pool_used[p] >= e->cfg->pools[p].slots)
+		return 0;
+	return 1;
+}
+
+/* The next task of `r` that may start now: a deferred one first, then
+ * the ready queue, deferring those held back by a limit. */
+static struct rtask *
+run_next_task(struct engine *e, struct erun *r)
+{
+	struct rtask	*t;
+	size_t		 i, idx;
+
+	for (i = 0; i < r->ndeferred; i++) {
+		if (task_allowed(e, r->deferred[i])) {
+			t = r->deferred[i];
+			r->deferred[i] = r->deferred[--r->ndeferred];
+			return t;
+		}
+	}
+	while (dag_ready_next(r->ready, &idx)) {
+		t = &r->t[idx];
+		if (task_allowed(e, t))
+			return t;
+		ptr_push(&r->deferred, &r->ndeferred, &r->deferred_cap, t);
+	}
+	return NULL;
+}
+
+/* Take one task from the next run of a class, round robin. */
+static struct rtask *
+engine_pick(struct engine *e, int backfill)
+{
+	struct rtask	*t;
+	size_t		 k, nr = e->nruns;
+
+	for (k = 0; k < nr; k++) {
+		struct erun *r = e->runs[(e->rr + k) % nr];
+
+		if (r->cancelled || r->backfill != backfill)
+			continue;
+		if ((t = run_next_task(e, r)) != NULL) {
+			e->rr = (e->rr + k + 1) % nr;
+			return t;
+		}
+	}
+	return NULL;
+}
+
 /*
  * Start every ready task there is a worker for, taking one task from each
- * active run in turn so that no run starves the others.
+ * active run in turn so that no run starves the others.  Scheduled and
+ * manual runs come first, but every fourth worker goes to a backfill when
+ * one is waiting, so that neither class starves the other.
  */
 static int
 engine_launch(struct engine *e, char **cause)
 {
 	struct rtask	*batch[256];
 	char		*logs[256];
-	size_t		 nb = 0, i, idx, k, nr;
-	int		 idle, progress;
+	size_t		 nb = 0, i;
+	int		 idle, pref;
 	int64_t		 now = now_us();
 
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0)
 		return 0;
 	idle = executor_idle(e->ex);
-	nr = e->nruns;
-	do {
-		progress = 0;
-		for (k = 0; k < nr && idle > 0 && nb < nitems(batch); k++) {
-			struct erun *r = e->runs[(e->rr + k) % nr];
+	while (idle > 0 && nb < nitems(batch)) {
+		struct rtask *t;
 
-			if (r->cancelled || !dag_ready_next(r->ready, &idx))
-				continue;
-			batch[nb++] = &r->t[idx];
-			idle--;
-			progress = 1;
-		}
-	} while (progress && idle > 0 && nb < nitems(batch));
-	e->rr++;
+		/* Counted across passes: a pool of two workers launches
+		 * two tasks at a time. */
+		pref = (e->nlaunched % 4 == 3);
+		if ((t = engine_pick(e, pref)) == NULL &&
+		    (t = engine_pick(e, !pref)) == NULL)
+			break;
+		e->nlaunched++;
+		t->run->reserved++;
+		if (t->def->pool_index >= 0)
+			e->pool_used[t->def->pool_index]++;
+		batch[nb++] = t;
+		idle--;
+	}
 	if (nb == 0)
 		return 0;
 
@@ -498,6 +601,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	t->pid_unsaved = 0;
 	t->running = 0;
 	r->running--;
+	if (t->def->pool_index >= 0)
+		e->pool_used[t->def->pool_index]--;
 	t->duration = mono_us() - t->attempt_start;
 	free(t->reason);
 	t->reason = NULL;
@@ -560,7 +665,7 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 		tstate = again ? "up_for_retry" : "failed";
 		break;
 	}
-	if (r->cancelled && strcmp(tstate, "failed") == 0)
+	if (r->cancelled && !r->timed_out && strcmp(tstate, "failed") == 0)
 		tstate = "cancelled";
 	if (state_attempt_finish(e->st, t->attempt_id, astate, now,
 	    res->reason, res->message, cause) != 0 ||
@@ -572,7 +677,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	ed->state = tstate;
 
 	if (again) {
-		t->due = mono_us() + t->def->retry_delay_us;
+		t->due = mono_us() + task_retry_delay(t->def, t->tries,
+		    engine_random(e));
 		r->waiting++;
 		ptr_push(&e->wait, &e->nwait, &e->wait_cap, t);
 		return 0;
@@ -596,10 +702,12 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	for (i = 0; i < nblocked; i++) {
 		struct rtask	*d = &r->t[blocked[i]];
 
-		d->state = r->cancelled ? "cancelled" : "upstream_failed";
+		int	cancelled = r->cancelled && !r->timed_out;
+
+		d->state = cancelled ? "cancelled" : "upstream_failed";
 		free(d->reason);
 		d->reason = xasprintf("upstream task '%s' %s", t->def->id,
-		    r->cancelled ? "was cancelled" : "failed");
+		    cancelled ? "was cancelled" : "failed");
 		if (state_ti_set(e->st, d->ti_id, d->state, d->tries,
 		    d->reason, 0, now, cause) != 0)
 			return -1;
@@ -728,6 +836,7 @@ run_free(struct erun *r)
 	}
 	for (i = 0; i < r->n; i++)
 		free(r->t[i].reason);
+	free(r->deferred);
 	free(r->t);
 	free(r->key);
 	free(r);
@@ -810,6 +919,9 @@ engine_add_run(struct engine *e, const struct job_def *job, const char *key,
 	r->n = job->ntasks;
 	r->t = xcalloc(r->n, sizeof *r->t);
 	r->started = mono_us();
+	r->backfill = trigger != NULL && strcmp(trigger, "backfill") == 0;
+	if (job->run_timeout_us > 0)
+		r->deadline = r->started + job->run_timeout_us;
 	for (i = 0; i < r->n; i++) {
 		r->t[i].run = r;
 		r->t[i].def = &job->tasks[i];
@@ -879,7 +991,8 @@ run_close(struct erun *r, char **cause)
 		const char *s = r->t[i].state;
 
 		if (strcmp(s, "success") != 0 && strcmp(s, "skipped") != 0) {
-			state = r->cancelled ? "cancelled" : "failed";
+			state = r->cancelled && !r->timed_out ? "cancelled" :
+			    "failed";
 			break;
 		}
 	}
@@ -893,6 +1006,7 @@ run_close(struct erun *r, char **cause)
 		    strcmp(t->state, "up_for_retry") == 0) {
 			t->state = "cancelled";
 			if (state_ti_set(e->st, t->ti_id, t->state, t->tries,
+			    r->timed_out ? "run timed out" :
 			    e->cancel_why != NULL ? e->cancel_why :
 			    "run cancelled", 0, now, cause) != 0)
 				goto fail;
@@ -942,13 +1056,47 @@ engine_reap(struct engine *e, char **cause)
 	return 0;
 }
 
+/* Cancel the runs whose run_timeout has passed; returns the microseconds
+ * until the next deadline, or -1. */
+static int64_t
+engine_deadlines(struct engine *e)
+{
+	size_t	 i, j;
+	int64_t	 now = mono_us(), next = -1;
+	char	 d[32], *why;
+
+	for (i = 0; i < e->nruns; i++) {
+		struct erun *r = e->runs[i];
+
+		if (r->deadline == 0 || r->cancelled)
+			continue;
+		if (r->deadline > now) {
+			if (next == -1 || r->deadline - now < next)
+				next = r->deadline - now;
+			continue;
+		}
+		r->cancelled = r->timed_out = 1;
+		why = xasprintf("run timed out after %s", fmt_duration(
+		    r->job->run_timeout_us, d, sizeof d));
+		for (j = 0; j < e->nbusy; j++)
+			if (e->busy[j]->run == r)
+				executor_cancel(e->ex, e->busy[j]->attempt_id,
+				    why);
+		free(why);
+	}
+	return next;
+}
+
 int
 engine_step(struct engine *e, int timeout_ms, char **cause)
 {
-	int64_t	next;
+	int64_t	next, dl;
 	int	rc;
 
+	dl = engine_deadlines(e);
 	next = engine_due(e);
+	if (dl >= 0 && (next < 0 || dl < next))
+		next = dl;
 	if (engine_launch(e, cause) != 0)
 		return -1;
 	if (e->nbusy == 0 && e->nwait == 0)
@@ -1069,6 +1217,7 @@ engine_free(struct engine *e)
 	free(e->wait);
 	free(e->cancel_why);
 	free(e->stop_why);
+	free(e->pool_used);
 	run_summary_free(e->last);
 	free(e);
 }

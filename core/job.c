@@ -24,6 +24,7 @@
 
 /* Durations above this many seconds (about 31 years) are surely typos. */
 #define JOB_MAX_SECONDS 1e9
+#define JOB_MAX_RETRIES 1000
 
 /* State of one job file being loaded. */
 struct jload {
@@ -364,6 +365,52 @@ jload_seconds(struct jload *jl, const config_setting_t *s, int64_t *out)
 	return 0;
 }
 
+/* A number (int or float) within [lo, hi]. */
+static int
+jload_fraction(struct jload *jl, const config_setting_t *s, double lo,
+    double hi, double *out)
+{
+	double	v;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		v = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		v = (double)config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_FLOAT:
+		v = config_setting_get_float(s);
+		break;
+	default:
+		jload_error(jl, s, "'%s' must be a number, not %s",
+		    config_setting_name(s),
+		    jload_type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (!(v >= lo && v <= hi)) {
+		jload_error(jl, s, "'%s' must be between %g and %g, not %g",
+		    config_setting_name(s), lo, hi, v);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int64_t
+task_retry_delay(const struct task_def *t, int tries, double rnd)
+{
+	double	d = (double)t->retry_delay_us;
+	int	i;
+
+	for (i = 1; i < tries && d < 1e15; i++)
+		d *= t->retry_backoff;
+	if (t->retry_delay_max_us > 0 && d > (double)t->retry_delay_max_us)
+		d = (double)t->retry_delay_max_us;
+	d += d * t->retry_jitter * (2.0 * rnd - 1.0);
+	return d < 0 ? 0 : (int64_t)d;
+}
+
 /* A `params` group into `ps` (entries already there are replaced). */
 static void
 jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
@@ -552,6 +599,8 @@ jload_task(struct jload *jl, const struct job_def *job,
 	t->retries = 0;
 	t->retry_delay_us = 10 * (int64_t)1000000;
 	t->timeout_us = 3600 * (int64_t)1000000;
+	t->retry_backoff = 1.0;
+	t->pool_index = -1;
 
 	/* The id first: every other message names the task by it. */
 	if ((e = config_setting_get_member(g, "id")) == NULL)
@@ -605,8 +654,25 @@ jload_task(struct jload *jl, const struct job_def *job,
 			jload_params(jl, e, &t->params);
 		else if (strcmp(key, "product") == 0)
 			jload_string(jl, e, &t->product);
-		else if (strcmp(key, "retries") == 0)
-			jload_int(jl, e, &t->retries);
+		else if (strcmp(key, "retries") == 0) {
+			if (jload_int(jl, e, &t->retries) == 0 &&
+			    t->retries > JOB_MAX_RETRIES)
+				jload_error(jl, e, "'retries' is absurd (%d, at "
+				    "most %d)", t->retries, JOB_MAX_RETRIES);
+		} else if (strcmp(key, "retry_backoff") == 0)
+			jload_fraction(jl, e, 1.0, 100.0, &t->retry_backoff);
+		else if (strcmp(key, "retry_delay_max") == 0)
+			jload_seconds(jl, e, &t->retry_delay_max_us);
+		else if (strcmp(key, "retry_jitter") == 0)
+			jload_fraction(jl, e, 0.0, 1.0, &t->retry_jitter);
+		else if (strcmp(key, "pool") == 0) {
+			if (jload_string(jl, e, &t->pool) == 0 &&
+			    (t->pool_index = config_pool_index(jl->cfg,
+			    t->pool)) == -1)
+				jload_error(jl, e, "%s: pool '%s' does not exist "
+				    "(pools are defined in meshd.conf)", label,
+				    t->pool);
+		}
 		else if (strcmp(key, "retry_delay") == 0)
 			jload_seconds(jl, e, &t->retry_delay_us);
 		else if (strcmp(key, "timeout") == 0)
@@ -887,6 +953,10 @@ job_load(const struct meshd_config *cfg, const char *path,
 			jload_string(&jl, s, &job->end);
 		else if (strcmp(key, "catchup") == 0)
 			jload_catchup(&jl, job, s);
+		else if (strcmp(key, "max_active_tasks") == 0)
+			jload_int(&jl, s, &job->max_active_tasks);
+		else if (strcmp(key, "run_timeout") == 0)
+			jload_seconds(&jl, s, &job->run_timeout_us);
 		else if (strcmp(key, "max_active_runs") == 0) {
 			if (jload_int(&jl, s, &job->max_active_runs) == 0 &&
 			    job->max_active_runs < 1)
@@ -956,6 +1026,7 @@ job_free(struct job_def *job)
 		free(t->after_lines);
 		paramset_free(&t->params);
 		free(t->product);
+		free(t->pool);
 	}
 	free(job->tasks);
 	for (i = 0; i < job->nproducts; i++) {

@@ -67,7 +67,17 @@ struct task_def {
 	int		  retries;	/* extra tries after the first; default 0 */
 	int64_t		  retry_delay_us; /* default 10 s */
 	int64_t		  timeout_us;	/* default 1 h; 0 = none */
+	double		  retry_backoff; /* delay multiplier per try, >= 1 */
+	int64_t		  retry_delay_max_us; /* cap on the delay; 0 = none */
+	double		  retry_jitter;	/* +- this fraction of the delay */
+	char		 *pool;		/* named pool it draws a slot from */
+	int		  pool_index;	/* in cfg->pools, or -1 */
 };
+
+/* Delay before try `tries + 1` of a task that has made `tries` attempts:
+ * retry_delay * retry_backoff^(tries - 1), at most retry_delay_max, then
+ * moved by up to +- retry_jitter of itself (`rnd` in [0, 1)). */
+int64_t	task_retry_delay(const struct task_def *, int tries, double rnd);
 
 struct product_override {
 	char	*name;			/* "domain.product" */
@@ -97,6 +107,8 @@ struct job_def {
 	    CATCHUP_LAST } catchup;
 	int			 catchup_n;	/* CATCHUP_LAST */
 	int			 max_active_runs; /* default 16 */
+	int			 max_active_tasks; /* across its runs; 0 = none */
+	int64_t			 run_timeout_us;	/* 0 = none */
 };
 
 struct jobset {
