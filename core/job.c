@@ -19,7 +19,10 @@
 
 #include "dag.h"
 #include "job.h"
+#include "cron.h"
 #include "partition.h"
+#include "schedule.h"
+#include "tz.h"
 #include "meshd/plugin.h"
 
 /* Durations above this many seconds (about 31 years) are surely typos. */
@@ -818,23 +821,87 @@ jload_catchup(struct jload *jl, struct job_def *job,
 	free(v);
 }
 
+/* timezone = "Europe/Berlin": an IANA zone, read from zoneinfo. */
+static void
+jload_tz(struct jload *jl, struct job_def *job, const config_setting_t *s)
+{
+	char	*v = NULL, *cause = NULL;
+
+	if (jload_string(jl, s, &v) != 0)
+		return;
+	if (job->tz != NULL)
+		tz_free(job->tz);
+	if ((job->tz = tz_load(v, &cause)) == NULL) {
+		jload_error(jl, s, "%s", cause);
+		free(cause);
+	}
+	free(v);
+}
+
+/*
+ * The schedule as a cron expression, for any schedule that is not a
+ * macro in UTC; returns -1 after reporting an error.
+ */
+static int
+jload_cron(struct jload *jl, struct job_def *job, const config_setting_t *s)
+{
+	static const struct {
+		const char	*macro, *expr;
+	} macros[] = {
+		{ "@hourly", "0 * * * *" }, { "@daily", "0 0 * * *" },
+		{ "@midnight", "0 0 * * *" }, { "@weekly", "0 0 * * 1" },
+		{ "@monthly", "0 0 1 * *" }, { "@yearly", "0 0 1 1 *" },
+		{ "@annually", "0 0 1 1 *" },
+	};
+	const char	*expr = job->schedule;
+	char		*cause = NULL;
+	size_t		 i;
+	int		 utc = job->tz == NULL ||
+	    strcmp(tz_name(job->tz), "UTC") == 0;
+
+	if (strcmp(job->schedule, "none") == 0)
+		return 0;
+	if (*expr == '@') {
+		if (utc)
+			return 0;	/* the partition module's grains */
+		for (i = 0; i < nitems(macros); i++)
+			if (strcmp(expr, macros[i].macro) == 0)
+				expr = macros[i].expr;
+		if (*expr == '@')
+			return -1;	/* reported by jload_schedule() */
+	}
+	if ((job->cron = cron_parse(expr, &cause)) == NULL) {
+		if (s != NULL)
+			jload_error(jl, s, "%s", cause);
+		else
+			errlist_error(jl->errs, jl->path, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	if (job->tz == NULL && (job->tz = tz_load("UTC", &cause)) == NULL) {
+		errlist_error(jl->errs, jl->path, 1, "%s", cause);
+		free(cause);
+		return -1;
+	}
+	job_schedule_init(job);
+	return 0;
+}
+
 /* start and end must be partitions of the schedule, start before end. */
 static void
 jload_bounds(struct jload *jl, struct job_def *job,
     const config_setting_t *root)
 {
 	const config_setting_t	*ss, *es;
-	enum sched_grain	 g;
 	int64_t			 s0 = 0, e0 = 0, dummy;
 	char			*canon, *cause = NULL;
 
-	if (job->schedule == NULL || schedule_parse(job->schedule, &g,
-	    NULL) != 0 || g == SCHED_NONE)
+	if (strcmp(job->schedule, "none") == 0)
 		return;
 	ss = config_setting_get_member(root, "start");
 	es = config_setting_get_member(root, "end");
 	if (ss != NULL && job->start != NULL) {
-		if (partition_parse(g, job->start, &s0, &dummy, &canon,
+		if (job_parse_key(job, job->start, &s0, &dummy, &canon,
 		    &cause) != 0) {
 			jload_error(jl, ss, "start: %s", cause);
 			ss = NULL;
@@ -844,7 +911,7 @@ jload_bounds(struct jload *jl, struct job_def *job,
 	free(cause);
 	cause = NULL;
 	if (es != NULL && job->end != NULL) {
-		if (partition_parse(g, job->end, &e0, &dummy, &canon,
+		if (job_parse_key(job, job->end, &e0, &dummy, &canon,
 		    &cause) != 0) {
 			jload_error(jl, es, "end: %s", cause);
 			es = NULL;
@@ -953,6 +1020,21 @@ job_load(const struct meshd_config *cfg, const char *path,
 			jload_string(&jl, s, &job->end);
 		else if (strcmp(key, "catchup") == 0)
 			jload_catchup(&jl, job, s);
+		else if (strcmp(key, "timezone") == 0)
+			jload_tz(&jl, job, s);
+		else if (strcmp(key, "dst") == 0) {
+			char	*v = NULL;
+			enum cron_dst d;
+
+			if (jload_string(&jl, s, &v) == 0) {
+				if (cron_dst_from_name(v, &d) != 0)
+					jload_error(&jl, s, "dst '%s' is not "
+					    "valid (vixie, skip or both)", v);
+				else
+					job->dst = (int)d;
+			}
+			free(v);
+		}
 		else if (strcmp(key, "max_active_tasks") == 0)
 			jload_int(&jl, s, &job->max_active_tasks);
 		else if (strcmp(key, "run_timeout") == 0)
@@ -973,7 +1055,9 @@ job_load(const struct meshd_config *cfg, const char *path,
 		errlist_error(errs, path, 1, "missing required key 'tasks'");
 	if (job->schedule == NULL)
 		job->schedule = xstrdup("none");
-	jload_bounds(&jl, job, root);
+	if (jload_cron(&jl, job, config_setting_get_member(root,
+	    "schedule")) == 0)
+		jload_bounds(&jl, job, root);
 
 	/* The graph needs every task's id; other errors do not stop it, so
 	 * that a cycle is reported together with a bad retries value. */
@@ -1043,6 +1127,10 @@ job_free(struct job_def *job)
 	free(job->schedule);
 	free(job->start);
 	free(job->end);
+	if (job->cron != NULL)
+		cron_free(job->cron);
+	if (job->tz != NULL)
+		tz_free(job->tz);
 	free(job);
 }
 

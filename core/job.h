@@ -85,6 +85,9 @@ struct product_override {
 	int	 line;
 };
 
+struct cron;
+struct tz;
+
 struct job_def {
 	char			*name;
 	char			*file;		/* path of the job file */
@@ -106,6 +109,14 @@ struct job_def {
 	enum catchup { CATCHUP_NONE, CATCHUP_LATEST, CATCHUP_ALL,
 	    CATCHUP_LAST } catchup;
 	int			 catchup_n;	/* CATCHUP_LAST */
+	/* The schedule, when it is a cron expression or not in UTC: the
+	 * macros in UTC use the partition module's grains instead (cron is
+	 * NULL then).  tz is the job's `timezone` (NULL: UTC), dst its
+	 * enum cron_dst, keyfmt the precision of its partition keys. */
+	struct cron		*cron;
+	struct tz		*tz;
+	int			 dst;
+	int			 keyfmt;
 	int			 max_active_runs; /* default 16 */
 	int			 max_active_tasks; /* across its runs; 0 = none */
 	int64_t			 run_timeout_us;	/* 0 = none */

@@ -18,6 +18,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_tasks_entry,
 	&cmd_logs_entry,
 	&cmd_catalog_entry,
+	&cmd_next_entry,
 	&cmd_validate_entry,
 	&cmd_plugin_entry,
 };

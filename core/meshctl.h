@@ -80,5 +80,6 @@ extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_tasks_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_catalog_entry;
+extern const struct cmd_entry cmd_next_entry;
 
 #endif

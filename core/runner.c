@@ -5,52 +5,53 @@
 
 #include "partition.h"
 #include "runner.h"
+#include "schedule.h"
 #include "util.h"
 
 volatile int runner_interrupted;
 
 int
 runner_resolve_partition(const struct job_def *job, const char *key,
-    int64_t now, char **canon, int64_t *istart, int64_t *iend, char **cause)
+    int64_t now, char **canon, int64_t *istart, int64_t *iend,
+    char **cause)
 {
-	enum sched_grain	 g;
-	int64_t			 lo = 0, hi = 0, dummy, cur;
-	char			*c = NULL, *s = NULL;
+	int64_t		 lo = 0, hi = 0, dummy, cur, last;
+	char		*c = NULL;
+	int		 scheduled = strcmp(job->schedule, "none") != 0;
 
-	if (schedule_parse(job->schedule, &g, cause) != 0)
-		return -1;
-	if (g != SCHED_NONE && job->start != NULL &&
-	    partition_parse(g, job->start, &lo, &dummy, &s, cause) != 0)
-		goto bad;
-	free(s);
-	s = NULL;
-	if (g != SCHED_NONE && job->end != NULL &&
-	    partition_parse(g, job->end, &hi, &dummy, &s, cause) != 0)
-		goto bad;
-	free(s);
-	s = NULL;
-
-	if (key == NULL && g == SCHED_NONE)
+	if (scheduled && job->start != NULL) {
+		if (job_parse_key(job, job->start, &lo, &dummy, &c, cause) != 0)
+			return -1;
+		free(c);
+	}
+	if (scheduled && job->end != NULL) {
+		if (job_parse_key(job, job->end, &hi, &dummy, &c, cause) != 0)
+			return -1;
+		free(c);
+	}
+	if (key == NULL && !scheduled)
 		key = PARTITION_DEFAULT_KEY;
 	if (key == NULL) {
 		/* The latest interval that has ended, within [start, end). */
-		cur = partition_floor(g, now);
-		cur = partition_floor(g, cur - 1);
-		if (hi != 0 && cur >= hi)
-			cur = partition_floor(g, hi - 1);
-		if (lo != 0 && cur < lo) {
+		last = job_prev_fire(job, now + 1);
+		if (hi != 0 && last > hi)
+			last = hi;
+		cur = last >= 0 ? job_prev_fire(job, last) : -1;
+		if (cur < 0 || (lo != 0 && cur < lo)) {
 			set_cause(cause, "job '%s' has no complete partition "
-			    "yet (it starts at %s)", job->name, job->start);
+			    "yet%s%s%s", job->name, job->start != NULL ?
+			    " (it starts at " : "", job->start != NULL ?
+			    job->start : "", job->start != NULL ? ")" : "");
 			return -1;
 		}
 		*istart = cur;
-		*iend = partition_next(g, cur);
-		*canon = partition_key(g, cur);
+		*iend = job_next_fire(job, cur);
+		*canon = job_key(job, cur);
 		return 0;
 	}
-	if (partition_parse(g, key, istart, iend, &c, cause) != 0)
-		goto bad;
-	if (g != SCHED_NONE && ((lo != 0 && *istart < lo) ||
+	if (job_parse_key(job, key, istart, iend, &c, cause) != 0)
+		return -1;
+	if (scheduled && ((lo != 0 && *istart < lo) ||
 	    (hi != 0 && *istart >= hi))) {
 		set_cause(cause, "partition %s is outside job '%s' "
 		    "(start %s, end %s)", c, job->name,
@@ -61,9 +62,6 @@ runner_resolve_partition(const struct job_def *job, const char *key,
 	}
 	*canon = c;
 	return 0;
-bad:
-	free(s);
-	return -1;
 }
 
 int

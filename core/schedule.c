@@ -1,61 +1,295 @@
-/* schedule.c -- due intervals of scheduled jobs, and catch-up. */
+/* schedule.c -- fire times, partition keys and due intervals of a job. */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cron.h"
 #include "partition.h"
 #include "schedule.h"
+#include "tz.h"
 #include "util.h"
 
-/* The grain and bounds of a job; 0 if it is not scheduled. */
+#define US 1000000LL
+
+enum keyfmt { KEY_DAY, KEY_HOUR, KEY_MINUTE };
+
+/* The grain of a macro job in UTC; 0 for cron jobs and unscheduled. */
 static int
-job_bounds(const struct job_def *job, enum sched_grain *g, int64_t *lo,
-    int64_t *hi)
+job_grain(const struct job_def *job, enum sched_grain *g)
+{
+	if (job->cron != NULL)
+		return 0;
+	if (schedule_parse(job->schedule, g, NULL) != 0 || *g == SCHED_NONE)
+		return 0;
+	return 1;
+}
+
+static int
+job_scheduled(const struct job_def *job)
+{
+	enum sched_grain	g;
+
+	return job->cron != NULL || job_grain(job, &g);
+}
+
+int64_t
+job_next_fire(const struct job_def *job, int64_t t)
+{
+	enum sched_grain	g;
+	int64_t			f, s;
+
+	if (job_grain(job, &g)) {
+		f = partition_floor(g, t);
+		return f > t ? f : partition_next(g, f);
+	}
+	if (job->cron == NULL)
+		return -1;
+	/* cron works in whole seconds: the first fire after floor(t). */
+	s = t >= 0 ? t / US : -((-t + US - 1) / US);
+	s = cron_next(job->cron, job->tz, s, (enum cron_dst)job->dst);
+	return s < 0 ? -1 : s * US;
+}
+
+int64_t
+job_prev_fire(const struct job_def *job, int64_t t)
+{
+	enum sched_grain	 g;
+	static const int64_t	 windows[] = { 2 * 86400, 64 * 86400,
+	    800 * 86400, 9 * 366 * 86400LL };
+	int64_t			 f, last;
+	size_t			 i;
+
+	if (job_grain(job, &g))
+		return partition_floor(g, t - 1);
+	if (job->cron == NULL)
+		return -1;
+	/* cron only looks forward: walk forward from ever earlier points. */
+	for (i = 0; i < nitems(windows); i++) {
+		last = -1;
+		for (f = job_next_fire(job, t - windows[i] * US - 1);
+		    f >= 0 && f < t; f = job_next_fire(job, f))
+			last = f;
+		if (last >= 0)
+			return last;
+	}
+	return -1;
+}
+
+void
+job_schedule_init(struct job_def *job)
+{
+	int64_t	 f, local;
+	int	 i, fmt = KEY_DAY;
+
+	/* Sample a year of fires from 2001 (not the wall clock: the result
+	 * must not depend on when the job was loaded). */
+	f = 978307200LL * US;
+	for (i = 0; i < 400 && (f = job_next_fire(job, f)) >= 0; i++) {
+		local = tz_to_local(job->tz, f / US);
+		if (local % 60 != 0 || (local / 60) % 60 != 0) {
+			fmt = KEY_MINUTE;
+			break;
+		}
+		if ((local / 3600) % 24 != 0)
+			fmt = KEY_HOUR;
+	}
+	job->keyfmt = fmt;
+}
+
+char *
+job_key(const struct job_def *job, int64_t start)
+{
+	enum sched_grain	 g;
+	int64_t			 local, days, y, first, second;
+	int			 m, d, hh, mm, off;
+	char			 buf[64], suffix[16] = "";
+
+	if (job_grain(job, &g))
+		return partition_key(g, start);
+	if (job->cron == NULL)
+		return xstrdup(PARTITION_DEFAULT_KEY);
+	local = tz_to_local(job->tz, start / US);
+	days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
+	tz_civil_from_days(days, &y, &m, &d);
+	hh = (int)((local - days * 86400) / 3600);
+	mm = (int)((local - days * 86400) % 3600 / 60);
+	/* The second of two equal local times (fall back) shows its
+	 * offset, so that the two intervals have different keys. */
+	if (job->keyfmt != KEY_DAY && tz_local_to_utc(job->tz,
+	    local - local % 60, &first, &second) == 2 &&
+	    start / US == second) {
+		off = tz_utc_offset(job->tz, start / US, NULL, NULL);
+		snprintf(suffix, sizeof suffix, "%c%02d:%02d",
+		    off < 0 ? '-' : '+', abs(off) / 3600, abs(off) % 3600 / 60);
+	}
+	switch (job->keyfmt) {
+	case KEY_DAY:
+		snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)y, m,
+		    d);
+		break;
+	case KEY_HOUR:
+		snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d%s",
+		    (long long)y, m, d, hh, suffix);
+		break;
+	default:
+		snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d%s",
+		    (long long)y, m, d, hh, mm, suffix);
+		break;
+	}
+	return xstrdup(buf);
+}
+
+/* Read `n` digits; -1 if they are not there. */
+static int
+digits(const char **p, int n)
+{
+	int	v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*p)[i]))
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return v;
+}
+
+/*
+ * "YYYY-MM-DD[THH[:MM]][(+|-)HH:MM]" as local time in the job's zone.
+ * Returns 0 and the UTC instant, or -1.
+ */
+static int
+parse_local_key(const struct job_def *job, const char *key, int64_t *out)
+{
+	const char	*p = key;
+	int		 y, m, d, hh = 0, mm = 0, sign, oh, om, n;
+	int64_t		 days, local, first, second, y2;
+	int		 m2, d2;
+
+	if ((y = digits(&p, 4)) < 0 || *p++ != '-' ||
+	    (m = digits(&p, 2)) < 1 || m > 12 || *p++ != '-' ||
+	    (d = digits(&p, 2)) < 1 || d > 31)
+		return -1;
+	if (*p == 'T') {
+		p++;
+		if ((hh = digits(&p, 2)) < 0 || hh > 23)
+			return -1;
+		if (*p == ':') {
+			p++;
+			if ((mm = digits(&p, 2)) < 0 || mm > 59)
+				return -1;
+		}
+	}
+	days = tz_days_from_civil(y, m, d);
+	tz_civil_from_days(days, &y2, &m2, &d2);
+	if (m2 != m || d2 != d)
+		return -1;	/* 2001-02-30 */
+	local = days * 86400 + hh * 3600 + mm * 60;
+	n = tz_local_to_utc(job->tz, local, &first, &second);
+	if (*p == '+' || *p == '-') {
+		sign = *p++ == '-' ? -1 : 1;
+		if ((oh = digits(&p, 2)) < 0 || *p++ != ':' ||
+		    (om = digits(&p, 2)) < 0 || *p != '\0')
+			return -1;
+		*out = (local - sign * (oh * 3600 + om * 60)) * US;
+		return n > 0 && (*out / US == first ||
+		    (n == 2 && *out / US == second)) ? 0 : -1;
+	}
+	if (*p != '\0' || n == 0)
+		return -1;
+	*out = first * US;
+	return 0;
+}
+
+int
+job_parse_key(const struct job_def *job, const char *key, int64_t *start,
+    int64_t *end, char **canon, char **cause)
+{
+	enum sched_grain	 g;
+	int64_t			 t, prev, next;
+	char			*a, *b;
+
+	if (job_grain(job, &g) || !job_scheduled(job))
+		return partition_parse(job_scheduled(job) ? g : SCHED_NONE,
+		    key, start, end, canon, cause);
+	if (parse_local_key(job, key, &t) != 0) {
+		set_cause(cause, "'%s' is not a partition key of '%s' in %s "
+		    "(expected a local time like '%s')", key, job->schedule,
+		    tz_name(job->tz), job->keyfmt == KEY_DAY ? "2024-03-31" :
+		    job->keyfmt == KEY_HOUR ? "2024-03-31T05" :
+		    "2024-03-31T05:30");
+		return -1;
+	}
+	if (job_next_fire(job, t - 1) != t) {
+		prev = job_prev_fire(job, t);
+		next = job_next_fire(job, t);
+		a = prev >= 0 ? job_key(job, prev) : xstrdup("-");
+		b = next >= 0 ? job_key(job, next) : xstrdup("-");
+		set_cause(cause, "'%s' is not a partition of '%s' in %s "
+		    "(nearest: %s, %s)", key, job->schedule, tz_name(job->tz),
+		    a, b);
+		free(a);
+		free(b);
+		return -1;
+	}
+	*start = t;
+	*end = job_next_fire(job, t);
+	*canon = job_key(job, t);
+	return 0;
+}
+
+/* The job's start and end bounds; 0 when open. */
+static void
+job_bounds(const struct job_def *job, int64_t *lo, int64_t *hi)
 {
 	int64_t	 dummy;
 	char	*canon;
 
 	*lo = *hi = 0;
-	if (schedule_parse(job->schedule, g, NULL) != 0 || *g == SCHED_NONE)
-		return 0;
 	/* Validated at load time; a failure here leaves the bound open. */
-	if (job->start != NULL && partition_parse(*g, job->start, lo, &dummy,
+	if (job->start != NULL && job_parse_key(job, job->start, lo, &dummy,
 	    &canon, NULL) == 0)
 		free(canon);
-	if (job->end != NULL && partition_parse(*g, job->end, hi, &dummy,
+	if (job->end != NULL && job_parse_key(job, job->end, hi, &dummy,
 	    &canon, NULL) == 0)
 		free(canon);
-	return 1;
 }
 
 /* Start of the first interval to consider after `watermark`. */
 static int64_t
-first_start(enum sched_grain g, int64_t lo, int64_t watermark, int64_t now)
+first_start(const struct job_def *job, int64_t lo, int64_t watermark,
+    int64_t now)
 {
+	int64_t	last;
+
 	if (watermark > 0)
-		return partition_floor(g, watermark);
+		return watermark;
 	if (lo > 0)
 		return lo;
 	/* No start and no history: begin with the latest complete
 	 * interval. */
-	return partition_floor(g, partition_floor(g, now) - 1);
+	if ((last = job_prev_fire(job, now + 1)) < 0)
+		return -1;
+	return job_prev_fire(job, last);
 }
 
 size_t
 sched_due(const struct job_def *job, int64_t *watermark, int64_t now,
     int missed, struct due_interval **out)
 {
-	enum sched_grain	 g;
 	int64_t			 lo, hi, s, e;
 	struct due_interval	*v = NULL;
 	size_t			 n = 0, cap = 0, keep, i;
 
 	*out = NULL;
-	if (!job_bounds(job, &g, &lo, &hi))
+	if (!job_scheduled(job))
 		return 0;
-	for (s = first_start(g, lo, *watermark, now); n < SCHED_MAX_DUE;
-	    s = e) {
-		e = partition_next(g, s);
-		if (e > now || (hi != 0 && s >= hi) || (lo != 0 && s < lo))
+	job_bounds(job, &lo, &hi);
+	for (s = first_start(job, lo, *watermark, now);
+	    s >= 0 && n < SCHED_MAX_DUE; s = e) {
+		if ((e = job_next_fire(job, s)) < 0 || e > now ||
+		    (hi != 0 && s >= hi))
 			break;
 		if (n == cap) {
 			cap = cap == 0 ? 8 : cap * 2;
@@ -88,7 +322,7 @@ sched_due(const struct job_def *job, int64_t *watermark, int64_t now,
 	if (keep < n)
 		memmove(v, v + (n - keep), keep * sizeof *v);
 	for (i = 0; i < keep; i++)
-		v[i].key = partition_key(g, v[i].start);
+		v[i].key = job_key(job, v[i].start);
 	if (keep == 0) {
 		free(v);
 		v = NULL;
@@ -110,13 +344,13 @@ due_free(struct due_interval *v, size_t n)
 int64_t
 sched_next(const struct job_def *job, int64_t watermark, int64_t now)
 {
-	enum sched_grain	g;
-	int64_t			lo, hi, s;
+	int64_t	lo, hi, s;
 
-	if (!job_bounds(job, &g, &lo, &hi))
+	if (!job_scheduled(job))
 		return -1;
-	s = first_start(g, lo, watermark, now);
-	if (hi != 0 && s >= hi)
+	job_bounds(job, &lo, &hi);
+	if ((s = first_start(job, lo, watermark, now)) < 0 ||
+	    (hi != 0 && s >= hi))
 		return -1;
-	return partition_next(g, s);
+	return job_next_fire(job, s);
 }
