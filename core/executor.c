@@ -72,6 +72,7 @@ struct executor {
 	size_t			  nreap;
 
 	unsigned char		 *buf;		/* WIRE_MAX */
+	int			  wakefd;	/* ends a wait, or -1 */
 };
 
 static const struct {
@@ -575,6 +576,7 @@ executor_new(const struct executor_opts *opts, char **cause)
 	ex = xcalloc(1, sizeof *ex);
 	ex->opts = *opts;
 	ex->self = getpid();
+	ex->wakefd = -1;
 	ex->buf = xmalloc(WIRE_MAX);
 	ex->slots = xcalloc((size_t)opts->workers, sizeof *ex->slots);
 	ex->nslots = opts->workers;
@@ -676,8 +678,8 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 	*out = NULL;
 	if (timeout_ms >= 0)
 		deadline = mono_us() + (int64_t)timeout_ms * 1000;
-	pfd = xcalloc((size_t)ex->nslots, sizeof *pfd);
-	which = xcalloc((size_t)ex->nslots, sizeof *which);
+	pfd = xcalloc((size_t)ex->nslots + 1, sizeof *pfd);
+	which = xcalloc((size_t)ex->nslots + 1, sizeof *which);
 	for (;;) {
 		if ((*out = done_pop(ex)) != NULL) {
 			rc = 1;
@@ -710,8 +712,14 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 			pfd[n].revents = 0;
 			which[n++] = &ex->slots[i];
 		}
-		rc = poll(pfd, (nfds_t)n, wait_us < 0 ? -1 :
-		    (int)((wait_us + 999) / 1000));
+		if (ex->wakefd != -1) {
+			pfd[n].fd = ex->wakefd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			which[n] = NULL;
+		}
+		rc = poll(pfd, (nfds_t)n + (ex->wakefd != -1), wait_us < 0 ?
+		    -1 : (int)((wait_us + 999) / 1000));
 		if (rc == -1) {
 			if (errno == EINTR) {
 				rc = 0;
@@ -725,11 +733,23 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 			if (pfd[i].revents != 0 && which[i]->fd == pfd[i].fd)
 				slot_read(ex, which[i]);
 		}
+		/* The owner has something to do (a signal, say): return
+		 * after reading what the workers sent. */
+		if (ex->wakefd != -1 && pfd[n].revents != 0) {
+			rc = (*out = done_pop(ex)) != NULL;
+			goto out;
+		}
 	}
 out:
 	free(pfd);
 	free(which);
 	return rc;
+}
+
+void
+executor_set_wakeup(struct executor *ex, int fd)
+{
+	ex->wakefd = fd;
 }
 
 int

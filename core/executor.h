@@ -108,6 +108,11 @@ pid_t		 executor_submit(struct executor *, const struct task_req *,
  */
 int		 executor_wait(struct executor *, int timeout_ms,
 		    struct task_result **out, char **cause);
+/* A descriptor that, when readable, ends executor_wait() early (0 or a
+ * result already read): the daemon's self-pipe, written by its signal
+ * handlers, so that no signal waits for the next timeout.  -1: none.  The
+ * caller drains it. */
+void		 executor_set_wakeup(struct executor *, int fd);
 /* Ask the attempt to stop: SIGTERM, then SIGKILL after the grace.  Its
  * result comes through executor_wait() with reason `why`. */
 int		 executor_cancel(struct executor *, int64_t attempt_id,

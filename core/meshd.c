@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,14 +62,33 @@ struct daemon {
 };
 
 static volatile sig_atomic_t	sig_stop, sig_hup;
+/* Self-pipe: a signal handler writes a byte, so that any wait (idle, or
+ * in the executor) ends at once instead of at its timeout. */
+static int			wake_pipe[2] = { -1, -1 };
 
 static void
 on_signal(int sig)
 {
+	int	saved = errno;
+	char	c = 0;
+
 	if (sig == SIGHUP)
 		sig_hup = 1;
 	else
 		sig_stop = sig;
+	if (wake_pipe[1] != -1 && write(wake_pipe[1], &c, 1) == -1) {
+		/* Full pipe: a wake-up is already pending. */
+	}
+	errno = saved;
+}
+
+static void
+wake_drain(void)
+{
+	char	buf[64];
+
+	while (read(wake_pipe[0], buf, sizeof buf) > 0)
+		;
 }
 
 static void
@@ -418,12 +438,13 @@ daemon_timeout(struct daemon *d, int64_t now)
 	t = t < 0 ? -1 : t / 1000 + 1;
 	if ((due = engine_next_due(d->engine)) >= 0 && (t < 0 || due < t))
 		t = due;
-	/* A signal arriving just before the wait is noticed within a
-	 * second; a test clock is re-read ten times a second. */
-	if (t < 0 || t > 1000)
-		t = 1000;
-	if (d->clock_file != NULL && t > 100)
+	/* Signals wake the wait through the self-pipe; a test clock is
+	 * re-read ten times a second.  Otherwise an idle daemon sleeps
+	 * until its next fire. */
+	if (d->clock_file != NULL && (t < 0 || t > 100))
 		t = 100;
+	if (t > INT_MAX)
+		t = INT_MAX;
 	return (int)t;
 }
 
@@ -493,6 +514,7 @@ daemon_start(struct daemon *d, int *lockfd)
 	eo.heartbeat_timeout_s = d->cfg->heartbeat_timeout_s;
 	if ((d->ex = executor_new(&eo, &cause)) == NULL)
 		goto fail;
+	executor_set_wakeup(d->ex, wake_pipe[0]);
 	d->engine = engine_new(d->cfg, d->st, d->ex, &observer);
 	d->max_active = 4 * d->cfg->workers < 16 ? 16 : 4 * d->cfg->workers;
 
@@ -549,10 +571,13 @@ daemon_loop(struct daemon *d)
 		/* With nothing running, engine_step() returns at once:
 		 * sleep until something is due or a signal comes. */
 		if (engine_running_tasks(d->engine) == 0 &&
-		    (d->nq == 0 || engine_active_runs(d->engine) >=
-		    (size_t)d->max_active) && !sig_stop && !sig_hup &&
-		    engine_active_runs(d->engine) == 0)
-			poll(NULL, 0, daemon_timeout(d, daemon_now(d)));
+		    engine_active_runs(d->engine) == 0 && d->nq == 0 &&
+		    !sig_stop && !sig_hup) {
+			struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
+
+			poll(&pfd, 1, daemon_timeout(d, daemon_now(d)));
+		}
+		wake_drain();
 	}
 	daemon_shutdown(d);
 	return 0;
@@ -649,6 +674,10 @@ main(int argc, char **argv)
 		}
 	}
 
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		fprintf(stderr, "meshd: pipe: %s\n", strerror(errno));
+		return 1;
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;	/* no SA_RESTART: waits wake up */
 	sigemptyset(&sa.sa_mask);
