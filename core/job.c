@@ -1039,6 +1039,15 @@ job_load(const struct meshd_config *cfg, const char *path,
 			jload_int(&jl, s, &job->max_active_tasks);
 		else if (strcmp(key, "run_timeout") == 0)
 			jload_seconds(&jl, s, &job->run_timeout_us);
+		else if (strcmp(key, "jitter") == 0)
+			jload_seconds(&jl, s, &job->jitter_us);
+		else if (strcmp(key, "jitter_random") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				jload_error(&jl, s, "'jitter_random' must be "
+				    "true or false");
+			else
+				job->jitter_random = config_setting_get_bool(s);
+		}
 		else if (strcmp(key, "max_active_runs") == 0) {
 			if (jload_int(&jl, s, &job->max_active_runs) == 0 &&
 			    job->max_active_runs < 1)

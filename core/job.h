@@ -120,6 +120,12 @@ struct job_def {
 	int			 max_active_runs; /* default 16 */
 	int			 max_active_tasks; /* across its runs; 0 = none */
 	int64_t			 run_timeout_us;	/* 0 = none */
+	/* Scheduled runs start up to this long after their interval ends:
+	 * a fixed offset per job (from its name), or a new random one for
+	 * each run with jitter_random, so that many jobs on one schedule do
+	 * not all start at the same instant. */
+	int64_t			 jitter_us;
+	int			 jitter_random;
 };
 
 struct jobset {

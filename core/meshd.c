@@ -43,6 +43,7 @@ struct pending {
 	char	*key;
 	int64_t	 istart, iend;
 	char	*trigger;
+	int64_t	 not_before;	/* daemon clock; jitter */
 };
 
 struct daemon {
@@ -198,7 +199,7 @@ static const struct run_observer observer = {
 
 static void
 queue_push(struct daemon *d, const char *job, const char *key,
-    int64_t istart, int64_t iend, const char *trigger)
+    int64_t istart, int64_t iend, const char *trigger, int64_t not_before)
 {
 	struct pending	*p;
 
@@ -212,6 +213,25 @@ queue_push(struct daemon *d, const char *job, const char *key,
 	p->istart = istart;
 	p->iend = iend;
 	p->trigger = xstrdup(trigger != NULL ? trigger : "schedule");
+	p->not_before = not_before;
+}
+
+/* When a scheduled run of `job` closing at `iend` may start. */
+static int64_t
+jitter_start(const struct job_def *job, int64_t iend)
+{
+	uint64_t	h = 1469598103934665603ULL;
+	const char	*c;
+
+	if (job->jitter_us <= 0)
+		return 0;
+	if (job->jitter_random)
+		return iend + (int64_t)((uint64_t)random() *
+		    (uint64_t)random() % (uint64_t)job->jitter_us);
+	/* FNV-1a of the name: the same offset every time, per job. */
+	for (c = job->name; *c != '\0'; c++)
+		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+	return iend + (int64_t)(h % (uint64_t)job->jitter_us);
 }
 
 static void
@@ -282,7 +302,8 @@ daemon_schedule(struct daemon *d, int64_t now, int missed)
 			if (!created)
 				continue;
 			queue_push(d, job->name, due[j].key, due[j].start,
-			    due[j].end, "schedule");
+			    due[j].end, "schedule", jitter_start(job,
+			    due[j].end));
 			log_info("job=%s run=%lld partition=%s: scheduled",
 			    job->name, (long long)run_id, due[j].key);
 		}
@@ -301,7 +322,7 @@ fail:
 
 /* Move queued runs into the engine, oldest first, within the limits. */
 static void
-daemon_admit(struct daemon *d)
+daemon_admit(struct daemon *d, int64_t now)
 {
 	size_t		 i;
 	struct job_def	*job;
@@ -311,6 +332,10 @@ daemon_admit(struct daemon *d)
 	    (size_t)d->max_active; ) {
 		struct pending *p = &d->q[i];
 
+		if (p->not_before > now) {
+			i++;
+			continue;
+		}
 		if ((job = jobset_find(&d->jobs, p->job)) != NULL &&
 		    (engine_is_active(d->engine, p->job, p->key) ||
 		    engine_job_active_runs(d->engine, p->job) >=
@@ -435,6 +460,10 @@ daemon_timeout(struct daemon *d, int64_t now)
 		if (next >= 0 && (t < 0 || next - now < t))
 			t = next - now;
 	}
+	for (i = 0; i < d->nq; i++)
+		if (d->q[i].not_before > now &&
+		    (t < 0 || d->q[i].not_before - now < t))
+			t = d->q[i].not_before - now;
 	t = t < 0 ? -1 : t / 1000 + 1;
 	if ((due = engine_next_due(d->engine)) >= 0 && (t < 0 || due < t))
 		t = due;
@@ -526,7 +555,7 @@ daemon_start(struct daemon *d, int *lockfd)
 		log_info("job=%s partition=%s: resuming unfinished run",
 		    rec[i].job->name, rec[i].key);
 		queue_push(d, rec[i].job->name, rec[i].key, rec[i].istart,
-		    rec[i].iend, rec[i].trigger);
+		    rec[i].iend, rec[i].trigger, 0);
 	}
 	recovered_runs_free(rec, nrec);
 	d->watermark = watermarks_for(d, &d->jobs, NULL, NULL);
@@ -560,7 +589,7 @@ daemon_loop(struct daemon *d)
 		now = daemon_now(d);
 		if (daemon_schedule(d, now, 0) != 0)
 			return -1;
-		daemon_admit(d);
+		daemon_admit(d, now);
 		if (engine_step(d->engine, daemon_timeout(d, now),
 		    &cause) != 0) {
 			log_error("%s", cause);
@@ -571,7 +600,7 @@ daemon_loop(struct daemon *d)
 		/* With nothing running, engine_step() returns at once:
 		 * sleep until something is due or a signal comes. */
 		if (engine_running_tasks(d->engine) == 0 &&
-		    engine_active_runs(d->engine) == 0 && d->nq == 0 &&
+		    engine_active_runs(d->engine) == 0 &&
 		    !sig_stop && !sig_hup) {
 			struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
 

@@ -115,6 +115,20 @@ wait_for "the interrupted run resumes and succeeds" 15 runs_are slow 1
 eq "$(sql "SELECT try_number FROM task_instances WHERE task_id = 'extract' AND run_id = (SELECT max(id) FROM runs)")" "2" "resumed as a new attempt"
 stop_meshd
 
+# --- jitter: a scheduled run waits up to its job's bound after its
+# interval ends (a fixed offset per job)
+rm -f "$T/jobs/"*.conf
+job3 spread all 0 2001-01-10 2001-01-11
+sed -i 's/^catchup = "all";$/catchup = "all"; jitter = 3600;/' "$T/jobs/spread.conf"
+echo "2001-01-11T00:00:01Z" >"$CLOCK"
+start_meshd
+wait_for "the jittered run is created" 10 runs_are spread 1 queued
+sleep 1
+eq "$(nruns spread queued)" "1" "it does not start before its offset"
+echo "2001-01-11T01:00:01Z" >"$CLOCK"
+wait_for "it starts once the offset has passed" 10 runs_are spread 1
+stop_meshd
+
 # --- kill -9 at random points: every task ends exactly once in success
 rm -f "$T/jobs/"*.conf
 job3 crash all 15 2001-02-01 2001-05-11   # 99 partitions x 3 tasks
