@@ -215,7 +215,6 @@ cmd_catalog_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct state	*st;
 	const char	*state = NULL;
-	char		*end;
 	int		 c, json = 0, rc;
 	long		 limit = 100;
 	static const struct option longopts[] = {
@@ -232,12 +231,9 @@ cmd_catalog_exec(struct ctl *ctl, int argc, char **argv)
 			state = optarg;
 			break;
 		case 'n':
-			limit = strtol(optarg, &end, 10);
-			if (*end != '\0' || limit < 1) {
-				ctl_error("--limit: '%s' is not a positive "
-				    "number", optarg);
+			if (ctl_number("limit", optarg, 1, 1000000,
+			    &limit) != 0)
 				return CTL_EXIT_USAGE;
-			}
 			break;
 		case 'j':
 			json = 1;

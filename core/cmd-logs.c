@@ -29,7 +29,7 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	struct state	*st;
 	sqlite3_stmt	*stmt = NULL;
 	FILE		*f;
-	char		 buf[8192], *end;
+	char		 buf[8192];
 	size_t		 n;
 	int		 c, rc = CTL_EXIT_OK;
 	long		 attempt = 0;
@@ -43,12 +43,9 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "a:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
-			attempt = strtol(optarg, &end, 10);
-			if (*end != '\0' || attempt < 1) {
-				ctl_error("--attempt: '%s' is not a positive "
-				    "number", optarg);
+			if (ctl_number("attempt", optarg, 1, 1000000,
+			    &attempt) != 0)
 				return CTL_EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			return ctl_help(ctl);

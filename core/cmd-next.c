@@ -57,12 +57,9 @@ cmd_next_exec(struct ctl *ctl, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			count = strtol(optarg, &end, 10);
-			if (*end != '\0' || count < 1 || count > 100000) {
-				ctl_error("--count: '%s' is not a number from "
-				    "1 to 100000", optarg);
+			if (ctl_number("count", optarg, 1, 100000,
+			    &count) != 0)
 				return CTL_EXIT_USAGE;
-			}
 			break;
 		case 'f':
 			memset(&tm, 0, sizeof tm);

@@ -157,8 +157,9 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	struct run_print	 rp;
 	struct sigaction	 sa, old_int, old_term;
 	const char		*partition = NULL;
-	char			*cause = NULL, *end;
-	int			 c, json = 0, workers = 0, rc, lockfd = -1;
+	char			*cause = NULL;
+	int			 c, json = 0, rc, lockfd = -1;
+	long			 workers = 0;
 	pid_t			 holder = 0;
 	static const struct option longopts[] = {
 		{ "partition", required_argument, NULL, 'p' },
@@ -174,12 +175,9 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 			partition = optarg;
 			break;
 		case 'w':
-			workers = (int)strtol(optarg, &end, 10);
-			if (*end != '\0' || workers < 1) {
-				ctl_error("--workers: '%s' is not a positive "
-				    "number", optarg);
+			if (ctl_number("workers", optarg, 1, 1024,
+			    &workers) != 0)
 				return CTL_EXIT_USAGE;
-			}
 			break;
 		case 'j':
 			json = 1;
@@ -214,7 +212,7 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	}
 
 	memset(&eo, 0, sizeof eo);
-	eo.workers = workers > 0 ? workers : ctl->cfg->workers;
+	eo.workers = workers > 0 ? (int)workers : ctl->cfg->workers;
 	if ((size_t)eo.workers > job->ntasks && workers == 0)
 		eo.workers = (int)job->ntasks;
 	eo.max_tasks = ctl->cfg->worker_max_tasks;

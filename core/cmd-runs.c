@@ -48,7 +48,7 @@ cmd_runs_exec(struct ctl *ctl, int argc, char **argv)
 	struct state	*st;
 	sqlite3_stmt	*stmt = NULL;
 	const char	*state = NULL;
-	char		*end, a[32], b[32], d[32];
+	char		 a[32], b[32], d[32];
 	int		 c, json = 0, rc = CTL_EXIT_OK, n = 0;
 	long		 limit = 50;
 	int64_t		 job_id;
@@ -70,12 +70,9 @@ cmd_runs_exec(struct ctl *ctl, int argc, char **argv)
 			state = optarg;
 			break;
 		case 'n':
-			limit = strtol(optarg, &end, 10);
-			if (*end != '\0' || limit < 1) {
-				ctl_error("--limit: '%s' is not a positive "
-				    "number", optarg);
+			if (ctl_number("limit", optarg, 1, 1000000,
+			    &limit) != 0)
 				return CTL_EXIT_USAGE;
-			}
 			break;
 		case 'j':
 			json = 1;

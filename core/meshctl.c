@@ -1,5 +1,6 @@
 /* meshctl.c -- the operator's CLI: global options, the verb table, and
  * what every verb shares. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,24 @@ ctl_usage(struct ctl *ctl)
 	    ctl->entry->args);
 	fprintf(stderr, "Try 'meshctl %s --help'.\n", ctl->entry->name);
 	return CTL_EXIT_USAGE;
+}
+
+int
+ctl_number(const char *name, const char *arg, long min, long max, long *out)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < min ||
+	    v > max) {
+		ctl_error("--%s: '%s' is not a number from %ld to %ld", name,
+		    arg, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 int

@@ -43,6 +43,10 @@ struct ctl {
 void	 ctl_error(const char *, ...) PRINTFLIKE(1, 2);
 /* Print the verb's usage to stderr and return CTL_EXIT_USAGE. */
 int	 ctl_usage(struct ctl *);
+/* Parse a whole number option into *out within [min, max], or print
+ * "--NAME: 'x' is not a number from MIN to MAX" and return -1. */
+int	 ctl_number(const char *name, const char *arg, long min, long max,
+	    long *out);
 /* Print the verb's full help to stdout and return CTL_EXIT_OK. */
 int	 ctl_help(struct ctl *);
 /* Load meshd.conf (printing every diagnostic); NULL on error. */
