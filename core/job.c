@@ -332,28 +332,38 @@ jload_int(struct jload *jl, const config_setting_t *s, int *out)
 	return 0;
 }
 
+/* An int or a float setting as a double; `what` names the expected
+ * kind in the error ("a number of seconds"). */
+static int
+jload_number(struct jload *jl, const config_setting_t *s, const char *what,
+    double *v)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		*v = config_setting_get_int(s);
+		return 0;
+	case CONFIG_TYPE_INT64:
+		*v = (double)config_setting_get_int64(s);
+		return 0;
+	case CONFIG_TYPE_FLOAT:
+		*v = config_setting_get_float(s);
+		return 0;
+	default:
+		jload_error(jl, s, "'%s' must be %s, not %s",
+		    config_setting_name(s), what,
+		    jload_type_name(config_setting_type(s)));
+		return -1;
+	}
+}
+
 /* Seconds, an integer or a float, into microseconds. */
 static int
 jload_seconds(struct jload *jl, const config_setting_t *s, int64_t *out)
 {
 	double	v;
 
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-		v = config_setting_get_int(s);
-		break;
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		v = config_setting_get_float(s);
-		break;
-	default:
-		jload_error(jl, s, "'%s' must be a number of seconds, not %s",
-		    config_setting_name(s),
-		    jload_type_name(config_setting_type(s)));
+	if (jload_number(jl, s, "a number of seconds", &v) != 0)
 		return -1;
-	}
 	if (!(v >= 0)) {
 		jload_error(jl, s, "'%s' must be at least 0 seconds, not %g",
 		    config_setting_name(s), v);
@@ -375,22 +385,8 @@ jload_fraction(struct jload *jl, const config_setting_t *s, double lo,
 {
 	double	v;
 
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-		v = config_setting_get_int(s);
-		break;
-	case CONFIG_TYPE_INT64:
-		v = (double)config_setting_get_int64(s);
-		break;
-	case CONFIG_TYPE_FLOAT:
-		v = config_setting_get_float(s);
-		break;
-	default:
-		jload_error(jl, s, "'%s' must be a number, not %s",
-		    config_setting_name(s),
-		    jload_type_name(config_setting_type(s)));
+	if (jload_number(jl, s, "a number", &v) != 0)
 		return -1;
-	}
 	if (!(v >= lo && v <= hi)) {
 		jload_error(jl, s, "'%s' must be between %g and %g, not %g",
 		    config_setting_name(s), lo, hi, v);
