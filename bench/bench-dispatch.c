@@ -116,7 +116,7 @@ bench_chain(const char *plugdir, int n)
 	FILE			*f;
 	struct meshd_config	*cfg;
 	struct errlist		 errs = ERRLIST_INIT;
-	struct jobset		 js;
+	struct jobset		 js = { NULL, 0, NULL, 0 };
 	struct state		*st;
 	struct executor		*ex;
 	struct executor_opts	 eo = { 1, 0, 0, 2, 10 };

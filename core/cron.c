@@ -505,3 +505,11 @@ cron_next(const struct cron *c, const struct tz *tz, int64_t after,
 	}
 	return best == INT64_MAX ? -1 : best;
 }
+
+int
+cron_key_precision(const struct cron *c)
+{
+	if (c->minute != 1)
+		return 2;
+	return c->hour == 1 ? 0 : 1;
+}

@@ -73,6 +73,10 @@ int64_t		 cron_next(const struct cron *, const struct tz *,
 /* 1 if the hour field starts with '*' (the job follows elapsed time across
  * DST changes), else 0. */
 int		 cron_hour_is_wildcard(const struct cron *);
+/* How precise partition keys of this schedule must be: 0 when it fires
+ * only at minute 0 of hour 0 (a date is enough), 1 when only at minute 0
+ * (date and hour), 2 otherwise (date, hour and minute). */
+int		 cron_key_precision(const struct cron *);
 
 /* "vixie", "skip", "both" -> policy: 0, or -1 for any other name. */
 int		 cron_dst_from_name(const char *, enum cron_dst *);

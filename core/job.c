@@ -1141,6 +1141,8 @@ job_free(struct job_def *job)
 
 /* ------------------------------------------------------------ job sets */
 
+static void	jobset_index(struct jobset *, size_t);
+
 static int
 jobs_cmp(const void *a, const void *b)
 {
@@ -1190,6 +1192,7 @@ jobs_load(const struct meshd_config *cfg, struct jobset *out,
 			out->v = xreallocarray(out->v, out->n + 1,
 			    sizeof *out->v);
 			out->v[out->n++] = job;
+			jobset_index(out, out->n - 1);
 		}
 		free(path);
 		free(names[i]);
@@ -1198,16 +1201,70 @@ jobs_load(const struct meshd_config *cfg, struct jobset *out,
 	return errs->nerrors > nerr0 ? -1 : 0;
 }
 
+static size_t
+name_hash(const char *s)
+{
+	size_t	h = 5381;
+
+	while (*s != '\0')
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+/* Add job v[i] to the name index, growing it to keep it half empty. */
+static void
+jobset_index(struct jobset *js, size_t i)
+{
+	size_t	j, h;
+
+	if (js->n * 2 > js->hcap) {
+		free(js->hidx);
+		js->hcap = js->hcap == 0 ? 64 : js->hcap * 2;
+		while (js->hcap < js->n * 2)
+			js->hcap *= 2;
+		js->hidx = xcalloc(js->hcap, sizeof *js->hidx);
+		for (j = 0; j < js->n; j++) {
+			if (j == i)
+				continue;
+			h = name_hash(js->v[j]->name) & (js->hcap - 1);
+			while (js->hidx[h] != 0)
+				h = (h + 1) & (js->hcap - 1);
+			js->hidx[h] = j + 1;
+		}
+	}
+	h = name_hash(js->v[i]->name) & (js->hcap - 1);
+	while (js->hidx[h] != 0)
+		h = (h + 1) & (js->hcap - 1);
+	js->hidx[h] = i + 1;
+}
+
+long
+jobset_pos(const struct jobset *js, const char *name)
+{
+	size_t	i, h;
+
+	if (js->hcap == 0) {
+		/* A set built by hand, without jobs_load(). */
+		for (i = 0; i < js->n; i++)
+			if (strcmp(js->v[i]->name, name) == 0)
+				return (long)i;
+		return -1;
+	}
+	h = name_hash(name) & (js->hcap - 1);
+	for (; js->hidx[h] != 0; h = (h + 1) & (js->hcap - 1)) {
+		i = js->hidx[h] - 1;
+		if (strcmp(js->v[i]->name, name) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
 struct job_def *
 jobset_find(const struct jobset *js, const char *name)
 {
-	size_t	i;
+	long	i = jobset_pos(js, name);
 
-	for (i = 0; i < js->n; i++) {
-		if (strcmp(js->v[i]->name, name) == 0)
-			return js->v[i];
-	}
-	return NULL;
+	return i < 0 ? NULL : js->v[i];
 }
 
 void
@@ -1218,8 +1275,11 @@ jobset_free(struct jobset *js)
 	for (i = 0; i < js->n; i++)
 		job_free(js->v[i]);
 	free(js->v);
+	free(js->hidx);
 	js->v = NULL;
 	js->n = 0;
+	js->hidx = NULL;
+	js->hcap = 0;
 }
 
 int

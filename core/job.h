@@ -131,6 +131,10 @@ struct job_def {
 struct jobset {
 	struct job_def	**v;
 	size_t		  n;
+	/* Name index (open addressing, slot = index + 1, 0 empty), built by
+	 * jobs_load(): daemons with 10,000 jobs look names up a lot. */
+	size_t		 *hidx;
+	size_t		  hcap;
 };
 
 const char	*stage_name(int stage);
@@ -154,6 +158,8 @@ void		 job_free(struct job_def *);
 int		 jobs_load(const struct meshd_config *, struct jobset *out,
 		    struct errlist *errs);
 struct job_def	*jobset_find(const struct jobset *, const char *name);
+/* The position of a job in the set, or -1. */
+long		 jobset_pos(const struct jobset *, const char *name);
 void		 jobset_free(struct jobset *);
 
 /* Index of a task by id, or -1. */

@@ -245,25 +245,6 @@ pending_free(struct pending *p)
 	free(p->trigger);
 }
 
-/* The end of the last scheduled interval the state knows of. */
-static int64_t
-state_watermark(struct daemon *d, const char *job)
-{
-	sqlite3_stmt	*stmt;
-	int64_t		 w = 0;
-
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT "
-	    "max(r.interval_end_us) FROM runs r JOIN jobs j ON j.id = r.job_id "
-	    "WHERE j.name = ? AND r.\"trigger\" = 'schedule'", -1, &stmt,
-	    NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		w = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	return w;
-}
-
 /*
  * Create the runs of every interval that has ended, in one transaction,
  * and queue them.  A (job, partition) that already has a run is left as
@@ -397,19 +378,33 @@ watermarks_for(struct daemon *d, const struct jobset *js,
     const struct jobset *old, const int64_t *oldw)
 {
 	int64_t	*w;
-	size_t	 i, j;
+	size_t	 i;
+
+	sqlite3_stmt	*stmt;
+	long		 k;
 
 	w = xcalloc(js->n == 0 ? 1 : js->n, sizeof *w);
-	for (i = 0; i < js->n; i++) {
-		for (j = 0; old != NULL && j < old->n; j++)
-			if (strcmp(old->v[j]->name, js->v[i]->name) == 0 &&
-			    strcmp(old->v[j]->schedule,
-			    js->v[i]->schedule) == 0)
-				break;
-		if (old != NULL && j < old->n)
-			w[i] = oldw[j];
-		else
-			w[i] = state_watermark(d, js->v[i]->name);
+	/* One query for every job's last scheduled interval. */
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT j.name, "
+	    "max(r.interval_end_us) FROM runs r JOIN jobs j ON j.id = r.job_id "
+	    "WHERE r.\"trigger\" = 'schedule' GROUP BY j.name", -1, &stmt,
+	    NULL) == SQLITE_OK) {
+		while (sqlite3_step(stmt) == SQLITE_ROW) {
+			const char *name = (const char *)
+			    sqlite3_column_text(stmt, 0);
+
+			if ((k = jobset_pos(js, name)) >= 0)
+				w[k] = sqlite3_column_int64(stmt, 1);
+		}
+		sqlite3_finalize(stmt);
+	}
+	/* A job kept across a reload with the same schedule keeps its
+	 * watermark: intervals it skipped stay skipped. */
+	for (i = 0; old != NULL && i < js->n; i++) {
+		if ((k = jobset_pos(old, js->v[i]->name)) < 0 ||
+		    strcmp(old->v[k]->schedule, js->v[i]->schedule) != 0)
+			continue;
+		w[i] = oldw[k];
 	}
 	return w;
 }

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -63,7 +64,17 @@ struct tz {
 	size_t		 nchars;
 	struct prule	 rule;
 	int		 omin, omax;
+	/* Shared: one object per zone file, however many jobs use it. */
+	char		*key;		/* the path it was read from */
+	int		 refs;
+	struct tz	*next;		/* in tz_cache */
 };
+
+/* Zones are immutable once loaded, so jobs share them: 10,000 jobs in
+ * Europe/Berlin read the file once.  The lock makes tz_load() and
+ * tz_free() safe from any thread. */
+static struct tz	*tz_cache;
+static pthread_mutex_t	 tz_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int64_t
 fdiv(int64_t a, int64_t b)
@@ -530,12 +541,37 @@ tz_name(const struct tz *tz)
 	return tz->name;
 }
 
+static void	tz_destroy(struct tz *);
+
 void
 tz_free(struct tz *tz)
+{
+	struct tz	**pp;
+
+	if (tz == NULL)
+		return;
+	pthread_mutex_lock(&tz_cache_lock);
+	if (--tz->refs > 0) {
+		pthread_mutex_unlock(&tz_cache_lock);
+		return;
+	}
+	for (pp = &tz_cache; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == tz) {
+			*pp = tz->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&tz_cache_lock);
+	tz_destroy(tz);
+}
+
+static void
+tz_destroy(struct tz *tz)
 {
 	if (tz == NULL)
 		return;
 	free(tz->name);
+	free(tz->key);
 	free(tz->trans);
 	free(tz->tidx);
 	free(tz->types);
@@ -750,8 +786,44 @@ name_ok(const char *name)
 	return 1;
 }
 
+static struct tz	*tz_read(const char *, char **);
+
 struct tz *
 tz_load(const char *name, char **cause)
+{
+	struct tz	*tz;
+	const char	*dir;
+	char		*key;
+
+	if ((dir = getenv("TZDIR")) == NULL || *dir == '\0')
+		dir = TZ_DEFAULT_DIR;
+	key = xasprintf("%s/%s", dir, name);
+	pthread_mutex_lock(&tz_cache_lock);
+	for (tz = tz_cache; tz != NULL; tz = tz->next)
+		if (strcmp(tz->key, key) == 0)
+			break;
+	if (tz != NULL) {
+		tz->refs++;
+		pthread_mutex_unlock(&tz_cache_lock);
+		free(key);
+		return tz;
+	}
+	pthread_mutex_unlock(&tz_cache_lock);
+	if ((tz = tz_read(name, cause)) == NULL) {
+		free(key);
+		return NULL;
+	}
+	tz->key = key;
+	tz->refs = 1;
+	pthread_mutex_lock(&tz_cache_lock);
+	tz->next = tz_cache;
+	tz_cache = tz;
+	pthread_mutex_unlock(&tz_cache_lock);
+	return tz;
+}
+
+static struct tz *
+tz_read(const char *name, char **cause)
 {
 	struct tz	*tz = NULL;
 	struct stat	 sb;
@@ -823,6 +895,7 @@ fail:
 	free(why);
 	free(data);
 	free(path);
-	tz_free(tz);
+	if (tz != NULL)
+		tz_destroy(tz);
 	return NULL;
 }
