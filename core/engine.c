@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -83,6 +84,17 @@ struct engine {
 	uint64_t			  nlaunched;	/* for class turns */
 	size_t				 *blocked;	/* scratch for failures */
 	size_t				  blocked_cap;
+	/* Plugin descriptions by path, file identity and mtime: describing
+	 * a plugin costs a process, and a backfill opens thousands of runs
+	 * of the same job.  A refusal is cached too (info NULL). */
+	struct probe {
+		char			*path;
+		dev_t			 dev;
+		ino_t			 ino;
+		struct timespec		 mtime;
+		struct plugin_info	*info;
+	}				 *probes;
+	size_t				  nprobes;
 	uint64_t			  rng;		/* retry jitter */
 };
 
@@ -150,6 +162,46 @@ task_product(const struct task_def *td, const struct plugin_info *pi)
 	return NULL;
 }
 
+/* The description of a plugin, from the cache while the file is the
+ * same; NULL if the plugin is refused.  Owned by the engine. */
+static struct plugin_info *
+engine_probe(struct engine *e, const char *path)
+{
+	struct stat	 sb;
+	struct probe	*p;
+	char		*why = NULL;
+	size_t		 i;
+
+	if (stat(path, &sb) == -1)
+		return NULL;
+	for (i = 0; i < e->nprobes; i++) {
+		p = &e->probes[i];
+		if (strcmp(p->path, path) != 0)
+			continue;
+		if (p->dev == sb.st_dev && p->ino == sb.st_ino &&
+		    p->mtime.tv_sec == sb.st_mtim.tv_sec &&
+		    p->mtime.tv_nsec == sb.st_mtim.tv_nsec)
+			return p->info;
+		/* Replaced or rebuilt: describe it again. */
+		if (p->info != NULL)
+			plugin_info_free(p->info);
+		break;
+	}
+	if (i == e->nprobes) {
+		e->probes = xreallocarray(e->probes, e->nprobes + 1,
+		    sizeof *e->probes);
+		p = &e->probes[e->nprobes++];
+		p->path = xstrdup(path);
+	} else
+		p = &e->probes[i];
+	p->dev = sb.st_dev;
+	p->ino = sb.st_ino;
+	p->mtime = sb.st_mtim;
+	p->info = loader_probe(path, &why);
+	free(why);
+	return p->info;
+}
+
 /*
  * Describe every plugin of the job (each in a child process) to learn the
  * products its tasks build.  A plugin that is refused or lacks the stage is
@@ -159,24 +211,14 @@ task_product(const struct task_def *td, const struct plugin_info *pi)
 static int
 run_probe(struct erun *r, char **cause)
 {
-	size_t	 i, j, k;
+	size_t	 i, k;
 	int	 found;
-	char	*why = NULL;
 
 	r->infos = xcalloc(r->n, sizeof *r->infos);
 	for (i = 0; i < r->n; i++) {
 		const struct task_def	*td = r->t[i].def;
 
-		for (j = 0; j < i; j++)
-			if (strcmp(r->t[j].def->plugin_path,
-			    td->plugin_path) == 0)
-				break;
-		if (j < i)
-			r->infos[i] = r->infos[j];
-		else
-			r->infos[i] = loader_probe(td->plugin_path, &why);
-		free(why);
-		why = NULL;
+		r->infos[i] = engine_probe(r->e, td->plugin_path);
 		if (r->infos[i] == NULL) {
 			r->t[i].product = td->product;
 			continue;
@@ -828,20 +870,11 @@ fail:
 static void
 run_free(struct erun *r)
 {
-	size_t	i, j;
+	size_t	i;
 
 	if (r->ready != NULL)
 		dag_ready_free(r->ready);
-	if (r->infos != NULL) {
-		for (i = 0; i < r->n; i++) {
-			for (j = 0; j < i; j++)
-				if (r->infos[j] == r->infos[i])
-					break;
-			if (j == i && r->infos[i] != NULL)
-				plugin_info_free(r->infos[i]);
-		}
-		free(r->infos);
-	}
+	free(r->infos);		/* the descriptions are the engine's */
 	for (i = 0; i < r->n; i++)
 		free(r->t[i].reason);
 	free(r->deferred);
@@ -1227,6 +1260,12 @@ engine_free(struct engine *e)
 	free(e->stop_why);
 	free(e->pool_used);
 	free(e->blocked);
+	for (i = 0; i < e->nprobes; i++) {
+		free(e->probes[i].path);
+		if (e->probes[i].info != NULL)
+			plugin_info_free(e->probes[i].info);
+	}
+	free(e->probes);
 	run_summary_free(e->last);
 	free(e);
 }
