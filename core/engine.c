@@ -498,25 +498,33 @@ engine_pick(struct engine *e, int backfill)
 	return NULL;
 }
 
-/*
- * Start every ready task there is a worker for, taking one task from each
- * active run in turn so that no run starves the others.  Scheduled and
- * manual runs come first, but every fourth worker goes to a backfill when
- * one is waiting, so that neither class starves the other.
- */
-static int
-engine_launch(struct engine *e, char **cause)
-{
+/* Tasks picked to start: recorded in a transaction, submitted after it
+ * commits. */
+struct launch {
 	struct rtask	*batch[256];
 	char		*logs[256];
-	size_t		 nb = 0, i;
-	int		 idle, pref;
-	int64_t		 now = now_us();
+	size_t		 nb;
+};
 
+/*
+ * Pick every ready task there is a worker for, taking one task from each
+ * active run in turn so that no run starves the others, and record their
+ * attempts in the open transaction.  Scheduled and manual runs come
+ * first, but every fourth worker goes to a backfill when one is waiting,
+ * so that neither class starves the other.
+ */
+static int
+launch_record(struct engine *e, struct launch *l, char **cause)
+{
+	size_t	 i;
+	int	 idle, pref;
+	int64_t	 now = now_us();
+
+	l->nb = 0;
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0)
 		return 0;
 	idle = executor_idle(e->ex);
-	while (idle > 0 && nb < nitems(batch)) {
+	while (idle > 0 && l->nb < nitems(l->batch)) {
 		struct rtask *t;
 
 		/* Counted across passes: a pool of two workers launches
@@ -529,55 +537,91 @@ engine_launch(struct engine *e, char **cause)
 		t->run->reserved++;
 		if (t->def->pool_index >= 0)
 			e->pool_used[t->def->pool_index]++;
-		batch[nb++] = t;
+		t->tries++;
+		l->logs[l->nb] = run_path(e->cfg->log_dir, t->run,
+		    "/%s.%d.log", t->def->id, t->tries);
+		l->batch[l->nb++] = t;
 		idle--;
 	}
-	if (nb == 0)
-		return 0;
+	/* Nobody hears of an attempt before its record commits. */
+	for (i = 0; i < l->nb; i++) {
+		struct rtask *t = l->batch[i];
 
-	/* Record the attempts first: nobody hears of one before commit. */
-	if (state_begin(e->st, cause) != 0)
-		return -1;
-	if (engine_flush_pids(e, cause) != 0) {
-		state_rollback(e->st);
-		return -1;
-	}
-	for (i = 0; i < nb; i++) {
-		struct rtask *t = batch[i];
-
-		t->tries++;
-		logs[i] = run_path(e->cfg->log_dir, t->run, "/%s.%d.log",
-		    t->def->id, t->tries);
 		if (state_attempt_start(e->st, t->ti_id, t->tries, now,
-		    logs[i], &t->attempt_id, cause) != 0 ||
+		    l->logs[i], &t->attempt_id, cause) != 0 ||
 		    state_ti_set(e->st, t->ti_id, "running", t->tries, NULL,
-		    now, 0, cause) != 0) {
-			state_rollback(e->st);
-			nb = i + 1;
-			goto out;
-		}
+		    now, 0, cause) != 0)
+			return -1;
 		t->state = "running";
 	}
-	if (state_commit(e->st, cause) != 0)
-		goto out;
+	return 0;
+}
 
-	for (i = 0; i < nb; i++) {
-		struct rtask	*t = batch[i];
+/* After the commit: hand the recorded attempts to workers. */
+static int
+launch_submit(struct engine *e, struct launch *l, char **cause)
+{
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < l->nb && rc == 0; i++) {
+		struct rtask	*t = l->batch[i];
 		struct erun	*r = t->run;
 
-		if (task_submit(t, logs[i], cause) != 0)
-			goto out;
+		if ((rc = task_submit(t, l->logs[i], cause)) != 0)
+			break;
 		if (e->obs != NULL && e->obs->task_start != NULL)
 			e->obs->task_start(e->obs->arg, r->job, r->key,
 			    r->run_id, t->def->id, t->tries, t->pid);
 	}
-	for (i = 0; i < nb; i++)
-		free(logs[i]);
-	return 0;
-out:
-	for (i = 0; i < nb; i++)
-		free(logs[i]);
-	return -1;
+	for (i = 0; i < l->nb; i++)
+		free(l->logs[i]);
+	l->nb = 0;
+	return rc;
+}
+
+static void
+launch_discard(struct launch *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->nb; i++)
+		free(l->logs[i]);
+	l->nb = 0;
+}
+
+/* Start every ready task there is a worker for, in a transaction of its
+ * own (when no result brought them). */
+static int
+engine_launch(struct engine *e, char **cause)
+{
+	struct launch	l;
+
+	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
+	    executor_idle(e->ex) == 0)
+		return 0;
+	if (state_begin(e->st, cause) != 0)
+		return -1;
+	if (launch_record(e, &l, cause) != 0) {
+		state_rollback(e->st);
+		launch_discard(&l);
+		return -1;
+	}
+	if (l.nb == 0) {
+		/* Nothing was written: the pids wait for the next commit. */
+		state_rollback(e->st);
+		return 0;
+	}
+	if (engine_flush_pids(e, cause) != 0) {
+		state_rollback(e->st);
+		launch_discard(&l);
+		return -1;
+	}
+	if (state_commit(e->st, cause) != 0) {
+		launch_discard(&l);
+		return -1;
+	}
+	return launch_submit(e, &l, cause);
 }
 
 static int
@@ -809,6 +853,7 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 {
 	struct task_result	*res[256];
 	struct ended		 ended[256];
+	struct launch		 l;
 	size_t			 nres = 0, i, maxn = 0;
 	int			 rc;
 
@@ -846,8 +891,19 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 			goto fail;
 		}
 	}
-	if (state_commit(e->st, cause) != 0)
+	/* The successors these results made ready start in the same pass,
+	 * and their attempts ride in the same transaction: one commit per
+	 * step, not two. */
+	engine_due(e);
+	if (launch_record(e, &l, cause) != 0) {
+		state_rollback(e->st);
+		launch_discard(&l);
 		goto fail;
+	}
+	if (state_commit(e->st, cause) != 0) {
+		launch_discard(&l);
+		goto fail;
+	}
 
 	for (i = 0; i < nres; i++) {
 		struct rtask	*t = ended[i].t;
@@ -859,7 +915,7 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 			    t->duration);
 		task_result_free(res[i]);
 	}
-	return 1;
+	return launch_submit(e, &l, cause) == 0 ? 1 : -1;
 
 fail:
 	for (i = 0; i < nres; i++)
@@ -1146,12 +1202,6 @@ engine_step(struct engine *e, int timeout_ms, char **cause)
 		timeout_ms = (int)(next / 1000) + 1;
 	if ((rc = engine_collect(e, timeout_ms, cause)) == -1)
 		return -1;
-	/* Successors made ready by these results start in the same pass. */
-	if (rc == 1) {
-		engine_due(e);
-		if (engine_launch(e, cause) != 0)
-			return -1;
-	}
 	return engine_reap(e, cause);
 }
 

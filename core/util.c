@@ -183,6 +183,9 @@ mkdir_p(const char *path, int mode, char **cause)
 	char	*p, *s;
 	int	 rc = -1;
 
+	/* Usually the parent exists: one mkdir instead of one per level. */
+	if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
+		return 0;
 	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s != '/' && *s != '\0')
