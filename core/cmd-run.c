@@ -210,6 +210,11 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_STATE;
 		goto out;
 	}
+	if (config_apply_sync(ctl->cfg, st, &cause) != 0) {
+		ctl_error("%s", cause);
+		rc = CTL_EXIT_STATE;
+		goto out;
+	}
 
 	memset(&eo, 0, sizeof eo);
 	eo.workers = workers > 0 ? (int)workers : ctl->cfg->workers;

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "config.h"
+#include "state.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -115,6 +118,23 @@ config_free(struct meshd_config *cfg)
 		free(cfg->pools[i].name);
 	free(cfg->pools);
 	free(cfg);
+}
+
+int
+config_apply_sync(const struct meshd_config *cfg, struct state *st,
+    char **cause)
+{
+	/* WAL with synchronous = NORMAL (state.c's default) survives kill -9
+	 * of any process; FULL also survives losing power, at a price. */
+	if (!cfg->sync_full)
+		return 0;
+	if (sqlite3_exec(state_sqlite(st), "PRAGMA synchronous = FULL", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		set_cause(cause, "%s: cannot set synchronous = FULL: %s",
+		    state_path(st), sqlite3_errmsg(state_sqlite(st)));
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -386,6 +406,15 @@ config_load(const char *path, struct errlist *errs)
 			cload_int(&cl, s, 1, &cfg->heartbeat_timeout_s);
 		else if (strcmp(name, "pools") == 0)
 			cload_pools(&cl, s, cfg);
+		else if (strcmp(name, "synchronous") == 0) {
+			const char *v = config_setting_get_string(s);
+
+			if (v != NULL && strcmp(v, "full") == 0)
+				cfg->sync_full = 1;
+			else if (v == NULL || strcmp(v, "normal") != 0)
+				cload_error(&cl, s, "synchronous must be "
+				    "\"normal\" or \"full\"");
+		}
 		else {
 			errlist_warn(errs, config_setting_source_file(s) != NULL ?
 			    config_setting_source_file(s) : path,

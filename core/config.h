@@ -13,6 +13,7 @@
  *     shutdown_grace = 30;              # meshd: let attempts finish this long
  *     heartbeat_timeout = 10;           # seconds of silence => worker lost
  *     pools = { warehouse = 2; };       # named slots tasks draw from
+ *     synchronous = "normal";           # or "full": survive power loss too
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -39,12 +40,19 @@ struct meshd_config {
 	int	  kill_grace_s;		/* default 5 */
 	int	  shutdown_grace_s;	/* default 30 */
 	int	  heartbeat_timeout_s;	/* default 10 */
+	int	  sync_full;		/* synchronous = "full": power-loss safe */
 	struct pool_def {
 		char	*name;
 		int	 slots;
 	}	 *pools;		/* named pools: pool = "x" in a task */
 	size_t	  npools;
 };
+
+/* Apply the configured durability to an open state (PRAGMA synchronous).
+ * 0, or -1 with cause. */
+struct state;
+int	config_apply_sync(const struct meshd_config *, struct state *,
+	    char **cause);
 
 /* Index of a pool by name, or -1. */
 int	config_pool_index(const struct meshd_config *, const char *name);
