@@ -50,15 +50,22 @@ struct worker {
 	unsigned char		 *buf;		/* WIRE_MAX bytes */
 };
 
-/* The heartbeat thread of one attempt. */
+/*
+ * The heartbeat thread: one per worker, started with its first task and
+ * kept for its life (a thread per task cost a clone and a join each).
+ * While an attempt runs it sends a heartbeat every second, so that the
+ * supervisor can tell a busy plugin from a stopped worker.
+ */
 struct heartbeat {
 	pthread_t	thread;
 	pthread_mutex_t	mu;
 	pthread_cond_t	cv;
-	int		stop;
+	int		started;
+	int		active;		/* an attempt is running */
 	int		fd;
 	int64_t		attempt_id;
 };
+static struct heartbeat	hb;
 
 static void
 worker_on_term(int sig)
@@ -156,72 +163,79 @@ worker_send(struct worker *w, struct wbuf *b)
 static void *
 heartbeat_main(void *arg)
 {
-	struct heartbeat	*hb = arg;
-	struct timespec		 ts;
+	struct timespec	ts;
+	int64_t		id;
+	int		fd;
 
-	pthread_mutex_lock(&hb->mu);
-	while (!hb->stop) {
+	(void)arg;
+	pthread_mutex_lock(&hb.mu);
+	for (;;) {
+		while (!hb.active)
+			pthread_cond_wait(&hb.cv, &hb.mu);
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += 1;
-		while (!hb->stop &&
-		    pthread_cond_timedwait(&hb->cv, &hb->mu, &ts) != ETIMEDOUT)
+		while (hb.active &&
+		    pthread_cond_timedwait(&hb.cv, &hb.mu, &ts) != ETIMEDOUT)
 			;
-		if (hb->stop)
-			break;
-		pthread_mutex_unlock(&hb->mu);
-		wire_send_heartbeat(hb->fd, hb->attempt_id);
-		pthread_mutex_lock(&hb->mu);
+		if (!hb.active)
+			continue;
+		id = hb.attempt_id;
+		fd = hb.fd;
+		pthread_mutex_unlock(&hb.mu);
+		wire_send_heartbeat(fd, id);
+		pthread_mutex_lock(&hb.mu);
 	}
-	pthread_mutex_unlock(&hb->mu);
 	return NULL;
 }
 
+/* Start beating for `attempt_id`; the thread is made on first use. */
 static int
-heartbeat_start(struct heartbeat *hb, int fd, int64_t attempt_id)
+heartbeat_start(int fd, int64_t attempt_id)
 {
 	pthread_condattr_t	ca;
 	pthread_attr_t		attr;
 	sigset_t		all, old;
 	int			rc;
 
-	memset(hb, 0, sizeof *hb);
-	hb->fd = fd;
-	hb->attempt_id = attempt_id;
-	pthread_mutex_init(&hb->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&hb->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	/* Signals meant for the plugin (SIGTERM, alarms) go to the thread
-	 * running it, not to the heartbeat. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	/* A small stack: under a memory limit the default 8 MiB of address
-	 * space is taken from the plugin. */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	rc = pthread_create(&hb->thread, &attr, heartbeat_main, hb);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		pthread_cond_destroy(&hb->cv);
-		pthread_mutex_destroy(&hb->mu);
-		errno = rc;
-		return -1;
+	if (!hb.started) {
+		pthread_mutex_init(&hb.mu, NULL);
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&hb.cv, &ca);
+		pthread_condattr_destroy(&ca);
+		/* Signals meant for the plugin (SIGTERM, alarms) go to the
+		 * thread running it, not to the heartbeat. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		/* A small stack: under a memory limit the default 8 MiB of
+		 * address space is taken from the plugin. */
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		rc = pthread_create(&hb.thread, &attr, heartbeat_main, NULL);
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0) {
+			errno = rc;
+			return -1;
+		}
+		hb.started = 1;
 	}
+	pthread_mutex_lock(&hb.mu);
+	hb.fd = fd;
+	hb.attempt_id = attempt_id;
+	hb.active = 1;
+	pthread_cond_signal(&hb.cv);
+	pthread_mutex_unlock(&hb.mu);
 	return 0;
 }
 
 static void
-heartbeat_stop(struct heartbeat *hb)
+heartbeat_stop(void)
 {
-	pthread_mutex_lock(&hb->mu);
-	hb->stop = 1;
-	pthread_cond_signal(&hb->cv);
-	pthread_mutex_unlock(&hb->mu);
-	pthread_join(hb->thread, NULL);
-	pthread_cond_destroy(&hb->cv);
-	pthread_mutex_destroy(&hb->mu);
+	pthread_mutex_lock(&hb.mu);
+	hb.active = 0;
+	pthread_cond_signal(&hb.cv);
+	pthread_mutex_unlock(&hb.mu);
 }
 
 static const char *
@@ -406,7 +420,6 @@ static void
 worker_task(struct worker *w, struct wire_task *t)
 {
 	struct meshd_ctx	 ctx;
-	struct heartbeat	 hb;
 	struct sigaction	 sa;
 	struct outcome		 o = { MESHD_FAILED, 1, NULL };
 	struct wbuf		 b;
@@ -430,7 +443,7 @@ worker_task(struct worker *w, struct wire_task *t)
 	wbuf_i64(&b, started);
 	if (worker_send(w, &b) != 0)
 		worker_exit(w, 0);
-	hb_ok = heartbeat_start(&hb, w->fd, t->attempt_id) == 0;
+	hb_ok = heartbeat_start(w->fd, t->attempt_id) == 0;
 
 	if (!hb_ok)
 		outcome_set(&o, MESHD_FAILED, 1, xasprintf("cannot start the "
@@ -444,7 +457,7 @@ worker_task(struct worker *w, struct wire_task *t)
 	else
 		worker_run_stage(w, t, &ctx, &o);
 	if (hb_ok)
-		heartbeat_stop(&hb);
+		heartbeat_stop();
 	worker_close_log(w);
 
 	for (i = 0; i < ctx.nchecks; i++) {
