@@ -53,4 +53,25 @@ test -n "$(ls "$T/state/staging/flights_daily/$day" 2>/dev/null)" && ok "quarant
 run_ctl 0 "a clean day again replaces its partition" run flights_daily --partition 2001-01-05
 eq "$(wh "SELECT count(*) FROM ops_flights WHERE partition_key = '2001-01-05'")" "$(jq '[.[] | select(.date | startswith("2001/01/05"))] | length' "$data/flights-20k.json")" "republish does not duplicate rows"
 
+# --- the daemon runs the demo jobs on their schedule, under a test clock
+MESHD=${MESHD:-$top_builddir/meshd}
+echo "2001-01-03T00:00:01Z" >"$T/clock"
+"$MESHD" -c "$T/meshd.conf" --clock "$T/clock" >"$T/meshd.log" 2>&1 &
+mpid=$!
+day_state() { sql "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'flights_daily' AND r.partition_key = '$1' AND r.\"trigger\" = 'schedule'" 2>/dev/null; }
+waitday() {
+	i=0
+	while [ "$i" -lt 150 ] && [ "$(day_state "$1")" != "success" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	eq "$(day_state "$1")" "success" "meshd ran flights_daily $1 on its schedule"
+}
+waitday 2001-01-02
+eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'flights_daily' AND r.partition_key = '2001-01-01'")" "0" "catchup latest skipped the older missed day"
+echo "2001-01-04T00:00:01Z" >"$T/clock"
+waitday 2001-01-03
+eq "$(wh "SELECT count(*) FROM ops_flights WHERE partition_key = '2001-01-03'")" "$(jq '[.[] | select(.date | startswith("2001/01/03"))] | length' "$data/flights-20k.json")" "the scheduled day reached the warehouse"
+kill -TERM "$mpid"; wait "$mpid"
+eq "$?" "0" "meshd stops cleanly"
+
 finish
