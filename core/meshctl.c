@@ -15,6 +15,7 @@
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
+	&cmd_trigger_entry,
 	&cmd_runs_entry,
 	&cmd_tasks_entry,
 	&cmd_logs_entry,

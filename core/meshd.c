@@ -33,6 +33,7 @@
 #include "lock.h"
 #include "log.h"
 #include "partition.h"
+#include "request.h"
 #include "schedule.h"
 #include "state.h"
 #include "util.h"
@@ -44,6 +45,7 @@ struct pending {
 	int64_t	 istart, iend;
 	char	*trigger;
 	int64_t	 not_before;	/* daemon clock; jitter */
+	int	 rerun;		/* run every task again (a trigger) */
 };
 
 struct daemon {
@@ -63,6 +65,7 @@ struct daemon {
 	/* When the next interval of any job ends: the jobs are looked at
 	 * only then, not on every event (with 10,000 jobs that matters). */
 	int64_t			 next_sched;
+	int64_t			 data_version;	/* of the state, for requests */
 };
 
 static volatile sig_atomic_t	sig_stop, sig_hup;
@@ -78,7 +81,7 @@ on_signal(int sig)
 
 	if (sig == SIGHUP)
 		sig_hup = 1;
-	else
+	else if (sig != SIGUSR1)
 		sig_stop = sig;
 	if (wake_pipe[1] != -1 && write(wake_pipe[1], &c, 1) == -1) {
 		/* Full pipe: a wake-up is already pending. */
@@ -217,6 +220,7 @@ queue_push(struct daemon *d, const char *job, const char *key,
 	p->iend = iend;
 	p->trigger = xstrdup(trigger != NULL ? trigger : "schedule");
 	p->not_before = not_before;
+	p->rerun = 0;
 }
 
 /* When a scheduled run of `job` closing at `iend` may start. */
@@ -340,7 +344,8 @@ daemon_admit(struct daemon *d, int64_t now)
 			log_warn("job=%s partition=%s: job no longer "
 			    "configured, run left queued", p->job, p->key);
 		} else if (engine_add_run(d->engine, job, p->key, p->istart,
-		    p->iend, p->trigger, ENGINE_RESUME, NULL, &cause) != 0) {
+		    p->iend, p->trigger, p->rerun ? ENGINE_RERUN : ENGINE_RESUME,
+		    NULL, &cause) != 0) {
 			log_error("job=%s partition=%s: cannot start run: %s",
 			    p->job, p->key, cause);
 			free(cause);
@@ -350,6 +355,114 @@ daemon_admit(struct daemon *d, int64_t now)
 		memmove(p, p + 1, (d->nq - i - 1) * sizeof *p);
 		d->nq--;
 	}
+}
+
+/* Is the run (job, key) waiting in the queue? */
+static int
+queued(struct daemon *d, const char *job, const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < d->nq; i++)
+		if (strcmp(d->q[i].job, job) == 0 &&
+		    strcmp(d->q[i].key, key) == 0)
+			return 1;
+	return 0;
+}
+
+/* Carry out one trigger inside the open transaction; *ok and *result
+ * say how it went. */
+static int
+daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
+    char **result, char **cause)
+{
+	struct job_def	*job;
+	int64_t		 istart, iend, job_id, run_id;
+	int		 created;
+	char		*key = NULL, *why = NULL;
+
+	*ok = 0;
+	if ((job = jobset_find(&d->jobs, rq->job)) == NULL) {
+		*result = xasprintf("unknown job '%s'", rq->job);
+		return 0;
+	}
+	if (job_parse_key(job, rq->partition_key != NULL ? rq->partition_key :
+	    PARTITION_DEFAULT_KEY, &istart, &iend, &key, &why) != 0) {
+		*result = why;
+		return 0;
+	}
+	*ok = 1;
+	if (engine_is_active(d->engine, job->name, key) ||
+	    queued(d, job->name, key)) {
+		*result = xasprintf("%s %s is already running or queued",
+		    job->name, key);
+		free(key);
+		return 0;
+	}
+	if (state_job_sync(d->st, job->name, job->domain, job->owner,
+	    job->description, job->file, job->schedule, &job_id, cause) != 0 ||
+	    state_run_open(d->st, job_id, key, istart, iend, "manual",
+	    &run_id, &created, cause) != 0) {
+		free(key);
+		return -1;
+	}
+	queue_push(d, job->name, key, istart, iend, "manual", 0);
+	d->q[d->nq - 1].rerun = !created;
+	*result = xasprintf("run %lld %s", (long long)run_id, created ?
+	    "created" : "run again");
+	log_info("job=%s run=%lld partition=%s: triggered (request %lld)",
+	    job->name, (long long)run_id, key, (long long)rq->id);
+	free(key);
+	return 0;
+}
+
+/* Carry out the requests other processes committed since we last looked
+ * (PRAGMA data_version says whether there are any: no I/O). */
+static int
+daemon_requests(struct daemon *d)
+{
+	struct request	*rq;
+	char		*cause = NULL, *result;
+	int		 n, i, ok;
+
+	if (!state_changed(d->st, &d->data_version))
+		return 0;
+	if ((n = requests_pending(d->st, 1000, &rq, &cause)) <= 0)
+		goto out;
+	if (state_begin(d->st, &cause) != 0)
+		goto out_free;
+	for (i = 0; i < n; i++) {
+		result = NULL;
+		if (strcmp(rq[i].kind, "trigger") != 0) {
+			ok = 0;
+			result = xasprintf("'%s' requests are not supported "
+			    "by this meshd", rq[i].kind);
+		} else if (daemon_trigger(d, &rq[i], &ok, &result,
+		    &cause) != 0) {
+			state_rollback(d->st);
+			goto out_free;
+		}
+		if (request_finish(d->st, rq[i].id, ok, result,
+		    &cause) != 0) {
+			free(result);
+			state_rollback(d->st);
+			goto out_free;
+		}
+		free(result);
+	}
+	if (state_commit(d->st, &cause) != 0)
+		goto out_free;
+	requests_free(rq, (size_t)n);
+	return 0;
+out_free:
+	requests_free(rq, (size_t)n);
+out:
+	if (cause != NULL) {
+		log_error("requests: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
 }
 
 /* Free retired job sets no active run uses any more. */
@@ -474,6 +587,10 @@ daemon_timeout(struct daemon *d, int64_t now)
 	 * until its next fire. */
 	if (d->clock_file != NULL && (t < 0 || t > 100))
 		t = 100;
+	/* Requests are announced with SIGUSR1; one from a user who may not
+	 * signal the daemon is seen at the next wake-up, within 5 s. */
+	if (t < 0 || t > 5000)
+		t = 5000;
 	if (t > INT_MAX)
 		t = INT_MAX;
 	return (int)t;
@@ -589,7 +706,8 @@ daemon_loop(struct daemon *d)
 			daemon_reload(d);
 		}
 		now = daemon_now(d);
-		if (daemon_schedule(d, now, 0) != 0)
+		if (daemon_schedule(d, now, 0) != 0 ||
+		    daemon_requests(d) != 0)
 			return -1;
 		daemon_admit(d, now);
 		if (engine_step(d->engine, daemon_timeout(d, now),
@@ -715,6 +833,7 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);	/* a request is waiting */
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 

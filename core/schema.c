@@ -136,6 +136,24 @@ static const char *const steps[] = {
 	"CREATE UNIQUE INDEX product_partitions_product_key\n"
 	"	ON product_partitions(product_id, partition_key);\n"
 	"CREATE INDEX product_partitions_state ON product_partitions(state);\n",
+
+	/* Version 2: operators' requests, written by meshctl whether or not
+	 * the daemon is up, and carried out by the daemon. */
+	"CREATE TABLE requests (\n"
+	"	id		INTEGER PRIMARY KEY,\n"
+	"	kind		TEXT NOT NULL CHECK (kind IN ('trigger', 'backfill',\n"
+	"			    'clear', 'cancel', 'pause', 'unpause')),\n"
+	"	job		TEXT NOT NULL,\n"
+	"	partition_key	TEXT,\n"
+	"	args		TEXT,\n"
+	"	state		TEXT NOT NULL DEFAULT 'pending' CHECK (state IN\n"
+	"			    ('pending', 'done', 'failed')),\n"
+	"	created_us	INTEGER NOT NULL,\n"
+	"	created_by	TEXT,\n"
+	"	done_us		INTEGER,\n"
+	"	result		TEXT\n"
+	");\n"
+	"CREATE INDEX requests_state ON requests(state, id);\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

@@ -33,6 +33,11 @@
  *        run_id, attempt_id, published_us, updated_us, rows, version,
  *        UNIQUE(product_id, partition_key))
  *
+ * Schema version 2 adds:
+ *   requests(id, kind, job, partition_key, args, state, created_us,
+ *        created_by, done_us, result): operators' requests (trigger...),
+ *        pending until the daemon carries them out.
+ *
  * State words (TEXT columns, checked by CHECK constraints):
  *   runs.state:            queued running success failed cancelled
  *   task_instances.state:  pending queued running success failed skipped
@@ -50,7 +55,7 @@ struct sqlite3;
 struct state;
 
 /* Version of the schema this binary writes. */
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 #define STATE_APPLICATION_ID 0x4d455348
 
 /*

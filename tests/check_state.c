@@ -194,20 +194,49 @@ START_TEST(test_schema)
 	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'table' ORDER BY name)",
 	    "attempts check_results jobs metrics product_partitions products "
-	    "runs task_instances");
+	    "requests runs task_instances");
 	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
 	    " ORDER BY name)",
 	    "attempts_task_instance check_results_attempt "
 	    "metrics_attempt_name product_partitions_product_key "
-	    "product_partitions_state runs_job_created runs_job_partition "
-	    "runs_state task_instances_run_task");
+	    "product_partitions_state requests_state runs_job_created "
+	    "runs_job_partition runs_state task_instances_run_task");
 	ck_assert_sql_str(h, "SELECT group_concat(name || ':' || \"unique\", ' ')"
 	    " FROM (SELECT name, \"unique\" FROM pragma_index_list('runs')"
 	    " ORDER BY name)",
 	    "runs_job_created:0 runs_job_partition:1 runs_state:0");
 	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM pragma_foreign_key_check"),
 	    0);
+	state_close(s);
+}
+END_TEST
+
+/* A database written by a version-1 meshd is migrated forward, rows and
+ * all, the first time a newer meshd opens it for writing. */
+START_TEST(test_migrate_v1)
+{
+	struct state	*s;
+	const char	*v1[1];
+	char		*cause = NULL;
+	int64_t		 job_id;
+
+	v1[0] = state_schema_step(0);
+	state_schema_set_steps(v1, 1);
+	s = open_ok(db, STATE_RDWR);
+	ck_assert_int_eq(q_int(state_sqlite(s), "PRAGMA user_version"), 1);
+	ck_assert_int_eq(state_job_sync(s, "old", "d", "o", NULL, NULL, "none",
+	    &job_id, &cause), 0);
+	state_close(s);
+	state_schema_set_steps(NULL, 0);
+
+	s = open_ok(db, STATE_RDWR);
+	ck_assert_int_eq(q_int(state_sqlite(s), "PRAGMA user_version"),
+	    STATE_SCHEMA_VERSION);
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM jobs "
+	    "WHERE name = 'old'"), 1);
+	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM "
+	    "requests"), 0);
 	state_close(s);
 }
 END_TEST
@@ -909,6 +938,7 @@ state_suite(void)
 	tcase_add_test(tc, test_create_reopen);
 	tcase_add_test(tc, test_pragmas);
 	tcase_add_test(tc, test_schema);
+	tcase_add_test(tc, test_migrate_v1);
 	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_empty_file_adopted);

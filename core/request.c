@@ -1,0 +1,165 @@
+/* request.c -- operators' requests as rows in the state database. */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "request.h"
+#include "util.h"
+
+static int
+req_fail(struct state *st, sqlite3_stmt *stmt, const char *what,
+    char **cause)
+{
+	set_cause(cause, "%s: %s: %s", state_path(st), what,
+	    sqlite3_errmsg(state_sqlite(st)));
+	sqlite3_finalize(stmt);
+	return -1;
+}
+
+int
+request_add(struct state *st, const char *kind, const char *job,
+    const char *key, int64_t *id, char **cause)
+{
+	sqlite3_stmt	*stmt = NULL;
+	struct passwd	*pw = getpwuid(geteuid());
+
+	if (state_begin(st, cause) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(state_sqlite(st), "INSERT INTO requests (kind, "
+	    "job, partition_key, created_us, created_by) VALUES (?, ?, ?, ?, "
+	    "?) RETURNING id", -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, job, -1, SQLITE_STATIC);
+	if (key != NULL)
+		sqlite3_bind_text(stmt, 3, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, now_us());
+	if (pw != NULL)
+		sqlite3_bind_text(stmt, 5, pw->pw_name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(stmt) != SQLITE_ROW)
+		goto fail;
+	*id = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return state_commit(st, cause);
+fail:
+	req_fail(st, stmt, "cannot record the request", cause);
+	state_rollback(st);
+	return -1;
+}
+
+int
+requests_pending(struct state *st, size_t max, struct request **out,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	struct request	*v = NULL;
+	size_t		 n = 0;
+	int		 rc;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT id, kind, job, "
+	    "partition_key FROM requests WHERE state = 'pending' ORDER BY id "
+	    "LIMIT ?", -1, &stmt, NULL) != SQLITE_OK)
+		return req_fail(st, NULL, "cannot read requests", cause);
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof *v);
+		v[n].id = sqlite3_column_int64(stmt, 0);
+		v[n].kind = xstrdup((const char *)sqlite3_column_text(stmt, 1));
+		v[n].job = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		v[n].partition_key = xstrdup_null((const char *)
+		    sqlite3_column_text(stmt, 3));
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		requests_free(v, n);
+		return req_fail(st, stmt, "cannot read requests", cause);
+	}
+	sqlite3_finalize(stmt);
+	*out = v;
+	return (int)n;
+}
+
+void
+requests_free(struct request *v, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].kind);
+		free(v[i].job);
+		free(v[i].partition_key);
+	}
+	free(v);
+}
+
+int
+request_finish(struct state *st, int64_t id, int ok, const char *result,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+
+	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE requests SET state = "
+	    "?, done_us = ?, result = ? WHERE id = ?", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		return req_fail(st, NULL, "cannot finish request", cause);
+	sqlite3_bind_text(stmt, 1, ok ? "done" : "failed", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, now_us());
+	sqlite3_bind_text(stmt, 3, result, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, id);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		return req_fail(st, stmt, "cannot finish request", cause);
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+int
+state_changed(struct state *st, int64_t *last)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 v = -1;
+
+	if (sqlite3_prepare_v2(state_sqlite(st), "PRAGMA data_version", -1,
+	    &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (v == *last)
+		return 0;
+	*last = v;
+	return 1;
+}
+
+pid_t
+request_poke(const char *state_db)
+{
+	char	*path, buf[32];
+	int	 fd;
+	ssize_t	 n;
+	pid_t	 pid;
+
+	path = xasprintf("%s.lock", state_db);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return 0;
+	/* A lock we can take is a lock nobody holds: no daemon. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		return 0;
+	}
+	n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if ((pid = (pid_t)strtol(buf, NULL, 10)) <= 0)
+		return -1;
+	return kill(pid, SIGUSR1) == 0 ? pid : -1;
+}

@@ -1,0 +1,43 @@
+/*
+ * request.h -- operators' requests: rows in the state database.
+ *
+ * meshctl writes a request in one transaction and returns: it is durable
+ * from then on, whether the daemon is up, down or restarting.  The daemon
+ * carries out pending requests oldest first, and marks each done or
+ * failed with a result text.  meshctl then pokes the daemon (SIGUSR1 to
+ * the pid in the state's lock file) so that it acts at once.
+ */
+#ifndef MESHD_REQUEST_H
+#define MESHD_REQUEST_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "state.h"
+
+struct request {
+	int64_t	 id;
+	char	*kind;		/* "trigger" */
+	char	*job;
+	char	*partition_key;	/* may be NULL */
+};
+
+/* Record a request; *id set.  0, or -1 with cause. */
+int	request_add(struct state *, const char *kind, const char *job,
+	    const char *partition_key, int64_t *id, char **cause);
+/* The pending requests, oldest first (at most `max`).  Returns their
+ * number, or -1 with cause; free with requests_free(). */
+int	requests_pending(struct state *, size_t max, struct request **out,
+	    char **cause);
+void	requests_free(struct request *, size_t);
+/* Mark a request done (ok 1) or failed (ok 0) with a result text. */
+int	request_finish(struct state *, int64_t id, int ok, const char *result,
+	    char **cause);
+/* Has any other connection committed since the last call?  (PRAGMA
+ * data_version: cheap, no I/O.)  1 on the first call. */
+int	state_changed(struct state *, int64_t *last);
+/* Poke the daemon holding the state's lock: SIGUSR1.  Returns its pid, 0
+ * if no daemon holds the lock, -1 if it could not be told. */
+pid_t	request_poke(const char *state_db);
+
+#endif

@@ -1,0 +1,66 @@
+#!/bin/sh
+# End-to-end: meshctl trigger records a request that survives a daemon that
+# is down, and that a running daemon carries out at once.
+. "$(dirname "$0")/e2e-lib.sh"
+MESHD=${MESHD:-$top_builddir/meshd}
+conf
+cat >"$T/jobs/ref.conf" <<'JOB'
+name = "ref";
+domain = "test";
+owner = "tests@example.org";
+tasks = (
+  { id = "extract"; plugin = "ok"; stage = "extract"; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+);
+JOB
+cat >"$T/jobs/day.conf" <<'JOB'
+name = "day";
+domain = "test";
+owner = "tests@example.org";
+schedule = "@daily";
+start = "2001-01-01";
+end = "2001-02-01";
+catchup = "none";
+tasks = ( { id = "a"; plugin = "ok"; stage = "check"; } );
+JOB
+waitsql() { # waitsql DESC WANT SQL
+	i=0
+	while [ "$i" -lt 100 ] && [ "$(sql "$3" 2>/dev/null)" != "$2" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	eq "$(sql "$3")" "$2" "$1"
+}
+
+# --- while meshd is down: the request is kept
+run_ctl 0 "trigger with meshd down" trigger ref
+has "$T/out" "meshd is not running and will run it when it starts" "says it will run later"
+eq "$(sql "SELECT kind || ' ' || job || ' ' || partition_key || ' ' || state FROM requests")" "trigger ref current pending" "the request is a durable row"
+run_ctl 0 "trigger a past day" trigger day --partition 2001-01-05 --json
+eq "$(jq -r '.job + " " + .partition' "$T/out")" "day 2001-01-05" "trigger --json parses"
+
+"$MESHD" -c "$T/meshd.conf" >"$T/meshd.log" 2>&1 &
+pid=$!
+waitsql "meshd runs the request made while it was down" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'"
+waitsql "the day is run too" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'day' AND r.partition_key = '2001-01-05'"
+eq "$(sql "SELECT group_concat(state) FROM requests")" "done,done" "both requests are done"
+eq "$(sql "SELECT \"trigger\" FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "manual" "a triggered run says so"
+
+# --- while meshd is up: it is told and acts at once
+run_ctl 0 "trigger with meshd up" trigger ref
+has "$T/out" "meshd (pid $pid) runs it now" "names the daemon"
+waitsql "the partition runs again" "2" "SELECT max(try_number) FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'"
+lat=$(sql "SELECT min(a.started_us) - (SELECT max(created_us) FROM requests) FROM attempts a WHERE a.try_number = 2")
+[ "$lat" -ge 0 ] && [ "$lat" -lt 1000000 ] && ok "acted on within a second ($((lat / 1000)) ms)" || fail "request to attempt took $lat us"
+eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "1" "still one run for the partition"
+
+# --- bad input
+run_ctl 2 "trigger an unknown job" trigger nosuch
+has "$T/err" "unknown job 'nosuch'" "unknown job named"
+run_ctl 2 "trigger a partition off the schedule" trigger day --partition 2001-01-05T10
+has "$T/err" "nearest: 2001-01-05, 2001-01-06" "nearest keys shown"
+run_ctl 2 "trigger a partition outside the job" trigger day --partition 2002-01-01
+eq "$(sql "SELECT count(*) FROM requests")" "3" "refused triggers record nothing"
+
+kill -TERM "$pid"; wait "$pid"
+eq "$?" "0" "meshd stops cleanly"
+finish
