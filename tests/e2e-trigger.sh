@@ -53,6 +53,13 @@ lat=$(sql "SELECT min(a.started_us) - (SELECT max(created_us) FROM requests) FRO
 [ "$lat" -ge 0 ] && [ "$lat" -lt 1000000 ] && ok "acted on within a second ($((lat / 1000)) ms)" || fail "request to attempt took $lat us"
 eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "1" "still one run for the partition"
 
+# --- meshctl jobs: schedule, next fire, last run
+run_ctl 0 "jobs --json" jobs --json
+eq "$(jq -r '.[] | select(.job == "ref") | .last_state + " " + .last_partition' "$T/out")" "success current" "jobs shows the last run"
+eq "$(jq -r '.[] | select(.job == "day") | .schedule + " " + (.next_fire_utc // "none")' "$T/out")" "@daily none" "a job past its end fires no more"
+run_ctl 0 "jobs" jobs
+has "$T/out" "NEXT FIRE (UTC)" "jobs prints a table"
+
 # --- bad input
 run_ctl 2 "trigger an unknown job" trigger nosuch
 has "$T/err" "unknown job 'nosuch'" "unknown job named"
