@@ -62,6 +62,30 @@ state_lock(const char *state_db, pid_t *holder, char **cause)
 	return fd;
 }
 
+pid_t
+state_lock_holder(const char *state_db)
+{
+	char	*path = xasprintf("%s.lock", state_db), buf[32];
+	int	 fd;
+	ssize_t	 n;
+	pid_t	 pid;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return 0;
+	/* A lock we can take is a lock nobody holds. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		close(fd);
+		return 0;
+	}
+	n = pread(fd, buf, sizeof buf - 1, 0);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	pid = (pid_t)strtol(buf, NULL, 10);
+	return pid > 0 ? pid : -1;
+}
+
 void
 state_unlock(int fd)
 {

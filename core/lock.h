@@ -18,6 +18,10 @@
  * "/x/state.db is in use by pid 1234 (lock /x/state.db.lock)".
  */
 int	state_lock(const char *state_db, pid_t *holder, char **cause);
+/* The pid of the process holding the lock, 0 if nobody does, -1 if one
+ * does but its pid cannot be read.  Takes a shared lock for an instant
+ * to test it. */
+pid_t	state_lock_holder(const char *state_db);
 /* Release: close the fd and leave the file. */
 void	state_unlock(int fd);
 

@@ -16,6 +16,7 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_trigger_entry,
+	&cmd_status_entry,
 	&cmd_jobs_entry,
 	&cmd_runs_entry,
 	&cmd_tasks_entry,

@@ -87,5 +87,6 @@ extern const struct cmd_entry cmd_catalog_entry;
 extern const struct cmd_entry cmd_next_entry;
 extern const struct cmd_entry cmd_trigger_entry;
 extern const struct cmd_entry cmd_jobs_entry;
+extern const struct cmd_entry cmd_status_entry;
 
 #endif

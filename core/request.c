@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "lock.h"
 #include "request.h"
 #include "util.h"
 
@@ -141,25 +142,9 @@ state_changed(struct state *st, int64_t *last)
 pid_t
 request_poke(const char *state_db)
 {
-	char	*path, buf[32];
-	int	 fd;
-	ssize_t	 n;
-	pid_t	 pid;
+	pid_t	pid = state_lock_holder(state_db);
 
-	path = xasprintf("%s.lock", state_db);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
-	if (fd == -1)
-		return 0;
-	/* A lock we can take is a lock nobody holds: no daemon. */
-	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		close(fd);
-		return 0;
-	}
-	n = pread(fd, buf, sizeof buf - 1, 0);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	if ((pid = (pid_t)strtol(buf, NULL, 10)) <= 0)
-		return -1;
+	if (pid <= 0)
+		return pid;
 	return kill(pid, SIGUSR1) == 0 ? pid : -1;
 }

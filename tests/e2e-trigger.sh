@@ -53,6 +53,12 @@ lat=$(sql "SELECT min(a.started_us) - (SELECT max(created_us) FROM requests) FRO
 [ "$lat" -ge 0 ] && [ "$lat" -lt 1000000 ] && ok "acted on within a second ($((lat / 1000)) ms)" || fail "request to attempt took $lat us"
 eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "1" "still one run for the partition"
 
+# --- meshctl status
+run_ctl 0 "status with meshd up" status --json
+eq "$(jq -r '"\(.up) \(.pid) \(.queued)"' "$T/out")" "true $pid 0" "status: up, its pid, nothing queued"
+run_ctl 0 "status text" status
+has "$T/out" "meshd:    up, pid $pid" "status names the daemon"
+
 # --- meshctl jobs: schedule, next fire, last run
 run_ctl 0 "jobs --json" jobs --json
 eq "$(jq -r '.[] | select(.job == "ref") | .last_state + " " + .last_partition' "$T/out")" "success current" "jobs shows the last run"
@@ -70,4 +76,6 @@ eq "$(sql "SELECT count(*) FROM requests")" "3" "refused triggers record nothing
 
 kill -TERM "$pid"; wait "$pid"
 eq "$?" "0" "meshd stops cleanly"
+run_ctl 0 "status with meshd down" status --json
+eq "$(jq -r '.up' "$T/out")" "false" "status: down"
 finish

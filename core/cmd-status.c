@@ -1,0 +1,161 @@
+/* cmd-status.c -- meshctl status: the daemon, the queue, what is running. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "lock.h"
+#include "meshctl.h"
+
+static int	cmd_status_exec(struct ctl *, int, char **);
+
+const struct cmd_entry cmd_status_entry = {
+	.name = "status",
+	.args = "[--json]",
+	.summary = "show the daemon (up/down, pid, uptime), queue and running "
+	    "attempts",
+	.help =
+	"The daemon is up when a process holds the state's writer lock; its\n"
+	"pid is in the lock file.  The queue is the runs waiting to start; the\n"
+	"running attempts come from the state database, with their workers.\n"
+	"\n"
+	"      --json      one JSON object\n"
+	"\n"
+	"Exit status: 0 whether the daemon is up or down; 3 if the state\n"
+	"cannot be read.\n",
+	.exec = cmd_status_exec,
+};
+
+/* Seconds a process has been running, from /proc; -1 if unknown. */
+static long
+uptime_of(pid_t pid)
+{
+	char		*path = xasprintf("/proc/%ld/stat", (long)pid), buf[1024];
+	char		*p;
+	FILE		*f;
+	double		 up;
+	unsigned long long start = 0;
+	int		 i;
+
+	f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return -1;
+	if (fgets(buf, sizeof buf, f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	/* Field 22 is the start time in clock ticks after boot; the name
+	 * in field 2 may hold spaces, so count from its closing paren. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (i = 3; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
+		return -1;
+	if ((f = fopen("/proc/uptime", "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%lf", &up) != 1)
+		up = 0;
+	fclose(f);
+	return (long)(up - (double)start / (double)sysconf(_SC_CLK_TCK));
+}
+
+static int
+cmd_status_exec(struct ctl *ctl, int argc, char **argv)
+{
+	struct state	*st;
+	sqlite3_stmt	*stmt = NULL;
+	json_t		*running = NULL;
+	char		 t[32], d[32];
+	pid_t		 pid;
+	long		 up = -1;
+	int		 c, json = 0, queued = 0, n = 0;
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			return ctl_help(ctl);
+		default:
+			return ctl_usage(ctl);
+		}
+	}
+	if (argc != optind)
+		return ctl_usage(ctl);
+	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
+		return CTL_EXIT_STATE;
+	if ((pid = state_lock_holder(ctl->cfg->state_db)) > 0)
+		up = uptime_of(pid);
+	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT count(*) FROM runs "
+	    "WHERE state = 'queued'", -1, &stmt, NULL) == SQLITE_OK &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		queued = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (json)
+		running = json_array();
+	else {
+		if (pid != 0)
+			printf("meshd:    up, pid %ld, uptime %s, version %s\n",
+			    (long)pid, up >= 0 ? fmt_duration((int64_t)up *
+			    1000000, d, sizeof d) : "?", PACKAGE_VERSION);
+		else
+			printf("meshd:    down (requests wait in the state "
+			    "until it starts)\n");
+		printf("workers:  %d\nqueued:   %d run%s\n", ctl->cfg->workers,
+		    queued, queued == 1 ? "" : "s");
+	}
+	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT j.name, "
+	    "r.partition_key, ti.task_id, a.try_number, a.worker_pid, "
+	    "a.started_us FROM attempts a JOIN task_instances ti ON ti.id = "
+	    "a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON "
+	    "j.id = r.job_id WHERE a.state = 'running' ORDER BY a.started_us "
+	    "LIMIT 100", -1, &stmt, NULL) == SQLITE_OK) {
+		while (sqlite3_step(stmt) == SQLITE_ROW) {
+			int64_t s = sqlite3_column_int64(stmt, 5);
+
+			if (json) {
+				json_array_append_new(running, json_pack("{s:s, "
+				    "s:s, s:s, s:i, s:i, s:I}", "job",
+				    ctl_col(stmt, 0), "partition",
+				    ctl_col(stmt, 1), "task", ctl_col(stmt, 2),
+				    "attempt", sqlite3_column_int(stmt, 3),
+				    "worker_pid", sqlite3_column_int(stmt, 4),
+				    "started_us", (json_int_t)s));
+				continue;
+			}
+			if (n++ == 0)
+				printf("\n%-20s %-14s %-16s %7s %7s  %s\n", "JOB",
+				    "PARTITION", "TASK", "ATTEMPT", "WORKER",
+				    "STARTED");
+			printf("%-20s %-14s %-16s %7d %7d  %s\n",
+			    ctl_col(stmt, 0), ctl_col(stmt, 1),
+			    ctl_col(stmt, 2), sqlite3_column_int(stmt, 3),
+			    sqlite3_column_int(stmt, 4), ctl_time(s, t,
+			    sizeof t));
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (json)
+		ctl_json_out(json_pack("{s:b, s:I, s:I, s:s, s:i, s:i, s:o}",
+		    "up", pid != 0, "pid", (json_int_t)(pid > 0 ? pid : 0),
+		    "uptime_s", (json_int_t)up, "version", PACKAGE_VERSION,
+		    "workers", ctl->cfg->workers, "queued", queued, "running",
+		    running));
+	else if (n == 0)
+		printf("running:  nothing\n");
+	state_close(st);
+	return CTL_EXIT_OK;
+}
