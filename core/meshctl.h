@@ -88,5 +88,6 @@ extern const struct cmd_entry cmd_next_entry;
 extern const struct cmd_entry cmd_trigger_entry;
 extern const struct cmd_entry cmd_jobs_entry;
 extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_dag_entry;
 
 #endif

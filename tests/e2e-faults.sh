@@ -113,6 +113,19 @@ has "$T/out" "test.badcheck current: rows_min (observed 5, expected >= 10)" "cat
 run_ctl 0 "tasks shows checks" tasks gate current
 has "$T/out" "rows_min" "tasks lists the failed check"
 
+# --- meshctl dag: text and Graphviz dot
+run_ctl 0 "dag as text" dag okjob
+has "$T/out" "okjob (test, @daily): 3 tasks" "dag text header"
+eq "$(grep -c 'after' "$T/out")" "2" "dag text lists each dependency"
+run_ctl 0 "dag as dot" dag okjob --format dot
+has "$T/out" 'digraph "okjob" {' "dot digraph"
+eq "$(grep -c -- '->' "$T/out")" "2" "dot has one edge per dependency"
+has "$T/out" '"extract" -> "check";' "dot edge direction"
+if command -v dot >/dev/null 2>&1; then
+	dot -Tsvg "$T/out" >/dev/null && ok "dot renders with Graphviz" || fail "dot does not render"
+fi
+run_ctl 2 "dag with a bad format" dag okjob --format png
+
 # --- plugin info: the descriptor, or why the plugin is refused
 run_ctl 0 "plugin info of a good plugin" plugin info "$TP/ok.so"
 has "$T/out" "name:        ok 1.0.0" "plugin info: name and version"

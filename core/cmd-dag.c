@@ -1,0 +1,120 @@
+/* cmd-dag.c -- meshctl dag: a job's task graph, as text or Graphviz dot. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dag.h"
+#include "meshctl.h"
+
+static int	cmd_dag_exec(struct ctl *, int, char **);
+
+const struct cmd_entry cmd_dag_entry = {
+	.name = "dag",
+	.args = "JOB [--format text|dot]",
+	.summary = "print a job's task graph (text, or dot for Graphviz)",
+	.help =
+	"text lists the tasks in the order they can run, each with its stage,\n"
+	"plugin and the tasks it runs after.  dot writes a digraph for\n"
+	"Graphviz: meshctl dag JOB --format dot | dot -Tsvg > job.svg\n"
+	"\n"
+	"  -f, --format F  text (default) or dot\n",
+	.exec = cmd_dag_exec,
+};
+
+/* A string as a dot ID: quoted, with quotes and backslashes escaped. */
+static void
+dot_id(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putchar('\\');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int
+cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
+{
+	struct jobset	 js;
+	struct job_def	*job;
+	const size_t	*topo, *pred;
+	const char	*format = "text";
+	size_t		 i, j, k, np;
+	int		 c, rc = CTL_EXIT_OK;
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((c = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			format = optarg;
+			break;
+		case 'h':
+			return ctl_help(ctl);
+		default:
+			return ctl_usage(ctl);
+		}
+	}
+	if (argc - optind != 1)
+		return ctl_usage(ctl);
+	if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0) {
+		ctl_error("--format: '%s' is not text or dot", format);
+		return CTL_EXIT_USAGE;
+	}
+	if (ctl_jobs(ctl, &js, 1) != 0 && ctl->cfg == NULL)
+		return CTL_EXIT_USAGE;
+	if ((job = ctl_find_job(&js, argv[optind])) == NULL) {
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	topo = dag_topo(job->dag);
+	if (strcmp(format, "dot") == 0) {
+		printf("digraph ");
+		dot_id(job->name);
+		printf(" {\n\trankdir=LR;\n\tnode [shape=box];\n");
+		for (i = 0; i < job->ntasks; i++) {
+			const struct task_def *t = &job->tasks[topo[i]];
+
+			printf("\t");
+			dot_id(t->id);
+			printf(" [label=\"%s\\n%s: %s\"];\n", t->id,
+			    stage_name(t->stage), t->plugin);
+		}
+		for (i = 0; i < job->ntasks; i++) {
+			pred = dag_pred(job->dag, topo[i]);
+			np = dag_npred(job->dag, topo[i]);
+			for (k = 0; k < np; k++) {
+				printf("\t");
+				dot_id(job->tasks[pred[k]].id);
+				printf(" -> ");
+				dot_id(job->tasks[topo[i]].id);
+				printf(";\n");
+			}
+		}
+		printf("}\n");
+		goto out;
+	}
+	printf("%s (%s, %s): %zu task%s\n", job->name, job->domain,
+	    job->schedule, job->ntasks, job->ntasks == 1 ? "" : "s");
+	for (i = 0; i < job->ntasks; i++) {
+		const struct task_def *t = &job->tasks[topo[i]];
+
+		printf("  %-16s %-8s %-12s", t->id, stage_name(t->stage),
+		    t->plugin);
+		pred = dag_pred(job->dag, topo[i]);
+		np = dag_npred(job->dag, topo[i]);
+		for (j = 0; j < np; j++)
+			printf("%s%s", j == 0 ? " after " : ", ",
+			    job->tasks[pred[j]].id);
+		printf("\n");
+	}
+out:
+	jobset_free(&js);
+	return rc;
+}
