@@ -89,5 +89,7 @@ extern const struct cmd_entry cmd_trigger_entry;
 extern const struct cmd_entry cmd_jobs_entry;
 extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_dag_entry;
+extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_unpause_entry;
 
 #endif

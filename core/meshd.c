@@ -56,6 +56,8 @@ struct daemon {
 	struct jobset		*retired;	/* old job sets still in use */
 	size_t			 nretired;
 	int64_t			*watermark;	/* per job in `jobs` */
+	unsigned char		*paused;	/* per job in `jobs` */
+	int			 catchup_due;	/* unpaused: apply catchup */
 	struct state		*st;
 	struct executor		*ex;
 	struct engine		*engine;
@@ -270,6 +272,8 @@ daemon_schedule(struct daemon *d, int64_t now, int missed)
 		struct job_def	*job = d->jobs.v[i];
 		int64_t		 next;
 
+		if (d->paused != NULL && d->paused[i])
+			continue;	/* its schedule does not fire */
 		n = sched_due(job, &d->watermark[i], now, missed, &due);
 		if ((next = sched_next(job, d->watermark[i], now)) >= 0 &&
 		    next < d->next_sched)
@@ -416,6 +420,77 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 	return 0;
 }
 
+/* Read which jobs are paused from the state (start-up, reload). */
+static unsigned char *
+paused_for(struct daemon *d, const struct jobset *js)
+{
+	unsigned char	*p = xcalloc(js->n == 0 ? 1 : js->n, 1);
+	sqlite3_stmt	*stmt;
+	long		 k;
+
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT name FROM jobs "
+	    "WHERE paused = 1", -1, &stmt, NULL) != SQLITE_OK)
+		return p;
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		if ((k = jobset_pos(js, (const char *)
+		    sqlite3_column_text(stmt, 0))) >= 0)
+			p[k] = 1;
+	sqlite3_finalize(stmt);
+	return p;
+}
+
+/* Pause or unpause a job inside the open transaction. */
+static int
+daemon_pause(struct daemon *d, const struct request *rq, int *ok,
+    char **result, char **cause)
+{
+	struct job_def	*job;
+	sqlite3_stmt	*stmt;
+	int64_t		 job_id;
+	long		 k;
+	int		 pause = strcmp(rq->kind, "pause") == 0;
+
+	*ok = 0;
+	if ((k = jobset_pos(&d->jobs, rq->job)) < 0) {
+		*result = xasprintf("unknown job '%s'", rq->job);
+		return 0;
+	}
+	job = d->jobs.v[k];
+	if (state_job_sync(d->st, job->name, job->domain, job->owner,
+	    job->description, job->file, job->schedule, &job_id, cause) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE jobs SET paused = "
+	    "? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK) {
+		set_cause(cause, "pause: %s", sqlite3_errmsg(
+		    state_sqlite(d->st)));
+		return -1;
+	}
+	sqlite3_bind_int(stmt, 1, pause);
+	sqlite3_bind_int64(stmt, 2, job_id);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		set_cause(cause, "pause: %s", sqlite3_errmsg(
+		    state_sqlite(d->st)));
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	*ok = 1;
+	if (d->paused[k] == pause) {
+		*result = xasprintf("%s was already %s", job->name,
+		    pause ? "paused" : "running");
+		return 0;
+	}
+	d->paused[k] = (unsigned char)pause;
+	/* Missed intervals: the catchup policy decides, next pass. */
+	if (!pause)
+		d->catchup_due = 1;
+	*result = xasprintf("%s %s", job->name, pause ? "paused" :
+	    "unpaused");
+	log_info("job=%s: %s (request %lld)", job->name, pause ? "paused" :
+	    "unpaused", (long long)rq->id);
+	return 0;
+}
+
 /* Carry out the requests other processes committed since we last looked
  * (PRAGMA data_version says whether there are any: no I/O). */
 static int
@@ -433,7 +508,14 @@ daemon_requests(struct daemon *d)
 		goto out_free;
 	for (i = 0; i < n; i++) {
 		result = NULL;
-		if (strcmp(rq[i].kind, "trigger") != 0) {
+		if (strcmp(rq[i].kind, "pause") == 0 ||
+		    strcmp(rq[i].kind, "unpause") == 0) {
+			if (daemon_pause(d, &rq[i], &ok, &result,
+			    &cause) != 0) {
+				state_rollback(d->st);
+				goto out_free;
+			}
+		} else if (strcmp(rq[i].kind, "trigger") != 0) {
 			ok = 0;
 			result = xasprintf("'%s' requests are not supported "
 			    "by this meshd", rq[i].kind);
@@ -560,6 +642,8 @@ daemon_reload(struct daemon *d)
 	d->jobs = js;
 	free(d->watermark);
 	d->watermark = w;
+	free(d->paused);
+	d->paused = paused_for(d, &d->jobs);
 	daemon_gc(d);
 	log_info("reloaded: %zu job%s", d->jobs.n, d->jobs.n == 1 ? "" : "s");
 	/* New jobs catch up by their policy. */
@@ -678,6 +762,7 @@ daemon_start(struct daemon *d, int *lockfd)
 	}
 	recovered_runs_free(rec, nrec);
 	d->watermark = watermarks_for(d, &d->jobs, NULL, NULL);
+	d->paused = paused_for(d, &d->jobs);
 	log_info("meshd %s started: pid %ld, %zu job%s, %d worker%s, state "
 	    "%s%s", PACKAGE_VERSION, (long)getpid(), d->jobs.n,
 	    d->jobs.n == 1 ? "" : "s", d->cfg->workers,
@@ -696,9 +781,11 @@ daemon_loop(struct daemon *d)
 	char	*cause = NULL;
 	int64_t	 now;
 
-	/* Intervals that ended while the daemon was down: the catch-up
-	 * policy decides. */
-	if (daemon_schedule(d, daemon_now(d), 1) != 0)
+	/* Requests made while it was down first (a pause must hold before
+	 * anything is scheduled); then the intervals that ended while it
+	 * was down, by each job's catch-up policy. */
+	if (daemon_requests(d) != 0 ||
+	    daemon_schedule(d, daemon_now(d), 1) != 0)
 		return -1;
 	while (!sig_stop) {
 		if (sig_hup) {
@@ -706,9 +793,10 @@ daemon_loop(struct daemon *d)
 			daemon_reload(d);
 		}
 		now = daemon_now(d);
-		if (daemon_schedule(d, now, 0) != 0 ||
-		    daemon_requests(d) != 0)
+		if (daemon_requests(d) != 0 ||
+		    daemon_schedule(d, now, d->catchup_due) != 0)
 			return -1;
+		d->catchup_due = 0;
 		daemon_admit(d, now);
 		if (engine_step(d->engine, daemon_timeout(d, now),
 		    &cause) != 0) {
@@ -750,6 +838,7 @@ daemon_free(struct daemon *d)
 	free(d->retired);
 	jobset_free(&d->jobs);
 	free(d->watermark);
+	free(d->paused);
 	if (d->cfg != NULL)
 		config_free(d->cfg);
 }

@@ -129,6 +129,27 @@ echo "2001-01-11T01:00:01Z" >"$CLOCK"
 wait_for "it starts once the offset has passed" 10 runs_are spread 1
 stop_meshd
 
+# --- pause and unpause, requested while meshd is down and while it is up
+rm -f "$T/jobs/"*.conf
+job3 pall all 0 2001-02-01
+job3 plate latest 0 2001-02-01
+echo "2001-02-03T00:00:01Z" >"$CLOCK"
+run_ctl 0 "pause while meshd is down" pause pall
+run_ctl 0 "pause another" pause plate
+start_meshd
+wait_for "the pauses are applied" 10 logged "job=plate: paused"
+sleep 0.5
+eq "$(nruns pall)$(nruns plate)" "00" "a paused job's schedule does not fire"
+run_ctl 0 "unpause with meshd up" unpause pall
+has "$T/out" "meshd was told" "unpause pokes the daemon"
+wait_for "unpause: catchup all runs both missed days" 10 runs_are pall 2
+echo "2001-02-06T00:00:01Z" >"$CLOCK"
+run_ctl 0 "unpause the latest-only job" unpause plate
+wait_for "unpause: catchup latest runs only the latest" 10 runs_are plate 1
+eq "$(sql "SELECT partition_key FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'plate'")" "2001-02-05" "it is the latest interval"
+eq "$(sql "SELECT group_concat(DISTINCT state) FROM requests WHERE kind IN ('pause', 'unpause')")" "done" "the requests are done"
+stop_meshd
+
 # --- kill -9 at random points: every task ends exactly once in success
 rm -f "$T/jobs/"*.conf
 job3 crash all 15 2001-02-01 2001-05-11   # 99 partitions x 3 tasks
