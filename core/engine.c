@@ -1266,6 +1266,27 @@ engine_cancel_all(struct engine *e, const char *why)
 		executor_cancel(e->ex, e->busy[i]->attempt_id, why);
 }
 
+int
+engine_cancel_run(struct engine *e, const char *job, const char *key,
+    const char *why)
+{
+	size_t	i, j;
+
+	for (i = 0; i < e->nruns; i++) {
+		struct erun *r = e->runs[i];
+
+		if (strcmp(r->job->name, job) != 0 || strcmp(r->key, key) != 0)
+			continue;
+		r->cancelled = 1;
+		for (j = 0; j < e->nbusy; j++)
+			if (e->busy[j]->run == r)
+				executor_cancel(e->ex, e->busy[j]->attempt_id,
+				    why);
+		return 1;
+	}
+	return 0;
+}
+
 void
 engine_drain(struct engine *e)
 {

@@ -109,6 +109,11 @@ int		 engine_uses_job(const struct engine *, const struct job_def *);
 /* Cancel every active run: running attempts are stopped (SIGTERM, then
  * SIGKILL after the grace) with `why`; nothing new is launched. */
 void		 engine_cancel_all(struct engine *, const char *why);
+/* Cancel one active run: nothing more of it starts, its running attempts
+ * are stopped with `why`, and it ends as cancelled.  1 if it was active,
+ * 0 if not. */
+int		 engine_cancel_run(struct engine *, const char *job,
+		    const char *key, const char *why);
 /* Shutdown, first phase: launch nothing more; running attempts go on. */
 void		 engine_drain(struct engine *);
 /* Shutdown, second phase: stop running attempts (SIGTERM, then SIGKILL

@@ -18,6 +18,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_trigger_entry,
 	&cmd_pause_entry,
 	&cmd_unpause_entry,
+	&cmd_cancel_entry,
 	&cmd_status_entry,
 	&cmd_jobs_entry,
 	&cmd_runs_entry,

@@ -91,5 +91,6 @@ extern const struct cmd_entry cmd_status_entry;
 extern const struct cmd_entry cmd_dag_entry;
 extern const struct cmd_entry cmd_pause_entry;
 extern const struct cmd_entry cmd_unpause_entry;
+extern const struct cmd_entry cmd_cancel_entry;
 
 #endif

@@ -420,6 +420,72 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 	return 0;
 }
 
+/* Cancel a run that is running or queued, inside the open transaction. */
+static int
+daemon_cancel(struct daemon *d, const struct request *rq, int *ok,
+    char **result, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	size_t		 i;
+	int64_t		 job_id;
+	char		*why;
+
+	*ok = 1;
+	if (rq->partition_key == NULL) {
+		*ok = 0;
+		*result = xstrdup("no partition given");
+		return 0;
+	}
+	why = xasprintf("cancelled by operator (request %lld)",
+	    (long long)rq->id);
+	if (engine_cancel_run(d->engine, rq->job, rq->partition_key, why)) {
+		*result = xasprintf("%s %s: cancelling its running attempts",
+		    rq->job, rq->partition_key);
+		log_info("job=%s partition=%s: %s", rq->job, rq->partition_key,
+		    why);
+		free(why);
+		return 0;
+	}
+	free(why);
+	for (i = 0; i < d->nq; i++)
+		if (strcmp(d->q[i].job, rq->job) == 0 &&
+		    strcmp(d->q[i].key, rq->partition_key) == 0)
+			break;
+	if (i == d->nq) {
+		*ok = 0;
+		*result = xasprintf("no run of %s %s is running or queued",
+		    rq->job, rq->partition_key);
+		return 0;
+	}
+	/* Queued, not started: it ends here. */
+	pending_free(&d->q[i]);
+	memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof *d->q);
+	d->nq--;
+	if (state_job_find(d->st, rq->job, &job_id, cause) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET state = "
+	    "'cancelled', ended_us = ? WHERE job_id = ? AND partition_key = ? "
+	    "AND state IN ('queued', 'running')", -1, &stmt, NULL) !=
+	    SQLITE_OK) {
+		set_cause(cause, "cancel: %s", sqlite3_errmsg(
+		    state_sqlite(d->st)));
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, now_us());
+	sqlite3_bind_int64(stmt, 2, job_id);
+	sqlite3_bind_text(stmt, 3, rq->partition_key, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		set_cause(cause, "cancel: %s", sqlite3_errmsg(
+		    state_sqlite(d->st)));
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	*result = xasprintf("%s %s: cancelled before it started", rq->job,
+	    rq->partition_key);
+	return 0;
+}
+
 /* Read which jobs are paused from the state (start-up, reload). */
 static unsigned char *
 paused_for(struct daemon *d, const struct jobset *js)
@@ -511,6 +577,12 @@ daemon_requests(struct daemon *d)
 		if (strcmp(rq[i].kind, "pause") == 0 ||
 		    strcmp(rq[i].kind, "unpause") == 0) {
 			if (daemon_pause(d, &rq[i], &ok, &result,
+			    &cause) != 0) {
+				state_rollback(d->st);
+				goto out_free;
+			}
+		} else if (strcmp(rq[i].kind, "cancel") == 0) {
+			if (daemon_cancel(d, &rq[i], &ok, &result,
 			    &cause) != 0) {
 				state_rollback(d->st);
 				goto out_free;

@@ -23,6 +23,17 @@ end = "2001-02-01";
 catchup = "none";
 tasks = ( { id = "a"; plugin = "ok"; stage = "check"; } );
 JOB
+cat >"$T/jobs/slow.conf" <<'JOB'
+name = "slow";
+domain = "test";
+owner = "tests@example.org";
+params = { sleep_ms = 20000; };
+tasks = (
+  { id = "extract"; plugin = "ok"; stage = "extract"; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+);
+JOB
+sed -i 's/^workers = 2;$/workers = 2;\nkill_grace = 1;/' "$T/meshd.conf"
 waitsql() { # waitsql DESC WANT SQL
 	i=0
 	while [ "$i" -lt 100 ] && [ "$(sql "$3" 2>/dev/null)" != "$2" ]; do
@@ -53,6 +64,20 @@ lat=$(sql "SELECT min(a.started_us) - (SELECT max(created_us) FROM requests) FRO
 [ "$lat" -ge 0 ] && [ "$lat" -lt 1000000 ] && ok "acted on within a second ($((lat / 1000)) ms)" || fail "request to attempt took $lat us"
 eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "1" "still one run for the partition"
 
+# --- meshctl cancel: a running run stops, its attempts say why
+run_ctl 0 "trigger a slow run" trigger slow
+waitsql "the slow attempt runs" "running" "SELECT a.state FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'"
+run_ctl 0 "cancel it" cancel slow current
+waitsql "the run ends cancelled" "cancelled" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'"
+eq "$(sql "SELECT ti.task_id || ':' || ti.state FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' ORDER BY ti.id" | tr '\n' ' ')" "extract:cancelled publish:cancelled " "its tasks are cancelled"
+case "$(sql "SELECT a.reason FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'")" in
+"cancelled by operator (request "*) ok "the attempt says it was cancelled by the operator" ;;
+*) fail "attempt reason does not say cancelled by operator" ;;
+esac
+run_ctl 0 "cancel it again" cancel slow current
+waitsql "a second cancel fails: nothing to cancel" "failed" "SELECT state FROM requests ORDER BY id DESC LIMIT 1"
+run_ctl 2 "cancel a bad partition" cancel day 2001-01-05T10
+
 # --- meshctl status
 run_ctl 0 "status with meshd up" status --json
 eq "$(jq -r '"\(.up) \(.pid) \(.queued)"' "$T/out")" "true $pid 0" "status: up, its pid, nothing queued"
@@ -72,7 +97,7 @@ has "$T/err" "unknown job 'nosuch'" "unknown job named"
 run_ctl 2 "trigger a partition off the schedule" trigger day --partition 2001-01-05T10
 has "$T/err" "nearest: 2001-01-05, 2001-01-06" "nearest keys shown"
 run_ctl 2 "trigger a partition outside the job" trigger day --partition 2002-01-01
-eq "$(sql "SELECT count(*) FROM requests")" "3" "refused triggers record nothing"
+eq "$(sql "SELECT count(*) FROM requests")" "6" "refused requests record nothing"
 
 kill -TERM "$pid"; wait "$pid"
 eq "$?" "0" "meshd stops cleanly"
