@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "meshctl.h"
-#include "request.h"
 #include "schedule.h"
 
 static int	cmd_cancel_exec(struct ctl *, int, char **);
@@ -26,7 +25,6 @@ cmd_cancel_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct jobset	 js;
 	struct job_def	*job;
-	struct state	*st = NULL;
 	char		*cause = NULL, *key = NULL;
 	int64_t		 id, s, e;
 	int		 c, rc = CTL_EXIT_OK;
@@ -57,25 +55,13 @@ cmd_cancel_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
-		rc = CTL_EXIT_STATE;
-		goto out;
-	}
-	if (request_add(st, "cancel", job->name, key, &id, &cause) != 0) {
-		ctl_error("%s", cause);
-		rc = CTL_EXIT_STATE;
-		goto out;
-	}
-	pid = request_poke(ctl->cfg->state_db);
-	printf("request %lld: cancel %s %s: %s\n", (long long)id, job->name,
-	    key, pid > 0 ? "meshd was told" : pid == 0 ? "recorded; meshd is "
-	    "not running and will apply it when it starts" : "recorded; meshd "
-	    "will see it at its next wake-up");
+	if ((rc = ctl_request(ctl, "cancel", job->name, key, &id,
+	    &pid)) == CTL_EXIT_OK)
+		printf("request %lld: cancel %s %s: %s\n", (long long)id,
+		    job->name, key, ctl_request_fate(pid));
 out:
 	free(key);
 	free(cause);
-	if (st != NULL)
-		state_close(st);
 	jobset_free(&js);
 	return rc;
 }

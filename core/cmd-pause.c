@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "meshctl.h"
-#include "request.h"
 
 static int	cmd_pause_exec(struct ctl *, int, char **);
 
@@ -37,9 +36,7 @@ cmd_pause_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct jobset	 js;
 	struct job_def	*job;
-	struct state	*st = NULL;
 	const char	*kind = ctl->entry->name;
-	char		*cause = NULL;
 	int64_t		 id;
 	int		 c, rc = CTL_EXIT_OK;
 	pid_t		 pid;
@@ -64,24 +61,11 @@ cmd_pause_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
-		rc = CTL_EXIT_STATE;
-		goto out;
-	}
-	if (request_add(st, kind, job->name, NULL, &id, &cause) != 0) {
-		ctl_error("%s", cause);
-		rc = CTL_EXIT_STATE;
-		goto out;
-	}
-	pid = request_poke(ctl->cfg->state_db);
-	printf("request %lld: %s %s: %s\n", (long long)id, kind, job->name,
-	    pid > 0 ? "meshd was told" : pid == 0 ? "recorded; meshd is not "
-	    "running and will apply it when it starts" : "recorded; meshd "
-	    "will see it at its next wake-up");
+	if ((rc = ctl_request(ctl, kind, job->name, NULL, &id, &pid)) ==
+	    CTL_EXIT_OK)
+		printf("request %lld: %s %s: %s\n", (long long)id, kind,
+		    job->name, ctl_request_fate(pid));
 out:
-	free(cause);
-	if (st != NULL)
-		state_close(st);
 	jobset_free(&js);
 	return rc;
 }

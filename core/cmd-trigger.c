@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "meshctl.h"
-#include "request.h"
 #include "runner.h"
 
 static int	cmd_trigger_exec(struct ctl *, int, char **);
@@ -34,7 +33,6 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct jobset	 js;
 	struct job_def	*job;
-	struct state	*st = NULL;
 	const char	*partition = NULL;
 	char		*key = NULL, *cause = NULL;
 	int64_t		 istart, iend, id;
@@ -76,16 +74,9 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
-		rc = CTL_EXIT_STATE;
+	if ((rc = ctl_request(ctl, "trigger", job->name, key, &id, &pid)) !=
+	    CTL_EXIT_OK)
 		goto out;
-	}
-	if (request_add(st, "trigger", job->name, key, &id, &cause) != 0) {
-		ctl_error("%s", cause);
-		rc = CTL_EXIT_STATE;
-		goto out;
-	}
-	pid = request_poke(ctl->cfg->state_db);
 	if (json)
 		ctl_json_out(json_pack("{s:I, s:s, s:s, s:I}", "request",
 		    (json_int_t)id, "job", job->name, "partition", key,
@@ -104,8 +95,6 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 out:
 	free(key);
 	free(cause);
-	if (st != NULL)
-		state_close(st);
 	jobset_free(&js);
 	return rc;
 }

@@ -6,6 +6,8 @@
 #ifndef MESHCTL_H
 #define MESHCTL_H
 
+#include <sys/types.h>
+
 #include <stdio.h>
 
 #include <jansson.h>
@@ -67,6 +69,17 @@ int	 ctl_state_job(struct ctl *, struct state *, const char *name,
  * "job 'x' has no run for partition 'k'".  Defined in cmd-tasks.c. */
 int	 ctl_state_run(struct ctl *, struct state *, const char *job,
 	    const char *key, int64_t *run_id);
+/*
+ * Record an operator's request (kind, job, key may be NULL) in the state
+ * and poke the daemon.  On success returns CTL_EXIT_OK with *id and *pid
+ * (the daemon's pid, 0 when none runs, -1 when it could not be told);
+ * else prints why and returns CTL_EXIT_STATE.  Defined in meshctl.c.
+ */
+int	 ctl_request(struct ctl *, const char *kind, const char *job,
+	    const char *key, int64_t *id, pid_t *pid);
+/* "meshd was told" / "recorded; meshd is not running ..." for a pid from
+ * ctl_request(). */
+const char *ctl_request_fate(pid_t pid);
 /* Print a JSON value to stdout, indented, with a newline; steals it. */
 void	 ctl_json_out(json_t *);
 /* A SQL text column as a C string ("" for NULL). */
