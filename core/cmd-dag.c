@@ -67,9 +67,7 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 		ctl_error("--format: '%s' is not text or dot", format);
 		return CTL_EXIT_USAGE;
 	}
-	if (ctl_jobs(ctl, &js, 1) != 0 && ctl->cfg == NULL)
-		return CTL_EXIT_USAGE;
-	if ((job = ctl_find_job(&js, argv[optind])) == NULL) {
+	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}

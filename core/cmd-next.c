@@ -82,9 +82,7 @@ cmd_next_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage(ctl);
-	if (ctl_jobs(ctl, &js, 1) != 0 && ctl->cfg == NULL)
-		return CTL_EXIT_USAGE;
-	if ((job = ctl_find_job(&js, argv[optind])) == NULL) {
+	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}

@@ -202,6 +202,14 @@ ctl_find_job(const struct jobset *js, const char *name)
 	return NULL;
 }
 
+struct job_def *
+ctl_load_job(struct ctl *ctl, struct jobset *js, const char *name)
+{
+	if (ctl_jobs(ctl, js, 1) != 0 && ctl->cfg == NULL)
+		return NULL;
+	return ctl_find_job(js, name);
+}
+
 void
 ctl_json_out(json_t *v)
 {

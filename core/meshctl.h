@@ -58,6 +58,10 @@ struct state	*ctl_state(struct ctl *, enum state_mode);
 /* Load every job; prints diagnostics.  Returns 0, or -1 if any job had an
  * error (loaded jobs are still in `js` when `partial` is set). */
 int	 ctl_jobs(struct ctl *, struct jobset *js, int partial);
+/* Load the jobs (printing diagnostics) and find one; NULL after saying
+ * why.  `js` is always safe to jobset_free() afterwards. */
+struct job_def *ctl_load_job(struct ctl *, struct jobset *js,
+	    const char *name);
 /* Find a job or print "unknown job 'x' (jobs: a, b)". */
 struct job_def *ctl_find_job(const struct jobset *, const char *name);
 /* Look a job up in the state (*id); if it has never run, *id is 0 and the
