@@ -53,7 +53,7 @@ cmd_cancel_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((rc = ctl_request(ctl, "cancel", job->name, key, &id,
+	if ((rc = ctl_request(ctl, "cancel", job->name, key, NULL, &id,
 	    &pid)) == CTL_EXIT_OK)
 		printf("request %lld: cancel %s %s: %s\n", (long long)id,
 		    job->name, key, ctl_request_fate(pid));

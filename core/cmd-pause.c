@@ -59,7 +59,7 @@ cmd_pause_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((rc = ctl_request(ctl, kind, job->name, NULL, &id, &pid)) ==
+	if ((rc = ctl_request(ctl, kind, job->name, NULL, NULL, &id, &pid)) ==
 	    CTL_EXIT_OK)
 		printf("request %lld: %s %s: %s\n", (long long)id, kind,
 		    job->name, ctl_request_fate(pid));

@@ -72,7 +72,7 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((rc = ctl_request(ctl, "trigger", job->name, key, &id, &pid)) !=
+	if ((rc = ctl_request(ctl, "trigger", job->name, key, NULL, &id, &pid)) !=
 	    CTL_EXIT_OK)
 		goto out;
 	if (json)

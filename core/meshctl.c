@@ -73,7 +73,7 @@ ctl_number(const char *name, const char *arg, long min, long max, long *out)
 
 int
 ctl_request(struct ctl *ctl, const char *kind, const char *job,
-    const char *key, int64_t *id, pid_t *pid)
+    const char *key, const char *args, int64_t *id, pid_t *pid)
 {
 	struct state	*st;
 	char		*cause = NULL;
@@ -81,7 +81,7 @@ ctl_request(struct ctl *ctl, const char *kind, const char *job,
 
 	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL)
 		return CTL_EXIT_STATE;
-	if (request_add(st, kind, job, key, id, &cause) != 0) {
+	if (request_add(st, kind, job, key, args, id, &cause) != 0) {
 		ctl_error("%s", cause);
 		free(cause);
 		rc = CTL_EXIT_STATE;
@@ -126,6 +126,7 @@ usage_all(FILE *f)
 	    "else %s)\n"
 	    "  -h, --help         this help; 'meshctl VERB --help' for a "
 	    "verb\n"
+	    "  -u, --utc          show times in UTC, not in each job's zone\n"
 	    "  -V, --version      print the version\n"
 	    "\nExit codes: 0 ok, 1 what was asked about failed, 2 usage or "
 	    "input error,\n3 cannot reach the state database.\n",
@@ -269,6 +270,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "utc", no_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -279,7 +281,7 @@ main(int argc, char **argv)
 	ctl.color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
 
 	/* Global options stop at the verb. */
-	while ((c = getopt_long(argc, argv, "+c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:huV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			ctl.config_path = optarg;
@@ -287,6 +289,9 @@ main(int argc, char **argv)
 		case 'h':
 			usage_all(stdout);
 			return CTL_EXIT_OK;
+		case 'u':
+			ctl.utc = 1;
+			break;
 		case 'V':
 			printf("meshctl %s (plugin ABI %d.%d)\n", PACKAGE_VERSION,
 			    MESHD_ABI_MAJOR, MESHD_ABI_MINOR);

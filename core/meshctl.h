@@ -38,6 +38,7 @@ struct ctl {
 	const char		*config_path;	/* -c/--config, or default */
 	const struct cmd_entry	*entry;		/* the verb running */
 	int			 color;		/* stdout is a terminal */
+	int			 utc;		/* -u/--utc: times in UTC */
 	struct meshd_config	*cfg;		/* loaded on demand */
 };
 
@@ -80,7 +81,7 @@ int	 ctl_state_run(struct ctl *, struct state *, const char *job,
  * else prints why and returns CTL_EXIT_STATE.  Defined in meshctl.c.
  */
 int	 ctl_request(struct ctl *, const char *kind, const char *job,
-	    const char *key, int64_t *id, pid_t *pid);
+	    const char *key, const char *args, int64_t *id, pid_t *pid);
 /* "meshd was told" / "recorded; meshd is not running ..." for a pid from
  * ctl_request(). */
 const char *ctl_request_fate(pid_t pid);

@@ -27,34 +27,43 @@ req_fail(struct state *st, sqlite3_stmt *stmt, const char *what,
 }
 
 int
-request_add(struct state *st, const char *kind, const char *job,
-    const char *key, int64_t *id, char **cause)
+request_insert(struct state *st, const char *kind, const char *job,
+    const char *key, const char *args, int64_t *id, char **cause)
 {
 	sqlite3_stmt	*stmt = NULL;
 	struct passwd	*pw = getpwuid(geteuid());
 
-	if (state_begin(st, cause) != 0)
-		return -1;
 	if (sqlite3_prepare_v2(state_sqlite(st), "INSERT INTO requests (kind, "
-	    "job, partition_key, created_us, created_by) VALUES (?, ?, ?, ?, "
-	    "?) RETURNING id", -1, &stmt, NULL) != SQLITE_OK)
-		goto fail;
+	    "job, partition_key, args, created_us, created_by) VALUES (?, ?, "
+	    "?, ?, ?, ?) RETURNING id", -1, &stmt, NULL) != SQLITE_OK)
+		return req_fail(st, stmt, "cannot record the request", cause);
 	sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, job, -1, SQLITE_STATIC);
 	if (key != NULL)
 		sqlite3_bind_text(stmt, 3, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 4, now_us());
+	if (args != NULL)
+		sqlite3_bind_text(stmt, 4, args, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 5, now_us());
 	if (pw != NULL)
-		sqlite3_bind_text(stmt, 5, pw->pw_name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(stmt, 6, pw->pw_name, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(stmt) != SQLITE_ROW)
-		goto fail;
+		return req_fail(st, stmt, "cannot record the request", cause);
 	*id = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
+	return 0;
+}
+
+int
+request_add(struct state *st, const char *kind, const char *job,
+    const char *key, const char *args, int64_t *id, char **cause)
+{
+	if (state_begin(st, cause) != 0)
+		return -1;
+	if (request_insert(st, kind, job, key, args, id, cause) != 0) {
+		state_rollback(st);
+		return -1;
+	}
 	return state_commit(st, cause);
-fail:
-	req_fail(st, stmt, "cannot record the request", cause);
-	state_rollback(st);
-	return -1;
 }
 
 int
@@ -68,7 +77,7 @@ requests_pending(struct state *st, size_t max, struct request **out,
 
 	*out = NULL;
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT id, kind, job, "
-	    "partition_key FROM requests WHERE state = 'pending' ORDER BY id "
+	    "partition_key, args FROM requests WHERE state = 'pending' ORDER BY id "
 	    "LIMIT ?", -1, &stmt, NULL) != SQLITE_OK)
 		return req_fail(st, NULL, "cannot read requests", cause);
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
@@ -79,6 +88,8 @@ requests_pending(struct state *st, size_t max, struct request **out,
 		v[n].job = xstrdup((const char *)sqlite3_column_text(stmt, 2));
 		v[n].partition_key = xstrdup_null((const char *)
 		    sqlite3_column_text(stmt, 3));
+		v[n].args = xstrdup_null((const char *)
+		    sqlite3_column_text(stmt, 4));
 		n++;
 	}
 	if (rc != SQLITE_DONE) {
@@ -99,6 +110,7 @@ requests_free(struct request *v, size_t n)
 		free(v[i].kind);
 		free(v[i].job);
 		free(v[i].partition_key);
+		free(v[i].args);
 	}
 	free(v);
 }

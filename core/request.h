@@ -20,11 +20,16 @@ struct request {
 	char	*kind;		/* "trigger" */
 	char	*job;
 	char	*partition_key;	/* may be NULL */
+	char	*args;		/* JSON object of further arguments, or NULL */
 };
 
-/* Record a request; *id set.  0, or -1 with cause. */
+/* Record a request in its own transaction; *id set.  `args` is a JSON
+ * object or NULL.  0, or -1 with cause. */
 int	request_add(struct state *, const char *kind, const char *job,
-	    const char *partition_key, int64_t *id, char **cause);
+	    const char *key, const char *args, int64_t *id, char **cause);
+/* The same inside the caller's open transaction. */
+int	request_insert(struct state *, const char *kind, const char *job,
+	    const char *key, const char *args, int64_t *id, char **cause);
 /* The pending requests, oldest first (at most `max`).  Returns their
  * number, or -1 with cause; free with requests_free(). */
 int	requests_pending(struct state *, size_t max, struct request **out,
