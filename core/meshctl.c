@@ -17,6 +17,9 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
 	&cmd_trigger_entry,
+	&cmd_backfill_entry,
+	&cmd_backfills_entry,
+	&cmd_clear_entry,
 	&cmd_pause_entry,
 	&cmd_unpause_entry,
 	&cmd_cancel_entry,

@@ -91,9 +91,19 @@ void	 ctl_json_out(json_t *);
 const char *ctl_col(struct sqlite3_stmt *, int);
 /* Format microseconds UTC for display ("-" for 0). */
 const char *ctl_time(int64_t us, char *buf, size_t len);
+/* The same on the wall clock of the job's zone, "2026-11-28 13:05:00 CET";
+ * in UTC ("... UTC") with -u or when job is NULL or has no zone.  Defined
+ * in ctl-time.c. */
+const char *ctl_time_job(struct ctl *, const struct job_def *, int64_t us,
+	    char *buf, size_t len);
 /* Colour escapes for a state word, "" when colour is off. */
 const char *ctl_color_on(struct ctl *, const char *state);
 const char *ctl_color_off(struct ctl *);
+
+/* Follow backfill `id` until it ends: a live bar on a terminal, else a
+ * line at most every `interval` seconds.  CTL_EXIT_OK if it succeeded,
+ * CTL_EXIT_FAILED if it failed or was cancelled.  In cmd-backfills.c. */
+int	 ctl_backfill_wait(struct ctl *, int64_t id, int interval);
 
 extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plugin_entry;
@@ -110,5 +120,8 @@ extern const struct cmd_entry cmd_dag_entry;
 extern const struct cmd_entry cmd_pause_entry;
 extern const struct cmd_entry cmd_unpause_entry;
 extern const struct cmd_entry cmd_cancel_entry;
+extern const struct cmd_entry cmd_backfill_entry;
+extern const struct cmd_entry cmd_backfills_entry;
+extern const struct cmd_entry cmd_clear_entry;
 
 #endif

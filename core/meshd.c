@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "meshd/plugin.h"
@@ -37,38 +38,7 @@
 #include "schedule.h"
 #include "state.h"
 #include "util.h"
-
-/* A run waiting for a place in the engine. */
-struct pending {
-	char	*job;
-	char	*key;
-	int64_t	 istart, iend;
-	char	*trigger;
-	int64_t	 not_before;	/* daemon clock; jitter */
-	int	 rerun;		/* run every task again (a trigger) */
-};
-
-struct daemon {
-	const char		*config_path;
-	const char		*clock_file;	/* test clock, or NULL */
-	struct meshd_config	*cfg;
-	struct jobset		 jobs;
-	struct jobset		*retired;	/* old job sets still in use */
-	size_t			 nretired;
-	int64_t			*watermark;	/* per job in `jobs` */
-	unsigned char		*paused;	/* per job in `jobs` */
-	int			 catchup_due;	/* unpaused: apply catchup */
-	struct state		*st;
-	struct executor		*ex;
-	struct engine		*engine;
-	struct pending		*q;
-	size_t			 nq, qcap;
-	int			 max_active;	/* runs in the engine */
-	/* When the next interval of any job ends: the jobs are looked at
-	 * only then, not on every event (with 10,000 jobs that matters). */
-	int64_t			 next_sched;
-	int64_t			 data_version;	/* of the state, for requests */
-};
+#include "meshd.h"
 
 static volatile sig_atomic_t	sig_stop, sig_hup;
 /* Self-pipe: a signal handler writes a byte, so that any wait (idle, or
@@ -124,7 +94,7 @@ usage(FILE *f)
 }
 
 /* The daemon's clock: real time, or the test clock file. */
-static int64_t
+int64_t
 daemon_now(struct daemon *d)
 {
 	FILE		*f;
@@ -193,20 +163,20 @@ static void
 obs_run_end(void *arg, const struct job_def *job, const char *key,
     int64_t run_id, const char *state, int64_t dur)
 {
-	char	d[32];
+	struct daemon	*dm = arg;
+	char		 d[32];
 
-	(void)arg;
+	/* A backfill may have a place free now. */
+	if (dm->nbf > 0)
+		dm->bf_due = 1;
 	log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
 	    "job=%s run=%lld partition=%s: run %s in %s", job->name,
 	    (long long)run_id, key, state, fmt_duration(dur, d, sizeof d));
 }
 
-static const struct run_observer observer = {
-	obs_run_start, obs_task_start, obs_task_end, obs_run_end, NULL
-};
 
-static void
-queue_push(struct daemon *d, const char *job, const char *key,
+void
+daemon_queue_push(struct daemon *d, const char *job, const char *key,
     int64_t istart, int64_t iend, const char *trigger, int64_t not_before)
 {
 	struct pending	*p;
@@ -223,6 +193,7 @@ queue_push(struct daemon *d, const char *job, const char *key,
 	p->trigger = xstrdup(trigger != NULL ? trigger : "schedule");
 	p->not_before = not_before;
 	p->rerun = 0;
+	p->backfill = 0;
 }
 
 /* When a scheduled run of `job` closing at `iend` may start. */
@@ -300,7 +271,7 @@ daemon_schedule(struct daemon *d, int64_t now, int missed)
 			}
 			if (!created)
 				continue;
-			queue_push(d, job->name, due[j].key, due[j].start,
+			daemon_queue_push(d, job->name, due[j].key, due[j].start,
 			    due[j].end, "schedule", jitter_start(job,
 			    due[j].end));
 			log_info("job=%s run=%lld partition=%s: scheduled",
@@ -337,8 +308,8 @@ daemon_admit(struct daemon *d, int64_t now)
 		}
 		if ((job = jobset_find(&d->jobs, p->job)) != NULL &&
 		    (engine_is_active(d->engine, p->job, p->key) ||
-		    engine_job_active_runs(d->engine, p->job) >=
-		    (size_t)job->max_active_runs)) {
+		    (!p->backfill && engine_job_active_runs(d->engine,
+		    p->job) >= (size_t)job->max_active_runs))) {
 			i++;
 			continue;
 		}
@@ -362,8 +333,8 @@ daemon_admit(struct daemon *d, int64_t now)
 }
 
 /* Is the run (job, key) waiting in the queue? */
-static int
-queued(struct daemon *d, const char *job, const char *key)
+int
+daemon_queued(struct daemon *d, const char *job, const char *key)
 {
 	size_t	i;
 
@@ -372,6 +343,43 @@ queued(struct daemon *d, const char *job, const char *key)
 		    strcmp(d->q[i].key, key) == 0)
 			return 1;
 	return 0;
+}
+
+/* A trigger's --param values: the request's args {"params": {...}} become
+ * the run's params (NULL when there are none), which the engine lays over
+ * the job's and tasks' params. */
+static int
+run_params_set(struct daemon *d, int64_t run_id, const char *args,
+    char **cause)
+{
+	sqlite3_stmt	*stmt;
+	json_t		*root = NULL, *params;
+	char		*text = NULL;
+	int		 rc = 0;
+
+	if (args != NULL && (root = json_loads(args, 0, NULL)) != NULL &&
+	    json_is_object(params = json_object_get(root, "params")) &&
+	    json_object_size(params) > 0)
+		text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(root);
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET params = "
+	    "? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK) {
+		set_cause(cause, "run params: %s", sqlite3_errmsg(
+		    state_sqlite(d->st)));
+		free(text);
+		return -1;
+	}
+	if (text != NULL)
+		sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, run_id);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		set_cause(cause, "run params: %s", sqlite3_errmsg(
+		    state_sqlite(d->st)));
+		rc = -1;
+	}
+	sqlite3_finalize(stmt);
+	free(text);
+	return rc;
 }
 
 /* Carry out one trigger inside the open transaction; *ok and *result
@@ -397,7 +405,7 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 	}
 	*ok = 1;
 	if (engine_is_active(d->engine, job->name, key) ||
-	    queued(d, job->name, key)) {
+	    daemon_queued(d, job->name, key)) {
 		*result = xasprintf("%s %s is already running or queued",
 		    job->name, key);
 		free(key);
@@ -410,7 +418,11 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 		free(key);
 		return -1;
 	}
-	queue_push(d, job->name, key, istart, iend, "manual", 0);
+	if (run_params_set(d, run_id, rq->args, cause) != 0) {
+		free(key);
+		return -1;
+	}
+	daemon_queue_push(d, job->name, key, istart, iend, "manual", 0);
 	d->q[d->nq - 1].rerun = !created;
 	*result = xasprintf("run %lld %s", (long long)run_id, created ?
 	    "created" : "run again");
@@ -420,48 +432,27 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 	return 0;
 }
 
-/* Cancel a run that is running or queued, inside the open transaction. */
-static int
-daemon_cancel(struct daemon *d, const struct request *rq, int *ok,
-    char **result, char **cause)
+int
+daemon_cancel_run(struct daemon *d, const char *job, const char *key,
+    const char *why, char **cause)
 {
 	sqlite3_stmt	*stmt;
 	size_t		 i;
 	int64_t		 job_id;
-	char		*why;
 
-	*ok = 1;
-	if (rq->partition_key == NULL) {
-		*ok = 0;
-		*result = xstrdup("no partition given");
-		return 0;
-	}
-	why = xasprintf("cancelled by operator (request %lld)",
-	    (long long)rq->id);
-	if (engine_cancel_run(d->engine, rq->job, rq->partition_key, why)) {
-		*result = xasprintf("%s %s: cancelling its running attempts",
-		    rq->job, rq->partition_key);
-		log_info("job=%s partition=%s: %s", rq->job, rq->partition_key,
-		    why);
-		free(why);
-		return 0;
-	}
-	free(why);
+	if (engine_cancel_run(d->engine, job, key, why))
+		return 1;
 	for (i = 0; i < d->nq; i++)
-		if (strcmp(d->q[i].job, rq->job) == 0 &&
-		    strcmp(d->q[i].key, rq->partition_key) == 0)
+		if (strcmp(d->q[i].job, job) == 0 &&
+		    strcmp(d->q[i].key, key) == 0)
 			break;
-	if (i == d->nq) {
-		*ok = 0;
-		*result = xasprintf("no run of %s %s is running or queued",
-		    rq->job, rq->partition_key);
+	if (i == d->nq)
 		return 0;
-	}
 	/* Queued, not started: it ends here. */
 	pending_free(&d->q[i]);
 	memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof *d->q);
 	d->nq--;
-	if (state_job_find(d->st, rq->job, &job_id, cause) != 0)
+	if (state_job_find(d->st, job, &job_id, cause) != 0)
 		return -1;
 	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET state = "
 	    "'cancelled', ended_us = ? WHERE job_id = ? AND partition_key = ? "
@@ -473,7 +464,7 @@ daemon_cancel(struct daemon *d, const struct request *rq, int *ok,
 	}
 	sqlite3_bind_int64(stmt, 1, now_us());
 	sqlite3_bind_int64(stmt, 2, job_id);
-	sqlite3_bind_text(stmt, 3, rq->partition_key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, key, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		set_cause(cause, "cancel: %s", sqlite3_errmsg(
 		    state_sqlite(d->st)));
@@ -481,8 +472,45 @@ daemon_cancel(struct daemon *d, const struct request *rq, int *ok,
 		return -1;
 	}
 	sqlite3_finalize(stmt);
-	*result = xasprintf("%s %s: cancelled before it started", rq->job,
-	    rq->partition_key);
+	if (d->nbf > 0)
+		d->bf_due = 1;
+	return 1;
+}
+
+/* Cancel a run that is running or queued, inside the open transaction. */
+static int
+daemon_cancel(struct daemon *d, const struct request *rq, int *ok,
+    char **result, char **cause)
+{
+	char	*why;
+	int	 active, rc;
+
+	*ok = 1;
+	if (rq->partition_key == NULL) {
+		*ok = 0;
+		*result = xstrdup("no partition given");
+		return 0;
+	}
+	why = xasprintf("cancelled by operator (request %lld)",
+	    (long long)rq->id);
+	active = engine_is_active(d->engine, rq->job, rq->partition_key);
+	rc = daemon_cancel_run(d, rq->job, rq->partition_key, why, cause);
+	if (rc == 1)
+		log_info("job=%s partition=%s: %s", rq->job, rq->partition_key,
+		    why);
+	free(why);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		*ok = 0;
+		*result = xasprintf("no run of %s %s is running or queued",
+		    rq->job, rq->partition_key);
+	} else if (active)
+		*result = xasprintf("%s %s: cancelling its running attempts",
+		    rq->job, rq->partition_key);
+	else
+		*result = xasprintf("%s %s: cancelled before it started",
+		    rq->job, rq->partition_key);
 	return 0;
 }
 
@@ -582,7 +610,21 @@ daemon_requests(struct daemon *d)
 				goto out_free;
 			}
 		} else if (strcmp(rq[i].kind, "cancel") == 0) {
-			if (daemon_cancel(d, &rq[i], &ok, &result,
+			if ((rq[i].args != NULL && strstr(rq[i].args,
+			    "\"backfill\"") != NULL ? daemon_bf_cancel(d,
+			    &rq[i], &ok, &result, &cause) : daemon_cancel(d,
+			    &rq[i], &ok, &result, &cause)) != 0) {
+				state_rollback(d->st);
+				goto out_free;
+			}
+		} else if (strcmp(rq[i].kind, "backfill") == 0) {
+			if (daemon_bf_request(d, &rq[i], &ok, &result,
+			    &cause) != 0) {
+				state_rollback(d->st);
+				goto out_free;
+			}
+		} else if (strcmp(rq[i].kind, "clear") == 0) {
+			if (daemon_clear(d, &rq[i], &ok, &result,
 			    &cause) != 0) {
 				state_rollback(d->st);
 				goto out_free;
@@ -819,7 +861,12 @@ daemon_start(struct daemon *d, int *lockfd)
 	if ((d->ex = executor_new(&eo, &cause)) == NULL)
 		goto fail;
 	executor_set_wakeup(d->ex, wake_pipe[0]);
-	d->engine = engine_new(d->cfg, d->st, d->ex, &observer);
+	d->obs.run_start = obs_run_start;
+	d->obs.task_start = obs_task_start;
+	d->obs.task_end = obs_task_end;
+	d->obs.run_end = obs_run_end;
+	d->obs.arg = d;
+	d->engine = engine_new(d->cfg, d->st, d->ex, &d->obs);
 	d->max_active = 4 * d->cfg->workers < 16 ? 16 : 4 * d->cfg->workers;
 
 	/* Resume what a crash or stop left unfinished, before anything
@@ -829,10 +876,12 @@ daemon_start(struct daemon *d, int *lockfd)
 	for (i = 0; i < nrec; i++) {
 		log_info("job=%s partition=%s: resuming unfinished run",
 		    rec[i].job->name, rec[i].key);
-		queue_push(d, rec[i].job->name, rec[i].key, rec[i].istart,
+		daemon_queue_push(d, rec[i].job->name, rec[i].key, rec[i].istart,
 		    rec[i].iend, rec[i].trigger, 0);
 	}
 	recovered_runs_free(rec, nrec);
+	if (daemon_bf_load(d, &cause) != 0)
+		goto fail;
 	d->watermark = watermarks_for(d, &d->jobs, NULL, NULL);
 	d->paused = paused_for(d, &d->jobs);
 	log_info("meshd %s started: pid %ld, %zu job%s, %d worker%s, state "
@@ -869,6 +918,8 @@ daemon_loop(struct daemon *d)
 		    daemon_schedule(d, now, d->catchup_due) != 0)
 			return -1;
 		d->catchup_due = 0;
+		if (d->bf_due && daemon_bf_pass(d) != 0)
+			return -1;
 		daemon_admit(d, now);
 		if (engine_step(d->engine, daemon_timeout(d, now),
 		    &cause) != 0) {
@@ -880,7 +931,7 @@ daemon_loop(struct daemon *d)
 		/* With nothing running, engine_step() returns at once:
 		 * sleep until something is due or a signal comes. */
 		if (engine_running_tasks(d->engine) == 0 &&
-		    engine_active_runs(d->engine) == 0 &&
+		    engine_active_runs(d->engine) == 0 && !d->bf_due &&
 		    !sig_stop && !sig_hup) {
 			struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
 
@@ -905,6 +956,7 @@ daemon_free(struct daemon *d)
 	for (i = 0; i < d->nq; i++)
 		pending_free(&d->q[i]);
 	free(d->q);
+	daemon_bf_free(d);
 	for (i = 0; i < d->nretired; i++)
 		jobset_free(&d->retired[i]);
 	free(d->retired);

@@ -1,0 +1,101 @@
+/*
+ * meshd.h -- the daemon's own state, shared by its files: meshd.c (the
+ * loop, scheduling, triggers, pause, cancel), meshd-backfill.c and
+ * meshd-clear.c.  Not an interface: nothing outside meshd includes it.
+ */
+#ifndef MESHD_MESHD_H
+#define MESHD_MESHD_H
+
+#include <stdint.h>
+
+#include "backfill.h"
+#include "config.h"
+#include "engine.h"
+#include "job.h"
+#include "request.h"
+#include "state.h"
+
+/* A run waiting for a place in the engine. */
+struct pending {
+	char	*job;
+	char	*key;
+	int64_t	 istart, iend;
+	char	*trigger;
+	int64_t	 not_before;	/* daemon clock; jitter */
+	int	 rerun;		/* run every task again (a trigger) */
+	int	 backfill;	/* launched by a backfill, which limits it
+				 * (not the job's max_active_runs) */
+};
+
+/* A backfill that is running or cancelling; its counters mirror the row. */
+struct dbf {
+	int64_t			 id;
+	char			*job;
+	enum bf_reprocess	 reprocess;
+	int			 max_active;
+	int			 cancelling;
+	int			 dirty;		/* counters to write */
+	int64_t			 total, running, success, failed, skipped;
+	int64_t			 cancelled;
+};
+
+struct daemon {
+	const char		*config_path;
+	const char		*clock_file;	/* test clock, or NULL */
+	struct meshd_config	*cfg;
+	struct jobset		 jobs;
+	struct jobset		*retired;	/* old job sets still in use */
+	size_t			 nretired;
+	int64_t			*watermark;	/* per job in `jobs` */
+	unsigned char		*paused;	/* per job in `jobs` */
+	int			 catchup_due;	/* unpaused: apply catchup */
+	struct state		*st;
+	struct executor		*ex;
+	struct engine		*engine;
+	struct run_observer	 obs;
+	struct pending		*q;
+	size_t			 nq, qcap;
+	int			 max_active;	/* runs in the engine */
+	/* When the next interval of any job ends: the jobs are looked at
+	 * only then, not on every event (with 10,000 jobs that matters). */
+	int64_t			 next_sched;
+	int64_t			 data_version;	/* of the state, for requests */
+	struct dbf		*bf;		/* active backfills */
+	size_t			 nbf;
+	int			 bf_due;	/* a run ended or a request came */
+};
+
+int64_t	daemon_now(struct daemon *);
+void	daemon_queue_push(struct daemon *, const char *job, const char *key,
+	    int64_t istart, int64_t iend, const char *trigger,
+	    int64_t not_before);
+/* Is the run (job, key) waiting in the queue? */
+int	daemon_queued(struct daemon *, const char *job, const char *key);
+/*
+ * Stop the run (job, key) if it is active (its attempts are stopped with
+ * `why`) or take it out of the queue and record it as cancelled, inside
+ * the open transaction.  1 if it was active or queued, 0 if neither, -1
+ * with cause.
+ */
+int	daemon_cancel_run(struct daemon *, const char *job, const char *key,
+	    const char *why, char **cause);
+
+/* meshd-backfill.c */
+/* Load the backfills left running by the last daemon (start-up). */
+int	daemon_bf_load(struct daemon *, char **cause);
+/* A "backfill" request, or a "cancel" request naming a backfill, inside
+ * the open transaction; *ok and *result say how it went. */
+int	daemon_bf_request(struct daemon *, const struct request *, int *ok,
+	    char **result, char **cause);
+int	daemon_bf_cancel(struct daemon *, const struct request *, int *ok,
+	    char **result, char **cause);
+/* Account for ended runs, launch partitions into free places, and end
+ * backfills that are complete: one transaction. */
+int	daemon_bf_pass(struct daemon *);
+void	daemon_bf_free(struct daemon *);
+
+/* meshd-clear.c */
+int	daemon_clear(struct daemon *, const struct request *, int *ok,
+	    char **result, char **cause);
+
+#endif
