@@ -1,11 +1,15 @@
 /* engine.c -- many runs at once on one worker pool: DAG + executor + state. */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "dag.h"
@@ -55,6 +59,8 @@ struct erun {
 	int64_t			 deadline;	/* mono_us, or 0 */
 	int			 backfill;	/* lower priority class */
 	size_t			 reserved;	/* picked, not yet submitted */
+	/* Run parameters (runs.params), as strings: over every task's. */
+	struct paramset		 over;
 	/* Ready tasks held back by a pool or max_active_tasks. */
 	struct rtask		**deferred;
 	size_t			 ndeferred, deferred_cap;
@@ -357,6 +363,155 @@ run_path(const char *base, const struct erun *r, const char *fmt, ...)
 }
 
 /*
+ * Run parameters: what `meshctl trigger --param k=v` asked for, kept in
+ * runs.params as a JSON object of strings so that they outlive a restart.
+ * They go over the job file's params in every task of the run.  Each is
+ * read as the type the task's own params give its key, the way the job
+ * file's parser reads a literal of that type, so that meshd_param_int()
+ * of an overridden int still finds an int; a key the task does not have
+ * reaches it as a string.  A value that does not read as its type fails
+ * the task before its plugin runs: retrying would not change it, and
+ * running with the default instead would not be what was asked.
+ * cmd-trigger.c refuses such values with the same rules before it records
+ * the request; keep the two in step.
+ */
+
+/* r->over from runs.params (left empty when NULL).  0, or -1 with cause. */
+static int
+run_load_params(struct erun *r, char **cause)
+{
+	sqlite3		*db = state_sqlite(r->e->st);
+	sqlite3_stmt	*stmt;
+	json_t		*obj = NULL, *v;
+	json_error_t	 jerr;
+	const char	*text, *k;
+	struct param	 p;
+	int		 rc = -1;
+
+	if (sqlite3_prepare_v2(db, "SELECT params FROM runs WHERE id = ?", -1,
+	    &stmt, NULL) != SQLITE_OK) {
+		set_cause(cause, "cannot read the parameters of run %lld: %s",
+		    (long long)r->run_id, sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, r->run_id);
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		set_cause(cause, "cannot read the parameters of run %lld: %s",
+		    (long long)r->run_id, sqlite3_errmsg(db));
+		goto out;
+	}
+	if ((text = (const char *)sqlite3_column_text(stmt, 0)) == NULL) {
+		rc = 0;
+		goto out;
+	}
+	if ((obj = json_loads(text, 0, &jerr)) == NULL ||
+	    !json_is_object(obj)) {
+		set_cause(cause, "run %lld: its parameters are not a JSON "
+		    "object: %s", (long long)r->run_id, obj == NULL ?
+		    jerr.text : text);
+		goto out;
+	}
+	json_object_foreach(obj, k, v) {
+		if (!json_is_string(v)) {
+			set_cause(cause, "run %lld: parameter '%s' is not a "
+			    "string", (long long)r->run_id, k);
+			goto out;
+		}
+		memset(&p, 0, sizeof p);
+		p.key = (char *)(uintptr_t)k;
+		p.type = PARAM_STRING;
+		p.s = (char *)(uintptr_t)json_string_value(v);
+		paramset_set(&r->over, &p);
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		paramset_free(&r->over);
+	json_decref(obj);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/*
+ * Read `value` as the type of `decl` (a string when decl is NULL) into
+ * *out, whose key and string are borrowed: job-file syntax, so an int is
+ * decimal with an optional sign or 0x hex, a double any finite decimal
+ * number, a bool true or false in any case.  0, or -1 with cause.
+ */
+static int
+run_param_parse(const struct param *decl, const char *key, const char *value,
+    struct param *out, char **cause)
+{
+	char		*end = NULL;
+	const char	*what = NULL, *c = value;
+
+	memset(out, 0, sizeof *out);
+	out->key = (char *)(uintptr_t)key;
+	out->type = decl == NULL ? PARAM_STRING : decl->type;
+	errno = 0;
+	switch (out->type) {
+	case PARAM_STRING:
+		out->s = (char *)(uintptr_t)value;
+		return 0;
+	case PARAM_INT:
+		if (*c == '-' || *c == '+')
+			c++;
+		if (*c >= '0' && *c <= '9')
+			out->i = strtoll(value, &end, c[0] == '0' &&
+			    (c[1] == 'x' || c[1] == 'X') && c == value ? 16 :
+			    10);
+		what = "an int";
+		break;
+	case PARAM_DOUBLE:
+		if (*c == '-' || *c == '+')
+			c++;
+		if ((*c >= '0' && *c <= '9') || *c == '.') {
+			out->d = strtod(value, &end);
+			if (!isfinite(out->d))
+				end = NULL;
+		}
+		what = "a double";
+		break;
+	case PARAM_BOOL:
+		if (strcasecmp(value, "true") == 0 ||
+		    strcasecmp(value, "false") == 0) {
+			out->i = (value[0] == 't' || value[0] == 'T');
+			return 0;
+		}
+		what = "a bool (true or false)";
+		break;
+	}
+	if (end != NULL && end != value && *end == '\0' && errno == 0)
+		return 0;
+	set_cause(cause, "run parameter %s=%s: the job file makes '%s' %s, "
+	    "and '%s' is not one", key, value, key, what, value);
+	return -1;
+}
+
+/* The params of `t` with its run's parameters on top, into the empty
+ * *ps.  0, or -1 with cause (and *ps empty). */
+static int
+task_params(const struct rtask *t, struct paramset *ps, char **cause)
+{
+	const struct paramset	*over = &t->run->over;
+	struct param		 p;
+	size_t			 i;
+
+	for (i = 0; i < t->def->params.n; i++)
+		paramset_set(ps, &t->def->params.v[i]);
+	for (i = 0; i < over->n; i++) {
+		if (run_param_parse(paramset_get(&t->def->params,
+		    over->v[i].key), over->v[i].key, over->v[i].s, &p,
+		    cause) != 0) {
+			paramset_free(ps);
+			return -1;
+		}
+		paramset_set(ps, &p);
+	}
+	return 0;
+}
+
+/*
  * Write the worker pids of attempts started since the last transaction.
  * They ride along with the next group commit instead of costing one of
  * their own: a pid is bookkeeping for operators, and a crash before it is
@@ -380,9 +535,11 @@ engine_flush_pids(struct engine *e, char **cause)
 	return 0;
 }
 
-/* Submit one recorded attempt to a worker. */
+/* Submit one recorded attempt to a worker; `params` are the task's with
+ * the run's parameters applied (NULL: the task's own). */
 static int
-task_submit(struct rtask *t, const char *log, char **cause)
+task_submit(struct rtask *t, const char *log, const struct paramset *params,
+    char **cause)
 {
 	struct erun	*r = t->run;
 	struct engine	*e = r->e;
@@ -409,7 +566,7 @@ task_submit(struct rtask *t, const char *log, char **cause)
 	req.product = t->product;
 	req.location = t->product != NULL ?
 	    job_product_location(r->job, t->product) : NULL;
-	req.params = &t->def->params;
+	req.params = params != NULL ? params : &t->def->params;
 	req.timeout_us = t->def->timeout_us;
 	pid = executor_submit(e->ex, &req, cause);
 	free(adir);
@@ -498,13 +655,75 @@ engine_pick(struct engine *e, int backfill)
 	return NULL;
 }
 
+/* After `t` failed for good: record the tasks after it as blocked, in
+ * the open transaction. */
+static int
+run_block_after(struct engine *e, struct rtask *t, int64_t now, char **cause)
+{
+	struct erun	*r = t->run;
+	size_t		 i, nblocked;
+	int		 cancelled = r->cancelled && !r->timed_out;
+
+	/* Room for the descendants a failure blocks, kept between passes
+	 * and grown only for a larger run: zeroing a buffer the size of the
+	 * run on every failure would cost as much as the pass itself on a
+	 * 10,000-task run. */
+	if (r->n > e->blocked_cap) {
+		e->blocked_cap = r->n;
+		e->blocked = xreallocarray(e->blocked, r->n,
+		    sizeof *e->blocked);
+	}
+	nblocked = dag_ready_fail(r->ready, t->index, e->blocked);
+	for (i = 0; i < nblocked; i++) {
+		struct rtask	*d = &r->t[e->blocked[i]];
+
+		d->state = cancelled ? "cancelled" : "upstream_failed";
+		free(d->reason);
+		d->reason = xasprintf("upstream task '%s' %s", t->def->id,
+		    cancelled ? "was cancelled" : "failed");
+		if (state_ti_set(e->st, d->ti_id, d->state, d->tries,
+		    d->reason, 0, now, cause) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Tasks picked to start: recorded in a transaction, submitted after it
- * commits. */
+ * commits.  Tasks whose run parameters do not parse fail at once, in
+ * the same transaction. */
 struct launch {
 	struct rtask	*batch[256];
 	char		*logs[256];
+	struct paramset	 params[256];	/* with run parameters, if any */
 	size_t		 nb;
+	struct rtask	*failed[256];
+	size_t		 nf;
 };
+
+/*
+ * Record, in the open transaction, an attempt of `t` that fails before it
+ * starts because of `why` (taken), and block the tasks after it as any
+ * failure does.
+ */
+static int
+task_fail_early(struct engine *e, struct rtask *t, char *why, int64_t now,
+    char **cause)
+{
+	t->tries++;
+	t->duration = 0;
+	free(t->reason);
+	t->reason = why;
+	t->state = "failed";
+	if (state_attempt_start(e->st, t->ti_id, t->tries, now, NULL,
+	    &t->attempt_id, cause) != 0 ||
+	    state_attempt_finish(e->st, t->attempt_id, "failed", now, why,
+	    NULL, cause) != 0 ||
+	    state_ti_set(e->st, t->ti_id, "failed", t->tries, why, now, now,
+	    cause) != 0)
+		return -1;
+	t->attempt_id = 0;
+	return run_block_after(e, t, now, cause);
+}
 
 /*
  * Pick every ready task there is a worker for, taking one task from each
@@ -520,12 +739,14 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 	int	 idle, pref;
 	int64_t	 now = now_us();
 
-	l->nb = 0;
+	l->nb = l->nf = 0;
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0)
 		return 0;
 	idle = executor_idle(e->ex);
-	while (idle > 0 && l->nb < nitems(l->batch)) {
-		struct rtask *t;
+	while (idle > 0 && l->nb < nitems(l->batch) &&
+	    l->nf < nitems(l->failed)) {
+		struct rtask	*t;
+		char		*why = NULL;
 
 		/* Counted across passes: a pool of two workers launches
 		 * two tasks at a time. */
@@ -533,6 +754,14 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 		if ((t = engine_pick(e, pref)) == NULL &&
 		    (t = engine_pick(e, !pref)) == NULL)
 			break;
+		memset(&l->params[l->nb], 0, sizeof l->params[l->nb]);
+		if (t->run->over.n > 0 &&
+		    task_params(t, &l->params[l->nb], &why) != 0) {
+			l->failed[l->nf++] = t;
+			if (task_fail_early(e, t, why, now, cause) != 0)
+				return -1;
+			continue;
+		}
 		e->nlaunched++;
 		t->run->reserved++;
 		if (t->def->pool_index >= 0)
@@ -557,6 +786,18 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 	return 0;
 }
 
+static void
+launch_discard(struct launch *l)
+{
+	size_t	i;
+
+	for (i = 0; i < l->nb; i++) {
+		free(l->logs[i]);
+		paramset_free(&l->params[i]);
+	}
+	l->nb = l->nf = 0;
+}
+
 /* After the commit: hand the recorded attempts to workers. */
 static int
 launch_submit(struct engine *e, struct launch *l, char **cause)
@@ -568,26 +809,24 @@ launch_submit(struct engine *e, struct launch *l, char **cause)
 		struct rtask	*t = l->batch[i];
 		struct erun	*r = t->run;
 
-		if ((rc = task_submit(t, l->logs[i], cause)) != 0)
+		if ((rc = task_submit(t, l->logs[i], l->params[i].n > 0 ?
+		    &l->params[i] : NULL, cause)) != 0)
 			break;
 		if (e->obs != NULL && e->obs->task_start != NULL)
 			e->obs->task_start(e->obs->arg, r->job, r->key,
 			    r->run_id, t->def->id, t->tries, t->pid);
 	}
-	for (i = 0; i < l->nb; i++)
-		free(l->logs[i]);
-	l->nb = 0;
+	/* No worker started these: observers hear only of their end. */
+	for (i = 0; i < l->nf && e->obs != NULL &&
+	    e->obs->task_end != NULL; i++) {
+		struct rtask	*t = l->failed[i];
+		struct erun	*r = t->run;
+
+		e->obs->task_end(e->obs->arg, r->job, r->key, r->run_id,
+		    t->def->id, t->tries, t->state, t->reason, 0);
+	}
+	launch_discard(l);
 	return rc;
-}
-
-static void
-launch_discard(struct launch *l)
-{
-	size_t	i;
-
-	for (i = 0; i < l->nb; i++)
-		free(l->logs[i]);
-	l->nb = 0;
 }
 
 /* Start every ready task there is a worker for, in a transaction of its
@@ -607,7 +846,7 @@ engine_launch(struct engine *e, char **cause)
 		launch_discard(&l);
 		return -1;
 	}
-	if (l.nb == 0) {
+	if (l.nb == 0 && l.nf == 0) {
 		/* Nothing was written: the pids wait for the next commit. */
 		state_rollback(e->st);
 		return 0;
@@ -667,13 +906,13 @@ struct ended {
 /* Apply one result inside the open transaction. */
 static int
 engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
-    size_t *blocked, char **cause)
+    char **cause)
 {
 	struct rtask	*t;
 	struct erun	*r;
 	const char	*astate, *tstate;
 	int		 again;
-	size_t		 i, nblocked;
+	size_t		 i;
 	int64_t		 now = now_us();
 
 	if ((t = engine_task_by_attempt(e, res->attempt_id)) == NULL) {
@@ -786,21 +1025,7 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	    state_partition_set(e->st, t->product_id, r->key, "quarantined",
 	    r->run_id, t->attempt_id, now, -1, cause) != 0)
 		return -1;
-	nblocked = dag_ready_fail(r->ready, t->index, blocked);
-	for (i = 0; i < nblocked; i++) {
-		struct rtask	*d = &r->t[blocked[i]];
-
-		int	cancelled = r->cancelled && !r->timed_out;
-
-		d->state = cancelled ? "cancelled" : "upstream_failed";
-		free(d->reason);
-		d->reason = xasprintf("upstream task '%s' %s", t->def->id,
-		    cancelled ? "was cancelled" : "failed");
-		if (state_ti_set(e->st, d->ti_id, d->state, d->tries,
-		    d->reason, 0, now, cause) != 0)
-			return -1;
-	}
-	return 0;
+	return run_block_after(e, t, now, cause);
 }
 
 /* Move tasks whose retry delay has passed back to ready; returns the
@@ -854,7 +1079,7 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 	struct task_result	*res[256];
 	struct ended		 ended[256];
 	struct launch		 l;
-	size_t			 nres = 0, i, maxn = 0;
+	size_t			 nres = 0, i;
 	int			 rc;
 
 	rc = executor_wait(e->ex, timeout_ms, &res[0], cause);
@@ -867,17 +1092,6 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 	if (rc == -1)
 		goto fail;
 
-	/* Room for the descendants a failure blocks, kept between passes:
-	 * zeroing a buffer the size of the largest run on every pass would
-	 * cost as much as the pass itself on a 10,000-task run. */
-	for (i = 0; i < e->nruns; i++)
-		if (e->runs[i]->n > maxn)
-			maxn = e->runs[i]->n;
-	if (maxn > e->blocked_cap) {
-		e->blocked_cap = maxn;
-		e->blocked = xreallocarray(e->blocked, maxn,
-		    sizeof *e->blocked);
-	}
 	if (state_begin(e->st, cause) != 0)
 		goto fail;
 	if (engine_flush_pids(e, cause) != 0) {
@@ -885,8 +1099,7 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 		goto fail;
 	}
 	for (i = 0; i < nres; i++) {
-		if (engine_apply(e, res[i], &ended[i], e->blocked,
-		    cause) != 0) {
+		if (engine_apply(e, res[i], &ended[i], cause) != 0) {
 			state_rollback(e->st);
 			goto fail;
 		}
@@ -936,6 +1149,7 @@ run_free(struct erun *r)
 	free(r->deferred);
 	free(r->t);
 	free(r->key);
+	paramset_free(&r->over);
 	free(r);
 }
 
@@ -958,6 +1172,7 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	    run_sync_products(r, cause) != 0 ||
 	    state_run_open(e->st, r->job_id, r->key, r->istart, r->iend,
 	    trigger, &r->run_id, &created, cause) != 0 ||
+	    run_load_params(r, cause) != 0 ||
 	    state_run_set(e->st, r->run_id, "running", now, 0, cause) != 0)
 		goto fail;
 	for (i = 0; i < r->n; i++) {

@@ -1,5 +1,6 @@
 /* check_engine.c -- the engine: fairness between run classes, resume
- * without rerunning committed successes. */
+ * without rerunning committed successes, run parameters over the job
+ * file's params. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ static struct meshd_config *cfg;
 static struct jobset	 js;
 static struct state	*st;
 static struct executor	*ex;
+static struct job_def	*wide, *echo;
 
 /* Which run each started task belonged to, in start order. */
 static char		 order[256];
@@ -65,12 +67,28 @@ setup(void)
 	fprintf(f, ");\n");
 	fclose(f);
 	free(p);
+	/* For run parameters: typed job params, a task that overrides one,
+	 * and a chain so that a failure blocks what comes after. */
+	p = xasprintf("%s/jobs/echo.conf", dir);
+	f = fopen(p, "w");
+	fprintf(f, "name = \"echo\"; domain = \"t\"; owner = \"t\";\n"
+	    "params = { n = 1; ratio = 0.5; flag = false;\n"
+	    "  label = \"file\"; };\n"
+	    "tasks = (\n"
+	    "  { id = \"a\"; plugin = \"paramecho\"; stage = \"extract\"; },\n"
+	    "  { id = \"b\"; plugin = \"paramecho\"; stage = \"check\";\n"
+	    "    after = [ \"a\" ]; params = { n = 2; }; }\n"
+	    ");\n");
+	fclose(f);
+	free(p);
 	p = xasprintf("%s/meshd.conf", dir);
 	cfg = config_load(p, &errs);
 	free(p);
 	ck_assert_ptr_nonnull(cfg);
 	ck_assert_int_eq(jobs_load(cfg, &js, &errs), 0);
 	errlist_free(&errs);
+	ck_assert_ptr_nonnull(wide = jobset_find(&js, "wide"));
+	ck_assert_ptr_nonnull(echo = jobset_find(&js, "echo"));
 	st = state_open(cfg->state_db, STATE_RDWR, &cause);
 	ck_assert_msg(st != NULL, "%s", cause);
 	ex = executor_new(&eo, &cause);
@@ -109,9 +127,9 @@ START_TEST(test_fairness)
 	size_t		 i, sched = 0, back = 0;
 
 	/* The backfill is added first: order of arrival must not matter. */
-	ck_assert_msg(engine_add_run(e, js.v[0], "backfill-1", 0, 0,
+	ck_assert_msg(engine_add_run(e, wide, "backfill-1", 0, 0,
 	    "backfill", ENGINE_RERUN, NULL, &cause) == 0, "%s", cause);
-	ck_assert_msg(engine_add_run(e, js.v[0], "scheduled-1", 0, 0,
+	ck_assert_msg(engine_add_run(e, wide, "scheduled-1", 0, 0,
 	    "schedule", ENGINE_RERUN, NULL, &cause) == 0, "%s", cause);
 	drain(e);
 	ck_assert_int_eq(norder, 16);
@@ -134,7 +152,7 @@ START_TEST(test_resume_keeps_success)
 	char		*cause = NULL, *out;
 	int64_t		 run_id;
 
-	ck_assert(engine_add_run(e, js.v[0], "k", 0, 0, "manual",
+	ck_assert(engine_add_run(e, wide, "k", 0, 0, "manual",
 	    ENGINE_RERUN, &run_id, &cause) == 0);
 	drain(e);
 	engine_free(e);
@@ -144,11 +162,209 @@ START_TEST(test_resume_keeps_success)
 	    "state = 'running'; UPDATE task_instances SET state = 'queued' "
 	    "WHERE task_id = 't3'", NULL, NULL, &out), 0);
 	e = engine_new(cfg, st, ex, &obs);
-	ck_assert(engine_add_run(e, js.v[0], "k", 0, 0, "manual",
+	ck_assert(engine_add_run(e, wide, "k", 0, 0, "manual",
 	    ENGINE_RESUME, NULL, &cause) == 0);
 	drain(e);
 	/* Only t3 ran again. */
 	ck_assert_int_eq(norder, 9);
+	engine_free(e);
+}
+END_TEST
+
+/* Open the run (job, key) as meshd does for `meshctl trigger --param`:
+ * the row first, with its parameters, then the engine. */
+static int64_t
+open_with_params(struct engine *e, const struct job_def *job, const char *key,
+    const char *params)
+{
+	sqlite3_stmt	*stmt;
+	char		*cause = NULL;
+	int64_t		 job_id, run_id;
+	int		 created;
+
+	ck_assert_msg(state_job_sync(st, job->name, job->domain, job->owner,
+	    job->description, job->file, job->schedule, &job_id, &cause) == 0,
+	    "%s", cause);
+	ck_assert_msg(state_run_open(st, job_id, key, 0, 0, "manual", &run_id,
+	    &created, &cause) == 0, "%s", cause);
+	ck_assert_int_eq(sqlite3_prepare_v2(state_sqlite(st), "UPDATE runs "
+	    "SET params = ? WHERE id = ?", -1, &stmt, NULL), SQLITE_OK);
+	sqlite3_bind_text(stmt, 1, params, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, run_id);
+	ck_assert_int_eq(sqlite3_step(stmt), SQLITE_DONE);
+	sqlite3_finalize(stmt);
+	ck_assert_msg(engine_add_run(e, job, key, 0, 0, "manual", ENGINE_RERUN,
+	    NULL, &cause) == 0, "%s", cause);
+	return run_id;
+}
+
+/* A text column of the last attempt of a task, "" if NULL ("?" when
+ * there is no attempt). */
+static char *
+attempt_col(int64_t run_id, const char *task, const char *expr)
+{
+	sqlite3_stmt	*stmt;
+	char		*sql, *v;
+
+	sql = xasprintf("SELECT %s FROM attempts a JOIN task_instances ti ON "
+	    "ti.id = a.task_instance_id LEFT JOIN metrics m ON m.attempt_id = "
+	    "a.id WHERE ti.run_id = ? AND ti.task_id = ? ORDER BY a.id DESC "
+	    "LIMIT 1", expr);
+	ck_assert_int_eq(sqlite3_prepare_v2(state_sqlite(st), sql, -1, &stmt,
+	    NULL), SQLITE_OK);
+	free(sql);
+	sqlite3_bind_int64(stmt, 1, run_id);
+	sqlite3_bind_text(stmt, 2, task, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_ROW)
+		v = xstrdup("?");
+	else
+		v = xstrdup(sqlite3_column_text(stmt, 0) == NULL ? "" :
+		    (const char *)sqlite3_column_text(stmt, 0));
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* The metrics of a task's last attempt as "name=value ..." by name. */
+static char *
+task_metrics(int64_t run_id, const char *task)
+{
+	return attempt_col(run_id, task, "(SELECT group_concat(name || '=' || "
+	    "value, ' ') FROM (SELECT name, value FROM metrics WHERE "
+	    "attempt_id = a.id ORDER BY name))");
+}
+
+/* Does the log of a task's last attempt contain `text`? */
+static int
+log_has(int64_t run_id, const char *task, const char *text)
+{
+	char	*path = attempt_col(run_id, task, "a.log_path"), line[1024];
+	FILE	*f;
+	int	 found = 0;
+
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "log '%s'", path);
+	while (!found && fgets(line, sizeof line, f) != NULL)
+		found = strstr(line, text) != NULL;
+	fclose(f);
+	free(path);
+	return found;
+}
+
+START_TEST(test_run_params_override)
+{
+	struct engine	*e = engine_new(cfg, st, ex, &obs);
+	char		*m;
+	int64_t		 run_id;
+
+	/* The job file alone: the job's params, and b's own n. */
+	run_id = open_with_params(e, echo, "plain", NULL);
+	drain(e);
+	m = task_metrics(run_id, "a");
+	ck_assert_str_eq(m, "flag=0 has_extra=0 n=1 ratio=0.5");
+	free(m);
+	m = task_metrics(run_id, "b");
+	ck_assert_str_eq(m, "flag=0 has_extra=0 n=2 ratio=0.5");
+	free(m);
+	ck_assert(log_has(run_id, "a", "label=file"));
+
+	/* Run parameters win over the job's and the task's params, read as
+	 * the job file's types; an undeclared key arrives as a string. */
+	run_id = open_with_params(e, echo, "over", "{\"n\": \"-7\", "
+	    "\"ratio\": \"2.25\", \"flag\": \"TRUE\", \"label\": \"from cli\", "
+	    "\"extra\": \"x=y\"}");
+	drain(e);
+	m = task_metrics(run_id, "a");
+	ck_assert_str_eq(m, "flag=1 has_extra=1 n=-7 ratio=2.25");
+	free(m);
+	m = task_metrics(run_id, "b");
+	ck_assert_str_eq(m, "flag=1 has_extra=1 n=-7 ratio=2.25");
+	free(m);
+	ck_assert(log_has(run_id, "a", "label=from cli"));
+	ck_assert(log_has(run_id, "b", "label=from cli"));
+
+	/* Run again without parameters: the job file's values are back. */
+	run_id = open_with_params(e, echo, "over", NULL);
+	drain(e);
+	m = task_metrics(run_id, "b");
+	ck_assert_str_eq(m, "flag=0 has_extra=0 n=2 ratio=0.5");
+	free(m);
+	engine_free(e);
+}
+END_TEST
+
+START_TEST(test_run_params_bad_value)
+{
+	struct engine		*e = engine_new(cfg, st, ex, &obs);
+	struct run_summary	*s;
+	char			*v;
+	int64_t			 run_id;
+
+	/* An int param given "abc" fails the task before its plugin runs,
+	 * once (no retry would change it), and blocks what comes after. */
+	run_id = open_with_params(e, echo, "bad", "{\"n\": \"abc\"}");
+	drain(e);
+	ck_assert_ptr_nonnull(s = engine_take_summary(e));
+	ck_assert_str_eq(s->state, "failed");
+	ck_assert_int_eq(s->ntasks, 2);
+	ck_assert_str_eq(s->tasks[0].state, "failed");
+	ck_assert_int_eq(s->tasks[0].tries, 1);
+	ck_assert_str_eq(s->tasks[0].reason, "run parameter n=abc: the job "
+	    "file makes 'n' an int, and 'abc' is not one");
+	ck_assert_str_eq(s->tasks[1].state, "upstream_failed");
+	run_summary_free(s);
+	v = attempt_col(run_id, "a", "a.state || ' ' || a.reason || ' ' || "
+	    "coalesce(a.log_path, 'nolog') || ' ' || count(m.id)");
+	ck_assert_str_eq(v, "failed run parameter n=abc: the job file makes "
+	    "'n' an int, and 'abc' is not one nolog 0");
+	free(v);
+	v = attempt_col(run_id, "b", "a.id");
+	ck_assert_str_eq(v, "?");
+	free(v);
+
+	/* Each type by the job file's rules. */
+	run_id = open_with_params(e, echo, "bad2", "{\"flag\": \"yes\"}");
+	drain(e);
+	ck_assert_ptr_nonnull(s = engine_take_summary(e));
+	ck_assert_str_eq(s->tasks[0].reason, "run parameter flag=yes: the "
+	    "job file makes 'flag' a bool (true or false), and 'yes' is not "
+	    "one");
+	run_summary_free(s);
+	run_id = open_with_params(e, echo, "bad3", "{\"ratio\": \"1.5x\"}");
+	drain(e);
+	ck_assert_ptr_nonnull(s = engine_take_summary(e));
+	ck_assert_str_eq(s->tasks[0].state, "failed");
+	run_summary_free(s);
+	run_id = open_with_params(e, echo, "bad4",
+	    "{\"n\": \"99999999999999999999\"}");
+	drain(e);
+	ck_assert_ptr_nonnull(s = engine_take_summary(e));
+	ck_assert_str_eq(s->tasks[0].state, "failed");
+	run_summary_free(s);
+	(void)run_id;
+	engine_free(e);
+}
+END_TEST
+
+START_TEST(test_run_params_corrupt)
+{
+	struct engine	*e = engine_new(cfg, st, ex, &obs);
+	char		*cause = NULL;
+	int64_t		 job_id, run_id;
+	int		 created;
+
+	/* Not an object of strings: the run is refused, with the reason. */
+	ck_assert(state_job_sync(st, "echo", "t", "t", NULL, echo->file,
+	    echo->schedule, &job_id, &cause) == 0);
+	ck_assert(state_run_open(st, job_id, "c", 0, 0, "manual", &run_id,
+	    &created, &cause) == 0);
+	ck_assert_int_eq(sqlite3_exec(state_sqlite(st), "UPDATE runs SET "
+	    "params = '{\"n\": 5}' WHERE partition_key = 'c'", NULL, NULL,
+	    NULL), 0);
+	ck_assert(engine_add_run(e, echo, "c", 0, 0, "manual", ENGINE_RERUN,
+	    NULL, &cause) == -1);
+	ck_assert_msg(strstr(cause, "parameter 'n' is not a string") != NULL,
+	    "%s", cause);
+	free(cause);
+	ck_assert_int_eq(engine_active_runs(e), 0);
 	engine_free(e);
 }
 END_TEST
@@ -165,6 +381,9 @@ main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_fairness);
 	tcase_add_test(tc, test_resume_keeps_success);
+	tcase_add_test(tc, test_run_params_override);
+	tcase_add_test(tc, test_run_params_bad_value);
+	tcase_add_test(tc, test_run_params_corrupt);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

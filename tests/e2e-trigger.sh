@@ -1,6 +1,7 @@
 #!/bin/sh
 # End-to-end: meshctl trigger records a request that survives a daemon that
-# is down, and that a running daemon carries out at once.
+# is down, and that a running daemon carries out at once; --param values
+# reach the plugins of that run only.
 . "$(dirname "$0")/e2e-lib.sh"
 MESHD=${MESHD:-$top_builddir/meshd}
 conf
@@ -32,6 +33,13 @@ tasks = (
   { id = "extract"; plugin = "ok"; stage = "extract"; },
   { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
 );
+JOB
+cat >"$T/jobs/echo.conf" <<'JOB'
+name = "echo";
+domain = "test";
+owner = "tests@example.org";
+params = { n = 1; label = "file"; };
+tasks = ( { id = "a"; plugin = "paramecho"; stage = "extract"; } );
 JOB
 sed -i 's/^workers = 2;$/workers = 2;\nkill_grace = 1;/' "$T/meshd.conf"
 waitsql() { # waitsql DESC WANT SQL
@@ -98,6 +106,43 @@ run_ctl 2 "trigger a partition off the schedule" trigger day --partition 2001-01
 has "$T/err" "nearest: 2001-01-05, 2001-01-06" "nearest keys shown"
 run_ctl 2 "trigger a partition outside the job" trigger day --partition 2002-01-01
 eq "$(sql "SELECT count(*) FROM requests")" "6" "refused requests record nothing"
+
+# --- trigger --param: run parameters over the job file's params
+echo_sql="FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'echo'"
+last_metric() { # last_metric NAME: the metric of echo's latest attempt
+	sql "SELECT m.value FROM metrics m WHERE m.name = '$1' AND m.attempt_id = (SELECT max(a.id) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'echo')"
+}
+run_ctl 0 "trigger --param" trigger echo --param n=7 --param "label=from the cli" --param n=8
+has "$T/out" "with n=8, label=from the cli: meshd (pid $pid) runs it now" "the text names the params"
+echo_tries="SELECT max(ti.try_number) || ' ' || r.state FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'echo'"
+waitsql "the run with params succeeds" "1 success" "$echo_tries"
+eq "$(sql "SELECT params $echo_sql")" '{"label":"from the cli","n":"8"}' "runs.params holds them, the last of a key winning"
+eq "$(last_metric n)" "8" "the plugin reads the int param as overridden"
+has "$T/state/logs/echo/current/a.1.log" "label=from the cli" "the plugin reads the string param as overridden"
+run_ctl 0 "trigger --param --json" trigger echo --param extra=x --json
+eq "$(jq -r '.params.extra' "$T/out")" "x" "trigger --json shows the params"
+has "$T/err" "warning: --param extra: no task of job 'echo' has a param 'extra'" "an undeclared key is warned about"
+waitsql "the second run is done" "2 success" "$echo_tries"
+eq "$(last_metric has_extra)" "1" "an undeclared key reaches the plugin"
+eq "$(last_metric n)" "1" "params of an earlier trigger do not stick"
+run_ctl 0 "trigger without --param" trigger echo
+waitsql "the third run is done" "3 success" "$echo_tries"
+eq "$(sql "SELECT coalesce(params, 'NULL') $echo_sql")" "NULL" "no --param: runs.params is NULL"
+eq "$(last_metric has_extra)" "0" "no --param: the job file's params alone"
+nreq=$(sql "SELECT count(*) FROM requests")
+run_ctl 2 "--param without =" trigger echo --param bad
+has "$T/err" "--param bad: not KEY=VALUE" "names the argument"
+run_ctl 2 "--param with a bad key" trigger echo --param 1x=5
+has "$T/err" "'1x' is not a param name" "the key is refused"
+run_ctl 2 "--param of the wrong type" trigger echo --param n=abc
+has "$T/err" "task 'a' has 'n' as an int, and 'abc' is not one" "the type is checked against the job file"
+eq "$(sql "SELECT count(*) FROM requests")" "$nreq" "refused --param requests record nothing"
+# A value that does not read as its type by the time the run starts (the
+# job file changed, or another writer) fails the task, saying why.
+sql "INSERT INTO requests (kind, job, partition_key, args, created_us) VALUES ('trigger', 'echo', 'current', '{\"params\":{\"n\":\"abc\"}}', 1)"
+kill -USR1 "$pid"	# the poke meshctl sends after a request
+waitsql "a bad value at run time fails the task" "4 failed" "$echo_tries"
+eq "$(sql "SELECT ti.reason FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'echo'")" "run parameter n=abc: the job file makes 'n' an int, and 'abc' is not one" "the reason names the param, its type and the value"
 
 kill -TERM "$pid"; wait "$pid"
 eq "$?" "0" "meshd stops cleanly"
