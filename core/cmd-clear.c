@@ -38,8 +38,9 @@ const struct cmd_entry cmd_clear_entry = {
 	"                       and those they held up run again\n"
 	"      --json           {request, job, from, to}\n"
 	"\n"
-	"Exit status: 0 recorded; 1 no run in the range; 2 unknown job, task\n"
-	"or partition, or a bad range; 3 the state cannot be written.\n",
+	"Exit status: 0 recorded; 1 nothing failed (--failed-only); 2 unknown\n"
+	"job, task or partition, no run in the range, or a bad range; 3 the\n"
+	"state cannot be written.\n",
 	.exec = cmd_clear_exec,
 };
 
@@ -195,7 +196,7 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 			ctl_error("job '%s' has no runs from %s to %s (see "
 			    "'meshctl runs %s')", job->name, fkey, tkey,
 			    job->name);
-		rc = CTL_EXIT_FAILED;
+		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
 	if (failed_only && unfinished == 0) {

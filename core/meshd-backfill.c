@@ -207,7 +207,7 @@ daemon_bf_cancel(struct daemon *d, const struct request *rq, int *ok,
 	char		*why, **keys = NULL;
 	size_t		 nkeys = 0, i;
 	int64_t		 id;
-	int		 now, changes, rc = 0, stopped = 0;
+	int		 now, changes, waited, rc = 0, stopped = 0;
 
 	*ok = 0;
 	if ((id = args_backfill(rq->args, &now)) <= 0) {
@@ -236,14 +236,24 @@ daemon_bf_cancel(struct daemon *d, const struct request *rq, int *ok,
 	b->cancelled += changes;
 	b->cancelling = 1;
 	b->dirty = 1;
+	/* Runs it was only waiting for are not its own: let go of them. */
+	if (exec_ii(d, "UPDATE backfill_partitions INDEXED BY "
+	    "backfill_partitions_state SET state = 'cancelled', reason = ?3 "
+	    "WHERE backfill_id = ?1 AND state = 'running' AND reason = '"
+	    WAIT_REASON "' AND ?2 = ?2", id, 0, why, &waited, cause) != 0) {
+		free(why);
+		return -1;
+	}
+	b->running -= waited;
+	b->cancelled += waited;
+	changes += waited;
 	if (now) {
 		/* Stop what it started; runs it only waits for are not its
 		 * own to stop. */
 		if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT "
 		    "partition_key FROM backfill_partitions INDEXED BY "
 		    "backfill_partitions_state WHERE backfill_id "
-		    "= ? AND state = 'running' AND (reason IS NULL OR reason "
-		    "<> '" WAIT_REASON "')", -1, &stmt, NULL) != SQLITE_OK) {
+		    "= ? AND state = 'running'", -1, &stmt, NULL) != SQLITE_OK) {
 			free(why);
 			return sql_fail(d, NULL, "backfill", cause);
 		}

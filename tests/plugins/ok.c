@@ -6,7 +6,9 @@
  * metric rows=1, logs "extracted <key>" and prints a line on stdout (which
  * the host must route to the attempt log); check records a passing
  * "rows_min"; publish reads ok.txt back.  Param sleep_ms (int, default 0)
- * makes every stage sleep first, for concurrency tests.
+ * makes every stage sleep first, for concurrency tests.  Param fail_if
+ * (a path; "{partition}" in it is replaced by the partition key) makes
+ * every stage fail while that file exists, for rerun tests.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +30,36 @@ nap(meshd_ctx *ctx)
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* Has the test asked this partition to fail (param fail_if)? */
+static int
+told_to_fail(meshd_ctx *ctx)
+{
+	const char	*pat = meshd_param_string(ctx, "fail_if", NULL);
+	const char	*key = meshd_partition_key(ctx), *p;
+	char		 path[4096];
+	size_t		 n = 0;
+	FILE		*f;
+
+	if (pat == NULL)
+		return 0;
+	if (key == NULL)
+		key = "";
+	for (; *pat != '\0' && n + 1 < sizeof path; pat++) {
+		if (strncmp(pat, "{partition}", 11) == 0) {
+			for (p = key; *p != '\0' && n + 1 < sizeof path; p++)
+				path[n++] = *p;
+			pat += 10;
+		} else
+			path[n++] = *pat;
+	}
+	path[n] = '\0';
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	fclose(f);
+	meshd_set_error(ctx, "told to fail: %s exists", path);
+	return 1;
 }
 
 /* <staging_dir>/ok.txt into buf; NULL if there is no staging dir. */
@@ -57,6 +89,8 @@ ok_extract(meshd_ctx *ctx)
 	FILE		*f;
 
 	nap(ctx);
+	if (told_to_fail(ctx))
+		return MESHD_FAILED;
 	key = meshd_partition_key(ctx);
 	if (key == NULL)
 		key = "";
@@ -84,6 +118,8 @@ static meshd_status
 ok_check(meshd_ctx *ctx)
 {
 	nap(ctx);
+	if (told_to_fail(ctx))
+		return MESHD_FAILED;
 	meshd_check(ctx, "rows_min", MESHD_SEV_ERROR, 1, 1, ">= 1");
 	return MESHD_OK;
 }
@@ -96,6 +132,8 @@ ok_publish(meshd_ctx *ctx)
 	FILE		*f;
 
 	nap(ctx);
+	if (told_to_fail(ctx))
+		return MESHD_FAILED;
 	if ((path = ok_path(ctx, buf, sizeof buf)) == NULL) {
 		meshd_set_error(ctx, "no staging directory");
 		return MESHD_FAILED;
