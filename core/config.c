@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <libconfig.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -114,6 +116,7 @@ config_free(struct meshd_config *cfg)
 	config_free_plugin_path(cfg);
 	free(cfg->log_dir);
 	free(cfg->staging_dir);
+	free(cfg->state_group);
 	for (size_t i = 0; i < cfg->npools; i++)
 		free(cfg->pools[i].name);
 	free(cfg->pools);
@@ -406,6 +409,27 @@ config_load(const char *path, struct errlist *errs)
 			cload_int(&cl, s, 1, &cfg->heartbeat_timeout_s);
 		else if (strcmp(name, "pools") == 0)
 			cload_pools(&cl, s, cfg);
+		else if (strcmp(name, "state_group") == 0) {
+			const char *v = config_setting_get_string(s);
+
+			if (v == NULL || *v == '\0')
+				cload_error(&cl, s, "state_group must be a "
+				    "group name");
+			else if (getgrnam(v) == NULL)
+				cload_error(&cl, s, "state_group: there is no "
+				    "group '%s' on this system", v);
+			else {
+				free(cfg->state_group);
+				cfg->state_group = xstrdup(v);
+			}
+		} else if (strcmp(name, "state_group_write") == 0) {
+			if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+				cload_error(&cl, s, "state_group_write must be "
+				    "true or false");
+			else
+				cfg->state_group_write =
+				    config_setting_get_bool(s);
+		}
 		else if (strcmp(name, "synchronous") == 0) {
 			const char *v = config_setting_get_string(s);
 
@@ -502,4 +526,98 @@ config_find_plugin(const struct meshd_config *cfg, const char *name,
 	free(file);
 	free(searched);
 	return NULL;
+}
+
+/* chown to the group and chmod one path; a missing one is fine. */
+static int
+access_one(const char *path, gid_t gid, mode_t mode, char **cause)
+{
+	struct stat	sb;
+
+	if (stat(path, &sb) == -1)
+		return errno == ENOENT ? 0 : (set_cause(cause, "%s: %s", path,
+		    strerror(errno)), -1);
+	if (sb.st_gid != gid && chown(path, (uid_t)-1, gid) == -1) {
+		set_cause(cause, "%s: cannot give it to the state_group: %s",
+		    path, strerror(errno));
+		return -1;
+	}
+	if ((sb.st_mode & 07777) != mode && chmod(path, mode) == -1) {
+		set_cause(cause, "%s: chmod: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_apply_access(const struct meshd_config *cfg, char **cause)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", ".lock" };
+	struct group	*gr;
+	mode_t		 dmode, fmode;
+	char		*dir, *p;
+	size_t		 i;
+	int		 rc = 0;
+
+	if (cfg->state_group == NULL)
+		return 0;
+	if ((gr = getgrnam(cfg->state_group)) == NULL) {
+		set_cause(cause, "state_group: there is no group '%s'",
+		    cfg->state_group);
+		return -1;
+	}
+	dmode = cfg->state_group_write ? 02770 : 02750;
+	fmode = cfg->state_group_write ? 0660 : 0640;
+	dir = path_dirname(cfg->state_db);
+	rc = access_one(dir, gr->gr_gid, dmode, cause);
+	free(dir);
+	for (i = 0; rc == 0 && i < nitems(suffix); i++) {
+		p = xasprintf("%s%s", cfg->state_db, suffix[i]);
+		rc = access_one(p, gr->gr_gid, fmode, cause);
+		free(p);
+	}
+	if (rc == 0)
+		rc = access_one(cfg->log_dir, gr->gr_gid, dmode, cause);
+	if (rc == 0)
+		rc = access_one(cfg->staging_dir, gr->gr_gid, dmode, cause);
+	return rc;
+}
+
+int
+config_check_write(const struct meshd_config *cfg, char **cause)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	struct passwd	*pw = getpwuid(geteuid());
+	char		*p, *dir;
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; rc == 0 && i < nitems(suffix); i++) {
+		p = xasprintf("%s%s", cfg->state_db, suffix[i]);
+		if (access(p, F_OK) == 0 && access(p, W_OK) != 0) {
+			set_cause(cause, "permission denied: %s is read-only "
+			    "for user %s, and this verb writes to it (%s)", p,
+			    pw != NULL ? pw->pw_name : "?",
+			    cfg->state_group != NULL ? (cfg->state_group_write ?
+			    "members of state_group may write it: is the user "
+			    "one?" : "state_group_write = true in meshd.conf "
+			    "lets members of state_group write it") :
+			    "run it as the user meshd runs as, or set "
+			    "state_group and state_group_write in meshd.conf");
+			rc = -1;
+		}
+		free(p);
+	}
+	if (rc == 0 && access(cfg->state_db, F_OK) != 0) {
+		/* To be created: the directory must take it. */
+		dir = path_dirname(cfg->state_db);
+		if (access(dir, F_OK) == 0 && access(dir, W_OK) != 0) {
+			set_cause(cause, "permission denied: user %s cannot "
+			    "create the state database in %s",
+			    pw != NULL ? pw->pw_name : "?", dir);
+			rc = -1;
+		}
+		free(dir);
+	}
+	return rc;
 }

@@ -14,6 +14,8 @@
  *     heartbeat_timeout = 10;           # seconds of silence => worker lost
  *     pools = { warehouse = 2; };       # named slots tasks draw from
  *     synchronous = "normal";           # or "full": survive power loss too
+ *     state_group = "meshops";          # operators: may read the state
+ *     state_group_write = false;        # true: and use meshctl's write verbs
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -41,6 +43,8 @@ struct meshd_config {
 	int	  shutdown_grace_s;	/* default 30 */
 	int	  heartbeat_timeout_s;	/* default 10 */
 	int	  sync_full;		/* synchronous = "full": power-loss safe */
+	char	 *state_group;		/* group given the state, or NULL */
+	int	  state_group_write;	/* it may write too */
 	struct pool_def {
 		char	*name;
 		int	 slots;
@@ -53,6 +57,20 @@ struct meshd_config {
 struct state;
 int	config_apply_sync(const struct meshd_config *, struct state *,
 	    char **cause);
+
+/*
+ * Give the state directory, the database and its -wal, -shm and lock
+ * files, and the log and staging directories, to state_group: directories
+ * 2750 (set-group-id, so that new files inherit the group), files 0640;
+ * 2770 and 0660 with state_group_write.  Nothing to do without a
+ * state_group.  meshd calls it at start.  0, or -1 with cause.
+ */
+int	config_apply_access(const struct meshd_config *, char **cause);
+/*
+ * May this user write the state (meshctl's write verbs)?  0, or -1 with a
+ * "permission denied: ..." cause naming the file and what to do.
+ */
+int	config_check_write(const struct meshd_config *, char **cause);
 
 /* Index of a pool by name, or -1. */
 int	config_pool_index(const struct meshd_config *, const char *name);

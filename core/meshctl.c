@@ -2,6 +2,7 @@
  * what every verb shares. */
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,8 +156,24 @@ ctl_state(struct ctl *ctl, enum state_mode mode)
 	struct state	*st;
 	char		*cause = NULL;
 
+	struct passwd	*pw;
+
 	if (ctl_config(ctl) == NULL)
 		return NULL;
+	/* Say "permission denied" plainly, before SQLite says something
+	 * vaguer ("attempt to write a readonly database"). */
+	if (access(ctl->cfg->state_db, R_OK) != 0 && errno == EACCES) {
+		pw = getpwuid(geteuid());
+		ctl_error("permission denied: user %s cannot read %s (members "
+		    "of meshd.conf's state_group may)", pw != NULL ?
+		    pw->pw_name : "?", ctl->cfg->state_db);
+		return NULL;
+	}
+	if (mode == STATE_RDWR && config_check_write(ctl->cfg, &cause) != 0) {
+		ctl_error("%s", cause);
+		free(cause);
+		return NULL;
+	}
 	if ((st = state_open(ctl->cfg->state_db, mode, &cause)) == NULL) {
 		ctl_error("%s", cause);
 		free(cause);

@@ -850,7 +850,8 @@ daemon_start(struct daemon *d, int *lockfd)
 	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1)
 		goto fail;
 	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==
-	    NULL || config_apply_sync(d->cfg, d->st, &cause) != 0)
+	    NULL || config_apply_sync(d->cfg, d->st, &cause) != 0 ||
+	    config_apply_access(d->cfg, &cause) != 0)
 		goto fail;
 	memset(&eo, 0, sizeof eo);
 	eo.workers = d->cfg->workers;
