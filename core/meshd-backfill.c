@@ -439,8 +439,11 @@ bf_launch_one(struct daemon *d, struct dbf *b, const struct job_def *job,
 		break;
 	case BF_RESUME:
 	case BF_RERUN:
+		/* A resumed run keeps the parameters its finished tasks ran
+		 * with; one run again from the start gets the job's. */
 		if (exec_ii(d, "UPDATE runs SET state = 'queued', ended_us = "
-		    "NULL WHERE id = ?1 AND ?2 = ?2", run_id, 0, NULL, NULL,
+		    "NULL, params = CASE WHEN ?2 THEN NULL ELSE params END "
+		    "WHERE id = ?1", run_id, a == BF_RERUN, NULL, NULL,
 		    cause) != 0)
 			return -1;
 		break;

@@ -181,6 +181,19 @@ else
 	fail "script(1) is missing (package bsdutils): cannot test the terminal bar"
 fi
 
+# --- meshd killed mid-backfill: the next start takes it up where it was
+run_ctl 0 "a backfill to interrupt" backfill day --from 2001-01-13 --to 2001-01-24 --max-active-runs 2 --json
+bf=$(jq -r .backfill "$T/out")
+waitsql "it is under way" "1" "SELECT n_success > 0 FROM backfills WHERE id = $bf"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+"$MESHD" -c "$T/meshd.conf" >>"$T/meshd.log" 2>&1 &
+pid=$!
+run_ctl 0 "--wait after the restart" backfills "$bf" --wait --interval 0
+has "$T/out" "backfill $bf: 12/12 done: 12 ok, 0 failed, 0 skipped, 0 cancelled; 0 running" "every partition ran once the daemon came back"
+eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'day' AND r.partition_key BETWEEN '2001-01-13' AND '2001-01-24' AND r.state = 'success'")" "12" "each has one successful run"
+eq "$(sql "SELECT count(*) FROM backfill_partitions WHERE backfill_id = $bf AND state = 'success'")" "12" "and the partition rows agree with the counters"
+
 # --- 100,000 partitions in one request
 run_ctl 0 "100,000 hourly partitions in one request" backfill minute --from 2001-01-01T00:00 --to 2001-03-11T10:39 --max-active-runs 1 --json
 eq "$(jq -r .partitions "$T/out")" "100000" "all of them"
