@@ -62,22 +62,28 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 	char		 t[32], *why;
 	int		 n = 0, nq = 0;
 
+	/*
+	 * The counts go by product (product_partitions_product_key), not by
+	 * state: the unary + keeps the planner off product_partitions_state,
+	 * which would read every partition of every product in that state
+	 * once per product.
+	 */
 	if (sqlite3_prepare_v2(db, "SELECT p.name, p.owner, "
 	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state = 'published'), "
+	    "p.id AND +pp.state = 'published'), "
 	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state = 'quarantined'), "
+	    "p.id AND +pp.state = 'quarantined'), "
 	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state NOT IN ('published', 'quarantined')), "
+	    "p.id AND +pp.state NOT IN ('published', 'quarantined')), "
 	    "(SELECT max(published_us) FROM product_partitions pp WHERE "
 	    "pp.product_id = p.id), "
 	    "(SELECT sum(rows) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state = 'published') "
+	    "p.id AND +pp.state = 'published') "
 	    "FROM products p ORDER BY p.name", -1, &stmt, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT p.name, pp.partition_key, "
 	    "pp.attempt_id FROM product_partitions pp JOIN products p ON "
 	    "p.id = pp.product_id WHERE pp.state = 'quarantined' ORDER BY "
-	    "p.name, pp.partition_key LIMIT 1000", -1, &q, NULL) != SQLITE_OK) {
+	    "p.name, pp.partition_key LIMIT 1001", -1, &q, NULL) != SQLITE_OK) {
 		ctl_error("%s", sqlite3_errmsg(db));
 		sqlite3_finalize(stmt);
 		return CTL_EXIT_STATE;
@@ -110,6 +116,12 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 		    ctl_time(sqlite3_column_int64(stmt, 5), t, sizeof t));
 	}
 	while (sqlite3_step(q) == SQLITE_ROW) {
+		if (nq == 1000) {
+			fprintf(json ? stderr : stdout, "(more quarantined "
+			    "partitions than the 1000 shown; see 'meshctl "
+			    "catalog PRODUCT --state quarantined')\n");
+			break;
+		}
 		why = failed_checks(db, sqlite3_column_int64(q, 2));
 		if (json) {
 			json_array_append_new(quar, json_pack("{s:s, s:s, s:s?}",
@@ -143,7 +155,7 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*arr = NULL;
 	char		 t[32], *why;
-	int		 rc = CTL_EXIT_OK, found = 0;
+	int		 rc = CTL_EXIT_OK, found = 0, n = 0;
 
 	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM products WHERE "
 	    "name = ?", -1, &stmt, NULL) != SQLITE_OK)
@@ -168,7 +180,7 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 	sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
 	if (state != NULL)
 		sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, limit);
+	sqlite3_bind_int64(stmt, 3, limit + 1);
 	if (json)
 		arr = json_array();
 	else
@@ -177,6 +189,11 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
 		const char *s = ctl_col(stmt, 1);
 
+		if (n++ == limit) {
+			fprintf(json ? stderr : stdout, "(more partitions than "
+			    "the %ld shown; use --limit or --state)\n", limit);
+			break;
+		}
 		why = strcmp(s, "quarantined") == 0 ? failed_checks(db,
 		    sqlite3_column_int64(stmt, 5)) : NULL;
 		if (json) {
@@ -246,6 +263,13 @@ cmd_catalog_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc - optind > 1)
 		return ctl_usage(ctl);
+	if (state != NULL && strcmp(state, "missing") != 0 &&
+	    strcmp(state, "building") != 0 && strcmp(state, "published") != 0 &&
+	    strcmp(state, "quarantined") != 0 && strcmp(state, "stale") != 0) {
+		ctl_error("--state: unknown partition state '%s' (missing, "
+		    "building, published, quarantined, stale)", state);
+		return CTL_EXIT_USAGE;
+	}
 	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
 		return CTL_EXIT_STATE;
 	if (argc - optind == 1)

@@ -21,11 +21,12 @@ const struct cmd_entry cmd_jobs_entry = {
 	.summary = "list the jobs: schedule, next fire, last run",
 	.help =
 	"Lists every job of the configuration with its domain, schedule and\n"
-	"time zone, its next fire (UTC), and its last run: partition and\n"
-	"state.  Works whether or not meshd is running; a job that never ran\n"
-	"shows '-'.\n"
+	"time zone, its next fire (in the job's zone; UTC with -u), whether\n"
+	"it is paused, and its last run: partition and state.  Works whether\n"
+	"or not meshd is running; a job that never ran shows '-'.  The list\n"
+	"is as long as the jobs directory, which meshd loads whole anyway.\n"
 	"\n"
-	"      --json      JSON array\n",
+	"      --json      JSON array (next_fire_utc, next_fire_local)\n",
 	.exec = cmd_jobs_exec,
 };
 
@@ -34,12 +35,12 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct jobset	 js;
 	struct state	*st;
-	sqlite3_stmt	*stmt = NULL;
+	sqlite3_stmt	*stmt = NULL, *ps = NULL;
 	json_t		*arr = NULL;
-	char		 next[32];
+	char		 next[32], local[64];
 	const char	*lkey, *lstate;
 	size_t		 i;
-	int		 c, json = 0, rc;
+	int		 c, json = 0, rc, paused;
 	int64_t		 f;
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -70,11 +71,15 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 	    "r.job_id WHERE j.name = ? ORDER BY r.created_us DESC, r.id DESC "
 	    "LIMIT 1", -1, &stmt, NULL) != SQLITE_OK)
 		stmt = NULL;
+	if (st != NULL && sqlite3_prepare_v2(state_sqlite(st), "SELECT paused "
+	    "FROM jobs WHERE name = ?", -1, &ps, NULL) != SQLITE_OK)
+		ps = NULL;
 	if (json)
 		arr = json_array();
 	else
-		printf("%-20s %-8s %-18s %-16s %-20s %s\n", "JOB", "DOMAIN",
-		    "SCHEDULE", "TIMEZONE", "NEXT FIRE (UTC)", "LAST RUN");
+		printf("%-20s %-8s %-18s %-16s %-25s %-6s %s\n", "JOB",
+		    "DOMAIN", "SCHEDULE", "TIMEZONE", "NEXT FIRE", "PAUSED",
+		    "LAST RUN");
 	for (i = 0; i < js.n; i++) {
 		const struct job_def *job = js.v[i];
 
@@ -87,6 +92,13 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 				lkey = ctl_col(stmt, 0);
 				lstate = ctl_col(stmt, 1);
 			}
+		}
+		paused = 0;
+		if (ps != NULL) {
+			sqlite3_bind_text(ps, 1, job->name, -1, SQLITE_STATIC);
+			if (sqlite3_step(ps) == SQLITE_ROW)
+				paused = sqlite3_column_int(ps, 0);
+			sqlite3_reset(ps);
 		}
 		f = job_next_fire(job, now_us());
 		/* A job past its end fires no more. */
@@ -101,23 +113,30 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 					f = -1;
 			}
 		}
-		if (f < 0)
+		if (f < 0) {
 			snprintf(next, sizeof next, "-");
-		else
+			snprintf(local, sizeof local, "-");
+		} else {
 			fmt_utc(f, next, sizeof next);
+			ctl_time_job(ctl, job, f, local, sizeof local);
+		}
 		if (json) {
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, "
-			    "s:s, s:s?, s:s?, s:s?}", "job", job->name, "domain",
-			    job->domain, "schedule", job->schedule, "timezone",
-			    job->tz != NULL ? tz_name_of(job) : "UTC",
+			    "s:s, s:s?, s:s?, s:b, s:s?, s:s?}", "job",
+			    job->name, "domain", job->domain, "schedule",
+			    job->schedule, "timezone", job->tz != NULL ?
+			    tz_name_of(job) : "UTC",
 			    "next_fire_utc", f < 0 ? NULL : next,
+			    "next_fire_local", f < 0 ? NULL : local,
+			    "paused", paused,
 			    "last_partition", *lkey == '-' ? NULL : lkey,
 			    "last_state", *lstate == '-' ? NULL : lstate));
 			continue;
 		}
-		printf("%-20s %-8s %-18s %-16s %-20s %s%s%s%s%s\n", job->name,
-		    job->domain, job->schedule, job->tz != NULL ?
-		    tz_name_of(job) : "UTC", next, lkey, *lkey == '-' ? "" : " ",
+		printf("%-20s %-8s %-18s %-16s %-25s %-6s %s%s%s%s%s\n",
+		    job->name, job->domain, job->schedule, job->tz != NULL ?
+		    tz_name_of(job) : "UTC", local, paused ? "yes" : "no",
+		    lkey, *lkey == '-' ? "" : " ",
 		    ctl_color_on(ctl, lstate), *lkey == '-' ? "" : lstate,
 		    ctl_color_off(ctl));
 	}
@@ -126,6 +145,7 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 	else if (js.n == 0)
 		printf("(no jobs in %s)\n", ctl->cfg->jobs_dir);
 	sqlite3_finalize(stmt);
+	sqlite3_finalize(ps);
 	if (st != NULL)
 		state_close(st);
 	jobset_free(&js);

@@ -1,51 +1,360 @@
-/* cmd-logs.c -- meshctl logs: print the log of one attempt of a task. */
+/*
+ * cmd-logs.c -- meshctl logs: print the log of one attempt of a task, or
+ * follow it as it is written.
+ *
+ * --follow reads the state read-only and polls: the attempts table says
+ * which attempt is the latest and whether it has ended, and the log file is
+ * read from where the last read stopped.  meshd is never asked anything, so
+ * following works the same for a daemon's run and for `meshctl run` in
+ * another terminal, and costs the daemon nothing.
+ */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <errno.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "lock.h"
 #include "meshctl.h"
+
+/* How often --follow looks at the state and the file. */
+#define LOGS_POLL_MS	150
 
 static int	cmd_logs_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
-	.args = "JOB PARTITION TASK [--attempt N]",
+	.args = "JOB PARTITION TASK [--attempt N] [--follow]",
 	.summary = "print the log of a task's attempt (default: the latest)",
 	.help =
 	"The log holds the plugin's stdout and stderr and the lines it logged\n"
-	"through the host, each with its time, level, plugin and task.\n"
+	"through the host, each with its time, level, plugin and task.  A line\n"
+	"naming the attempt and its times (in the job's zone; UTC with -u) goes\n"
+	"to stderr, so that stdout is the log alone.\n"
 	"\n"
-	"  -a, --attempt N  attempt number (1 is the first try)\n",
+	"  -a, --attempt N  attempt number (1 is the first try)\n"
+	"  -f, --follow     print the log so far, then what is appended, until\n"
+	"                   the attempt ends; waits for a task that has not\n"
+	"                   started.  Without --attempt, follows the latest\n"
+	"                   attempt and moves on to each retry (\"== attempt N\n"
+	"                   ==\" on stderr) until the task is done.\n"
+	"\n"
+	"Exit status with --follow: 0 if the attempt (or, without --attempt, the\n"
+	"task) succeeded or was skipped, 1 if it failed or was cancelled.\n",
 	.exec = cmd_logs_exec,
 };
+
+static volatile sig_atomic_t logs_signal;
+
+static void
+logs_on_signal(int sig)
+{
+	logs_signal = sig;
+}
+
+/* What the state says about the attempt being shown. */
+struct logs_attempt {
+	int64_t	 id;
+	int	 try_number;
+	char	 state[16];
+	char	*log_path;
+	int64_t	 started_us;
+	int64_t	 ended_us;
+};
+
+struct logs {
+	struct ctl		*ctl;
+	struct jobset		 js;
+	const struct job_def	*job;	/* for its zone; may be NULL */
+	const char		*name, *key, *task;
+	sqlite3_stmt		*ti;	/* the task instance */
+	sqlite3_stmt		*att;	/* its latest (or Nth) attempt */
+	sqlite3_stmt		*run;	/* the run's state */
+	int			 fd;	/* the log being read, or -1 */
+	int64_t			 fd_attempt; /* whose log fd is */
+};
+
+static void
+logs_attempt_clear(struct logs_attempt *a)
+{
+	free(a->log_path);
+	memset(a, 0, sizeof *a);
+}
+
+/*
+ * The task instance's state into ti_state (sized 32), and its attempt
+ * `want` (0: the latest) into *a.  Returns 1 with both, 0 when the attempt
+ * does not exist (yet), -1 when there is no task instance.  Statements are
+ * reset at once so that no read transaction is left open between polls:
+ * an open one would both hide new commits and hold back checkpoints.
+ */
+static int
+logs_lookup(struct logs *l, int64_t run_id, long want, char *ti_state,
+    int *ti_try, struct logs_attempt *a)
+{
+	int64_t	ti_id;
+	int	rc = 0;
+
+	logs_attempt_clear(a);
+	sqlite3_bind_int64(l->ti, 1, run_id);
+	sqlite3_bind_text(l->ti, 2, l->task, -1, SQLITE_STATIC);
+	if (sqlite3_step(l->ti) != SQLITE_ROW) {
+		sqlite3_reset(l->ti);
+		return -1;
+	}
+	ti_id = sqlite3_column_int64(l->ti, 0);
+	snprintf(ti_state, 32, "%s", ctl_col(l->ti, 1));
+	*ti_try = sqlite3_column_int(l->ti, 2);
+	sqlite3_reset(l->ti);
+
+	sqlite3_bind_int64(l->att, 1, ti_id);
+	sqlite3_bind_int64(l->att, 2, want);
+	if (sqlite3_step(l->att) == SQLITE_ROW) {
+		a->id = sqlite3_column_int64(l->att, 0);
+		a->try_number = sqlite3_column_int(l->att, 1);
+		snprintf(a->state, sizeof a->state, "%s", ctl_col(l->att, 2));
+		if (sqlite3_column_type(l->att, 3) != SQLITE_NULL)
+			a->log_path = xstrdup(ctl_col(l->att, 3));
+		a->started_us = sqlite3_column_int64(l->att, 4);
+		a->ended_us = sqlite3_column_int64(l->att, 5);
+		rc = 1;
+	}
+	sqlite3_reset(l->att);
+	return rc;
+}
+
+/* "== attempt 2 == started 2026-11-28 13:05:00 CET" on stderr, with how
+ * it ended when it has. */
+static void
+logs_header(struct logs *l, const struct logs_attempt *a)
+{
+	char	s[64], e[64];
+
+	ctl_time_job(l->ctl, l->job, a->started_us, s, sizeof s);
+	if (strcmp(a->state, "running") == 0)
+		fprintf(stderr, "== attempt %d == started %s, running\n",
+		    a->try_number, s);
+	else
+		fprintf(stderr, "== attempt %d == started %s, %s at %s\n",
+		    a->try_number, s, a->state, ctl_time_job(l->ctl, l->job,
+		    a->ended_us, e, sizeof e));
+}
+
+/* Copy what the log holds past the last read to stdout.  A log that does
+ * not exist yet is not an error: the worker creates it when it starts. */
+static void
+logs_pump(struct logs *l, const struct logs_attempt *a)
+{
+	char	buf[8192];
+	ssize_t	n;
+
+	if (a->log_path == NULL)
+		return;
+	if (l->fd != -1 && l->fd_attempt != a->id) {
+		close(l->fd);
+		l->fd = -1;
+	}
+	if (l->fd == -1) {
+		if ((l->fd = open(a->log_path, O_RDONLY | O_CLOEXEC)) == -1)
+			return;
+		l->fd_attempt = a->id;
+	}
+	while ((n = read(l->fd, buf, sizeof buf)) > 0)
+		fwrite(buf, 1, (size_t)n, stdout);
+	fflush(stdout);
+}
+
+static void
+logs_nap(void)
+{
+	struct timespec	ts = { 0, LOGS_POLL_MS * 1000000L };
+
+	/* A signal ends the nap early; the caller checks logs_signal. */
+	nanosleep(&ts, NULL);
+}
+
+/* Whether a task instance state is final, and if so whether it is good. */
+static int
+logs_ti_final(const char *state, int *good)
+{
+	*good = strcmp(state, "success") == 0 || strcmp(state, "skipped") == 0;
+	return *good || strcmp(state, "failed") == 0 ||
+	    strcmp(state, "upstream_failed") == 0 ||
+	    strcmp(state, "cancelled") == 0;
+}
+
+/*
+ * Wait, with --follow, for the run of a partition that a pending request
+ * (a trigger made while meshd is down, say) is about to create.  Returns
+ * 0 with *run_id, 1 when there is no run and nothing pending (the caller
+ * says why), or -1 when interrupted.
+ */
+static int
+logs_wait_run(struct logs *l, struct state *st, int64_t *run_id)
+{
+	sqlite3		*db = state_sqlite(st);
+	sqlite3_stmt	*run = NULL, *req = NULL;
+	int		 rc = 1, said = 0, pending;
+
+	if (sqlite3_prepare_v2(db, "SELECT r.id FROM runs r JOIN jobs j ON "
+	    "j.id = r.job_id WHERE j.name = ?1 AND r.partition_key = ?2", -1,
+	    &run, NULL) != SQLITE_OK || sqlite3_prepare_v2(db, "SELECT 1 FROM "
+	    "requests WHERE state = 'pending' AND job = ?1 LIMIT 1", -1, &req,
+	    NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(run, 1, l->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(run, 2, l->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(req, 1, l->name, -1, SQLITE_STATIC);
+	while (!logs_signal) {
+		if (sqlite3_step(run) == SQLITE_ROW) {
+			*run_id = sqlite3_column_int64(run, 0);
+			rc = 0;
+			break;
+		}
+		sqlite3_reset(run);
+		pending = sqlite3_step(req) == SQLITE_ROW;
+		sqlite3_reset(req);
+		if (!pending)
+			break;
+		if (!said) {
+			fprintf(stderr, "== waiting for meshd to create the "
+			    "run (a request for %s is pending%s) ==\n", l->name,
+			    state_lock_holder(l->ctl->cfg->state_db) == 0 ?
+			    "; meshd is not running" : "");
+			said = 1;
+		}
+		logs_nap();
+	}
+	if (logs_signal)
+		rc = -1;
+out:
+	sqlite3_finalize(run);
+	sqlite3_finalize(req);
+	return rc;
+}
+
+static int
+logs_follow(struct logs *l, int64_t run_id, long want)
+{
+	struct logs_attempt	 a;
+	char			 ti_state[32];
+	int			 ti_try, r, good, rc = -1, said_wait = 0;
+	int64_t			 shown = 0; /* attempt whose header is out */
+
+	memset(&a, 0, sizeof a);
+	while (rc == -1 && !logs_signal) {
+		r = logs_lookup(l, run_id, want, ti_state, &ti_try, &a);
+		if (r == -1) {
+			/* meshd creates a run's task instances when it starts
+			 * the run: wait for them while the run is not done. */
+			sqlite3_bind_int64(l->run, 1, run_id);
+			if (sqlite3_step(l->run) == SQLITE_ROW &&
+			    (strcmp(ctl_col(l->run, 0), "queued") == 0 ||
+			    strcmp(ctl_col(l->run, 0), "running") == 0)) {
+				snprintf(ti_state, sizeof ti_state, "run %s",
+				    ctl_col(l->run, 0));
+				r = 0;
+			}
+			sqlite3_reset(l->run);
+		}
+		if (r == -1) {
+			ctl_error("task '%s' of %s %s was never scheduled in "
+			    "this run", l->task, l->name, l->key);
+			rc = CTL_EXIT_USAGE;
+			break;
+		}
+		if (r == 0) {
+			if (logs_ti_final(ti_state, &good)) {
+				if (want != 0)
+					ctl_error("task '%s' of %s %s has no "
+					    "attempt %ld", l->task, l->name,
+					    l->key, want);
+				else if (shown == 0)
+					fprintf(stderr, "== task %s is %s "
+					    "without an attempt ==\n", l->task,
+					    ti_state);
+				rc = want != 0 ? CTL_EXIT_USAGE : good ?
+				    CTL_EXIT_OK : CTL_EXIT_FAILED;
+				break;
+			}
+			if (!said_wait && shown == 0) {
+				fprintf(stderr, "== waiting for task %s to "
+				    "start (%s%s) ==\n", l->task, ti_state,
+				    state_lock_holder(l->ctl->cfg->state_db) ==
+				    0 ? "; meshd is not running" : "");
+				said_wait = 1;
+			}
+			logs_nap();
+			continue;
+		}
+		if (a.id != shown) {
+			logs_header(l, &a);
+			shown = a.id;
+		}
+		logs_pump(l, &a);
+		if (strcmp(a.state, "running") == 0) {
+			logs_nap();
+			continue;
+		}
+		/* The worker closed the log before it reported the end, so
+		 * what the file holds now is all of it: logs_pump read it. */
+		if (want != 0) {
+			good = strcmp(a.state, "success") == 0 ||
+			    strcmp(a.state, "skipped") == 0;
+			rc = good ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+		} else if (logs_ti_final(ti_state, &good) &&
+		    ti_try <= a.try_number)
+			rc = good ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+		else {
+			/* Up for retry (or cleared): wait for the next one. */
+			logs_nap();
+			continue;
+		}
+		fprintf(stderr, "== attempt %d %s ==\n", a.try_number,
+		    a.state);
+	}
+	logs_attempt_clear(&a);
+	fflush(stdout);
+	if (rc == -1 && logs_signal)
+		rc = 128 + logs_signal;
+	return rc;
+}
 
 static int
 cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 {
-	struct state	*st;
-	sqlite3_stmt	*stmt = NULL;
-	FILE		*f;
-	char		 buf[8192];
-	size_t		 n;
-	int		 c, rc = CTL_EXIT_OK;
-	long		 attempt = 0;
-	int64_t		 run_id;
+	struct state		*st;
+	struct logs		 l;
+	struct logs_attempt	 a;
+	struct errlist		 errs = ERRLIST_INIT;
+	struct sigaction	 sa;
+	char			 ti_state[32];
+	int			 c, r, ti_try, follow = 0, rc = CTL_EXIT_OK;
+	long			 attempt = 0;
+	int64_t			 run_id;
+	sqlite3			*db;
 	static const struct option longopts[] = {
 		{ "attempt", required_argument, NULL, 'a' },
+		{ "follow", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "a:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			if (ctl_number("attempt", optarg, 1, 1000000,
 			    &attempt) != 0)
 				return CTL_EXIT_USAGE;
+			break;
+		case 'f':
+			follow = 1;
 			break;
 		case 'h':
 			return ctl_help(ctl);
@@ -57,46 +366,95 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage(ctl);
 	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
 		return CTL_EXIT_STATE;
-	if (ctl_state_run(ctl, st, argv[optind], argv[optind + 1],
-	    &run_id) != 0) {
+	memset(&l, 0, sizeof l);
+	memset(&a, 0, sizeof a);
+	l.ctl = ctl;
+	l.fd = -1;
+	l.name = argv[optind];
+	l.key = argv[optind + 1];
+	l.task = argv[optind + 2];
+	if (follow) {
+		/* Interrupted, --follow ends cleanly: see the end. */
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = logs_on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		if ((r = logs_wait_run(&l, st, &run_id)) == -1) {
+			rc = 128 + logs_signal;
+			goto out;
+		}
+	} else
+		r = 1;
+	if (r != 0 && ctl_state_run(ctl, st, l.name, l.key, &run_id) != 0) {
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT a.log_path, "
-	    "a.try_number FROM attempts a JOIN task_instances ti ON "
-	    "ti.id = a.task_instance_id WHERE ti.run_id = ?1 AND "
-	    "ti.task_id = ?2 AND (?3 = 0 OR a.try_number = ?3) "
-	    "ORDER BY a.try_number DESC, a.id DESC LIMIT 1", -1, &stmt,
-	    NULL) != SQLITE_OK) {
-		ctl_error("%s", sqlite3_errmsg(state_sqlite(st)));
+	/* The job only lends its zone to the times shown: a job whose file
+	 * is now broken or gone still has its logs, shown in UTC. */
+	jobs_load(ctl->cfg, &l.js, &errs);
+	errlist_free(&errs);
+	l.job = jobset_find(&l.js, l.name);
+
+	db = state_sqlite(st);
+	if (sqlite3_prepare_v2(db, "SELECT id, state, try_number FROM "
+	    "task_instances WHERE run_id = ?1 AND task_id = ?2", -1, &l.ti,
+	    NULL) != SQLITE_OK || sqlite3_prepare_v2(db, "SELECT id, "
+	    "try_number, state, log_path, started_us, ended_us FROM attempts "
+	    "WHERE task_instance_id = ?1 AND (?2 = 0 OR try_number = ?2) "
+	    "ORDER BY try_number DESC, id DESC LIMIT 1", -1, &l.att, NULL) !=
+	    SQLITE_OK || sqlite3_prepare_v2(db, "SELECT state FROM runs WHERE "
+	    "id = ?1", -1, &l.run, NULL) != SQLITE_OK) {
+		ctl_error("%s", sqlite3_errmsg(db));
 		rc = CTL_EXIT_STATE;
 		goto out;
 	}
-	sqlite3_bind_int64(stmt, 1, run_id);
-	sqlite3_bind_text(stmt, 2, argv[optind + 2], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, attempt);
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		if (attempt > 0)
-			ctl_error("task '%s' of %s %s has no attempt %ld",
-			    argv[optind + 2], argv[optind], argv[optind + 1],
-			    attempt);
-		else
-			ctl_error("task '%s' of %s %s has no attempts (no such "
-			    "task, or it never ran)", argv[optind + 2],
-			    argv[optind], argv[optind + 1]);
+	r = logs_lookup(&l, run_id, attempt, ti_state, &ti_try, &a);
+	if (r == -1 && l.job != NULL &&
+	    job_task_index(l.job, l.task) == -1) {
+		ctl_error("job '%s' has no task '%s'", l.name, l.task);
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if ((f = fopen(ctl_col(stmt, 0), "r")) == NULL) {
-		ctl_error("%s: %s", ctl_col(stmt, 0), strerror(errno));
+	if (follow) {
+		rc = logs_follow(&l, run_id, attempt);
+		goto out;
+	}
+	if (r != 1) {
+		if (attempt > 0)
+			ctl_error("task '%s' of %s %s has no attempt %ld",
+			    l.task, l.name, l.key, attempt);
+		else
+			ctl_error("task '%s' of %s %s has no attempts (no such "
+			    "task, or it never ran)", l.task, l.name, l.key);
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	logs_header(&l, &a);
+	if (a.log_path == NULL ||
+	    (l.fd = open(a.log_path, O_RDONLY | O_CLOEXEC)) == -1) {
+		ctl_error("%s: %s", a.log_path != NULL ? a.log_path :
+		    "(no log)", a.log_path != NULL ? strerror(errno) :
+		    "the attempt kept no log");
 		rc = CTL_EXIT_FAILED;
 		goto out;
 	}
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-		fwrite(buf, 1, n, stdout);
-	fclose(f);
+	l.fd_attempt = a.id;
+	logs_pump(&l, &a);
 out:
-	sqlite3_finalize(stmt);
+	logs_attempt_clear(&a);
+	if (l.fd != -1)
+		close(l.fd);
+	sqlite3_finalize(l.ti);
+	sqlite3_finalize(l.att);
+	sqlite3_finalize(l.run);
+	jobset_free(&l.js);
 	state_close(st);
+	if (rc > 128 && rc < 128 + 65) {
+		/* Interrupted while following: die of the same signal, as a
+		 * filter should, so that a calling shell sees why. */
+		signal(rc - 128, SIG_DFL);
+		raise(rc - 128);
+	}
 	return rc;
 }

@@ -15,14 +15,16 @@ static int	cmd_status_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
-	.args = "[--json]",
+	.args = "[--limit N] [--json]",
 	.summary = "show the daemon (up/down, pid, uptime), queue and running "
 	    "attempts",
 	.help =
 	"The daemon is up when a process holds the state's writer lock; its\n"
 	"pid is in the lock file.  The queue is the runs waiting to start; the\n"
-	"running attempts come from the state database, with their workers.\n"
+	"running attempts come from the state database, with their workers,\n"
+	"each started at a time shown in its job's zone (UTC with -u).\n"
 	"\n"
+	"  -n, --limit N   at most N running attempts (default 50)\n"
 	"      --json      one JSON object\n"
 	"\n"
 	"Exit status: 0 whether the daemon is up or down; 3 if the state\n"
@@ -70,20 +72,28 @@ static int
 cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct state	*st;
+	struct jobset	 js;
+	struct errlist	 errs = ERRLIST_INIT;
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*running = NULL;
-	char		 t[32], d[32];
+	char		 t[64], d[32];
 	pid_t		 pid;
-	long		 up = -1;
-	int		 c, json = 0, queued = 0, n = 0;
+	long		 up = -1, limit = 50;
+	int		 c, json = 0, queued = 0, n = 0, more = 0;
 	static const struct option longopts[] = {
+		{ "limit", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'n':
+			if (ctl_number("limit", optarg, 1, 1000000,
+			    &limit) != 0)
+				return CTL_EXIT_USAGE;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -97,6 +107,10 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage(ctl);
 	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
 		return CTL_EXIT_STATE;
+	/* The jobs lend their zones to the start times shown. */
+	memset(&js, 0, sizeof js);
+	jobs_load(ctl->cfg, &js, &errs);
+	errlist_free(&errs);
 	if ((pid = state_lock_holder(ctl->cfg->state_db)) > 0)
 		up = uptime_of(pid);
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT count(*) FROM runs "
@@ -117,23 +131,40 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 		printf("workers:  %d\nqueued:   %d run%s\n", ctl->cfg->workers,
 		    queued, queued == 1 ? "" : "s");
 	}
+	/*
+	 * attempts has no index on state, so the running attempts are
+	 * reached from the runs that are not done (runs_state), then by
+	 * the indexes on task_instances(run_id) and attempts(task
+	 * instance): the cost follows what is active, not the history.
+	 */
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT j.name, "
 	    "r.partition_key, ti.task_id, a.try_number, a.worker_pid, "
-	    "a.started_us FROM attempts a JOIN task_instances ti ON ti.id = "
-	    "a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON "
-	    "j.id = r.job_id WHERE a.state = 'running' ORDER BY a.started_us "
-	    "LIMIT 100", -1, &stmt, NULL) == SQLITE_OK) {
+	    "a.started_us FROM runs r JOIN task_instances ti ON ti.run_id = "
+	    "r.id JOIN attempts a ON a.task_instance_id = ti.id JOIN jobs j ON "
+	    "j.id = r.job_id WHERE r.state IN ('queued', 'running') AND "
+	    "a.state = 'running' ORDER BY a.started_us LIMIT ?1", -1, &stmt,
+	    NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(stmt, 1, limit + 1);
 		while (sqlite3_step(stmt) == SQLITE_ROW) {
 			int64_t s = sqlite3_column_int64(stmt, 5);
 
+			if (n == limit) {
+				more = 1;
+				break;
+			}
+			ctl_time_job(ctl, jobset_find(&js, ctl_col(stmt, 0)), s,
+			    t, sizeof t);
+
 			if (json) {
 				json_array_append_new(running, json_pack("{s:s, "
-				    "s:s, s:s, s:i, s:i, s:I}", "job",
+				    "s:s, s:s, s:i, s:i, s:I, s:s}", "job",
 				    ctl_col(stmt, 0), "partition",
 				    ctl_col(stmt, 1), "task", ctl_col(stmt, 2),
 				    "attempt", sqlite3_column_int(stmt, 3),
 				    "worker_pid", sqlite3_column_int(stmt, 4),
-				    "started_us", (json_int_t)s));
+				    "started_us", (json_int_t)s,
+				    "started_local", t));
+				n++;
 				continue;
 			}
 			if (n++ == 0)
@@ -143,8 +174,7 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 			printf("%-20s %-14s %-16s %7d %7d  %s\n",
 			    ctl_col(stmt, 0), ctl_col(stmt, 1),
 			    ctl_col(stmt, 2), sqlite3_column_int(stmt, 3),
-			    sqlite3_column_int(stmt, 4), ctl_time(s, t,
-			    sizeof t));
+			    sqlite3_column_int(stmt, 4), t);
 		}
 	}
 	sqlite3_finalize(stmt);
@@ -156,6 +186,10 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 		    running));
 	else if (n == 0)
 		printf("running:  nothing\n");
+	if (more)
+		fprintf(json ? stderr : stdout, "(more running attempts than "
+		    "the %ld shown; use --limit)\n", limit);
+	jobset_free(&js);
 	state_close(st);
 	return CTL_EXIT_OK;
 }
