@@ -62,23 +62,19 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 	char		 t[32], *why;
 	int		 n = 0, nq = 0;
 
-	/*
-	 * The counts go by product (product_partitions_product_key), not by
-	 * state: the unary + keeps the planner off product_partitions_state,
-	 * which would read every partition of every product in that state
-	 * once per product.
-	 */
+	/* The counts go by product and state (product_partitions_product_
+	 * state, schema version 4): an index range per product and state. */
 	if (sqlite3_prepare_v2(db, "SELECT p.name, p.owner, "
 	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND +pp.state = 'published'), "
+	    "p.id AND pp.state = 'published'), "
 	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND +pp.state = 'quarantined'), "
+	    "p.id AND pp.state = 'quarantined'), "
 	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND +pp.state NOT IN ('published', 'quarantined')), "
+	    "p.id AND pp.state NOT IN ('published', 'quarantined')), "
 	    "(SELECT max(published_us) FROM product_partitions pp WHERE "
 	    "pp.product_id = p.id), "
 	    "(SELECT sum(rows) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND +pp.state = 'published') "
+	    "p.id AND pp.state = 'published') "
 	    "FROM products p ORDER BY p.name", -1, &stmt, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT p.name, pp.partition_key, "
 	    "pp.attempt_id FROM product_partitions pp JOIN products p ON "

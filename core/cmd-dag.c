@@ -11,14 +11,16 @@ static int	cmd_dag_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_dag_entry = {
 	.name = "dag",
-	.args = "JOB [--format text|dot]",
+	.args = "JOB [--format text|dot|json] [--json]",
 	.summary = "print a job's task graph (text, or dot for Graphviz)",
 	.help =
 	"text lists the tasks in the order they can run, each with its stage,\n"
 	"plugin and the tasks it runs after.  dot writes a digraph for\n"
 	"Graphviz: meshctl dag JOB --format dot | dot -Tsvg > job.svg\n"
 	"\n"
-	"  -f, --format F  text (default) or dot\n",
+	"  -f, --format F  text (default), dot, or json\n"
+	"      --json      the same as --format json: {job, domain, schedule,\n"
+	"                  tasks: [{id, stage, plugin, after}]} in run order\n",
 	.exec = cmd_dag_exec,
 };
 
@@ -46,6 +48,7 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 	int		 c, rc = CTL_EXIT_OK;
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -55,6 +58,9 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 		case 'f':
 			format = optarg;
 			break;
+		case 'j':
+			format = "json";
+			break;
 		case 'h':
 			return ctl_help(ctl);
 		default:
@@ -63,8 +69,9 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage(ctl);
-	if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0) {
-		ctl_error("--format: '%s' is not text or dot", format);
+	if (strcmp(format, "text") != 0 && strcmp(format, "dot") != 0 &&
+	    strcmp(format, "json") != 0) {
+		ctl_error("--format: '%s' is not text, dot or json", format);
 		return CTL_EXIT_USAGE;
 	}
 	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
@@ -72,6 +79,28 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	topo = dag_topo(job->dag);
+	if (strcmp(format, "json") == 0) {
+		json_t	*tasks = json_array(), *after;
+
+		for (i = 0; i < job->ntasks; i++) {
+			const struct task_def *t = &job->tasks[topo[i]];
+
+			after = json_array();
+			pred = dag_pred(job->dag, topo[i]);
+			np = dag_npred(job->dag, topo[i]);
+			for (j = 0; j < np; j++)
+				json_array_append_new(after, json_string(
+				    job->tasks[pred[j]].id));
+			json_array_append_new(tasks, json_pack("{s:s, s:s, "
+			    "s:s, s:o}", "id", t->id, "stage",
+			    stage_name(t->stage), "plugin", t->plugin, "after",
+			    after));
+		}
+		ctl_json_out(json_pack("{s:s, s:s, s:s, s:o}", "job", job->name,
+		    "domain", job->domain, "schedule", job->schedule, "tasks",
+		    tasks));
+		goto out;
+	}
 	if (strcmp(format, "dot") == 0) {
 		printf("digraph ");
 		dot_id(job->name);

@@ -53,10 +53,11 @@ uptime_of(pid_t pid)
 	}
 	fclose(f);
 	/* Field 22 is the start time in clock ticks after boot; the name
-	 * in field 2 may hold spaces, so count from its closing paren. */
+	 * in field 2 may hold spaces, so count from its closing paren: the
+	 * k-th space after it opens field k + 2. */
 	if ((p = strrchr(buf, ')')) == NULL)
 		return -1;
-	for (i = 3; i < 22 && p != NULL; i++)
+	for (i = 3; i <= 22 && p != NULL; i++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1)
 		return -1;

@@ -201,6 +201,14 @@ static const char *const steps[] = {
 	"CREATE INDEX backfill_partitions_state\n"
 	"	ON backfill_partitions(backfill_id, state, seq);\n"
 	"ALTER TABLE runs ADD COLUMN params TEXT;\n",
+
+	/* Version 4: `meshctl runs` walks a job's runs newest interval first,
+	 * and `catalog` counts each product's partitions by state, from an
+	 * index rather than by sorting or reading the rows. */
+	"CREATE INDEX runs_job_interval\n"
+	"	ON runs(job_id, interval_start_us, partition_key);\n"
+	"CREATE INDEX product_partitions_product_state\n"
+	"	ON product_partitions(product_id, state);\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

@@ -234,7 +234,7 @@ comphas "meshctl clear day --" --partition --task --downstream --failed-only
 compeq "meshctl backfill day --inter" "--interval"
 
 # Option values.
-compeq "meshctl dag day --format " "dot text"
+compeq "meshctl dag day --format " "dot json text"
 compeq "meshctl dag day --format=d" "dot"
 compeq "meshctl runs day --state " "cancelled failed queued running success"
 compeq "meshctl runs day -s f" "failed"

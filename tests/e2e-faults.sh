@@ -123,7 +123,11 @@ eq "$(grep -c -- '->' "$T/out")" "2" "dot has one edge per dependency"
 has "$T/out" '"extract" -> "check";' "dot edge direction"
 if command -v dot >/dev/null 2>&1; then
 	dot -Tsvg "$T/out" >/dev/null && ok "dot renders with Graphviz" || fail "dot does not render"
+else
+	fail "Graphviz dot is missing (package graphviz, in contrib/install-deps): cannot check the dot output renders"
 fi
+run_ctl 0 "dag --json" dag okjob --json
+eq "$(jq -r '[.tasks[] | .id + "<" + (.after | join(","))] | join(" ")' "$T/out")" "extract< check<extract publish<check" "dag --json parses, tasks in run order with their upstreams"
 run_ctl 2 "dag with a bad format" dag okjob --format png
 
 # --- plugin info: the descriptor, or why the plugin is refused
