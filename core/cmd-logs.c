@@ -30,7 +30,7 @@ static int	cmd_logs_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
-	.args = "JOB PARTITION TASK [--attempt N] [--follow]",
+	.args = "JOB PARTITION TASK [--attempt N] [--follow | --json]",
 	.summary = "print the log of a task's attempt (default: the latest)",
 	.help =
 	"The log holds the plugin's stdout and stderr and the lines it logged\n"
@@ -44,6 +44,9 @@ const struct cmd_entry cmd_logs_entry = {
 	"                   started.  Without --attempt, follows the latest\n"
 	"                   attempt and moves on to each retry (\"== attempt N\n"
 	"                   ==\" on stderr) until the task is done.\n"
+	"      --json       {job, partition, task, attempt, state, started_utc,\n"
+	"                   ended_utc, log_path, log}; log is null if the file\n"
+	"                   is gone or is not UTF-8 text\n"
 	"\n"
 	"Exit status with --follow: 0 if the attempt (or, without --attempt, the\n"
 	"task) succeeded or was skipped, 1 if it failed or was cancelled.\n",
@@ -144,6 +147,36 @@ logs_header(struct logs *l, const struct logs_attempt *a)
 		fprintf(stderr, "== attempt %d == started %s, %s at %s\n",
 		    a->try_number, s, a->state, ctl_time_job(l->ctl, l->job,
 		    a->ended_us, e, sizeof e));
+}
+
+/* The attempt and its whole log as one JSON object. */
+static void
+logs_json(struct logs *l, const struct logs_attempt *a)
+{
+	char	 s[32], e[32], *text = NULL;
+	size_t	 len = 0;
+	FILE	*f;
+	json_t	*log = NULL;
+
+	if (a->log_path != NULL && (f = fopen(a->log_path, "r")) != NULL) {
+		char	buf[8192];
+		size_t	n;
+
+		while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+			text = xrealloc(text, len + n);
+			memcpy(text + len, buf, n);
+			len += n;
+		}
+		fclose(f);
+		log = json_stringn(text != NULL ? text : "", len);
+		free(text);
+	}
+	ctl_json_out(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:s?, "
+	    "s:o}", "job", l->name, "partition", l->key, "task", l->task,
+	    "attempt", a->try_number, "state", a->state, "started_utc",
+	    fmt_utc(a->started_us, s, sizeof s), "ended_utc", a->ended_us != 0 ?
+	    fmt_utc(a->ended_us, e, sizeof e) : NULL, "log_path", a->log_path,
+	    "log", log != NULL ? log : json_null()));
 }
 
 /* Copy what the log holds past the last read to stdout.  A log that does
@@ -335,13 +368,15 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	struct errlist		 errs = ERRLIST_INIT;
 	struct sigaction	 sa;
 	char			 ti_state[32];
-	int			 c, r, ti_try, follow = 0, rc = CTL_EXIT_OK;
+	int			 c, r, ti_try, follow = 0, json = 0;
+	int			 rc = CTL_EXIT_OK;
 	long			 attempt = 0;
 	int64_t			 run_id;
 	sqlite3			*db;
 	static const struct option longopts[] = {
 		{ "attempt", required_argument, NULL, 'a' },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -356,6 +391,9 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 		case 'f':
 			follow = 1;
 			break;
+		case 'j':
+			json = 1;
+			break;
 		case 'h':
 			return ctl_help(ctl);
 		default:
@@ -364,6 +402,10 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc - optind != 3)
 		return ctl_usage(ctl);
+	if (follow && json) {
+		ctl_error("--follow and --json do not go together");
+		return CTL_EXIT_USAGE;
+	}
 	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
 		return CTL_EXIT_STATE;
 	memset(&l, 0, sizeof l);
@@ -428,6 +470,10 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 			ctl_error("task '%s' of %s %s has no attempts (no such "
 			    "task, or it never ran)", l.task, l.name, l.key);
 		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	if (json) {
+		logs_json(&l, &a);
 		goto out;
 	}
 	logs_header(&l, &a);

@@ -12,7 +12,7 @@ static int	cmd_validate_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_validate_entry = {
 	.name = "validate",
-	.args = "[--config FILE]",
+	.args = "[--config FILE] [--json]",
 	.summary = "check meshd.conf, the job files and their plugins",
 	.help =
 	"Loads meshd.conf and every job file, builds each job's DAG, and loads\n"
@@ -21,6 +21,8 @@ const struct cmd_entry cmd_validate_entry = {
 	"reported as file:line: message.  Nothing is changed.\n"
 	"\n"
 	"  -c, --config FILE  meshd.conf to check (same as the global option)\n"
+	"      --json         {ok, jobs, tasks, plugins, errors, warnings,\n"
+	"                     diagnostics: [{file, line, level, message}]}\n"
 	"\n"
 	"Exit status: 0 if everything is valid (warnings allowed), 1 if any\n"
 	"error was found, 2 for a usage error.\n",
@@ -99,9 +101,11 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 	struct errlist	 errs = ERRLIST_INIT;
 	struct jobset	 js;
 	size_t		 i, ntasks = 0, nplugins = 0;
-	int		 c, rc;
+	int		 c, rc, json = 0;
+	json_t		*diags;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -110,6 +114,9 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 		switch (c) {
 		case 'c':
 			ctl->config_path = optarg;
+			break;
+		case 'j':
+			json = 1;
 			break;
 		case 'h':
 			return ctl_help(ctl);
@@ -126,9 +133,26 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 		jobs_load(ctl->cfg, &js, &errs);
 		validate_plugins(&js, &errs, &nplugins);
 	}
-	errlist_print(&errs, stderr);
 	for (i = 0; i < js.n; i++)
 		ntasks += js.v[i]->ntasks;
+	if (json) {
+		diags = json_array();
+		for (i = 0; i < errs.n; i++)
+			json_array_append_new(diags, json_pack("{s:s?, s:i, "
+			    "s:s, s:s}", "file", errs.v[i].file, "line",
+			    errs.v[i].line, "level", errs.v[i].level ==
+			    DIAG_ERROR ? "error" : "warning", "message",
+			    errs.v[i].msg));
+		ctl_json_out(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
+		    "ok", errs.nerrors == 0, "jobs", (json_int_t)js.n,
+		    "tasks", (json_int_t)ntasks, "plugins",
+		    (json_int_t)nplugins, "errors", (json_int_t)errs.nerrors,
+		    "warnings", (json_int_t)errs.nwarnings, "diagnostics",
+		    diags));
+		rc = errs.nerrors == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+		goto out;
+	}
+	errlist_print(&errs, stderr);
 	if (errs.nerrors == 0) {
 		printf("%s: ok: %zu job%s, %zu task%s, %zu plugin%s, %zu "
 		    "warning%s\n", ctl->config_path, js.n, js.n == 1 ? "" : "s",
@@ -142,6 +166,7 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 		    errs.nwarnings, errs.nwarnings == 1 ? "" : "s");
 		rc = CTL_EXIT_FAILED;
 	}
+out:
 	jobset_free(&js);
 	errlist_free(&errs);
 	return rc;

@@ -78,6 +78,9 @@ has "$T/err" "$T/jobs/abi.conf:4: error: task 'a':" "bad ABI refused with file:l
 has "$T/err" "ABI major 99 is not supported (this meshd: 1)" "bad ABI names both versions"
 hasnt "$T/err" "good.conf" "the good job has no complaint"
 test -e "$T/state/state.db" && fail "validate created state" || ok "validate changed nothing"
+run_ctl 1 "validate --json" validate --json
+eq "$(jq -r '[.ok, (.diagnostics[] | select(.level == "warning") | "\(.line):\(.message)")] | map(tostring) | join(" ")' "$T/out")" "false 4:unknown key 'colour'" "validate --json parses, with file lines"
+eq "$(jq -r '.errors == ([.diagnostics[] | select(.level == "error")] | length)' "$T/out")" "true" "and counts its errors"
 
 run_ctl 2 "a refused job cannot run" run cycle
 has "$T/err" "unknown job 'cycle'" "refused job is not loaded"
