@@ -49,13 +49,6 @@ domain = "test";
 owner = "tests@example.org";
 tasks = ( { id = "a"; plugin = "ok"; stage = "extract"; } );
 JOB
-waitsql() { # waitsql DESC WANT SQL
-	i=0
-	while [ "$i" -lt 200 ] && [ "$(sql "$3" 2>/dev/null)" != "$2" ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	eq "$(sql "$3")" "$2" "$1"
-}
 run_of() { # run_of JOB KEY COLUMN
 	sql "SELECT r.$3 FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' AND r.partition_key = '$2'"
 }

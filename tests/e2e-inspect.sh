@@ -23,13 +23,6 @@ sed -i 's/stage = "extract"; }/stage = "extract"; retries = 1; retry_delay = 1; 
 job berlin 'lines = 1; interval_ms = 0;' 'schedule = "@daily"; timezone = "Europe/Berlin"; start = "2001-01-01"; catchup = "none";'
 job ny 'lines = 1; interval_ms = 0;' 'schedule = "@daily"; timezone = "America/New_York"; start = "2001-01-01"; catchup = "none";'
 
-waitsql() { # waitsql DESC WANT SQL
-	i=0
-	while [ "$i" -lt 100 ] && [ "$(sql "$3" 2>/dev/null)" != "$2" ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	eq "$(sql "$3")" "$2" "$1"
-}
 # follow JOB [ARGS...]: meshctl logs JOB current extract --follow, in the
 # background; its pid in $fpid, output in $T/f.out and $T/f.err.
 follow() {

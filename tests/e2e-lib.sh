@@ -66,6 +66,16 @@ hasnt() {
 
 sql() { sqlite3 "$T/state/state.db" "$1"; }
 
+# waitsql DESC WANT SQL: wait up to 20 s for the query to give WANT, then
+# check it does (a daemon acts on its own time).
+waitsql() {
+	i=0
+	while [ "$i" -lt 200 ] && [ "$(sql "$3" 2>/dev/null)" != "$2" ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	eq "$(sql "$3")" "$2" "$1"
+}
+
 # eq GOT WANT DESC
 eq() {
 	if [ "$1" = "$2" ]; then

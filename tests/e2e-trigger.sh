@@ -42,13 +42,6 @@ params = { n = 1; label = "file"; };
 tasks = ( { id = "a"; plugin = "paramecho"; stage = "extract"; } );
 JOB
 sed -i 's/^workers = 2;$/workers = 2;\nkill_grace = 1;/' "$T/meshd.conf"
-waitsql() { # waitsql DESC WANT SQL
-	i=0
-	while [ "$i" -lt 100 ] && [ "$(sql "$3" 2>/dev/null)" != "$2" ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	eq "$(sql "$3")" "$2" "$1"
-}
 
 # --- while meshd is down: the request is kept
 run_ctl 0 "trigger with meshd down" trigger ref
