@@ -1,11 +1,8 @@
 /* cmd-trigger.c -- meshctl trigger: ask for a run of one partition, now. */
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "meshctl.h"
 #include "runner.h"
@@ -63,44 +60,6 @@ trigger_key_ok(const char *k)
 }
 
 /*
- * Would the engine read `v` as type `t`?  The same rules as
- * run_param_parse() in engine.c, which fails the task when they are not
- * met: checked here too so that the operator hears of it now, not from a
- * failed run.  Keep the two in step.
- */
-static int
-trigger_value_ok(enum param_type t, const char *v)
-{
-	const char	*c = v;
-	char		*end = NULL;
-	double		 d;
-
-	errno = 0;
-	switch (t) {
-	case PARAM_STRING:
-		return 1;
-	case PARAM_INT:
-		if (*c == '-' || *c == '+')
-			c++;
-		if (*c >= '0' && *c <= '9')
-			(void)strtoll(v, &end, c[0] == '0' && (c[1] == 'x' ||
-			    c[1] == 'X') && c == v ? 16 : 10);
-		break;
-	case PARAM_DOUBLE:
-		if (*c == '-' || *c == '+')
-			c++;
-		if (((*c >= '0' && *c <= '9') || *c == '.') &&
-		    !isfinite(d = strtod(v, &end)))
-			end = NULL;
-		break;
-	case PARAM_BOOL:
-		return strcasecmp(v, "true") == 0 ||
-		    strcasecmp(v, "false") == 0;
-	}
-	return end != NULL && end != v && *end == '\0' && errno == 0;
-}
-
-/*
  * Check each run parameter against the job: a value must read as the type
  * of every task's param of that key (exit 2 otherwise); a key no task has
  * is allowed, since a plugin may read a param the job file leaves out, but
@@ -110,6 +69,7 @@ static int
 trigger_check_params(const struct job_def *job, json_t *params)
 {
 	const struct param	*p;
+	struct param		 parsed;
 	const char		*k, *v;
 	json_t			*jv;
 	size_t			 i;
@@ -123,13 +83,14 @@ trigger_check_params(const struct job_def *job, json_t *params)
 			    NULL)
 				continue;
 			found = 1;
-			if (!trigger_value_ok(p->type, v)) {
+			/* The engine's rule (param_from_string()): the
+			 * operator hears of a bad value now, not from a
+			 * failed run. */
+			if (param_from_string(p->type, k, v, &parsed) != 0) {
 				ctl_error("--param %s=%s: task '%s' has '%s' "
-				    "as %s %s, and '%s' is not one", k, v,
-				    job->tasks[i].id, k, p->type == PARAM_INT ?
-				    "an" : "a", p->type == PARAM_BOOL ?
-				    "bool (true or false)" :
-				    param_type_name(p->type), v);
+				    "as %s, and '%s' is not one", k, v,
+				    job->tasks[i].id, k,
+				    param_type_phrase(p->type), v);
 				return -1;
 			}
 		}

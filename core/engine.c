@@ -1,11 +1,8 @@
 /* engine.c -- many runs at once on one worker pool: DAG + executor + state. */
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -432,59 +429,19 @@ out:
 	return rc;
 }
 
-/*
- * Read `value` as the type of `decl` (a string when decl is NULL) into
- * *out, whose key and string are borrowed: job-file syntax, so an int is
- * decimal with an optional sign or 0x hex, a double any finite decimal
- * number, a bool true or false in any case.  0, or -1 with cause.
- */
+/* Read a run parameter as the type of `decl` (a string when decl is
+ * NULL); its key and string are borrowed.  0, or -1 with cause. */
 static int
 run_param_parse(const struct param *decl, const char *key, const char *value,
     struct param *out, char **cause)
 {
-	char		*end = NULL;
-	const char	*what = NULL, *c = value;
+	enum param_type	t = decl == NULL ? PARAM_STRING : decl->type;
 
-	memset(out, 0, sizeof *out);
-	out->key = (char *)(uintptr_t)key;
-	out->type = decl == NULL ? PARAM_STRING : decl->type;
-	errno = 0;
-	switch (out->type) {
-	case PARAM_STRING:
-		out->s = (char *)(uintptr_t)value;
-		return 0;
-	case PARAM_INT:
-		if (*c == '-' || *c == '+')
-			c++;
-		if (*c >= '0' && *c <= '9')
-			out->i = strtoll(value, &end, c[0] == '0' &&
-			    (c[1] == 'x' || c[1] == 'X') && c == value ? 16 :
-			    10);
-		what = "an int";
-		break;
-	case PARAM_DOUBLE:
-		if (*c == '-' || *c == '+')
-			c++;
-		if ((*c >= '0' && *c <= '9') || *c == '.') {
-			out->d = strtod(value, &end);
-			if (!isfinite(out->d))
-				end = NULL;
-		}
-		what = "a double";
-		break;
-	case PARAM_BOOL:
-		if (strcasecmp(value, "true") == 0 ||
-		    strcasecmp(value, "false") == 0) {
-			out->i = (value[0] == 't' || value[0] == 'T');
-			return 0;
-		}
-		what = "a bool (true or false)";
-		break;
-	}
-	if (end != NULL && end != value && *end == '\0' && errno == 0)
+	if (param_from_string(t, key, value, out) == 0)
 		return 0;
 	set_cause(cause, "run parameter %s=%s: the job file makes '%s' %s, "
-	    "and '%s' is not one", key, value, key, what, value);
+	    "and '%s' is not one", key, value, key, param_type_phrase(t),
+	    value);
 	return -1;
 }
 

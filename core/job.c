@@ -12,10 +12,12 @@
 #include <errno.h>
 #include <libconfig.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dag.h"
 #include "job.h"
@@ -55,6 +57,66 @@ param_type_name(enum param_type t)
 		return "string";
 	}
 	return "unknown";
+}
+
+const char *
+param_type_phrase(enum param_type t)
+{
+	switch (t) {
+	case PARAM_INT:
+		return "an int";
+	case PARAM_DOUBLE:
+		return "a double";
+	case PARAM_BOOL:
+		return "a bool (true or false)";
+	case PARAM_STRING:
+		break;
+	}
+	return "a string";
+}
+
+int
+param_from_string(enum param_type t, const char *key, const char *value,
+    struct param *out)
+{
+	char		*end = NULL;
+	const char	*c = value;
+
+	memset(out, 0, sizeof *out);
+	out->key = (char *)(uintptr_t)key;
+	out->type = t;
+	errno = 0;
+	switch (t) {
+	case PARAM_STRING:
+		out->s = (char *)(uintptr_t)value;
+		return 0;
+	case PARAM_INT:
+		if (*c == '-' || *c == '+')
+			c++;
+		if (*c >= '0' && *c <= '9')
+			out->i = strtoll(value, &end, c[0] == '0' &&
+			    (c[1] == 'x' || c[1] == 'X') && c == value ? 16 :
+			    10);
+		break;
+	case PARAM_DOUBLE:
+		if (*c == '-' || *c == '+')
+			c++;
+		if ((*c >= '0' && *c <= '9') || *c == '.') {
+			out->d = strtod(value, &end);
+			if (!isfinite(out->d))
+				end = NULL;
+		}
+		break;
+	case PARAM_BOOL:
+		if (strcasecmp(value, "true") == 0 ||
+		    strcasecmp(value, "false") == 0) {
+			out->i = (value[0] == 't' || value[0] == 'T');
+			return 0;
+		}
+		return -1;
+	}
+	return end != NULL && end != value && *end == '\0' && errno == 0 ?
+	    0 : -1;
 }
 
 const struct param *

@@ -48,6 +48,17 @@ struct paramset {
 };
 
 const char		*param_type_name(enum param_type);
+/* "an int", "a double", "a bool (true or false)", "a string": for
+ * messages. */
+const char		*param_type_phrase(enum param_type);
+/*
+ * Read `value` as type `t` into *out, with job-file syntax: an int is
+ * decimal with an optional sign, or 0x hex; a double any finite decimal
+ * number; a bool true or false in any case; a string as it is.  out->key
+ * and out->s borrow `key` and `value`.  0, or -1 if it is not one.
+ */
+int			 param_from_string(enum param_type t, const char *key,
+			    const char *value, struct param *out);
 const struct param	*paramset_get(const struct paramset *, const char *key);
 /* Set (replace or add) a copy of `p`. */
 void			 paramset_set(struct paramset *, const struct param *p);
