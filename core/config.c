@@ -552,7 +552,9 @@ access_one(const char *path, gid_t gid, mode_t mode, char **cause)
 int
 config_apply_access(const struct meshd_config *cfg, char **cause)
 {
-	static const char *const suffix[] = { "", "-wal", "-shm", ".lock" };
+	static const char *const suffix[] = {
+		"", "-wal", "-shm", ".lock", ".wake"
+	};
 	struct group	*gr;
 	mode_t		 dmode, fmode;
 	char		*dir, *p;

@@ -70,6 +70,43 @@ wake_drain(void)
 		;
 }
 
+/*
+ * The wake-up FIFO, "<state_db>.wake": meshctl pokes the daemon with
+ * SIGUSR1, which only the daemon's user (and root) may send; an operator
+ * in state_group writes a byte here instead.  It becomes the self-pipe
+ * (both ends: opened O_RDWR so that it never reads as hung up), so one fd
+ * wakes every wait for signals and operators alike.
+ */
+static int
+wake_fifo_open(const char *state_db, char **cause)
+{
+	struct stat	 sb;
+	char		*path = xasprintf("%s.wake", state_db);
+	int		 fd;
+
+	if (lstat(path, &sb) == 0 && !S_ISFIFO(sb.st_mode))
+		unlink(path);
+	if (mkfifo(path, 0640) == -1 && errno != EEXIST) {
+		set_cause(cause, "%s: mkfifo: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	if ((fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		set_cause(cause, "%s: %s", path, strerror(errno));
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (dup3(fd, wake_pipe[0], O_CLOEXEC) == -1 ||
+	    dup3(fd, wake_pipe[1], O_CLOEXEC) == -1) {
+		set_cause(cause, "wake-up fifo: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static void
 usage(FILE *f)
 {
@@ -851,6 +888,7 @@ daemon_start(struct daemon *d, int *lockfd)
 		goto fail;
 	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==
 	    NULL || config_apply_sync(d->cfg, d->st, &cause) != 0 ||
+	    wake_fifo_open(d->cfg->state_db, &cause) != 0 ||
 	    config_apply_access(d->cfg, &cause) != 0)
 		goto fail;
 	memset(&eo, 0, sizeof eo);

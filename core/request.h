@@ -41,8 +41,9 @@ int	request_finish(struct state *, int64_t id, int ok, const char *result,
 /* Has any other connection committed since the last call?  (PRAGMA
  * data_version: cheap, no I/O.)  1 on the first call. */
 int	state_changed(struct state *, int64_t *last);
-/* Poke the daemon holding the state's lock: SIGUSR1.  Returns its pid, 0
- * if no daemon holds the lock, -1 if it could not be told. */
+/* Poke the daemon holding the state's lock: SIGUSR1, or when it runs as
+ * another user, a byte in its wake-up FIFO ("<state_db>.wake").  Returns
+ * its pid, 0 if no daemon holds the lock, -1 if it could not be told. */
 pid_t	request_poke(const char *state_db);
 
 #endif

@@ -85,8 +85,11 @@ if [ "$(id -u)" -eq 0 ]; then
 		sleep 0.1; i=$((i + 1))
 	done
 	eq "$(mode "$T/state"):$(mode "$T/state/state.db")" "2770:660" "with state_group_write the group may write"
+	eq "$(stat -c %F:%a:%G "$T/state/state.db.wake")" "fifo:660:nogroup" "the wake-up FIFO is the group's too"
 	as_reader "$MESHCTL" trigger day --partition 2001-01-03 >"$T/out" 2>"$T/err"
 	eq "$?" "0" "and a member's trigger is recorded"
+	# nobody may not signal root's meshd: it is woken through the FIFO.
+	has "$T/out" "meshd (pid $pid) runs it now" "and meshd, another user's process, is told at once"
 	i=0
 	while [ "$i" -lt 100 ] && [ "$(sql "SELECT state FROM runs WHERE partition_key = '2001-01-03'" 2>/dev/null)" != "success" ]; do
 		sleep 0.1; i=$((i + 1))
