@@ -135,7 +135,9 @@ struct meshd_api {
 	    va_list ap);
 
 	/* Task parameters, from the job file (the task's `params` over the
-	 * job's `params`).  A missing key yields `dflt`.  A key present with
+	 * job's `params`), with the run's own parameters on top (`meshctl
+	 * trigger --param KEY=VALUE`, read as the type the job file gives
+	 * KEY, else as a string).  A missing key yields `dflt`.  A key present with
 	 * another type logs a warning naming the key and both types and yields
 	 * `dflt`: an int is accepted where a double is asked for.  Not
 	 * available in init (yields dflt). (1.0) */
