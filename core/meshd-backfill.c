@@ -488,6 +488,7 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 		    "configured", &changes, cause) != 0)
 			return -1;
 		b->cancelled += changes;
+		b->cancelling = 1;
 		b->dirty = 1;
 		return 0;
 	}

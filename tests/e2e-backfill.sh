@@ -195,6 +195,22 @@ eq "$(sql "SELECT count(*) FROM backfill_partitions WHERE backfill_id = $bf")" "
 run_ctl 0 "cancel it" backfill cancel "$bf"
 waitsql "it ends cancelled" "cancelled" "SELECT state FROM backfills WHERE id = $bf"
 
+# --- a job meshd does not have (written after it started, no reload)
+cat >"$T/jobs/late.conf" <<'JOB'
+name = "late";
+domain = "test";
+owner = "tests@example.org";
+schedule = "@daily";
+start = "2001-01-01";
+end = "2001-02-01";
+catchup = "none";
+tasks = ( { id = "a"; plugin = "ok"; stage = "extract"; } );
+JOB
+run_ctl 0 "backfill a job meshd has not loaded" backfill late --from 2001-01-01 --to 2001-01-03 --json
+bf=$(jq -r .backfill "$T/out")
+waitsql "it ends cancelled, not successful" "cancelled 3" "SELECT state || ' ' || n_cancelled FROM backfills WHERE id = $bf"
+has "$T/meshd.log" "backfill $bf: job late is no longer configured" "and meshd says why"
+
 kill "$pid"
 wait "$pid"
 eq "$?" "0" "meshd stops cleanly"
