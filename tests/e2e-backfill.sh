@@ -170,6 +170,15 @@ if command -v script >/dev/null 2>&1; then
 	has "$T/tty" "[##############################] 4/4" "a progress bar on a terminal"
 	has "$T/tty" "ETA" "with an ETA"
 	has "$T/tty" "$(printf '\r')[" "redrawn in place"
+	# Colour: only on a terminal, never with NO_COLOR.
+	esc=$(printf '\033[3')
+	script -qec "'$MESHCTL' runs day" /dev/null >"$T/tty" 2>&1
+	has "$T/tty" "${esc}2msuccess" "states are coloured on a terminal"
+	script -qec "NO_COLOR=1 '$MESHCTL' runs day" /dev/null >"$T/tty" 2>&1
+	hasnt "$T/tty" "$esc" "but not with NO_COLOR set"
+	has "$T/tty" "success" "(the same listing)"
+	"$MESHCTL" runs day >"$T/out" 2>&1
+	hasnt "$T/out" "$esc" "and not when not on a terminal"
 else
 	fail "script(1) is missing (package bsdutils): cannot test the terminal bar"
 fi
