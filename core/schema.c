@@ -209,6 +209,41 @@ static const char *const steps[] = {
 	"	ON runs(job_id, interval_start_us, partition_key);\n"
 	"CREATE INDEX product_partitions_product_state\n"
 	"	ON product_partitions(product_id, state);\n",
+
+	/* Version 5: the data-mesh layer.  run_inputs: every product
+	 * partition (and its version) a run consumed, for exact lineage and
+	 * staleness; runs.waiting_for: the inputs a queued run waits for,
+	 * for operators to see.  lineage_outbox: OpenLineage events written
+	 * in the transaction of the change they report, delivered in order
+	 * by seq; lineage_sinks: how far each sink has acknowledged.
+	 * Freshness: when each partition is due and when it was found late,
+	 * and a count of late partitions per product. */
+	"CREATE TABLE run_inputs (\n"
+	"	run_id		INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,\n"
+	"	product_id	INTEGER NOT NULL REFERENCES products(id)\n"
+	"			    ON DELETE CASCADE,\n"
+	"	partition_key	TEXT NOT NULL,\n"
+	"	version		INTEGER NOT NULL,\n"
+	"	recorded_us	INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (run_id, product_id, partition_key)\n"
+	") WITHOUT ROWID;\n"
+	"CREATE INDEX run_inputs_product ON run_inputs(product_id, partition_key);\n"
+	"ALTER TABLE runs ADD COLUMN waiting_for TEXT;\n"
+	"CREATE TABLE lineage_outbox (\n"
+	"	seq		INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	event		TEXT NOT NULL,\n"
+	"	created_us	INTEGER NOT NULL\n"
+	");\n"
+	"CREATE TABLE lineage_sinks (\n"
+	"	name		TEXT PRIMARY KEY,\n"
+	"	acked_seq	INTEGER NOT NULL DEFAULT 0,\n"
+	"	failures	INTEGER NOT NULL DEFAULT 0,\n"
+	"	next_try_us	INTEGER NOT NULL DEFAULT 0,\n"
+	"	last_error	TEXT\n"
+	");\n"
+	"ALTER TABLE product_partitions ADD COLUMN due_us INTEGER;\n"
+	"ALTER TABLE product_partitions ADD COLUMN late_us INTEGER;\n"
+	"ALTER TABLE products ADD COLUMN late_count INTEGER NOT NULL DEFAULT 0;\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,
