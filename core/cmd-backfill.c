@@ -306,7 +306,7 @@ cmd_backfill_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if (job->schedule == NULL || strcmp(job->schedule, "none") == 0) {
+	if (!job_has_schedule(job)) {
 		ctl_error("%s has no schedule, so no range of partitions to "
 		    "backfill; run one with 'meshctl trigger %s --partition "
 		    "KEY'", job->name, job->name);

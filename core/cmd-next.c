@@ -86,7 +86,7 @@ cmd_next_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if (strcmp(job->schedule, "none") == 0) {
+	if (!job_has_schedule(job)) {
 		printf("%s is not scheduled: it runs when triggered\n",
 		    job->name);
 		goto out;

@@ -228,13 +228,13 @@ cmd_runs_exec(struct ctl *ctl, int argc, char **argv)
 	 */
 	if (sqlite3_prepare_v2(state_sqlite(st), since_arg != NULL ?
 	    "SELECT id, partition_key, state, \"trigger\", interval_start_us, "
-	    "interval_end_us, started_us, ended_us, created_us FROM runs "
-	    "WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) AND "
+	    "interval_end_us, started_us, ended_us, created_us, waiting_for "
+	    "FROM runs WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) AND "
 	    "created_us >= ?4 "
 	    "ORDER BY interval_start_us DESC, partition_key DESC LIMIT ?3" :
 	    "SELECT id, partition_key, state, \"trigger\", interval_start_us, "
-	    "interval_end_us, started_us, ended_us, created_us FROM runs "
-	    "WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) "
+	    "interval_end_us, started_us, ended_us, created_us, waiting_for "
+	    "FROM runs WHERE job_id = ?1 AND (?2 IS NULL OR state = ?2) "
 	    "ORDER BY interval_start_us DESC, partition_key DESC LIMIT ?3",
 	    -1, &stmt, NULL) != SQLITE_OK) {
 		ctl_error("%s", sqlite3_errmsg(state_sqlite(st)));
@@ -270,14 +270,18 @@ cmd_runs_exec(struct ctl *ctl, int argc, char **argv)
 		ctl_time_job(ctl, job, rs, b, sizeof b);
 		if (json) {
 			json_array_append_new(arr, json_pack("{s:I, s:s, s:s, "
-			    "s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "run_id",
+			    "s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s?}",
+			    "run_id",
 			    (json_int_t)sqlite3_column_int64(stmt, 0),
 			    "partition", ctl_col(stmt, 1), "state", s,
 			    "trigger", ctl_col(stmt, 3), "interval_start_us",
 			    (json_int_t)is, "interval_end_us", (json_int_t)ie,
 			    "created_us", (json_int_t)cr, "started_us",
 			    (json_int_t)rs, "ended_us", (json_int_t)re,
-			    "created_local", a, "started_local", b));
+			    "created_local", a, "started_local", b,
+			    "waiting_for", sqlite3_column_type(stmt, 9) ==
+			    SQLITE_NULL || strcmp(s, "queued") != 0 ? NULL :
+			    ctl_col(stmt, 9)));
 			continue;
 		}
 		printf("%-6lld %-19s %s%-10s%s %-8s %-25s %-25s %9s\n",
@@ -285,6 +289,10 @@ cmd_runs_exec(struct ctl *ctl, int argc, char **argv)
 		    ctl_color_on(ctl, s), s, ctl_color_off(ctl),
 		    ctl_col(stmt, 3), a, b, re > 0 && rs > 0 ?
 		    fmt_duration(re - rs, d, sizeof d) : "-");
+		/* A queued run held back by its inputs says by which. */
+		if (strcmp(s, "queued") == 0 &&
+		    sqlite3_column_type(stmt, 9) != SQLITE_NULL)
+			printf("       waiting for %s\n", ctl_col(stmt, 9));
 	}
 	if (json)
 		ctl_json_out(arr);

@@ -529,6 +529,80 @@ jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
 
 /* ------------------------------------------------------------ products */
 
+/*
+ * inputs = ( { product = "ops.flights"; partitions = "same"; }, ... ):
+ * partitions is "same" (the default), "latest" or "window N".
+ */
+static void
+jload_inputs(struct jload *jl, struct job_def *job,
+    const config_setting_t *l)
+{
+	const config_setting_t	*g, *e;
+	struct job_input	*in;
+	const char		*key;
+	char			*v, *end;
+	long			 w;
+	int			 i, j, n, m;
+
+	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
+		jload_error(jl, l, "'inputs' must be a list of groups, not %s",
+		    jload_type_name(config_setting_type(l)));
+		return;
+	}
+	n = config_setting_length(l);
+	job->inputs = xcalloc((size_t)n + 1, sizeof *job->inputs);
+	for (i = 0; i < n; i++) {
+		g = config_setting_get_elem(l, (unsigned int)i);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			jload_error(jl, g, "input %d must be a group, not %s",
+			    i + 1, jload_type_name(config_setting_type(g)));
+			continue;
+		}
+		in = &job->inputs[job->ninputs];
+		memset(in, 0, sizeof *in);
+		in->line = config_setting_source_line(g);
+		in->producer = -1;
+		m = config_setting_length(g);
+		for (j = 0; j < m; j++) {
+			e = config_setting_get_elem(g, (unsigned int)j);
+			key = config_setting_name(e);
+			if (strcmp(key, "product") == 0) {
+				if (jload_string(jl, e, &in->product) == 0 &&
+				    strchr(in->product, '.') == NULL)
+					jload_error(jl, e, "input product '%s' "
+					    "is not 'domain.product'",
+					    in->product);
+			} else if (strcmp(key, "partitions") == 0) {
+				v = NULL;
+				if (jload_string(jl, e, &v) != 0)
+					continue;
+				if (strcmp(v, "same") == 0)
+					in->map = INPUT_SAME;
+				else if (strcmp(v, "latest") == 0)
+					in->map = INPUT_LATEST;
+				else if (strncmp(v, "window ", 7) == 0 &&
+				    (w = strtol(v + 7, &end, 10)) >= 1 &&
+				    *end == '\0' && w <= 10000) {
+					in->map = INPUT_WINDOW;
+					in->window = (int)w;
+				} else
+					jload_error(jl, e, "input partitions "
+					    "'%s' is not valid (same, latest, or "
+					    "\"window N\" with N from 1 to "
+					    "10000)", v);
+				free(v);
+			} else
+				jload_warn(jl, e, "unknown key '%s' in input",
+				    key);
+		}
+		if (in->product == NULL) {
+			jload_error(jl, g, "input %d has no 'product'", i + 1);
+			continue;
+		}
+		job->ninputs++;
+	}
+}
+
 static void
 jload_products(struct jload *jl, struct job_def *job,
     const config_setting_t *l)
@@ -839,6 +913,10 @@ jload_schedule(struct jload *jl, struct job_def *job,
 		jload_error(jl, s, "'schedule' must not be empty (use \"none\")");
 		return;
 	}
+	if (strcmp(job->schedule, "on_inputs") == 0) {
+		job->on_inputs = 1;
+		return;
+	}
 	/* Cron expressions are checked by the scheduler; a mistyped macro
 	 * is caught here, where the line is known. */
 	if (*job->schedule != '@')
@@ -917,7 +995,7 @@ jload_cron(struct jload *jl, struct job_def *job, const config_setting_t *s)
 	int		 utc = job->tz == NULL ||
 	    strcmp(tz_name(job->tz), "UTC") == 0;
 
-	if (strcmp(job->schedule, "none") == 0)
+	if (!job_has_schedule(job))
 		return 0;
 	if (*expr == '@') {
 		if (utc)
@@ -954,7 +1032,7 @@ jload_bounds(struct jload *jl, struct job_def *job,
 	int64_t			 s0 = 0, e0 = 0, dummy;
 	char			*canon, *cause = NULL;
 
-	if (strcmp(job->schedule, "none") == 0)
+	if (!job_has_schedule(job))
 		return;
 	ss = config_setting_get_member(root, "start");
 	es = config_setting_get_member(root, "end");
@@ -1113,6 +1191,21 @@ job_load(const struct meshd_config *cfg, const char *path,
 				    "at least 1");
 		} else if (strcmp(key, "products") == 0)
 			jload_products(&jl, job, s);
+		else if (strcmp(key, "inputs") == 0)
+			jload_inputs(&jl, job, s);
+		else if (strcmp(key, "on_upstream_change") == 0) {
+			char	*v = NULL;
+
+			if (jload_string(&jl, s, &v) == 0) {
+				if (strcmp(v, "rerun") == 0)
+					job->upstream_rerun = 1;
+				else if (strcmp(v, "mark") != 0)
+					jload_error(&jl, s, "on_upstream_change "
+					    "'%s' is not valid (rerun or mark)",
+					    v);
+			}
+			free(v);
+		}
 		else if (strcmp(key, "tasks") == 0)
 			jload_tasks(&jl, job, s, &ids_ok);
 		else
@@ -1122,6 +1215,19 @@ job_load(const struct meshd_config *cfg, const char *path,
 		errlist_error(errs, path, 1, "missing required key 'tasks'");
 	if (job->schedule == NULL)
 		job->schedule = xstrdup("none");
+	if (job->on_inputs) {
+		size_t	k;
+
+		for (k = 0; k < job->ninputs; k++)
+			if (job->inputs[k].map == INPUT_SAME)
+				break;
+		if (k == job->ninputs)
+			errlist_error(errs, path, config_setting_source_line(
+			    config_setting_get_member(root, "schedule")),
+			    "schedule = \"on_inputs\" needs an input with "
+			    "partitions = \"same\": its partitions are "
+			    "that input's");
+	}
 	if (jload_cron(&jl, job, config_setting_get_member(root,
 	    "schedule")) == 0)
 		jload_bounds(&jl, job, root);
@@ -1185,6 +1291,9 @@ job_free(struct job_def *job)
 		free(job->products[i].location);
 	}
 	free(job->products);
+	for (i = 0; i < job->ninputs; i++)
+		free(job->inputs[i].product);
+	free(job->inputs);
 	paramset_free(&job->params);
 	free(job->name);
 	free(job->file);
@@ -1204,6 +1313,7 @@ job_free(struct job_def *job)
 /* ------------------------------------------------------------ job sets */
 
 static void	jobset_index(struct jobset *, size_t);
+static void	jobs_link(struct jobset *, struct errlist *);
 
 static int
 jobs_cmp(const void *a, const void *b)
@@ -1260,7 +1370,158 @@ jobs_load(const struct meshd_config *cfg, struct jobset *out,
 		free(names[i]);
 	}
 	free(names);
+	jobs_link(out, errs);
 	return errs->nerrors > nerr0 ? -1 : 0;
+}
+
+int
+job_has_schedule(const struct job_def *job)
+{
+	return strcmp(job->schedule, "none") != 0 && !job->on_inputs;
+}
+
+int
+job_builds(const struct job_def *job, const char *product)
+{
+	size_t	i;
+
+	for (i = 0; i < job->ntasks; i++)
+		if (job->tasks[i].product != NULL &&
+		    strcmp(job->tasks[i].product, product) == 0)
+			return (int)i;
+	return -1;
+}
+
+struct product_job {
+	const char	*product;
+	size_t		 job;
+};
+
+static int
+product_job_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct product_job *)a)->product,
+	    ((const struct product_job *)b)->product);
+}
+
+/*
+ * Depth-first search for a cycle through job i's inputs; color 0 unseen,
+ * 1 on the path, 2 done.  On a cycle, marks its jobs bad and reports it
+ * once, at the input that closes it.
+ */
+static int
+jobs_cycle(struct jobset *js, size_t i, unsigned char *color, size_t *path,
+    size_t depth, unsigned char *bad, struct errlist *errs)
+{
+	struct job_def	*job = js->v[i];
+	size_t		 k, p, d, len;
+	char		*msg;
+
+	color[i] = 1;
+	path[depth] = i;
+	for (k = 0; k < job->ninputs; k++) {
+		if (job->inputs[k].producer < 0)
+			continue;
+		p = (size_t)job->inputs[k].producer;
+		if (color[p] == 1) {
+			/* The path from p back to p. */
+			for (d = 0; d <= depth && path[d] != p; d++)
+				;
+			len = 1;
+			for (size_t e = d; e <= depth; e++)
+				len += strlen(js->v[path[e]]->name) + 4;
+			msg = xcalloc(1, len + strlen(js->v[p]->name));
+			for (size_t e = d; e <= depth; e++) {
+				bad[path[e]] = 1;
+				strcat(msg, js->v[path[e]]->name);
+				strcat(msg, " -> ");
+			}
+			strcat(msg, js->v[p]->name);
+			errlist_error(errs, job->file, job->inputs[k].line,
+			    "job '%s': input '%s' makes a cycle between jobs "
+			    "through their products: %s", job->name,
+			    job->inputs[k].product, msg);
+			free(msg);
+			continue;
+		}
+		if (color[p] == 0 &&
+		    jobs_cycle(js, p, color, path, depth + 1, bad, errs) != 0)
+			bad[i] = 1;
+	}
+	color[i] = 2;
+	return bad[i] ? 1 : 0;
+}
+
+/*
+ * Across jobs: find the job that builds each input's product (an input
+ * nobody builds is an error), and refuse cycles between jobs through
+ * their products.  Jobs with such an error are taken out of the set.
+ */
+static void
+jobs_link(struct jobset *js, struct errlist *errs)
+{
+	struct product_job	*pj = NULL, key, *hit;
+	unsigned char		*bad, *color;
+	size_t			*path, n = 0, i, k, t, j;
+
+	for (i = 0; i < js->n; i++)
+		for (t = 0; t < js->v[i]->ntasks; t++)
+			if (js->v[i]->tasks[t].product != NULL) {
+				pj = xreallocarray(pj, n + 1, sizeof *pj);
+				pj[n].product = js->v[i]->tasks[t].product;
+				pj[n++].job = i;
+			}
+	if (n > 0)
+		qsort(pj, n, sizeof *pj, product_job_cmp);
+	bad = xcalloc(js->n + 1, 1);
+	for (i = 0; i < js->n; i++) {
+		struct job_def *job = js->v[i];
+
+		for (k = 0; k < job->ninputs; k++) {
+			key.product = job->inputs[k].product;
+			hit = n > 0 ? bsearch(&key, pj, n, sizeof *pj,
+			    product_job_cmp) : NULL;
+			if (hit == NULL) {
+				errlist_error(errs, job->file,
+				    job->inputs[k].line, "job '%s': input "
+				    "'%s': no job builds this product",
+				    job->name, job->inputs[k].product);
+				bad[i] = 1;
+				continue;
+			}
+			job->inputs[k].producer = (long)hit->job;
+		}
+	}
+	color = xcalloc(js->n + 1, 1);
+	path = xcalloc(js->n + 1, sizeof *path);
+	for (i = 0; i < js->n; i++)
+		if (color[i] == 0 && js->v[i]->ninputs > 0)
+			jobs_cycle(js, i, color, path, 0, bad, errs);
+	free(color);
+	free(path);
+	free(pj);
+	for (i = 0; i < js->n && !bad[i]; i++)
+		;
+	if (i < js->n) {
+		/* Take the refused jobs out; indexes change, so link the
+		 * rest again. */
+		for (i = j = 0; i < js->n; i++) {
+			if (bad[i])
+				job_free(js->v[i]);
+			else
+				js->v[j++] = js->v[i];
+		}
+		js->n = j;
+		free(js->hidx);
+		js->hidx = NULL;
+		js->hcap = 0;
+		for (i = 0; i < js->n; i++)
+			jobset_index(js, i);
+		free(bad);
+		jobs_link(js, errs);
+		return;
+	}
+	free(bad);
 }
 
 static size_t

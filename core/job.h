@@ -96,6 +96,22 @@ struct product_override {
 	int	 line;
 };
 
+/* An input: a product of any domain this job reads, and which of its
+ * partitions a run of partition K needs. */
+struct job_input {
+	char	*product;		/* "domain.product" */
+	enum input_map {
+		INPUT_SAME,		/* partition K of the product */
+		INPUT_LATEST,		/* its newest published partition */
+		INPUT_WINDOW		/* K and the window - 1 before it, on the
+					 * producing job's schedule */
+	}	 map;
+	int	 window;		/* INPUT_WINDOW */
+	int	 line;
+	long	 producer;		/* the job building it, in the jobset
+					 * (set by jobs_load); -1 */
+};
+
 struct cron;
 struct tz;
 
@@ -137,7 +153,21 @@ struct job_def {
 	 * not all start at the same instant. */
 	int64_t			 jitter_us;
 	int			 jitter_random;
+	/* Data-aware scheduling: the products this job reads.  A run
+	 * starts only once they are published; with schedule = "on_inputs"
+	 * runs are created when its first `same` input is published.  When
+	 * an input it read is republished, its outputs become stale and are
+	 * run again (on_upstream_change = "rerun") or only marked. */
+	struct job_input	*inputs;
+	size_t			 ninputs;
+	int			 on_inputs;
+	int			 upstream_rerun;
 };
+
+/* Does the job have a time schedule (not "none" or "on_inputs")? */
+int		 job_has_schedule(const struct job_def *);
+/* The index of the task building `product`, or -1. */
+int		 job_builds(const struct job_def *, const char *product);
 
 struct jobset {
 	struct job_def	**v;

@@ -206,6 +206,8 @@ obs_run_end(void *arg, const struct job_def *job, const char *key,
 	/* A backfill may have a place free now. */
 	if (dm->nbf > 0)
 		dm->bf_due = 1;
+	/* What it published may be what other runs wait for. */
+	daemon_inputs_ended(dm, job, key);
 	log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
 	    "job=%s run=%lld partition=%s: run %s in %s", job->name,
 	    (long long)run_id, key, state, fmt_duration(dur, d, sizeof d));
@@ -231,6 +233,9 @@ daemon_queue_push(struct daemon *d, const char *job, const char *key,
 	p->not_before = not_before;
 	p->rerun = 0;
 	p->backfill = 0;
+	p->inputs_ok = 0;
+	p->inputs_checked = 0;
+	p->waiting = NULL;
 }
 
 /* When a scheduled run of `job` closing at `iend` may start. */
@@ -257,6 +262,7 @@ pending_free(struct pending *p)
 	free(p->job);
 	free(p->key);
 	free(p->trigger);
+	free(p->waiting);
 }
 
 /*
@@ -343,7 +349,23 @@ daemon_admit(struct daemon *d, int64_t now)
 			i++;
 			continue;
 		}
-		if ((job = jobset_find(&d->jobs, p->job)) != NULL &&
+		job = jobset_find(&d->jobs, p->job);
+		/* A run whose inputs are not all published waits, visibly;
+		 * it looks again when something is published. */
+		if (job != NULL && job->ninputs > 0 && !p->inputs_ok) {
+			if (!p->inputs_checked && daemon_inputs_ready(d, p,
+			    job, &cause) < 0) {
+				log_error("job=%s partition=%s: inputs: %s",
+				    p->job, p->key, cause);
+				free(cause);
+				cause = NULL;
+			}
+			if (!p->inputs_ok) {
+				i++;
+				continue;
+			}
+		}
+		if (job != NULL &&
 		    (engine_is_active(d->engine, p->job, p->key) ||
 		    (!p->backfill && engine_job_active_runs(d->engine,
 		    p->job) >= (size_t)job->max_active_runs))) {
@@ -959,6 +981,8 @@ daemon_loop(struct daemon *d)
 		d->catchup_due = 0;
 		if (d->bf_due && daemon_bf_pass(d) != 0)
 			return -1;
+		if (d->npub > 0 && daemon_inputs_pass(d) != 0)
+			return -1;
 		daemon_admit(d, now);
 		if (engine_step(d->engine, daemon_timeout(d, now),
 		    &cause) != 0) {
@@ -971,6 +995,7 @@ daemon_loop(struct daemon *d)
 		 * sleep until something is due or a signal comes. */
 		if (engine_running_tasks(d->engine) == 0 &&
 		    engine_active_runs(d->engine) == 0 && !d->bf_due &&
+		    d->npub == 0 &&
 		    !sig_stop && !sig_hup) {
 			struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
 
@@ -996,6 +1021,7 @@ daemon_free(struct daemon *d)
 		pending_free(&d->q[i]);
 	free(d->q);
 	daemon_bf_free(d);
+	daemon_inputs_free(d);
 	for (i = 0; i < d->nretired; i++)
 		jobset_free(&d->retired[i]);
 	free(d->retired);

@@ -25,6 +25,16 @@ struct pending {
 	int	 rerun;		/* run every task again (a trigger) */
 	int	 backfill;	/* launched by a backfill, which limits it
 				 * (not the job's max_active_runs) */
+	int	 inputs_ok;	/* its inputs are published (and recorded) */
+	int	 inputs_checked; /* looked since they last changed */
+	char	*waiting;	/* what it waits for, as last written */
+};
+
+/* A run that ended having built products: what it published is looked
+ * at by daemon_inputs_pass(). */
+struct dpub {
+	char	*job;
+	char	*key;
 };
 
 /* A backfill that is running or cancelling; its counters mirror the row. */
@@ -63,6 +73,8 @@ struct daemon {
 	struct dbf		*bf;		/* active backfills */
 	size_t			 nbf;
 	int			 bf_due;	/* a run ended or a request came */
+	struct dpub		*pub;		/* runs that built products */
+	size_t			 npub;
 };
 
 int64_t	daemon_now(struct daemon *);
@@ -93,6 +105,22 @@ int	daemon_bf_cancel(struct daemon *, const struct request *, int *ok,
  * backfills that are complete: one transaction. */
 int	daemon_bf_pass(struct daemon *);
 void	daemon_bf_free(struct daemon *);
+
+/* meshd-inputs.c */
+/* May queued run `p` of `job` start: are its inputs published?  1 yes
+ * (and what it reads is recorded in run_inputs), 0 it waits (and
+ * runs.waiting_for says for what), -1 with cause. */
+int	daemon_inputs_ready(struct daemon *, struct pending *,
+	    const struct job_def *, char **cause);
+/* A run of `job` ended: if the job builds products, look at what it
+ * published at the next daemon_inputs_pass(). */
+void	daemon_inputs_ended(struct daemon *, const struct job_def *,
+	    const char *key);
+/* For each partition published since the last pass: waiting runs look
+ * again, jobs on_inputs get runs, and consumers of an older version
+ * become stale (and rerun, by their on_upstream_change). */
+int	daemon_inputs_pass(struct daemon *);
+void	daemon_inputs_free(struct daemon *);
 
 /* meshd-clear.c */
 int	daemon_clear(struct daemon *, const struct request *, int *ok,

@@ -15,6 +15,7 @@ static const struct {
 	enum sched_grain	 grain;
 } schedules[] = {
 	{ "none", SCHED_NONE },
+	{ "on_inputs", SCHED_NONE },	/* runs come from inputs, not time */
 	{ "@hourly", SCHED_HOURLY },
 	{ "@daily", SCHED_DAILY },
 	{ "@midnight", SCHED_DAILY },

@@ -17,7 +17,7 @@ runner_resolve_partition(const struct job_def *job, const char *key,
 {
 	int64_t		 lo = 0, hi = 0, dummy, cur, last;
 	char		*c = NULL;
-	int		 scheduled = strcmp(job->schedule, "none") != 0;
+	int		 scheduled = job_has_schedule(job);
 
 	if (scheduled && job->start != NULL) {
 		if (job_parse_key(job, job->start, &lo, &dummy, &c, cause) != 0)

@@ -291,8 +291,46 @@ out:
  * Decide whether the open file is ours, before anything writes to it.
  * *version is its user_version; 0 for an empty database we may adopt.
  */
+static int	state_identify_txn(struct state *, int64_t *, int64_t *, int64_t *,
+		    char **);
+
 static int
 state_identify(struct state *s, int64_t *version, char **cause)
+{
+	int64_t	appid, ntables;
+	int	rc;
+
+	/* One read transaction, so that the three answers come from one
+	 * snapshot: read one by one, another process's migration could
+	 * commit in between (tables, but application_id read as 0). */
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		set_cause(cause, "%s: cannot read state database: %s",
+		    s->path, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	rc = state_identify_txn(s, version, &appid, &ntables, cause);
+	sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != 0)
+		return -1;
+	if (appid == STATE_APPLICATION_ID)
+		return 0;
+	if (appid != 0) {
+		set_cause(cause, "%s: not a meshd state database "
+		    "(application_id 0x%x, meshd uses 0x%x)", s->path,
+		    (unsigned)(uint32_t)appid, (unsigned)STATE_APPLICATION_ID);
+		return -1;
+	}
+	if (*version != 0 || ntables != 0) {
+		set_cause(cause, "%s: not a meshd state database "
+		    "(application_id 0x0)", s->path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+state_identify_txn(struct state *s, int64_t *version, int64_t *appidp,
+    int64_t *ntablesp, char **cause)
 {
 	int64_t	appid, ntables;
 	int	rc;
@@ -315,19 +353,8 @@ state_identify(struct state *s, int64_t *version, char **cause)
 		    s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
-	if (appid == STATE_APPLICATION_ID)
-		return 0;
-	if (appid != 0) {
-		set_cause(cause, "%s: not a meshd state database "
-		    "(application_id 0x%x, meshd uses 0x%x)", s->path,
-		    (unsigned)(uint32_t)appid, (unsigned)STATE_APPLICATION_ID);
-		return -1;
-	}
-	if (*version != 0 || ntables != 0) {
-		set_cause(cause, "%s: not a meshd state database "
-		    "(application_id 0x0)", s->path);
-		return -1;
-	}
+	*appidp = appid;
+	*ntablesp = ntables;
 	return 0;
 }
 
@@ -410,7 +437,7 @@ state_open(const char *path, enum state_mode mode, char **cause)
 	struct state	*s;
 	struct stat	 sb;
 	int64_t		 version, n = (int64_t)state_schema_nsteps();
-	int		 flags;
+	int		 flags, i;
 
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
@@ -480,11 +507,28 @@ state_open(const char *path, enum state_mode mode, char **cause)
 		    &persist);
 	}
 
-	/* Only now, with the file known to be ours (or empty), change it. */
-	if (exec_sql(s, "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
-	    "cannot set up", cause) != 0)
-		goto fail;
+	/*
+	 * Only now, with the file known to be ours (or empty), change it.
+	 * Two processes creating the state at once (meshd starting while
+	 * meshctl records a request) contend for the switch to WAL, and
+	 * SQLite reports that contention at once rather than through the
+	 * busy handler: retry it for as long as the busy timeout.
+	 */
+	for (i = 0; ; i++) {
+		if (exec_sql(s, "PRAGMA journal_mode = WAL; "
+		    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
+		    "cannot set up", cause) == 0)
+			break;
+		if ((sqlite3_errcode(s->db) != SQLITE_BUSY &&
+		    sqlite3_errcode(s->db) != SQLITE_LOCKED) ||
+		    i * 10 >= STATE_BUSY_TIMEOUT_MS)
+			goto fail;
+		if (cause != NULL) {
+			free(*cause);
+			*cause = NULL;
+		}
+		usleep(10000);
+	}
 	{
 		sqlite3_stmt	*st;
 		int		 wal = 0;

@@ -8,7 +8,9 @@
  * "rows_min"; publish reads ok.txt back.  Param sleep_ms (int, default 0)
  * makes every stage sleep first, for concurrency tests.  Param fail_if
  * (a path; "{partition}" in it is replaced by the partition key) makes
- * every stage fail while that file exists, for rerun tests.
+ * every stage fail while that file exists, for rerun tests (the check
+ * stage by recording a failed error-level check, so the partition is
+ * quarantined).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -118,8 +120,13 @@ static meshd_status
 ok_check(meshd_ctx *ctx)
 {
 	nap(ctx);
-	if (told_to_fail(ctx))
-		return MESHD_FAILED;
+	/* In the check stage, a failed error-level check: the gate then
+	 * quarantines the partition, as a real failed check would. */
+	if (told_to_fail(ctx)) {
+		meshd_check(ctx, "told_to_fail", MESHD_SEV_ERROR, 0, 1,
+		    "no fail_if file");
+		return MESHD_OK;
+	}
 	meshd_check(ctx, "rows_min", MESHD_SEV_ERROR, 1, 1, ">= 1");
 	return MESHD_OK;
 }
@@ -157,6 +164,10 @@ static const struct meshd_product products[] = {
 	{ .name = "test.ok", .description = "the ok test product",
 	  .contract_version = "1.0", .tags = "test",
 	  .freshness_seconds = 3600 },
+	/* For cross-domain input tests: products built from test.ok. */
+	{ .name = "test.a", .description = "read from test.ok" },
+	{ .name = "test.b", .description = "read from test.a" },
+	{ .name = "test.c", .description = "read from test.ok" },
 	{ .name = NULL }
 };
 
