@@ -7,6 +7,7 @@
 
 #include "loader.h"
 #include "meshctl.h"
+#include "policy.h"
 
 static int	cmd_validate_exec(struct ctl *, int, char **);
 
@@ -17,8 +18,11 @@ const struct cmd_entry cmd_validate_entry = {
 	.help =
 	"Loads meshd.conf and every job file, builds each job's DAG, and loads\n"
 	"each plugin in a child process to check its descriptor and that it\n"
-	"provides the stages its tasks ask for.  Every error of every file is\n"
-	"reported as file:line: message.  Nothing is changed.\n"
+	"provides the stages its tasks ask for.  Then checks the governance\n"
+	"policies of meshd.conf (see meshd.conf(5), POLICIES), and that each\n"
+	"product has one producing plugin and one producing job: a job that\n"
+	"breaks one is an error here, and meshd refuses that job.  Every error\n"
+	"of every file is reported as file:line: message.  Nothing is changed.\n"
 	"\n"
 	"  -c, --config FILE  meshd.conf to check (same as the global option)\n"
 	"      --json         {ok, jobs, tasks, plugins, errors, warnings,\n"
@@ -132,6 +136,7 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 	if (ctl->cfg != NULL) {
 		jobs_load(ctl->cfg, &js, &errs);
 		validate_plugins(&js, &errs, &nplugins);
+		policy_check(ctl->cfg, &js, 0, &errs);
 	}
 	for (i = 0; i < js.n; i++)
 		ntasks += js.v[i]->ntasks;

@@ -239,9 +239,24 @@ host_check_result(meshd_ctx *ctx, const char *name, meshd_severity severity,
 	if (ctx->in_init || ctx->task == NULL ||
 	    ctx->task->stage != MESHD_STAGE_CHECK)
 		return -1;
-	if (name == NULL || *name == '\0' ||
-	    (severity != MESHD_SEV_ERROR && severity != MESHD_SEV_WARN))
+	if (name == NULL || *name == '\0')
 		return -1;
+	if (severity != MESHD_SEV_ERROR && severity != MESHD_SEV_WARN) {
+		/*
+		 * Neither blocking nor not: the gate cannot judge it, so
+		 * the attempt fails (see hostapi_failed_checks) rather than
+		 * publish on a check nobody can read.  The first one is
+		 * named; the plugin is told too.
+		 */
+		if (ctx->bad_check == NULL)
+			ctx->bad_check = xasprintf("check '%s': unknown "
+			    "severity %d (%d error, %d warn)", name,
+			    (int)severity, MESHD_SEV_ERROR, MESHD_SEV_WARN);
+		hostapi_log(ctx, MESHD_LOG_ERROR, "check '%s': unknown "
+		    "severity %d (%d error, %d warn): the attempt fails", name,
+		    (int)severity, MESHD_SEV_ERROR, MESHD_SEV_WARN);
+		return -1;
+	}
 	/* A check recorded twice keeps its last result, as metrics do: the
 	 * attempt has one outcome per check. */
 	for (i = 0; i < ctx->nchecks; i++) {
@@ -369,9 +384,11 @@ hostapi_ctx_clear(struct meshd_ctx *ctx)
 		free(ctx->metrics[i].name);
 	free(ctx->metrics);
 	free(ctx->error);
+	free(ctx->bad_check);
 	ctx->checks = NULL;
 	ctx->metrics = NULL;
 	ctx->error = NULL;
+	ctx->bad_check = NULL;
 	ctx->nchecks = ctx->nmetrics = 0;
 }
 
@@ -382,6 +399,8 @@ hostapi_failed_checks(const struct meshd_ctx *ctx)
 	char			*out = NULL, *item, *tmp;
 	size_t			 i;
 
+	if (ctx->bad_check != NULL)
+		return xstrdup(ctx->bad_check);
 	for (i = 0; i < ctx->nchecks; i++) {
 		c = &ctx->checks[i];
 		if (c->passed || c->severity != MESHD_SEV_ERROR)

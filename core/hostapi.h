@@ -30,6 +30,10 @@ struct meshd_ctx {
 	size_t				 nchecks;
 	struct metric_rec		*metrics;
 	size_t				 nmetrics;
+	/* A check_result the host refused (unknown severity): why.  It
+	 * fails the attempt, as a failed error-level check does, for a
+	 * check that cannot be judged must not let the partition publish. */
+	char				*bad_check;
 };
 
 /* The table every context points to. */
@@ -52,7 +56,9 @@ void	hostapi_log(struct meshd_ctx *, meshd_log_level, const char *, ...)
 
 /*
  * "rows_min (observed 5, expected >= 10), ..." for every failed
- * error-level check, or NULL if there is none.  New string.
+ * error-level check, or NULL if there is none; or, if the plugin recorded
+ * a check with an unknown severity, "check 'x': unknown severity 7 (0
+ * error, 1 warn)".  New string.
  */
 char	*hostapi_failed_checks(const struct meshd_ctx *);
 

@@ -1,0 +1,724 @@
+/*
+ * policy.c -- governance policies (see policy.h): the `policies` group of
+ * meshd.conf, and judging a set of jobs and the plugins they use by it.
+ *
+ * Plugins are judged by their descriptors, so each distinct plugin is
+ * probed once, in a child (loader_probe): judging never runs plugin code
+ * in the caller, which is meshctl or the daemon.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+#include "dag.h"
+#include "job.h"
+#include "loader.h"
+#include "log.h"
+#include "policy.h"
+
+/* ------------------------------------------------------------ config */
+
+struct policy_conf *
+policy_conf_defaults(void)
+{
+	struct policy_conf	*pc = xcalloc(1, sizeof *pc);
+
+	/*
+	 * The one rule on by default: a domain builds its own products.  It
+	 * is what a data mesh is made of, and a deployment that needs a
+	 * plugin to build for another domain says so (own_domain = false).
+	 */
+	pc->own_domain = 1;
+	return pc;
+}
+
+void
+policy_conf_free(struct policy_conf *pc)
+{
+	size_t	i;
+
+	if (pc == NULL)
+		return;
+	for (i = 0; i < pc->npii; i++)
+		free(pc->pii_locations[i]);
+	free(pc->pii_locations);
+	for (i = 0; i < pc->ndomains; i++) {
+		free(pc->domains[i].domain);
+		free(pc->domains[i].dir);
+	}
+	free(pc->domains);
+	if (pc->contract_re != NULL) {
+		regfree(&pc->contract);
+		free(pc->contract_re);
+	}
+	free(pc->file);
+	free(pc);
+}
+
+static void pol_diag(struct errlist *, enum diag_level, const char *,
+    const config_setting_t *, const char *, ...) PRINTFLIKE(5, 6);
+static void
+pol_diag(struct errlist *errs, enum diag_level level, const char *path,
+    const config_setting_t *s, const char *fmt, ...)
+{
+	va_list		 ap;
+	char		*msg;
+	const char	*file;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if ((file = config_setting_source_file(s)) == NULL)
+		file = path;
+	errlist_add(errs, level, file, config_setting_source_line(s), "%s",
+	    msg);
+	free(msg);
+}
+
+static int
+pol_bool(struct errlist *errs, const char *path, const config_setting_t *s,
+    int *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		pol_diag(errs, DIAG_ERROR, path, s, "policies: '%s' must be "
+		    "true or false", config_setting_name(s));
+		return -1;
+	}
+	*out = config_setting_get_bool(s);
+	return 0;
+}
+
+/* pii_locations: a string, or an array or list of non-empty strings. */
+static void
+pol_pii(struct policy_conf *pc, struct errlist *errs, const char *path,
+    const config_setting_t *s)
+{
+	const config_setting_t	*e;
+	int			 i, n;
+
+	for (i = 0; (size_t)i < pc->npii; i++)
+		free(pc->pii_locations[i]);
+	free(pc->pii_locations);
+	pc->pii_locations = NULL;
+	pc->npii = 0;
+	pc->has_pii = 1;
+	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+		if (*config_setting_get_string(s) == '\0') {
+			pol_diag(errs, DIAG_ERROR, path, s, "policies: "
+			    "'pii_locations' must not be empty");
+			return;
+		}
+		pc->pii_locations = xcalloc(1, sizeof *pc->pii_locations);
+		pc->pii_locations[pc->npii++] =
+		    xstrdup(config_setting_get_string(s));
+		return;
+	}
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
+		    "'pii_locations' must be an array of location prefixes");
+		return;
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    *config_setting_get_string(e) == '\0') {
+			pol_diag(errs, DIAG_ERROR, path, e, "policies: "
+			    "'pii_locations' element %d must be a non-empty "
+			    "string", i + 1);
+			continue;
+		}
+		pc->pii_locations = xreallocarray(pc->pii_locations,
+		    pc->npii + 1, sizeof *pc->pii_locations);
+		pc->pii_locations[pc->npii++] =
+		    xstrdup(config_setting_get_string(e));
+	}
+}
+
+/* plugin_domains = { ops = "/usr/lib/meshd/plugins/ops"; ... } */
+static void
+pol_domains(struct policy_conf *pc, struct errlist *errs, const char *path,
+    const char *confdir, const config_setting_t *g)
+{
+	const config_setting_t	*e;
+	const char		*v;
+	int			 i, n;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		pol_diag(errs, DIAG_ERROR, path, g, "policies: "
+		    "'plugin_domains' must be a group of domain = "
+		    "\"directory\"");
+		return;
+	}
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(g, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    *(v = config_setting_get_string(e)) == '\0') {
+			pol_diag(errs, DIAG_ERROR, path, e, "policies: "
+			    "plugin_domains: '%s' must be a directory (a "
+			    "non-empty string)", config_setting_name(e));
+			continue;
+		}
+		pc->domains = xreallocarray(pc->domains, pc->ndomains + 1,
+		    sizeof *pc->domains);
+		pc->domains[pc->ndomains].domain =
+		    xstrdup(config_setting_name(e));
+		pc->domains[pc->ndomains].dir = path_join(confdir, v);
+		pc->ndomains++;
+	}
+}
+
+static void
+pol_contract(struct policy_conf *pc, struct errlist *errs, const char *path,
+    const config_setting_t *s)
+{
+	const char	*v;
+	char		 buf[256];
+	int		 rc;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
+	    *(v = config_setting_get_string(s)) == '\0') {
+		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
+		    "'contract_version' must be a regular expression (POSIX "
+		    "extended) in a string");
+		return;
+	}
+	if (pc->contract_re != NULL) {
+		regfree(&pc->contract);
+		free(pc->contract_re);
+		pc->contract_re = NULL;
+	}
+	if ((rc = regcomp(&pc->contract, v, REG_EXTENDED | REG_NOSUB)) != 0) {
+		regerror(rc, &pc->contract, buf, sizeof buf);
+		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
+		    "'contract_version' \"%s\" is not a valid regular "
+		    "expression: %s", v, buf);
+		return;
+	}
+	pc->contract_re = xstrdup(v);
+}
+
+struct policy_conf *
+policy_conf_parse(const config_setting_t *g, const char *path,
+    const char *confdir, struct errlist *errs)
+{
+	struct policy_conf	*pc = policy_conf_defaults();
+	const config_setting_t	*s;
+	const char		*name, *file;
+	int			 i, n;
+
+	file = config_setting_source_file(g);
+	pc->file = xstrdup(file != NULL ? file : path);
+	pc->line = config_setting_source_line(g);
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		pol_diag(errs, DIAG_ERROR, path, g, "'policies' must be a "
+		    "group: policies = { require_owner = true; ... };");
+		return pc;
+	}
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		s = config_setting_get_elem(g, (unsigned int)i);
+		name = config_setting_name(s);
+		if (strcmp(name, "require_owner") == 0)
+			pol_bool(errs, path, s, &pc->require_owner);
+		else if (strcmp(name, "require_error_check") == 0)
+			pol_bool(errs, path, s, &pc->require_error_check);
+		else if (strcmp(name, "own_domain") == 0)
+			pol_bool(errs, path, s, &pc->own_domain);
+		else if (strcmp(name, "pii_locations") == 0)
+			pol_pii(pc, errs, path, s);
+		else if (strcmp(name, "plugin_domains") == 0)
+			pol_domains(pc, errs, path, confdir, s);
+		else if (strcmp(name, "contract_version") == 0)
+			pol_contract(pc, errs, path, s);
+		else
+			/* A policy this meshd does not know is not enforced:
+			 * say so, but an older meshd still runs. */
+			pol_diag(errs, DIAG_WARNING, path, s, "policies: "
+			    "unknown policy '%s' (not enforced)", name);
+	}
+	return pc;
+}
+
+/* ------------------------------------------------------------ checking */
+
+/* One probed plugin. */
+struct pplugin {
+	const char		*path;
+	struct plugin_info	*info;		/* NULL: refused */
+	char			*real;		/* realpath, or NULL */
+};
+
+struct pcheck {
+	const struct meshd_config	*cfg;
+	const struct policy_conf	*pc;
+	struct jobset			*js;
+	struct errlist			*errs;
+	struct pplugin			*pl;
+	size_t				 npl;
+	unsigned char			*bad;	/* per job */
+	unsigned char			*seen;	/* per plugin, per job */
+};
+
+static size_t
+pcheck_plugin(struct pcheck *c, const char *path)
+{
+	struct pplugin	*p;
+	char		*cause = NULL;
+	size_t		 i;
+
+	for (i = 0; i < c->npl; i++)
+		if (strcmp(c->pl[i].path, path) == 0)
+			return i;
+	c->pl = xreallocarray(c->pl, c->npl + 1, sizeof *c->pl);
+	p = &c->pl[c->npl];
+	p->path = path;
+	/* A refused plugin is reported by validate and by the worker, with
+	 * the loader's own words; policies have nothing to judge. */
+	p->info = loader_probe(path, &cause);
+	free(cause);
+	p->real = realpath(path, NULL);
+	return c->npl++;
+}
+
+static void pviol(struct pcheck *, size_t, const struct task_def *,
+    const char *, ...) PRINTFLIKE(4, 5);
+/* A violation by job j at task td: an error, and the job is refused. */
+static void
+pviol(struct pcheck *c, size_t j, const struct task_def *td,
+    const char *fmt, ...)
+{
+	const struct job_def	*job = c->js->v[j];
+	va_list			 ap;
+	char			*msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	errlist_error(c->errs, job->file, td->line, "job '%s' task '%s': %s",
+	    job->name, td->id, msg);
+	free(msg);
+	c->bad[j] = 1;
+}
+
+/* The domain of "domain.product": its length, or 0 without a dot. */
+static size_t
+product_domain_len(const char *product)
+{
+	const char	*dot = strchr(product, '.');
+
+	return dot == NULL ? 0 : (size_t)(dot - product);
+}
+
+static int
+same_domain(const char *product, const char *domain)
+{
+	size_t	n = product_domain_len(product);
+
+	return n == strlen(domain) && strncmp(product, domain, n) == 0;
+}
+
+/* Is `tag` one of the comma-separated tags (spaces around ignored, case
+ * ignored: "PII" is pii too)? */
+static int
+has_tag(const char *tags, const char *tag)
+{
+	const char	*p = tags, *e;
+	size_t		 n = strlen(tag);
+
+	while (tags != NULL && *p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		for (e = p; *e != '\0' && *e != ','; e++)
+			;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - p) == n && strncasecmp(p, tag, n) == 0)
+			return 1;
+		while (*e != '\0' && *e != ',')
+			e++;
+		p = e;
+	}
+	return 0;
+}
+
+/* Is `path` (resolved) inside directory `dir` (resolved when it
+ * exists)? */
+static int
+path_under(const char *path, const char *dir)
+{
+	char	*rdir = realpath(dir, NULL);
+	size_t	 n;
+	int	 in;
+
+	if (path == NULL || rdir == NULL) {
+		free(rdir);
+		return 0;
+	}
+	n = strlen(rdir);
+	while (n > 1 && rdir[n - 1] == '/')
+		n--;
+	in = strncmp(path, rdir, n) == 0 && (path[n] == '/' ||
+	    (n == 1 && rdir[0] == '/'));
+	free(rdir);
+	return in;
+}
+
+/* Does a task of stage check run before task t (is it an ancestor)? */
+static int
+has_check_upstream(const struct job_def *job, size_t t)
+{
+	unsigned char	*seen;
+	size_t		*stack, n = 0, i, k, np;
+	const size_t	*pred;
+	int		 found = 0;
+
+	if (job->dag == NULL)
+		return 0;
+	seen = xcalloc(job->ntasks + 1, 1);
+	stack = xcalloc(job->ntasks + 1, sizeof *stack);
+	stack[n++] = t;
+	seen[t] = 1;
+	while (n > 0 && !found) {
+		i = stack[--n];
+		pred = dag_pred(job->dag, i);
+		np = dag_npred(job->dag, i);
+		for (k = 0; k < np; k++) {
+			if (seen[pred[k]])
+				continue;
+			seen[pred[k]] = 1;
+			if (job->tasks[pred[k]].stage == MESHD_STAGE_CHECK) {
+				found = 1;
+				break;
+			}
+			stack[n++] = pred[k];
+		}
+	}
+	free(seen);
+	free(stack);
+	return found;
+}
+
+/* Rules about a plugin as a whole, once per job using it (at the first
+ * task that does). */
+static void
+check_plugin(struct pcheck *c, size_t j, const struct task_def *td,
+    size_t k)
+{
+	const struct policy_conf	*pc = c->pc;
+	const struct pplugin		*p = &c->pl[k];
+	const struct plugin_info	*pi = p->info;
+	size_t				 i, m;
+
+	if (pc->own_domain) {
+		for (i = 0; i < pi->nproducts; i++)
+			if (!same_domain(pi->products[i].name, pi->domain))
+				pviol(c, j, td, "plugin '%s' (%s) of domain "
+				    "'%s' declares product '%s' of another "
+				    "domain (policy own_domain)", pi->name,
+				    p->path, pi->domain, pi->products[i].name);
+	}
+	for (i = 0; i < pc->ndomains; i++) {
+		const struct policy_domain *d = &pc->domains[i];
+		int under = path_under(p->real, d->dir);
+
+		if (strcmp(d->domain, pi->domain) == 0 && !under)
+			pviol(c, j, td, "plugin '%s' (%s) of domain '%s' is "
+			    "not in %s (policy plugin_domains)", pi->name,
+			    p->path, pi->domain, d->dir);
+		else if (strcmp(d->domain, pi->domain) != 0 && under)
+			pviol(c, j, td, "plugin '%s' (%s) is in %s, the "
+			    "plugins of domain '%s', but is of domain '%s' "
+			    "(policy plugin_domains)", pi->name, p->path,
+			    d->dir, d->domain, pi->domain);
+	}
+	/* A product declared by two plugins: the plugin probed later is in
+	 * the wrong. */
+	for (i = 0; i < pi->nproducts; i++) {
+		for (m = 0; m < k; m++) {
+			const struct plugin_info *o = c->pl[m].info;
+			size_t q;
+
+			if (o == NULL || strcmp(o->name, pi->name) == 0)
+				continue;
+			for (q = 0; q < o->nproducts; q++)
+				if (strcmp(o->products[q].name,
+				    pi->products[i].name) == 0)
+					break;
+			if (q == o->nproducts)
+				continue;
+			pviol(c, j, td, "plugin '%s' (%s) declares product "
+			    "'%s', which plugin '%s' (%s) declares too; a "
+			    "product has one producing plugin", pi->name,
+			    p->path, pi->products[i].name, o->name,
+			    c->pl[m].path);
+			break;
+		}
+	}
+}
+
+/* Rules about a product built by task t of job j. */
+static void
+check_product(struct pcheck *c, size_t j, size_t t, size_t k)
+{
+	const struct policy_conf	*pc = c->pc;
+	const struct job_def		*job = c->js->v[j];
+	const struct task_def		*td = &job->tasks[t];
+	const struct plugin_info	*pi = c->pl[k].info;
+	const struct plugin_product_info *pp = NULL;
+	const char			*name, *loc;
+	size_t				 i;
+
+	if ((name = td->product) == NULL) {
+		/* As the engine does: the plugin's first product. */
+		if (pi->nproducts == 0)
+			return;
+		name = pi->products[0].name;
+	}
+	for (i = 0; i < pi->nproducts; i++)
+		if (strcmp(pi->products[i].name, name) == 0)
+			pp = &pi->products[i];
+
+	if (pc->own_domain && !same_domain(name, job->domain))
+		pviol(c, j, td, "job of domain '%s' builds product '%s' of "
+		    "another domain (policy own_domain)", job->domain, name);
+	if (pp == NULL)
+		return;		/* "does not build product": validate's */
+	if (pc->require_owner && (pp->owner == NULL || *pp->owner == '\0'))
+		pviol(c, j, td, "product '%s' has no owner: plugin '%s' "
+		    "(%s) does not set it (policy require_owner)", name,
+		    pi->name, c->pl[k].path);
+	if (pc->require_error_check && td->stage == MESHD_STAGE_PUBLISH &&
+	    !has_check_upstream(job, t))
+		pviol(c, j, td, "product '%s' is published with no check "
+		    "task before it (policy require_error_check)", name);
+	if (pc->has_pii && has_tag(pp->tags, "pii")) {
+		loc = job_product_location(job, name);
+		if (loc == NULL)
+			loc = pp->location;
+		for (i = 0; loc != NULL && i < pc->npii; i++)
+			if (strncmp(loc, pc->pii_locations[i],
+			    strlen(pc->pii_locations[i])) == 0)
+				break;
+		if (loc == NULL)
+			pviol(c, j, td, "product '%s' is tagged pii and has "
+			    "no location (policy pii_locations)", name);
+		else if (i == pc->npii)
+			pviol(c, j, td, "product '%s' is tagged pii and its "
+			    "location %s is not an allowed one (policy "
+			    "pii_locations)", name, loc);
+	}
+	if (pc->contract_re != NULL) {
+		if (pp->contract_version == NULL ||
+		    *pp->contract_version == '\0')
+			pviol(c, j, td, "product '%s' has no contract version "
+			    "(policy contract_version: must match %s)", name,
+			    pc->contract_re);
+		else if (regexec(&pc->contract, pp->contract_version, 0,
+		    NULL, 0) != 0)
+			pviol(c, j, td, "product '%s' has contract version "
+			    "'%s', which does not match %s (policy "
+			    "contract_version)", name, pp->contract_version,
+			    pc->contract_re);
+	}
+}
+
+/*
+ * A product named in a task of two jobs: the job later in name order is
+ * in the wrong, as with a job name used twice.  A job refused for another
+ * reason does not count, so that it does not take the product from a good
+ * job.  Only the `product` key counts: a publish task without one builds
+ * its plugin's first product, which many small jobs (tests, first steps)
+ * share without meaning to own it.
+ */
+static void
+check_one_producer(struct pcheck *c)
+{
+	const struct job_def	*job, *o;
+	size_t			 j, t, i;
+	int			 ot;
+
+	for (j = 0; j < c->js->n; j++) {
+		job = c->js->v[j];
+		for (t = 0; t < job->ntasks; t++) {
+			if (job->tasks[t].product == NULL)
+				continue;
+			for (i = 0; i < j; i++) {
+				o = c->js->v[i];
+				if (c->bad[i])
+					continue;
+				if ((ot = job_builds(o, job->tasks[t].product))
+				    < 0)
+					continue;
+				pviol(c, j, &job->tasks[t], "product '%s' is "
+				    "already built by job '%s' (%s:%d); a "
+				    "product has one producing job",
+				    job->tasks[t].product, o->name, o->file,
+				    o->tasks[ot].line);
+				break;
+			}
+		}
+	}
+}
+
+/* Remove the refused jobs; a job reading a product only a removed job
+ * built is refused too, until none is left.  Relinks the inputs. */
+static void
+drop_jobs(struct pcheck *c)
+{
+	struct jobset	*js = c->js;
+	size_t		 i, j, k, n;
+	long		 p;
+	int		 again = 1;
+
+	while (again) {
+		again = 0;
+		for (i = 0; i < js->n; i++) {
+			const struct job_def *job = js->v[i];
+
+			if (c->bad[i])
+				continue;
+			for (k = 0; k < job->ninputs; k++) {
+				p = job->inputs[k].producer;
+				if (p < 0 || (size_t)p >= js->n || !c->bad[p])
+					continue;
+				/* Another job may build it (the refused one
+				 * was its second producer). */
+				for (j = 0; j < js->n; j++)
+					if (!c->bad[j] && job_builds(js->v[j],
+					    job->inputs[k].product) >= 0)
+						break;
+				if (j < js->n)
+					continue;
+				errlist_error(c->errs, job->file,
+				    job->inputs[k].line, "job '%s': input "
+				    "'%s': job '%s', which builds it, is "
+				    "refused (see above)", job->name,
+				    job->inputs[k].product, js->v[p]->name);
+				c->bad[i] = 1;
+				again = 1;
+				break;
+			}
+		}
+	}
+	for (i = n = 0; i < js->n; i++) {
+		if (c->bad[i])
+			job_free(js->v[i]);
+		else
+			js->v[n++] = js->v[i];
+	}
+	if (n == js->n)
+		return;
+	js->n = n;
+	/*
+	 * The positions changed.  Without the name index, lookups scan the
+	 * set (jobset_pos does so for a set built by hand): this only
+	 * happens when a job was refused.
+	 */
+	free(js->hidx);
+	js->hidx = NULL;
+	js->hcap = 0;
+	for (i = 0; i < js->n; i++) {
+		struct job_def *job = js->v[i];
+
+		for (k = 0; k < job->ninputs; k++) {
+			job->inputs[k].producer = -1;
+			for (j = 0; j < js->n; j++)
+				if (job_builds(js->v[j],
+				    job->inputs[k].product) >= 0) {
+					job->inputs[k].producer = (long)j;
+					break;
+				}
+		}
+	}
+}
+
+size_t
+policy_check(const struct meshd_config *cfg, struct jobset *js, int flags,
+    struct errlist *errs)
+{
+	struct pcheck		 c;
+	struct policy_conf	*dflt = NULL;
+	size_t			 j, t, k, nbad = 0;
+
+	memset(&c, 0, sizeof c);
+	c.cfg = cfg;
+	if ((c.pc = cfg->policies) == NULL)
+		c.pc = dflt = policy_conf_defaults();
+	c.js = js;
+	c.errs = errs;
+	c.bad = xcalloc(js->n + 1, 1);
+
+	/* Probe in the order of use, so that "declared by two plugins"
+	 * blames the same one on every run. */
+	for (j = 0; j < js->n; j++)
+		for (t = 0; t < js->v[j]->ntasks; t++)
+			pcheck_plugin(&c, js->v[j]->tasks[t].plugin_path);
+	c.seen = xcalloc(c.npl + 1, 1);
+
+	for (j = 0; j < js->n; j++) {
+		const struct job_def *job = js->v[j];
+
+		memset(c.seen, 0, c.npl + 1);
+		for (t = 0; t < job->ntasks; t++) {
+			const struct task_def *td = &job->tasks[t];
+
+			k = pcheck_plugin(&c, td->plugin_path);
+			if (c.pl[k].info == NULL)
+				continue;
+			if (!c.seen[k]) {
+				c.seen[k] = 1;
+				check_plugin(&c, j, td, k);
+			}
+			if (td->stage == MESHD_STAGE_PUBLISH ||
+			    td->product != NULL)
+				check_product(&c, j, t, k);
+		}
+	}
+	check_one_producer(&c);
+
+	for (j = 0; j < js->n; j++)
+		nbad += c.bad[j];
+	if (nbad > 0 && (flags & POLICY_DROP)) {
+		k = js->n;
+		drop_jobs(&c);
+		nbad = k - js->n;
+	}
+
+	for (k = 0; k < c.npl; k++) {
+		if (c.pl[k].info != NULL)
+			plugin_info_free(c.pl[k].info);
+		free(c.pl[k].real);
+	}
+	free(c.pl);
+	free(c.seen);
+	free(c.bad);
+	policy_conf_free(dflt);
+	return nbad;
+}
+
+size_t
+policy_enforce(const struct meshd_config *cfg, struct jobset *js)
+{
+	struct errlist	errs = ERRLIST_INIT;
+	size_t		i, n;
+
+	n = policy_check(cfg, js, POLICY_DROP, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_msg(errs.v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
+		    LOG_LVL_WARN, "%s:%d: %s", errs.v[i].file != NULL ?
+		    errs.v[i].file : "?", errs.v[i].line, errs.v[i].msg);
+	if (n > 0)
+		log_error("refused %zu job%s that break%s a policy or share a "
+		    "product (above; meshctl validate shows the same); the "
+		    "other %zu job%s run", n, n == 1 ? "" : "s",
+		    n == 1 ? "s" : "", js->n, js->n == 1 ? "" : "s");
+	errlist_free(&errs);
+	return n;
+}

@@ -1,0 +1,97 @@
+/*
+ * policy.h -- governance policies: rules a small central team sets in
+ * meshd.conf, which every domain's jobs and plugins must meet.
+ *
+ *     policies = {
+ *       require_owner       = true;   # every product names its owner
+ *       require_error_check = true;   # a check task runs before publish
+ *       pii_locations = [ "s3://secure/", "/srv/secure/" ];
+ *       plugin_domains = { ops = "/usr/lib/meshd/plugins/ops"; };
+ *       contract_version = "^[0-9]+\\.[0-9]+$";
+ *       own_domain = true;            # the default
+ *     };
+ *
+ * They are enforced where jobs are loaded: `meshctl validate` reports each
+ * violation as an error, and meshd refuses the violating jobs (and only
+ * them), logging why.  Every message names the job file and task line,
+ * the job, the task, the plugin or product and the policy:
+ *
+ *   jobs/x.conf:12: job 'x' task 'publish': product 'ops.flights' has no
+ *   owner (policy require_owner)
+ *
+ * Two checks hold whatever the policies: a product is declared by one
+ * plugin only, and built (`product = ...` in a task) by one job only.
+ */
+#ifndef MESHD_POLICY_H
+#define MESHD_POLICY_H
+
+#include <libconfig.h>
+#include <regex.h>
+
+#include "errlist.h"
+
+struct meshd_config;
+struct jobset;
+
+/* The `policies` group, parsed.  Absent keys are off, except own_domain. */
+struct policy_conf {
+	int	  require_owner;	/* product's own `owner` is set */
+	int	  require_error_check;	/* publish has a check task upstream */
+	char	**pii_locations;	/* prefixes; NULL: no rule (npii 0) */
+	size_t	  npii;
+	int	  has_pii;		/* pii_locations given (may be empty:
+					 * pii products are then refused) */
+	struct policy_domain {
+		char	*domain;
+		char	*dir;		/* absolute or relative to confdir */
+	}	 *domains;		/* plugin_domains */
+	size_t	  ndomains;
+	char	 *contract_re;		/* as written, for messages */
+	regex_t	  contract;		/* compiled if contract_re != NULL */
+	int	  own_domain;		/* default 1: products, plugin and job
+					 * of one domain */
+	char	 *file;			/* where the group is, for messages */
+	int	  line;
+};
+
+/* The defaults, as if the group were absent.  Free with policy_conf_free. */
+struct policy_conf	*policy_conf_defaults(void);
+/*
+ * Parse the `policies` group `g` of a config whose relative paths are
+ * taken from `confdir`.  Wrong types and bad values are errors, unknown
+ * keys warnings, at file:line, added to errs.  Returns a new policy_conf
+ * (with what could be read) even on errors: config_load refuses the file
+ * by its error count.
+ */
+struct policy_conf	*policy_conf_parse(const config_setting_t *g,
+			    const char *path, const char *confdir,
+			    struct errlist *errs);
+void			 policy_conf_free(struct policy_conf *);
+
+/* policy_check() flags. */
+#define POLICY_DROP	0x1	/* take violating jobs out of the set */
+
+/*
+ * Probe each distinct plugin of the set once (in a child process, see
+ * loader_probe), then check the policies of cfg->policies and the
+ * one-producer rules for every job, task and product.  Each violation is
+ * an error in errs at the job file and the task's line.  A plugin that
+ * cannot be probed is not reported here (meshctl validate and the worker
+ * do that) and its tasks are not judged.
+ *
+ * With POLICY_DROP, the violating jobs are removed from `js` and freed,
+ * and so are the jobs left reading a product only a removed job built
+ * (each reported too); the input links and the name index are rebuilt.
+ * Returns the number of violating (with POLICY_DROP: removed) jobs.
+ */
+size_t	policy_check(const struct meshd_config *, struct jobset *js,
+	    int flags, struct errlist *errs);
+/*
+ * meshd: policy_check(POLICY_DROP) on a freshly loaded set, logging each
+ * violation ("file:line: message") and how many jobs were refused.  Call
+ * it right after jobs_load() succeeds, at start and on reload, before the
+ * set is used.  Returns the number of jobs refused.
+ */
+size_t	policy_enforce(const struct meshd_config *, struct jobset *js);
+
+#endif
