@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "policy.h"
 #include "state.h"
 
 #ifndef SYSCONFDIR
@@ -69,6 +70,18 @@ config_set_plugin_path_default(struct meshd_config *cfg)
 	cfg->nplugin_path = n;
 }
 
+/* lineage: the default file sink, lineage.jsonl beside the state. */
+static char *
+config_lineage_default(const char *state_db)
+{
+	char	*dir, *p;
+
+	dir = path_dirname(state_db);
+	p = path_join(dir, "lineage.jsonl");
+	free(dir);
+	return p;
+}
+
 struct meshd_config *
 config_defaults(const char *basedir)
 {
@@ -89,6 +102,12 @@ config_defaults(const char *basedir)
 	cfg->kill_grace_s = 5;
 	cfg->shutdown_grace_s = 30;
 	cfg->heartbeat_timeout_s = 10;
+	/* lineage: a file beside the state database */
+	cfg->lineage_sink = LINEAGE_SINK_FILE;
+	cfg->lineage_namespace = xstrdup("meshd");
+	cfg->lineage_path = config_lineage_default(cfg->state_db);
+	cfg->lineage_timeout_s = 5;
+	cfg->lineage_keep_s = 3600;
 	return cfg;
 }
 
@@ -120,6 +139,12 @@ config_free(struct meshd_config *cfg)
 	for (size_t i = 0; i < cfg->npools; i++)
 		free(cfg->pools[i].name);
 	free(cfg->pools);
+	/* policies */
+	policy_conf_free(cfg->policies);
+	/* lineage */
+	free(cfg->lineage_namespace);
+	free(cfg->lineage_path);
+	free(cfg->lineage_url);
 	free(cfg);
 }
 
@@ -361,6 +386,89 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 	}
 }
 
+/*
+ * lineage = { sink = "file" | "http" | "none"; namespace = "meshd";
+ *     path = "..."; url = "http://..."; timeout = 5; keep = 3600; }
+ * The keys of the other sinks are refused, so that a url given with the
+ * file sink is not silently ignored.
+ */
+static void
+cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
+    struct meshd_config *cfg)
+{
+	config_setting_t	*e;
+	const char		*k, *v;
+	int			 i, n, sink = LINEAGE_SINK_FILE;
+	const config_setting_t	*path = NULL, *url = NULL;
+
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		cload_error(cl, g, "'lineage' must be a group, not %s",
+		    config_type_name(config_setting_type(g)));
+		return;
+	}
+	n = config_setting_length(g);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(g, (unsigned int)i);
+		k = config_setting_name(e);
+		v = config_setting_type(e) == CONFIG_TYPE_STRING ?
+		    config_setting_get_string(e) : NULL;
+		if (strcmp(k, "timeout") == 0) {
+			cload_int(cl, e, 1, &cfg->lineage_timeout_s);
+			continue;
+		}
+		if (strcmp(k, "keep") == 0) {
+			cload_int(cl, e, 0, &cfg->lineage_keep_s);
+			continue;
+		}
+		if (strcmp(k, "sink") != 0 && strcmp(k, "namespace") != 0 &&
+		    strcmp(k, "path") != 0 && strcmp(k, "url") != 0) {
+			errlist_warn(cl->errs, config_setting_source_file(e) !=
+			    NULL ? config_setting_source_file(e) : cl->path,
+			    config_setting_source_line(e),
+			    "unknown key 'lineage.%s'", k);
+			continue;
+		}
+		if (v == NULL || *v == '\0') {
+			cload_error(cl, e, "'lineage.%s' must be a non-empty "
+			    "string", k);
+			continue;
+		}
+		if (strcmp(k, "sink") == 0) {
+			if (strcmp(v, "file") == 0)
+				sink = LINEAGE_SINK_FILE;
+			else if (strcmp(v, "http") == 0)
+				sink = LINEAGE_SINK_HTTP;
+			else if (strcmp(v, "none") == 0)
+				sink = LINEAGE_SINK_NONE;
+			else
+				cload_error(cl, e, "lineage.sink must be "
+				    "\"file\", \"http\" or \"none\", not "
+				    "\"%s\"", v);
+		} else if (strcmp(k, "namespace") == 0) {
+			free(cfg->lineage_namespace);
+			cfg->lineage_namespace = xstrdup(v);
+		} else if (strcmp(k, "path") == 0) {
+			path = e;
+			cload_path(cl, e, dir, &cfg->lineage_path);
+		} else {
+			url = e;
+			if (strncmp(v, "http://", 7) != 0 &&
+			    strncmp(v, "https://", 8) != 0)
+				cload_error(cl, e, "lineage.url must start "
+				    "with http:// or https://, not \"%s\"", v);
+			free(cfg->lineage_url);
+			cfg->lineage_url = xstrdup(v);
+		}
+	}
+	cfg->lineage_sink = sink;
+	if (sink != LINEAGE_SINK_FILE && path != NULL)
+		cload_error(cl, path, "lineage.path is for sink = \"file\"");
+	if (sink != LINEAGE_SINK_HTTP && url != NULL)
+		cload_error(cl, url, "lineage.url is for sink = \"http\"");
+	if (sink == LINEAGE_SINK_HTTP && url == NULL)
+		cload_error(cl, g, "lineage.sink = \"http\" needs a url");
+}
+
 struct meshd_config *
 config_load(const char *path, struct errlist *errs)
 {
@@ -380,6 +488,9 @@ config_load(const char *path, struct errlist *errs)
 
 	cfg = config_defaults(dir);
 	cfg->file = xstrdup(path);
+	/* lineage: set after the loop, beside the state_db it names */
+	free(cfg->lineage_path);
+	cfg->lineage_path = NULL;
 	root = config_root_setting(&cf);
 	n = config_setting_length(root);
 	for (i = 0; i < n; i++) {
@@ -439,6 +550,13 @@ config_load(const char *path, struct errlist *errs)
 				cload_error(&cl, s, "synchronous must be "
 				    "\"normal\" or \"full\"");
 		}
+		else if (strcmp(name, "lineage") == 0)
+			cload_lineage(&cl, s, dir, cfg);
+		else if (strcmp(name, "policies") == 0) {
+			/* policies: parsed by policy.c, which judges by them */
+			policy_conf_free(cfg->policies);
+			cfg->policies = policy_conf_parse(s, path, dir, errs);
+		}
 		else {
 			errlist_warn(errs, config_setting_source_file(s) != NULL ?
 			    config_setting_source_file(s) : path,
@@ -449,6 +567,8 @@ config_load(const char *path, struct errlist *errs)
 	/* 0 means "as many as there are CPUs", already the default. */
 	if (workers > 0)
 		cfg->workers = workers;
+	if (cfg->lineage_path == NULL)
+		cfg->lineage_path = config_lineage_default(cfg->state_db);
 
 	if (errs->nerrors > nerr0) {
 		config_free(cfg);

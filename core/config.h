@@ -16,6 +16,9 @@
  *     synchronous = "normal";           # or "full": survive power loss too
  *     state_group = "meshops";          # operators: may read the state
  *     state_group_write = false;        # true: and use meshctl's write verbs
+ *     lineage = { sink = "file"; path = "state/lineage.jsonl";
+ *         namespace = "meshd"; };       # or sink = "http"; url = "..."
+ *     policies = { require_owner = true; };  # governance: policy.h
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -24,6 +27,8 @@
 #define MESHD_CONFIG_H
 
 #include "errlist.h"
+
+struct policy_conf;		/* policies: core/policy.h */
 
 struct meshd_config {
 	char	 *file;			/* path of meshd.conf as given */
@@ -50,7 +55,25 @@ struct meshd_config {
 		int	 slots;
 	}	 *pools;		/* named pools: pool = "x" in a task */
 	size_t	  npools;
+	/* lineage = { ... }: OpenLineage events (core/lineage.c).  The
+	 * path defaults to lineage.jsonl beside the state database. */
+	int	  lineage_sink;		/* LINEAGE_SINK_* */
+	char	 *lineage_namespace;	/* job namespace, default "meshd" */
+	char	 *lineage_path;		/* sink = "file" */
+	char	 *lineage_url;		/* sink = "http" */
+	int	  lineage_timeout_s;	/* sink = "http": per POST, default 5 */
+	int	  lineage_keep_s;	/* acked events kept, default 3600 */
+	/* end of lineage */
+	/* policies = { ... }: governance (core/policy.h).  NULL when the
+	 * group is absent: the defaults then apply. */
+	struct policy_conf *policies;
+	/* end of policies */
 };
+
+/* Where OpenLineage events go (lineage = { sink = ...; }). */
+#define LINEAGE_SINK_FILE	0	/* the default */
+#define LINEAGE_SINK_HTTP	1
+#define LINEAGE_SINK_NONE	2	/* no events are recorded at all */
 
 /* Apply the configured durability to an open state (PRAGMA synchronous).
  * 0, or -1 with cause. */

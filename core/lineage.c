@@ -785,6 +785,7 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 	int64_t		 failures = 0, delay, now = now_us();
 	size_t		 n = 0, i;
 	int		 rc = -1, sent;
+	static int64_t	 last_prune;
 
 	if (cfg->lineage_sink == LINEAGE_SINK_NONE)
 		return 0;
@@ -831,6 +832,12 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 	}
 	sqlite3_finalize(stmt);
 	if (n == 0 && failures == 0) {
+		/* Idle: acknowledged events still age out, once a minute. */
+		if (now - last_prune >= 60000000LL) {
+			last_prune = now;
+			if (outbox_prune(st, cfg, acked, cause) != 0)
+				goto out;
+		}
 		rc = 0;
 		goto out;
 	}

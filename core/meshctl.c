@@ -30,6 +30,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_tasks_entry,
 	&cmd_logs_entry,
 	&cmd_catalog_entry,
+	&cmd_lineage_entry,
 	&cmd_next_entry,
 	&cmd_dag_entry,
 	&cmd_validate_entry,

@@ -123,5 +123,6 @@ extern const struct cmd_entry cmd_cancel_entry;
 extern const struct cmd_entry cmd_backfill_entry;
 extern const struct cmd_entry cmd_backfills_entry;
 extern const struct cmd_entry cmd_clear_entry;
+extern const struct cmd_entry cmd_lineage_entry;
 
 #endif

@@ -639,9 +639,11 @@ drop_jobs(struct pcheck *c)
 	}
 }
 
-size_t
-policy_check(const struct meshd_config *cfg, struct jobset *js, int flags,
-    struct errlist *errs)
+/* policy_check(), and with `badp` the refused jobs' flags (by position
+ * before any drop; the caller frees them). */
+static size_t
+policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
+    struct errlist *errs, unsigned char **badp)
 {
 	struct pcheck		 c;
 	struct policy_conf	*dflt = NULL;
@@ -698,9 +700,43 @@ policy_check(const struct meshd_config *cfg, struct jobset *js, int flags,
 	}
 	free(c.pl);
 	free(c.seen);
-	free(c.bad);
+	if (badp != NULL)
+		*badp = c.bad;
+	else
+		free(c.bad);
 	policy_conf_free(dflt);
 	return nbad;
+}
+
+size_t
+policy_check(const struct meshd_config *cfg, struct jobset *js, int flags,
+    struct errlist *errs)
+{
+	return policy_judge(cfg, js, flags, errs, NULL);
+}
+
+int
+policy_refuses(const struct meshd_config *cfg, struct jobset *js,
+    const char *name, struct errlist *errs)
+{
+	struct errlist	 all = ERRLIST_INIT;
+	unsigned char	*bad = NULL;
+	long		 pos = jobset_pos(js, name);
+	size_t		 i;
+	int		 refused;
+
+	if (pos < 0)
+		return 0;
+	policy_judge(cfg, js, 0, &all, &bad);
+	refused = bad[pos] != 0;
+	for (i = 0; i < all.n; i++)
+		if (all.v[i].file != NULL &&
+		    strcmp(all.v[i].file, js->v[pos]->file) == 0)
+			errlist_add(errs, all.v[i].level, all.v[i].file,
+			    all.v[i].line, "%s", all.v[i].msg);
+	free(bad);
+	errlist_free(&all);
+	return refused;
 }
 
 size_t

@@ -87,6 +87,14 @@ void			 policy_conf_free(struct policy_conf *);
 size_t	policy_check(const struct meshd_config *, struct jobset *js,
 	    int flags, struct errlist *errs);
 /*
+ * Would meshd refuse job `name` of the set (meshctl run, which runs a job
+ * without the daemon)?  The whole set is judged, for the one-producer
+ * rules, and the diagnostics of the job's file are added to errs.  1 if
+ * it is refused, 0 if not (or it is not in the set).
+ */
+int	policy_refuses(const struct meshd_config *, struct jobset *js,
+	    const char *name, struct errlist *errs);
+/*
  * meshd: policy_check(POLICY_DROP) on a freshly loaded set, logging each
  * violation ("file:line: message") and how many jobs were refused.  Call
  * it right after jobs_load() succeeds, at start and on reload, before the

@@ -82,6 +82,31 @@ waitsql "deeper read test.a 2001-01-03 v1: stale when down republished it" "stal
 has "$T/meshd.log" "job=oi" "meshd names the stale job"
 has "$T/meshd.log" "stale: input test.ok 2001-01-03 was republished" "and why"
 
+# --- lineage, from the exact record of what each run read
+run_ctl 0 "lineage upstream" lineage test.b --partition 2001-01-03
+has "$T/out" "test.b 2001-01-03 v1  stale; job deeper run" "the partition, its state and the run that built it"
+has "$T/out" "  <- test.a 2001-01-02 v1  published; job down run" "what that run read"
+has "$T/out" "  <- test.a 2001-01-03 v1  published; job down run" "each partition of its window, at the version it read"
+has "$T/out" "(now v2: stale)" "a partition read at an older version says so"
+has "$T/out" "    <- test.ok 2001-01-03 v2" "and on back to the sources"
+run_ctl 0 "lineage downstream" lineage test.ok --partition 2001-01-03 --downstream
+has "$T/out" "  -> test.a 2001-01-03 v2  published; job down" "downstream: what was built from it"
+has "$T/out" "  -> test.c 2001-01-03 v1  stale; job oi" "including what is stale"
+has "$T/out" "    -> test.b 2001-01-03 v1  stale" "and onwards"
+run_ctl 0 "lineage --json" lineage test.b --partition 2001-01-03 --json
+eq "$(jq -r '[.product, (.inputs | length), .inputs[1].inputs[0].product] | map(tostring) | join(" ")' "$T/out")" "test.b 2 test.ok" "lineage --json parses, nested"
+run_ctl 0 "lineage --format dot" lineage test.b --partition 2001-01-03 --format dot
+has "$T/out" '"test.a 2001-01-03" -> "test.b 2001-01-03"' "dot edges point downstream"
+if command -v dot >/dev/null 2>&1; then
+	dot -Tsvg "$T/out" >/dev/null && ok "lineage dot renders with Graphviz" || fail "lineage dot does not render"
+else
+	fail "Graphviz dot is missing (package graphviz)"
+fi
+run_ctl 2 "lineage of an unknown product" lineage test.nope --partition 2001-01-03
+has "$T/err" "unknown product 'test.nope'" "says so"
+run_ctl 2 "lineage of a partition that does not exist" lineage test.b --partition 2001-01-20
+has "$T/err" "product 'test.b' has no partition '2001-01-20'" "says so"
+
 kill "$pid"
 wait "$pid"
 eq "$?" "0" "meshd stops cleanly"
