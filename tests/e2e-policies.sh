@@ -105,6 +105,13 @@ for j in good plain reader; do hasnt "$E" "error: job '$j'" "$j is not blamed"; 
 run_ctl 1 "validate --json lists the violations" validate --json
 eq "$(jq '[.diagnostics[] | select(.level == "error")] | length' "$T/out")" "12" "validate --json: one error per violation"
 
+# --- meshctl run, which runs a job without meshd, refuses it as meshd would
+run_ctl 1 "meshctl run refuses a violating job" run noowner
+has "$E" "noowner.conf:5: error: job 'noowner' task 'publish': product 'pol.noowner' has no owner" "and says why"
+has "$E" "job 'noowner' is refused (above): meshd would not run it" "and that meshd would not run it"
+hasnt "$E" "badver.conf" "only the job's own violations"
+eq "$(sql "SELECT count(*) FROM runs" 2>/dev/null || echo 0)" "0" "nothing ran"
+
 # --- meshd refuses the violating jobs only, and says why
 "$MESHD" -c "$T/meshd.conf" >"$T/meshd.log" 2>&1 &
 mpid=$!
