@@ -126,6 +126,13 @@ waitsql "but not a violating job" "failed unknown job 'noowner'" "SELECT state |
 waitsql "nor one reading what it builds" "failed unknown job 'zreader'" "SELECT state || ' ' || result FROM requests WHERE job = 'zreader'"
 has "$T/meshd.log" "noowner.conf:5: job 'noowner' task 'publish': product 'pol.noowner' has no owner" "meshd logs why it refused the job"
 has "$T/meshd.log" "zreader.conf:5: job 'zreader': input 'pol.noowner': job 'noowner', which builds it, is refused (see above)" "and why it refused its reader"
+# on reload too: a new violating job is refused, the others keep running
+pjob late pol pol pol.good extract
+kill -HUP "$mpid"
+i=0
+while [ "$i" -lt 100 ] && ! grep -q "reloaded:" "$T/meshd.log"; do sleep 0.1; i=$((i + 1)); done
+has "$T/meshd.log" "late.conf:3: job 'late' task 'extract': plugin 'pol' ($TP/pol.so) of domain 'pol' is not in $T/secure (policy plugin_domains)" "a reload refuses a new violating job, and says why"
+has "$T/meshd.log" "reloaded: 3 jobs" "and keeps the good ones"
 kill -TERM "$mpid"
 wait "$mpid"
 
