@@ -8,6 +8,7 @@
 #include "executor.h"
 #include "lock.h"
 #include "meshctl.h"
+#include "policy.h"
 #include "runner.h"
 
 static int	cmd_run_exec(struct ctl *, int, char **);
@@ -156,6 +157,7 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	struct run_observer	 obs;
 	struct run_print	 rp;
 	struct sigaction	 sa, old_int, old_term;
+	struct errlist		 perrs = ERRLIST_INIT;
 	const char		*partition = NULL;
 	char			*cause = NULL;
 	int			 c, json = 0, rc, lockfd = -1;
@@ -193,6 +195,14 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 
 	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
 		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	/* What meshd would refuse, a run without it refuses too. */
+	if (policy_refuses(ctl->cfg, &js, job->name, &perrs)) {
+		errlist_print(&perrs, stderr);
+		ctl_error("job '%s' is refused (above): meshd would not run it",
+		    job->name);
+		rc = CTL_EXIT_FAILED;
 		goto out;
 	}
 	/* One writer: the daemon, or this foreground run, never both. */
@@ -256,6 +266,7 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 out:
+	errlist_free(&perrs);
 	run_summary_free(sum);
 	free(cause);
 	if (ex != NULL)

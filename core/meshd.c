@@ -34,6 +34,7 @@
 #include "lock.h"
 #include "log.h"
 #include "partition.h"
+#include "policy.h"
 #include "request.h"
 #include "schedule.h"
 #include "state.h"
@@ -808,6 +809,7 @@ daemon_reload(struct daemon *d)
 		log_warn("%s:%d: %s", errs.v[i].file, errs.v[i].line,
 		    errs.v[i].msg);
 	errlist_free(&errs);
+	policy_enforce(d->cfg, &js);
 	w = watermarks_for(d, &js, &d->jobs, d->watermark);
 	d->retired = xreallocarray(d->retired, d->nretired + 1,
 	    sizeof *d->retired);
@@ -906,6 +908,8 @@ daemon_start(struct daemon *d, int *lockfd)
 	}
 	errlist_print(&errs, stderr);
 	errlist_free(&errs);
+	/* Governance: jobs that break a policy are refused, the rest run. */
+	policy_enforce(d->cfg, &d->jobs);
 	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1)
 		goto fail;
 	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==

@@ -105,7 +105,8 @@ START_TEST(test_open_ok)
 	ck_assert_str_eq(d->owner, "tests@example.org");
 	ck_assert_str_eq(d->products[0].name, "test.ok");
 	ck_assert_str_eq(d->products[0].contract_version, "1.0");
-	ck_assert_ptr_null(d->products[1].name);
+	ck_assert_str_eq(d->products[1].name, "test.a");
+	ck_assert_ptr_null(d->products[4].name);
 	ck_assert_ptr_nonnull(d->init);
 	ck_assert_ptr_null(d->fini);
 
@@ -557,7 +558,7 @@ START_TEST(test_probe_ok)
 	ck_assert_int_eq(pi->has_stage[MESHD_STAGE_PUBLISH], 1);
 	ck_assert_int_eq(pi->has_init, 1);
 	ck_assert_int_eq(pi->has_fini, 0);
-	ck_assert_uint_eq(pi->nproducts, 1);
+	ck_assert_uint_eq(pi->nproducts, 4);
 	pp = &pi->products[0];
 	ck_assert_str_eq(pp->name, "test.ok");
 	ck_assert_str_eq(pp->description, "the ok test product");
@@ -566,6 +567,9 @@ START_TEST(test_probe_ok)
 	ck_assert_str_eq(pp->tags, "test");
 	ck_assert_ptr_null(pp->location);
 	ck_assert_int_eq(pp->freshness_seconds, 3600);
+	/* The products of the cross-domain input tests follow, in order. */
+	ck_assert_str_eq(pi->products[1].name, "test.a");
+	ck_assert_str_eq(pi->products[3].name, "test.c");
 	plugin_info_free(pi);
 	plugin_info_free(NULL);
 	free(path);
