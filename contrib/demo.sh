@@ -1,11 +1,17 @@
 #!/bin/sh
-# meshd demo: two real data domains on public US government data.
-#   geo.airports   -- the FAA/Data.gov airports reference (one partition)
-#   ops.flights    -- BTS flight records, one partition per day of Q1 2001
-# Builds a fresh state directory, runs the airports job with meshctl run,
-# then starts meshd and backfills every day of flights_daily through
-# extract -> check -> publish, and prints the catalog:
-# which partitions were published and which were quarantined, and why.
+# meshd demo: three data domains on public US government data.
+#   geo.airports              -- the FAA/Data.gov airports reference
+#   ops.flights               -- BTS flight records, one partition per day
+#                                of Q1 2001
+#   analytics.airport_delays  -- daily delays per airport and state, built
+#                                from the other two domains' products
+# Builds a fresh state directory and runs the airports job with meshctl
+# run; then starts meshd, backfills every day of flights_daily through
+# extract -> check -> publish, and lets the analytics days follow as their
+# inputs are published.  A quarantined flights day holds its analytics day
+# back; the demo then widens the delay bound, clears that day, and meshd
+# publishes it and builds its analytics day.  Last, the lineage of that
+# analytics partition back to its sources, and the catalog.
 #
 # usage: contrib/demo.sh [SRCDIR [BUILDDIR [DEMODIR]]]
 set -eu
@@ -14,13 +20,22 @@ build=$(cd "${2:-.}" && pwd)
 demo=${3:-$build/demo}
 meshctl="$build/meshctl"
 days=${MESHD_DEMO_DAYS:-90}
+# A day the delay bound quarantines (contrib/data/README), and a bound
+# wide enough to let it through.
+held=2001-01-12
+wider=600
 
 rm -rf "$demo"
-mkdir -p "$demo"
+mkdir -p "$demo/jobs"
+# The jobs are copied, so that the demo can change one as an operator
+# would; their data stays where it is.
+for f in "$src"/jobs/*.conf; do
+	sed "s|\${jobdir}/\.\./contrib/|$src/contrib/|g" "$f" >"$demo/jobs/${f##*/}"
+done
 cat >"$demo/meshd.conf" <<CONF
 # written by contrib/demo.sh
 state_db    = "state/state.db";
-jobs_dir    = "$src/jobs";
+jobs_dir    = "jobs";
 plugin_path = [ "$build/plugins/.libs" ];
 log_dir     = "state/logs";
 staging_dir = "state/staging";
@@ -40,21 +55,67 @@ echo "== ops: meshd runs flights_daily as a backfill, 2001-01-01 to $last"
 "$build/meshd" -c "$demo/meshd.conf" >"$demo/meshd.log" 2>&1 &
 meshd_pid=$!
 trap 'kill "$meshd_pid" 2>/dev/null || :' EXIT
+i=0
+until "$meshctl" status --json 2>/dev/null | jq -e .up >/dev/null; do
+	i=$((i + 1))
+	[ "$i" -lt 100 ] || { cat "$demo/meshd.log"; exit 1; }
+	sleep 0.1
+done
 rc=0
 "$meshctl" backfill flights_daily --from 2001-01-01 --to "$last" \
     --max-active-runs 4 --wait --interval 1 || rc=$?
 # 1: some days failed their quality checks and were quarantined, as the
 # data has them; anything else is an error.
 [ "$rc" -le 1 ] || { cat "$demo/meshd.log"; exit "$rc"; }
-kill "$meshd_pid"
-wait "$meshd_pid" || :
-trap - EXIT
+
+# Every analytics day whose flights were published is built; the others
+# wait.  (Poll until no analytics run is running or ready to.)
+analytics_settled() {
+	"$meshctl" runs analytics_daily --limit 1000 --json 2>/dev/null |
+	    jq -e 'length > 0 and all(.[]; .state == "success" or
+	    .state == "failed" or (.state == "queued" and .waiting_for != null))' \
+	    >/dev/null
+}
+i=0
+until analytics_settled; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || { echo "demo: analytics did not settle" >&2; cat "$demo/meshd.log"; exit 1; }
+	sleep 0.1
+done
 echo
 echo "== meshctl backfills 1"
 "$meshctl" backfills 1 || :
 echo
-echo "== meshctl runs flights_daily --state failed"
-"$meshctl" runs flights_daily --state failed
+echo "== analytics_daily: the days whose flights were quarantined wait"
+"$meshctl" runs analytics_daily --state queued
+
+echo
+echo "== widen the delay bound to $wider minutes, reload, and clear $held"
+sed -i "s/max_delay_minutes = [0-9]*;/max_delay_minutes = $wider;/" \
+    "$demo/jobs/flights_daily.conf"
+kill -HUP "$meshd_pid"
+sleep 1
+"$meshctl" clear flights_daily --partition "$held" --failed-only
+day_built() {
+	"$meshctl" runs analytics_daily --limit 1000 --json 2>/dev/null |
+	    jq -e --arg d "$held" 'any(.[]; .partition == $d and .state == "success")' \
+	    >/dev/null
+}
+i=0
+until day_built; do
+	i=$((i + 1))
+	[ "$i" -lt 600 ] || { echo "demo: $held was not rebuilt" >&2; cat "$demo/meshd.log"; exit 1; }
+	sleep 0.1
+done
+"$meshctl" runs flights_daily --limit 1000 | sed -n "1p;/ $held /p"
+"$meshctl" runs analytics_daily --limit 1000 | sed -n "1p;/ $held /p"
+kill "$meshd_pid"
+wait "$meshd_pid" || :
+trap - EXIT
+
+echo
+echo "== meshctl lineage analytics.airport_delays --partition $held"
+"$meshctl" lineage analytics.airport_delays --partition "$held"
 echo
 echo "== catalog"
 "$meshctl" catalog

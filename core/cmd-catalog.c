@@ -88,7 +88,7 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 		arr = json_array();
 		quar = json_array();
 	} else
-		printf("%-20s %-24s %9s %11s %7s %10s  %s\n", "PRODUCT",
+		printf("%-26s %-24s %9s %11s %7s %10s  %s\n", "PRODUCT",
 		    "OWNER", "PUBLISHED", "QUARANTINED", "OTHER", "ROWS",
 		    "LAST PUBLISHED");
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -104,7 +104,7 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 			    (json_int_t)sqlite3_column_int64(stmt, 6)));
 			continue;
 		}
-		printf("%-20s %-24s %9d %11d %7d %10lld  %s\n",
+		printf("%-26s %-24s %9d %11d %7d %10lld  %s\n",
 		    ctl_col(stmt, 0), ctl_col(stmt, 1),
 		    sqlite3_column_int(stmt, 2), sqlite3_column_int(stmt, 3),
 		    sqlite3_column_int(stmt, 4),
