@@ -11,6 +11,7 @@
 
 #include "dag.h"
 #include "engine.h"
+#include "lineage.h"
 #include "loader.h"
 #include "util.h"
 
@@ -540,6 +541,32 @@ task_submit(struct rtask *t, const char *log, const struct paramset *params,
 	return 0;
 }
 
+/*
+ * lineage: the OpenLineage event of t's current attempt, in the open
+ * transaction that records the change it reports (after the attempt row,
+ * its checks and its product partition, which the event reads).
+ */
+static int
+task_lineage(struct engine *e, struct rtask *t, enum lineage_event_type type,
+    const char *why, char **cause)
+{
+	struct lineage_attempt	a;
+
+	memset(&a, 0, sizeof a);
+	a.type = type;
+	a.attempt_id = t->attempt_id;
+	a.run_id = t->run->run_id;
+	a.job = t->run->job->name;
+	a.task_id = t->def->id;
+	a.stage = stage_name(t->def->stage);
+	a.partition_key = t->run->key;
+	a.product = t->product;
+	a.try_number = t->tries;
+	a.when_us = now_us();
+	a.error = why;
+	return lineage_emit(e->st, e->cfg, &a, cause);
+}
+
 /* Tasks of `job` running or about to be, across its active runs. */
 static size_t
 job_load(const struct engine *e, const struct job_def *job)
@@ -673,10 +700,12 @@ task_fail_early(struct engine *e, struct rtask *t, char *why, int64_t now,
 	t->state = "failed";
 	if (state_attempt_start(e->st, t->ti_id, t->tries, now, NULL,
 	    &t->attempt_id, cause) != 0 ||
+	    task_lineage(e, t, LINEAGE_START, NULL, cause) != 0 ||
 	    state_attempt_finish(e->st, t->attempt_id, "failed", now, why,
 	    NULL, cause) != 0 ||
 	    state_ti_set(e->st, t->ti_id, "failed", t->tries, why, now, now,
-	    cause) != 0)
+	    cause) != 0 ||
+	    task_lineage(e, t, LINEAGE_FAIL, why, cause) != 0)
 		return -1;
 	t->attempt_id = 0;
 	return run_block_after(e, t, now, cause);
@@ -736,7 +765,8 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 		if (state_attempt_start(e->st, t->ti_id, t->tries, now,
 		    l->logs[i], &t->attempt_id, cause) != 0 ||
 		    state_ti_set(e->st, t->ti_id, "running", t->tries, NULL,
-		    now, 0, cause) != 0)
+		    now, 0, cause) != 0 ||
+		    task_lineage(e, t, LINEAGE_START, NULL, cause) != 0)
 			return -1;
 		t->state = "running";
 	}
@@ -817,6 +847,7 @@ engine_launch(struct engine *e, char **cause)
 		launch_discard(&l);
 		return -1;
 	}
+	lineage_kick();
 	return launch_submit(e, &l, cause);
 }
 
@@ -921,7 +952,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 		if (state_attempt_finish(e->st, t->attempt_id, "failed", now,
 		    e->stop_why, res->message, cause) != 0 ||
 		    state_ti_set(e->st, t->ti_id, "queued", t->tries,
-		    e->stop_why, 0, 0, cause) != 0)
+		    e->stop_why, 0, 0, cause) != 0 ||
+		    task_lineage(e, t, LINEAGE_ABORT, e->stop_why, cause) != 0)
 			return -1;
 		t->state = "queued";
 		ed->t = t;
@@ -961,6 +993,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	ed->state = tstate;
 
 	if (again) {
+		if (task_lineage(e, t, LINEAGE_FAIL, t->reason, cause) != 0)
+			return -1;
 		t->due = mono_us() + task_retry_delay(t->def, t->tries,
 		    engine_random(e));
 		r->waiting++;
@@ -973,6 +1007,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 		    "published", r->run_id, t->attempt_id, now,
 		    (int64_t)result_metric(res, "rows", -1), cause) != 0)
 			return -1;
+		if (task_lineage(e, t, LINEAGE_COMPLETE, NULL, cause) != 0)
+			return -1;
 		dag_ready_complete(r->ready, t->index);
 		return 0;
 	}
@@ -981,6 +1017,9 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	if (has_failed_error_check(res) && t->product_id != 0 &&
 	    state_partition_set(e->st, t->product_id, r->key, "quarantined",
 	    r->run_id, t->attempt_id, now, -1, cause) != 0)
+		return -1;
+	if (task_lineage(e, t, strcmp(tstate, "cancelled") == 0 ?
+	    LINEAGE_ABORT : LINEAGE_FAIL, t->reason, cause) != 0)
 		return -1;
 	return run_block_after(e, t, now, cause);
 }
@@ -1074,6 +1113,7 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 		launch_discard(&l);
 		goto fail;
 	}
+	lineage_kick();
 
 	for (i = 0; i < nres; i++) {
 		struct rtask	*t = ended[i].t;

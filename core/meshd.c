@@ -31,6 +31,7 @@
 #include "errlist.h"
 #include "executor.h"
 #include "job.h"
+#include "lineage.h"
 #include "lock.h"
 #include "log.h"
 #include "partition.h"
@@ -910,7 +911,11 @@ daemon_start(struct daemon *d, int *lockfd)
 	errlist_free(&errs);
 	/* Governance: jobs that break a policy are refused, the rest run. */
 	policy_enforce(d->cfg, &d->jobs);
-	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1)
+	/* The lineage deliverer is a child with its own connection: it is
+	 * forked before this process opens the state (SQLite's locks must
+	 * not cross a fork). */
+	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1 ||
+	    lineage_start(d->cfg, &cause) != 0)
 		goto fail;
 	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==
 	    NULL || config_apply_sync(d->cfg, d->st, &cause) != 0 ||
@@ -936,7 +941,8 @@ daemon_start(struct daemon *d, int *lockfd)
 
 	/* Resume what a crash or stop left unfinished, before anything
 	 * new. */
-	if (engine_recover(d->st, &d->jobs, &rec, &nrec, &cause) != 0)
+	if (lineage_recover(d->st, d->cfg, now_us(), &cause) != 0 ||
+	    engine_recover(d->st, &d->jobs, &rec, &nrec, &cause) != 0)
 		goto fail;
 	for (i = 0; i < nrec; i++) {
 		log_info("job=%s partition=%s: resuming unfinished run",
@@ -1016,6 +1022,7 @@ daemon_free(struct daemon *d)
 {
 	size_t	i;
 
+	lineage_stop();
 	engine_free(d->engine);
 	if (d->ex != NULL)
 		executor_free(d->ex);
