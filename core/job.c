@@ -1512,11 +1512,7 @@ jobs_link(struct jobset *js, struct errlist *errs)
 				js->v[j++] = js->v[i];
 		}
 		js->n = j;
-		free(js->hidx);
-		js->hidx = NULL;
-		js->hcap = 0;
-		for (i = 0; i < js->n; i++)
-			jobset_index(js, i);
+		jobset_reindex(js);
 		free(bad);
 		jobs_link(js, errs);
 		return;
@@ -1559,6 +1555,18 @@ jobset_index(struct jobset *js, size_t i)
 	while (js->hidx[h] != 0)
 		h = (h + 1) & (js->hcap - 1);
 	js->hidx[h] = i + 1;
+}
+
+void
+jobset_reindex(struct jobset *js)
+{
+	size_t	i;
+
+	free(js->hidx);
+	js->hidx = NULL;
+	js->hcap = 0;
+	for (i = 0; i < js->n; i++)
+		jobset_index(js, i);
 }
 
 long

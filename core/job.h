@@ -201,6 +201,8 @@ int		 jobs_load(const struct meshd_config *, struct jobset *out,
 struct job_def	*jobset_find(const struct jobset *, const char *name);
 /* The position of a job in the set, or -1. */
 long		 jobset_pos(const struct jobset *, const char *name);
+/* Build the name index again after jobs were taken out of v[]. */
+void		 jobset_reindex(struct jobset *);
 void		 jobset_free(struct jobset *);
 
 /* Index of a task by id, or -1. */

@@ -616,14 +616,8 @@ drop_jobs(struct pcheck *c)
 	if (n == js->n)
 		return;
 	js->n = n;
-	/*
-	 * The positions changed.  Without the name index, lookups scan the
-	 * set (jobset_pos does so for a set built by hand): this only
-	 * happens when a job was refused.
-	 */
-	free(js->hidx);
-	js->hidx = NULL;
-	js->hcap = 0;
+	/* The positions changed: index the names again. */
+	jobset_reindex(js);
 	for (i = 0; i < js->n; i++) {
 		struct job_def *job = js->v[i];
 

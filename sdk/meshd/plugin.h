@@ -176,7 +176,10 @@ struct meshd_api {
 	 * `expectation` is a short human text such as "<= 480" (copied; may
 	 * be NULL).  A failed MESHD_SEV_ERROR result makes the check stage
 	 * fail whatever the callback returns.  Only in the check stage: it
-	 * returns -1 elsewhere.  Returns 0 when recorded. (1.0) */
+	 * returns -1 elsewhere.  A severity other than MESHD_SEV_ERROR or
+	 * MESHD_SEV_WARN is not recorded, returns -1 and fails the attempt
+	 * ("check 'x': unknown severity 7").  Returns 0 when recorded.
+	 * (1.0) */
 	int (*check_result)(meshd_ctx *ctx, const char *name,
 	    meshd_severity severity, int passed, double observed,
 	    const char *expectation);
