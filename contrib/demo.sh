@@ -109,6 +109,20 @@ until day_built; do
 done
 "$meshctl" runs flights_daily --limit 1000 | sed -n "1p;/ $held /p"
 "$meshctl" runs analytics_daily --limit 1000 | sed -n "1p;/ $held /p"
+# meshd delivers OpenLineage events from its outbox in the background:
+# let it reach the analytics day's before stopping it.
+lineage_event() {
+	jq -c --arg d "$held" 'select(.eventType == "COMPLETE" and
+	    .job.name == "analytics_daily.publish" and
+	    .run.facets.meshd.partition == $d) | {eventType, job: .job.name,
+	    inputs: [.inputs[].name], outputs: [.outputs[].name]}' \
+	    "$demo/state/lineage.jsonl" 2>/dev/null | tail -n 1
+}
+i=0
+while [ -z "$(lineage_event)" ] && [ "$i" -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 kill "$meshd_pid"
 wait "$meshd_pid" || :
 trap - EXIT
@@ -116,6 +130,9 @@ trap - EXIT
 echo
 echo "== meshctl lineage analytics.airport_delays --partition $held"
 "$meshctl" lineage analytics.airport_delays --partition "$held"
+echo
+echo "== OpenLineage: $(wc -l <"$demo/state/lineage.jsonl") events in $demo/state/lineage.jsonl; the analytics day's COMPLETE:"
+lineage_event
 echo
 echo "== catalog"
 "$meshctl" catalog
