@@ -108,6 +108,8 @@ config_defaults(const char *basedir)
 	cfg->lineage_path = config_lineage_default(cfg->state_db);
 	cfg->lineage_timeout_s = 5;
 	cfg->lineage_keep_s = 3600;
+	/* freshness and retention: no alert hook; a week */
+	cfg->quarantine_retention_s = 604800;
 	return cfg;
 }
 
@@ -145,6 +147,10 @@ config_free(struct meshd_config *cfg)
 	free(cfg->lineage_namespace);
 	free(cfg->lineage_path);
 	free(cfg->lineage_url);
+	/* freshness and retention */
+	for (size_t i = 0; i < cfg->nfreshness_alert; i++)
+		free(cfg->freshness_alert[i]);
+	free(cfg->freshness_alert);
 	free(cfg);
 }
 
@@ -387,6 +393,63 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 }
 
 /*
+ * freshness_alert = [ "/path/to/hook", "arg", ... ]: an argv, never a
+ * shell string.  A first word with a '/' is a path (relative to the
+ * config's directory) and must be executable now; a bare name is looked
+ * up along PATH when the hook runs.
+ */
+static void
+cload_freshness_alert(struct cload *cl, const config_setting_t *s,
+    const char *dir, struct meshd_config *cfg)
+{
+	const config_setting_t	*e;
+	int			 i, n, bad = 0;
+	char			*p;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST) {
+		cload_error(cl, s, "freshness_alert must be an array of "
+		    "strings (a command and its arguments, not run through "
+		    "a shell), not %s", config_type_name(
+		    config_setting_type(s)));
+		return;
+	}
+	if ((n = config_setting_length(s)) == 0) {
+		cload_error(cl, s, "freshness_alert must name a command");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
+		    (i == 0 && *config_setting_get_string(e) == '\0')) {
+			cload_error(cl, e, "freshness_alert element %d must be "
+			    "a%s string", i + 1, i == 0 ? " non-empty" : "");
+			bad = 1;
+		}
+	}
+	if (bad)
+		return;
+	for (i = 0; i < (int)cfg->nfreshness_alert; i++)
+		free(cfg->freshness_alert[i]);
+	free(cfg->freshness_alert);
+	cfg->freshness_alert = xcalloc((size_t)n + 1,
+	    sizeof *cfg->freshness_alert);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(s, (unsigned int)i);
+		cfg->freshness_alert[i] = xstrdup(config_setting_get_string(e));
+	}
+	cfg->nfreshness_alert = (size_t)n;
+	if (strchr(cfg->freshness_alert[0], '/') == NULL)
+		return;
+	p = path_join(dir, cfg->freshness_alert[0]);
+	free(cfg->freshness_alert[0]);
+	cfg->freshness_alert[0] = p;
+	if (access(p, X_OK) != 0)
+		cload_error(cl, config_setting_get_elem(s, 0), "freshness_alert: "
+		    "%s: %s", p, strerror(errno));
+}
+
+/*
  * lineage = { sink = "file" | "http" | "none"; namespace = "meshd";
  *     path = "..."; url = "http://..."; timeout = 5; keep = 3600; }
  * The keys of the other sinks are refused, so that a url given with the
@@ -557,6 +620,11 @@ config_load(const char *path, struct errlist *errs)
 			policy_conf_free(cfg->policies);
 			cfg->policies = policy_conf_parse(s, path, dir, errs);
 		}
+		/* freshness and retention (meshd-freshness.c) */
+		else if (strcmp(name, "freshness_alert") == 0)
+			cload_freshness_alert(&cl, s, dir, cfg);
+		else if (strcmp(name, "quarantine_retention") == 0)
+			cload_int(&cl, s, 0, &cfg->quarantine_retention_s);
 		else {
 			errlist_warn(errs, config_setting_source_file(s) != NULL ?
 			    config_setting_source_file(s) : path,

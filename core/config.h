@@ -19,6 +19,10 @@
  *     lineage = { sink = "file"; path = "state/lineage.jsonl";
  *         namespace = "meshd"; };       # or sink = "http"; url = "..."
  *     policies = { require_owner = true; };  # governance: policy.h
+ *     freshness_alert = [ "/usr/local/bin/page-me", "--team", "ops" ];
+ *                                       # run for a late partition, JSON
+ *                                       # on stdin (meshd-freshness.c)
+ *     quarantine_retention = 604800;    # seconds; 0 = keep forever
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -68,6 +72,14 @@ struct meshd_config {
 	 * group is absent: the defaults then apply. */
 	struct policy_conf *policies;
 	/* end of policies */
+	/* freshness and retention (core/meshd-freshness.c) */
+	char	**freshness_alert;	/* argv of the alert hook, NULL-ended;
+					 * NULL: none */
+	size_t	  nfreshness_alert;
+	int	  quarantine_retention_s; /* keep a quarantined partition's
+					 * staging this long; 0 = forever;
+					 * default 604800 (7 days) */
+	/* end of freshness and retention */
 };
 
 /* Where OpenLineage events go (lineage = { sink = ...; }). */

@@ -75,6 +75,11 @@ struct daemon {
 	int			 bf_due;	/* a run ended or a request came */
 	struct dpub		*pub;		/* runs that built products */
 	size_t			 npub;
+	/* freshness and retention (meshd-freshness.c): products with an
+	 * SLO and when their next partition is due, alert hooks running,
+	 * the next quarantine retention pass.  NULL until the first pass. */
+	struct dfresh		*fresh;
+	int64_t			 fresh_due;	/* its next work: daemon clock */
 };
 
 int64_t	daemon_now(struct daemon *);
@@ -125,5 +130,21 @@ void	daemon_inputs_free(struct daemon *);
 /* meshd-clear.c */
 int	daemon_clear(struct daemon *, const struct request *, int *ok,
 	    char **result, char **cause);
+
+/* meshd-freshness.c */
+/*
+ * Freshness SLOs and quarantine retention; call once every loop pass with
+ * the daemon's clock.  Partitions that came due (interval end + the
+ * product's freshness_seconds) are judged: one not published by then is
+ * late (product_partitions.late_us, products.late_count, a log line and
+ * the freshness_alert hook); quarantined partitions' staging older than
+ * quarantine_retention is removed; finished alert hooks are reaped (by
+ * pid: never another child).  Cheap when nothing is due.  *next_due is
+ * when (daemon clock) it next has work, INT64_MAX if never: the loop must
+ * not sleep past it.  0, or -1 after logging (the daemon goes on: a
+ * failed pass is tried again at the next).
+ */
+int	daemon_freshness(struct daemon *, int64_t now, int64_t *next_due);
+void	daemon_freshness_free(struct daemon *);
 
 #endif

@@ -1,0 +1,701 @@
+/*
+ * meshd-freshness.c -- freshness SLOs, the alert hook, and the retention
+ * of quarantined partitions' staging.
+ *
+ * A product with freshness_seconds > 0, built by a job with a time
+ * schedule, promises each partition by its interval end plus that long
+ * (its due time, in the daemon's clock).  When a partition comes due it
+ * is judged once:
+ *  - published (or stale: it was published) by then: on time;
+ *  - otherwise late: product_partitions.late_us is set to when it was
+ *    found late, products.late_count goes up by one, a warning is logged
+ *    and the freshness_alert hook, if any, is run with a JSON document on
+ *    its stdin.  A row is created ('missing') if the job never ran it.
+ * A partition is late at most once: a later publication leaves late_us
+ * as it is, so published_us after due_us with late_us set reads
+ * "published late".  due_us is set on every judged row: the newest one
+ * is where judging resumes after a restart, so nothing is judged (or
+ * counted, or alerted) twice.
+ *
+ * "By then" is read in the daemon's clock while the daemon is up: a
+ * partition is judged in the first pass at or after its due time, on the
+ * state it has then.  For a partition that came due while the daemon was
+ * down, its published_us (the wall clock of the engine) is compared with
+ * the due time instead.
+ *
+ * Which partitions: the intervals of the product's job, from the first
+ * interval the job ever ran (or after the newest judged one), but never
+ * more than FRESH_LOOKBACK before now (a product first seen with years
+ * of history is not flooded with alerts), up to the job's end.  Products
+ * enter the catalog when their job first runs; unscheduled and
+ * on_inputs jobs have no interval to promise, so no SLO is judged.
+ *
+ * Retention: a quarantined partition's staging (staging_dir/JOB/KEY,
+ * kept for inspection) is removed quarantine_retention seconds after it
+ * was quarantined (product_partitions.updated_us, the engine's wall
+ * clock, compared with the wall clock), unless its run is queued or
+ * running again.  Published partitions' staging is not touched here.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "schedule.h"
+#include "util.h"
+#include "meshd.h"
+
+extern char	**environ;
+
+/* Judge no partition that ended more than this before now. */
+#define FRESH_LOOKBACK		(7LL * 86400 * 1000000)
+/* At most this many partitions per product per pass; the rest next. */
+#define FRESH_MAX_PASS		1000
+/* Read the product list again at most this often when the state changed,
+ * and at least this often anyway (monotonic microseconds). */
+#define FRESH_SCAN_MIN		(1LL * 1000000)
+#define FRESH_SCAN_MAX		(60LL * 1000000)
+/* An alert hook still running after this long is killed. */
+#define ALERT_TIMEOUT		(60LL * 1000000)
+
+struct fprod {
+	int64_t	 id;
+	char	*name;
+	char	*owner;
+	char	*job;
+	int64_t	 fresh_us;
+	int	 ready;		/* cursor set */
+	int64_t	 cursor;	/* start of the next interval to judge */
+	int64_t	 due;		/* its due time; INT64_MAX none */
+};
+
+struct falert {
+	pid_t	 pid;
+	int64_t	 started;	/* mono */
+};
+
+struct dfresh {
+	struct fprod	*v;
+	size_t		 n;
+	int64_t		 next;		/* min due: daemon clock */
+	int64_t		 scan_mono;	/* products last read (mono) */
+	int		 scanned;
+	int64_t		 changes;	/* sqlite3_total_changes64 then */
+	struct job_def	**jobs_v;	/* d->jobs.v then: a reload rescans */
+	int64_t		 started;	/* daemon clock, first pass */
+	struct falert	*alerts;
+	size_t		 nalerts;
+	int64_t		 ret_next;	/* wall clock */
+	int64_t		 ret_done;	/* quarantined before this: done */
+};
+
+/* "6h", "1h30m", "2d", "45s": for log lines. */
+static char *
+fresh_dur(int64_t us, char *buf, size_t len)
+{
+	int64_t	s = us / 1000000;
+
+	if (s < 0)
+		s = 0;
+	if (s % 86400 == 0 && s > 0)
+		snprintf(buf, len, "%lldd", (long long)(s / 86400));
+	else if (s % 3600 == 0 && s > 0)
+		snprintf(buf, len, "%lldh", (long long)(s / 3600));
+	else if (s >= 3600)
+		snprintf(buf, len, "%lldh%02lldm", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%lldm", (long long)(s / 60));
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+	return buf;
+}
+
+static void
+fprod_clear(struct fprod *p)
+{
+	free(p->name);
+	free(p->owner);
+	free(p->job);
+}
+
+/* The job's end bound (start of its `end` key), 0 if open. */
+static int64_t
+job_hi(const struct job_def *job)
+{
+	int64_t	 s, e;
+	char	*canon;
+
+	if (job->end == NULL || job_parse_key(job, job->end, &s, &e, &canon,
+	    NULL) != 0)
+		return 0;
+	free(canon);
+	return s;
+}
+
+/* The current job of a product with an SLO, or NULL (none: not judged). */
+static const struct job_def *
+fprod_job(struct daemon *d, const struct fprod *p)
+{
+	const struct job_def	*job;
+
+	if ((job = jobset_find(&d->jobs, p->job)) == NULL ||
+	    !job_has_schedule(job))
+		return NULL;
+	return job;
+}
+
+/* Where judging of `p` starts: after the newest judged partition, else
+ * at the first interval its job ran; not before the lookback. */
+static void
+fprod_init(struct daemon *d, struct fprod *p, const struct job_def *job,
+    int64_t now)
+{
+	sqlite3		*db = state_sqlite(d->st);
+	sqlite3_stmt	*stmt;
+	int64_t		 s, e, floor, c = -1;
+	char		*canon;
+
+	if (sqlite3_prepare_v2(db, "SELECT partition_key FROM "
+	    "product_partitions WHERE product_id = ? AND due_us IS NOT NULL "
+	    "ORDER BY due_us DESC LIMIT 1", -1, &stmt, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(stmt, 1, p->id);
+	if (sqlite3_step(stmt) == SQLITE_ROW && job_parse_key(job,
+	    (const char *)sqlite3_column_text(stmt, 0), &s, &e, &canon,
+	    NULL) == 0) {
+		free(canon);
+		c = e;
+	}
+	sqlite3_finalize(stmt);
+	if (c < 0) {
+		if (sqlite3_prepare_v2(db, "SELECT min(r.interval_start_us) "
+		    "FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = "
+		    "? AND r.interval_end_us > r.interval_start_us", -1, &stmt,
+		    NULL) != SQLITE_OK)
+			return;
+		sqlite3_bind_text(stmt, 1, p->job, -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) == SQLITE_ROW &&
+		    sqlite3_column_type(stmt, 0) != SQLITE_NULL)
+			c = sqlite3_column_int64(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	if (c < 0)
+		return;		/* the job has not run: look again later */
+	floor = now - FRESH_LOOKBACK;
+	if ((e = job_next_fire(job, c)) >= 0 && e < floor &&
+	    (s = job_prev_fire(job, floor)) > c)
+		c = s;
+	p->cursor = c;
+	p->ready = 1;
+}
+
+/* Read the products with an SLO, keeping the cursors of known ones. */
+static int
+fresh_scan(struct daemon *d, struct dfresh *f)
+{
+	sqlite3		*db = state_sqlite(d->st);
+	sqlite3_stmt	*stmt;
+	struct fprod	*v = NULL, *old;
+	size_t		 n = 0, i;
+
+	if (sqlite3_prepare_v2(db, "SELECT p.id, p.name, p.owner, j.name, "
+	    "p.freshness_s FROM products p JOIN jobs j ON j.id = p.job_id "
+	    "WHERE p.freshness_s > 0 ORDER BY p.id", -1, &stmt, NULL) !=
+	    SQLITE_OK) {
+		log_error("freshness: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		struct fprod	*p;
+
+		v = xreallocarray(v, n + 1, sizeof *v);
+		p = &v[n++];
+		memset(p, 0, sizeof *p);
+		p->id = sqlite3_column_int64(stmt, 0);
+		p->name = xstrdup((const char *)sqlite3_column_text(stmt, 1));
+		p->owner = xstrdup((const char *)sqlite3_column_text(stmt, 2));
+		p->job = xstrdup((const char *)sqlite3_column_text(stmt, 3));
+		p->fresh_us = sqlite3_column_int64(stmt, 4) * 1000000;
+		p->due = INT64_MAX;
+		for (i = 0; i < f->n; i++) {
+			old = &f->v[i];
+			if (old->id == p->id && old->ready &&
+			    old->fresh_us == p->fresh_us &&
+			    strcmp(old->job, p->job) == 0) {
+				p->ready = 1;
+				p->cursor = old->cursor;
+				break;
+			}
+		}
+	}
+	sqlite3_finalize(stmt);
+	for (i = 0; i < f->n; i++)
+		fprod_clear(&f->v[i]);
+	free(f->v);
+	f->v = v;
+	f->n = n;
+	return 0;
+}
+
+/* Start the alert hook with `doc` on its stdin; not waited for here. */
+static void
+alert_spawn(struct daemon *d, struct dfresh *f, const char *doc)
+{
+	char			**argv = d->cfg->freshness_alert;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t	 sa;
+	sigset_t		 none, all;
+	int			 p[2], rc;
+	pid_t			 pid;
+	size_t			 len = strlen(doc);
+	ssize_t			 w;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_error("freshness_alert: pipe: %s", strerror(errno));
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+	/* Nothing of the daemon's (its state, lock, pipes) reaches it. */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+#endif
+	posix_spawnattr_init(&sa);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&sa, &none);
+	/* meshd ignores SIGPIPE; the hook gets every default back. */
+	posix_spawnattr_setsigdefault(&sa, &all);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
+	    POSIX_SPAWN_SETSIGDEF);
+	if (strchr(argv[0], '/') != NULL)
+		rc = posix_spawn(&pid, argv[0], &fa, &sa, argv, environ);
+	else
+		rc = posix_spawnp(&pid, argv[0], &fa, &sa, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	close(p[0]);
+	if (rc != 0) {
+		log_error("freshness_alert: cannot run %s: %s", argv[0],
+		    strerror(rc));
+		close(p[1]);
+		return;
+	}
+	/* A document of a few hundred bytes fits the pipe: never blocks.
+	 * A hook that does not read it is its own affair (EPIPE). */
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	if ((w = write(p[1], doc, len)) != (ssize_t)len)
+		log_warn("freshness_alert: %s (pid %ld): only %zd of %zu "
+		    "bytes written to its stdin", argv[0], (long)pid, w, len);
+	close(p[1]);
+	f->alerts = xreallocarray(f->alerts, f->nalerts + 1,
+	    sizeof *f->alerts);
+	f->alerts[f->nalerts].pid = pid;
+	f->alerts[f->nalerts].started = mono_us();
+	f->nalerts++;
+}
+
+/* Reap the hooks that ended (by pid: the executor and the lineage
+ * deliverer have children of their own); kill one that hangs. */
+static void
+alert_reap(struct daemon *d, struct dfresh *f)
+{
+	size_t	i;
+	int	st;
+	pid_t	r;
+
+	for (i = 0; i < f->nalerts; ) {
+		struct falert *a = &f->alerts[i];
+
+		r = waitpid(a->pid, &st, WNOHANG);
+		if (r == 0) {
+			if (mono_us() - a->started > ALERT_TIMEOUT) {
+				log_warn("freshness_alert: %s (pid %ld) still "
+				    "running after %llds: killed",
+				    d->cfg->freshness_alert != NULL ?
+				    d->cfg->freshness_alert[0] : "hook",
+				    (long)a->pid,
+				    (long long)(ALERT_TIMEOUT / 1000000));
+				kill(a->pid, SIGKILL);
+				a->started = INT64_MAX / 2;
+			}
+			i++;
+			continue;
+		}
+		if (r == a->pid && WIFEXITED(st) && WEXITSTATUS(st) != 0)
+			log_warn("freshness_alert: pid %ld exited %d",
+			    (long)a->pid, WEXITSTATUS(st));
+		else if (r == a->pid && WIFSIGNALED(st))
+			log_warn("freshness_alert: pid %ld killed by signal %d",
+			    (long)a->pid, WTERMSIG(st));
+		f->alerts[i] = f->alerts[--f->nalerts];
+	}
+}
+
+/* The JSON document for the hook: one late partition. */
+static char *
+alert_doc(const struct fprod *p, const struct job_def *job, const char *key,
+    int64_t istart, int64_t iend, int64_t due, int64_t now,
+    const char *state, int64_t published_us, int64_t late_count)
+{
+	char	 a[32], b[32], c[32], e[32], g[32], *s;
+	json_t	*o;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
+	    "s:s, s:o, s:I}",
+	    "event", "late",
+	    "product", p->name,
+	    "partition", key,
+	    "state", state,
+	    "owner", p->owner,
+	    "job", job->name,
+	    "interval_start_utc", fmt_utc(istart, a, sizeof a),
+	    "interval_end_utc", fmt_utc(iend, b, sizeof b),
+	    "due_utc", fmt_utc(due, c, sizeof c),
+	    "freshness_seconds", (json_int_t)(p->fresh_us / 1000000),
+	    "found_late_utc", fmt_utc(now, e, sizeof e),
+	    "published_utc", published_us > 0 ?
+	    json_string(fmt_utc(published_us, g, sizeof g)) : json_null(),
+	    "late_count", (json_int_t)late_count);
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;		/* NULL (no memory): no alert, still logged */
+}
+
+/*
+ * Judge one partition that came due, inside the open transaction.
+ * Returns 1 if it is late (and *doc is the alert document when a hook is
+ * configured), 0 if not, -1 with cause.
+ */
+static int
+judge(struct daemon *d, struct dfresh *f, struct fprod *p,
+    const struct job_def *job, int64_t istart, int64_t iend, int64_t now,
+    char **doc, char **cause)
+{
+	sqlite3		*db = state_sqlite(d->st);
+	sqlite3_stmt	*stmt = NULL;
+	char		*key, dd[32], slo[32], st_buf[16];
+	const char	*state = "missing";
+	int64_t		 due = iend + p->fresh_us, pub = 0, count = 0;
+	int		 found = 0, late = 0, judged = 0;
+
+	*doc = NULL;
+	key = job_key(job, istart);
+	if (sqlite3_prepare_v2(db, "SELECT state, published_us, late_us FROM "
+	    "product_partitions WHERE product_id = ? AND partition_key = ?",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, p->id);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		found = 1;
+		snprintf(st_buf, sizeof st_buf, "%s",
+		    (const char *)sqlite3_column_text(stmt, 0));
+		state = st_buf;
+		pub = sqlite3_column_int64(stmt, 1);
+		judged = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (!judged) {
+		int published = pub > 0 && (strcmp(state, "published") == 0 ||
+		    strcmp(state, "stale") == 0);
+
+		/* Up at its due time: the state now is the state then.
+		 * Down: the recorded publication time says. */
+		if (due > f->started)
+			late = !published;
+		else
+			late = !published || pub > due;
+	}
+	if (sqlite3_prepare_v2(db, found ?
+	    "UPDATE product_partitions SET due_us = ?3, late_us = CASE WHEN "
+	    "?4 THEN ?5 ELSE late_us END WHERE product_id = ?1 AND "
+	    "partition_key = ?2" :
+	    "INSERT INTO product_partitions (product_id, partition_key, "
+	    "state, updated_us, due_us, late_us) VALUES (?1, ?2, 'missing', "
+	    "?6, ?3, CASE WHEN ?4 THEN ?5 END)", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, p->id);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, due);
+	sqlite3_bind_int(stmt, 4, late);
+	sqlite3_bind_int64(stmt, 5, now);
+	sqlite3_bind_int64(stmt, 6, now_us());
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (!late) {
+		free(key);
+		return 0;
+	}
+	if (sqlite3_prepare_v2(db, "UPDATE products SET late_count = "
+	    "late_count + 1 WHERE id = ? RETURNING late_count", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, p->id);
+	if (sqlite3_step(stmt) != SQLITE_ROW)
+		goto sqlfail;
+	count = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (pub > 0 && strcmp(state, "missing") != 0 &&
+	    strcmp(state, "building") != 0 &&
+	    strcmp(state, "quarantined") != 0)
+		log_warn("product=%s partition=%s: late: published after its "
+		    "due time %s (%s after its interval ended)", p->name, key,
+		    fmt_utc(due, dd, sizeof dd),
+		    fresh_dur(p->fresh_us, slo, sizeof slo));
+	else
+		log_warn("product=%s partition=%s: late: not published %s "
+		    "after its interval ended (%s)", p->name, key,
+		    fresh_dur(p->fresh_us, dd, sizeof dd), state);
+	if (d->cfg->freshness_alert != NULL)
+		*doc = alert_doc(p, job, key, istart, iend, due, now, state,
+		    pub, count);
+	free(key);
+	return 1;
+sqlfail:
+	set_cause(cause, "product %s partition %s: %s", p->name, key,
+	    sqlite3_errmsg(db));
+	sqlite3_finalize(stmt);
+	free(key);
+	return -1;
+}
+
+/* Judge every partition of every product that came due by `now`. */
+static int
+fresh_judge(struct daemon *d, struct dfresh *f, int64_t now)
+{
+	char		**docs = NULL, *doc, *cause = NULL;
+	size_t		  ndocs = 0, i, k;
+	int		  began = 0, r;
+	int64_t		  e, hi;
+
+	f->next = INT64_MAX;
+	for (i = 0; i < f->n; i++) {
+		struct fprod		*p = &f->v[i];
+		const struct job_def	*job;
+
+		if ((job = fprod_job(d, p)) == NULL)
+			continue;
+		if (!p->ready)
+			fprod_init(d, p, job, now);
+		if (!p->ready)
+			continue;
+		hi = job_hi(job);
+		p->due = INT64_MAX;
+		for (k = 0; ; k++) {
+			if ((e = job_next_fire(job, p->cursor)) < 0 ||
+			    (hi != 0 && p->cursor >= hi))
+				break;
+			if (e + p->fresh_us > now) {
+				p->due = e + p->fresh_us;
+				break;
+			}
+			if (k == FRESH_MAX_PASS) {
+				p->due = now;	/* the rest at the next pass */
+				break;
+			}
+			if (!began) {
+				if (state_begin(d->st, &cause) != 0)
+					goto fail;
+				began = 1;
+			}
+			if ((r = judge(d, f, p, job, p->cursor, e, now, &doc,
+			    &cause)) < 0)
+				goto fail;
+			if (doc != NULL) {
+				docs = xreallocarray(docs, ndocs + 1,
+				    sizeof *docs);
+				docs[ndocs++] = doc;
+			}
+			p->cursor = e;
+		}
+		if (p->due < f->next)
+			f->next = p->due;
+	}
+	if (began && state_commit(d->st, &cause) != 0)
+		goto fail;
+	/* Only what is recorded is alerted. */
+	for (i = 0; i < ndocs; i++) {
+		alert_spawn(d, f, docs[i]);
+		free(docs[i]);
+	}
+	free(docs);
+	return 0;
+fail:
+	if (began)
+		state_rollback(d->st);
+	log_error("freshness: %s", cause);
+	free(cause);
+	for (i = 0; i < ndocs; i++)
+		free(docs[i]);
+	free(docs);
+	/* Judge again from the state: the cursors ran ahead of it. */
+	for (i = 0; i < f->n; i++)
+		f->v[i].ready = 0;
+	f->next = now + 60 * 1000000LL;
+	return -1;
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0 && errno != ENOENT) {
+		log_warn("quarantine retention: %s: %s", path,
+		    strerror(errno));
+		return 0;	/* remove what can be */
+	}
+	return 0;
+}
+
+/* Remove the staging of quarantined partitions past the retention. */
+static int
+fresh_retention(struct daemon *d, struct dfresh *f)
+{
+	sqlite3		*db = state_sqlite(d->st);
+	sqlite3_stmt	*stmt;
+	int64_t		 keep = (int64_t)d->cfg->quarantine_retention_s *
+			    1000000, wall = now_us(), cutoff = wall - keep, t;
+	struct stat	 sb;
+	char		*path;
+
+	f->ret_next = wall + keep;
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT j.name, pp.partition_key "
+	    "FROM product_partitions pp JOIN products p ON p.id = "
+	    "pp.product_id JOIN jobs j ON j.id = p.job_id WHERE pp.state = "
+	    "'quarantined' AND pp.updated_us >= ?1 AND pp.updated_us <= ?2 "
+	    "AND NOT EXISTS (SELECT 1 FROM runs r WHERE r.job_id = j.id AND "
+	    "r.partition_key = pp.partition_key AND r.state IN ('queued', "
+	    "'running'))", -1, &stmt, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, f->ret_done);
+	sqlite3_bind_int64(stmt, 2, cutoff);
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *job = (const char *)sqlite3_column_text(stmt, 0);
+		const char *key = (const char *)sqlite3_column_text(stmt, 1);
+
+		/* Keys of unscheduled jobs are free text: never let one
+		 * name a path outside the job's staging. */
+		if (*key == '\0' || strchr(key, '/') != NULL ||
+		    strcmp(key, ".") == 0 || strcmp(key, "..") == 0 ||
+		    strchr(job, '/') != NULL)
+			continue;
+		path = xasprintf("%s/%s/%s", d->cfg->staging_dir, job, key);
+		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS |
+			    FTW_MOUNT);
+			log_info("job=%s partition=%s: quarantined staging %s "
+			    "removed after %ds (quarantine_retention)", job,
+			    key, path, d->cfg->quarantine_retention_s);
+		}
+		free(path);
+	}
+	sqlite3_finalize(stmt);
+	f->ret_done = cutoff + 1;
+	/* The next one to expire (new ones expire at wall + keep, later). */
+	if (sqlite3_prepare_v2(db, "SELECT min(updated_us) FROM "
+	    "product_partitions WHERE state = 'quarantined' AND updated_us "
+	    ">= ?", -1, &stmt, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, f->ret_done);
+	if (sqlite3_step(stmt) == SQLITE_ROW &&
+	    sqlite3_column_type(stmt, 0) != SQLITE_NULL &&
+	    (t = sqlite3_column_int64(stmt, 0) + keep) < f->ret_next)
+		f->ret_next = t;
+	sqlite3_finalize(stmt);
+	return 0;
+sqlfail:
+	log_error("quarantine retention: %s", sqlite3_errmsg(db));
+	f->ret_next = wall + 60 * 1000000LL;
+	return -1;
+}
+
+int
+daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
+{
+	struct dfresh	*f;
+	int64_t		 mono = mono_us(), changes, wall, rn;
+	int		 rc = 0;
+
+	if ((f = d->fresh) == NULL) {
+		f = d->fresh = xcalloc(1, sizeof *f);
+		f->started = now;
+		f->next = INT64_MIN;
+	}
+	if (f->nalerts > 0)
+		alert_reap(d, f);
+	/* New products appear when their job first runs; a reload may
+	 * change jobs.  Look at the (small) product table only then. */
+	changes = sqlite3_total_changes64(state_sqlite(d->st));
+	if (!f->scanned || f->jobs_v != d->jobs.v ||
+	    mono - f->scan_mono >= FRESH_SCAN_MAX ||
+	    (changes != f->changes && mono - f->scan_mono >= FRESH_SCAN_MIN)) {
+		if (fresh_scan(d, f) != 0)
+			rc = -1;
+		f->scanned = 1;
+		f->scan_mono = mono;
+		f->changes = changes;
+		f->jobs_v = d->jobs.v;
+		f->next = INT64_MIN;	/* judge the list as it is now */
+	}
+	if (now >= f->next && fresh_judge(d, f, now) != 0)
+		rc = -1;
+	wall = now_us();
+	if (d->cfg->quarantine_retention_s > 0 && wall >= f->ret_next &&
+	    fresh_retention(d, f) != 0)
+		rc = -1;
+	*next_due = f->next;
+	if (d->cfg->quarantine_retention_s > 0) {
+		/* Retention goes by the wall clock; the loop's by the
+		 * daemon's: translate. */
+		rn = f->ret_next - wall;
+		if (rn < INT64_MAX - now && now + rn < *next_due)
+			*next_due = now + rn;
+	}
+	/* A product may appear (its job's first run) at any time: look
+	 * again within FRESH_SCAN_MAX. */
+	if (now + FRESH_SCAN_MAX < *next_due)
+		*next_due = now + FRESH_SCAN_MAX;
+	if (f->nalerts > 0 && now + 1000000 < *next_due)
+		*next_due = now + 1000000;	/* reap hooks promptly */
+	return rc;
+}
+
+void
+daemon_freshness_free(struct daemon *d)
+{
+	struct dfresh	*f = d->fresh;
+	size_t		 i;
+
+	if (f == NULL)
+		return;
+	/* Hooks still running are left to finish on their own. */
+	alert_reap(d, f);
+	for (i = 0; i < f->n; i++)
+		fprod_clear(&f->v[i]);
+	free(f->v);
+	free(f->alerts);
+	free(f);
+	d->fresh = NULL;
+}
