@@ -100,6 +100,12 @@ const char *ctl_time_job(struct ctl *, const struct job_def *, int64_t us,
 const char *ctl_color_on(struct ctl *, const char *state);
 const char *ctl_color_off(struct ctl *);
 
+/* Find a product of the catalog by name (*id): CTL_EXIT_OK, or after
+ * printing "unknown product 'x' (products: a, b)" CTL_EXIT_USAGE (or
+ * CTL_EXIT_STATE).  In cmd-products.c. */
+struct sqlite3;
+int	 ctl_product(struct sqlite3 *, const char *name, int64_t *id);
+
 /* Follow backfill `id` until it ends: a live bar on a terminal, else a
  * line at most every `interval` seconds.  CTL_EXIT_OK if it succeeded,
  * CTL_EXIT_FAILED if it failed or was cancelled.  In cmd-backfills.c. */
@@ -124,5 +130,8 @@ extern const struct cmd_entry cmd_backfill_entry;
 extern const struct cmd_entry cmd_backfills_entry;
 extern const struct cmd_entry cmd_clear_entry;
 extern const struct cmd_entry cmd_lineage_entry;
+extern const struct cmd_entry cmd_products_entry;
+extern const struct cmd_entry cmd_product_entry;
+extern const struct cmd_entry cmd_checks_entry;
 
 #endif

@@ -20,6 +20,21 @@ cat >"$T/alert.\$\$.tmp"
 mv "$T/alert.\$\$.tmp" "$T/alert.\$\$.json"
 HOOK
 chmod +x "$T/hook.sh"
+
+# --- bad settings are refused, with file:line
+conf 'freshness_alert = "/bin/page-me --team ops";'
+run_ctl 1 "freshness_alert as a shell string is refused" validate
+has "$T/err" "meshd.conf:7: error: freshness_alert must be an array of strings (a command and its arguments, not run through a shell), not a string" "it says why, and where"
+conf 'freshness_alert = [ "hooks/nope.sh", "x" ];'
+run_ctl 1 "a freshness_alert that is not there is refused" validate
+has "$T/err" "meshd.conf:7: error: freshness_alert: $T/hooks/nope.sh: No such file or directory" "it names the path, relative to meshd.conf"
+conf 'freshness_alert = [ ];'
+run_ctl 1 "an empty freshness_alert is refused" validate
+has "$T/err" "freshness_alert must name a command" "it says so"
+conf 'quarantine_retention = -1;'
+run_ctl 1 "a negative quarantine_retention is refused" validate
+has "$T/err" "meshd.conf:7: error: 'quarantine_retention' must be at least 0, not -1" "it says so"
+
 conf "freshness_alert = [ \"$T/hook.sh\", \"--team\", \"ops; rm -rf /\" ];" \
     "shutdown_grace = 1;"
 
@@ -91,6 +106,57 @@ eq "$(alert 2001-01-12 | jq -r '[.product, .partition, .state, .due_utc, .interv
 eq "$(cat "$T"/alert.*.args | sort -u | tr '\n' '|')" "--team|ops; rm -rf /|" "the hook's argv is as configured, never split by a shell"
 eq "$(ls "$T"/alert.*.json | wc -l | tr -d ' ')" "2" "one alert per late partition"
 
+
+# --- meshctl products
+run_ctl 0 "products" products
+has "$T/out" "test.ok" "products lists test.ok"
+has "$T/out" "tests@example.org" "with its owner"
+has "$T/out" "late 2 (1 unpublished)" "its freshness: 2 late, 1 still not published"
+has "$T/out" "2001-01-11 at " "its last published partition"
+run_ctl 0 "products --json" products --json
+eq "$(jq -r '.[] | select(.product == "test.ok") | [.domain, .owner, .last_published_partition, .freshness, .late_count, .late_unpublished, .quarantined, .freshness_seconds] | join(" ")' "$T/out")" \
+    "test tests@example.org 2001-01-11 late 2 1 1 3600" "products --json: domain, owner, last published, freshness, quarantined"
+run_ctl 0 "products --domain test" products --domain test --json
+eq "$(jq -r 'length' "$T/out")" "1" "--domain keeps the domain's products"
+run_ctl 0 "products --domain nope" products --domain nope
+has "$T/out" "no products of domain 'nope'" "an empty domain says so"
+
+# --- meshctl product
+run_ctl 0 "product test.ok" product test.ok
+has "$T/out" "description: the ok test product" "the card has the description"
+has "$T/out" "contract:    1.0" "the contract version"
+has "$T/out" "freshness:   each partition published within 3600s of its interval end; 2 late so far" "the SLO and the late count"
+has "$T/out" "told_to_fail" "the checks of the newest build"
+run_ctl 0 "product --json" product test.ok --json
+eq "$(jq -r '[.partitions[].partition] | join(" ")' "$T/out")" "2001-01-12 2001-01-11 2001-01-10" "partitions newest first"
+eq "$(jq -r '[.partitions[] | (.late_us != null)] | map(tostring) | join(" ")' "$T/out")" "true false true" "each says whether it was late"
+eq "$(jq -r '[.checks[] | .check + ":" + (.passed | tostring)] | join(" ")' "$T/out")" "told_to_fail:false" "the newest build's checks"
+run_ctl 0 "product, a page of one" product test.ok --limit 1
+has "$T/out" "(more: meshctl product test.ok --before 2001-01-12)" "a page names the next"
+run_ctl 0 "product, the next page" product test.ok --limit 1 --before 2001-01-12 --json
+eq "$(jq -r '([.partitions[].partition] | join(" ")) + " " + .next_before' "$T/out")" "2001-01-11 2001-01-11" "--before gives the next page"
+run_ctl 0 "product --state" product test.ok --state quarantined --json
+eq "$(jq -r '[.partitions[].partition] | join(" ")' "$T/out")" "2001-01-12" "--state filters"
+run_ctl 2 "product: an unknown product" product test.nope
+has "$T/err" "unknown product 'test.nope' (products: test.ok)" "it names the products there are"
+run_ctl 2 "product --state: an unknown state" product test.ok --state nope
+
+# --- meshctl checks
+run_ctl 1 "checks of a quarantined partition" checks test.ok --partition 2001-01-12
+has "$T/out" "told_to_fail" "the failed check"
+has "$T/out" "FAILED" "says it failed"
+has "$T/out" "no fail_if file" "with what was expected"
+has "$T/out" "staging output kept for inspection: $T/state/staging/fresh/2001-01-12" "where the staging is kept"
+run_ctl 1 "checks --json" checks test.ok --partition 2001-01-12 --json
+eq "$(jq -r '[.state, .checks[0].check, .checks[0].severity, (.checks[0].passed | tostring), (.checks[0].observed | tostring), .checks[0].expected, (.staging.kept | tostring)] | join(" ")' "$T/out")" \
+    "quarantined told_to_fail error false 1 no fail_if file true" "checks --json: observed vs expected, and the staging"
+eq "$(jq -r '.staging.path' "$T/out")" "$T/state/staging/fresh/2001-01-12" "checks --json names the staging path"
+run_ctl 0 "checks of a published partition" checks test.ok --partition 2001-01-11
+has "$T/out" "rows_min" "its passed check"
+run_ctl 2 "checks: an unknown partition" checks test.ok --partition 1999-01-01
+has "$T/err" "product test.ok has no partition '1999-01-01' (newest: 2001-01-12, 2001-01-11, 2001-01-10)" "it names the newest partitions"
+run_ctl 2 "checks: an unknown product" checks nope.x --partition 2001-01-12
+run_ctl 2 "checks without --partition" checks test.ok
 stop_meshd
 
 # --- a restart judges nothing twice; quarantine_retention removes the
