@@ -11,7 +11,7 @@
 # inputs are published.  A quarantined flights day holds its analytics day
 # back; the demo then widens the delay bound, clears that day, and meshd
 # publishes it and builds its analytics day.  Last, the lineage of that
-# analytics partition back to its sources, and the catalog.
+# analytics partition back to its sources, the products and the catalog.
 #
 # usage: contrib/demo.sh [SRCDIR [BUILDDIR [DEMODIR]]]
 set -eu
@@ -90,6 +90,10 @@ echo "== analytics_daily: the days whose flights were quarantined wait"
 "$meshctl" runs analytics_daily --state queued
 
 echo
+echo "== meshctl checks ops.flights --partition $held: why it was quarantined"
+"$meshctl" checks ops.flights --partition "$held" || :   # 1: it has failed checks
+
+echo
 echo "== widen the delay bound to $wider minutes, reload, and clear $held"
 sed -i "s/max_delay_minutes = [0-9]*;/max_delay_minutes = $wider;/" \
     "$demo/jobs/flights_daily.conf"
@@ -133,6 +137,9 @@ echo "== meshctl lineage analytics.airport_delays --partition $held"
 echo
 echo "== OpenLineage: $(wc -l <"$demo/state/lineage.jsonl") events in $demo/state/lineage.jsonl; the analytics day's COMPLETE:"
 lineage_event
+echo
+echo "== meshctl products: owners, last partitions, freshness, failed checks"
+"$meshctl" products
 echo
 echo "== catalog"
 "$meshctl" catalog

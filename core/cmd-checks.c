@@ -121,6 +121,7 @@ checks_show(struct ctl *ctl, sqlite3 *db, const char *product, int64_t id,
 		int	sev = sqlite3_column_int(stmt, 3);
 		int	passed = sqlite3_column_int(stmt, 4);
 		int	has_obs = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
+		char	obs[32];
 
 		if (!passed && sev == 0)
 			failed++;
@@ -142,12 +143,15 @@ checks_show(struct ctl *ctl, sqlite3 *db, const char *product, int64_t id,
 			printf("  %-14s %-3s %-24s %-6s %-6s %12s  %s\n", "TASK",
 			    "TRY", "CHECK", "LEVEL", "RESULT", "OBSERVED",
 			    "EXPECTED");
+		if (has_obs)
+			snprintf(obs, sizeof obs, "%g",
+			    sqlite3_column_double(stmt, 5));
 		printf("  %-14s %-3d %-24s %-6s %s%-6s%s %12s  %s\n",
 		    ctl_col(stmt, 0), sqlite3_column_int(stmt, 1),
 		    ctl_col(stmt, 2), sev == 0 ? "error" : "warn",
 		    ctl_color_on(ctl, passed ? "success" : sev == 0 ? "failed" :
 		    "running"), passed ? "passed" : "FAILED",
-		    ctl_color_off(ctl), has_obs ? ctl_col(stmt, 5) : "-",
+		    ctl_color_off(ctl), has_obs ? obs : "-",
 		    ctl_col(stmt, 6));
 	}
 	sqlite3_finalize(stmt);

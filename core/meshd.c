@@ -839,6 +839,9 @@ daemon_timeout(struct daemon *d, int64_t now)
 		if (d->q[i].not_before > now &&
 		    (t < 0 || d->q[i].not_before - now < t))
 			t = d->q[i].not_before - now;
+	if (d->fresh != NULL && d->fresh_due != INT64_MAX &&
+	    (t < 0 || d->fresh_due - now < t))
+		t = d->fresh_due > now ? d->fresh_due - now : 0;
 	t = t < 0 ? -1 : t / 1000 + 1;
 	if ((due = engine_next_due(d->engine)) >= 0 && (t < 0 || due < t))
 		t = due;
@@ -993,6 +996,9 @@ daemon_loop(struct daemon *d)
 			return -1;
 		if (d->npub > 0 && daemon_inputs_pass(d) != 0)
 			return -1;
+		/* Freshness and retention: failures are logged and tried
+		 * again; they never stop the daemon. */
+		daemon_freshness(d, now, &d->fresh_due);
 		daemon_admit(d, now);
 		if (engine_step(d->engine, daemon_timeout(d, now),
 		    &cause) != 0) {
@@ -1033,6 +1039,7 @@ daemon_free(struct daemon *d)
 	free(d->q);
 	daemon_bf_free(d);
 	daemon_inputs_free(d);
+	daemon_freshness_free(d);
 	for (i = 0; i < d->nretired; i++)
 		jobset_free(&d->retired[i]);
 	free(d->retired);
