@@ -110,6 +110,7 @@ config_defaults(const char *basedir)
 	cfg->lineage_keep_s = 3600;
 	/* freshness and retention: no alert hook; a week */
 	cfg->quarantine_retention_s = 604800;
+	cfg->staging_retention_s = 604800;
 	return cfg;
 }
 
@@ -625,6 +626,8 @@ config_load(const char *path, struct errlist *errs)
 			cload_freshness_alert(&cl, s, dir, cfg);
 		else if (strcmp(name, "quarantine_retention") == 0)
 			cload_int(&cl, s, 0, &cfg->quarantine_retention_s);
+		else if (strcmp(name, "staging_retention") == 0)
+			cload_int(&cl, s, 0, &cfg->staging_retention_s);
 		else {
 			errlist_warn(errs, config_setting_source_file(s) != NULL ?
 			    config_setting_source_file(s) : path,

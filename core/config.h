@@ -23,6 +23,8 @@
  *                                       # run for a late partition, JSON
  *                                       # on stdin (meshd-freshness.c)
  *     quarantine_retention = 604800;    # seconds; 0 = keep forever
+ *     staging_retention = 604800;       # a succeeded run's staging, the
+ *                                       # same; 0 = keep forever
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -79,6 +81,9 @@ struct meshd_config {
 	int	  quarantine_retention_s; /* keep a quarantined partition's
 					 * staging this long; 0 = forever;
 					 * default 604800 (7 days) */
+	int	  staging_retention_s;	/* keep a succeeded run's staging
+					 * this long after it ended; 0 =
+					 * forever; default 604800 */
 	/* end of freshness and retention */
 };
 
