@@ -144,6 +144,7 @@ config_free(struct meshd_config *cfg)
 	free(cfg->pools);
 	/* policies */
 	policy_conf_free(cfg->policies);
+	free(cfg->policies_text);
 	/* lineage */
 	free(cfg->lineage_namespace);
 	free(cfg->lineage_path);
@@ -159,14 +160,19 @@ int
 config_apply_sync(const struct meshd_config *cfg, struct state *st,
     char **cause)
 {
+	const char	*v = cfg->sync_full ? "FULL" : "NORMAL";
+	char		*sql;
+	int		 rc;
+
 	/* WAL with synchronous = NORMAL (state.c's default) survives kill -9
-	 * of any process; FULL also survives losing power, at a price. */
-	if (!cfg->sync_full)
-		return 0;
-	if (sqlite3_exec(state_sqlite(st), "PRAGMA synchronous = FULL", NULL,
-	    NULL, NULL) != SQLITE_OK) {
-		set_cause(cause, "%s: cannot set synchronous = FULL: %s",
-		    state_path(st), sqlite3_errmsg(state_sqlite(st)));
+	 * of any process; FULL also survives losing power, at a price.  Set
+	 * either way: after a reload, NORMAL may replace FULL. */
+	sql = xasprintf("PRAGMA synchronous = %s", v);
+	rc = sqlite3_exec(state_sqlite(st), sql, NULL, NULL, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		set_cause(cause, "%s: cannot set synchronous = %s: %s",
+		    state_path(st), v, sqlite3_errmsg(state_sqlite(st)));
 		return -1;
 	}
 	return 0;
@@ -514,6 +520,7 @@ cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
 		} else if (strcmp(k, "path") == 0) {
 			path = e;
 			cload_path(cl, e, dir, &cfg->lineage_path);
+			cfg->lineage_path_given = 1;
 		} else {
 			url = e;
 			if (strncmp(v, "http://", 7) != 0 &&
@@ -531,6 +538,74 @@ cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
 		cload_error(cl, url, "lineage.url is for sink = \"http\"");
 	if (sink == LINEAGE_SINK_HTTP && url == NULL)
 		cload_error(cl, g, "lineage.sink = \"http\" needs a url");
+}
+
+/*
+ * A setting as one canonical string: names, types and values, without the
+ * file's layout or comments.  A reload compares groups parsed by other
+ * files (policies) this way, with no knowledge of what they hold.
+ */
+static void
+canon_add(char **out, const config_setting_t *s)
+{
+	const char	*name = config_setting_name(s), *v;
+	char		*t;
+	int		 i, n;
+
+	if (name != NULL) {
+		t = xasprintf("%s%s=", *out, name);
+		free(*out);
+		*out = t;
+	}
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+	case CONFIG_TYPE_ARRAY:
+	case CONFIG_TYPE_LIST:
+		t = xasprintf("%s%c", *out, config_setting_type(s) ==
+		    CONFIG_TYPE_GROUP ? '{' : '[');
+		free(*out);
+		*out = t;
+		n = config_setting_length(s);
+		for (i = 0; i < n; i++) {
+			canon_add(out, config_setting_get_elem(s,
+			    (unsigned int)i));
+			t = xasprintf("%s;", *out);
+			free(*out);
+			*out = t;
+		}
+		t = xasprintf("%s%c", *out, config_setting_type(s) ==
+		    CONFIG_TYPE_GROUP ? '}' : ']');
+		break;
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		t = xasprintf("%si%lld", *out, config_setting_get_int64(s));
+		break;
+	case CONFIG_TYPE_FLOAT:
+		t = xasprintf("%sf%.17g", *out, config_setting_get_float(s));
+		break;
+	case CONFIG_TYPE_BOOL:
+		t = xasprintf("%sb%d", *out, config_setting_get_bool(s));
+		break;
+	case CONFIG_TYPE_STRING:
+		/* Length first: no value can imitate the punctuation. */
+		v = config_setting_get_string(s);
+		t = xasprintf("%ss%zu:%s", *out, strlen(v), v);
+		break;
+	default:
+		t = xasprintf("%s?", *out);
+		break;
+	}
+	free(*out);
+	*out = t;
+}
+
+static char *
+cload_canon(const config_setting_t *s)
+{
+	char	*out = xstrdup("");
+
+	canon_add(&out, s);
+	return out;
 }
 
 struct meshd_config *
@@ -620,6 +695,8 @@ config_load(const char *path, struct errlist *errs)
 			/* policies: parsed by policy.c, which judges by them */
 			policy_conf_free(cfg->policies);
 			cfg->policies = policy_conf_parse(s, path, dir, errs);
+			free(cfg->policies_text);
+			cfg->policies_text = cload_canon(s);
 		}
 		/* freshness and retention (meshd-freshness.c) */
 		else if (strcmp(name, "freshness_alert") == 0)
@@ -813,4 +890,171 @@ config_check_write(const struct meshd_config *cfg, char **cause)
 		free(dir);
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------ reload */
+
+static int
+str_differ(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+static int
+strv_differ(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t	i;
+
+	if (na != nb)
+		return 1;
+	for (i = 0; i < na; i++)
+		if (str_differ(a[i], b[i]))
+			return 1;
+	return 0;
+}
+
+static void
+reload_note(struct config_changes *ch, int now, const char *key)
+{
+	if (now && ch->nnow < CONFIG_RELOAD_MAX)
+		ch->now[ch->nnow++] = key;
+	else if (!now && ch->nrestart < CONFIG_RELOAD_MAX)
+		ch->restart[ch->nrestart++] = key;
+}
+
+/*
+ * pools: the engine counts the slots in use in an array indexed like
+ * cfg->pools, sized when it starts, and a job's task keeps the index of
+ * its pool.  So slot counts may change at once; the set of names may not.
+ * 1 if they changed now, 0 if not, -1 if they wait for a restart (next
+ * then has cur's pools again).
+ */
+static int
+reload_pools(const struct meshd_config *cur, struct meshd_config *next)
+{
+	struct pool_def	*v;
+	size_t		 i;
+	int		 k, changed = 0;
+
+	if (cur->npools == next->npools) {
+		for (i = 0; i < cur->npools; i++)
+			if (config_pool_index(next, cur->pools[i].name) < 0)
+				break;
+		if (i == cur->npools) {
+			/* The same names: put them in cur's order. */
+			v = xcalloc(cur->npools == 0 ? 1 : cur->npools,
+			    sizeof *v);
+			for (i = 0; i < cur->npools; i++) {
+				k = config_pool_index(next, cur->pools[i].name);
+				v[i] = next->pools[k];
+				if (v[i].slots != cur->pools[i].slots)
+					changed = 1;
+			}
+			free(next->pools);
+			next->pools = v;
+			return changed;
+		}
+	}
+	for (i = 0; i < next->npools; i++)
+		free(next->pools[i].name);
+	free(next->pools);
+	next->pools = xcalloc(cur->npools == 0 ? 1 : cur->npools,
+	    sizeof *next->pools);
+	for (i = 0; i < cur->npools; i++) {
+		next->pools[i].name = xstrdup(cur->pools[i].name);
+		next->pools[i].slots = cur->pools[i].slots;
+	}
+	next->npools = cur->npools;
+	return -1;
+}
+
+void
+config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
+    struct config_changes *ch)
+{
+	int	pools;
+
+	memset(ch, 0, sizeof *ch);
+	/* Kept until the next start, each for its reason.  The state is open
+	 * and locked, its wake-up FIFO and group applied (state_db,
+	 * state_group, state_group_write); running and finished attempts
+	 * have their logs and staging where they are, and meshctl and the
+	 * retention passes look for them there (log_dir, staging_dir); the
+	 * executor's workers are forked with their limits (workers,
+	 * worker_max_tasks, worker_memory_mb), and it keeps its own copy of
+	 * kill_grace and heartbeat_timeout, which it has no way to change
+	 * yet. */
+#define KEEP_STR(key, f) do {						\
+	if (str_differ(cur->f, next->f)) {				\
+		reload_note(ch, 0, key);				\
+		free(next->f);						\
+		next->f = xstrdup_null(cur->f);				\
+	}								\
+} while (0)
+#define KEEP_INT(key, f) do {						\
+	if (cur->f != next->f) {					\
+		reload_note(ch, 0, key);				\
+		next->f = cur->f;					\
+	}								\
+} while (0)
+#define LIVE_INT(key, f) do {						\
+	if (cur->f != next->f)						\
+		reload_note(ch, 1, key);				\
+} while (0)
+	KEEP_STR("state_db", state_db);
+	KEEP_STR("log_dir", log_dir);
+	KEEP_STR("staging_dir", staging_dir);
+	KEEP_INT("workers", workers);
+	KEEP_INT("worker_max_tasks", worker_max_tasks);
+	KEEP_INT("worker_memory_mb", worker_memory_mb);
+	KEEP_INT("kill_grace", kill_grace_s);
+	KEEP_INT("heartbeat_timeout", heartbeat_timeout_s);
+	KEEP_STR("state_group", state_group);
+	KEEP_INT("state_group_write", state_group_write);
+	if ((pools = reload_pools(cur, next)) != 0)
+		reload_note(ch, pools > 0, "pools");
+
+	/* At once: the job load that follows reads these. */
+	if (str_differ(cur->jobs_dir, next->jobs_dir))
+		reload_note(ch, 1, "jobs_dir");
+	if (strv_differ(cur->plugin_path, cur->nplugin_path, next->plugin_path,
+	    next->nplugin_path))
+		reload_note(ch, 1, "plugin_path");
+	if (str_differ(cur->policies_text, next->policies_text))
+		reload_note(ch, 1, "policies");
+	/* At once: read where they are used. */
+	LIVE_INT("shutdown_grace", shutdown_grace_s);
+	if (strv_differ(cur->freshness_alert, cur->nfreshness_alert,
+	    next->freshness_alert, next->nfreshness_alert))
+		reload_note(ch, 1, "freshness_alert");
+	LIVE_INT("quarantine_retention", quarantine_retention_s);
+	LIVE_INT("staging_retention", staging_retention_s);
+	if (cur->sync_full != next->sync_full) {
+		reload_note(ch, 1, "synchronous");
+		ch->sync = 1;
+	}
+	/* lineage: the default file is beside the state_db kept above. */
+	if (!next->lineage_path_given) {
+		free(next->lineage_path);
+		next->lineage_path = config_lineage_default(next->state_db);
+	}
+	/* What the deliverer was started with: only its own sink's keys. */
+	if (cur->lineage_sink != next->lineage_sink ||
+	    (next->lineage_sink == LINEAGE_SINK_FILE &&
+	    str_differ(cur->lineage_path, next->lineage_path)) ||
+	    (next->lineage_sink == LINEAGE_SINK_HTTP &&
+	    (str_differ(cur->lineage_url, next->lineage_url) ||
+	    cur->lineage_timeout_s != next->lineage_timeout_s)) ||
+	    (next->lineage_sink != LINEAGE_SINK_NONE &&
+	    cur->lineage_keep_s != next->lineage_keep_s))
+		ch->deliverer = 1;
+	/* The namespace is read by each event as it is made. */
+	if (ch->deliverer || str_differ(cur->lineage_namespace,
+	    next->lineage_namespace))
+		reload_note(ch, 1, "lineage");
+#undef KEEP_STR
+#undef KEEP_INT
+#undef LIVE_INT
 }

@@ -28,6 +28,10 @@
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
+ *
+ * meshd reads the file again on SIGHUP (config_reload_merge()): most keys
+ * take effect at once, the others (state_db, the worker pool, log_dir,
+ * staging_dir, state_group...) at the next start.
  */
 #ifndef MESHD_CONFIG_H
 #define MESHD_CONFIG_H
@@ -66,6 +70,7 @@ struct meshd_config {
 	int	  lineage_sink;		/* LINEAGE_SINK_* */
 	char	 *lineage_namespace;	/* job namespace, default "meshd" */
 	char	 *lineage_path;		/* sink = "file" */
+	int	  lineage_path_given;	/* path set, not beside state_db */
 	char	 *lineage_url;		/* sink = "http" */
 	int	  lineage_timeout_s;	/* sink = "http": per POST, default 5 */
 	int	  lineage_keep_s;	/* acked events kept, default 3600 */
@@ -73,6 +78,8 @@ struct meshd_config {
 	/* policies = { ... }: governance (core/policy.h).  NULL when the
 	 * group is absent: the defaults then apply. */
 	struct policy_conf *policies;
+	char	 *policies_text;	/* the group as read, canonical: a
+					 * reload compares it (NULL: absent) */
 	/* end of policies */
 	/* freshness and retention (core/meshd-freshness.c) */
 	char	**freshness_alert;	/* argv of the alert hook, NULL-ended;
@@ -92,8 +99,9 @@ struct meshd_config {
 #define LINEAGE_SINK_HTTP	1
 #define LINEAGE_SINK_NONE	2	/* no events are recorded at all */
 
-/* Apply the configured durability to an open state (PRAGMA synchronous).
- * 0, or -1 with cause. */
+/* Apply the configured durability to an open state (PRAGMA synchronous
+ * FULL or NORMAL: meshd applies it again after a reload).  0, or -1 with
+ * cause. */
 struct state;
 int	config_apply_sync(const struct meshd_config *, struct state *,
 	    char **cause);
@@ -132,6 +140,34 @@ struct meshd_config	*config_load(const char *path, struct errlist *errs);
  * running without a file. */
 struct meshd_config	*config_defaults(const char *basedir);
 void			 config_free(struct meshd_config *);
+
+/*
+ * What a reload changes: the keys that differ between the running config
+ * and the new one, as named in meshd.conf (static strings), split into
+ * those that take effect now and those that wait for the next start.
+ */
+#define CONFIG_RELOAD_MAX	32
+struct config_changes {
+	const char	*now[CONFIG_RELOAD_MAX];
+	size_t		 nnow;
+	const char	*restart[CONFIG_RELOAD_MAX];
+	size_t		 nrestart;
+	int		 deliverer;	/* the lineage deliverer's settings
+					 * (sink, path, url, timeout, keep):
+					 * it must be started again */
+	int		 sync;		/* synchronous: apply it again */
+};
+
+/*
+ * SIGHUP: compare the running config `cur` with `next`, just loaded and
+ * valid, and fill `ch`.  Every key that cannot change while meshd runs
+ * gets cur's value back in `next`, so that `next` is exactly what meshd
+ * runs with from now on and the jobs are loaded against it; pools whose
+ * names are the same (in any order) keep cur's order, so a job's
+ * pool_index means the same pool to the engine.  Since 0.3.0.
+ */
+void	config_reload_merge(const struct meshd_config *cur,
+	    struct meshd_config *next, struct config_changes *ch);
 
 /*
  * Find a plugin: a name containing '/' is a path (relative to `relto`, the

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -954,6 +955,79 @@ lineage_child(const struct meshd_config *cfg, int rd)
 	return 0;
 }
 
+/* The kick pipe's read end in the deliverer, across the exec. */
+#define LINEAGE_KICK_FD	3
+
+/* The running binary, opened at start: executed again even if an upgrade
+ * has replaced the file since (a deliverer of another version must never
+ * open this daemon's state), and found under valgrind too. */
+#define LINEAGE_EXE_FD	4
+
+static const char	*lin_argv0 = "meshd";
+static int		 lin_exe = -1;
+static int		 lin_syslog, lin_debug;
+
+void
+lineage_init(const char *argv0, int to_syslog, int debug)
+{
+	if (argv0 != NULL)
+		lin_argv0 = argv0;
+	lin_syslog = to_syslog;
+	lin_debug = debug;
+	if (lin_exe == -1)
+		lin_exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+}
+
+/*
+ * The deliverer, after the exec: argv is the sink ("file" or "http"), its
+ * path or url, the state database, the HTTP timeout, lineage.keep, and the
+ * log flags ("-", or 's' for syslog and 'd' for debug).  The settings come
+ * from the daemon, not from meshd.conf read again, so that the child
+ * delivers exactly where the daemon said it would even if the file has
+ * changed since.
+ */
+int
+lineage_main(int argc, char **argv)
+{
+	struct meshd_config	*cfg;
+	char			*end;
+	long			 timeout, keep;
+	int			 rc;
+
+	if (argc != 6 || (strcmp(argv[0], "file") != 0 &&
+	    strcmp(argv[0], "http") != 0)) {
+		fprintf(stderr, "meshd: %s is for meshd's own use\n",
+		    LINEAGE_DELIVERER_ARG);
+		return 2;
+	}
+	timeout = strtol(argv[3], &end, 10);
+	if (*end != '\0' || timeout < 1 || timeout > 86400)
+		timeout = 5;
+	keep = strtol(argv[4], &end, 10);
+	if (*end != '\0' || keep < 0 || keep > INT_MAX)
+		keep = 3600;
+	if (strchr(argv[5], 's') != NULL)
+		log_open_syslog();
+	if (strchr(argv[5], 'd') != NULL)
+		log_set_level(LOG_LVL_DEBUG);
+	cfg = config_defaults(".");
+	free(cfg->state_db);
+	cfg->state_db = xstrdup(argv[2]);
+	if (strcmp(argv[0], "http") == 0) {
+		cfg->lineage_sink = LINEAGE_SINK_HTTP;
+		cfg->lineage_url = xstrdup(argv[1]);
+	} else {
+		cfg->lineage_sink = LINEAGE_SINK_FILE;
+		free(cfg->lineage_path);
+		cfg->lineage_path = xstrdup(argv[1]);
+	}
+	cfg->lineage_timeout_s = (int)timeout;
+	cfg->lineage_keep_s = (int)keep;
+	rc = lineage_child(cfg, LINEAGE_KICK_FD);
+	config_free(cfg);
+	return rc;
+}
+
 int
 lineage_start(const struct meshd_config *cfg, char **cause)
 {
@@ -961,9 +1035,28 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 	pid_t		 parent = getpid(), pid;
 	struct sigaction sa;
 	sigset_t	 all;
+	char		 timeout[16], keep[16], flags[4], *argv[9];
+	int		 exe;
 
 	if (cfg->lineage_sink == LINEAGE_SINK_NONE || lin_pid != -1)
 		return 0;
+	/* Everything the child needs is made before the fork: between fork
+	 * and exec it only closes, resets and execs. */
+	snprintf(timeout, sizeof timeout, "%d", cfg->lineage_timeout_s);
+	snprintf(keep, sizeof keep, "%d", cfg->lineage_keep_s);
+	snprintf(flags, sizeof flags, "%s%s%s", lin_syslog ? "s" : "",
+	    lin_debug ? "d" : "", !lin_syslog && !lin_debug ? "-" : "");
+	argv[0] = (char *)lin_argv0;
+	argv[1] = (char *)LINEAGE_DELIVERER_ARG;
+	argv[2] = (char *)(cfg->lineage_sink == LINEAGE_SINK_HTTP ? "http" :
+	    "file");
+	argv[3] = cfg->lineage_sink == LINEAGE_SINK_HTTP ? cfg->lineage_url :
+	    cfg->lineage_path;
+	argv[4] = cfg->state_db;
+	argv[5] = timeout;
+	argv[6] = keep;
+	argv[7] = flags;
+	argv[8] = NULL;
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
 		set_cause(cause, "lineage: pipe: %s", strerror(errno));
 		return -1;
@@ -977,16 +1070,32 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 		return -1;
 	}
 	if (pid == 0) {
-		/* Dies with the daemon, even by kill -9. */
+		/* Dies with the daemon, even by kill -9 (kept across exec). */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(0);
-		close(p[1]);
-		/* Nothing of the daemon's: its lock, its state connection
-		 * and its wake-up pipe stay with it. */
-		if (p[0] > 3)
-			close_range(3, (unsigned int)p[0] - 1, 0);
-		close_range((unsigned int)p[0] + 1, ~0U, 0);
+		/*
+		 * The read end becomes fd 3 (dup2 clears close-on-exec) and
+		 * every other descriptor of the daemon's is closed: its lock
+		 * (a flock held by a child outlives the daemon), its state
+		 * connection and its pipes.  Closing the state's descriptors
+		 * here does not release the daemon's POSIX locks: those
+		 * belong to the process that took them.  No SQLite call is
+		 * made before the exec, which leaves nothing of the daemon's
+		 * SQLite in this process.
+		 */
+		exe = lin_exe;
+		if (exe != -1 && exe <= LINEAGE_EXE_FD)
+			exe = fcntl(exe, F_DUPFD_CLOEXEC, LINEAGE_EXE_FD + 1);
+		if (p[0] == LINEAGE_KICK_FD)
+			fcntl(p[0], F_SETFD, 0);
+		else if (dup2(p[0], LINEAGE_KICK_FD) == -1)
+			_exit(127);
+		if (exe != -1)
+			exe = dup3(exe, LINEAGE_EXE_FD, O_CLOEXEC);
+		close_range(LINEAGE_EXE_FD + 1, ~0U, 0);
+		if (exe == -1)
+			close(LINEAGE_EXE_FD);
 		memset(&sa, 0, sizeof sa);
 		sa.sa_handler = SIG_DFL;
 		sigemptyset(&sa.sa_mask);
@@ -999,7 +1108,17 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 		sigaction(SIGPIPE, &sa, NULL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		_exit(lineage_child(cfg, p[0]));
+		/* The running binary itself; its path only without /proc. */
+		if (exe != -1)
+			fexecve(exe, argv, environ);
+		execv("/proc/self/exe", argv);
+		if (strchr(lin_argv0, '/') != NULL)
+			execv(lin_argv0, argv);
+		else
+			execvp(lin_argv0, argv);
+		log_error("lineage: cannot run %s again: %s", lin_argv0,
+		    strerror(errno));
+		_exit(127);
 	}
 	close(p[0]);
 	lin_pid = pid;
@@ -1009,6 +1128,87 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 	    cfg->lineage_sink == LINEAGE_SINK_HTTP ? cfg->lineage_url :
 	    cfg->lineage_path, (long)pid);
 	return 0;
+}
+
+int
+lineage_running(void)
+{
+	int	status;
+
+	if (lin_pid == -1)
+		return 0;
+	if (waitpid(lin_pid, &status, WNOHANG) != lin_pid)
+		return 1;
+	log_warn("lineage: the deliverer (pid %ld) %s %d", (long)lin_pid,
+	    WIFSIGNALED(status) ? "was killed by signal" : "exited",
+	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	close(lin_kick);
+	lin_kick = -1;
+	lin_pid = -1;
+	return 0;
+}
+
+int
+lineage_handoff(struct state *st, const struct meshd_config *from,
+    const struct meshd_config *to, char **cause)
+{
+	sqlite3_stmt	*stmt = NULL;
+	char		*a = NULL, *b = NULL;
+	int64_t		 acked = 0;
+	int		 rc = -1;
+
+	if (from->lineage_sink == LINEAGE_SINK_NONE ||
+	    to->lineage_sink == LINEAGE_SINK_NONE)
+		return 0;
+	a = sink_name(from);
+	b = sink_name(to);
+	if (strcmp(a, b) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (state_begin(st, cause) != 0)
+		goto out;
+	if (sink_exec(st, "INSERT OR IGNORE INTO lineage_sinks (name) "
+	    "VALUES (?)", b, 0, 0, NULL, cause) != 0)
+		goto rollback;
+	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE lineage_sinks SET "
+	    "acked_seq = max(acked_seq, coalesce((SELECT acked_seq FROM "
+	    "lineage_sinks WHERE name = ?2), 0)) WHERE name = ?1", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		db_fail(st, cause, "sink");
+		goto rollback;
+	}
+	sqlite3_bind_text(stmt, 1, b, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, a, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		db_fail(st, cause, "sink");
+		goto rollback;
+	}
+	sqlite3_finalize(stmt);
+	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT acked_seq FROM "
+	    "lineage_sinks WHERE name = ?", -1, &stmt, NULL) != SQLITE_OK) {
+		db_fail(st, cause, "sink");
+		stmt = NULL;
+		goto rollback;
+	}
+	sqlite3_bind_text(stmt, 1, b, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		acked = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (state_commit(st, cause) != 0)
+		goto rollback;
+	log_info("lineage: %s continues after event %lld, where %s stopped",
+	    b, (long long)acked, a);
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_finalize(stmt);
+	state_rollback(st);
+out:
+	free(a);
+	free(b);
+	return rc;
 }
 
 void

@@ -11,9 +11,11 @@
  * Delivery is a child process, not a thread: the daemon forks workers that
  * run plugin code (which may use SQLite or libcurl themselves), and a
  * fork while another thread holds a library's lock would leave that lock
- * held forever in the worker.  The child has its own state connection and
- * dies with the daemon (PR_SET_PDEATHSIG); a lock file makes sure that only
- * one deliverer per state database ever runs.
+ * held forever in the worker.  The child exec()s meshd again (a hidden
+ * option, lineage_main()), so that nothing of the daemon's SQLite crosses
+ * the fork, opens its own state connection and dies with the daemon
+ * (PR_SET_PDEATHSIG); a lock file makes sure that only one deliverer per
+ * state database ever runs.
  *
  * `meshctl run` writes events to the outbox too; they are delivered by
  * meshd when it runs (at once if it is running).
@@ -82,20 +84,59 @@ int	lineage_recover(struct state *, const struct meshd_config *,
  */
 void	lineage_kick(void);
 
+/* The hidden first argument that makes meshd a deliverer. */
+#define LINEAGE_DELIVERER_ARG	"--lineage-deliverer"
+
+/*
+ * meshd, at start (before lineage_start()): how to run meshd again (its
+ * argv[0], used if /proc/self/exe cannot be executed) and how the
+ * deliverer logs (meshd's --syslog and --debug).  Since 0.3.0.
+ */
+void	lineage_init(const char *argv0, int to_syslog, int debug);
+
 /*
  * meshd: start the delivery process for the configured sink (nothing to
- * do with sink = "none").  Call once, BEFORE this process opens the state
- * database (state_open()) or forks a worker: SQLite's per-process table of
- * file locks must not cross a fork, even for a connection the child opens
- * itself.  The child opens (and if need be creates) the database on its
- * own.  0, or -1 with cause.  Since 0.2.0.
+ * do with sink = "none").  It forks and execs meshd with
+ * LINEAGE_DELIVERER_ARG and the sink's settings: SQLite's per-process
+ * table of file locks must never cross a fork into a process that uses
+ * SQLite, even for a connection the child opens itself, and after exec
+ * nothing of it is left.  So it may be called at any time, with the state
+ * open (a reload), once no deliverer runs (lineage_stop()).  The child
+ * opens (and if need be creates) the database on its own.  0, or -1 with
+ * cause.  Since 0.2.0; any time since 0.3.0.
  */
 int	lineage_start(const struct meshd_config *, char **cause);
 /*
- * meshd, at exit: let the deliverer finish what it is sending (a second at
- * most), then stop it.  Safe to call without lineage_start().
+ * meshd, at exit or before a new lineage_start(): let the deliverer finish
+ * what it is sending (a second at most), then stop it and reap it.  Safe
+ * to call without lineage_start().
  */
 void	lineage_stop(void);
+/*
+ * Is the deliverer running?  One that died is reaped (by pid) and logged,
+ * so that a reload can start another.  Since 0.3.0.
+ */
+int	lineage_running(void);
+/*
+ * meshd, on a reload that moves delivery from `from`'s sink to `to`'s:
+ * the new destination continues where the old one stopped (its acked_seq
+ * becomes at least the old one's), so that across the two every event is
+ * delivered once: what the old sink acknowledged is not sent again, what
+ * it had not is sent to the new one.  Nothing to do if both are the same
+ * or either sink is "none" (the destination then starts from its own row,
+ * as at a start: all events still in the outbox if it is new).  Call
+ * between
+ * lineage_stop() and lineage_start(), outside a transaction.  0, or -1
+ * with cause.  Since 0.3.0.
+ */
+int	lineage_handoff(struct state *, const struct meshd_config *from,
+	    const struct meshd_config *to, char **cause);
+/*
+ * The deliverer process: meshd's main() calls it when argv[1] is
+ * LINEAGE_DELIVERER_ARG, with the arguments after it.  Returns the exit
+ * status.  Since 0.3.0.
+ */
+int	lineage_main(int argc, char **argv);
 
 /*
  * One delivery pass in this process, on `st`: send the events after the

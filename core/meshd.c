@@ -5,8 +5,8 @@
  * queued runs to the engine within the limits, and let the engine launch,
  * collect and commit.  It sleeps until the next interval ends, the next
  * retry is due or a result arrives.  SIGTERM/SIGINT drain and stop,
- * SIGHUP reloads the jobs (validated whole first), and a restart after a
- * crash resumes every run the state says was unfinished.
+ * SIGHUP reloads meshd.conf and the jobs (validated whole first), and a
+ * restart after a crash resumes every run the state says was unfinished.
  */
 #include <sys/stat.h>
 
@@ -128,8 +128,9 @@ usage(FILE *f)
 	    "  -V, --version      print the version\n\n"
 	    "Signals: TERM or INT drain (running attempts may finish within\n"
 	    "shutdown_grace, then are stopped and resumed at the next start);\n"
-	    "HUP reloads the jobs, keeping the old ones if any file is "
-	    "invalid.\n", config_default_path());
+	    "HUP reloads meshd.conf and the jobs, keeping the old ones if any\n"
+	    "file is invalid (some keys wait for a restart: the log names "
+	    "them).\n", config_default_path());
 }
 
 /* The daemon's clock: real time, or the test clock file. */
@@ -779,38 +780,135 @@ watermarks_for(struct daemon *d, const struct jobset *js,
 	return w;
 }
 
+/* A reload that found errors: log each with its file and line, change
+ * nothing. */
+static void
+reload_refused(struct daemon *d, struct errlist *errs)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->n; i++)
+		log_msg(errs->v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
+		    LOG_LVL_WARN, "%s:%d: %s", errs->v[i].file != NULL ?
+		    errs->v[i].file : "?", errs->v[i].line, errs->v[i].msg);
+	log_error("reload refused: %zu error%s; the previous configuration "
+	    "and the %zu job%s keep running", errs->nerrors,
+	    errs->nerrors == 1 ? "" : "s", d->jobs.n,
+	    d->jobs.n == 1 ? "" : "s");
+}
+
+/* "a, b, c" of the names. */
+static char *
+names_join(const char *const *v, size_t n)
+{
+	char	*s = xstrdup(""), *t;
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		t = xasprintf("%s%s%s", s, i == 0 ? "" : ", ", v[i]);
+		free(s);
+		s = t;
+	}
+	return s;
+}
+
 /*
- * SIGHUP: load meshd.conf's jobs whole; on any error keep the old ones
- * (running attempts are never touched either way).
+ * The lineage part of a reload, once d->cfg holds the new settings and
+ * `old` the previous ones: a deliverer whose settings changed is replaced,
+ * the new destination taking over where the old one stopped; one that died
+ * is started again.  Failures are logged: the events wait in the outbox
+ * for the next reload or start, and scheduling goes on.
+ */
+static void
+reload_lineage(struct daemon *d, const struct meshd_config *old,
+    int changed)
+{
+	char	*cause = NULL;
+
+	if (changed) {
+		lineage_stop();
+		if (lineage_handoff(d->st, old, d->cfg, &cause) != 0) {
+			log_error("%s", cause);
+			free(cause);
+			cause = NULL;
+		}
+	} else if (d->cfg->lineage_sink == LINEAGE_SINK_NONE ||
+	    lineage_running())
+		return;
+	if (d->cfg->lineage_sink == LINEAGE_SINK_NONE) {
+		log_info("lineage: sink = \"none\": no events are recorded");
+		return;
+	}
+	if (lineage_start(d->cfg, &cause) != 0) {
+		log_error("%s; the events wait in the outbox", cause);
+		free(cause);
+	}
+}
+
+/*
+ * SIGHUP: read meshd.conf again and load the jobs against it, validating
+ * everything before anything is applied; on any error keep the old config
+ * and the old jobs, entirely.  Running attempts are never touched.
+ *
+ * The engine, the jobs' loader and the freshness passes hold d->cfg, not
+ * copies of its fields, and read it when they use it: the new config is
+ * swapped INTO the same struct, so that they see it at once and nothing
+ * is left pointing at freed memory.  Keys that cannot change while meshd
+ * runs were given their old values first (config_reload_merge()), so the
+ * struct is always one consistent config.  Nothing keeps a pointer to a
+ * field across a loop pass: retired jobs and running attempts have their
+ * own copies of what they took from it (plugin paths, staging and log
+ * paths, pool indexes, which stay valid since pools' names do not change).
  */
 static void
 daemon_reload(struct daemon *d)
 {
-	struct errlist	 errs = ERRLIST_INIT;
-	struct jobset	 js;
-	int64_t		*w;
-	size_t		 i;
+	struct errlist		 errs = ERRLIST_INIT;
+	struct meshd_config	*next, swap;
+	struct config_changes	 ch;
+	struct jobset		 js;
+	int64_t			*w;
+	size_t			 i;
+	char			*now, *later, *cause = NULL;
 
-	log_info("reloading jobs from %s", d->cfg->jobs_dir);
+	log_info("reloading %s and the jobs", d->config_path);
 	memset(&js, 0, sizeof js);
-	if (jobs_load(d->cfg, &js, &errs) != 0) {
-		for (i = 0; i < errs.n; i++)
-			log_error("%s:%d: %s", errs.v[i].file != NULL ?
-			    errs.v[i].file : "?", errs.v[i].line,
-			    errs.v[i].msg);
-		log_error("reload refused: %zu error%s; the previous %zu "
-		    "job%s keep running", errs.nerrors,
-		    errs.nerrors == 1 ? "" : "s", d->jobs.n,
-		    d->jobs.n == 1 ? "" : "s");
-		jobset_free(&js);
+	if ((next = config_load(d->config_path, &errs)) == NULL) {
+		reload_refused(d, &errs);
 		errlist_free(&errs);
 		return;
 	}
+	config_reload_merge(d->cfg, next, &ch);
+	if (jobs_load(next, &js, &errs) != 0) {
+		reload_refused(d, &errs);
+		jobset_free(&js);
+		errlist_free(&errs);
+		config_free(next);
+		return;
+	}
 	for (i = 0; i < errs.n; i++)
-		log_warn("%s:%d: %s", errs.v[i].file, errs.v[i].line,
-		    errs.v[i].msg);
+		log_warn("%s:%d: %s", errs.v[i].file != NULL ? errs.v[i].file :
+		    "?", errs.v[i].line, errs.v[i].msg);
 	errlist_free(&errs);
-	policy_enforce(d->cfg, &js);
+	for (i = 0; i < ch.nrestart; i++)
+		log_warn("%s: %s changed; it takes effect at the next restart",
+		    d->config_path, ch.restart[i]);
+	/* Governance by the new policies: jobs that break one are refused,
+	 * the rest run. */
+	policy_enforce(next, &js);
+
+	/* Valid: apply.  `next` ends up holding the previous settings. */
+	swap = *d->cfg;
+	*d->cfg = *next;
+	*next = swap;
+	if (ch.sync && config_apply_sync(d->cfg, d->st, &cause) != 0) {
+		log_error("%s", cause);
+		free(cause);
+		cause = NULL;
+	}
+	reload_lineage(d, next, ch.deliverer);
+	config_free(next);
+
 	w = watermarks_for(d, &js, &d->jobs, d->watermark);
 	d->retired = xreallocarray(d->retired, d->nretired + 1,
 	    sizeof *d->retired);
@@ -821,7 +919,19 @@ daemon_reload(struct daemon *d)
 	free(d->paused);
 	d->paused = paused_for(d, &d->jobs);
 	daemon_gc(d);
-	log_info("reloaded: %zu job%s", d->jobs.n, d->jobs.n == 1 ? "" : "s");
+	now = names_join(ch.now, ch.nnow);
+	later = names_join(ch.restart, ch.nrestart);
+	if (ch.nnow == 0 && ch.nrestart == 0)
+		log_info("reloaded: %zu job%s; meshd.conf unchanged",
+		    d->jobs.n, d->jobs.n == 1 ? "" : "s");
+	else
+		log_info("reloaded: %zu job%s; meshd.conf: %s%s%s%s%s",
+		    d->jobs.n, d->jobs.n == 1 ? "" : "s", now,
+		    ch.nnow > 0 ? " changed" : "",
+		    ch.nnow > 0 && ch.nrestart > 0 ? "; " : "", later,
+		    ch.nrestart > 0 ? " changed, at the next restart" : "");
+	free(now);
+	free(later);
 	/* New jobs catch up by their policy. */
 	daemon_schedule(d, daemon_now(d), 1);
 }
@@ -914,9 +1024,9 @@ daemon_start(struct daemon *d, int *lockfd)
 	errlist_free(&errs);
 	/* Governance: jobs that break a policy are refused, the rest run. */
 	policy_enforce(d->cfg, &d->jobs);
-	/* The lineage deliverer is a child with its own connection: it is
-	 * forked before this process opens the state (SQLite's locks must
-	 * not cross a fork). */
+	/* The lineage deliverer is a child with its own connection.  It
+	 * execs meshd again, so it could start at any time (a reload does),
+	 * but at start it is simply first. */
 	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1 ||
 	    lineage_start(d->cfg, &cause) != 0)
 		goto fail;
@@ -1056,6 +1166,7 @@ main(int argc, char **argv)
 	struct daemon		 d;
 	struct sigaction	 sa;
 	int			 c, detach = 0, lockfd = -1, rc = 1, devnull;
+	int			 to_syslog = 0, debug = 0;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
@@ -1068,6 +1179,9 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 
+	/* The lineage deliverer is meshd run again (lineage_start()). */
+	if (argc > 1 && strcmp(argv[1], LINEAGE_DELIVERER_ARG) == 0)
+		return lineage_main(argc - 2, argv + 2);
 	memset(&d, 0, sizeof d);
 	d.config_path = config_default_path();
 	while ((c = getopt_long(argc, argv, "c:fdshV", longopts, NULL)) !=
@@ -1084,9 +1198,11 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			log_open_syslog();
+			to_syslog = 1;
 			break;
 		case 'D':
 			log_set_level(LOG_LVL_DEBUG);
+			debug = 1;
 			break;
 		case 'k':
 			d.clock_file = optarg;
@@ -1108,6 +1224,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	lineage_init(argv[0], to_syslog, debug);
 	if (detach) {
 		if (daemon(1, 1) == -1) {
 			fprintf(stderr, "meshd: daemon: %s\n", strerror(errno));
