@@ -1009,8 +1009,6 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 	KEEP_INT("workers", workers);
 	KEEP_INT("worker_max_tasks", worker_max_tasks);
 	KEEP_INT("worker_memory_mb", worker_memory_mb);
-	KEEP_INT("kill_grace", kill_grace_s);
-	KEEP_INT("heartbeat_timeout", heartbeat_timeout_s);
 	KEEP_STR("state_group", state_group);
 	KEEP_INT("state_group_write", state_group_write);
 	if ((pools = reload_pools(cur, next)) != 0)
@@ -1026,6 +1024,8 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 		reload_note(ch, 1, "policies");
 	/* At once: read where they are used. */
 	LIVE_INT("shutdown_grace", shutdown_grace_s);
+	LIVE_INT("kill_grace", kill_grace_s);
+	LIVE_INT("heartbeat_timeout", heartbeat_timeout_s);
 	if (strv_differ(cur->freshness_alert, cur->nfreshness_alert,
 	    next->freshness_alert, next->nfreshness_alert))
 		reload_note(ch, 1, "freshness_alert");

@@ -752,6 +752,14 @@ executor_set_wakeup(struct executor *ex, int fd)
 	ex->wakefd = fd;
 }
 
+void
+executor_set_limits(struct executor *ex, int kill_grace_s,
+    int heartbeat_timeout_s)
+{
+	ex->opts.kill_grace_s = kill_grace_s;
+	ex->opts.heartbeat_timeout_s = heartbeat_timeout_s;
+}
+
 int
 executor_cancel(struct executor *ex, int64_t attempt_id, const char *why)
 {

@@ -113,6 +113,11 @@ int		 executor_wait(struct executor *, int timeout_ms,
  * handlers, so that no signal waits for the next timeout.  -1: none.  The
  * caller drains it. */
 void		 executor_set_wakeup(struct executor *, int fd);
+/* New kill grace and heartbeat timeout (a reload of meshd.conf): taken by
+ * the next stop and the next silence check.  Workers need not know: they
+ * beat every second whatever the timeout. */
+void		 executor_set_limits(struct executor *, int kill_grace_s,
+		    int heartbeat_timeout_s);
 /* Ask the attempt to stop: SIGTERM, then SIGKILL after the grace.  Its
  * result comes through executor_wait() with reason `why`. */
 int		 executor_cancel(struct executor *, int64_t attempt_id,

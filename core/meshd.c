@@ -901,6 +901,8 @@ daemon_reload(struct daemon *d)
 	swap = *d->cfg;
 	*d->cfg = *next;
 	*next = swap;
+	executor_set_limits(d->ex, d->cfg->kill_grace_s,
+	    d->cfg->heartbeat_timeout_s);
 	if (ch.sync && config_apply_sync(d->cfg, d->st, &cause) != 0) {
 		log_error("%s", cause);
 		free(cause);

@@ -146,12 +146,14 @@ eq "$(pgrep -f -- "--lineage-deliverer file $B" | wc -l)" "1" "the deliverer was
 refused victim "the policy still holds"
 
 # --- several at once: live ones apply, restart ones wait
-sed -i '/^policies/d; /^kill_grace/d' "$T/meshd.conf"
+sed -i '/^policies/d; /^kill_grace/d; /^workers/d' "$T/meshd.conf"
 echo 'kill_grace = 2;' >>"$T/meshd.conf"
 echo 'shutdown_grace = 3;' >>"$T/meshd.conf"
+echo 'workers = 3;' >>"$T/meshd.conf"
 hup "several keys"
-has "$LOG" "reloaded: 2 jobs; meshd.conf: policies, shutdown_grace changed; state_db, kill_grace changed, at the next restart" "live and restart keys are told apart"
-has "$LOG" "$T/meshd.conf: kill_grace changed; it takes effect at the next restart" "each restart key has its warning"
+has "$LOG" "reloaded: 2 jobs; meshd.conf: policies, shutdown_grace, kill_grace changed; state_db, workers changed, at the next restart" "live and restart keys are told apart"
+has "$LOG" "$T/meshd.conf: workers changed; it takes effect at the next restart" "each restart key has its warning"
+hasnt "$LOG" "kill_grace changed; it takes effect" "kill_grace applies at once"
 again victim "without the policy, victim runs again"
 
 kill -TERM "$pid"
