@@ -30,11 +30,27 @@
  * enter the catalog when their job first runs; unscheduled and
  * on_inputs jobs have no interval to promise, so no SLO is judged.
  *
- * Retention: a quarantined partition's staging (staging_dir/JOB/KEY,
- * kept for inspection) is removed quarantine_retention seconds after it
- * was quarantined (product_partitions.updated_us, the engine's wall
- * clock, compared with the wall clock), unless its run is queued or
- * running again.  Published partitions' staging is not touched here.
+ * Retention: a run's staging (staging_dir/JOB/KEY, and its attempts'
+ * directories beside it in KEY.attempts) is removed once nothing needs
+ * it, going by the wall clock that recorded the times (runs.ended_us,
+ * product_partitions.updated_us), never by the daemon's:
+ *  - a quarantined partition's, kept for inspection, quarantine_retention
+ *    seconds after it was quarantined;
+ *  - a failed or cancelled run's, quarantine_retention seconds after the
+ *    run ended: like a quarantined one, it is what an operator inspects
+ *    before clearing the run, and a quarantined partition's run is itself
+ *    a failed one;
+ *  - a succeeded run's, staging_retention seconds after the run ended:
+ *    what it published is elsewhere, and a backfill of years would leave
+ *    a directory of extracted data per day for ever.
+ * Never while the run is queued or running again (by its row, or in this
+ * daemon's queue or engine: a trigger queues a finished run before its row
+ * changes), and never outside the job's staging (no symbolic link is
+ * followed).  Finished runs are walked in (ended_us, id) order from where
+ * the last pass stopped, RET_BATCH per class per pass: each pass is cheap
+ * and a run is looked at once, unless it ends again (a rerun) with a newer
+ * ended_us.  The walk starts again from the beginning when the daemon
+ * starts, finding mostly nothing left to remove.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -70,6 +86,12 @@ extern char	**environ;
 #define FRESH_SCAN_MAX		(60LL * 1000000)
 /* An alert hook still running after this long is killed. */
 #define ALERT_TIMEOUT		(60LL * 1000000)
+/* Finished runs looked at per class per pass, so that 100,000 expired
+ * runs (a long backfill) never hold up the loop: the rest at the next
+ * passes, which come at once. */
+#define RET_BATCH		100
+/* Classes of finished runs whose staging is removed (rclasses[]). */
+#define RET_NCLASS		3
 
 struct fprod {
 	int64_t	 id;
@@ -100,6 +122,15 @@ struct dfresh {
 	size_t		 nalerts;
 	int64_t		 ret_next;	/* wall clock */
 	int64_t		 ret_done;	/* quarantined before this: done */
+	/* Finished runs' staging: where each class's pass goes on from
+	 * (runs before (end, id) in (ended_us, id) order are done), the
+	 * retentions it was computed with (a reload may change them) and
+	 * when the next pass is due (wall clock). */
+	struct rwater {
+		int64_t	 end, id;
+	}		 rw[RET_NCLASS];
+	int		 rw_keep[RET_NCLASS];
+	int64_t		 stg_next;
 };
 
 /* "6h", "1h30m", "2d", "45s": for log lines. */
@@ -562,11 +593,94 @@ rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 	(void)flag;
 	(void)ftw;
 	if (remove(path) != 0 && errno != ENOENT) {
-		log_warn("quarantine retention: %s: %s", path,
-		    strerror(errno));
+		log_warn("retention: %s: %s", path, strerror(errno));
 		return 0;	/* remove what can be */
 	}
 	return 0;
+}
+
+/* Is the run (job, key) queued or running in this daemon?  A trigger of a
+ * finished partition queues it before its row says so. */
+static int
+run_live(struct daemon *d, const char *job, const char *key)
+{
+	return engine_is_active(d->engine, job, key) ||
+	    daemon_queued(d, job, key);
+}
+
+/* Remove the directory `path` and everything in it, if it is one (not a
+ * symbolic link); 1 if it was there. */
+static int
+rm_tree(const char *path)
+{
+	struct stat	sb;
+
+	if (lstat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return 0;
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	return 1;
+}
+
+/* Is KEY.attempts itself the key of a run of the job?  Then that
+ * directory is its staging, not KEY's attempts. */
+static int
+attempts_is_run(struct daemon *d, const char *job, const char *key)
+{
+	sqlite3_stmt	*stmt;
+	int		 r = 1;		/* in doubt, it is */
+
+	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT count(*) FROM "
+	    "runs WHERE job_id = (SELECT id FROM jobs WHERE name = ?1) AND "
+	    "partition_key = ?2 || '.attempts'", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		return r;
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		r = sqlite3_column_int(stmt, 0) != 0;
+	sqlite3_finalize(stmt);
+	return r;
+}
+
+/*
+ * Remove a run's staging, staging_dir/JOB/KEY, and its attempts'
+ * directories, which the engine keeps beside it in KEY.attempts.  Keys
+ * of unscheduled jobs are free text: one never names a path outside the
+ * job's staging, and no symbolic link is followed, neither the job's
+ * directory, nor the run's, nor one inside it (nftw FTW_PHYS), nor onto
+ * another file system (FTW_MOUNT).  1 if there was something to remove
+ * (*path is then the staging's path, to free), 0 if not.
+ */
+static int
+staging_remove(struct daemon *d, const char *job, const char *key,
+    char **path)
+{
+	struct stat	 sb;
+	char		*jdir, *adir;
+	int		 ok;
+
+	*path = NULL;
+	if (*key == '\0' || strchr(key, '/') != NULL ||
+	    strcmp(key, ".") == 0 || strcmp(key, "..") == 0 ||
+	    *job == '\0' || strchr(job, '/') != NULL ||
+	    strcmp(job, ".") == 0 || strcmp(job, "..") == 0)
+		return 0;
+	jdir = xasprintf("%s/%s", d->cfg->staging_dir, job);
+	ok = lstat(jdir, &sb) == 0 && S_ISDIR(sb.st_mode);
+	free(jdir);
+	if (!ok)
+		return 0;
+	*path = xasprintf("%s/%s/%s", d->cfg->staging_dir, job, key);
+	adir = xasprintf("%s.attempts", *path);
+	ok = rm_tree(*path);
+	if (lstat(adir, &sb) == 0 && !attempts_is_run(d, job, key))
+		ok |= rm_tree(adir);
+	free(adir);
+	if (!ok) {
+		free(*path);
+		*path = NULL;
+	}
+	return ok;
 }
 
 /* Remove the staging of quarantined partitions past the retention. */
@@ -577,7 +691,6 @@ fresh_retention(struct daemon *d, struct dfresh *f)
 	sqlite3_stmt	*stmt;
 	int64_t		 keep = (int64_t)d->cfg->quarantine_retention_s *
 			    1000000, wall = now_us(), cutoff = wall - keep, t;
-	struct stat	 sb;
 	char		*path;
 
 	f->ret_next = wall + keep;
@@ -595,21 +708,14 @@ fresh_retention(struct daemon *d, struct dfresh *f)
 		const char *job = (const char *)sqlite3_column_text(stmt, 0);
 		const char *key = (const char *)sqlite3_column_text(stmt, 1);
 
-		/* Keys of unscheduled jobs are free text: never let one
-		 * name a path outside the job's staging. */
-		if (*key == '\0' || strchr(key, '/') != NULL ||
-		    strcmp(key, ".") == 0 || strcmp(key, "..") == 0 ||
-		    strchr(job, '/') != NULL)
-			continue;
-		path = xasprintf("%s/%s/%s", d->cfg->staging_dir, job, key);
-		if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-			nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS |
-			    FTW_MOUNT);
+		if (run_live(d, job, key))
+			continue;	/* quarantined again or not, later */
+		if (staging_remove(d, job, key, &path)) {
 			log_info("job=%s partition=%s: quarantined staging %s "
 			    "removed after %ds (quarantine_retention)", job,
 			    key, path, d->cfg->quarantine_retention_s);
+			free(path);
 		}
-		free(path);
 	}
 	sqlite3_finalize(stmt);
 	f->ret_done = cutoff + 1;
@@ -631,6 +737,138 @@ sqlfail:
 	return -1;
 }
 
+/* Finished runs whose staging goes after a retention, by their end. */
+static const struct rclass {
+	const char	*state;		/* runs.state */
+	const char	*what;		/* for the log */
+	int		 quarantine;	/* quarantine_retention, else
+					 * staging_retention */
+} rclasses[RET_NCLASS] = {
+	{ "success", "succeeded", 0 },
+	{ "failed", "failed", 1 },
+	{ "cancelled", "cancelled", 1 },
+};
+
+static int
+rclass_keep_s(const struct daemon *d, const struct rclass *c)
+{
+	return c->quarantine ? d->cfg->quarantine_retention_s :
+	    d->cfg->staging_retention_s;
+}
+
+/*
+ * Remove the staging of the runs of class `ci` that ended more than its
+ * retention ago, at most RET_BATCH of them, from where the last pass
+ * stopped ((ended_us, id) order: runs_state_ended serves it).  A run
+ * queued or running again is passed over: it ends again later, with a
+ * newer ended_us, and is met again then.  *next (wall clock) is lowered
+ * to when the next one expires, or to now if the batch was full.
+ */
+static int
+run_retention(struct daemon *d, struct dfresh *f, size_t ci, int64_t wall,
+    int64_t *next)
+{
+	const struct rclass	*c = &rclasses[ci];
+	struct rwater		*w = &f->rw[ci];
+	sqlite3			*db = state_sqlite(d->st);
+	sqlite3_stmt		*stmt;
+	int64_t			 keep, cutoff, end, id;
+	char			*path;
+	int			 n = 0, rc;
+
+	keep = (int64_t)rclass_keep_s(d, c) * 1000000;
+	cutoff = wall - keep;
+	/* The job's name by a subquery, not a join: the planner may then
+	 * only walk runs in the index's order. */
+	if (sqlite3_prepare_v2(db, "SELECT r.id, r.ended_us, (SELECT j.name "
+	    "FROM jobs j WHERE j.id = r.job_id), r.partition_key FROM runs r "
+	    "WHERE r.state = ?1 AND r.ended_us >= ?2 AND (r.ended_us > ?2 OR "
+	    "r.id > ?3) ORDER BY r.ended_us, r.id LIMIT ?4", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(stmt, 1, c->state, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, w->end);
+	sqlite3_bind_int64(stmt, 3, w->id);
+	sqlite3_bind_int(stmt, 4, RET_BATCH);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *job = (const char *)sqlite3_column_text(stmt, 2);
+		const char *key = (const char *)sqlite3_column_text(stmt, 3);
+
+		id = sqlite3_column_int64(stmt, 0);
+		end = sqlite3_column_int64(stmt, 1);
+		if (end > cutoff) {
+			/* Ordered by end: the rest expire later. */
+			if (end + keep < *next)
+				*next = end + keep;
+			n = 0;
+			rc = SQLITE_DONE;
+			break;
+		}
+		n++;
+		w->end = end;
+		w->id = id;
+		if (job == NULL || key == NULL || run_live(d, job, key))
+			continue;
+		if (staging_remove(d, job, key, &path)) {
+			log_info("job=%s partition=%s: staging %s of the %s "
+			    "run removed %ds after it ended (%s)", job, key,
+			    path, c->what, rclass_keep_s(d, c), c->quarantine ?
+			    "quarantine_retention" : "staging_retention");
+			free(path);
+		}
+	}
+	if (rc != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(stmt);
+	if (n == RET_BATCH)
+		*next = wall;	/* more may be due: at the next pass */
+	return 0;
+sqlfail:
+	log_error("retention of %s runs' staging: %s", c->what,
+	    sqlite3_errmsg(db));
+	sqlite3_finalize(stmt);
+	if (wall + 60 * 1000000LL < *next)
+		*next = wall + 60 * 1000000LL;
+	return -1;
+}
+
+/* Quarantined partitions, then finished runs (a quarantined partition's
+ * run failed: it is met again there, with nothing left to remove). */
+static int
+retention(struct daemon *d, struct dfresh *f, int64_t wall)
+{
+	size_t	i;
+	int	rc = 0, keep_s;
+
+	for (i = 0; i < RET_NCLASS; i++) {
+		if (f->rw_keep[i] != rclass_keep_s(d, &rclasses[i])) {
+			/* A reload changed it: what is due when has changed;
+			 * what was removed stays removed. */
+			f->rw_keep[i] = rclass_keep_s(d, &rclasses[i]);
+			f->stg_next = INT64_MIN;
+			if (rclasses[i].quarantine)
+				f->ret_next = INT64_MIN;
+		}
+	}
+	if (d->cfg->quarantine_retention_s > 0 && wall >= f->ret_next &&
+	    fresh_retention(d, f) != 0)
+		rc = -1;
+	if (wall < f->stg_next)
+		return rc;
+	f->stg_next = INT64_MAX;
+	for (i = 0; i < RET_NCLASS; i++) {
+		if ((keep_s = rclass_keep_s(d, &rclasses[i])) <= 0)
+			continue;
+		/* Runs ending from now on expire after now + keep: look
+		 * again then at the latest. */
+		if (wall + (int64_t)keep_s * 1000000 < f->stg_next)
+			f->stg_next = wall + (int64_t)keep_s * 1000000;
+		if (run_retention(d, f, i, wall, &f->stg_next) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 int
 daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 {
@@ -642,6 +880,7 @@ daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 		f = d->fresh = xcalloc(1, sizeof *f);
 		f->started = now;
 		f->next = INT64_MIN;
+		f->stg_next = INT64_MIN;
 	}
 	if (f->nalerts > 0)
 		alert_reap(d, f);
@@ -662,14 +901,18 @@ daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 	if (now >= f->next && fresh_judge(d, f, now) != 0)
 		rc = -1;
 	wall = now_us();
-	if (d->cfg->quarantine_retention_s > 0 && wall >= f->ret_next &&
-	    fresh_retention(d, f) != 0)
+	if (retention(d, f, wall) != 0)
 		rc = -1;
 	*next_due = f->next;
-	if (d->cfg->quarantine_retention_s > 0) {
-		/* Retention goes by the wall clock; the loop's by the
-		 * daemon's: translate. */
-		rn = f->ret_next - wall;
+	/* Retention goes by the wall clock; the loop's by the daemon's:
+	 * translate. */
+	rn = INT64_MAX;
+	if (d->cfg->quarantine_retention_s > 0)
+		rn = f->ret_next;
+	if (f->stg_next < rn)
+		rn = f->stg_next;
+	if (rn != INT64_MAX) {
+		rn = rn > wall ? rn - wall : 0;
 		if (rn < INT64_MAX - now && now + rn < *next_due)
 			*next_due = now + rn;
 	}
