@@ -47,8 +47,27 @@ noop_touch(meshd_ctx *ctx)
 	return MESHD_OK;
 }
 
+#ifdef NOOP_PRODUCTS
+/*
+ * noop-product.la: the same plugin declaring data products, for
+ * bench-inputs.sh (a task may only name a product its plugin declares).
+ * noop itself declares none, so that bench-dag and bench-backfill measure
+ * no product bookkeeping.  No freshness SLO: the partitions are years old.
+ */
+static const struct meshd_product products[] = {
+	{ .name = "bench.up", .description = "the upstream benchmark product" },
+	{ .name = "bench.down", .description = "read from bench.up" },
+	{ .name = NULL }
+};
+#endif
+
 MESHD_PLUGIN(
+#ifdef NOOP_PRODUCTS
+	.name = "noop-product",
+	.products = products,
+#else
 	.name = "noop",
+#endif
 	.version = "1.0.0",
 	.domain = "bench",
 	.owner = "bench@example.org",
