@@ -232,6 +232,10 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	eo.memory_mb = ctl->cfg->worker_memory_mb;
 	eo.kill_grace_s = ctl->cfg->kill_grace_s;
 	eo.heartbeat_timeout_s = ctl->cfg->heartbeat_timeout_s;
+	eo.log_max_bytes = ctl->cfg->log_max_bytes;
+	eo.log_overflow_fails = ctl->cfg->log_overflow_fails;
+	eo.task_max_bytes = ctl->cfg->task_max_bytes;
+	eo.empty_check_fails = ctl->cfg->empty_check_fails;
 	if ((ex = executor_new(&eo, &cause)) == NULL) {
 		ctl_error("%s", cause);
 		rc = CTL_EXIT_FAILED;

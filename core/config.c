@@ -111,6 +111,12 @@ config_defaults(const char *basedir)
 	/* freshness and retention: no alert hook; a week */
 	cfg->quarantine_retention_s = 604800;
 	cfg->staging_retention_s = 604800;
+	/* containment */
+	cfg->log_max_bytes = 32LL * 1024 * 1024;
+	cfg->log_overflow_fails = 0;
+	cfg->task_max_bytes = 16LL * 1024 * 1024;
+	cfg->min_free_space = 100LL * 1024 * 1024;
+	cfg->empty_check_fails = 1;
 	return cfg;
 }
 
@@ -333,6 +339,91 @@ cload_int(struct cload *cl, const config_setting_t *s, int min, int *out)
 		return -1;
 	}
 	*out = (int)v;
+	return 0;
+}
+
+/*
+ * A size in bytes: an integer, or a string with a suffix K, M, G or T
+ * (powers of 1024), as "32M".  Refused outside [min, max], quoting the
+ * value as written.
+ */
+static int
+cload_size(struct cload *cl, const config_setting_t *s, long long min,
+    long long max, long long *out)
+{
+	const char	*v = "", *name = config_setting_name(s);
+	char		*end;
+	long long	 n, mul = 1;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+		n = config_setting_get_int(s);
+		break;
+	case CONFIG_TYPE_INT64:
+		n = config_setting_get_int64(s);
+		break;
+	case CONFIG_TYPE_STRING:
+		v = config_setting_get_string(s);
+		errno = 0;
+		n = strtoll(v, &end, 10);
+		if (end == v || errno != 0 || n < 0)
+			goto bad;
+		switch (*end) {
+		case 'T': case 't': mul <<= 10; /* FALLTHROUGH */
+		case 'G': case 'g': mul <<= 10; /* FALLTHROUGH */
+		case 'M': case 'm': mul <<= 10; /* FALLTHROUGH */
+		case 'K': case 'k': mul <<= 10; end++; break;
+		case '\0': break;
+		default: goto bad;
+		}
+		if (*end == 'B' || *end == 'b' || *end == 'i')
+			end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b'))
+			    ? 2 : 1;
+		if (*end != '\0' || n > max / mul) {
+			if (*end == '\0') {
+				cload_error(cl, s, "'%s' must be at most %lld "
+				    "bytes, not \"%s\"", name, max, v);
+				return -1;
+			}
+			goto bad;
+		}
+		n *= mul;
+		break;
+	default:
+		cload_error(cl, s, "'%s' must be a size (bytes, or a string "
+		    "such as \"32M\"), not %s", name,
+		    config_type_name(config_setting_type(s)));
+		return -1;
+	}
+	if (n < min || n > max) {
+		cload_error(cl, s, "'%s' must be between %lld and %lld bytes, "
+		    "not %lld", name, min, max, n);
+		return -1;
+	}
+	*out = n;
+	return 0;
+bad:
+	cload_error(cl, s, "'%s' must be a size such as \"512K\", \"32M\" or "
+	    "\"2G\", not \"%s\"", name, v);
+	return -1;
+}
+
+/* One of two words: *out = 0 for `no`, 1 for `yes`. */
+static int
+cload_choice(struct cload *cl, const config_setting_t *s, const char *no,
+    const char *yes, int *out)
+{
+	const char	*v = config_setting_get_string(s);
+
+	if (v != NULL && strcmp(v, no) == 0)
+		*out = 0;
+	else if (v != NULL && strcmp(v, yes) == 0)
+		*out = 1;
+	else {
+		cload_error(cl, s, "'%s' must be \"%s\" or \"%s\"",
+		    config_setting_name(s), no, yes);
+		return -1;
+	}
 	return 0;
 }
 
@@ -705,6 +796,20 @@ config_load(const char *path, struct errlist *errs)
 			cload_int(&cl, s, 0, &cfg->quarantine_retention_s);
 		else if (strcmp(name, "staging_retention") == 0)
 			cload_int(&cl, s, 0, &cfg->staging_retention_s);
+		/* containment */
+		else if (strcmp(name, "log_max_bytes") == 0)
+			cload_size(&cl, s, 0, 1LL << 40, &cfg->log_max_bytes);
+		else if (strcmp(name, "task_max_bytes") == 0)
+			cload_size(&cl, s, 64LL * 1024, 1LL << 30,
+			    &cfg->task_max_bytes);
+		else if (strcmp(name, "min_free_space") == 0)
+			cload_size(&cl, s, 0, 1LL << 50, &cfg->min_free_space);
+		else if (strcmp(name, "log_overflow") == 0)
+			cload_choice(&cl, s, "truncate", "fail",
+			    &cfg->log_overflow_fails);
+		else if (strcmp(name, "empty_check") == 0)
+			cload_choice(&cl, s, "pass", "fail",
+			    &cfg->empty_check_fails);
 		else {
 			errlist_warn(errs, config_setting_source_file(s) != NULL ?
 			    config_setting_source_file(s) : path,

@@ -92,6 +92,22 @@ struct meshd_config {
 					 * this long after it ended; 0 =
 					 * forever; default 604800 */
 	/* end of freshness and retention */
+	/* containment (issue 10) */
+	long long log_max_bytes;	/* an attempt's log is cut here;
+					 * default 32 MiB, 0 = no cap */
+	int	  log_overflow_fails;	/* log_overflow = "fail": an attempt
+					 * over the cap fails; default
+					 * "truncate": it is only cut */
+	long long task_max_bytes;	/* largest task message (parameters
+					 * included); default 16 MiB */
+	long long min_free_space;	/* launching pauses below this many
+					 * free bytes on the state, log or
+					 * staging filesystem; default
+					 * 100 MiB, 0 = off */
+	int	  empty_check_fails;	/* empty_check = "fail" (default): a
+					 * check stage that records no check
+					 * fails; "pass" lets it succeed */
+	/* end of containment */
 };
 
 /* Where OpenLineage events go (lineage = { sink = ...; }). */

@@ -35,6 +35,11 @@ struct executor_opts {
 	int	memory_mb;		/* RLIMIT per worker, 0 = none */
 	int	kill_grace_s;		/* SIGTERM -> SIGKILL */
 	int	heartbeat_timeout_s;
+	/* containment (issue 10); 0 in each means the default noted */
+	long long log_max_bytes;	/* cap on an attempt's log; 0: none */
+	int	log_overflow_fails;	/* over the cap: fail the attempt */
+	long long task_max_bytes;	/* largest task; 0: 16 MiB */
+	int	empty_check_fails;	/* a check stage with no check fails */
 };
 
 /* Everything a worker needs for one attempt.  The executor copies it. */
@@ -82,6 +87,11 @@ struct task_result {
 	char			*reason;	/* precise cause, or NULL on OK */
 	char			*message;	/* the plugin's set_error text */
 	int64_t			 started_us, ended_us;
+	/* The attempt never ran the plugin because of a fault in meshd's
+	 * own directories or resources (log or staging directory not
+	 * writable, disk full): the engine does not count it against the
+	 * task's retries, and pauses launching for a while. */
+	int			 infra;
 	struct check_rec	*checks;
 	size_t			 nchecks;
 	struct metric_rec	*metrics;

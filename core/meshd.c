@@ -1043,6 +1043,10 @@ daemon_start(struct daemon *d, int *lockfd)
 	eo.memory_mb = d->cfg->worker_memory_mb;
 	eo.kill_grace_s = d->cfg->kill_grace_s;
 	eo.heartbeat_timeout_s = d->cfg->heartbeat_timeout_s;
+	eo.log_max_bytes = d->cfg->log_max_bytes;
+	eo.log_overflow_fails = d->cfg->log_overflow_fails;
+	eo.task_max_bytes = d->cfg->task_max_bytes;
+	eo.empty_check_fails = d->cfg->empty_check_fails;
 	if ((d->ex = executor_new(&eo, &cause)) == NULL)
 		goto fail;
 	executor_set_wakeup(d->ex, wake_pipe[0]);
