@@ -165,6 +165,32 @@ wait_for "launching resumes once there is room" 10 logged "launching again"
 wait_for "the backfill then runs" 30 runs_done 5
 integrity "headroom"
 stop_meshd
+
+# ------------------------------------- a log directory meshd cannot write
+# A read-only file system (root may write anywhere else): every attempt
+# would fail at full speed.  The attempts fail with the path, cost their
+# task no try, and launching backs off until the directory works again.
+rm -f "$(DB)"* "$T/meshd.log"
+rm -rf "$MNT/logs" "$MNT/staging"
+mkdir -p "$MNT/ro"
+conf "shutdown_grace = 2;" "kill_grace = 1;" "min_free_space = 0;" "log_dir = \"state/ro/logs\";"
+mount -t tmpfs -o ro,size=1m tmpfs "$MNT/ro" || fail "cannot mount a read-only tmpfs"
+start_meshd
+wait_for "meshd is up" 10 test -p "$(DB).wake"
+run_ctl 0 "a backfill of 50 partitions is queued" backfill fill --from 2001-01-01 --to 2001-02-19 --max-active-runs 4
+wait_for "an attempt fails naming the log directory" 10 sh -c "sqlite3 '$(DB)' \"SELECT reason FROM attempts\" | grep -q 'state/ro/logs'"
+sleep 6
+n=$(sqlite3 "$(DB)" "SELECT count(*) FROM attempts WHERE state = 'failed'")
+[ "$n" -le 6 ] && ok "launching backs off: $n failed attempts in 6 s, not hundreds" || fail "launching did not back off: $n failed attempts in 6 s"
+eq "$(sqlite3 "$(DB)" "SELECT count(*) FROM runs WHERE state = 'failed'")" "0" "no run fails because meshd cannot write its log directory"
+wait_for "meshctl status shows the infrastructure fault" 5 status_has "infrastructure"
+has "$T/meshd.log" "does not count against its retries" "meshd logs the fault at ERROR"
+mount -o remount,rw "$MNT/ro"
+wait_for "the backfill runs once the directory works again" 90 runs_done 50
+eq "$(sqlite3 "$(DB)" "SELECT count(*) FROM runs WHERE state <> 'success'")" "0" "every run succeeded, whatever the failed attempts"
+integrity "unwritable log directory"
+stop_meshd
+umount "$MNT/ro"
 umount "$MNT" && MNT=""
 
 # ------------------------------------------------ meshd stopped for 30 s
