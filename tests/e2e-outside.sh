@@ -19,7 +19,7 @@ MNT=""
 pids=""
 cleanup() {
 	for p in $pids; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
-	[ -n "$MNT" ] && umount "$MNT" 2>/dev/null
+	[ -n "$MNT" ] && { umount "$MNT/ro" 2>/dev/null; umount "$MNT" 2>/dev/null; }
 	[ -n "${E2E_KEEP:-}" ] && { echo "kept $T"; return; }
 	chmod -R u+w "$T" 2>/dev/null
 	rm -rf "$T"
