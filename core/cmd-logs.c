@@ -298,12 +298,32 @@ logs_open(struct logs *l, const struct logs_attempt *a, int follow,
 	return 0;
 }
 
+/* The length of s[0..len) without an incomplete UTF-8 sequence at its
+ * end. */
+static size_t
+logs_utf8_whole(const char *s, size_t len)
+{
+	size_t		i, need;
+	unsigned char	c;
+
+	for (i = len; i > 0 && len - i < 4; i--) {
+		c = (unsigned char)s[i - 1];
+		if ((c & 0xc0) == 0x80)
+			continue;	/* a continuation byte: look further */
+		if (c < 0x80)
+			return len;
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		return len - (i - 1) >= need ? len : i - 1;
+	}
+	return len;
+}
+
 /* The attempt and the window of its log as one JSON object. */
 static void
 logs_json(struct logs *l, const struct logs_attempt *a)
 {
 	char		 s[32], e[32], *text = NULL, buf[65536];
-	size_t		 len = 0, want;
+	size_t		 len = 0, want, skip;
 	ssize_t		 n;
 	long long	 size = 0, start = 0;
 	json_t		*log = NULL;
@@ -321,7 +341,18 @@ logs_json(struct logs *l, const struct logs_attempt *a)
 			if (l->left > 0)
 				l->left -= n;
 		}
-		log = json_stringn(text != NULL ? text : "", len);
+		/* A window cut by bytes may split a UTF-8 character at
+		 * either end: leave the pieces out rather than lose the
+		 * whole text to null. */
+		skip = 0;
+		if (text != NULL) {
+			while (skip < len && skip < 3 &&
+			    ((unsigned char)text[skip] & 0xc0) == 0x80)
+				skip++;
+			len = logs_utf8_whole(text + skip, len - skip);
+			start += (long long)skip;
+		}
+		log = json_stringn(text != NULL ? text + skip : "", len);
 		free(text);
 	}
 	ctl_json_out(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:s?, "

@@ -167,7 +167,7 @@ ctl_state(struct ctl *ctl, enum state_mode mode)
 	struct state	*st;
 	struct passwd	*pw;
 	char		*cause = NULL;
-	int64_t		 t0;
+	int64_t		 wait_ms;
 
 	if (ctl_config(ctl) == NULL)
 		return NULL;
@@ -185,14 +185,22 @@ ctl_state(struct ctl *ctl, enum state_mode mode)
 		free(cause);
 		return NULL;
 	}
-	t0 = mono_us();
-	if ((st = state_open_wait(ctl->cfg->state_db, mode, ctl->timeout_ms,
+	/* One deadline for the whole command, however many times it opens
+	 * the state (a verb may read, then record a request). */
+	if (ctl->deadline_us == 0)
+		ctl->deadline_us = mono_us() + (int64_t)ctl->timeout_ms * 1000;
+	wait_ms = (ctl->deadline_us - mono_us()) / 1000;
+	if (wait_ms < 0)
+		wait_ms = 0;
+	if ((st = state_open_wait(ctl->cfg->state_db, mode, (int)wait_ms,
 	    &cause)) == NULL) {
 		ctl_error("%s", cause);
 		free(cause);
 		return NULL;
 	}
-	state_set_deadline(st, t0 + (int64_t)ctl->timeout_ms * 1000);
+	/* Later waits: each bounded by --timeout, all by the deadline. */
+	state_set_wait(st, ctl->timeout_ms);
+	state_set_deadline(st, ctl->deadline_us);
 	return st;
 }
 

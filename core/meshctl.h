@@ -41,6 +41,7 @@ struct ctl {
 	int			 utc;		/* -u/--utc: times in UTC */
 	struct meshd_config	*cfg;		/* loaded on demand */
 	int			 timeout_ms;	/* --timeout: waits on the state */
+	int64_t			 deadline_us;	/* first ctl_state() + timeout */
 };
 
 /* --timeout's default, in seconds, and its largest value. */

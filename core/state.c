@@ -411,6 +411,12 @@ state_set_deadline(struct state *s, int64_t deadline_us)
 	s->deadline_us = deadline_us;
 }
 
+void
+state_set_wait(struct state *s, int wait_ms)
+{
+	s->wait_ms = wait_ms < 0 ? 0 : wait_ms;
+}
+
 /* Run one integer-valued PRAGMA or query; an SQLite result code. */
 static int
 query_int(sqlite3 *db, const char *sql, int64_t *out)

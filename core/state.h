@@ -119,6 +119,8 @@ struct state	*state_open_wait(const char *path, enum state_mode,
  * run, --follow) clears it and keeps the per-wait bound alone.
  */
 void		 state_set_deadline(struct state *, int64_t deadline_us);
+/* Change the bound on each later wait (see state_open_wait()). */
+void		 state_set_wait(struct state *, int wait_ms);
 /*
  * The pid of the process that holds the WAL write lock of the database at
  * `path` (a POSIX lock on byte 120 of its -shm file, found in /proc/locks),
