@@ -160,5 +160,21 @@ run_ctl 0 "logs --follow of an ended attempt" logs ref current extract --follow
 out=$(stat -c %s "$T/out")
 if [ "$out" -le 1048576 ]; then ok "--follow starts from the same window ($out bytes)"; else fail "--follow printed $out bytes"; fi
 run_ctl 2 "--tail with --offset" logs ref current extract --tail 1 --offset 0
+# On a terminal (script(1) gives one) the log goes through $PAGER; not
+# with --no-pager, and never when stdout is not a terminal (above).
+if command -v script >/dev/null 2>&1; then
+	PAGER='sed s/^/paged:/' script -q -c "'$MESHCTL' logs ref current extract --tail 2" /dev/null >"$T/tty" 2>&1
+	eq "$(grep -c '^paged:' "$T/tty")" "2" "on a terminal the log goes through \$PAGER"
+	PAGER='sed s/^/paged:/' script -q -c "'$MESHCTL' logs ref current extract --tail 2 --no-pager" /dev/null >"$T/tty" 2>&1
+	eq "$(grep -c '^paged:' "$T/tty")" "0" "--no-pager prints it directly"
+	PAGER='head -n 1' script -q -c "'$MESHCTL' logs ref current extract --all; echo rc=\$?" /dev/null >"$T/tty" 2>&1
+	has "$T/tty" "rc=0" "a pager that quits early is no error"
+else
+	fail "script(1) (util-linux) is missing: cannot check the pager"
+fi
+PAGER='sed s/^/paged:/'; export PAGER
+run_ctl 0 "logs into a file with \$PAGER set" logs ref current extract --tail 2
+hasnt "$T/out" "paged:" "no pager when stdout is not a terminal"
+unset PAGER
 
 finish
