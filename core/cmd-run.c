@@ -172,8 +172,9 @@ run_ti_final(const char *state)
  * stay 'running' in the state, with running attempts, until a meshd's
  * recovery ran it again.  The workers are gone (the executor was freed):
  * end the run as failed, each task that had not ended as failed with
- * `why`, and each attempt still recorded as running likewise, in one
- * transaction that waits for the state as long as --timeout again.
+ * `why`, each attempt still recorded as running likewise, and the
+ * partitions it was building missing again, in one transaction that
+ * waits for the state as long as --timeout again.
  * 0, or -1 with cause (the run is then left as it was).
  */
 static int
@@ -209,6 +210,19 @@ run_rollback(struct state *st, const struct job_def *job, int64_t run_id,
 	sqlite3_bind_int64(stmt, 1, now);
 	sqlite3_bind_text(stmt, 2, why, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, run_id);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	/* As the engine ends a failed run: the partitions it was building
+	 * are missing again (published or quarantined ones stay). */
+	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE product_partitions "
+	    "SET state = 'missing', updated_us = ?1 WHERE run_id = ?2 AND "
+	    "state NOT IN ('published', 'quarantined')", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, now);
+	sqlite3_bind_int64(stmt, 2, run_id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto sqlfail;
 	sqlite3_finalize(stmt);

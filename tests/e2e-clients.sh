@@ -109,6 +109,7 @@ eq "$(sql "SELECT group_concat(task_id || ':' || state, ' ') FROM (SELECT * FROM
 has_reason=$(sql "SELECT count(*) FROM task_instances WHERE run_id = $rid AND reason LIKE 'meshctl run failed on the state: %injected fault'")
 eq "$has_reason" "2" "with the reason"
 eq "$(sql "SELECT count(*) FROM attempts a JOIN task_instances t ON t.id = a.task_instance_id WHERE t.run_id = $rid AND a.state = 'running'")" "0" "no attempt is left running"
+eq "$(sql "SELECT count(*) FROM product_partitions WHERE run_id = $rid AND state = 'building'")" "0" "no partition is left building"
 sqlite3 "$T/state/state.db" "DROP TRIGGER boom"
 
 # --- meshctl run, the state busy for longer than --timeout mid-run
