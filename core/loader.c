@@ -182,6 +182,60 @@ out:
 	return rc;
 }
 
+/*
+ * A link is only as safe as the directory that holds it: whoever can
+ * write there can point it elsewhere.  Follow `path` link by link and
+ * check the directories down to each link (the real path itself is
+ * checked by the caller).
+ */
+static int
+loader_check_links(const char *path, char **cause)
+{
+	struct stat	 sb;
+	char		*cur, *dir = NULL, *realdir = NULL, target[PATH_MAX];
+	ssize_t		 n;
+	int		 hops, rc = -1;
+
+	cur = xstrdup(path);
+	for (hops = 0; hops < 40; hops++) {
+		if (lstat(cur, &sb) != 0) {
+			set_cause(cause, "%s: '%s': %s", path, cur,
+			    strerror(errno));
+			goto out;
+		}
+		if (!S_ISLNK(sb.st_mode)) {
+			rc = 0;
+			goto out;
+		}
+		dir = path_dirname(cur);
+		if ((realdir = realpath(dir, NULL)) == NULL) {
+			set_cause(cause, "%s: directory '%s': %s", path, dir,
+			    strerror(errno));
+			goto out;
+		}
+		if (loader_check_dirs(path, NULL, realdir, cause) != 0)
+			goto out;
+		if ((n = readlink(cur, target, sizeof target - 1)) == -1) {
+			set_cause(cause, "%s: '%s': %s", path, cur,
+			    strerror(errno));
+			goto out;
+		}
+		target[n] = '\0';
+		free(cur);
+		cur = target[0] == '/' ? xstrdup(target) :
+		    path_join(realdir, target);
+		free(dir);
+		free(realdir);
+		dir = realdir = NULL;
+	}
+	set_cause(cause, "%s: %s", path, strerror(ELOOP));
+out:
+	free(realdir);
+	free(dir);
+	free(cur);
+	return rc;
+}
+
 int
 loader_check_file(const char *path, char **cause)
 {
@@ -197,8 +251,7 @@ int
 loader_check_path(const char *path, char **realp, char **cause)
 {
 	struct stat	 sb;
-	char		*real = NULL, *dir = NULL, *linkdir = NULL;
-	char		*shown_real;
+	char		*real = NULL, *dir = NULL, *shown_real;
 	int		 rc = -1;
 
 	*realp = NULL;
@@ -207,23 +260,12 @@ loader_check_path(const char *path, char **realp, char **cause)
 		goto out;
 	}
 	/*
-	 * A link is only as safe as the directory that holds it: whoever can
-	 * write there can point it elsewhere.  Check that directory's chain
-	 * too; the file is then opened by its real path, so that the link
-	 * is not followed a second time.
+	 * Each link on the way, and the directories down to it, count too
+	 * (loader_check_links()); the file is then opened by its real path,
+	 * so that no link is followed a second time.
 	 */
-	if (S_ISLNK(sb.st_mode)) {
-		dir = path_dirname(path);
-		if ((linkdir = realpath(dir, NULL)) == NULL) {
-			set_cause(cause, "%s: directory '%s': %s", path, dir,
-			    strerror(errno));
-			goto out;
-		}
-		if (loader_check_dirs(path, NULL, linkdir, cause) != 0)
-			goto out;
-		free(dir);
-		dir = NULL;
-	}
+	if (S_ISLNK(sb.st_mode) && loader_check_links(path, cause) != 0)
+		goto out;
 	if (stat(real, &sb) != 0) {
 		set_cause(cause, "%s: %s", path, strerror(errno));
 		goto out;
@@ -243,7 +285,6 @@ loader_check_path(const char *path, char **realp, char **cause)
 	real = NULL;
 	rc = 0;
 out:
-	free(linkdir);
 	free(dir);
 	free(real);
 	return rc;

@@ -574,7 +574,7 @@ START_TEST(test_path_chain)
 	struct loaded_plugin	*lp;
 	char			 tmpl[] = "/tmp/check_loader.XXXXXX";
 	char			*base, *good, *open_, *sub, *p_good, *p_open;
-	char			*p_sub, *link, *back, *fine, *cause = NULL;
+	char			*p_sub, *link, *back, *fine, *hop, *cause = NULL;
 	char			*src, *want;
 
 	base = mkdtemp(tmpl);
@@ -643,6 +643,20 @@ START_TEST(test_path_chain)
 	free(want);
 	free(cause);
 	cause = NULL;
+
+	/* A chain of links: good/hop.so -> open/back.so -> good/ok.so.
+	 * Both ends are good, the middle link's directory is not. */
+	hop = xasprintf("%s/hop.so", good);
+	ck_assert_int_eq(symlink(back, hop), 0);
+	ck_assert_int_eq(loader_check_file(hop, &cause), -1);
+	want = xasprintf("%s: refusing plugin: directory '%s' is "
+	    "world-writable (mode 0777", hop, open_);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = NULL;
+	unlink(hop);
+	free(hop);
 
 	/* A good link to a good plugin loads, by its real path. */
 	ck_assert_int_eq(loader_check_file(fine, &cause), 0);
