@@ -173,7 +173,8 @@ stop_meshd
 rm -f "$(DB)"* "$T/meshd.log"
 rm -rf "$MNT/logs" "$MNT/staging"
 mkdir -p "$MNT/ro"
-conf "shutdown_grace = 2;" "kill_grace = 1;" "min_free_space = 0;" "log_dir = \"state/ro/logs\";"
+conf "shutdown_grace = 2;" "kill_grace = 1;" "min_free_space = 0;"
+sed -i 's|^log_dir = .*|log_dir = "state/ro/logs";|' "$T/meshd.conf"
 mount -t tmpfs -o ro,size=1m tmpfs "$MNT/ro" || fail "cannot mount a read-only tmpfs"
 start_meshd
 wait_for "meshd is up" 10 test -p "$(DB).wake"
