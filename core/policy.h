@@ -9,6 +9,7 @@
  *       plugin_domains = { ops = "/usr/lib/meshd/plugins/ops"; };
  *       contract_version = "^[0-9]+\\.[0-9]+$";
  *       own_domain = true;            # the default
+ *       allow_publish_without_check = false;  # the default
  *     };
  *
  * They are enforced where jobs are loaded: `meshctl validate` reports each
@@ -50,6 +51,9 @@ struct policy_conf {
 	regex_t	  contract;		/* compiled if contract_re != NULL */
 	int	  own_domain;		/* default 1: products, plugin and job
 					 * of one domain */
+	int	  allow_publish_without_check; /* default 0: a job with a
+					 * publish task and no check task is
+					 * refused at load (job.c; the gate) */
 	char	 *file;			/* where the group is, for messages */
 	int	  line;
 };
