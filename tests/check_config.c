@@ -354,7 +354,7 @@ START_TEST(test_job_full)
 	free(s);
 	ck_assert_uint_eq(errs.nerrors, 0);
 
-	ck_assert_str_eq(job->name, "flights_daily");
+	ck_assert_str_eq(job->name, "full");
 	ck_assert_str_eq(job->domain, "ops");
 	ck_assert_str_eq(job->owner, "ops-data@example.org");
 	ck_assert_str_eq(job->description, "Daily flights");
@@ -598,6 +598,11 @@ START_TEST(test_job_cycle_and_type)
 }
 END_TEST
 
+/*
+ * Two files cannot claim one name: a job's file is jobs/NAME.conf, so the
+ * second file's name does not match (the duplicate-name rule of jobs_load
+ * is now a second line of defence).
+ */
 START_TEST(test_jobs_duplicate_name)
 {
 	struct meshd_config	*cfg = load_cfg();
@@ -611,11 +616,11 @@ START_TEST(test_jobs_duplicate_name)
 	ck_assert_int_eq(jobs_load(cfg, &js, &errs), -1);
 	ck_assert_uint_eq(js.n, 1);
 	ck_assert_str_eq(js.v[0]->tasks[0].id, "a");
-	ck_assert_ptr_eq(jobset_find(&js, "same"), js.v[0]);
+	ck_assert_ptr_eq(jobset_find(&js, "a"), js.v[0]);
 	ck_assert_ptr_null(jobset_find(&js, "other"));
 	ck_assert_uint_eq(errs.nerrors, 1);
-	want = xasprintf("dup/b.conf:2: error: job name 'same' is already "
-	    "used by %s/dup/a.conf", tmp);
+	want = xasprintf("dup/b.conf:2: error: job name 'a' does not match "
+	    "the file's name b.conf (the job file of job 'a' is a.conf)");
 	ck_diag(want);
 	free(want);
 	jobset_free(&js);
@@ -642,7 +647,7 @@ START_TEST(test_jobs_errors_in_two_files)
 	ck_diag("multi/c-bad.conf:1: error: job name 'bad c' is not valid");
 	/* The good job is still loaded. */
 	ck_assert_uint_eq(js.n, 1);
-	ck_assert_str_eq(js.v[0]->name, "good");
+	ck_assert_str_eq(js.v[0]->name, "a-good");
 	jobset_free(&js);
 	config_free(cfg);
 }
@@ -659,9 +664,9 @@ START_TEST(test_jobs_sorted)
 	copy_fixture("jobs/full.conf");
 	ck_assert_int_eq(jobs_load(cfg, &js, &errs), 0);
 	ck_assert_uint_eq(js.n, 3);
-	ck_assert_str_eq(js.v[0]->name, "flights_daily");
+	ck_assert_str_eq(js.v[0]->name, "full");
 	ck_assert_str_eq(js.v[1]->name, "minimal");
-	ck_assert_str_eq(js.v[2]->name, "unknown_key");
+	ck_assert_str_eq(js.v[2]->name, "unknown-key");
 	jobset_free(&js);
 	config_free(cfg);
 }

@@ -95,7 +95,7 @@ run_ctl 1 "bad settings are refused" validate
 has "$T/err" "b.conf:6: error: end 2001-01-01 is not after start 2001-02-01" "end before start"
 has "$T/err" "b.conf:7: error: catchup 'sometimes' is not valid" "bad catchup"
 has "$T/err" "b.conf:9: error: task 'a': pool 'nosuch' does not exist" "unknown pool"
-has "$T/err" "b.conf:10: error: 'retries' is absurd (5000" "absurd retries"
+has "$T/err" "b.conf:10: error: 'retries' must be at most 1000, not 5000" "absurd retries"
 has "$T/err" "b.conf:11: error: 'timeout' must be at least 0 seconds" "negative timeout"
 has "$T/err" "b.conf:12: error: 'retry_backoff' must be between 1 and 100" "bad backoff"
 
