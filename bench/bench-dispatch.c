@@ -37,7 +37,8 @@ die(const char *what, char *cause)
 static void
 bench_executor(const char *plugin, int n, int workers)
 {
-	struct executor_opts	 eo = { workers, 0, 0, 2, 10 };
+	struct executor_opts	 eo = { .workers = workers, .kill_grace_s = 2,
+	    .heartbeat_timeout_s = 10 };
 	struct executor		*ex;
 	struct task_result	*res;
 	struct paramset		 ps = { NULL, 0 };
@@ -119,7 +120,8 @@ bench_chain(const char *plugdir, int n)
 	struct jobset		 js = { NULL, 0, NULL, 0 };
 	struct state		*st;
 	struct executor		*ex;
-	struct executor_opts	 eo = { 1, 0, 0, 2, 10 };
+	struct executor_opts	 eo = { .workers = 1, .kill_grace_s = 2,
+	    .heartbeat_timeout_s = 10 };
 	struct run_summary	*sum;
 	int			 i;
 	int64_t			 t0, t1;

@@ -100,6 +100,22 @@ struct engine {
 	}				 *probes;
 	size_t				  nprobes;
 	uint64_t			  rng;		/* retry jitter */
+	/*
+	 * Holding through faults (issue 10).  Results read from workers
+	 * wait in `held` while the state cannot be written (a commit held
+	 * by state_pending()); attempts recorded by such a commit wait in
+	 * `later` and reach workers only once it is on disk.  `paused` is
+	 * the daemon's (disk headroom); infra_* is a fault in meshd's own
+	 * directories reported by a worker, which stops launching for a
+	 * backoff without costing the task a try.
+	 */
+	struct task_result		**held;
+	size_t				  nheld, heldcap;
+	struct launch			 *later;
+	int				  paused;
+	int64_t				  infra_until;	/* mono_us */
+	int64_t				  infra_backoff;
+	char				 *infra_why;
 };
 
 static void
@@ -711,6 +727,43 @@ task_fail_early(struct engine *e, struct rtask *t, char *why, int64_t now,
 	return run_block_after(e, t, now, cause);
 }
 
+/* May anything be launched now?  Not while the daemon pauses it, a
+ * commit waits for the disk, or a fault in meshd's own directories is
+ * backing off. */
+static int
+engine_may_launch(const struct engine *e)
+{
+	return !e->paused && !state_pending(e->st) && e->later == NULL &&
+	    (e->infra_until == 0 || mono_us() >= e->infra_until);
+}
+
+/*
+ * Write-audit-publish, enforced where tasks start whatever the DAG says:
+ * a publish task runs only after every check task of its run succeeded
+ * (a failed error-level check fails its check attempt).  The job loader
+ * orders checks before publishes; this is the engine's own guard, so
+ * that no job file, reload or bug can publish unaudited data.  NULL, or
+ * why the publish may not run (new string).
+ */
+static char *
+task_gate(const struct rtask *t)
+{
+	const struct erun	*r = t->run;
+	size_t			 i;
+
+	if (t->def->stage != MESHD_STAGE_PUBLISH)
+		return NULL;
+	for (i = 0; i < r->n; i++) {
+		const struct rtask *c = &r->t[i];
+
+		if (c->def->stage == MESHD_STAGE_CHECK &&
+		    strcmp(c->state, "success") != 0)
+			return xasprintf("write-audit-publish: check task '%s' "
+			    "has not passed (%s)", c->def->id, c->state);
+	}
+	return NULL;
+}
+
 /*
  * Pick every ready task there is a worker for, taking one task from each
  * active run in turn so that no run starves the others, and record their
@@ -726,7 +779,8 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 	int64_t	 now = now_us();
 
 	l->nb = l->nf = 0;
-	if (e->cancelled || e->draining || e->stopping || e->nruns == 0)
+	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
+	    !engine_may_launch(e))
 		return 0;
 	idle = executor_idle(e->ex);
 	while (idle > 0 && l->nb < nitems(l->batch) &&
@@ -741,6 +795,12 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 		    (t = engine_pick(e, !pref)) == NULL)
 			break;
 		memset(&l->params[l->nb], 0, sizeof l->params[l->nb]);
+		if ((why = task_gate(t)) != NULL) {
+			l->failed[l->nf++] = t;
+			if (task_fail_early(e, t, why, now, cause) != 0)
+				return -1;
+			continue;
+		}
 		if (t->run->over.n > 0 &&
 		    task_params(t, &l->params[l->nb], &why) != 0) {
 			l->failed[l->nf++] = t;
@@ -816,6 +876,35 @@ launch_submit(struct engine *e, struct launch *l, char **cause)
 	return rc;
 }
 
+/* After a commit: submit the attempts it recorded, or, if the commit is
+ * held for the disk (state_pending()), keep them until it is written. */
+static int
+launch_submit_or_hold(struct engine *e, struct launch *l, char **cause)
+{
+	if (!state_pending(e->st))
+		return launch_submit(e, l, cause);
+	if (l->nb == 0 && l->nf == 0)
+		return 0;
+	e->later = xmalloc(sizeof *e->later);
+	memcpy(e->later, l, sizeof *l);
+	return 0;
+}
+
+/* The held commit is on disk: hand its attempts to workers. */
+static int
+engine_submit_later(struct engine *e, char **cause)
+{
+	struct launch	*l = e->later;
+	int		 rc;
+
+	if (l == NULL || state_pending(e->st))
+		return 0;
+	e->later = NULL;
+	rc = launch_submit(e, l, cause);
+	free(l);
+	return rc;
+}
+
 /* Start every ready task there is a worker for, in a transaction of its
  * own (when no result brought them). */
 static int
@@ -824,7 +913,7 @@ engine_launch(struct engine *e, char **cause)
 	struct launch	l;
 
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
-	    executor_idle(e->ex) == 0)
+	    executor_idle(e->ex) == 0 || !engine_may_launch(e))
 		return 0;
 	if (state_begin(e->st, cause) != 0)
 		return -1;
@@ -848,7 +937,7 @@ engine_launch(struct engine *e, char **cause)
 		return -1;
 	}
 	lineage_kick();
-	return launch_submit(e, &l, cause);
+	return launch_submit_or_hold(e, &l, cause);
 }
 
 static int
@@ -890,6 +979,27 @@ struct ended {
 	struct rtask	*t;
 	const char	*state;
 };
+
+/* A fault in meshd's own directories or resources: back off launching,
+ * 1 s doubling to 60 s while it lasts. */
+static void
+engine_infra(struct engine *e, const char *why)
+{
+	e->infra_backoff = e->infra_backoff == 0 ? 1000000 :
+	    e->infra_backoff * 2 > 60000000 ? 60000000 : e->infra_backoff * 2;
+	e->infra_until = mono_us() + e->infra_backoff;
+	free(e->infra_why);
+	e->infra_why = xstrdup(why != NULL ? why : "infrastructure fault");
+}
+
+static void
+engine_infra_clear(struct engine *e)
+{
+	e->infra_backoff = 0;
+	e->infra_until = 0;
+	free(e->infra_why);
+	e->infra_why = NULL;
+}
 
 /* Apply one result inside the open transaction. */
 static int
@@ -961,6 +1071,15 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 		return 0;
 	}
 
+	if (res->infra && !r->cancelled) {
+		/* Not the plugin's doing: the try is given back, launching
+		 * backs off, and the task runs again when it is over. */
+		engine_infra(e, res->reason);
+		t->max_tries++;
+		res->status = MESHD_FAILED;
+		res->retryable = 1;
+	} else if (res->status == MESHD_OK || res->status == MESHD_SKIPPED)
+		engine_infra_clear(e);
 	again = 0;
 	switch (res->status) {
 	case MESHD_OK:
@@ -997,6 +1116,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 			return -1;
 		t->due = mono_us() + task_retry_delay(t->def, t->tries,
 		    engine_random(e));
+		if (res->infra && t->due < e->infra_until)
+			t->due = e->infra_until;
 		r->waiting++;
 		ptr_push(&e->wait, &e->nwait, &e->wait_cap, t);
 		return 0;
@@ -1068,26 +1189,48 @@ engine_next_due(const struct engine *e)
 	return next < 0 ? -1 : next / 1000;
 }
 
-/* Collect every result available now and commit them in one batch. */
+/* Keep a result until it can be committed. */
+static void
+engine_hold(struct engine *e, struct task_result *res)
+{
+	if (e->nheld == e->heldcap) {
+		e->heldcap = e->heldcap == 0 ? 64 : e->heldcap * 2;
+		e->held = xreallocarray(e->held, e->heldcap, sizeof *e->held);
+	}
+	e->held[e->nheld++] = res;
+}
+
+/*
+ * Collect every result available now and commit them in one batch.
+ * While the state cannot be written (state_pending()), results are only
+ * read and held: none is lost, and they are committed together once the
+ * disk takes them.
+ */
 static int
 engine_collect(struct engine *e, int timeout_ms, char **cause)
 {
-	struct task_result	*res[256];
-	struct ended		 ended[256];
+	struct task_result	*res;
+	struct ended		*ended;
 	struct launch		 l;
-	size_t			 nres = 0, i;
+	size_t			 nres, i;
 	int			 rc;
 
-	rc = executor_wait(e->ex, timeout_ms, &res[0], cause);
-	if (rc <= 0)
-		return rc;
-	nres = 1;
-	while (nres < nitems(res) &&
-	    (rc = executor_wait(e->ex, 0, &res[nres], cause)) == 1)
-		nres++;
+	rc = executor_wait(e->ex, e->nheld > 0 && !state_pending(e->st) ?
+	    0 : timeout_ms, &res, cause);
 	if (rc == -1)
-		goto fail;
+		return -1;
+	if (rc == 1) {
+		engine_hold(e, res);
+		while ((rc = executor_wait(e->ex, 0, &res, cause)) == 1)
+			engine_hold(e, res);
+		if (rc == -1)
+			return -1;
+	}
+	if (e->nheld == 0 || state_pending(e->st))
+		return 0;
 
+	nres = e->nheld;
+	ended = xcalloc(nres, sizeof *ended);
 	if (state_begin(e->st, cause) != 0)
 		goto fail;
 	if (engine_flush_pids(e, cause) != 0) {
@@ -1095,7 +1238,7 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 		goto fail;
 	}
 	for (i = 0; i < nres; i++) {
-		if (engine_apply(e, res[i], &ended[i], cause) != 0) {
+		if (engine_apply(e, e->held[i], &ended[i], cause) != 0) {
 			state_rollback(e->st);
 			goto fail;
 		}
@@ -1123,13 +1266,17 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 			e->obs->task_end(e->obs->arg, r->job, r->key, r->run_id,
 			    t->def->id, t->tries, ended[i].state, t->reason,
 			    t->duration);
-		task_result_free(res[i]);
+		task_result_free(e->held[i]);
 	}
-	return launch_submit(e, &l, cause) == 0 ? 1 : -1;
+	e->nheld = 0;
+	free(ended);
+	return launch_submit_or_hold(e, &l, cause) == 0 ? 1 : -1;
 
 fail:
 	for (i = 0; i < nres; i++)
-		task_result_free(res[i]);
+		task_result_free(e->held[i]);
+	e->nheld = 0;
+	free(ended);
 	return -1;
 }
 
@@ -1406,15 +1553,37 @@ engine_step(struct engine *e, int timeout_ms, char **cause)
 	next = engine_due(e);
 	if (dl >= 0 && (next < 0 || dl < next))
 		next = dl;
-	if (engine_launch(e, cause) != 0)
+	if (e->infra_until != 0 && e->infra_until > mono_us() &&
+	    (next < 0 || e->infra_until - mono_us() < next))
+		next = e->infra_until - mono_us();
+	if (engine_submit_later(e, cause) != 0 ||
+	    engine_launch(e, cause) != 0)
 		return -1;
-	if (e->nbusy == 0 && e->nwait == 0)
-		return engine_reap(e, cause);
+	if (e->nbusy == 0 && e->nwait == 0 && e->nheld == 0)
+		return state_pending(e->st) ? 0 : engine_reap(e, cause);
 	if (next >= 0 && (timeout_ms < 0 || next / 1000 + 1 < timeout_ms))
 		timeout_ms = (int)(next / 1000) + 1;
 	if ((rc = engine_collect(e, timeout_ms, cause)) == -1)
 		return -1;
-	return engine_reap(e, cause);
+	return state_pending(e->st) ? 0 : engine_reap(e, cause);
+}
+
+void
+engine_set_paused(struct engine *e, int paused)
+{
+	e->paused = paused;
+}
+
+size_t
+engine_held(const struct engine *e)
+{
+	return e->nheld;
+}
+
+const char *
+engine_infra_fault(const struct engine *e)
+{
+	return e->infra_why;
 }
 
 size_t
@@ -1539,6 +1708,14 @@ engine_free(struct engine *e)
 	free(e->runs);
 	free(e->busy);
 	free(e->wait);
+	for (i = 0; i < e->nheld; i++)
+		task_result_free(e->held[i]);
+	free(e->held);
+	if (e->later != NULL) {
+		launch_discard(e->later);
+		free(e->later);
+	}
+	free(e->infra_why);
 	free(e->cancel_why);
 	free(e->stop_why);
 	free(e->pool_used);

@@ -94,6 +94,19 @@ int		 engine_add_run(struct engine *, const struct job_def *,
  * -1 with cause on a state or executor error.
  */
 int		 engine_step(struct engine *, int timeout_ms, char **cause);
+/*
+ * Faults (issue 10).  engine_set_paused(): launch nothing new while set
+ * (the daemon's disk headroom); running attempts go on and their results
+ * are committed.  engine_held(): results read but waiting for the state
+ * to be writable again (see state_pending()).  engine_infra_fault(): the
+ * last fault in meshd's own directories a worker reported (the log or
+ * staging directory cannot be written), while launching backs off for
+ * it; NULL when there is none.  Such an attempt does not count against
+ * its task's retries.
+ */
+void		 engine_set_paused(struct engine *, int);
+size_t		 engine_held(const struct engine *);
+const char	*engine_infra_fault(const struct engine *);
 /* Milliseconds until the earliest retry is due (0: now), -1 if none. */
 int64_t		 engine_next_due(const struct engine *);
 /* Active runs, and tasks running now. */

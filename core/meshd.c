@@ -985,19 +985,34 @@ daemon_shutdown(struct daemon *d)
 	engine_drain(d->engine);
 	deadline = mono_us() + (int64_t)d->cfg->shutdown_grace_s * 1000000;
 	while (engine_running_tasks(d->engine) > 0 && mono_us() < deadline) {
+		daemon_health(d);
 		if (engine_step(d->engine, 100, &cause) != 0)
 			goto fail;
 	}
-	if (engine_running_tasks(d->engine) > 0) {
+	if (engine_running_tasks(d->engine) > 0 &&
+	    !state_pending(d->st)) {
 		log_warn("shutdown grace of %ds is over: stopping %zu "
 		    "attempt%s", d->cfg->shutdown_grace_s,
 		    engine_running_tasks(d->engine),
 		    engine_running_tasks(d->engine) == 1 ? "" : "s");
 		engine_stop(d->engine, "daemon shutting down");
-		while (engine_running_tasks(d->engine) > 0)
+		/* The results of stopped attempts come after the kill
+		 * grace; a state that cannot be written holds them. */
+		deadline = mono_us() + ((int64_t)d->cfg->kill_grace_s + 5) *
+		    1000000;
+		while (engine_running_tasks(d->engine) > 0 &&
+		    (!state_pending(d->st) || mono_us() < deadline)) {
+			daemon_health(d);
 			if (engine_step(d->engine, 100, &cause) != 0)
 				goto fail;
+		}
 	}
+	if (state_pending(d->st) || engine_held(d->engine) > 0)
+		log_error("shutdown: the state cannot be written (%s): %zu "
+		    "result%s not recorded; their tasks run again at the next "
+		    "start", state_fault(d->st, NULL) != NULL ?
+		    state_fault(d->st, NULL) : "held", engine_held(d->engine),
+		    engine_held(d->engine) == 1 ? " is" : "s are");
 	return;
 fail:
 	log_error("shutdown: %s", cause);
@@ -1056,6 +1071,7 @@ daemon_start(struct daemon *d, int *lockfd)
 	d->obs.run_end = obs_run_end;
 	d->obs.arg = d;
 	d->engine = engine_new(d->cfg, d->st, d->ex, &d->obs);
+	daemon_health_init(d, &sig_stop);
 	d->max_active = 4 * d->cfg->workers < 16 ? 16 : 4 * d->cfg->workers;
 
 	/* Resume what a crash or stop left unfinished, before anything
@@ -1104,20 +1120,30 @@ daemon_loop(struct daemon *d)
 			daemon_reload(d);
 		}
 		now = daemon_now(d);
-		if (daemon_requests(d) != 0 ||
-		    daemon_schedule(d, now, d->catchup_due) != 0)
-			return -1;
-		d->catchup_due = 0;
-		if (d->bf_due && daemon_bf_pass(d) != 0)
-			return -1;
-		if (d->npub > 0 && daemon_inputs_pass(d) != 0)
-			return -1;
-		/* Freshness and retention: failures are logged and tried
-		 * again; they never stop the daemon. */
-		daemon_freshness(d, now, &d->fresh_due);
-		daemon_admit(d, now);
-		if (engine_step(d->engine, daemon_timeout(d, now),
-		    &cause) != 0) {
+		/* A full disk, a foreign lock, a failing pass: meshd pauses,
+		 * says why, and goes on (meshd-health.c). */
+		daemon_health(d);
+		if (daemon_health_may_schedule(d)) {
+			int rc = daemon_requests(d);
+
+			if (rc == 0)
+				rc = daemon_schedule(d, now, d->catchup_due);
+			if (rc == 0)
+				d->catchup_due = 0;
+			if (rc == 0 && d->bf_due)
+				rc = daemon_bf_pass(d);
+			if (rc == 0 && d->npub > 0)
+				rc = daemon_inputs_pass(d);
+			daemon_health_pass(d, "scheduling", rc);
+		}
+		if (daemon_health_may_schedule(d)) {
+			/* Freshness and retention: failures are logged and
+			 * tried again; they never stop the daemon. */
+			daemon_freshness(d, now, &d->fresh_due);
+			daemon_admit(d, now);
+		}
+		if (engine_step(d->engine, daemon_health_timeout(d,
+		    daemon_timeout(d, now)), &cause) != 0) {
 			log_error("%s", cause);
 			free(cause);
 			return -1;
@@ -1131,7 +1157,8 @@ daemon_loop(struct daemon *d)
 		    !sig_stop && !sig_hup) {
 			struct pollfd pfd = { wake_pipe[0], POLLIN, 0 };
 
-			poll(&pfd, 1, daemon_timeout(d, daemon_now(d)));
+			poll(&pfd, 1, daemon_health_timeout(d,
+			    daemon_timeout(d, daemon_now(d))));
 		}
 		wake_drain();
 	}
@@ -1145,6 +1172,7 @@ daemon_free(struct daemon *d)
 	size_t	i;
 
 	lineage_stop();
+	daemon_health_free(d);
 	engine_free(d->engine);
 	if (d->ex != NULL)
 		executor_free(d->ex);

@@ -6,6 +6,7 @@
 #ifndef MESHD_MESHD_H
 #define MESHD_MESHD_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "backfill.h"
@@ -80,6 +81,7 @@ struct daemon {
 	 * the next quarantine retention pass.  NULL until the first pass. */
 	struct dfresh		*fresh;
 	int64_t			 fresh_due;	/* its next work: daemon clock */
+	struct dhealth		*health;	/* meshd-health.c */
 };
 
 int64_t	daemon_now(struct daemon *);
@@ -146,5 +148,23 @@ int	daemon_clear(struct daemon *, const struct request *, int *ok,
  */
 int	daemon_freshness(struct daemon *, int64_t now, int64_t *next_due);
 void	daemon_freshness_free(struct daemon *);
+
+/* meshd-health.c: faults that are nobody's input (issue 10) */
+/* After the state is open and the engine made: the busy wait, the held
+ * commits, the health file.  `stop` is the daemon's stop flag. */
+void	daemon_health_init(struct daemon *, volatile sig_atomic_t *stop);
+/* Every loop pass: try a held commit again, look at free space, pause or
+ * resume launching, rewrite the health file when it changed. */
+void	daemon_health(struct daemon *);
+/* May the scheduling passes (requests, schedule, backfills, inputs,
+ * freshness, admitting runs) run now?  Not while a commit is held. */
+int	daemon_health_may_schedule(struct daemon *);
+/* Report how a scheduling pass `what` went (rc 0 or -1): a failure
+ * backs the passes off, 1 s doubling to 30 s, instead of stopping. */
+void	daemon_health_pass(struct daemon *, const char *what, int rc);
+/* The loop's sleep, capped at 1 s while anything is wrong. */
+int	daemon_health_timeout(struct daemon *, int timeout_ms);
+void	daemon_health_write(struct daemon *);
+void	daemon_health_free(struct daemon *);
 
 #endif

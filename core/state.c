@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "state.h"
+#include "state-journal.h"
 #include "util.h"
 
 /* SQLite waits this long for another connection's lock before SQLITE_BUSY. */
@@ -140,6 +141,17 @@ struct state {
 	char		*path;
 	enum state_mode	 mode;
 	sqlite3_stmt	*stmt[S_MAX];
+	/* meshd's connection (state_keep_writes()): the write-behind
+	 * journal, and whether it holds a transaction SQLite refused. */
+	struct sjournal	*journal;
+	int		 pending;
+	char		*fault;		/* why, while pending */
+	int64_t		 fault_since;	/* now_us() of the first failure */
+	size_t		 replayed;	/* journal entries of the held part */
+	int		 (*busy_fn)(void *, int64_t);
+	void		*busy_arg;
+	int64_t		 busy_start;	/* mono_us, of the current wait */
+	int64_t		 busy_told;	/* waited ms at the last call */
 };
 
 /* task_instances.state words, so state_ti_open can hand out static strings. */
@@ -568,6 +580,8 @@ state_close(struct state *s)
 		return;
 	for (i = 0; i < S_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
+	sjournal_free(s->journal);
+	free(s->fault);
 	if (s->db != NULL) {
 		/* Closing rolls back an open transaction. */
 		sqlite3_close_v2(s->db);
@@ -588,10 +602,41 @@ state_path(const struct state *s)
 	return s->path;
 }
 
+/* Result codes after which the same transaction may well succeed later:
+ * the disk is full or failing, the file system went read-only, another
+ * process holds the lock. */
+static int
+state_transient(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_PROTOCOL:
+	case SQLITE_NOMEM:
+		return 1;
+	}
+	return 0;
+}
+
+static void
+state_set_fault(struct state *s, const char *what, int rc)
+{
+	free(s->fault);
+	s->fault = xasprintf("%s: %s: %s", s->path, what, sqlite3_errstr(rc));
+	if (s->fault_since == 0)
+		s->fault_since = now_us();
+}
+
 int
 state_begin(struct state *s, char **cause)
 {
 	sqlite3_stmt	*st;
+	const char	*bad = NULL;
+	int		 rc;
 
 	if (!sqlite3_get_autocommit(s->db)) {
 		set_cause(cause, "%s: transaction already open", s->path);
@@ -599,17 +644,60 @@ state_begin(struct state *s, char **cause)
 	}
 	if ((st = stmt_get(s, S_BEGIN, "cannot begin", cause)) == NULL)
 		return -1;
-	return stmt_exec(s, st, "cannot begin", cause);
+	if (stmt_exec(s, st, "cannot begin", cause) != 0)
+		return -1;
+	if (!s->pending)
+		return 0;
+	/* A transaction SQLite refused earlier comes first: the caller's
+	 * changes follow it, and one commit writes both. */
+	if ((rc = sjournal_replay(s->journal, &bad)) != SQLITE_OK) {
+		set_cause(cause, "%s: cannot write the changes held since "
+		    "the last failure: %s%s%.200s", s->path, sqlite3_errstr(rc),
+		    bad != NULL ? ": " : "", bad != NULL ? bad : "");
+		state_set_fault(s, "cannot write held changes", rc);
+		exec_sql(s, "ROLLBACK", "cannot roll back", NULL);
+		return -1;
+	}
+	s->replayed = sjournal_count(s->journal);
+	return 0;
 }
 
 int
 state_commit(struct state *s, char **cause)
 {
 	sqlite3_stmt	*st;
+	int		 rc;
 
 	if ((st = stmt_get(s, S_COMMIT, "cannot commit", cause)) == NULL)
 		return -1;
-	return stmt_exec(s, st, "cannot commit", cause);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		stmt_done(st);
+		if (s->journal != NULL)
+			sjournal_clear(s->journal);
+		if (s->pending) {
+			s->pending = 0;
+			free(s->fault);
+			s->fault = NULL;
+			s->fault_since = 0;
+		}
+		return 0;
+	}
+	rc = sqlite3_extended_errcode(s->db);
+	if (s->journal == NULL || !state_transient(rc) ||
+	    sjournal_broken(s->journal))
+		return state_fail(s, st, "cannot commit", cause);
+	/*
+	 * Full disk, I/O error, lock: SQLite may have rolled the
+	 * transaction back already.  Make sure it is, keep its journal, and
+	 * report success to the caller, whose memory already holds the
+	 * outcome: state_pending() tells it that the disk does not yet.
+	 */
+	sqlite3_reset(st);
+	if (!sqlite3_get_autocommit(s->db))
+		exec_sql(s, "ROLLBACK", "cannot roll back", NULL);
+	state_set_fault(s, "cannot commit", rc);
+	s->pending = 1;
+	return 0;
 }
 
 void
@@ -621,6 +709,80 @@ state_rollback(struct state *s)
 		return;
 	if ((st = stmt_get(s, S_ROLLBACK, "cannot roll back", NULL)) != NULL)
 		stmt_exec(s, st, "cannot roll back", NULL);
+	/* A deliberate rollback drops this transaction's statements; what
+	 * an earlier failure held is replayed by the next state_begin(). */
+	if (s->journal != NULL) {
+		/* The replayed part was recorded first: keep it for the
+		 * next state_begin(). */
+		sjournal_truncate(s->journal, s->pending ? s->replayed : 0);
+	}
+}
+
+/* The busy handler of a connection given state_set_busy_wait(). */
+static int
+state_busy(void *arg, int count)
+{
+	struct state	*s = arg;
+	int64_t		 waited;
+	int		 us;
+
+	if (count == 0) {
+		s->busy_start = mono_us();
+		s->busy_told = 0;
+	}
+	waited = (mono_us() - s->busy_start) / 1000;
+	if (waited - s->busy_told >= 5000) {
+		s->busy_told = waited;
+		if (s->busy_fn != NULL && !s->busy_fn(s->busy_arg, waited))
+			return 0;
+	}
+	/* 1 ms, doubling to 100 ms: a short hold costs little latency, a
+	 * long one little CPU. */
+	us = count < 7 ? 1000 << count : 100000;
+	usleep((useconds_t)us);
+	return 1;
+}
+
+void
+state_set_busy_wait(struct state *s, int (*fn)(void *, int64_t waited_ms),
+    void *arg)
+{
+	s->busy_fn = fn;
+	s->busy_arg = arg;
+	sqlite3_busy_handler(s->db, state_busy, s);
+}
+
+void
+state_keep_writes(struct state *s)
+{
+	if (s->journal == NULL)
+		s->journal = sjournal_new(s->db);
+}
+
+int
+state_pending(const struct state *s)
+{
+	return s->pending;
+}
+
+const char *
+state_fault(const struct state *s, int64_t *since_us)
+{
+	if (since_us != NULL)
+		*since_us = s->fault_since;
+	return s->pending ? s->fault : NULL;
+}
+
+int
+state_flush(struct state *s, char **cause)
+{
+	if (!s->pending)
+		return 0;
+	if (state_begin(s, cause) != 0)
+		return 1;
+	if (state_commit(s, cause) != 0)
+		return -1;
+	return s->pending ? 1 : 0;
 }
 
 int

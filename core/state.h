@@ -107,6 +107,31 @@ const char	*state_path(const struct state *);
  * nestable: state_begin() inside a transaction fails.  If state_commit()
  * fails the transaction is still open; call state_rollback(), which does
  * nothing outside a transaction. */
+/*
+ * The daemon's connection: keep writing through faults (issue 10).
+ *
+ * state_keep_writes() records every write of a transaction (see
+ * state-journal.h).  If its COMMIT then fails with a transient error (full
+ * disk, I/O error, read-only file system, lock), SQLite rolls it back, but
+ * state_commit() keeps what it said, returns 0 and sets state_pending():
+ * the caller's memory holds the outcome, the disk does not yet.  While
+ * pending, the caller should make no new changes (meshd stops launching
+ * and holds results); state_flush() tries to write the held transaction
+ * again: 0 written, 1 still failing (state_fault() says why), -1 on an
+ * error that retrying cannot fix.  state_begin() replays a held
+ * transaction first, so one commit writes both.
+ *
+ * state_set_busy_wait() replaces the busy timeout with a wait that never
+ * gives up by itself: `fn` is called every 5 s of waiting with the time
+ * waited so far and returns 0 to give up (SQLITE_BUSY), 1 to go on.
+ */
+void		 state_keep_writes(struct state *);
+int		 state_pending(const struct state *);
+const char	*state_fault(const struct state *, int64_t *since_us);
+int		 state_flush(struct state *, char **cause);
+void		 state_set_busy_wait(struct state *,
+		    int (*fn)(void *, int64_t waited_ms), void *arg);
+
 int	state_begin(struct state *, char **cause);
 int	state_commit(struct state *, char **cause);
 void	state_rollback(struct state *);

@@ -42,7 +42,8 @@ setup(void)
 {
 	const char		*top = getenv("top_builddir");
 	struct errlist		 errs = ERRLIST_INIT;
-	struct executor_opts	 eo = { 2, 0, 0, 1, 10 };
+	struct executor_opts	 eo = { .workers = 2, .kill_grace_s = 1,
+	    .heartbeat_timeout_s = 10 };
 	char			*p, *cause = NULL;
 	FILE			*f;
 	int			 i;

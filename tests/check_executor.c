@@ -137,7 +137,8 @@ req_free(struct req *q)
 static struct executor *
 pool(int workers, int max_tasks, int grace, int hb)
 {
-	struct executor_opts	 o = { workers, max_tasks, 0, grace, hb };
+	struct executor_opts	 o = { .workers = workers, .max_tasks = max_tasks,
+	    .kill_grace_s = grace, .heartbeat_timeout_s = hb };
 	struct executor		*ex;
 	char			*cause = NULL;
 
@@ -617,7 +618,8 @@ END_TEST
 
 START_TEST(test_alloc)
 {
-	struct executor_opts	 o = { 1, 0, 256, 1, 10 };
+	struct executor_opts	 o = { .workers = 1, .memory_mb = 256,
+	    .kill_grace_s = 1, .heartbeat_timeout_s = 10 };
 	struct executor		*ex;
 	struct task_result	*r;
 	struct req		 q;

@@ -1,0 +1,446 @@
+/*
+ * meshd-health.c -- the daemon through faults that are nobody's input: a
+ * full or failing disk, another process holding the state's write lock, a
+ * log or staging directory meshd cannot write (issue 10, decision 8).
+ *
+ * None of them stops meshd.  It pauses launching, says why (an ERROR in
+ * the log every few seconds, and `<state_db>.health`, which `meshctl
+ * status` shows), keeps every result it holds, and resumes by itself once
+ * the fault is gone:
+ *
+ *   lock held      the state's busy handler waits, never giving up, and
+ *                  names the holder every 5 s (state_set_busy_wait());
+ *   commit fails   (full disk, I/O error, read-only file system) the
+ *                  transaction is held in memory (state_keep_writes()),
+ *                  results are held by the engine, nothing is launched,
+ *                  and the held commit is tried again, 1 s doubling to 30 s;
+ *   headroom       below min_free_space on the state, log or staging file
+ *                  system, launching pauses before the disk is full;
+ *   infra results  a worker that cannot create the attempt's log or
+ *                  staging reports it; the engine backs off launching
+ *                  without costing the task a try (engine_infra_fault()).
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "meshd.h"
+#include "util.h"
+
+struct dhealth {
+	volatile sig_atomic_t	*stop;
+	char			*path;		/* <state_db>.health */
+	int			 fd;
+	char			*last;		/* what the file says */
+	/* headroom */
+	int64_t			 space_next;	/* mono_us */
+	char			*space_why;
+	int64_t			 space_since;	/* now_us */
+	int64_t			 space_told;	/* mono_us */
+	/* a held commit */
+	int64_t			 flush_next, flush_backoff;
+	int64_t			 pending_told;
+	/* a scheduling pass that failed */
+	char			*pass_why;
+	int64_t			 pass_since, pass_next, pass_backoff;
+	/* the lock */
+	char			*busy_why;
+	int64_t			 busy_since;
+	/* infra */
+	int64_t			 infra_since;
+	int64_t			 infra_told;
+};
+
+/*
+ * The pid holding the WAL write lock of `db`, 0 if unknown.  SQLite takes
+ * it as a POSIX lock on byte 120 of the -shm file (WAL_WRITE_LOCK, the
+ * first of the shm's lock bytes), which /proc/locks lists with the pid.
+ */
+static pid_t
+health_lock_holder(const char *db)
+{
+	struct stat	 sb;
+	char		*shm = xasprintf("%s-shm", db), line[256];
+	FILE		*f;
+	pid_t		 pid = 0;
+	long		 p;
+	unsigned	 maj, min;
+	unsigned long	 ino;
+	char		 start[32], end[32], rw[16];
+
+	if (stat(shm, &sb) == -1 || (f = fopen("/proc/locks", "r")) == NULL) {
+		free(shm);
+		return 0;
+	}
+	free(shm);
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *q = strchr(line, ':');
+
+		if (q == NULL || sscanf(q + 1, " POSIX %*s %15s %ld %x:%x:%lu "
+		    "%31s %31s", rw, &p, &maj, &min, &ino, start, end) != 7)
+			continue;
+		if (ino != (unsigned long)sb.st_ino || strcmp(rw, "WRITE") != 0)
+			continue;
+		if (strtoll(start, NULL, 10) <= 120 && (strcmp(end, "EOF") == 0 ||
+		    strtoll(end, NULL, 10) >= 120) && p != (long)getpid()) {
+			pid = (pid_t)p;
+			break;
+		}
+	}
+	fclose(f);
+	return pid;
+}
+
+/* "pid 1234, sqlite3" */
+static char *
+health_who(pid_t pid)
+{
+	char	*path, comm[64] = "";
+	FILE	*f;
+
+	if (pid <= 0)
+		return xstrdup("holder unknown");
+	path = xasprintf("/proc/%ld/comm", (long)pid);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(comm, sizeof comm, f) != NULL)
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	free(path);
+	return *comm != '\0' ? xasprintf("pid %ld, %s", (long)pid, comm) :
+	    xasprintf("pid %ld", (long)pid);
+}
+
+/* The state's busy handler calls this every 5 s of waiting. */
+static int
+health_busy(void *arg, int64_t waited_ms)
+{
+	struct daemon	*d = arg;
+	struct dhealth	*h = d->health;
+	char		*who = health_who(health_lock_holder(d->cfg->state_db));
+
+	free(h->busy_why);
+	h->busy_why = xasprintf("the state's write lock has been held by "
+	    "another process for %llds (%s)", (long long)(waited_ms / 1000),
+	    who);
+	if (h->busy_since == 0)
+		h->busy_since = now_us() - waited_ms * 1000;
+	free(who);
+	if (*h->stop) {
+		log_error("%s; giving up: shutting down", h->busy_why);
+		return 0;
+	}
+	log_error("%s; waiting (nothing is lost)", h->busy_why);
+	daemon_health_write(d);
+	return 1;
+}
+
+void
+daemon_health_init(struct daemon *d, volatile sig_atomic_t *stop)
+{
+	struct dhealth	*h = xcalloc(1, sizeof *h);
+
+	h->stop = stop;
+	h->path = xasprintf("%s.health", d->cfg->state_db);
+	h->fd = open(h->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (h->fd == -1)
+		log_warn("%s: cannot open: %s (meshctl status will not show "
+		    "faults)", h->path, strerror(errno));
+	d->health = h;
+	state_keep_writes(d->st);
+	state_set_busy_wait(d->st, health_busy, d);
+	/* A transaction that spills out of the page cache writes to the
+	 * WAL before COMMIT, where a full disk could fail it half-way: keep
+	 * meshd's (small) transactions in memory until they commit. */
+	sqlite3_exec(state_sqlite(d->st), "PRAGMA cache_size = -65536", NULL,
+	    NULL, NULL);
+	daemon_health_write(d);
+}
+
+static void
+health_problem(json_t *a, const char *what, const char *msg, int64_t since)
+{
+	json_array_append_new(a, json_pack("{s:s, s:s, s:I}", "what", what,
+	    "message", msg, "since_us", (json_int_t)since));
+}
+
+void
+daemon_health_write(struct daemon *d)
+{
+	struct dhealth	*h = d->health;
+	json_t		*o, *a;
+	const char	*fault, *infra;
+	int64_t		 since;
+	char		*text;
+	size_t		 len;
+
+	if (h == NULL || h->fd == -1)
+		return;
+	a = json_array();
+	if (h->busy_why != NULL)
+		health_problem(a, "lock", h->busy_why, h->busy_since);
+	if ((fault = state_fault(d->st, &since)) != NULL)
+		health_problem(a, "state", fault, since);
+	if (h->space_why != NULL)
+		health_problem(a, "disk", h->space_why, h->space_since);
+	if ((infra = engine_infra_fault(d->engine)) != NULL)
+		health_problem(a, "infrastructure", infra, h->infra_since);
+	if (h->pass_why != NULL)
+		health_problem(a, "scheduling", h->pass_why, h->pass_since);
+	o = json_pack("{s:I, s:s, s:I, s:o}", "pid", (json_int_t)getpid(),
+	    "launching", json_array_size(a) > 0 ? "paused" : "on",
+	    "held_results", (json_int_t)(d->engine != NULL ?
+	    engine_held(d->engine) : 0), "problems", a);
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		return;
+	if (h->last != NULL && strcmp(h->last, text) == 0) {
+		free(text);
+		return;
+	}
+	/* Written in place: on a full disk, a new file could not be made,
+	 * but the blocks this one has are kept. */
+	len = strlen(text);
+	text[len] = '\n';
+	if (pwrite(h->fd, text, len + 1, 0) == (ssize_t)len + 1)
+		(void)ftruncate(h->fd, (off_t)len + 1);
+	text[len] = '\0';
+	free(h->last);
+	h->last = text;
+}
+
+/* Free bytes for an unprivileged user on the file system of `path`'s
+ * nearest existing directory; -1 if unknown. */
+static long long
+health_free(const char *path)
+{
+	struct statvfs	 sv;
+	char		*p = xstrdup(path), *slash;
+
+	while (statvfs(p, &sv) == -1) {
+		if ((slash = strrchr(p, '/')) == NULL || slash == p) {
+			free(p);
+			return -1;
+		}
+		*slash = '\0';
+	}
+	free(p);
+	return (long long)sv.f_bavail * (long long)sv.f_frsize;
+}
+
+static void
+health_space(struct daemon *d, int64_t mono)
+{
+	struct dhealth	*h = d->health;
+	const char	*dirs[3], *names[3] = { "state", "log_dir",
+			    "staging_dir" };
+	char		*sdir, *why = NULL;
+	long long	 avail;
+	size_t		 i;
+
+	if (mono < h->space_next)
+		return;
+	h->space_next = mono + 1000000;
+	if (d->cfg->min_free_space <= 0) {
+		free(h->space_why);
+		h->space_why = NULL;
+		return;
+	}
+	sdir = path_dirname(d->cfg->state_db);
+	dirs[0] = sdir;
+	dirs[1] = d->cfg->log_dir;
+	dirs[2] = d->cfg->staging_dir;
+	for (i = 0; i < 3 && why == NULL; i++) {
+		if ((avail = health_free(dirs[i])) >= 0 &&
+		    avail < d->cfg->min_free_space)
+			why = xasprintf("%s %s: %lld bytes free, below "
+			    "min_free_space (%lld)", names[i], dirs[i], avail,
+			    d->cfg->min_free_space);
+	}
+	free(sdir);
+	if (why != NULL && h->space_why == NULL) {
+		h->space_since = now_us();
+		log_error("%s: launching paused until there is room",
+		    why);
+		h->space_told = mono;
+	} else if (why != NULL && mono - h->space_told >= 60000000) {
+		log_error("%s: launching still paused", why);
+		h->space_told = mono;
+	} else if (why == NULL && h->space_why != NULL)
+		log_info("free space is back above min_free_space: launching "
+		    "again");
+	free(h->space_why);
+	h->space_why = why;
+}
+
+static void
+health_flush(struct daemon *d, int64_t mono)
+{
+	struct dhealth	*h = d->health;
+	char		*cause = NULL;
+	int64_t		 since;
+	int		 rc;
+
+	if (!state_pending(d->st)) {
+		h->flush_backoff = 0;
+		return;
+	}
+	if (h->flush_backoff == 0) {
+		/* Just failed: say so at once. */
+		log_error("%s: launching paused; %zu result%s held in memory "
+		    "until the state can be written", state_fault(d->st, NULL),
+		    engine_held(d->engine), engine_held(d->engine) == 1 ?
+		    "" : "s");
+		h->pending_told = mono;
+		h->flush_backoff = 1000000;
+		h->flush_next = mono + h->flush_backoff;
+		return;
+	}
+	if (mono < h->flush_next)
+		return;
+	rc = state_flush(d->st, &cause);
+	if (rc == 0) {
+		state_fault(d->st, &since);
+		log_info("the state is written again: %zu held result%s "
+		    "committed next; launching again", engine_held(d->engine),
+		    engine_held(d->engine) == 1 ? "" : "s");
+		h->flush_backoff = 0;
+	} else {
+		if (rc == -1)
+			log_error("%s", cause);
+		if (mono - h->pending_told >= 5000000) {
+			log_error("%s: still held; %zu result%s in memory; "
+			    "trying again", state_fault(d->st, NULL) != NULL ?
+			    state_fault(d->st, NULL) : cause,
+			    engine_held(d->engine), engine_held(d->engine) ==
+			    1 ? "" : "s");
+			h->pending_told = mono;
+		}
+		h->flush_backoff = h->flush_backoff * 2 > 30000000 ? 30000000 :
+		    h->flush_backoff * 2;
+		h->flush_next = mono + h->flush_backoff;
+	}
+	free(cause);
+}
+
+void
+daemon_health(struct daemon *d)
+{
+	struct dhealth	*h = d->health;
+	int64_t		 mono = mono_us();
+	const char	*infra;
+
+	/* The lock was waited for and is free again. */
+	if (h->busy_why != NULL) {
+		log_info("the state's write lock is free again after %llds",
+		    (long long)((now_us() - h->busy_since) / 1000000));
+		free(h->busy_why);
+		h->busy_why = NULL;
+		h->busy_since = 0;
+	}
+	health_flush(d, mono);
+	health_space(d, mono);
+	if ((infra = engine_infra_fault(d->engine)) != NULL) {
+		if (h->infra_since == 0) {
+			h->infra_since = now_us();
+			h->infra_told = 0;
+		}
+		if (h->infra_told == 0 || mono - h->infra_told >= 5000000) {
+			log_error("%s: launching backs off; the attempt does "
+			    "not count against its retries", infra);
+			h->infra_told = mono;
+		}
+	} else if (h->infra_since != 0) {
+		log_info("meshd's directories work again: launching again");
+		h->infra_since = 0;
+	}
+	engine_set_paused(d->engine, h->space_why != NULL);
+	daemon_health_write(d);
+}
+
+int
+daemon_health_may_schedule(struct daemon *d)
+{
+	struct dhealth	*h = d->health;
+
+	if (state_pending(d->st))
+		return 0;
+	if (h->pass_why != NULL && mono_us() < h->pass_next)
+		return 0;
+	return 1;
+}
+
+void
+daemon_health_pass(struct daemon *d, const char *what, int rc)
+{
+	struct dhealth	*h = d->health;
+
+	if (rc == 0) {
+		if (h->pass_why != NULL) {
+			log_info("%s works again", what);
+			free(h->pass_why);
+			h->pass_why = NULL;
+			h->pass_backoff = 0;
+			h->pass_since = 0;
+		}
+		return;
+	}
+	if (state_pending(d->st))
+		return;		/* said by health_flush() */
+	h->pass_backoff = h->pass_backoff == 0 ? 1000000 :
+	    h->pass_backoff * 2 > 30000000 ? 30000000 : h->pass_backoff * 2;
+	h->pass_next = mono_us() + h->pass_backoff;
+	if (h->pass_since == 0)
+		h->pass_since = now_us();
+	free(h->pass_why);
+	h->pass_why = xasprintf("%s failed (see the log); trying again in "
+	    "%llds", what, (long long)(h->pass_backoff / 1000000));
+	log_error("%s", h->pass_why);
+	daemon_health_write(d);
+}
+
+int
+daemon_health_timeout(struct daemon *d, int t)
+{
+	struct dhealth	*h = d->health;
+
+	if (h == NULL)
+		return t;
+	if (state_pending(d->st) || h->space_why != NULL ||
+	    h->pass_why != NULL || engine_infra_fault(d->engine) != NULL)
+		return t < 0 || t > 1000 ? 1000 : t;
+	return t;
+}
+
+void
+daemon_health_free(struct daemon *d)
+{
+	struct dhealth	*h = d->health;
+
+	if (h == NULL)
+		return;
+	if (h->fd != -1) {
+		/* A stopped daemon has no problems to show. */
+		(void)unlink(h->path);
+		close(h->fd);
+	}
+	free(h->path);
+	free(h->last);
+	free(h->space_why);
+	free(h->pass_why);
+	free(h->busy_why);
+	free(h);
+	d->health = NULL;
+}
