@@ -21,7 +21,10 @@
  *   owner (policy require_owner)
  *
  * Two checks hold whatever the policies: a product is declared by one
- * plugin only, and built (`product = ...` in a task) by one job only.
+ * plugin only, and built (`product = ...` in a task) by one job only.  A
+ * third holds unless allow_publish_without_check: a job with a publish
+ * task has a check task (the gate; dag.c puts every check before every
+ * publish).
  */
 #ifndef MESHD_POLICY_H
 #define MESHD_POLICY_H
