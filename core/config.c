@@ -757,7 +757,7 @@ struct meshd_config *
 config_load(const char *path, struct errlist *errs)
 {
 	struct meshd_config	*cfg = NULL;
-	struct cload		 cl = { path, errs, { NULL, NULL, 0 } };
+	struct cload		 cl = { path, errs, { NULL, NULL, 0, NULL, 0 } };
 	config_t		 cf;
 	config_setting_t	*root, *s;
 	const char		*name;

@@ -55,6 +55,15 @@ limit_read(struct limit_src *src, FILE *f, const char *path, int *line,
 		    (size_t)(nul - bol) + 1);
 		return -1;
 	}
+	src->nlines = 1;
+	for (p = src->text; (p = memchr(p, '\n', src->len -
+	    (size_t)(p - src->text))) != NULL; p++)
+		src->nlines++;
+	src->lines = xcalloc(src->nlines, sizeof *src->lines);
+	src->nlines = 1;
+	for (p = src->text; (p = memchr(p, '\n', src->len -
+	    (size_t)(p - src->text))) != NULL; p++)
+		src->lines[src->nlines++] = (size_t)(p + 1 - src->text);
 	return 0;
 }
 
@@ -62,8 +71,11 @@ void
 limit_src_free(struct limit_src *src)
 {
 	free(src->text);
+	free(src->lines);
 	src->text = NULL;
+	src->lines = NULL;
 	src->len = 0;
+	src->nlines = 0;
 }
 
 static int
@@ -81,7 +93,7 @@ limit_line(const struct limit_src *src, const config_setting_t *s)
 	struct limit_src other;
 	FILE		*f;
 	char		*out = NULL, *cause = NULL;
-	int		 line = config_setting_source_line(s), l, dummy;
+	int		 line = config_setting_source_line(s), dummy;
 
 	memset(&other, 0, sizeof other);
 	if (line < 1)
@@ -100,15 +112,12 @@ limit_line(const struct limit_src *src, const config_setting_t *s)
 		fclose(f);
 		src = &other;
 	}
-	if (src == NULL || src->text == NULL)
+	if (src == NULL || src->text == NULL || src->lines == NULL ||
+	    (size_t)line > src->nlines)
 		return NULL;
-	for (p = src->text, l = 1; l < line && p != NULL; l++)
-		if ((p = strchr(p, '\n')) != NULL)
-			p++;
-	if (p != NULL) {
-		e = strchr(p, '\n');
-		out = e == NULL ? xstrdup(p) : xstrndup(p, (size_t)(e - p));
-	}
+	p = src->text + src->lines[line - 1];
+	e = strchr(p, '\n');
+	out = e == NULL ? xstrdup(p) : xstrndup(p, (size_t)(e - p));
 	limit_src_free(&other);
 	return out;
 }

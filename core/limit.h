@@ -36,6 +36,10 @@ struct limit_src {
 	const char	*path;		/* borrowed */
 	char		*text;		/* NUL-terminated, no NUL inside */
 	size_t		 len;
+	size_t		*lines;		/* offset of each line's start: a
+					 * lookup costs no scan of the file,
+					 * even for a job of 10,000 tasks */
+	size_t		 nlines;
 };
 
 /*
