@@ -499,9 +499,17 @@ jload_seconds(struct jload *jl, const config_setting_t *s, int64_t *out)
 		return -1;
 	}
 	if (v > JOB_MAX_SECONDS) {
-		char	*raw = limit_raw(&jl->src, s), *q;
+		char	*raw = NULL, *q, *end;
 
-		q = raw != NULL ? limit_quote(raw) : xasprintf("%g", v);
+		/* As written: an integer was read exactly (jload_int64), a
+		 * float is quoted from the line if that is what it says. */
+		if (config_setting_type(s) != CONFIG_TYPE_FLOAT)
+			q = xasprintf("%.0f", v);
+		else if ((raw = limit_raw(&jl->src, s)) != NULL &&
+		    (strtod(raw, &end), *end == '\0'))
+			q = limit_quote(raw);
+		else
+			q = xasprintf("%g", v);
 		jload_error(jl, s, "'%s' must be between 0 and %.0f seconds, "
 		    "not %s", config_setting_name(s), JOB_MAX_SECONDS, q);
 		free(q);

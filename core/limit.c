@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,8 +123,14 @@ limit_line(const struct limit_src *src, const config_setting_t *s)
 	return out;
 }
 
-char *
-limit_raw(const struct limit_src *src, const config_setting_t *s)
+/*
+ * The text after the nth "name =" (or "name :") on the setting's line.  A
+ * line may hold that name more than once (a param named like a key, a
+ * string holding "name = 1"): limit_int() tries each in turn.
+ */
+static char *
+limit_raw_nth(const struct limit_src *src, const config_setting_t *s,
+    int nth)
 {
 	const char	*name = config_setting_name(s), *p, *v, *e;
 	char		*line, *out = NULL;
@@ -159,12 +166,20 @@ limit_raw(const struct limit_src *src, const config_setting_t *s)
 			for (e = v; *e != '\0' && strchr(";,)]} \t\r#/",
 			    *e) == NULL; e++)
 				;
+		if (nth-- > 0)
+			continue;
 		if (e > v)
 			out = xstrndup(v, (size_t)(e - v));
 		break;
 	}
 	free(line);
 	return out;
+}
+
+char *
+limit_raw(const struct limit_src *src, const config_setting_t *s)
+{
+	return limit_raw_nth(src, s, 0);
 }
 
 /*
@@ -211,41 +226,68 @@ big:
 	return *end == '\0' ? 1 : -1;
 }
 
+/*
+ * Could libconfig have read `tok` (parsed as w, rc as limit_parse_int's)
+ * as v?  An int is wrapped to 32 bits (atoi, or strtoul for hex), an
+ * int64 is exact; a value past 64 bits may have become anything.
+ */
+static int
+limit_consistent(int type, const char *tok, int rc, long long w, long long v)
+{
+	(void)tok;
+	if (rc == 1)
+		return 1;
+	if (type == CONFIG_TYPE_INT64)
+		return w == v;
+	return (int32_t)(uint32_t)(unsigned long long)w == (int32_t)v;
+}
+
 int
 limit_int(const struct limit_src *src, const config_setting_t *s,
     const char *what, long long min, long long max, long long *out,
     char **cause)
 {
-	char		*raw, *q;
-	long long	 v;
-	int		 rc;
+	char		*raw = NULL, *cand, *q;
+	long long	 v, w, best = 0;
+	int		 rc, bestrc = -1, i, bad;
 
 	if (config_setting_type(s) == CONFIG_TYPE_INT64)
 		v = config_setting_get_int64(s);
 	else
 		v = config_setting_get_int(s);
-	raw = limit_raw(src, s);
-	if (raw != NULL) {
-		long long w;
-
-		if ((rc = limit_parse_int(raw, &w)) == 1) {
-			q = limit_quote(raw);
-			set_cause(cause, "%s must be at most %lld, not %s "
-			    "(which does not even fit in 64 bits)", what, max,
-			    q);
-			free(q);
-			free(raw);
-			return -1;
+	/*
+	 * Take the text that could have given libconfig's value; of several
+	 * (the name twice on the line), one that is refused wins, so that a
+	 * decoy cannot make a wrapped value pass.
+	 */
+	for (i = 0; (cand = limit_raw_nth(src, s, i)) != NULL; i++) {
+		w = 0;
+		rc = limit_parse_int(cand, &w);
+		if (rc < 0 || !limit_consistent(config_setting_type(s), cand,
+		    rc, w, v)) {
+			free(cand);
+			continue;
 		}
-		if (rc == 0)
-			v = w;
-		else {
-			/* Not what we expected (an array element on the
-			 * line?): libconfig's value is all there is. */
+		bad = rc == 1 || w < min || w > max;
+		if (raw == NULL || (bad && !(bestrc == 1 || best < min ||
+		    best > max))) {
 			free(raw);
-			raw = NULL;
-		}
+			raw = cand;
+			best = w;
+			bestrc = rc;
+		} else
+			free(cand);
 	}
+	if (raw != NULL && bestrc == 1) {
+		q = limit_quote(raw);
+		set_cause(cause, "%s must be at most %lld, not %s (which does "
+		    "not even fit in 64 bits)", what, max, q);
+		free(q);
+		free(raw);
+		return -1;
+	}
+	if (raw != NULL)
+		v = best;
 	if (v < min || v > max) {
 		q = raw != NULL ? limit_quote(raw) : xasprintf("%lld", v);
 		if (v < min)

@@ -808,6 +808,21 @@ START_TEST(test_limits_job)
 	    "seconds, not 4294967396");
 	free(p);
 
+	/* The name twice on one line: a decoy that would pass does not
+	 * hide the value libconfig wrapped. */
+	text = xstrdup("name = \"u\"; domain = \"d\"; owner = \"o\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\";\n params = { retries = 1; s = \"timeout = 5\"; }; "
+	    "retries = 4294967297; timeout = 4294967396; } );\n");
+	p = write_text("jobs/u.conf", text, strlen(text));
+	free(text);
+	ck_assert_ptr_null(job_load_file(cfg, p, &errs));
+	ck_diag("u.conf:3: error: 'retries' must be at most 1000, not "
+	    "4294967297");
+	ck_diag("u.conf:3: error: 'timeout' must be between 0 and 1000000000 "
+	    "seconds, not 4294967396");
+	free(p);
+
 	memset(name, 'n', sizeof name - 1);
 	name[sizeof name - 1] = '\0';
 	text = xasprintf("name = \"%s\"; domain = \"d\"; owner = \"o\";\n"
