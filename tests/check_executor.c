@@ -137,8 +137,9 @@ req_free(struct req *q)
 static struct executor *
 pool(int workers, int max_tasks, int grace, int hb)
 {
-	struct executor_opts	 o = { .workers = workers, .max_tasks = max_tasks,
-	    .kill_grace_s = grace, .heartbeat_timeout_s = hb };
+	struct executor_opts	 o = { .workers = workers,
+	    .max_tasks = max_tasks, .kill_grace_s = grace,
+	    .heartbeat_timeout_s = hb };
 	struct executor		*ex;
 	char			*cause = NULL;
 

@@ -222,7 +222,7 @@ comphas "meshctl " run trigger backfill backfills clear runs jobs dag
 compeq "meshctl trig" "trigger"
 compeq "meshctl -u ru" "run runs"
 compeq "meshctl backf" "backfill backfills"
-compeq "meshctl --" "--config --help --utc --version"
+compeq "meshctl --" "--config --help --timeout --utc --version"
 comphas "meshctl -" -c -u -h -V
 compeq "meshctl -c other." "other.conf"
 
