@@ -21,7 +21,8 @@ domain = "test";
 owner = "tests@example.org";
 tasks = (
   { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
 );
 JOB
 cat >"$T/jobs/slow.conf" <<'JOB'
@@ -31,7 +32,8 @@ owner = "tests@example.org";
 params = { sleep_ms = 1000; };
 tasks = (
   { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
 );
 JOB
 
@@ -105,9 +107,9 @@ has "$T/err" "recorded as failed" "it says the run was ended"
 rid=$(sql "SELECT r.id FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'two'")
 eq "$(sql "SELECT state FROM runs WHERE id = $rid")" "failed" "the run is failed, not running"
 eq "$(sql "SELECT ended_us > 0 FROM runs WHERE id = $rid")" "1" "and it has an end"
-eq "$(sql "SELECT group_concat(task_id || ':' || state, ' ') FROM (SELECT * FROM task_instances WHERE run_id = $rid ORDER BY task_id)")" "extract:failed publish:failed" "every task that had not ended is failed"
+eq "$(sql "SELECT group_concat(task_id || ':' || state, ' ') FROM (SELECT * FROM task_instances WHERE run_id = $rid ORDER BY task_id)")" "check:failed extract:failed publish:failed" "every task that had not ended is failed"
 has_reason=$(sql "SELECT count(*) FROM task_instances WHERE run_id = $rid AND reason LIKE 'meshctl run failed on the state: %injected fault'")
-eq "$has_reason" "2" "with the reason"
+eq "$has_reason" "3" "with the reason"
 eq "$(sql "SELECT count(*) FROM attempts a JOIN task_instances t ON t.id = a.task_instance_id WHERE t.run_id = $rid AND a.state = 'running'")" "0" "no attempt is left running"
 eq "$(sql "SELECT count(*) FROM product_partitions WHERE run_id = $rid AND state = 'building'")" "0" "no partition is left building"
 sqlite3 "$T/state/state.db" "DROP TRIGGER boom"
