@@ -302,17 +302,28 @@ drain_pipe(int fd)
 	}
 }
 
-/* Under hb.mu: if the log has passed the cap, divert 1 and 2 to a pipe
- * and cut the log back. */
+/* Under hb.mu: if the log has passed the cap, divert 1 and 2 to a pipe,
+ * then cut the log back. */
 static void
 heartbeat_check_log(void)
 {
 	struct stat	sb;
 	int		p[2];
 
-	if (hb.cap <= 0 || hb.logfd == -1 || hb.drain != -1 ||
-	    fstat(hb.logfd, &sb) != 0 || sb.st_size <= hb.cap)
+	if (hb.cap <= 0 || hb.logfd == -1 || fstat(hb.logfd, &sb) != 0 ||
+	    sb.st_size <= hb.cap)
 		return;
+	if (hb.drain != -1) {
+		/*
+		 * Cut a tick after the switch, not at once: a write under
+		 * way on the old descriptor then has landed, and is both
+		 * cut and counted.  (A child that still holds the old one
+		 * may add more; the end of the task cuts and counts that.)
+		 */
+		if (ftruncate(hb.logfd, (off_t)hb.cap) == 0)
+			hb.dropped += (long long)sb.st_size - hb.cap;
+		return;
+	}
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return;		/* next tick */
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
@@ -322,8 +333,6 @@ heartbeat_check_log(void)
 	dup2(p[1], STDERR_FILENO);
 	close(p[1]);
 	hb.drain = p[0];
-	if (ftruncate(hb.logfd, (off_t)hb.cap) == 0)
-		hb.dropped += (long long)sb.st_size - hb.cap;
 }
 
 static void *
@@ -596,7 +605,7 @@ static void
 worker_close_log(struct worker *w, struct outcome *o)
 {
 	struct stat	 sb;
-	char	 c, *line;
+	char		 c, *line;
 	int	 over;
 
 	fflush(stdout);
