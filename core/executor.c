@@ -87,6 +87,7 @@ struct executor {
 	pid_t			  self;
 	pid_t			  pgrp;		/* the owner's process group */
 	int64_t			  last_enforce;	/* to tell a stall */
+	const char		 *containment;	/* executor_containment() */
 	struct slot		 *slots;
 	int			  nslots;
 	int64_t			  respawn_at;	/* next try for dead slots */
@@ -869,12 +870,13 @@ executor_new(const struct executor_opts *opts, char **cause)
 	 * that we can kill them (executor_orphans).  A cgroup per attempt
 	 * would hold them without this; that mode is not built yet.
 	 */
-	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
 		log_warn("containment: cannot become a subreaper (%s): the "
 		    "processes of a worker that dies may outlive it",
 		    strerror(errno));
-	else
-		log_info("containment: subreaper");
+		ex->containment = "none";
+	} else
+		ex->containment = "subreaper";
 	ex->wakefd = -1;
 	ex->buf = xmalloc(WIRE_MAX);
 	ex->slots = xcalloc((size_t)opts->workers, sizeof *ex->slots);
@@ -890,6 +892,12 @@ executor_new(const struct executor_opts *opts, char **cause)
 		}
 	}
 	return ex;
+}
+
+const char *
+executor_containment(const struct executor *ex)
+{
+	return ex->containment;
 }
 
 int
