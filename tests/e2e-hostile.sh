@@ -120,6 +120,7 @@ healthy_ok setsid
 
 hostile fork success ""
 none_left fork 4
+has "$T/pids/fork/fds.txt" " 0 -> " "fork: a program the plugin ran listed its descriptors"
 hasnt "$T/pids/fork/fds.txt" "socket:" "fork: a program the plugin ran holds no socket"
 healthy_ok fork
 

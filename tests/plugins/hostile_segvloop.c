@@ -1,9 +1,11 @@
 /*
  * hostile_segvloop.c -- test plugin whose SIGSEGV handler returns, so the
  * faulting load runs again for ever: the worker spins, its heartbeat
- * thread still beats, and only the task's timeout ends it.
+ * thread still beats, and only the task's timeout ends it.  The address is
+ * not NULL, as in segv.c: UBSan would end a NULL load with exit(1).
  */
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <meshd/plugin.h>
@@ -18,7 +20,8 @@ static meshd_status
 segvloop_extract(meshd_ctx *ctx)
 {
 	struct sigaction	 sa;
-	volatile int		*p = NULL;
+	volatile uintptr_t	 addr = 16;	/* no compile-time address */
+	volatile int		*p = (volatile int *)addr;
 
 	(void)ctx;
 	memset(&sa, 0, sizeof sa);
