@@ -1198,6 +1198,58 @@ START_TEST(test_setsid_escape)
 }
 END_TEST
 
+START_TEST(test_setsid_escape_crash)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*dir = piddir();
+
+	req_init(&q, "hostile_setsid", MESHD_STAGE_EXTRACT, 1);
+	req_str(&q, "piddir", dir);
+	req_bool(&q, "crash", 1);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_str_eq(r->reason, "killed by signal 11 (SIGSEGV)");
+	/* The worker died first: its setsid() orphan came to us, and we
+	 * killed it. */
+	assert_all_gone(dir, 1);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_killed_never_idle)
+{
+	struct executor		*ex = pool(1, 0, 0, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*cause = NULL;
+	pid_t			 pid;
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 1);
+	pid = executor_submit(ex, &q.r, &cause);
+	ck_assert_int_gt(pid, 0);
+	/* The result waits in the socket as the worker is sent SIGKILL
+	 * (no grace): it must not make the worker idle again. */
+	usleep(300000);
+	ck_assert_int_eq(executor_cancel(ex, 1, "cancelled"), 0);
+	r = next_result(ex);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_str_eq(r->reason, "cancelled");
+	task_result_free(r);
+	q.r.attempt_id = 2;
+	r = run(ex, &q);
+	ck_assert_msg(r->status == MESHD_OK, "reason: %s", r->reason);
+	ck_assert_int_ne(r->pid, pid);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
 START_TEST(test_forked_children)
 {
 	struct executor		*ex = pool(1, 0, 1, 10);
@@ -1796,6 +1848,8 @@ executor_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_setsid_escape);
+	tcase_add_test(tc, test_setsid_escape_crash);
+	tcase_add_test(tc, test_killed_never_idle);
 	tcase_add_test(tc, test_forked_children);
 	tcase_add_test(tc, test_forked_children_crash);
 	tcase_add_test(tc, test_stdout_flood);

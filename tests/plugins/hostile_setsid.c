@@ -2,8 +2,9 @@
  * hostile_setsid.c -- test plugin that escapes: its extract double-forks,
  * the grandchild calls setsid(), writes a pidfile into the "piddir"
  * parameter and sleeps for ever.  The stage waits for the middle child,
- * so the grandchild is an orphan, then returns MESHD_OK.  Nothing of it
- * may outlive the attempt.
+ * so the grandchild is an orphan, then returns MESHD_OK, or with param
+ * crash (bool) dies of SIGSEGV, leaving the grandchild to meshd.  Nothing
+ * of it may outlive the attempt.
  */
 #include <sys/wait.h>
 
@@ -41,6 +42,8 @@ setsid_extract(meshd_ctx *ctx)
 	/* Give the grandchild time to write its pidfile. */
 	usleep(200000);
 	meshd_log(ctx, MESHD_LOG_INFO, "escaped");
+	if (meshd_param_bool(ctx, "crash", 0))
+		raise(SIGSEGV);
 	return MESHD_OK;
 }
 
