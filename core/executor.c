@@ -644,19 +644,24 @@ slot_read(struct executor *ex, struct slot *s)
 {
 	ssize_t	n;
 	int64_t	now;
+	int	i;
 
-	for (;;) {
+	/* Bounded: a descendant writing without end into a killed worker's
+	 * socket must not keep us here (poll() brings us back). */
+	for (i = 0; i < 1024; i++) {
 		n = wire_recv(s->fd, ex->buf, 1);
 		if (n == -1 && errno == EAGAIN)
 			return;
-		if (n <= 0) {
+		if (n <= 0 && !(n == -1 && errno == EMSGSIZE)) {
 			slot_eof(ex, s);
 			return;
 		}
 		if (s->killed)
 			continue;	/* its exit status decides */
 		now = mono_us();
-		if (slot_message(ex, s, ex->buf, (size_t)n, now) != 0) {
+		/* A datagram too big for us was not sent by a worker. */
+		if (n == -1 || slot_message(ex, s, ex->buf, (size_t)n,
+		    now) != 0) {
 			if (s->state == SLOT_BUSY) {
 				/* This reason wins over a stop in progress:
 				 * the worker cannot be trusted with it. */

@@ -1501,6 +1501,12 @@ START_TEST(test_forged_old)
 }
 END_TEST
 
+START_TEST(test_forged_big)
+{
+	forged("big");
+}
+END_TEST
+
 START_TEST(test_oversized_task)
 {
 	struct executor		*ex;
@@ -1859,6 +1865,7 @@ executor_suite(void)
 	tcase_add_test(tc, test_forged_garbage);
 	tcase_add_test(tc, test_forged_result);
 	tcase_add_test(tc, test_forged_old);
+	tcase_add_test(tc, test_forged_big);
 	tcase_add_test(tc, test_oversized_task);
 	tcase_add_test(tc, test_empty_check);
 	tcase_add_test(tc, test_infra_fault);

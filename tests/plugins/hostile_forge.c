@@ -3,8 +3,9 @@
  * among its descriptors it writes, by param mode, "garbage" (4 bytes that
  * read as a RESULT type), "result" (well-formed RESULT frames, status OK,
  * for attempt ids 1 to 64 and sequence numbers 0 to 7, in the layout of
- * wire.h but without the worker's nonce) or "old" (the RESULT layout of
- * meshd before issue 10).  Then it returns MESHD_FAILED: the attempt must
+ * wire.h but without the worker's nonce), "old" (the RESULT layout of
+ * meshd before issue 10) or "big" (one datagram of 150 KiB, more than the
+ * supervisor reads).  Then it returns MESHD_FAILED: the attempt must
  * never be recorded as a success.
  */
 #include <sys/socket.h>
@@ -30,15 +31,21 @@ put(unsigned char *p, size_t off, const void *v, size_t n)
 static void
 forge(int fd, const char *mode)
 {
-	unsigned char	msg[128];
-	uint32_t	type = FORGE_RESULT, seq, nul = 0xffffffffu;
-	uint64_t	nonce = 0;
-	int64_t		id, t = 0;
-	int32_t		zero = 0;
-	size_t		n;
+	static unsigned char	big[150 * 1024];
+	unsigned char		msg[128];
+	uint32_t		type = FORGE_RESULT, seq, nul = 0xffffffffu;
+	uint64_t		nonce = 0;
+	int64_t			id, t = 0;
+	int32_t			zero = 0;
+	size_t			n;
 
 	if (strcmp(mode, "garbage") == 0) {
 		send(fd, &type, 4, MSG_NOSIGNAL | MSG_DONTWAIT);
+		return;
+	}
+	if (strcmp(mode, "big") == 0) {
+		memcpy(big, &type, 4);
+		send(fd, big, sizeof big, MSG_NOSIGNAL | MSG_DONTWAIT);
 		return;
 	}
 	for (id = 1; id <= 64; id++) {
