@@ -72,7 +72,8 @@ struct worker {
 struct heartbeat {
 	pthread_t	thread;
 	pthread_mutex_t	mu;
-	pthread_cond_t	cv;
+	pthread_cond_t	cv;		/* wakes the thread */
+	pthread_cond_t	parkcv;		/* the thread parked */
 	int		started;
 	int		active;		/* an attempt is running */
 	int		parked;		/* the thread waits for one */
@@ -439,7 +440,9 @@ heartbeat_main(void *arg)
 	for (;;) {
 		while (!hb.active) {
 			hb.parked = 1;
-			pthread_cond_broadcast(&hb.cv);
+			/* Only heartbeat_stop() after a drain waits for it. */
+			if (hb.drain != -1)
+				pthread_cond_signal(&hb.parkcv);
 			pthread_cond_wait(&hb.cv, &hb.mu);
 		}
 		hb.parked = 0;
@@ -492,6 +495,7 @@ heartbeat_start(int fd, uint64_t nonce, int64_t attempt_id)
 		pthread_condattr_init(&ca);
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&hb.cv, &ca);
+		pthread_cond_init(&hb.parkcv, &ca);
 		pthread_condattr_destroy(&ca);
 		/* Signals meant for the plugin (SIGTERM, alarms) go to the
 		 * thread running it, not to the heartbeat. */
@@ -515,7 +519,7 @@ heartbeat_start(int fd, uint64_t nonce, int64_t attempt_id)
 	hb.nonce = nonce;
 	hb.attempt_id = attempt_id;
 	hb.active = 1;
-	pthread_cond_broadcast(&hb.cv);
+	pthread_cond_signal(&hb.cv);
 	pthread_mutex_unlock(&hb.mu);
 	return 0;
 }
@@ -535,10 +539,10 @@ heartbeat_stop(void)
 {
 	pthread_mutex_lock(&hb.mu);
 	hb.active = 0;
-	pthread_cond_broadcast(&hb.cv);
+	pthread_cond_signal(&hb.cv);
 	/* Only while draining does the thread work without the lock. */
 	while (hb.drain != -1 && !hb.parked)
-		pthread_cond_wait(&hb.cv, &hb.mu);
+		pthread_cond_wait(&hb.parkcv, &hb.mu);
 	pthread_mutex_unlock(&hb.mu);
 }
 
