@@ -77,6 +77,7 @@ struct heartbeat {
 	int		started;
 	int		active;		/* an attempt is running */
 	int		parked;		/* the thread waits for one */
+	int		sigcheck;	/* restore signals before parking */
 	int		fd;
 	uint64_t	nonce;
 	int64_t		attempt_id;
@@ -243,10 +244,9 @@ worker_close_fds(int keep)
  * the next.
  */
 static void
-worker_signals(void)
+worker_dispositions(void)
 {
 	struct sigaction	sa;
-	sigset_t		set;
 	int			sig;
 
 	/* The supervisor's handlers (and its SIGPIPE ignore) mean nothing
@@ -266,6 +266,14 @@ worker_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = worker_on_term;
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void
+worker_signals(void)
+{
+	sigset_t	set;
+
+	worker_dispositions();
 	sigemptyset(&set);
 	sigprocmask(SIG_SETMASK, &set, NULL);
 }
@@ -371,17 +379,18 @@ worker_sameset(const sigset_t *a, const sigset_t *b)
 	return 1;
 }
 
-/* After a stage: the mask emptied, dispositions reset if they changed. */
+/*
+ * After a stage: dispositions reset if they changed.  Process-wide, so
+ * the heartbeat thread does it while the main thread reports (the mask is
+ * the main thread's own: it empties it).
+ */
 static void
 worker_signals_restore(void)
 {
 	struct sigaction	cur;
-	sigset_t		set;
 	unsigned long long	ign, cgt, low = 0x7fffffffULL;
 	int			full;
 
-	sigemptyset(&set);
-	sigprocmask(SIG_SETMASK, &set, NULL);
 	full = ++sigbase.ntask % SIGCHECK_FULL == 0;
 	memset(&cur, 0, sizeof cur);
 	if (sigbase.known && worker_sigsets(full, &ign, &cgt) == 0 &&
@@ -392,7 +401,7 @@ worker_signals_restore(void)
 	    cur.sa_flags == sigbase.term.sa_flags &&
 	    worker_sameset(&cur.sa_mask, &sigbase.term.sa_mask))
 		return;
-	worker_signals();
+	worker_dispositions();
 	sigbase.known = 0;
 	/* A descriptor that failed was closed or taken by the plugin: the
 	 * next open gets a number of our own. */
@@ -490,6 +499,12 @@ heartbeat_main(void *arg)
 	pthread_mutex_lock(&hb.mu);
 	for (;;) {
 		while (!hb.active) {
+			/* Off the main thread's path: it reports meanwhile
+			 * (and does it itself if it comes back first). */
+			if (hb.sigcheck) {
+				worker_signals_restore();
+				hb.sigcheck = 0;
+			}
 			hb.parked = 1;
 			/* Only heartbeat_stop() after a drain waits for it. */
 			if (hb.drain != -1)
@@ -566,6 +581,13 @@ heartbeat_start(int fd, uint64_t nonce, int64_t attempt_id)
 		hb.started = 1;
 	}
 	pthread_mutex_lock(&hb.mu);
+	/* No plugin code runs before the last one's signals are undone:
+	 * if the thread has not got to it, we do it (under the lock, so
+	 * never both). */
+	if (hb.sigcheck) {
+		worker_signals_restore();
+		hb.sigcheck = 0;
+	}
 	hb.fd = fd;
 	hb.nonce = nonce;
 	hb.attempt_id = attempt_id;
@@ -585,11 +607,13 @@ heartbeat_watch_log(int fd, long long cap)
 	pthread_mutex_unlock(&hb.mu);
 }
 
+/* Stop beating; the thread then restores signal dispositions. */
 static void
 heartbeat_stop(void)
 {
 	pthread_mutex_lock(&hb.mu);
 	hb.active = 0;
+	hb.sigcheck = 1;
 	pthread_cond_signal(&hb.cv);
 	/* Only while draining does the thread work without the lock. */
 	while (hb.drain != -1 && !hb.parked)
@@ -883,6 +907,7 @@ worker_task(struct worker *w, struct wire_task *t)
 	struct meshd_ctx	 ctx;
 	struct outcome		 o = { MESHD_FAILED, 1, 0, NULL };
 	struct wbuf		 b;
+	sigset_t		 mask;
 	char			*cause = NULL;
 	int64_t			 started = now_us();
 	size_t			 i;
@@ -910,10 +935,13 @@ worker_task(struct worker *w, struct wire_task *t)
 		worker_run_stage(w, t, &ctx, &o);
 	/* Whatever the plugin started, and whatever it did to signals (in
 	 * init or in its stage), ends with its attempt. */
-	worker_signals_restore();
+	sigemptyset(&mask);
+	sigprocmask(SIG_SETMASK, &mask, NULL);
 	worker_contain();
 	if (hb_ok)
 		heartbeat_stop();
+	else
+		worker_signals_restore();
 	worker_close_log(w, &o);
 
 	for (i = 0; i < ctx.nchecks; i++) {
