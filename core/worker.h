@@ -23,9 +23,9 @@
  * applies the memory limit of `opts`, then serves tasks.  Every message it
  * sends carries `nonce`, the attempt id and a sequence number (wire.h).
  * After each stage it kills and reaps every process the plugin started,
- * and resets the signal mask and dispositions.  Ends with _exit(), so the
- * parent's atexit handlers and stdio buffers are never run or flushed by
- * the worker.
+ * and resets the signal mask and dispositions (see worker.c for how).
+ * Ends with _exit(), so the parent's atexit handlers and stdio buffers are
+ * never run or flushed by the worker.
  */
 /* A worker whose socket was taken from it (a plugin closed or replaced
  * it) exits with this status once its stage returns: it cannot report. */

@@ -48,8 +48,9 @@
  *
  * What a stage leaves behind does not outlive its attempt.  When the
  * callback returns (or the attempt is stopped), every process the plugin
- * started, including double-forked and setsid() ones, is killed; signal
- * dispositions and the signal mask are reset; the worker's socket is
+ * started, including double-forked and setsid() ones, is killed; the
+ * signal mask and the dispositions of signals 1 to 31 are reset (those of
+ * real-time signals every 16 tasks); the worker's socket is
  * close-on-exec, so a program the plugin runs never holds it.  A stage
  * must therefore wait for the programs it runs.  Output on stdout and
  * stderr goes to the attempt's log up to log_max_bytes (meshd.conf); the
