@@ -1404,6 +1404,7 @@ START_TEST(test_signals_reset)
 	struct task_result	*r;
 	struct req		 q;
 	pid_t			 pid;
+	int			 i;
 
 	req_init(&q, "hostile_sigterm", MESHD_STAGE_EXTRACT, 1);
 	r = run(ex, &q);
@@ -1417,6 +1418,21 @@ START_TEST(test_signals_reset)
 	r = run(ex, &q);
 	ck_assert_int_eq(r->pid, pid);
 	ck_assert_msg(r->status == MESHD_OK, "reason: %s", r->reason);
+	task_result_free(r);
+	/* A real-time signal's handler is gone within 16 tasks. */
+	for (i = 0; i < 16; i++) {
+		q.r.attempt_id = 100 + i;
+		r = run(ex, &q);
+		ck_assert_int_eq(r->pid, pid);
+		task_result_free(r);
+	}
+	q.r.attempt_id = 200;
+	r = run(ex, &q);
+	for (i = 0; i < (int)r->nchecks; i++) {
+		if (strcmp(r->checks[i].name, "rt_reset") == 0)
+			ck_assert_int_eq(r->checks[i].passed, 1);
+	}
+	ck_assert_uint_eq(r->nchecks, 2);
 	task_result_free(r);
 
 	/* SIGTERM reaches the plugin again: a timeout is a cancel it

@@ -8,7 +8,9 @@
  * unblocked, neither handler is this plugin's, SIGCHLD not ignored.  With
  * param hang (bool) check then waits for cancellation (meshd_cancelled)
  * and returns MESHD_FAILED "cancelled", which it can only do if SIGTERM
- * reaches the worker.
+ * reaches the worker.  extract also handles SIGRTMIN+2, and check records
+ * the warning "rt_reset", passed if that handler is gone (real-time
+ * signals are checked every 16 tasks only).
  */
 #include <signal.h>
 #include <string.h>
@@ -33,6 +35,7 @@ sigterm_extract(meshd_ctx *ctx)
 	sa.sa_handler = sigterm_handler;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGRTMIN + 2, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGCHLD, &sa, NULL);
 	sigemptyset(&set);
@@ -45,7 +48,7 @@ sigterm_extract(meshd_ctx *ctx)
 static meshd_status
 sigterm_check(meshd_ctx *ctx)
 {
-	struct sigaction	term, usr1, chld;
+	struct sigaction	term, usr1, chld, rt;
 	sigset_t		set;
 	int			ok;
 
@@ -53,6 +56,9 @@ sigterm_check(meshd_ctx *ctx)
 	sigaction(SIGTERM, NULL, &term);
 	sigaction(SIGUSR1, NULL, &usr1);
 	sigaction(SIGCHLD, NULL, &chld);
+	sigaction(SIGRTMIN + 2, NULL, &rt);
+	meshd_check(ctx, "rt_reset", MESHD_SEV_WARN,
+	    rt.sa_handler == SIG_DFL, rt.sa_handler == SIG_DFL, "1");
 	ok = !sigismember(&set, SIGTERM) && !sigismember(&set, SIGUSR1) &&
 	    term.sa_handler != sigterm_handler &&
 	    usr1.sa_handler == SIG_DFL && chld.sa_handler != SIG_IGN;
