@@ -37,7 +37,8 @@ const struct cmd_entry cmd_backfill_entry = {
 	"never given a second: the backfill waits for that run.\n"
 	"\n"
 	"  -f, --from KEY           first partition (a key of the job's\n"
-	"                           schedule, e.g. 2024-01-01 for @daily)\n"
+	"                           schedule, e.g. 2024-01-01 for @daily; not\n"
+	"                           before 1970 or the job's start)\n"
 	"  -t, --to KEY             last partition, included\n"
 	"  -r, --reprocess WHAT     missing: only partitions with no run\n"
 	"                           (default); failed: also those whose run\n"
@@ -224,8 +225,8 @@ cmd_backfill_exec(struct ctl *ctl, int argc, char **argv)
 	struct bf_spec	 sp;
 	struct bf_key	*keys = NULL;
 	const char	*from = NULL, *to = NULL;
-	char		*fkey = NULL, *tkey = NULL, *cause = NULL;
-	int64_t		 fs, fe, ts, te, id, rid;
+	char		*fkey = NULL, *tkey = NULL, *cause = NULL, *skey = NULL;
+	int64_t		 fs, fe, ts, te, id, rid, js0, je0;
 	size_t		 n = 0;
 	long		 max_active = 0, interval = 10;
 	int		 c, rc = CTL_EXIT_OK, dry = 0, wait = 0, yes = 0;
@@ -319,6 +320,25 @@ cmd_backfill_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
+	/* A range outside the job's partitions is a mistake to name, not
+	 * an empty backfill: "0 partitions" with exit 0 hid a typo. */
+	if (fs < 0 || ts < 0) {
+		ctl_error("--%s %s is before 1970-01-01: partitions start at "
+		    "the Unix epoch", fs < 0 ? "from" : "to", fs < 0 ? fkey :
+		    tkey);
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	if (job->start != NULL && job_parse_key(job, job->start, &js0, &je0,
+	    &skey, NULL) == 0) {
+		if (fs < js0) {
+			ctl_error("--from %s is before the start of %s, %s "
+			    "(its first partition; see its job file)", fkey,
+			    job->name, skey);
+			rc = CTL_EXIT_USAGE;
+			goto out;
+		}
+	}
 	if (fs > ts) {
 		ctl_error("the range is the wrong way round: --from %s is after "
 		    "--to %s (swap them; --reverse runs the newest first)",
@@ -381,6 +401,7 @@ out:
 	bf_keys_free(keys, n);
 	free(fkey);
 	free(tkey);
+	free(skey);
 	free(cause);
 	jobset_free(&js);
 	return rc;

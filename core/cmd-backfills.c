@@ -113,6 +113,7 @@ ctl_backfill_wait(struct ctl *ctl, int64_t id, int interval)
 
 	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
 		return CTL_EXIT_STATE;
+	state_set_deadline(st, 0);	/* following: each wait alone bounded */
 	for (;;) {
 		if ((rc = bf_get(st, id, &b, &cause)) != 0) {
 			if (rc < 0) {

@@ -18,9 +18,16 @@ const struct cmd_entry cmd_dag_entry = {
 	"plugin and the tasks it runs after.  dot writes a digraph for\n"
 	"Graphviz: meshctl dag JOB --format dot | dot -Tsvg > job.svg\n"
 	"\n"
+	"The gate: every publish task runs after every check task of its job,\n"
+	"even when its `after` leaves the check out.  Those edges are added by\n"
+	"meshd itself and shown as such: \"(gate)\" after the task in text, a\n"
+	"dashed edge labelled gate in dot, \"implicit\": true in json.\n"
+	"\n"
 	"  -f, --format F  text (default), dot, or json\n"
 	"      --json      the same as --format json: {job, domain, schedule,\n"
-	"                  tasks: [{id, stage, plugin, after}]} in run order\n",
+	"                  tasks: [{id, stage, plugin, after}], edges: [{from,\n"
+	"                  to, implicit}]}, tasks in run order; after holds\n"
+	"                  every task it runs after, the gate's included\n",
 	.exec = cmd_dag_exec,
 };
 
@@ -80,7 +87,7 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	topo = dag_topo(job->dag);
 	if (strcmp(format, "json") == 0) {
-		json_t	*tasks = json_array(), *after;
+		json_t	*tasks = json_array(), *after, *edges = json_array();
 
 		for (i = 0; i < job->ntasks; i++) {
 			const struct task_def *t = &job->tasks[topo[i]];
@@ -88,17 +95,22 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 			after = json_array();
 			pred = dag_pred(job->dag, topo[i]);
 			np = dag_npred(job->dag, topo[i]);
-			for (j = 0; j < np; j++)
+			for (j = 0; j < np; j++) {
 				json_array_append_new(after, json_string(
 				    job->tasks[pred[j]].id));
+				json_array_append_new(edges, json_pack("{s:s, "
+				    "s:s, s:b}", "from", job->tasks[pred[j]].id,
+				    "to", t->id, "implicit",
+				    dag_pred_gate(job->dag, topo[i], j)));
+			}
 			json_array_append_new(tasks, json_pack("{s:s, s:s, "
 			    "s:s, s:o}", "id", t->id, "stage",
 			    stage_name(t->stage), "plugin", t->plugin, "after",
 			    after));
 		}
-		ctl_json_out(json_pack("{s:s, s:s, s:s, s:o}", "job", job->name,
-		    "domain", job->domain, "schedule", job->schedule, "tasks",
-		    tasks));
+		ctl_json_out(json_pack("{s:s, s:s, s:s, s:o, s:o}", "job",
+		    job->name, "domain", job->domain, "schedule", job->schedule,
+		    "tasks", tasks, "edges", edges));
 		goto out;
 	}
 	if (strcmp(format, "dot") == 0) {
@@ -121,6 +133,9 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 				dot_id(job->tasks[pred[k]].id);
 				printf(" -> ");
 				dot_id(job->tasks[topo[i]].id);
+				/* Not in the job file: meshd adds it. */
+				if (dag_pred_gate(job->dag, topo[i], k))
+					printf(" [style=dashed, label=\"gate\"]");
 				printf(";\n");
 			}
 		}
@@ -137,8 +152,10 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 		pred = dag_pred(job->dag, topo[i]);
 		np = dag_npred(job->dag, topo[i]);
 		for (j = 0; j < np; j++)
-			printf("%s%s", j == 0 ? " after " : ", ",
-			    job->tasks[pred[j]].id);
+			printf("%s%s%s", j == 0 ? " after " : ", ",
+			    job->tasks[pred[j]].id,
+			    dag_pred_gate(job->dag, topo[i], j) ? " (gate)" :
+			    "");
 		printf("\n");
 	}
 out:

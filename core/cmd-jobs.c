@@ -65,7 +65,8 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 	if (rc != 0 && ctl->cfg == NULL)
 		return CTL_EXIT_USAGE;
 	/* The last runs come from the state, if there is one yet. */
-	st = state_open(ctl->cfg->state_db, STATE_RDONLY, NULL);
+	st = state_open_wait(ctl->cfg->state_db, STATE_RDONLY, ctl->timeout_ms,
+	    NULL);
 	if (st != NULL && sqlite3_prepare_v2(state_sqlite(st), "SELECT "
 	    "r.partition_key, r.state FROM runs r JOIN jobs j ON j.id = "
 	    "r.job_id WHERE j.name = ? ORDER BY r.created_us DESC, r.id DESC "

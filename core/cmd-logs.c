@@ -8,9 +8,12 @@
  * following works the same for a daemon's run and for `meshctl run` in
  * another terminal, and costs the daemon nothing.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +29,20 @@
 /* How often --follow looks at the state and the file. */
 #define LOGS_POLL_MS	150
 
+/* What is shown of a log by default: its last MiB.  A plugin can write
+ * gigabytes; a terminal (or a script's memory) should not get them all
+ * unless asked for with --all. */
+#define LOGS_LIMIT_BYTES	(1024 * 1024)
+
+/* The pager when $MESHCTL_PAGER and $PAGER are unset. */
+#define LOGS_PAGER		"less -FRX"
+
 static int	cmd_logs_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
-	.args = "JOB PARTITION TASK [--attempt N] [--follow | --json]",
+	.args = "JOB PARTITION TASK [--attempt N] [--tail N | --offset N] "
+	    "[--limit-bytes N | --all] [--follow | --json] [--no-pager]",
 	.summary = "print the log of a task's attempt (default: the latest)",
 	.help =
 	"The log holds the plugin's stdout and stderr and the lines it logged\n"
@@ -38,15 +50,30 @@ const struct cmd_entry cmd_logs_entry = {
 	"naming the attempt and its times (in the job's zone; UTC with -u) goes\n"
 	"to stderr, so that stdout is the log alone.\n"
 	"\n"
+	"A log can be large: by default only its last MiB is printed, from the\n"
+	"start of a line, and a line on stderr says what was left out and how\n"
+	"to see it.  On a terminal the log goes through $MESHCTL_PAGER, else\n"
+	"$PAGER, else 'less -FRX' (an empty value, or 'cat', means none).\n"
+	"\n"
 	"  -a, --attempt N  attempt number (1 is the first try)\n"
-	"  -f, --follow     print the log so far, then what is appended, until\n"
-	"                   the attempt ends; waits for a task that has not\n"
-	"                   started.  Without --attempt, follows the latest\n"
-	"                   attempt and moves on to each retry (\"== attempt N\n"
-	"                   ==\" on stderr) until the task is done.\n"
+	"  -n, --tail N     only the last N lines\n"
+	"      --offset N   from byte N on (to read a large log part by part;\n"
+	"                   the line on stderr gives the next offset)\n"
+	"      --limit-bytes N\n"
+	"                   print at most N bytes (default 1048576)\n"
+	"      --all        no byte limit: the whole log (or all of --tail N)\n"
+	"  -f, --follow     print the log so far (within the limits above),\n"
+	"                   then all that is appended, until the attempt ends;\n"
+	"                   waits for a task that has not started.  Without\n"
+	"                   --attempt, follows the latest attempt and moves on\n"
+	"                   to each retry (\"== attempt N ==\" on stderr) until\n"
+	"                   the task is done.\n"
 	"      --json       {job, partition, task, attempt, state, started_utc,\n"
-	"                   ended_utc, log_path, log}; log is null if the file\n"
-	"                   is gone or is not UTF-8 text\n"
+	"                   ended_utc, log_path, size, offset, length,\n"
+	"                   truncated, log}: log is the part shown (bytes\n"
+	"                   offset to offset + length of size), null if the\n"
+	"                   file is gone or is not UTF-8 text\n"
+	"      --no-pager   never use a pager\n"
 	"\n"
 	"Exit status with --follow: 0 if the attempt (or, without --attempt, the\n"
 	"task) succeeded or was skipped, 1 if it failed or was cancelled.\n",
@@ -71,8 +98,18 @@ struct logs_attempt {
 	int64_t	 ended_us;
 };
 
+/* Which part of a log to show (see the help). */
+struct logs_window {
+	long long	 limit;		/* most bytes; -1: --all */
+	long		 tail;		/* last lines; 0: not asked */
+	long long	 offset;	/* from this byte; -1: not asked */
+};
+
 struct logs {
 	struct ctl		*ctl;
+	struct logs_window	 w;
+	FILE			*out;	/* stdout, or the pager */
+	long long		 left;	/* bytes the window still has; -1 all */
 	struct jobset		 js;
 	const struct job_def	*job;	/* for its zone; may be NULL */
 	const char		*name, *key, *task;
@@ -149,43 +186,196 @@ logs_header(struct logs *l, const struct logs_attempt *a)
 		    a->ended_us, e, sizeof e));
 }
 
-/* The attempt and its whole log as one JSON object. */
+/*
+ * The part of a log of `size` bytes (fd open on it) that w asks for:
+ * [*start, *end).  Without --offset the part ends at the end of the log
+ * and starts at a line's start: the last --tail lines, or the last
+ * --limit-bytes bytes less the line they cut (unless one line fills
+ * them).  --offset starts exactly at its byte.
+ */
+static void
+logs_window_find(const struct logs_window *w, int fd, long long size,
+    long long *start, long long *end)
+{
+	char		buf[65536];
+	long long	floor, pos, lines = 0;
+	ssize_t		n, i;
+	size_t		len;
+
+	if (w->offset >= 0) {
+		*start = w->offset < size ? w->offset : size;
+		*end = w->limit < 0 || size - *start <= w->limit ? size :
+		    *start + w->limit;
+		return;
+	}
+	*end = size;
+	floor = w->limit < 0 || size <= w->limit ? 0 : size - w->limit;
+	*start = floor;
+	if (w->tail > 0) {
+		/* Count line ends back from the end; the one that ends the
+		 * file ends the last line, it does not start one. */
+		pos = size;
+		while (pos > floor) {
+			len = (size_t)(pos - floor < (long long)sizeof buf ?
+			    pos - floor : (long long)sizeof buf);
+			pos -= (long long)len;
+			if ((n = pread(fd, buf, len, (off_t)pos)) != (ssize_t)len)
+				break;
+			for (i = n - 1; i >= 0; i--) {
+				if (buf[i] != '\n' || pos + i == size - 1)
+					continue;
+				if (++lines == w->tail) {
+					*start = pos + i + 1;
+					return;
+				}
+			}
+		}
+	}
+	if (floor == 0)
+		return;
+	/* Cut by bytes: start with the first whole line. */
+	pos = floor - 1;
+	while (pos < size - 1) {
+		len = sizeof buf;
+		if ((n = pread(fd, buf, len, (off_t)pos)) <= 0)
+			return;
+		for (i = 0; i < n && pos + i < size - 1; i++) {
+			if (buf[i] == '\n') {
+				*start = pos + i + 1;
+				return;
+			}
+		}
+		pos += n;
+	}
+}
+
+/* Say on stderr what of a log of `size` bytes is left out, and how to see
+ * it.  Nothing when the whole log is shown. */
+static void
+logs_notice(long long size, long long start, long long end, int follow)
+{
+	if (start > 0)
+		fprintf(stderr, "== %lld of %lld bytes skipped: showing bytes "
+		    "%lld-%lld%s; --all shows the whole log, --offset N from "
+		    "byte N ==\n", start, size, start, end > 0 ? end - 1 : 0,
+		    follow ? " and what follows" : "");
+	if (end < size && !follow)
+		fprintf(stderr, "== %lld more bytes after byte %lld: --offset "
+		    "%lld for the next part ==\n", size - end, end - 1, end);
+}
+
+/*
+ * Open the log of attempt a and place it at the start of its window,
+ * saying what is left out (unless quiet).  -1 with errno set when the
+ * file cannot be opened.
+ */
+static int
+logs_open(struct logs *l, const struct logs_attempt *a, int follow,
+    int quiet, long long *size, long long *start)
+{
+	struct stat	sb;
+	long long	end;
+
+	if ((l->fd = open(a->log_path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	l->fd_attempt = a->id;
+	if (fstat(l->fd, &sb) == -1) {
+		close(l->fd);
+		l->fd = -1;
+		return -1;
+	}
+	*size = (long long)sb.st_size;
+	logs_window_find(&l->w, l->fd, *size, start, &end);
+	if (lseek(l->fd, (off_t)*start, SEEK_SET) == -1) {
+		close(l->fd);
+		l->fd = -1;
+		return -1;
+	}
+	/* Following, everything appended after the window is shown too. */
+	l->left = follow ? -1 : end - *start;
+	if (!quiet)
+		logs_notice(*size, *start, end, follow);
+	return 0;
+}
+
+/* The length of s[0..len) without an incomplete UTF-8 sequence at its
+ * end. */
+static size_t
+logs_utf8_whole(const char *s, size_t len)
+{
+	size_t		i, need;
+	unsigned char	c;
+
+	for (i = len; i > 0 && len - i < 4; i--) {
+		c = (unsigned char)s[i - 1];
+		if ((c & 0xc0) == 0x80)
+			continue;	/* a continuation byte: look further */
+		if (c < 0x80)
+			return len;
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+		return len - (i - 1) >= need ? len : i - 1;
+	}
+	return len;
+}
+
+/* The attempt and the window of its log as one JSON object. */
 static void
 logs_json(struct logs *l, const struct logs_attempt *a)
 {
-	char	 s[32], e[32], *text = NULL;
-	size_t	 len = 0;
-	FILE	*f;
-	json_t	*log = NULL;
+	char		 s[32], e[32], *text = NULL, buf[65536];
+	size_t		 len = 0, want, skip;
+	ssize_t		 n;
+	long long	 size = 0, start = 0;
+	json_t		*log = NULL;
 
-	if (a->log_path != NULL && (f = fopen(a->log_path, "r")) != NULL) {
-		char	buf[8192];
-		size_t	n;
-
-		while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-			text = xrealloc(text, len + n);
-			memcpy(text + len, buf, n);
-			len += n;
+	if (a->log_path != NULL &&
+	    logs_open(l, a, 0, 1, &size, &start) == 0) {
+		while (l->left != 0) {
+			want = l->left > 0 && l->left < (long long)sizeof buf ?
+			    (size_t)l->left : sizeof buf;
+			if ((n = read(l->fd, buf, want)) <= 0)
+				break;
+			text = xrealloc(text, len + (size_t)n);
+			memcpy(text + len, buf, (size_t)n);
+			len += (size_t)n;
+			if (l->left > 0)
+				l->left -= n;
 		}
-		fclose(f);
-		log = json_stringn(text != NULL ? text : "", len);
+		/* A window cut by bytes may split a UTF-8 character at
+		 * either end: leave the pieces out rather than lose the
+		 * whole text to null. */
+		skip = 0;
+		if (text != NULL) {
+			while (skip < len && skip < 3 &&
+			    ((unsigned char)text[skip] & 0xc0) == 0x80)
+				skip++;
+			len = logs_utf8_whole(text + skip, len - skip);
+			start += (long long)skip;
+		}
+		log = json_stringn(text != NULL ? text + skip : "", len);
 		free(text);
 	}
 	ctl_json_out(json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s?, s:s?, "
-	    "s:o}", "job", l->name, "partition", l->key, "task", l->task,
-	    "attempt", a->try_number, "state", a->state, "started_utc",
-	    fmt_utc(a->started_us, s, sizeof s), "ended_utc", a->ended_us != 0 ?
-	    fmt_utc(a->ended_us, e, sizeof e) : NULL, "log_path", a->log_path,
+	    "s:I, s:I, s:I, s:b, s:o}", "job", l->name, "partition", l->key,
+	    "task", l->task, "attempt", a->try_number, "state", a->state,
+	    "started_utc", fmt_utc(a->started_us, s, sizeof s), "ended_utc",
+	    a->ended_us != 0 ? fmt_utc(a->ended_us, e, sizeof e) : NULL,
+	    "log_path", a->log_path, "size", (json_int_t)size, "offset",
+	    (json_int_t)start, "length", (json_int_t)len, "truncated",
+	    start > 0 || start + (long long)len < size,
 	    "log", log != NULL ? log : json_null()));
 }
 
-/* Copy what the log holds past the last read to stdout.  A log that does
- * not exist yet is not an error: the worker creates it when it starts. */
+/* Copy what the log holds past the last read (within the window) to the
+ * output.  A log that does not exist yet is not an error: the worker
+ * creates it when it starts. */
 static void
-logs_pump(struct logs *l, const struct logs_attempt *a)
+logs_pump(struct logs *l, const struct logs_attempt *a, int follow)
 {
-	char	buf[8192];
-	ssize_t	n;
+	char		buf[65536];
+	ssize_t		n;
+	size_t		want;
+	long long	size, start;
 
 	if (a->log_path == NULL)
 		return;
@@ -193,14 +383,36 @@ logs_pump(struct logs *l, const struct logs_attempt *a)
 		close(l->fd);
 		l->fd = -1;
 	}
-	if (l->fd == -1) {
-		if ((l->fd = open(a->log_path, O_RDONLY | O_CLOEXEC)) == -1)
-			return;
-		l->fd_attempt = a->id;
+	if (l->fd == -1 && logs_open(l, a, follow, 0, &size, &start) == -1)
+		return;
+	while (l->left != 0) {
+		want = l->left > 0 && l->left < (long long)sizeof buf ?
+		    (size_t)l->left : sizeof buf;
+		if ((n = read(l->fd, buf, want)) <= 0)
+			break;
+		if (fwrite(buf, 1, (size_t)n, l->out) != (size_t)n)
+			break;	/* the pager quit */
+		if (l->left > 0)
+			l->left -= n;
 	}
-	while ((n = read(l->fd, buf, sizeof buf)) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
+	fflush(l->out);
+}
+
+/* A pager for a terminal, or NULL for none. */
+static FILE *
+logs_pager(void)
+{
+	const char	*p;
+
+	if ((p = getenv("MESHCTL_PAGER")) == NULL &&
+	    (p = getenv("PAGER")) == NULL)
+		p = LOGS_PAGER;
+	if (*p == '\0' || strcmp(p, "cat") == 0)
+		return NULL;
 	fflush(stdout);
+	/* Quitting the pager early must not kill us with SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	return popen(p, "w");
 }
 
 static void
@@ -330,7 +542,7 @@ logs_follow(struct logs *l, int64_t run_id, long want)
 			logs_header(l, &a);
 			shown = a.id;
 		}
-		logs_pump(l, &a);
+		logs_pump(l, &a, 1);
 		if (strcmp(a.state, "running") == 0) {
 			logs_nap();
 			continue;
@@ -367,26 +579,57 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	struct logs_attempt	 a;
 	struct errlist		 errs = ERRLIST_INIT;
 	struct sigaction	 sa;
+	struct logs_window	 w = { LOGS_LIMIT_BYTES, 0, -1 };
 	char			 ti_state[32];
 	int			 c, r, ti_try, follow = 0, json = 0;
-	int			 rc = CTL_EXIT_OK;
-	long			 attempt = 0;
+	int			 rc = CTL_EXIT_OK, pager = 1, all = 0;
+	long			 attempt = 0, v;
 	int64_t			 run_id;
+	long long		 size, start;
 	sqlite3			*db;
+	FILE			*pf = NULL;
 	static const struct option longopts[] = {
 		{ "attempt", required_argument, NULL, 'a' },
+		{ "tail", required_argument, NULL, 'n' },
+		{ "offset", required_argument, NULL, 'O' },
+		{ "limit-bytes", required_argument, NULL, 'L' },
+		{ "all", no_argument, NULL, 'A' },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-pager", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "a:fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "a:fhn:", longopts, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'a':
 			if (ctl_number("attempt", optarg, 1, 1000000,
 			    &attempt) != 0)
 				return CTL_EXIT_USAGE;
+			break;
+		case 'n':
+			if (ctl_number("tail", optarg, 1, 100000000, &v) != 0)
+				return CTL_EXIT_USAGE;
+			w.tail = v;
+			break;
+		case 'O':
+			if (ctl_number("offset", optarg, 0, LONG_MAX, &v) != 0)
+				return CTL_EXIT_USAGE;
+			w.offset = v;
+			break;
+		case 'L':
+			if (ctl_number("limit-bytes", optarg, 1, LONG_MAX,
+			    &v) != 0)
+				return CTL_EXIT_USAGE;
+			w.limit = v;
+			break;
+		case 'A':
+			all = 1;
+			break;
+		case 'P':
+			pager = 0;
 			break;
 		case 'f':
 			follow = 1;
@@ -406,11 +649,19 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 		ctl_error("--follow and --json do not go together");
 		return CTL_EXIT_USAGE;
 	}
+	if (w.tail > 0 && w.offset >= 0) {
+		ctl_error("--tail and --offset do not go together");
+		return CTL_EXIT_USAGE;
+	}
+	if (all)
+		w.limit = -1;
 	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
 		return CTL_EXIT_STATE;
 	memset(&l, 0, sizeof l);
 	memset(&a, 0, sizeof a);
 	l.ctl = ctl;
+	l.w = w;
+	l.out = stdout;
 	l.fd = -1;
 	l.name = argv[optind];
 	l.key = argv[optind + 1];
@@ -422,6 +673,8 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
+		/* Following goes on for long: each wait alone is bounded. */
+		state_set_deadline(st, 0);
 		if ((r = logs_wait_run(&l, st, &run_id)) == -1) {
 			rc = 128 + logs_signal;
 			goto out;
@@ -478,15 +731,18 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	logs_header(&l, &a);
 	if (a.log_path == NULL ||
-	    (l.fd = open(a.log_path, O_RDONLY | O_CLOEXEC)) == -1) {
+	    logs_open(&l, &a, 0, 0, &size, &start) == -1) {
 		ctl_error("%s: %s", a.log_path != NULL ? a.log_path :
 		    "(no log)", a.log_path != NULL ? strerror(errno) :
 		    "the attempt kept no log");
 		rc = CTL_EXIT_FAILED;
 		goto out;
 	}
-	l.fd_attempt = a.id;
-	logs_pump(&l, &a);
+	if (pager && isatty(STDOUT_FILENO) && (pf = logs_pager()) != NULL)
+		l.out = pf;
+	logs_pump(&l, &a, 0);
+	if (pf != NULL)
+		pclose(pf);
 out:
 	logs_attempt_clear(&a);
 	if (l.fd != -1)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "executor.h"
 #include "lock.h"
 #include "meshctl.h"
@@ -29,15 +31,22 @@ const struct cmd_entry cmd_run_entry = {
 	"  -w, --workers N      worker processes (default: meshd.conf's workers)\n"
 	"      --json           print the summary as JSON instead of a table\n"
 	"\n"
+	"Waits for a busy state database end after the global --timeout each\n"
+	"(default 30 s).  A run that fails on the state itself (busy for longer,\n"
+	"a statement that fails) is stopped and recorded as failed, with the\n"
+	"reason on each task that had not ended, never left 'running'.\n"
+	"\n"
 	"Exit status: 0 if every task succeeded, 1 if the run failed or was\n"
 	"cancelled, 2 for a usage error, unknown job or bad partition, 3 if the\n"
-	"state database cannot be opened.\n",
+	"state database cannot be opened or failed during the run.\n",
 	.exec = cmd_run_exec,
 };
 
 struct run_print {
 	struct ctl	*ctl;
 	int		 quiet;
+	int64_t		 run_id;	/* once its start is committed */
+	char		 key[128];	/* its partition */
 };
 
 static void
@@ -47,6 +56,8 @@ on_run_start(void *arg, const struct job_def *job, const char *key,
 	struct run_print	*p = arg;
 	char			 a[32], b[32];
 
+	p->run_id = run_id;
+	snprintf(p->key, sizeof p->key, "%s", key);
 	if (p->quiet)
 		return;
 	if (istart != iend)
@@ -145,6 +156,90 @@ print_json(const char *job, const struct run_summary *s)
 	ctl_json_out(o);
 }
 
+/* Whether a task instance state is final. */
+static int
+run_ti_final(const char *state)
+{
+	return strcmp(state, "success") == 0 || strcmp(state, "failed") == 0 ||
+	    strcmp(state, "skipped") == 0 ||
+	    strcmp(state, "upstream_failed") == 0 ||
+	    strcmp(state, "cancelled") == 0;
+}
+
+/*
+ * The run failed on the state (it stayed busy past --timeout, or a
+ * statement failed) after its start was committed: without this it would
+ * stay 'running' in the state, with running attempts, until a meshd's
+ * recovery ran it again.  The workers are gone (the executor was freed):
+ * end the run as failed, each task that had not ended as failed with
+ * `why`, each attempt still recorded as running likewise, and the
+ * partitions it was building missing again, in one transaction that
+ * waits for the state as long as --timeout again.
+ * 0, or -1 with cause (the run is then left as it was).
+ */
+static int
+run_rollback(struct state *st, const struct job_def *job, int64_t run_id,
+    const char *why, char **cause)
+{
+	sqlite3_stmt	*stmt = NULL;
+	const char	*tstate;
+	int64_t		 now = now_us(), ti_id;
+	size_t		 i;
+	int		 tries;
+
+	state_rollback(st);	/* a failed commit leaves its transaction */
+	if (state_begin(st, cause) != 0)
+		return -1;
+	if (state_run_set(st, run_id, "failed", 0, now, cause) != 0)
+		goto fail;
+	for (i = 0; i < job->ntasks; i++) {
+		if (state_ti_open(st, run_id, job->tasks[i].id, NULL, 1, &ti_id,
+		    &tstate, &tries, cause) != 0)
+			goto fail;
+		if (!run_ti_final(tstate) && state_ti_set(st, ti_id, "failed",
+		    tries, why, 0, now, cause) != 0)
+			goto fail;
+	}
+	/* The state API finishes attempts by id, and the engine that knew
+	 * them is gone: find this run's running ones. */
+	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE attempts SET state = "
+	    "'failed', ended_us = ?1, reason = ?2 WHERE state = 'running' AND "
+	    "task_instance_id IN (SELECT id FROM task_instances WHERE "
+	    "run_id = ?3)", -1, &stmt, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, now);
+	sqlite3_bind_text(stmt, 2, why, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, run_id);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	/* As the engine ends a failed run: the partitions it was building
+	 * are missing again (published or quarantined ones stay). */
+	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE product_partitions "
+	    "SET state = 'missing', updated_us = ?1 WHERE run_id = ?2 AND "
+	    "state NOT IN ('published', 'quarantined')", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_int64(stmt, 1, now);
+	sqlite3_bind_int64(stmt, 2, run_id);
+	if (sqlite3_step(stmt) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	if (state_commit(st, cause) != 0)
+		goto fail;
+	return 0;
+
+sqlfail:
+	set_cause(cause, "%s: cannot record the run as failed: %s",
+	    state_path(st), sqlite3_errmsg(state_sqlite(st)));
+	sqlite3_finalize(stmt);
+fail:
+	state_rollback(st);
+	return -1;
+}
+
 static int
 cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 {
@@ -160,7 +255,7 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	struct errlist		 perrs = ERRLIST_INIT;
 	const char		*partition = NULL;
 	char			*cause = NULL;
-	int			 c, json = 0, rc, lockfd = -1;
+	int			 c, json = 0, r, rc, lockfd = -1;
 	long			 workers = 0;
 	pid_t			 holder = 0;
 	static const struct option longopts[] = {
@@ -223,6 +318,9 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_STATE;
 		goto out;
 	}
+	/* A run lasts as long as its tasks: from here on, each wait for the
+	 * state alone is bounded by --timeout, not the whole command. */
+	state_set_deadline(st, 0);
 
 	memset(&eo, 0, sizeof eo);
 	eo.workers = workers > 0 ? (int)workers : ctl->cfg->workers;
@@ -250,13 +348,36 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 
 	rp.ctl = ctl;
 	rp.quiet = json;
+	rp.run_id = 0;
+	rp.key[0] = '\0';
 	obs.run_start = on_run_start;
 	obs.task_start = on_task_start;
 	obs.task_end = on_task_end;
 	obs.run_end = NULL;
 	obs.arg = &rp;
-	if (runner_run(ctl->cfg, st, ex, job, partition, "manual", &obs, &sum,
-	    &cause) != 0) {
+	r = runner_run(ctl->cfg, st, ex, job, partition, "manual", &obs, &sum,
+	    &cause);
+	if (r != 0 && rp.run_id != 0) {
+		char	*why, *cause2 = NULL;
+
+		/* Started, then failed on the state: stop the workers and
+		 * end the run, rather than leave it running. */
+		ctl_error("%s", cause);
+		executor_free(ex);
+		ex = NULL;
+		why = xasprintf("meshctl run failed on the state: %s", cause);
+		if (run_rollback(st, job, rp.run_id, why, &cause2) != 0) {
+			ctl_error("%s", cause2);
+			ctl_error("run %lld is left as it was in the state; "
+			    "meshd recovers it when it starts",
+			    (long long)rp.run_id);
+		} else
+			ctl_error("run %lld: %s %s recorded as failed",
+			    (long long)rp.run_id, job->name, rp.key);
+		free(cause2);
+		free(why);
+		rc = CTL_EXIT_STATE;
+	} else if (r != 0) {
 		ctl_error("%s", cause);
 		rc = CTL_EXIT_USAGE;
 	} else {

@@ -27,6 +27,11 @@ const struct cmd_entry cmd_status_entry = {
 	"  -n, --limit N   at most N running attempts (default 50)\n"
 	"      --json      one JSON object\n"
 	"\n"
+	"A running daemon also says whether it is launching or has paused,\n"
+	"and why: a full disk (held results), free space below\n"
+	"min_free_space, another process holding the state's lock, a log or\n"
+	"staging directory it cannot write, a failing scheduling pass.\n"
+	"\n"
 	"Exit status: 0 whether the daemon is up or down; 3 if the state\n"
 	"cannot be read.\n",
 	.exec = cmd_status_exec,
@@ -69,6 +74,56 @@ uptime_of(pid_t pid)
 	return (long)(up - (double)start / (double)sysconf(_SC_CLK_TCK));
 }
 
+/*
+ * What the running daemon says of its health (meshd-health.c writes
+ * <state_db>.health): launching on or paused, and why.  NULL when meshd
+ * is down or the file is not its own.
+ */
+static json_t *
+health_of(struct ctl *ctl, pid_t pid)
+{
+	char		*path = xasprintf("%s.health", ctl->cfg->state_db);
+	json_t		*h;
+	json_error_t	 err;
+
+	h = json_load_file(path, 0, &err);
+	free(path);
+	if (h != NULL && (!json_is_object(h) || json_integer_value(
+	    json_object_get(h, "pid")) != (json_int_t)pid)) {
+		json_decref(h);
+		h = NULL;
+	}
+	return h;
+}
+
+static void
+health_print(json_t *h)
+{
+	json_t		*p;
+	size_t		 i;
+	const char	*launching = json_string_value(json_object_get(h,
+			    "launching"));
+	json_int_t	 held = json_integer_value(json_object_get(h,
+			    "held_results"));
+	char		 t[64];
+
+	if (json_array_size(json_object_get(h, "problems")) == 0) {
+		printf("health:   ok\n");
+		return;
+	}
+	printf("health:   launching %s", launching != NULL ? launching : "?");
+	if (held > 0)
+		printf(", %lld result%s held in memory", (long long)held,
+		    held == 1 ? "" : "s");
+	printf("\n");
+	json_array_foreach(json_object_get(h, "problems"), i, p) {
+		printf("  %-14s since %s: %s\n", json_string_value(
+		    json_object_get(p, "what")), fmt_utc(json_integer_value(
+		    json_object_get(p, "since_us")), t, sizeof t),
+		    json_string_value(json_object_get(p, "message")));
+	}
+}
+
 static int
 cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 {
@@ -76,7 +131,7 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	struct jobset	 js;
 	struct errlist	 errs = ERRLIST_INIT;
 	sqlite3_stmt	*stmt = NULL;
-	json_t		*running = NULL;
+	json_t		*running = NULL, *health = NULL;
 	char		 t[64], d[32];
 	pid_t		 pid;
 	long		 up = -1, limit = 50;
@@ -112,8 +167,10 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	memset(&js, 0, sizeof js);
 	jobs_load(ctl->cfg, &js, &errs);
 	errlist_free(&errs);
-	if ((pid = state_lock_holder(ctl->cfg->state_db)) > 0)
+	if ((pid = state_lock_holder(ctl->cfg->state_db)) > 0) {
 		up = uptime_of(pid);
+		health = health_of(ctl, pid);
+	}
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT count(*) FROM runs "
 	    "WHERE state = 'queued'", -1, &stmt, NULL) == SQLITE_OK &&
 	    sqlite3_step(stmt) == SQLITE_ROW)
@@ -129,6 +186,8 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 		else
 			printf("meshd:    down (requests wait in the state "
 			    "until it starts)\n");
+		if (health != NULL)
+			health_print(health);
 		printf("workers:  %d\nqueued:   %d run%s\n", ctl->cfg->workers,
 		    queued, queued == 1 ? "" : "s");
 	}
@@ -180,16 +239,18 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	sqlite3_finalize(stmt);
 	if (json)
-		ctl_json_out(json_pack("{s:b, s:I, s:I, s:s, s:i, s:i, s:o}",
-		    "up", pid != 0, "pid", (json_int_t)(pid > 0 ? pid : 0),
-		    "uptime_s", (json_int_t)up, "version", PACKAGE_VERSION,
+		ctl_json_out(json_pack("{s:b, s:I, s:I, s:s, s:i, s:i, s:o, "
+		    "s:o}", "up", pid != 0, "pid", (json_int_t)(pid > 0 ? pid :
+		    0), "uptime_s", (json_int_t)up, "version", PACKAGE_VERSION,
 		    "workers", ctl->cfg->workers, "queued", queued, "running",
-		    running));
+		    running, "health", health != NULL ? json_incref(health) :
+		    json_null()));
 	else if (n == 0)
 		printf("running:  nothing\n");
 	if (more)
 		fprintf(json ? stderr : stdout, "(more running attempts than "
 		    "the %ld shown; use --limit)\n", limit);
+	json_decref(health);
 	jobset_free(&js);
 	state_close(st);
 	return CTL_EXIT_OK;

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "limit.h"
 #include "policy.h"
 #include "state.h"
 
@@ -32,7 +33,25 @@
 struct cload {
 	const char	*path;
 	struct errlist	*errs;
+	struct limit_src src;		/* the file's text: values as written */
 };
+
+/*
+ * The ranges of the integer keys (doc/meshd.conf.5 gives each its reason).
+ * workers: a worker is a process with a plugin loaded, and fork() without
+ * bound is how `workers = 100000` took a host down; 1024 is more than any
+ * machine meshd runs on has cores to keep busy.
+ */
+#define CFG_MAX_WORKERS		1024
+#define CFG_MAX_WORKER_TASKS	1000000
+#define CFG_MAX_MEMORY_MB	(16 * 1024 * 1024)	/* 16 TiB */
+#define CFG_MAX_GRACE		3600			/* kill_grace */
+#define CFG_MAX_SHUTDOWN	86400
+#define CFG_MAX_HEARTBEAT	3600
+#define CFG_MAX_POOL_SLOTS	CFG_MAX_WORKERS
+#define CFG_MAX_LINEAGE_TIMEOUT	300
+#define CFG_MAX_LINEAGE_KEEP	(366 * 86400)
+#define CFG_MAX_RETENTION	(3660 * 86400)		/* ten years */
 
 const char *
 config_default_path(void)
@@ -310,17 +329,21 @@ cload_path_list(struct cload *cl, const config_setting_t *s, const char *dir,
 	return 0;
 }
 
+/*
+ * An integer in [min, max], read as written: libconfig 1.5 wraps an
+ * integer without an L suffix to 32 bits (`workers = 99999999999` arrives
+ * as 1215752191).  The error quotes the value as written.
+ */
 static int
-cload_int(struct cload *cl, const config_setting_t *s, int min, int *out)
+cload_int(struct cload *cl, const config_setting_t *s, int min, int max,
+    int *out)
 {
-	long long	v;
+	long long	 v;
+	char		*what, *cause = NULL;
 
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
-		v = config_setting_get_int(s);
-		break;
 	case CONFIG_TYPE_INT64:
-		v = config_setting_get_int64(s);
 		break;
 	default:
 		cload_error(cl, s, "'%s' must be an integer, not %s",
@@ -328,16 +351,14 @@ cload_int(struct cload *cl, const config_setting_t *s, int min, int *out)
 		    config_type_name(config_setting_type(s)));
 		return -1;
 	}
-	if (v < min) {
-		cload_error(cl, s, "'%s' must be at least %d, not %lld",
-		    config_setting_name(s), min, v);
+	what = xasprintf("'%s'", config_setting_name(s));
+	if (limit_int(&cl->src, s, what, min, max, &v, &cause) != 0) {
+		cload_error(cl, s, "%s", cause);
+		free(cause);
+		free(what);
 		return -1;
 	}
-	if (v > INT_MAX) {
-		cload_error(cl, s, "'%s' is too large (%lld)",
-		    config_setting_name(s), v);
-		return -1;
-	}
+	free(what);
 	*out = (int)v;
 	return 0;
 }
@@ -357,11 +378,19 @@ cload_size(struct cload *cl, const config_setting_t *s, long long min,
 
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
-		n = config_setting_get_int(s);
+	case CONFIG_TYPE_INT64: {
+		char	*what = xasprintf("'%s'", name), *cause = NULL;
+
+		/* As written: libconfig wraps 99999999999 to 32 bits. */
+		if (limit_int(&cl->src, s, what, min, max, &n, &cause) != 0) {
+			cload_error(cl, s, "%s bytes", cause);
+			free(cause);
+			free(what);
+			return -1;
+		}
+		free(what);
 		break;
-	case CONFIG_TYPE_INT64:
-		n = config_setting_get_int64(s);
-		break;
+	}
 	case CONFIG_TYPE_STRING:
 		v = config_setting_get_string(s);
 		errno = 0;
@@ -431,12 +460,13 @@ cload_choice(struct cload *cl, const config_setting_t *s, const char *no,
  * scanner exits the process when fed a directory, so refuse one here. */
 static int
 cload_read(config_t *cf, const char *path, const char *dir,
-    struct errlist *errs)
+    struct limit_src *src, struct errlist *errs)
 {
-	FILE		*f;
+	FILE		*f, *mf;
 	struct stat	 st;
 	const char	*efile;
-	int		 rc = -1;
+	char		*cause = NULL;
+	int		 rc = -1, line;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		errlist_error(errs, path, 0, "cannot open: %s", strerror(errno));
@@ -450,14 +480,27 @@ cload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot open: %s", strerror(EISDIR));
 		goto out;
 	}
+	/* The text is kept to quote values as written (limit.h); libconfig
+	 * parses that very text. */
+	if (limit_read(src, f, path, &line, &cause) != 0) {
+		errlist_error(errs, path, line, "%s", cause);
+		free(cause);
+		goto out;
+	}
+	if ((mf = fmemopen(src->text, src->len, "r")) == NULL) {
+		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
+		goto out;
+	}
 	config_set_include_dir(cf, dir);
-	if (config_read(cf, f) != CONFIG_TRUE) {
+	if (config_read(cf, mf) != CONFIG_TRUE) {
 		if ((efile = config_error_file(cf)) == NULL)
 			efile = path;
 		errlist_error(errs, efile, config_error_line(cf), "%s",
 		    config_error_text(cf));
+		fclose(mf);
 		goto out;
 	}
+	fclose(mf);
 	rc = 0;
 out:
 	fclose(f);
@@ -480,7 +523,16 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		e = config_setting_get_elem(g, (unsigned int)i);
-		if (cload_int(cl, e, 1, &slots) != 0)
+		if (strlen(config_setting_name(e)) > LIMIT_NAME_MAX) {
+			char *q = limit_quote(config_setting_name(e));
+
+			cload_error(cl, e, "pool name '%s' is %zu bytes long, "
+			    "at most %d", q, strlen(config_setting_name(e)),
+			    LIMIT_NAME_MAX);
+			free(q);
+			continue;
+		}
+		if (cload_int(cl, e, 1, CFG_MAX_POOL_SLOTS, &slots) != 0)
 			continue;
 		cfg->pools = xreallocarray(cfg->pools, cfg->npools + 1,
 		    sizeof *cfg->pools);
@@ -574,11 +626,13 @@ cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
 		v = config_setting_type(e) == CONFIG_TYPE_STRING ?
 		    config_setting_get_string(e) : NULL;
 		if (strcmp(k, "timeout") == 0) {
-			cload_int(cl, e, 1, &cfg->lineage_timeout_s);
+			cload_int(cl, e, 1, CFG_MAX_LINEAGE_TIMEOUT,
+			    &cfg->lineage_timeout_s);
 			continue;
 		}
 		if (strcmp(k, "keep") == 0) {
-			cload_int(cl, e, 0, &cfg->lineage_keep_s);
+			cload_int(cl, e, 0, CFG_MAX_LINEAGE_KEEP,
+			    &cfg->lineage_keep_s);
 			continue;
 		}
 		if (strcmp(k, "sink") != 0 && strcmp(k, "namespace") != 0 &&
@@ -703,7 +757,7 @@ struct meshd_config *
 config_load(const char *path, struct errlist *errs)
 {
 	struct meshd_config	*cfg = NULL;
-	struct cload		 cl = { path, errs };
+	struct cload		 cl = { path, errs, { NULL, NULL, 0, NULL, 0 } };
 	config_t		 cf;
 	config_setting_t	*root, *s;
 	const char		*name;
@@ -713,7 +767,7 @@ config_load(const char *path, struct errlist *errs)
 
 	dir = path_dirname(path);
 	config_init(&cf);
-	if (cload_read(&cf, path, dir, errs) != 0)
+	if (cload_read(&cf, path, dir, &cl.src, errs) != 0)
 		goto out;
 
 	cfg = config_defaults(dir);
@@ -737,17 +791,21 @@ config_load(const char *path, struct errlist *errs)
 		else if (strcmp(name, "staging_dir") == 0)
 			cload_path(&cl, s, dir, &cfg->staging_dir);
 		else if (strcmp(name, "workers") == 0)
-			cload_int(&cl, s, 0, &workers);
+			cload_int(&cl, s, 0, CFG_MAX_WORKERS, &workers);
 		else if (strcmp(name, "worker_max_tasks") == 0)
-			cload_int(&cl, s, 1, &cfg->worker_max_tasks);
+			cload_int(&cl, s, 1, CFG_MAX_WORKER_TASKS,
+			    &cfg->worker_max_tasks);
 		else if (strcmp(name, "worker_memory_mb") == 0)
-			cload_int(&cl, s, 0, &cfg->worker_memory_mb);
+			cload_int(&cl, s, 0, CFG_MAX_MEMORY_MB,
+			    &cfg->worker_memory_mb);
 		else if (strcmp(name, "kill_grace") == 0)
-			cload_int(&cl, s, 0, &cfg->kill_grace_s);
+			cload_int(&cl, s, 0, CFG_MAX_GRACE, &cfg->kill_grace_s);
 		else if (strcmp(name, "shutdown_grace") == 0)
-			cload_int(&cl, s, 0, &cfg->shutdown_grace_s);
+			cload_int(&cl, s, 0, CFG_MAX_SHUTDOWN,
+			    &cfg->shutdown_grace_s);
 		else if (strcmp(name, "heartbeat_timeout") == 0)
-			cload_int(&cl, s, 1, &cfg->heartbeat_timeout_s);
+			cload_int(&cl, s, 1, CFG_MAX_HEARTBEAT,
+			    &cfg->heartbeat_timeout_s);
 		else if (strcmp(name, "pools") == 0)
 			cload_pools(&cl, s, cfg);
 		else if (strcmp(name, "state_group") == 0) {
@@ -793,9 +851,11 @@ config_load(const char *path, struct errlist *errs)
 		else if (strcmp(name, "freshness_alert") == 0)
 			cload_freshness_alert(&cl, s, dir, cfg);
 		else if (strcmp(name, "quarantine_retention") == 0)
-			cload_int(&cl, s, 0, &cfg->quarantine_retention_s);
+			cload_int(&cl, s, 0, CFG_MAX_RETENTION,
+			    &cfg->quarantine_retention_s);
 		else if (strcmp(name, "staging_retention") == 0)
-			cload_int(&cl, s, 0, &cfg->staging_retention_s);
+			cload_int(&cl, s, 0, CFG_MAX_RETENTION,
+			    &cfg->staging_retention_s);
 		/* containment */
 		else if (strcmp(name, "log_max_bytes") == 0)
 			cload_size(&cl, s, 0, 1LL << 40, &cfg->log_max_bytes);
@@ -829,6 +889,7 @@ config_load(const char *path, struct errlist *errs)
 	}
 out:
 	config_destroy(&cf);
+	limit_src_free(&cl.src);
 	free(dir);
 	return cfg;
 }

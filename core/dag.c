@@ -13,6 +13,7 @@
 #include "dag.h"
 #include "job.h"
 #include "util.h"
+#include "meshd/plugin.h"
 
 struct dag {
 	size_t	  n;
@@ -20,6 +21,10 @@ struct dag {
 	size_t	 *succ;
 	size_t	 *pred_off;	/* n + 1 offsets into pred */
 	size_t	 *pred;
+	/* Parallel to succ and pred: 1 for an edge the gate added (every
+	 * check task before every publish task), not written in `after`. */
+	unsigned char *succ_gate;
+	unsigned char *pred_gate;
 	size_t	 *topo;
 };
 
@@ -118,17 +123,22 @@ after_line(const struct task_def *t, size_t k)
 
 /*
  * Resolve each task's `after` list into predecessor indexes, reporting
- * unknown ids, self-loops and duplicate ids.  Fills d->pred_off/pred and
- * d->succ_off/succ.
+ * unknown ids, self-loops and duplicate ids, then add the gate's edges:
+ * every check task of the job before every publish task, unless `after`
+ * already says so.  Write-audit-publish is the engine's rule, not the job
+ * author's: a publish whose `after` forgets the check still waits for it
+ * (design decision 5).  Fills d->pred_off/pred/pred_gate and
+ * d->succ_off/succ/succ_gate.
  */
 static void
 dag_edges(struct dag *d, const struct job_def *job, struct errlist *errs)
 {
 	struct idmap	 m;
 	size_t		 i, j, k, n = job->ntasks, npred = 0, *res, *at;
-	size_t		*mark;
+	size_t		*mark, *checks, nchecks = 0, c;
 
 	idmap_init(&m, n);
+	checks = xcalloc(n + 1, sizeof *checks);
 	for (i = 0; i < n; i++) {
 		j = idmap_add(&m, job, i);
 		if (j != i) {
@@ -137,6 +147,8 @@ dag_edges(struct dag *d, const struct job_def *job, struct errlist *errs)
 			    job->tasks[i].id, job->tasks[j].line);
 		}
 		npred += job->tasks[i].nafter;
+		if (job->tasks[i].stage == MESHD_STAGE_CHECK)
+			checks[nchecks++] = i;
 	}
 
 	/* res[] holds the resolved predecessor of each `after` entry, or
@@ -173,6 +185,15 @@ dag_edges(struct dag *d, const struct job_def *job, struct errlist *errs)
 			d->pred_off[i + 1]++;
 			d->succ_off[j + 1]++;
 		}
+		/* mark[] still holds this task's explicit predecessors. */
+		if (t->stage != MESHD_STAGE_PUBLISH)
+			continue;
+		for (c = 0; c < nchecks; c++) {
+			if (mark[checks[c]] == i + 1)
+				continue;
+			d->pred_off[i + 1]++;
+			d->succ_off[checks[c] + 1]++;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		d->pred_off[i + 1] += d->pred_off[i];
@@ -180,25 +201,59 @@ dag_edges(struct dag *d, const struct job_def *job, struct errlist *errs)
 	}
 	d->pred = xcalloc(d->pred_off[n] + 1, sizeof *d->pred);
 	d->succ = xcalloc(d->succ_off[n] + 1, sizeof *d->succ);
+	d->pred_gate = xcalloc(d->pred_off[n] + 1, 1);
+	d->succ_gate = xcalloc(d->succ_off[n] + 1, 1);
 
 	/* Fill in task order, so each successor list is sorted by index;
-	 * mark[] is reused as the fill position of each successor row. */
-	for (i = 0; i < n; i++)
-		mark[i] = d->succ_off[i];
-	for (i = 0, at = res; i < n; i++) {
-		size_t	p = d->pred_off[i];
+	 * pos[] is the fill position of each successor row, mark[] again
+	 * the explicit predecessors of the task being filled. */
+	{
+		size_t	*pos = xcalloc(n + 1, sizeof *pos);
 
-		for (k = 0; k < job->tasks[i].nafter; k++, at++) {
-			if (*at == SIZE_MAX)
+		memset(mark, 0, (n == 0 ? 1 : n) * sizeof *mark);
+		for (i = 0; i < n; i++)
+			pos[i] = d->succ_off[i];
+		for (i = 0, at = res; i < n; i++) {
+			size_t	p = d->pred_off[i];
+
+			for (k = 0; k < job->tasks[i].nafter; k++, at++) {
+				if (*at == SIZE_MAX)
+					continue;
+				mark[*at] = i + 1;
+				d->pred[p++] = *at;
+				d->succ[pos[*at]++] = i;
+			}
+			if (job->tasks[i].stage != MESHD_STAGE_PUBLISH)
 				continue;
-			d->pred[p++] = *at;
-			d->succ[mark[*at]++] = i;
+			for (c = 0; c < nchecks; c++) {
+				j = checks[c];
+				if (mark[j] == i + 1)
+					continue;
+				d->pred_gate[p] = 1;
+				d->pred[p++] = j;
+				d->succ_gate[pos[j]] = 1;
+				d->succ[pos[j]++] = i;
+			}
 		}
+		free(pos);
 	}
 
+	free(checks);
 	free(mark);
 	free(res);
 	free(m.slot);
+}
+
+/* Is the edge v -> w one the gate added? */
+static int
+dag_edge_gate(const struct dag *d, size_t v, size_t w)
+{
+	size_t	k;
+
+	for (k = d->succ_off[v]; k < d->succ_off[v + 1]; k++)
+		if (d->succ[k] == w)
+			return d->succ_gate[k];
+	return 0;
 }
 
 /*
@@ -215,7 +270,7 @@ dag_cycles(const struct dag *d, const struct job_def *job,
 	size_t	*index, *low, *comp, *scc, *call, *callk, *par, *bfs;
 	size_t	 head, tail, len;
 	unsigned char *onstack, *multi;
-	char	*msg;
+	char	*msg, *gate;
 	size_t	 msglen, cap;
 
 	if (n == 0)
@@ -309,9 +364,11 @@ dag_cycles(const struct dag *d, const struct job_def *job,
 		cap = 64;
 		msg = xmalloc(cap);
 		msglen = 0;
+		gate = NULL;
 		for (top = len + 1; top-- > 0; ) {
-			const char *id = job->tasks[top == len ? i :
-			    scc[top]].id;
+			size_t	 from = top == len ? i : scc[top];
+			size_t	 to = top == 0 ? i : scc[top - 1];
+			const char *id = job->tasks[from].id;
 			size_t	 idlen = strlen(id);
 
 			while (msglen + idlen + 5 > cap) {
@@ -322,9 +379,29 @@ dag_cycles(const struct dag *d, const struct job_def *job,
 			msglen += idlen;
 			memcpy(msg + msglen, " -> ", 4);
 			msglen += 4;
+			/* A cycle closed by the gate is not in the file:
+			 * say which edge the engine added. */
+			if (dag_edge_gate(d, from, to)) {
+				char *t = xasprintf("%s%s%s -> %s",
+				    gate == NULL ? "" : gate,
+				    gate == NULL ? "" : ", ", id,
+				    job->tasks[to].id);
+
+				free(gate);
+				gate = t;
+			}
 		}
-		errlist_error(errs, job->file, job->tasks[i].line,
-		    "cycle: %.*s%s", (int)msglen, msg, job->tasks[i].id);
+		if (gate != NULL)
+			errlist_error(errs, job->file, job->tasks[i].line,
+			    "cycle: %.*s%s (%s added by the gate: a publish "
+			    "task runs after every check task of its job, so "
+			    "no check task may run after a publish task)",
+			    (int)msglen, msg, job->tasks[i].id, gate);
+		else
+			errlist_error(errs, job->file, job->tasks[i].line,
+			    "cycle: %.*s%s", (int)msglen, msg,
+			    job->tasks[i].id);
+		free(gate);
 		free(msg);
 	}
 
@@ -421,6 +498,8 @@ dag_free(struct dag *d)
 	free(d->succ);
 	free(d->pred_off);
 	free(d->pred);
+	free(d->succ_gate);
+	free(d->pred_gate);
 	free(d->topo);
 	free(d);
 }
@@ -453,6 +532,12 @@ const size_t *
 dag_pred(const struct dag *d, size_t i)
 {
 	return d->pred + d->pred_off[i];
+}
+
+int
+dag_pred_gate(const struct dag *d, size_t i, size_t k)
+{
+	return d->pred_gate[d->pred_off[i] + k];
 }
 
 const size_t *

@@ -19,6 +19,16 @@
  * reported per strongly connected component.  A dependency listed twice is
  * only a warning.
  *
+ * The gate (since 0.4.0): in a job with check and publish tasks, every
+ * publish task runs after every check task, whether or not its `after`
+ * says so.  dag_build() adds those edges itself; dag_pred_gate() tells
+ * them apart for `meshctl dag`.  A check task that runs after a publish
+ * task then closes a cycle, reported as above with the gate's edge named:
+ *   FILE:LINE: cycle: publish -> check -> publish (check -> publish added
+ *   by the gate: ...)
+ * Refusing a job that publishes with no check task at all is the job
+ * loader's (job.c), which knows the policy that may allow it.
+ *
  * Readiness during a run is tracked by struct dag_ready with indegree
  * counters: finishing a task decrements its successors and queues those
  * that reach zero, so no step rescans the graph.
@@ -47,6 +57,10 @@ size_t		 dag_nsucc(const struct dag *, size_t i);
 const size_t	*dag_succ(const struct dag *, size_t i);
 size_t		 dag_npred(const struct dag *, size_t i);
 const size_t	*dag_pred(const struct dag *, size_t i);
+/* Is the k-th predecessor of node i (dag_pred(d, i)[k]) there because
+ * of the gate (a check task before a publish task) rather than `after`?
+ * An edge both written and implied counts as written. */
+int		 dag_pred_gate(const struct dag *, size_t i, size_t k);
 /* A topological order of all nodes (stable: ties in file order). */
 const size_t	*dag_topo(const struct dag *);
 /* Mark in `out` (size dag_size, zeroed by the caller) every node reachable

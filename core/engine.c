@@ -511,6 +511,8 @@ engine_flush_pids(struct engine *e, char **cause)
 
 /* Submit one recorded attempt to a worker; `params` are the task's with
  * the run's parameters applied (NULL: the task's own). */
+static void engine_hold(struct engine *, struct task_result *);
+
 static int
 task_submit(struct rtask *t, const char *log, const struct paramset *params,
     char **cause)
@@ -518,9 +520,10 @@ task_submit(struct rtask *t, const char *log, const struct paramset *params,
 	struct erun	*r = t->run;
 	struct engine	*e = r->e;
 	struct task_req	 req;
-	char		*staging, *adir;
+	char		*staging, *adir, *why = NULL;
 	pid_t		 pid;
 
+	(void)cause;
 	staging = run_path(e->cfg->staging_dir, r, "%s", "");
 	adir = run_path(e->cfg->staging_dir, r, ".attempts/%s.%d",
 	    t->def->id, t->tries);
@@ -542,11 +545,26 @@ task_submit(struct rtask *t, const char *log, const struct paramset *params,
 	    job_product_location(r->job, t->product) : NULL;
 	req.params = params != NULL ? params : &t->def->params;
 	req.timeout_us = t->def->timeout_us;
-	pid = executor_submit(e->ex, &req, cause);
+	pid = executor_submit(e->ex, &req, &why);
 	free(adir);
 	free(staging);
-	if (pid == -1)
-		return -1;
+	if (pid == -1) {
+		/* No worker took it (none could be started): the attempt,
+		 * already recorded, ends as a fault of meshd's, not of the
+		 * task, through the results like any other. */
+		struct task_result *res = xcalloc(1, sizeof *res);
+
+		res->attempt_id = t->attempt_id;
+		res->status = MESHD_FAILED;
+		res->retryable = 1;
+		res->infra = 1;
+		res->reason = xasprintf("cannot hand the task to a worker: %s",
+		    why != NULL ? why : "unknown error");
+		res->started_us = res->ended_us = now_us();
+		engine_hold(e, res);
+		free(why);
+		pid = 0;
+	}
 	t->pid = pid;
 	t->pid_unsaved = 1;
 	t->running = 1;

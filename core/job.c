@@ -22,6 +22,7 @@
 #include "dag.h"
 #include "job.h"
 #include "cron.h"
+#include "limit.h"
 #include "partition.h"
 #include "schedule.h"
 #include "tz.h"
@@ -30,6 +31,11 @@
 /* Durations above this many seconds (about 31 years) are surely typos. */
 #define JOB_MAX_SECONDS 1e9
 #define JOB_MAX_RETRIES 1000
+/* Runs of one job at once: each holds a DAG tracker and rows in flight;
+ * more than this is a backfill, which has its own admission. */
+#define JOB_MAX_ACTIVE_RUNS 10000
+/* Tasks of one job at once, across its runs; more than any pool. */
+#define JOB_MAX_ACTIVE_TASKS 100000
 
 /* State of one job file being loaded. */
 struct jload {
@@ -39,6 +45,7 @@ struct jload {
 	char				*jobdir;	/* ${jobdir} */
 	char				*confdir;	/* ${confdir} */
 	char				*statedir;	/* ${statedir} */
+	struct limit_src		 src;		/* the file's text */
 };
 
 /* ------------------------------------------------------------ params */
@@ -85,6 +92,10 @@ param_from_string(enum param_type t, const char *key, const char *value,
 	memset(out, 0, sizeof *out);
 	out->key = (char *)(uintptr_t)key;
 	out->type = t;
+	/* The same cap as a job file's values: no run parameter makes a
+	 * giant task message. */
+	if (strnlen(value, LIMIT_PARAM_MAX + 1) > LIMIT_PARAM_MAX)
+		return -1;
 	errno = 0;
 	switch (t) {
 	case PARAM_STRING:
@@ -117,6 +128,20 @@ param_from_string(enum param_type t, const char *key, const char *value,
 	}
 	return end != NULL && end != value && *end == '\0' && errno == 0 ?
 	    0 : -1;
+}
+
+int
+param_check_value(const char *key, const char *value, char **cause)
+{
+	size_t	n = strnlen(value, LIMIT_PARAM_MAX + 1);
+
+	if (n > LIMIT_PARAM_MAX) {
+		set_cause(cause, "param '%s': the value is longer than %d "
+		    "bytes (LIMIT_PARAM_MAX): pass a path to the data instead",
+		    key, LIMIT_PARAM_MAX);
+		return -1;
+	}
+	return 0;
 }
 
 const struct param *
@@ -254,20 +279,38 @@ jload_diag(struct jload *jl, enum diag_level level, const config_setting_t *s,
 
 /* ------------------------------------------------------------ values */
 
+/*
+ * A name in string setting `s` (what: "job name", "task id"...): 1 to
+ * LIMIT_NAME_MAX bytes of letters, digits and `extra`, written without an
+ * escape (libconfig drops "\x00" without a word).  0, or -1 after an
+ * error that quotes at most the start of it.
+ */
 static int
-jload_name_ok(const char *s, const char *extra)
+jload_name(struct jload *jl, const config_setting_t *s, const char *what,
+    const char *v, const char *extra)
 {
-	const char	*p;
+	char	*cause = NULL, *allowed, *q;
+	const char *p;
 
-	if (*s == '\0')
-		return 0;
-	for (p = s; *p != '\0'; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		    (*p >= '0' && *p <= '9') || strchr(extra, *p) != NULL)
-			continue;
-		return 0;
+	if (limit_name(v, extra, &cause) == 0) {
+		if (!limit_escaped(&jl->src, s))
+			return 0;
+		cause = xstrdup("is written with an escape sequence");
 	}
-	return 1;
+	allowed = xstrdup("letters, digits");
+	for (p = extra; *p != '\0'; p++) {
+		char *t = xasprintf("%s, '%c'", allowed, *p);
+
+		free(allowed);
+		allowed = t;
+	}
+	q = limit_quote(v);
+	jload_error(jl, s, "%s '%s' is not valid: it %s (names are 1 to %d "
+	    "bytes of %s)", what, q, cause, LIMIT_NAME_MAX, allowed);
+	free(q);
+	free(allowed);
+	free(cause);
+	return -1;
 }
 
 static const char *
@@ -362,17 +405,21 @@ jload_string(struct jload *jl, const config_setting_t *s, char **out)
 	return 0;
 }
 
+/*
+ * An integer within [min, max], read as written: libconfig 1.5 wraps an
+ * integer without an L suffix to 32 bits, so a wrong value could pass.
+ * The error quotes the value as written.
+ */
 static int
-jload_int(struct jload *jl, const config_setting_t *s, int *out)
+jload_int(struct jload *jl, const config_setting_t *s, int min, int max,
+    int *out)
 {
-	long long	v;
+	long long	 v;
+	char		*what, *cause = NULL;
 
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
-		v = config_setting_get_int(s);
-		break;
 	case CONFIG_TYPE_INT64:
-		v = config_setting_get_int64(s);
 		break;
 	default:
 		jload_error(jl, s, "'%s' must be an integer, not %s",
@@ -380,17 +427,32 @@ jload_int(struct jload *jl, const config_setting_t *s, int *out)
 		    jload_type_name(config_setting_type(s)));
 		return -1;
 	}
-	if (v < 0) {
-		jload_error(jl, s, "'%s' must be at least 0, not %lld",
-		    config_setting_name(s), v);
+	what = xasprintf("'%s'", config_setting_name(s));
+	if (limit_int(&jl->src, s, what, min, max, &v, &cause) != 0) {
+		jload_error(jl, s, "%s", cause);
+		free(cause);
+		free(what);
 		return -1;
 	}
-	if (v > INT_MAX) {
-		jload_error(jl, s, "'%s' is too large (%lld)",
-		    config_setting_name(s), v);
-		return -1;
-	}
+	free(what);
 	*out = (int)v;
+	return 0;
+}
+
+/* The integer setting `s` as written, any 64-bit value: 0, or -1 after
+ * an error when it does not fit. */
+static int
+jload_int64(struct jload *jl, const config_setting_t *s, const char *what,
+    long long *out)
+{
+	char	*cause = NULL;
+
+	if (limit_int(&jl->src, s, what, LLONG_MIN, LLONG_MAX, out,
+	    &cause) != 0) {
+		jload_error(jl, s, "%s", cause);
+		free(cause);
+		return -1;
+	}
 	return 0;
 }
 
@@ -400,13 +462,18 @@ static int
 jload_number(struct jload *jl, const config_setting_t *s, const char *what,
     double *v)
 {
+	long long	i;
+	char		*w;
+	int		 rc;
+
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
-		*v = config_setting_get_int(s);
-		return 0;
 	case CONFIG_TYPE_INT64:
-		*v = (double)config_setting_get_int64(s);
-		return 0;
+		w = xasprintf("'%s'", config_setting_name(s));
+		rc = jload_int64(jl, s, w, &i);
+		free(w);
+		*v = (double)i;
+		return rc;
 	case CONFIG_TYPE_FLOAT:
 		*v = config_setting_get_float(s);
 		return 0;
@@ -432,8 +499,21 @@ jload_seconds(struct jload *jl, const config_setting_t *s, int64_t *out)
 		return -1;
 	}
 	if (v > JOB_MAX_SECONDS) {
-		jload_error(jl, s, "'%s' is too large (%g seconds, at most "
-		    "%.0f)", config_setting_name(s), v, JOB_MAX_SECONDS);
+		char	*raw = NULL, *q, *end;
+
+		/* As written: an integer was read exactly (jload_int64), a
+		 * float is quoted from the line if that is what it says. */
+		if (config_setting_type(s) != CONFIG_TYPE_FLOAT)
+			q = xasprintf("%.0f", v);
+		else if ((raw = limit_raw(&jl->src, s)) != NULL &&
+		    (strtod(raw, &end), *end == '\0'))
+			q = limit_quote(raw);
+		else
+			q = xasprintf("%g", v);
+		jload_error(jl, s, "'%s' must be between 0 and %.0f seconds, "
+		    "not %s", config_setting_name(s), JOB_MAX_SECONDS, q);
+		free(q);
+		free(raw);
 		return -1;
 	}
 	*out = (int64_t)(v * 1e6 + 0.5);
@@ -491,15 +571,29 @@ jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
 		e = config_setting_get_elem(g, (unsigned int)i);
 		memset(&p, 0, sizeof p);
 		p.key = (char *)(uintptr_t)config_setting_name(e);
+		if (strlen(p.key) > LIMIT_NAME_MAX) {
+			char *q = limit_quote(p.key);
+
+			jload_error(jl, e, "param name '%s' is %zu bytes long, "
+			    "at most %d", q, strlen(p.key), LIMIT_NAME_MAX);
+			free(q);
+			continue;
+		}
 		switch (config_setting_type(e)) {
 		case CONFIG_TYPE_INT:
+		case CONFIG_TYPE_INT64: {
+			long long	 v;
+
+			what = xasprintf("param '%s'", p.key);
+			if (jload_int64(jl, e, what, &v) != 0) {
+				free(what);
+				continue;
+			}
+			free(what);
 			p.type = PARAM_INT;
-			p.i = config_setting_get_int(e);
+			p.i = v;
 			break;
-		case CONFIG_TYPE_INT64:
-			p.type = PARAM_INT;
-			p.i = config_setting_get_int64(e);
-			break;
+		}
 		case CONFIG_TYPE_FLOAT:
 			p.type = PARAM_DOUBLE;
 			p.d = config_setting_get_float(e);
@@ -515,6 +609,14 @@ jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
 			free(what);
 			if (p.s == NULL)
 				continue;
+			if (strlen(p.s) > LIMIT_PARAM_MAX) {
+				jload_error(jl, e, "param '%s' is %zu bytes "
+				    "long, at most %d: a parameter carries a "
+				    "path or a small value, not the data",
+				    p.key, strlen(p.s), LIMIT_PARAM_MAX);
+				free(p.s);
+				continue;
+			}
 			break;
 		default:
 			jload_error(jl, e, "param '%s' must be an integer, "
@@ -568,6 +670,8 @@ jload_inputs(struct jload *jl, struct job_def *job,
 			key = config_setting_name(e);
 			if (strcmp(key, "product") == 0) {
 				if (jload_string(jl, e, &in->product) == 0 &&
+				    jload_name(jl, e, "input product",
+				    in->product, "_.-") == 0 &&
 				    strchr(in->product, '.') == NULL)
 					jload_error(jl, e, "input product '%s' "
 					    "is not 'domain.product'",
@@ -636,8 +740,11 @@ jload_products(struct jload *jl, struct job_def *job,
 		if ((e = config_setting_get_member(g, "name")) == NULL)
 			jload_error(jl, g, "product %d: missing required key "
 			    "'name'", i + 1);
-		else
-			jload_string(jl, e, &po->name);
+		else if (jload_string(jl, e, &po->name) == 0 &&
+		    jload_name(jl, e, "product name", po->name, "_.-") != 0) {
+			free(po->name);
+			po->name = NULL;
+		}
 		for (j = 0; j < m; j++) {
 			e = config_setting_get_elem(g, (unsigned int)j);
 			key = config_setting_name(e);
@@ -742,11 +849,12 @@ jload_task(struct jload *jl, const struct job_def *job,
 		jload_error(jl, g, "task %zu: missing required key 'id'",
 		    idx + 1);
 	else if (jload_string(jl, e, &t->id) == 0) {
-		if (jload_name_ok(t->id, "_-"))
+		if (jload_name(jl, e, "task id", t->id, "_-") == 0)
 			rc = 0;
 		else {
-			jload_error(jl, e, "task id '%s' is not valid "
-			    "(letters, digits, '_' and '-' only)", t->id);
+			/* Messages name the task by its number instead. */
+			free(t->id);
+			t->id = NULL;
 		}
 	}
 	if (t->id != NULL)
@@ -787,14 +895,11 @@ jload_task(struct jload *jl, const struct job_def *job,
 			jload_after(jl, t, e);
 		else if (strcmp(key, "params") == 0)
 			jload_params(jl, e, &t->params);
-		else if (strcmp(key, "product") == 0)
-			jload_string(jl, e, &t->product);
-		else if (strcmp(key, "retries") == 0) {
-			if (jload_int(jl, e, &t->retries) == 0 &&
-			    t->retries > JOB_MAX_RETRIES)
-				jload_error(jl, e, "'retries' is absurd (%d, at "
-				    "most %d)", t->retries, JOB_MAX_RETRIES);
-		} else if (strcmp(key, "retry_backoff") == 0)
+		else if (strcmp(key, "product") == 0) {
+			if (jload_string(jl, e, &t->product) == 0)
+				jload_name(jl, e, "product", t->product, "_.-");
+		} else if (strcmp(key, "retries") == 0)
+			jload_int(jl, e, 0, JOB_MAX_RETRIES, &t->retries); else if (strcmp(key, "retry_backoff") == 0)
 			jload_fraction(jl, e, 1.0, 100.0, &t->retry_backoff);
 		else if (strcmp(key, "retry_delay_max") == 0)
 			jload_seconds(jl, e, &t->retry_delay_max_us);
@@ -859,16 +964,18 @@ jload_tasks(struct jload *jl, struct job_def *job, const config_setting_t *l,
 
 /* ------------------------------------------------------------ jobs */
 
-/* Read the file into cf; on failure the error is in errs.  libconfig's
- * scanner exits the process when fed a directory, so refuse one here. */
+/* Read the file into cf, and its text into src; on failure the error is
+ * in errs.  libconfig's scanner exits the process when fed a directory,
+ * so refuse one here. */
 static int
 jload_read(config_t *cf, const char *path, const char *dir,
-    struct errlist *errs)
+    struct limit_src *src, struct errlist *errs)
 {
-	FILE		*f;
+	FILE		*f, *mf;
 	struct stat	 st;
 	const char	*efile;
-	int		 rc = -1;
+	char		*cause = NULL;
+	int		 rc = -1, line;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		errlist_error(errs, path, 0, "cannot open: %s", strerror(errno));
@@ -882,18 +989,52 @@ jload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot open: %s", strerror(EISDIR));
 		goto out;
 	}
+	/* The text is kept to quote values as written (limit.h); libconfig
+	 * parses that very text. */
+	if (limit_read(src, f, path, &line, &cause) != 0) {
+		errlist_error(errs, path, line, "%s", cause);
+		free(cause);
+		goto out;
+	}
+	if ((mf = fmemopen(src->text, src->len, "r")) == NULL) {
+		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
+		goto out;
+	}
 	config_set_include_dir(cf, dir);
-	if (config_read(cf, f) != CONFIG_TRUE) {
+	if (config_read(cf, mf) != CONFIG_TRUE) {
 		if ((efile = config_error_file(cf)) == NULL)
 			efile = path;
 		errlist_error(errs, efile, config_error_line(cf), "%s",
 		    config_error_text(cf));
+		fclose(mf);
 		goto out;
 	}
+	fclose(mf);
 	rc = 0;
 out:
 	fclose(f);
 	return rc;
+}
+
+/*
+ * A job's file is jobs/NAME.conf: the name in the file and the file's
+ * name agree, so that an operator finds the job by either, and two files
+ * cannot fight over one name by accident.
+ */
+static void
+jload_file_name(struct jload *jl, const config_setting_t *s, const char *name)
+{
+	const char	*base = strrchr(jl->path, '/');
+	size_t		 n;
+
+	base = base == NULL ? jl->path : base + 1;
+	n = strlen(base);
+	if (n > 5 && strcmp(base + n - 5, ".conf") == 0)
+		n -= 5;
+	if (strlen(name) == n && strncmp(base, name, n) == 0)
+		return;
+	jload_error(jl, s, "job name '%s' does not match the file's name %s "
+	    "(the job file of job '%s' is %s.conf)", name, base, name, name);
 }
 
 static const char *const schedule_macros[] = {
@@ -1114,7 +1255,7 @@ job_load(const struct meshd_config *cfg, const char *path,
 		jl.statedir = xstrdup(jl.confdir);
 
 	config_init(&cf);
-	if (jload_read(&cf, path, jl.jobdir, errs) != 0)
+	if (jload_read(&cf, path, jl.jobdir, &jl.src, errs) != 0)
 		goto out;
 
 	job = xcalloc(1, sizeof *job);
@@ -1127,11 +1268,8 @@ job_load(const struct meshd_config *cfg, const char *path,
 	if ((s = config_setting_get_member(root, "name")) != NULL) {
 		*name_line = config_setting_source_line(s);
 		if (job->name != NULL && *job->name != '\0' &&
-		    !jload_name_ok(job->name, "_.-")) {
-			jload_error(&jl, s, "job name '%s' is not valid "
-			    "(letters, digits, '_', '.' and '-' only)",
-			    job->name);
-		}
+		    jload_name(&jl, s, "job name", job->name, "_.-") == 0)
+			jload_file_name(&jl, s, job->name);
 	}
 	jload_required(&jl, root, "domain", &job->domain);
 	jload_required(&jl, root, "owner", &job->owner);
@@ -1172,7 +1310,8 @@ job_load(const struct meshd_config *cfg, const char *path,
 			free(v);
 		}
 		else if (strcmp(key, "max_active_tasks") == 0)
-			jload_int(&jl, s, &job->max_active_tasks);
+			jload_int(&jl, s, 0, JOB_MAX_ACTIVE_TASKS,
+			    &job->max_active_tasks);
 		else if (strcmp(key, "run_timeout") == 0)
 			jload_seconds(&jl, s, &job->run_timeout_us);
 		else if (strcmp(key, "jitter") == 0)
@@ -1184,12 +1323,10 @@ job_load(const struct meshd_config *cfg, const char *path,
 			else
 				job->jitter_random = config_setting_get_bool(s);
 		}
-		else if (strcmp(key, "max_active_runs") == 0) {
-			if (jload_int(&jl, s, &job->max_active_runs) == 0 &&
-			    job->max_active_runs < 1)
-				jload_error(&jl, s, "'max_active_runs' must be "
-				    "at least 1");
-		} else if (strcmp(key, "products") == 0)
+		else if (strcmp(key, "max_active_runs") == 0)
+			jload_int(&jl, s, 1, JOB_MAX_ACTIVE_RUNS,
+			    &job->max_active_runs);
+		else if (strcmp(key, "products") == 0)
 			jload_products(&jl, job, s);
 		else if (strcmp(key, "inputs") == 0)
 			jload_inputs(&jl, job, s);
@@ -1247,6 +1384,7 @@ job_load(const struct meshd_config *cfg, const char *path,
 	}
 out:
 	config_destroy(&cf);
+	limit_src_free(&jl.src);
 	free(jl.jobdir);
 	free(jl.confdir);
 	free(jl.statedir);

@@ -59,6 +59,14 @@ const char		*param_type_phrase(enum param_type);
  */
 int			 param_from_string(enum param_type t, const char *key,
 			    const char *value, struct param *out);
+/*
+ * Is `value` short enough for a string parameter (LIMIT_PARAM_MAX bytes,
+ * limit.h)?  0, or -1 with cause.  param_from_string() refuses a longer
+ * value too; this says why.  For `meshctl trigger --param`, whose keys a
+ * job may not declare.  Since 0.4.0.
+ */
+int			 param_check_value(const char *key, const char *value,
+			    char **cause);
 const struct param	*paramset_get(const struct paramset *, const char *key);
 /* Set (replace or add) a copy of `p`. */
 void			 paramset_set(struct paramset *, const struct param *p);

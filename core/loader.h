@@ -6,9 +6,13 @@
  * child of loader_probe()), never in the daemon or in meshctl: a plugin
  * whose constructor crashes costs a child, not the caller.
  *
- * Before any plugin code runs, the loader checks:
- *  - the file and its directory: not world-writable, owned by root or by
- *    the effective user (the daemon's user);
+ * Before any plugin code runs, the loader checks, as sshd's StrictModes
+ * does:
+ *  - the file's real path (symlinks resolved): the file and every
+ *    directory from / down to it are owned by root or by the effective
+ *    user (the daemon's user) and are neither group- nor world-writable
+ *    (a sticky bit does not help); for a symlink, the directories down to
+ *    the link as well.  The file is then opened by its real path;
  *  - the entry function MESHD_PLUGIN_ENTRY exists (dlsym);
  * and after calling the entry function (the only plugin code run before
  * the checks end), before init or any stage:
@@ -32,8 +36,21 @@ struct loaded_plugin {
 	char				*init_error;	/* init failed: why */
 };
 
-/* Check permissions of `path` and its directory.  0 or -1 with cause. */
+/*
+ * Check the ownership and permissions of `path` and of every directory
+ * above it (see above).  0, or -1 with a cause that names the file, the
+ * offending file or directory, its mode and owner, and a hint:
+ *   "/x/p.so: refusing plugin: directory '/x' is world-writable (mode
+ *    0777, owner root): every directory from / to a plugin must be
+ *    writable by its owner alone; hint: chmod go-w '/x', or install the
+ *    plugin elsewhere"
+ * With MESHD_INSECURE_PLUGIN_PATHS=1 in the environment (the test suite
+ * only), a sticky world-writable directory (/tmp) may stand above the
+ * plugin's own directory.
+ */
 int	loader_check_file(const char *path, char **cause);
+/* The same, also giving the resolved path to load (*real, to free). */
+int	loader_check_path(const char *path, char **real, char **cause);
 /* Check a descriptor already obtained (exposed for tests). */
 int	loader_check_desc(const char *path, const struct meshd_plugin *,
 	    char **cause);

@@ -134,11 +134,18 @@ usage_all(FILE *f)
 	    "else %s)\n"
 	    "  -h, --help         this help; 'meshctl VERB --help' for a "
 	    "verb\n"
+	    "  -t, --timeout SECONDS\n"
+	    "                     give up waiting for a busy state database "
+	    "after\n"
+	    "                     SECONDS in total (default: $MESHCTL_TIMEOUT, "
+	    "else %d;\n"
+	    "                     also accepted after the verb)\n"
 	    "  -u, --utc          show times in UTC, not in each job's zone\n"
 	    "  -V, --version      print the version\n"
 	    "\nExit codes: 0 ok, 1 what was asked about failed, 2 usage or "
-	    "input error,\n3 cannot reach the state database.\n",
-	    config_default_path());
+	    "input error,\n3 cannot reach the state database (or it stayed "
+	    "busy for --timeout).\n",
+	    config_default_path(), CTL_TIMEOUT_DEFAULT);
 }
 
 struct meshd_config *
@@ -158,9 +165,9 @@ struct state *
 ctl_state(struct ctl *ctl, enum state_mode mode)
 {
 	struct state	*st;
-	char		*cause = NULL;
-
 	struct passwd	*pw;
+	char		*cause = NULL;
+	int64_t		 wait_ms;
 
 	if (ctl_config(ctl) == NULL)
 		return NULL;
@@ -178,10 +185,22 @@ ctl_state(struct ctl *ctl, enum state_mode mode)
 		free(cause);
 		return NULL;
 	}
-	if ((st = state_open(ctl->cfg->state_db, mode, &cause)) == NULL) {
+	/* One deadline for the whole command, however many times it opens
+	 * the state (a verb may read, then record a request). */
+	if (ctl->deadline_us == 0)
+		ctl->deadline_us = mono_us() + (int64_t)ctl->timeout_ms * 1000;
+	wait_ms = (ctl->deadline_us - mono_us()) / 1000;
+	if (wait_ms < 0)
+		wait_ms = 0;
+	if ((st = state_open_wait(ctl->cfg->state_db, mode, (int)wait_ms,
+	    &cause)) == NULL) {
 		ctl_error("%s", cause);
 		free(cause);
+		return NULL;
 	}
+	/* Later waits: each bounded by --timeout, all by the deadline. */
+	state_set_wait(st, ctl->timeout_ms);
+	state_set_deadline(st, ctl->deadline_us);
 	return st;
 }
 
@@ -284,16 +303,71 @@ ctl_color_off(struct ctl *ctl)
 	return ctl->color ? "\033[0m" : "";
 }
 
+/* Set the timeout from a number of seconds; -1 after saying why. */
+static int
+ctl_timeout(const char *name, const char *arg, struct ctl *ctl)
+{
+	char	*end;
+	long	 v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || errno != 0 || v < 0 ||
+	    v > CTL_TIMEOUT_MAX) {
+		ctl_error("%s: '%s' is not a number of seconds from 0 to %d",
+		    name, arg, CTL_TIMEOUT_MAX);
+		return -1;
+	}
+	ctl->timeout_ms = (int)v * 1000;
+	return 0;
+}
+
+/*
+ * --timeout is global, but it is natural to add it at the end
+ * (`meshctl trigger job --timeout 5`): take it out of the verb's
+ * arguments, up to a "--", before the verb parses them.  The new argc, or
+ * -1 after saying why.
+ */
+static int
+ctl_verb_timeout(struct ctl *ctl, int argc, char **argv)
+{
+	int	i, j, n;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--timeout") == 0) {
+			if (i + 1 >= argc) {
+				ctl_error("--timeout needs a number of "
+				    "seconds");
+				return -1;
+			}
+			if (ctl_timeout("--timeout", argv[i + 1], ctl) != 0)
+				return -1;
+			n = 2;
+		} else if (strncmp(argv[i], "--timeout=", 10) == 0) {
+			if (ctl_timeout("--timeout", argv[i] + 10, ctl) != 0)
+				return -1;
+			n = 1;
+		} else
+			continue;
+		for (j = i; j + n <= argc; j++)
+			argv[j] = argv[j + n];
+		argc -= n;
+		i--;
+	}
+	return argc;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct ctl	 ctl;
 	size_t		 i;
-	int		 c, rc;
-	const char	*nc;
+	int		 c, rc, told;
+	const char	*nc, *env, *busy;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "utc", no_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -304,11 +378,22 @@ main(int argc, char **argv)
 	nc = getenv("NO_COLOR");
 	ctl.color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
 
+	ctl.timeout_ms = CTL_TIMEOUT_DEFAULT * 1000;
+	if ((env = getenv("MESHCTL_TIMEOUT")) != NULL && *env != '\0') {
+		if (ctl_timeout("MESHCTL_TIMEOUT", env, &ctl) != 0)
+			return CTL_EXIT_USAGE;
+	}
+
 	/* Global options stop at the verb. */
-	while ((c = getopt_long(argc, argv, "+c:huV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:ht:uV", longopts, NULL)) !=
+	    -1) {
 		switch (c) {
 		case 'c':
 			ctl.config_path = optarg;
+			break;
+		case 't':
+			if (ctl_timeout("--timeout", optarg, &ctl) != 0)
+				return CTL_EXIT_USAGE;
 			break;
 		case 'h':
 			usage_all(stdout);
@@ -340,9 +425,19 @@ main(int argc, char **argv)
 	ctl.entry = cmd_table[i];
 	argc -= optind;
 	argv += optind;
+	if ((argc = ctl_verb_timeout(&ctl, argc, argv)) == -1)
+		return CTL_EXIT_USAGE;
 	optind = 0;	/* reset getopt for the verb (glibc) */
 	rc = ctl.entry->exec(&ctl, argc, argv);
 	if (ctl.cfg != NULL)
 		config_free(ctl.cfg);
+	/* A verb that failed because the state stayed busy says so and
+	 * exits 3, whatever it printed itself. */
+	if (rc != CTL_EXIT_OK && rc < 128 &&
+	    (busy = state_gave_up(&told)) != NULL) {
+		if (!told)
+			ctl_error("%s", busy);
+		rc = CTL_EXIT_STATE;
+	}
 	return rc;
 }

@@ -40,7 +40,13 @@ struct ctl {
 	int			 color;		/* stdout is a terminal */
 	int			 utc;		/* -u/--utc: times in UTC */
 	struct meshd_config	*cfg;		/* loaded on demand */
+	int			 timeout_ms;	/* --timeout: waits on the state */
+	int64_t			 deadline_us;	/* first ctl_state() + timeout */
 };
+
+/* --timeout's default, in seconds, and its largest value. */
+#define CTL_TIMEOUT_DEFAULT	30
+#define CTL_TIMEOUT_MAX		86400
 
 /* Print "meshctl: message" to stderr. */
 void	 ctl_error(const char *, ...) PRINTFLIKE(1, 2);
@@ -54,7 +60,14 @@ int	 ctl_number(const char *name, const char *arg, long min, long max,
 int	 ctl_help(struct ctl *);
 /* Load meshd.conf (printing every diagnostic); NULL on error. */
 struct meshd_config *ctl_config(struct ctl *);
-/* Open the state database; prints the cause on failure. */
+/*
+ * Open the state database; prints the cause on failure.  Every wait for
+ * another process's lock, from the open to the last statement, ends
+ * within --timeout in total (the state is busy: exit CTL_EXIT_STATE).  A
+ * verb that goes on for long (run, --follow, --wait) calls
+ * state_set_deadline(st, 0) after its first reads: then each wait alone
+ * is bounded by --timeout.
+ */
 struct state	*ctl_state(struct ctl *, enum state_mode);
 /* Load every job; prints diagnostics.  Returns 0, or -1 if any job had an
  * error (loaded jobs are still in `js` when `partial` is set). */

@@ -62,63 +62,16 @@ struct dhealth {
 	int64_t			 infra_told;
 };
 
-/*
- * The pid holding the WAL write lock of `db`, 0 if unknown.  SQLite takes
- * it as a POSIX lock on byte 120 of the -shm file (WAL_WRITE_LOCK, the
- * first of the shm's lock bytes), which /proc/locks lists with the pid.
- */
-static pid_t
-health_lock_holder(const char *db)
-{
-	struct stat	 sb;
-	char		*shm = xasprintf("%s-shm", db), line[256];
-	FILE		*f;
-	pid_t		 pid = 0;
-	long		 p;
-	unsigned	 maj, min;
-	unsigned long	 ino;
-	char		 start[32], end[32], rw[16];
-
-	if (stat(shm, &sb) == -1 || (f = fopen("/proc/locks", "r")) == NULL) {
-		free(shm);
-		return 0;
-	}
-	free(shm);
-	while (fgets(line, sizeof line, f) != NULL) {
-		char *q = strchr(line, ':');
-
-		if (q == NULL || sscanf(q + 1, " POSIX %*s %15s %ld %x:%x:%lu "
-		    "%31s %31s", rw, &p, &maj, &min, &ino, start, end) != 7)
-			continue;
-		if (ino != (unsigned long)sb.st_ino || strcmp(rw, "WRITE") != 0)
-			continue;
-		if (strtoll(start, NULL, 10) <= 120 && (strcmp(end, "EOF") == 0 ||
-		    strtoll(end, NULL, 10) >= 120) && p != (long)getpid()) {
-			pid = (pid_t)p;
-			break;
-		}
-	}
-	fclose(f);
-	return pid;
-}
-
-/* "pid 1234, sqlite3" */
+/* "pid 1234, sqlite3", from state_wal_writer(). */
 static char *
-health_who(pid_t pid)
+health_who(const char *db)
 {
-	char	*path, comm[64] = "";
-	FILE	*f;
+	char	name[64] = "";
+	pid_t	pid = state_wal_writer(db, name, sizeof name);
 
 	if (pid <= 0)
 		return xstrdup("holder unknown");
-	path = xasprintf("/proc/%ld/comm", (long)pid);
-	if ((f = fopen(path, "r")) != NULL) {
-		if (fgets(comm, sizeof comm, f) != NULL)
-			comm[strcspn(comm, "\n")] = '\0';
-		fclose(f);
-	}
-	free(path);
-	return *comm != '\0' ? xasprintf("pid %ld, %s", (long)pid, comm) :
+	return *name != '\0' ? xasprintf("pid %ld, %s", (long)pid, name) :
 	    xasprintf("pid %ld", (long)pid);
 }
 
@@ -128,7 +81,7 @@ health_busy(void *arg, int64_t waited_ms)
 {
 	struct daemon	*d = arg;
 	struct dhealth	*h = d->health;
-	char		*who = health_who(health_lock_holder(d->cfg->state_db));
+	char		*who = health_who(d->cfg->state_db);
 
 	free(h->busy_why);
 	h->busy_why = xasprintf("the state's write lock has been held by "

@@ -231,6 +231,9 @@ policy_conf_parse(const config_setting_t *g, const char *path,
 			pol_bool(errs, path, s, &pc->require_error_check);
 		else if (strcmp(name, "own_domain") == 0)
 			pol_bool(errs, path, s, &pc->own_domain);
+		else if (strcmp(name, "allow_publish_without_check") == 0)
+			pol_bool(errs, path, s,
+			    &pc->allow_publish_without_check);
 		else if (strcmp(name, "pii_locations") == 0)
 			pol_pii(pc, errs, path, s);
 		else if (strcmp(name, "plugin_domains") == 0)
@@ -403,6 +406,35 @@ has_check_upstream(const struct job_def *job, size_t t)
 	free(seen);
 	free(stack);
 	return found;
+}
+
+/*
+ * The gate's other half (dag.c adds its edges: every check task before
+ * every publish task): a job that publishes must have a check task, or
+ * its publish waits for nothing.  Refused at each publish task, unless
+ * the platform allows it (allow_publish_without_check).  Judged here, not
+ * in the job loader, so that such a job is refused alone, as any policy
+ * violation: meshd runs the others.
+ */
+static void
+check_gate(struct pcheck *c, size_t j)
+{
+	const struct job_def	*job = c->js->v[j];
+	size_t			 t;
+
+	if (c->pc->allow_publish_without_check)
+		return;
+	for (t = 0; t < job->ntasks; t++)
+		if (job->tasks[t].stage == MESHD_STAGE_CHECK)
+			return;
+	for (t = 0; t < job->ntasks; t++)
+		if (job->tasks[t].stage == MESHD_STAGE_PUBLISH)
+			pviol(c, j, &job->tasks[t], "publishes with no check "
+			    "task in the job: a publish runs only after the "
+			    "job's checks pass; add a task with stage = "
+			    "\"check\", or allow it with "
+			    "allow_publish_without_check = true in the "
+			    "policies of meshd.conf");
 }
 
 /* Rules about a plugin as a whole, once per job using it (at the first
@@ -662,6 +694,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 		const struct job_def *job = js->v[j];
 
 		memset(c.seen, 0, c.npl + 1);
+		check_gate(&c, j);
 		for (t = 0; t < job->ntasks; t++) {
 			const struct task_def *td = &job->tasks[t];
 

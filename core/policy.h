@@ -9,6 +9,7 @@
  *       plugin_domains = { ops = "/usr/lib/meshd/plugins/ops"; };
  *       contract_version = "^[0-9]+\\.[0-9]+$";
  *       own_domain = true;            # the default
+ *       allow_publish_without_check = false;  # the default
  *     };
  *
  * They are enforced where jobs are loaded: `meshctl validate` reports each
@@ -20,7 +21,10 @@
  *   owner (policy require_owner)
  *
  * Two checks hold whatever the policies: a product is declared by one
- * plugin only, and built (`product = ...` in a task) by one job only.
+ * plugin only, and built (`product = ...` in a task) by one job only.  A
+ * third holds unless allow_publish_without_check: a job with a publish
+ * task has a check task (the gate; dag.c puts every check before every
+ * publish).
  */
 #ifndef MESHD_POLICY_H
 #define MESHD_POLICY_H
@@ -50,6 +54,9 @@ struct policy_conf {
 	regex_t	  contract;		/* compiled if contract_re != NULL */
 	int	  own_domain;		/* default 1: products, plugin and job
 					 * of one domain */
+	int	  allow_publish_without_check; /* default 0: a job with a
+					 * publish task and no check task is
+					 * refused at load (job.c; the gate) */
 	char	 *file;			/* where the group is, for messages */
 	int	  line;
 };

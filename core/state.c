@@ -7,20 +7,36 @@
  * cost is the b-tree work, not SQL parsing.
  */
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "state.h"
 #include "state-journal.h"
 #include "util.h"
 
-/* SQLite waits this long for another connection's lock before SQLITE_BUSY. */
+/* SQLite waits this long for another connection's lock before SQLITE_BUSY
+ * (state_open(); state_open_wait() takes its own bound). */
 #define STATE_BUSY_TIMEOUT_MS 5000
+
+/*
+ * The WAL write lock: SQLite's unix VFS takes it as a POSIX (fcntl) lock
+ * on one byte of the -shm file.  The shm's eight lock bytes start at
+ * offset 120 (UNIX_SHM_BASE in os_unix.c, WALINDEX_LOCK_OFFSET in wal.c;
+ * see "the 8 bytes of the shm file starting at offset 120" in
+ * https://www.sqlite.org/walformat.html): write, checkpoint, recover,
+ * then the five read marks.
+ */
+#define STATE_SHM_LOCK_BASE	120
+#define STATE_SHM_WRITE_LOCK	STATE_SHM_LOCK_BASE
+#define STATE_SHM_NLOCK		8
 
 enum stmt_id {
 	S_BEGIN,
@@ -152,7 +168,17 @@ struct state {
 	void		*busy_arg;
 	int64_t		 busy_start;	/* mono_us, of the current wait */
 	int64_t		 busy_told;	/* waited ms at the last call */
+
+	/* Waits for another connection's lock (state_busy()). */
+	int		 wait_ms;	/* the longest one wait */
+	int64_t		 deadline_us;	/* mono_us() bound on all; 0 none */
+	int64_t		 wait_start_us;	/* when the current wait began */
+	int64_t		 gave_up_us;	/* the wait given up, how long; or 0 */
 };
+
+/* The last wait this process gave up, for state_busy_report(). */
+static char	*state_busy_last;
+static int	 state_busy_told;
 
 /* task_instances.state words, so state_ti_open can hand out static strings. */
 static const char *const ti_states[] = {
@@ -160,11 +186,15 @@ static const char *const ti_states[] = {
 	"up_for_retry", "upstream_failed", "cancelled"
 };
 
+static int	state_busy_cause(struct state *, char **);
+
 /* Set cause from the connection's last error and reset `st`. */
 static int
 state_fail(struct state *s, sqlite3_stmt *st, const char *what, char **cause)
 {
-	set_cause(cause, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	if (state_busy_cause(s, cause) != 0)
+		set_cause(cause, "%s: %s: %s", s->path, what,
+		    sqlite3_errmsg(s->db));
 	if (st != NULL) {
 		sqlite3_reset(st);
 		sqlite3_clear_bindings(st);
@@ -226,6 +256,177 @@ stmt_update(struct state *s, sqlite3_stmt *st, const char *what,
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Who holds the WAL write lock of the database at `path`: its pid (and
+ * its name from /proc/PID/comm into `name`), or 0 when nobody does or it
+ * cannot be told.  /proc/locks lists every POSIX lock with the holder's
+ * pid, the file's device and inode and the byte range; the shm file is
+ * never opened here, because closing any descriptor of a file drops every
+ * POSIX lock this process holds on it (SQLite's own included).
+ */
+pid_t
+state_wal_writer(const char *path, char *name, size_t len)
+{
+	struct stat	 sb;
+	FILE		*f;
+	char		*shm, line[256], cls[16], adv[16], type[16], end[32];
+	char		*p, *nl;
+	unsigned	 maj, mino;
+	unsigned long	 ino;
+	long		 pid, best = 0, other = 0;
+	long long	 start, stop;
+
+	if (len > 0)
+		*name = '\0';
+	shm = xasprintf("%s-shm", path);
+	if (stat(shm, &sb) == -1) {
+		free(shm);
+		return 0;
+	}
+	free(shm);
+	if ((f = fopen("/proc/locks", "re")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		/* "7: POSIX  ADVISORY  WRITE 1234 08:01:5678 120 120"; a
+		 * line with "->" is a waiter, not a holder. */
+		if ((p = strchr(line, ':')) == NULL || strstr(p, "->") != NULL)
+			continue;
+		if (sscanf(p + 1, "%15s %15s %15s %ld %x:%x:%lu %lld %31s",
+		    cls, adv, type, &pid, &maj, &mino, &ino, &start, end) != 9)
+			continue;
+		if (strcmp(type, "WRITE") != 0 || pid <= 0 || pid == getpid() ||
+		    ino != (unsigned long)sb.st_ino || maj != major(sb.st_dev) ||
+		    mino != minor(sb.st_dev))
+			continue;
+		stop = strcmp(end, "EOF") == 0 ? start + STATE_SHM_NLOCK +
+		    STATE_SHM_LOCK_BASE : strtoll(end, NULL, 10);
+		if (start <= STATE_SHM_WRITE_LOCK &&
+		    stop >= STATE_SHM_WRITE_LOCK)
+			best = pid;
+		else if (start < STATE_SHM_LOCK_BASE + STATE_SHM_NLOCK &&
+		    stop >= STATE_SHM_LOCK_BASE)
+			other = pid;	/* checkpoint or recovery */
+	}
+	fclose(f);
+	if (best == 0)
+		best = other;
+	if (best != 0 && len > 0) {
+		shm = xasprintf("/proc/%ld/comm", best);
+		if ((f = fopen(shm, "re")) != NULL) {
+			if (fgets(name, (int)len, f) == NULL)
+				*name = '\0';
+			if ((nl = strchr(name, '\n')) != NULL)
+				*nl = '\0';
+			fclose(f);
+		}
+		free(shm);
+	}
+	return (pid_t)best;
+}
+
+char *
+state_busy_message(const char *path, int64_t waited_us)
+{
+	char	name[64], dur[32], who[96];
+	pid_t	pid;
+
+	if (waited_us < 10 * 1000000LL)
+		snprintf(dur, sizeof dur, "%.1f s", (double)waited_us / 1e6);
+	else
+		snprintf(dur, sizeof dur, "%lld s",
+		    (long long)((waited_us + 500000) / 1000000));
+	pid = state_wal_writer(path, name, sizeof name);
+	if (pid > 0 && *name != '\0')
+		snprintf(who, sizeof who, " (pid %ld, %s)", (long)pid, name);
+	else if (pid > 0)
+		snprintf(who, sizeof who, " (pid %ld)", (long)pid);
+	else
+		*who = '\0';
+	return xasprintf("%s: the state is busy: another process has held its "
+	    "write lock for %s%s", path, dur, who);
+}
+
+/*
+ * When the connection's last error is SQLITE_BUSY after a wait was given
+ * up, set cause to the busy message and return 0; else -1, cause
+ * untouched.  The message is also kept for state_gave_up().
+ */
+static int
+state_busy_cause(struct state *s, char **cause)
+{
+	char	*msg;
+
+	if (s->gave_up_us == 0 || (sqlite3_errcode(s->db) & 0xff) !=
+	    SQLITE_BUSY)
+		return -1;
+	msg = state_busy_message(s->path, s->gave_up_us);
+	s->gave_up_us = 0;
+	set_cause(cause, "%s", msg);
+	free(state_busy_last);
+	state_busy_last = msg;
+	state_busy_told = cause != NULL;
+	return 0;
+}
+
+const char *
+state_gave_up(int *told)
+{
+	if (told != NULL)
+		*told = state_busy_told;
+	return state_busy_last;
+}
+
+/*
+ * SQLite's busy handler: called while another connection holds a lock we
+ * need, `count` the calls so far for this one wait.  Sleep a little longer
+ * each time (as SQLite's own handler does) and give up when the wait has
+ * lasted wait_ms, or at the deadline, whichever comes first: a caller that
+ * must answer is never held longer than it asked for.
+ */
+static int
+state_busy_handler(void *arg, int count)
+{
+	static const int	 naps_ms[] = { 1, 2, 5, 10, 15, 20, 25, 25, 25,
+				    50, 50, 100 };
+	struct state		*s = arg;
+	struct timespec		 ts;
+	int64_t			 now = mono_us(), until, nap;
+
+	if (count == 0) {
+		s->wait_start_us = now;
+		s->gave_up_us = 0;
+	}
+	until = s->wait_start_us + (int64_t)s->wait_ms * 1000;
+	if (s->deadline_us != 0 && s->deadline_us < until)
+		until = s->deadline_us;
+	if (now >= until) {
+		s->gave_up_us = now - s->wait_start_us;
+		if (s->gave_up_us == 0)
+			s->gave_up_us = 1;
+		return 0;
+	}
+	nap = (int64_t)naps_ms[count < (int)nitems(naps_ms) ? count :
+	    (int)nitems(naps_ms) - 1] * 1000;
+	if (nap > until - now)
+		nap = until - now;
+	ts.tv_sec = (time_t)(nap / 1000000);
+	ts.tv_nsec = (long)(nap % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+void
+state_set_deadline(struct state *s, int64_t deadline_us)
+{
+	s->deadline_us = deadline_us;
+}
+
+void
+state_set_wait(struct state *s, int wait_ms)
+{
+	s->wait_ms = wait_ms < 0 ? 0 : wait_ms;
 }
 
 /* Run one integer-valued PRAGMA or query; an SQLite result code. */
@@ -316,8 +517,9 @@ state_identify(struct state *s, int64_t *version, char **cause)
 	 * snapshot: read one by one, another process's migration could
 	 * commit in between (tables, but application_id read as 0). */
 	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-		set_cause(cause, "%s: cannot read state database: %s",
-		    s->path, sqlite3_errmsg(s->db));
+		if (state_busy_cause(s, cause) != 0)
+			set_cause(cause, "%s: cannot read state database: %s",
+			    s->path, sqlite3_errmsg(s->db));
 		return -1;
 	}
 	rc = state_identify_txn(s, version, &appid, &ntables, cause);
@@ -352,6 +554,8 @@ state_identify_txn(struct state *s, int64_t *version, int64_t *appidp,
 		if (rc == SQLITE_NOTADB) {
 			set_cause(cause, "%s: not a meshd state database (%s)",
 			    s->path, sqlite3_errmsg(s->db));
+		} else if (state_busy_cause(s, cause) == 0) {
+			/* cause says who holds the lock */
 		} else {
 			set_cause(cause, "%s: cannot read state database: %s",
 			    s->path, sqlite3_errmsg(s->db));
@@ -361,6 +565,8 @@ state_identify_txn(struct state *s, int64_t *version, int64_t *appidp,
 	if (query_int(s->db, "PRAGMA user_version", version) != SQLITE_OK ||
 	    query_int(s->db, "SELECT count(*) FROM sqlite_master", &ntables) !=
 	    SQLITE_OK) {
+		if (state_busy_cause(s, cause) == 0)
+			return -1;
 		set_cause(cause, "%s: cannot read state database: %s",
 		    s->path, sqlite3_errmsg(s->db));
 		return -1;
@@ -377,8 +583,9 @@ exec_sql(struct state *s, const char *sql, const char *what, char **cause)
 	char	*err = NULL;
 
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
-		set_cause(cause, "%s: %s: %s", s->path, what,
-		    err != NULL ? err : sqlite3_errmsg(s->db));
+		if (state_busy_cause(s, cause) != 0)
+			set_cause(cause, "%s: %s: %s", s->path, what,
+			    err != NULL ? err : sqlite3_errmsg(s->db));
 		sqlite3_free(err);
 		return -1;
 	}
@@ -446,14 +653,25 @@ fail:
 struct state *
 state_open(const char *path, enum state_mode mode, char **cause)
 {
+	return state_open_wait(path, mode, STATE_BUSY_TIMEOUT_MS, cause);
+}
+
+struct state *
+state_open_wait(const char *path, enum state_mode mode, int wait_ms,
+    char **cause)
+{
 	struct state	*s;
 	struct stat	 sb;
 	int64_t		 version, n = (int64_t)state_schema_nsteps();
-	int		 flags, i;
+	int64_t		 t0 = mono_us();
+	int		 flags;
 
 	s = xcalloc(1, sizeof *s);
 	s->path = xstrdup(path);
 	s->mode = mode;
+	/* The whole of the open, retries included, within one wait. */
+	s->wait_ms = wait_ms < 0 ? 0 : wait_ms;
+	s->deadline_us = t0 + (int64_t)s->wait_ms * 1000;
 
 	if (mode == STATE_RDWR) {
 		if (state_create(s, cause) != 0)
@@ -476,7 +694,7 @@ state_open(const char *path, enum state_mode mode, char **cause)
 		    s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, STATE_BUSY_TIMEOUT_MS);
+	sqlite3_busy_handler(s->db, state_busy_handler, s);
 
 	if (state_identify(s, &version, cause) != 0)
 		goto fail;
@@ -503,6 +721,7 @@ state_open(const char *path, enum state_mode mode, char **cause)
 		if (exec_sql(s, "PRAGMA foreign_keys = ON", "cannot set up",
 		    cause) != 0)
 			goto fail;
+		s->deadline_us = 0;
 		return s;
 	}
 
@@ -524,17 +743,25 @@ state_open(const char *path, enum state_mode mode, char **cause)
 	 * Two processes creating the state at once (meshd starting while
 	 * meshctl records a request) contend for the switch to WAL, and
 	 * SQLite reports that contention at once rather than through the
-	 * busy handler: retry it for as long as the busy timeout.
+	 * busy handler: retry it until the open's deadline, which also
+	 * bounds each try's own wait in the busy handler (each try waiting
+	 * a whole busy timeout made this loop last minutes).
 	 */
-	for (i = 0; ; i++) {
+	for (;;) {
 		if (exec_sql(s, "PRAGMA journal_mode = WAL; "
 		    "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON",
 		    "cannot set up", cause) == 0)
 			break;
-		if ((sqlite3_errcode(s->db) != SQLITE_BUSY &&
-		    sqlite3_errcode(s->db) != SQLITE_LOCKED) ||
-		    i * 10 >= STATE_BUSY_TIMEOUT_MS)
+		if ((sqlite3_errcode(s->db) & 0xff) != SQLITE_BUSY &&
+		    (sqlite3_errcode(s->db) & 0xff) != SQLITE_LOCKED)
 			goto fail;
+		if (mono_us() >= s->deadline_us) {
+			if ((sqlite3_errcode(s->db) & 0xff) == SQLITE_BUSY) {
+				s->gave_up_us = mono_us() - t0;
+				state_busy_cause(s, cause);
+			}
+			goto fail;
+		}
 		if (cause != NULL) {
 			free(*cause);
 			*cause = NULL;
@@ -564,6 +791,7 @@ state_open(const char *path, enum state_mode mode, char **cause)
 	}
 	if (state_migrate(s, version, cause) != 0)
 		goto fail;
+	s->deadline_us = 0;
 	return s;
 
 fail:

@@ -48,6 +48,8 @@
 #ifndef MESHD_STATE_H
 #define MESHD_STATE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -98,6 +100,41 @@ enum state_mode {
  * STATE_RDONLY never creates, writes or migrates anything.
  */
 struct state	*state_open(const char *path, enum state_mode, char **cause);
+/*
+ * state_open() with every wait for another process's lock bounded by
+ * wait_ms (state_open() uses 5000): the whole of the open, its retries
+ * included, and afterwards each wait of each statement (a busy handler
+ * that sleeps with backoff and gives up).  A wait given up fails the
+ * statement with SQLITE_BUSY and a cause such as
+ *   "/x/state.db: the state is busy: another process has held its write
+ *    lock for 2.0 s (pid 1234, python3)"
+ * (see state_busy_message()).  wait_ms 0 never waits.  Since 0.2.0.
+ */
+struct state	*state_open_wait(const char *path, enum state_mode,
+		    int wait_ms, char **cause);
+/*
+ * Bound every later wait of this connection by an absolute time as well
+ * (mono_us() microseconds; 0 removes the bound): a client that must answer
+ * within N seconds in total sets it once.  A long-lived caller (meshctl
+ * run, --follow) clears it and keeps the per-wait bound alone.
+ */
+void		 state_set_deadline(struct state *, int64_t deadline_us);
+/* Change the bound on each later wait (see state_open_wait()). */
+void		 state_set_wait(struct state *, int wait_ms);
+/*
+ * The pid of the process that holds the WAL write lock of the database at
+ * `path` (a POSIX lock on byte 120 of its -shm file, found in /proc/locks),
+ * with its name (/proc/PID/comm) in `name`; 0 and "" when none holds it or
+ * it cannot be told.  Never opens the -shm file.  Since 0.2.0.
+ */
+pid_t		 state_wal_writer(const char *path, char *name, size_t len);
+/* "PATH: the state is busy: another process has held its write lock for
+ * W s (pid P, NAME)" for a wait of waited_us, naming the holder if it can
+ * (state_wal_writer()).  The caller frees it.  Since 0.2.0. */
+char		*state_busy_message(const char *path, int64_t waited_us);
+/* The busy message of the last wait this process gave up, or NULL; *told
+ * (if not NULL) is 1 when it went out as a cause.  Since 0.2.0. */
+const char	*state_gave_up(int *told);
 void		 state_close(struct state *);
 /* The underlying handle, for read queries (meshctl listings). */
 struct sqlite3	*state_sqlite(struct state *);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "dag.h"
 #include "job.h"
+#include "limit.h"
 #include "meshd/plugin.h"
 #include "util.h"
 
@@ -354,7 +355,7 @@ START_TEST(test_job_full)
 	free(s);
 	ck_assert_uint_eq(errs.nerrors, 0);
 
-	ck_assert_str_eq(job->name, "flights_daily");
+	ck_assert_str_eq(job->name, "full");
 	ck_assert_str_eq(job->domain, "ops");
 	ck_assert_str_eq(job->owner, "ops-data@example.org");
 	ck_assert_str_eq(job->description, "Daily flights");
@@ -598,6 +599,11 @@ START_TEST(test_job_cycle_and_type)
 }
 END_TEST
 
+/*
+ * Two files cannot claim one name: a job's file is jobs/NAME.conf, so the
+ * second file's name does not match (the duplicate-name rule of jobs_load
+ * is now a second line of defence).
+ */
 START_TEST(test_jobs_duplicate_name)
 {
 	struct meshd_config	*cfg = load_cfg();
@@ -611,11 +617,11 @@ START_TEST(test_jobs_duplicate_name)
 	ck_assert_int_eq(jobs_load(cfg, &js, &errs), -1);
 	ck_assert_uint_eq(js.n, 1);
 	ck_assert_str_eq(js.v[0]->tasks[0].id, "a");
-	ck_assert_ptr_eq(jobset_find(&js, "same"), js.v[0]);
+	ck_assert_ptr_eq(jobset_find(&js, "a"), js.v[0]);
 	ck_assert_ptr_null(jobset_find(&js, "other"));
 	ck_assert_uint_eq(errs.nerrors, 1);
-	want = xasprintf("dup/b.conf:2: error: job name 'same' is already "
-	    "used by %s/dup/a.conf", tmp);
+	want = xasprintf("dup/b.conf:2: error: job name 'a' does not match "
+	    "the file's name b.conf (the job file of job 'a' is a.conf)");
 	ck_diag(want);
 	free(want);
 	jobset_free(&js);
@@ -642,7 +648,7 @@ START_TEST(test_jobs_errors_in_two_files)
 	ck_diag("multi/c-bad.conf:1: error: job name 'bad c' is not valid");
 	/* The good job is still loaded. */
 	ck_assert_uint_eq(js.n, 1);
-	ck_assert_str_eq(js.v[0]->name, "good");
+	ck_assert_str_eq(js.v[0]->name, "a-good");
 	jobset_free(&js);
 	config_free(cfg);
 }
@@ -659,9 +665,9 @@ START_TEST(test_jobs_sorted)
 	copy_fixture("jobs/full.conf");
 	ck_assert_int_eq(jobs_load(cfg, &js, &errs), 0);
 	ck_assert_uint_eq(js.n, 3);
-	ck_assert_str_eq(js.v[0]->name, "flights_daily");
+	ck_assert_str_eq(js.v[0]->name, "full");
 	ck_assert_str_eq(js.v[1]->name, "minimal");
-	ck_assert_str_eq(js.v[2]->name, "unknown_key");
+	ck_assert_str_eq(js.v[2]->name, "unknown-key");
 	jobset_free(&js);
 	config_free(cfg);
 }
@@ -726,6 +732,154 @@ START_TEST(test_helpers)
 }
 END_TEST
 
+/* Write `text` (len bytes: it may hold a NUL) to rel under tmp. */
+static char *
+write_text(const char *rel, const char *text, size_t len)
+{
+	char	*p = tpath(rel), *dir = path_dirname(p);
+	FILE	*f;
+
+	ck_assert_int_eq(mkdir_p(dir, 0755, NULL), 0);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+	free(dir);
+	return p;
+}
+
+/*
+ * libconfig 1.5 wraps an integer without an L suffix to 32 bits: the value
+ * is read again as written, refused out of range, and quoted as written.
+ */
+START_TEST(test_limits_config_ints)
+{
+	static const char text[] =
+	    "workers = 99999999999;\n"			/* 1215752191 wrapped */
+	    "kill_grace = 4294967301;\n"		/* 5 wrapped */
+	    "heartbeat_timeout = 0x7fffffffffffffffff;\n"
+	    "worker_max_tasks = 1000000;\n"		/* the maximum: fine */
+	    "pools = { w = 4294967297; };\n";		/* 1 wrapped */
+	char	*p = write_text("limits.conf", text, sizeof text - 1);
+
+	ck_assert_ptr_null(config_load(p, &errs));
+	ck_assert_uint_eq(errs.nerrors, 4);
+	ck_diag("limits.conf:1: error: 'workers' must be at most 1024, not "
+	    "99999999999");
+	ck_diag("limits.conf:2: error: 'kill_grace' must be at most 3600, not "
+	    "4294967301");
+	ck_diag("limits.conf:3: error: 'heartbeat_timeout' must be at most "
+	    "3600, not 0x7fffffffffffffffff (which does not even fit in 64 "
+	    "bits)");
+	ck_diag("limits.conf:5: error: 'w' must be at most 1024, not "
+	    "4294967297");
+	free(p);
+}
+END_TEST
+
+/* A NUL byte anywhere refuses the file, at its line and column. */
+START_TEST(test_limits_nul)
+{
+	static const char text[] = "workers = 2;\njobs_dir = \"jo\0bs\";\n";
+	char	*p = write_text("nul.conf", text, sizeof text - 1);
+
+	ck_assert_ptr_null(config_load(p, &errs));
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_diag("nul.conf:2: error: NUL byte at column 15");
+	free(p);
+}
+END_TEST
+
+/* Job files: a wrapped timeout, a long name, an escaped NUL, a name that
+ * is not its file's; each refused at its line. */
+START_TEST(test_limits_job)
+{
+	struct meshd_config	*cfg = load_cfg();
+	char			*p, *text, name[200];
+
+	touch("jobs/lib/y.so");
+	text = xstrdup("name = \"t\"; domain = \"d\"; owner = \"o\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\";\n timeout = 4294967396; } );\n");
+	p = write_text("jobs/t.conf", text, strlen(text));
+	free(text);
+	ck_assert_ptr_null(job_load_file(cfg, p, &errs));
+	ck_diag("t.conf:3: error: 'timeout' must be between 0 and 1000000000 "
+	    "seconds, not 4294967396");
+	free(p);
+
+	/* The name twice on one line: a decoy that would pass does not
+	 * hide the value libconfig wrapped. */
+	text = xstrdup("name = \"u\"; domain = \"d\"; owner = \"o\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\";\n params = { retries = 1; s = \"timeout = 5\"; }; "
+	    "retries = 4294967297; timeout = 4294967396; } );\n");
+	p = write_text("jobs/u.conf", text, strlen(text));
+	free(text);
+	ck_assert_ptr_null(job_load_file(cfg, p, &errs));
+	ck_diag("u.conf:3: error: 'retries' must be at most 1000, not "
+	    "4294967297");
+	ck_diag("u.conf:3: error: 'timeout' must be between 0 and 1000000000 "
+	    "seconds, not 4294967396");
+	free(p);
+
+	memset(name, 'n', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	text = xasprintf("name = \"%s\"; domain = \"d\"; owner = \"o\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\"; } );\n", name);
+	p = write_text("jobs/long.conf", text, strlen(text));
+	ck_assert_ptr_null(job_load_file(cfg, p, &errs));
+	ck_diag("long.conf:1: error: job name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+	    "...' is not valid: it is 199 bytes long, at most 128");
+	free(text);
+	free(p);
+
+	text = xstrdup("name = \"e\\x00\"; domain = \"d\"; owner = \"o\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\"; } );\n");
+	p = write_text("jobs/e.conf", text, strlen(text));
+	ck_assert_ptr_null(job_load_file(cfg, p, &errs));
+	ck_diag("e.conf:1: error: job name 'e' is not valid: it is written "
+	    "with an escape sequence");
+	free(text);
+	free(p);
+
+	text = xstrdup("name = \"x\"; domain = \"d\"; owner = \"o\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\"; } );\n");
+	p = write_text("jobs/y.conf", text, strlen(text));
+	ck_assert_ptr_null(job_load_file(cfg, p, &errs));
+	ck_diag("y.conf:1: error: job name 'x' does not match the file's name "
+	    "y.conf");
+	free(text);
+	free(p);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_limits_helpers)
+{
+	char	*cause = NULL, *q;
+
+	ck_assert_int_eq(limit_name("ops.flights_daily-2", "_.-", NULL), 0);
+	ck_assert_int_eq(limit_name("a/b", "_.-", &cause), -1);
+	ck_assert_str_eq(cause, "has '/' at byte 2");
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(limit_name("a\tb", "_.-", &cause), -1);
+	ck_assert_str_eq(cause, "has byte 0x09 at byte 2");
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(limit_name("", "", &cause), -1);
+	free(cause);
+	cause = NULL;
+	q = limit_quote("\001abc");
+	ck_assert_str_eq(q, "\\x01abc");
+	free(q);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -742,6 +896,15 @@ config_suite(void)
 	tcase_add_test(tc, test_config_missing);
 	tcase_add_test(tc, test_config_default_path);
 	tcase_add_test(tc, test_find_plugin);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("limits");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_limits_config_ints);
+	tcase_add_test(tc, test_limits_nul);
+	tcase_add_test(tc, test_limits_job);
+	tcase_add_test(tc, test_limits_helpers);
+	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("jobs");

@@ -8,6 +8,7 @@
 #include "dag.h"
 #include "job.h"
 #include "util.h"
+#include "meshd/plugin.h"
 
 /*
  * A job from a compact spec: one string per task, "id" or
@@ -651,6 +652,109 @@ START_TEST(test_wide_fanout)
 }
 END_TEST
 
+/* Stages by letter, one per task: e extract, c check, p publish. */
+static void
+set_stages(struct job_def *job, const char *stages)
+{
+	size_t	i;
+
+	for (i = 0; i < job->ntasks; i++)
+		job->tasks[i].stage = stages[i] == 'c' ? MESHD_STAGE_CHECK :
+		    stages[i] == 'p' ? MESHD_STAGE_PUBLISH :
+		    MESHD_STAGE_EXTRACT;
+}
+
+/* Does node i run after node j, and did the gate add that edge? */
+static int
+pred_of(const struct dag *d, size_t i, size_t j, int *gate)
+{
+	size_t	k;
+
+	for (k = 0; k < dag_npred(d, i); k++)
+		if (dag_pred(d, i)[k] == j) {
+			*gate = dag_pred_gate(d, i, k);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * Every check before every publish: a publish whose after leaves a check
+ * out (the badcheck repro of issue 10) gets the edge, marked as the
+ * gate's; an edge also written is not doubled and counts as written.
+ */
+START_TEST(test_gate_edges)
+{
+	static const char *const spec[] = {
+		"extract", "check:extract", "check2", "publish:extract",
+		"publish2:check", "other:extract"
+	};
+	struct job_def	*job = mkjob(spec, nitems(spec), 1);
+	struct dag	*d;
+	struct dag_ready *r;
+	size_t		 i, nb, blocked[6];
+	int		 gate;
+
+	set_stages(job, "eccppe");
+	d = build_ok(job);
+	ck_assert(pred_of(d, 3, 1, &gate) && gate);
+	ck_assert(pred_of(d, 3, 2, &gate) && gate);
+	ck_assert(pred_of(d, 3, 0, &gate) && !gate);
+	ck_assert(pred_of(d, 4, 1, &gate) && !gate);
+	ck_assert(pred_of(d, 4, 2, &gate) && gate);
+	ck_assert_uint_eq(dag_npred(d, 4), 2);
+	/* Not a publish: nothing added. */
+	ck_assert_uint_eq(dag_npred(d, 5), 1);
+	ck_assert(!pred_of(d, 5, 1, &gate));
+	/* A failed check blocks both publishes, the other task runs. */
+	r = dag_ready_new(d, NULL);
+	while (dag_ready_next(r, &i)) {
+		if (i == 2) {
+			nb = dag_ready_fail(r, i, blocked);
+			ck_assert_uint_eq(nb, 2);
+			ck_assert((blocked[0] == 3 && blocked[1] == 4) ||
+			    (blocked[0] == 4 && blocked[1] == 3));
+		} else {
+			ck_assert(i != 3 && i != 4);
+			dag_ready_complete(r, i);
+		}
+	}
+	ck_assert_uint_eq(dag_ready_remaining(r), 0);
+	dag_ready_free(r);
+	dag_free(d);
+	freejob(job);
+}
+END_TEST
+
+/* A check that runs after a publish: the gate closes the cycle, and the
+ * message says which edge is the gate's. */
+START_TEST(test_gate_cycle)
+{
+	static const char *const spec[] = {
+		"extract", "publish:extract", "audit:publish"
+	};
+	struct job_def	*job = mkjob(spec, nitems(spec), 1);
+	struct errlist	 errs = ERRLIST_INIT;
+	char		*buf = NULL;
+	size_t		 len = 0;
+	FILE		*f;
+
+	set_stages(job, "epc");
+	ck_assert_ptr_null(dag_build(job, &errs));
+	f = open_memstream(&buf, &len);
+	errlist_print(&errs, f);
+	fclose(f);
+	ck_assert_uint_eq(errs.nerrors, 1);
+	ck_assert_str_eq(buf, "jobs/x.conf:20: error: cycle: publish -> "
+	    "audit -> publish (audit -> publish added by the gate: a publish "
+	    "task runs after every check task of its job, so no check task "
+	    "may run after a publish task)\n");
+	free(buf);
+	errlist_free(&errs);
+	freejob(job);
+}
+END_TEST
+
 static Suite *
 dag_suite(void)
 {
@@ -666,6 +770,7 @@ dag_suite(void)
 	tcase_add_test(tc, test_cycle_shortest_and_two);
 	tcase_add_test(tc, test_all_problems);
 	tcase_add_test(tc, test_duplicate_dep_warns);
+	tcase_add_test(tc, test_gate_cycle);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("graph");
@@ -673,6 +778,7 @@ dag_suite(void)
 	tcase_add_test(tc, test_topo_stable);
 	tcase_add_test(tc, test_descendants);
 	tcase_add_test(tc, test_empty);
+	tcase_add_test(tc, test_gate_edges);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("ready");

@@ -458,15 +458,31 @@ START_TEST(test_file_perms)
 	ck_assert_int_eq(chmod(path, 0666), 0);
 	ck_assert_int_eq(loader_check_file(path, &cause), -1);
 	want = xasprintf("%s: refusing plugin: file is world-writable "
-	    "(mode 0666)", path);
-	ck_assert_str_eq(cause, want);
+	    "(mode 0666, owner %s): whoever can write it can run code as the "
+	    "daemon's user; hint: chmod go-w '%s'", path,
+	    geteuid() == 0 ? "root" : getenv("USER") ? getenv("USER") : "?",
+	    path);
+	if (geteuid() == 0)
+		ck_assert_str_eq(cause, want);
+	else
+		ck_assert_ptr_nonnull(strstr(cause, "file is world-writable "
+		    "(mode 0666, owner "));
 	free(cause);
 	cause = open_refused(path);	/* loader_open checks too */
-	ck_assert_str_eq(cause, want);
+	ck_assert_ptr_nonnull(strstr(cause, "file is world-writable"));
 	free(cause);
 	free(want);
 	cause = probe_refused(path);
 	ck_assert_ptr_nonnull(strstr(cause, "world-writable"));
+	free(cause);
+	cause = NULL;
+
+	/* Group-writable file: the group's members could replace the code
+	 * as well (sshd refuses it too). */
+	ck_assert_int_eq(chmod(path, 0775), 0);
+	ck_assert_int_eq(loader_check_file(path, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, ": refusing plugin: file is "
+	    "group-writable (mode 0775, owner "));
 	free(cause);
 	cause = NULL;
 	ck_assert_int_eq(chmod(path, 0755), 0);
@@ -475,17 +491,25 @@ START_TEST(test_file_perms)
 	ck_assert_int_eq(chmod(dir, 0777), 0);
 	ck_assert_int_eq(loader_check_file(path, &cause), -1);
 	want = xasprintf("%s: refusing plugin: directory '%s' is "
-	    "world-writable (mode 0777)", path, dir);
-	ck_assert_str_eq(cause, want);
+	    "world-writable (mode 0777, owner ", path, dir);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	ck_assert_ptr_nonnull(strstr(cause, "hint: chmod go-w"));
 	free(cause);
 	cause = NULL;
 	free(want);
-	ck_assert_int_eq(chmod(dir, 0700), 0);
 
-	/* Sticky does not make a world-writable directory safe enough. */
+	/* Group-writable directory. */
+	ck_assert_int_eq(chmod(dir, 0770), 0);
+	ck_assert_int_eq(loader_check_file(path, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "is group-writable (mode 0770"));
+	free(cause);
+	cause = NULL;
+
+	/* Sticky does not make a world-writable directory safe enough, not
+	 * even with the tests' hatch (it spares only directories above). */
 	ck_assert_int_eq(chmod(dir, 01777), 0);
 	ck_assert_int_eq(loader_check_file(path, &cause), -1);
-	ck_assert_ptr_nonnull(strstr(cause, "(mode 01777)"));
+	ck_assert_ptr_nonnull(strstr(cause, "(mode 01777"));
 	free(cause);
 	cause = NULL;
 	ck_assert_int_eq(chmod(dir, 0700), 0);
@@ -504,8 +528,8 @@ START_TEST(test_file_perms)
 	if (chown(path, 12345, (gid_t)-1) == 0) {
 		ck_assert_int_eq(loader_check_file(path, &cause), -1);
 		want = xasprintf("%s: refusing plugin: owned by uid 12345, not "
-		    "root or the daemon's user (uid %u)", path,
-		    (unsigned)geteuid());
+		    "root or the daemon's user (uid %u); hint: chown root "
+		    "'%s'", path, (unsigned)geteuid(), path);
 		ck_assert_str_eq(cause, want);
 		free(cause);
 		cause = NULL;
@@ -517,7 +541,8 @@ START_TEST(test_file_perms)
 		want = xasprintf("%s: refusing plugin: directory '%s' is owned "
 		    "by uid 12345, not root or the daemon's user (uid %u)",
 		    path, dir, (unsigned)geteuid());
-		ck_assert_str_eq(cause, want);
+		ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s",
+		    cause);
 		free(cause);
 		cause = NULL;
 		free(want);
@@ -528,6 +553,194 @@ START_TEST(test_file_perms)
 	ck_assert_int_eq(loader_check_file(path, &cause), 0);
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(rmdir(dir), 0);
+	free(path);
+	free(src);
+}
+END_TEST
+
+/*
+ * The whole path counts, as with sshd's StrictModes: a directory above
+ * the plugin's, or the real directory behind a symlink, that others can
+ * write is as bad as the plugin's own.  Layout under a 0700 base:
+ *   base/good/ok.so        0755 in 0755: loads
+ *   base/open/ok.so        0755 in 0777
+ *   base/open/sub/ok.so    0755 in 0755 under the 0777 one
+ *   base/good/link.so  ->  base/open/ok.so   (link in a good directory)
+ *   base/open/back.so  ->  base/good/ok.so   (link in a 0777 directory)
+ *   base/good/fine.so  ->  base/good/ok.so
+ */
+START_TEST(test_path_chain)
+{
+	struct loaded_plugin	*lp;
+	char			 tmpl[] = "/tmp/check_loader.XXXXXX";
+	char			*base, *good, *open_, *sub, *p_good, *p_open;
+	char			*p_sub, *link, *back, *fine, *hop, *cause = NULL;
+	char			*src, *want;
+
+	base = mkdtemp(tmpl);
+	ck_assert_ptr_nonnull(base);
+	good = xasprintf("%s/good", base);
+	open_ = xasprintf("%s/open", base);
+	sub = xasprintf("%s/open/sub", base);
+	ck_assert_int_eq(mkdir(good, 0755), 0);
+	ck_assert_int_eq(mkdir(open_, 0755), 0);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	ck_assert_int_eq(chmod(good, 0755), 0);
+	ck_assert_int_eq(chmod(sub, 0755), 0);
+	src = plugin_path("ok");
+	p_good = xasprintf("%s/ok.so", good);
+	p_open = xasprintf("%s/ok.so", open_);
+	p_sub = xasprintf("%s/ok.so", sub);
+	copy_file(src, p_good, 0755);
+	copy_file(src, p_open, 0755);
+	copy_file(src, p_sub, 0755);
+	link = xasprintf("%s/link.so", good);
+	back = xasprintf("%s/back.so", open_);
+	fine = xasprintf("%s/fine.so", good);
+	ck_assert_int_eq(symlink(p_open, link), 0);
+	ck_assert_int_eq(symlink(p_good, back), 0);
+	ck_assert_int_eq(symlink(p_good, fine), 0);
+
+	/* All good while nothing is writable by others. */
+	ck_assert_int_eq(loader_check_file(p_sub, &cause), 0);
+	ck_assert_int_eq(loader_check_file(link, &cause), 0);
+	ck_assert_int_eq(loader_check_file(back, &cause), 0);
+	ck_assert_int_eq(chmod(open_, 0777), 0);
+
+	/* A 0755 directory under a 0777 one. */
+	ck_assert_int_eq(loader_check_file(p_sub, &cause), -1);
+	want = xasprintf("%s: refusing plugin: directory '%s' is "
+	    "world-writable (mode 0777", p_sub, open_);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = open_refused(p_sub);
+	ck_assert_ptr_nonnull(strstr(cause, "is world-writable (mode 0777"));
+	free(cause);
+	cause = NULL;
+
+	/* A link in a good directory to a plugin in a 0777 one: the real
+	 * path is what counts, and the message shows it. */
+	ck_assert_int_eq(loader_check_file(link, &cause), -1);
+	want = xasprintf("%s (%s): refusing plugin: directory '%s' is "
+	    "world-writable (mode 0777", link, p_open, open_);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = open_refused(link);
+	free(cause);
+	cause = probe_refused(link);
+	ck_assert_ptr_nonnull(strstr(cause, "world-writable"));
+	free(cause);
+	cause = NULL;
+
+	/* A link in a 0777 directory, even to a good plugin: anyone can
+	 * point it elsewhere. */
+	ck_assert_int_eq(loader_check_file(back, &cause), -1);
+	want = xasprintf("%s: refusing plugin: directory '%s' is "
+	    "world-writable (mode 0777", back, open_);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = NULL;
+
+	/* A chain of links: good/hop.so -> open/back.so -> good/ok.so.
+	 * Both ends are good, the middle link's directory is not. */
+	hop = xasprintf("%s/hop.so", good);
+	ck_assert_int_eq(symlink(back, hop), 0);
+	ck_assert_int_eq(loader_check_file(hop, &cause), -1);
+	want = xasprintf("%s: refusing plugin: directory '%s' is "
+	    "world-writable (mode 0777", hop, open_);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = NULL;
+	unlink(hop);
+	free(hop);
+
+	/* A good link to a good plugin loads, by its real path. */
+	ck_assert_int_eq(loader_check_file(fine, &cause), 0);
+	lp = loader_open(fine, &cause);
+	ck_assert_msg(lp != NULL, "%s", cause != NULL ? cause : "?");
+	ck_assert_str_eq(lp->path, fine);
+	ck_assert_str_eq(lp->desc->name, "ok");
+	loader_close(lp);
+
+	/* The base itself made group-writable spoils everything below. */
+	ck_assert_int_eq(chmod(open_, 0755), 0);
+	ck_assert_int_eq(chmod(base, 0770), 0);
+	ck_assert_int_eq(loader_check_file(p_good, &cause), -1);
+	want = xasprintf("%s: refusing plugin: directory '%s' is "
+	    "group-writable (mode 0770", p_good, base);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(chmod(base, 0700), 0);
+
+	unlink(link);
+	unlink(back);
+	unlink(fine);
+	unlink(p_good);
+	unlink(p_open);
+	unlink(p_sub);
+	rmdir(sub);
+	rmdir(open_);
+	rmdir(good);
+	ck_assert_int_eq(rmdir(base), 0);
+	free(good);
+	free(open_);
+	free(sub);
+	free(p_good);
+	free(p_open);
+	free(p_sub);
+	free(link);
+	free(back);
+	free(fine);
+	free(src);
+}
+END_TEST
+
+/*
+ * /tmp is world-writable and sticky: a plugin under it is refused, unless
+ * the tests' hatch (MESHD_INSECURE_PLUGIN_PATHS=1, which make check sets)
+ * spares such a directory above the plugin's own.
+ */
+START_TEST(test_path_sticky_tmp)
+{
+	struct stat	 sb;
+	char		 tmpl[] = "/tmp/check_loader.XXXXXX", *dir, *path;
+	char		*src, *cause = NULL, *want;
+
+	ck_assert_int_eq(stat("/tmp", &sb), 0);
+	if ((sb.st_mode & 07777) != 01777 || (sb.st_uid != 0 &&
+	    sb.st_uid != geteuid()))
+		return;	/* not the usual /tmp: nothing to show */
+	dir = mkdtemp(tmpl);
+	ck_assert_ptr_nonnull(dir);
+	src = plugin_path("ok");
+	path = xasprintf("%s/ok.so", dir);
+	copy_file(src, path, 0755);
+
+	ck_assert_int_eq(setenv("MESHD_INSECURE_PLUGIN_PATHS", "1", 1), 0);
+	ck_assert_int_eq(loader_check_file(path, &cause), 0);
+	/* "yes" is not "1": the hatch is explicit. */
+	ck_assert_int_eq(setenv("MESHD_INSECURE_PLUGIN_PATHS", "yes", 1), 0);
+	ck_assert_int_eq(loader_check_file(path, &cause), -1);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(unsetenv("MESHD_INSECURE_PLUGIN_PATHS"), 0);
+	ck_assert_int_eq(loader_check_file(path, &cause), -1);
+	want = xasprintf("%s: refusing plugin: directory '/tmp' is "
+	    "world-writable (mode 01777, owner ", path);
+	ck_assert_msg(strncmp(cause, want, strlen(want)) == 0, "%s", cause);
+	free(want);
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(setenv("MESHD_INSECURE_PLUGIN_PATHS", "1", 1), 0);
+
+	unlink(path);
+	rmdir(dir);
 	free(path);
 	free(src);
 }
@@ -680,6 +893,8 @@ loader_suite(void)
 
 	tc = tcase_create("file");
 	tcase_add_test(tc, test_file_perms);
+	tcase_add_test(tc, test_path_chain);
+	tcase_add_test(tc, test_path_sticky_tmp);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("probe");

@@ -157,6 +157,80 @@ START_TEST(test_create_reopen)
 }
 END_TEST
 
+/*
+ * Another connection holds the write lock: a wait gives up after the
+ * connection's bound, or at its deadline if that comes first, with the
+ * busy message; never waiting is possible too.
+ */
+START_TEST(test_busy_wait)
+{
+	struct state	*s = open_ok(db, STATE_RDWR), *s2;
+	sqlite3		*h;
+	char		*cause = NULL;
+	const char	*last;
+	int64_t		 t0, el;
+	int		 told = 0;
+
+	state_close(s);
+	ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+
+	/* Opening needs no write lock once the schema is there. */
+	s2 = state_open_wait(db, STATE_RDWR, 300, &cause);
+	ck_assert_msg(s2 != NULL, "%s", cause != NULL ? cause : "?");
+	t0 = mono_us();
+	ck_assert_int_eq(state_begin(s2, &cause), -1);
+	el = mono_us() - t0;
+	ck_assert_msg(el >= 280000 && el < 2000000, "waited %lld us",
+	    (long long)el);
+	ck_assert_msg(strstr(cause, "state.db: the state is busy: another "
+	    "process has held its write lock for 0.") != NULL, "%s", cause);
+	last = state_gave_up(&told);
+	ck_assert_ptr_nonnull(last);
+	ck_assert_str_eq(last, cause);
+	ck_assert_int_eq(told, 1);
+	free(cause);
+	cause = NULL;
+
+	/* A deadline nearer than the per-wait bound wins. */
+	state_set_deadline(s2, mono_us() + 100000);
+	t0 = mono_us();
+	ck_assert_int_eq(state_begin(s2, &cause), -1);
+	el = mono_us() - t0;
+	ck_assert_msg(el >= 90000 && el < 280000, "waited %lld us",
+	    (long long)el);
+	free(cause);
+	cause = NULL;
+	/* A deadline that has passed: no wait at all. */
+	t0 = mono_us();
+	ck_assert_int_eq(state_begin(s2, &cause), -1);
+	ck_assert_int_lt(mono_us() - t0, 50000);
+	ck_assert_ptr_nonnull(strstr(cause, "the state is busy"));
+	free(cause);
+	cause = NULL;
+	state_set_deadline(s2, 0);
+	state_close(s2);
+
+	/* wait_ms 0 never waits. */
+	s2 = state_open_wait(db, STATE_RDWR, 0, &cause);
+	ck_assert_ptr_nonnull(s2);
+	t0 = mono_us();
+	ck_assert_int_eq(state_begin(s2, &cause), -1);
+	ck_assert_int_lt(mono_us() - t0, 50000);
+	free(cause);
+	cause = NULL;
+
+	/* The lock released, the same connection writes. */
+	ck_assert_int_eq(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(state_begin(s2, &cause), 0);
+	ck_assert_int_eq(state_commit(s2, &cause), 0);
+	state_close(s2);
+	sqlite3_close(h);
+}
+END_TEST
+
 START_TEST(test_pragmas)
 {
 	struct state	*s = open_ok(db, STATE_RDWR);
@@ -168,14 +242,14 @@ START_TEST(test_pragmas)
 	ck_assert_int_eq(q_int(h, "PRAGMA user_version"),
 	    STATE_SCHEMA_VERSION);
 	ck_assert_int_eq(q_int(h, "PRAGMA synchronous"), 1);	/* NORMAL */
-	ck_assert_int_eq(q_int(h, "PRAGMA busy_timeout"), 5000);
+	/* Waits go through state.c's own busy handler (test_busy_wait),
+	 * which leaves PRAGMA busy_timeout at 0. */
 	state_close(s);
 
 	s = open_ok(db, STATE_RDONLY);
 	h = state_sqlite(s);
 	ck_assert_sql_str(h, "PRAGMA journal_mode", "wal");
 	ck_assert_int_eq(q_int(h, "PRAGMA foreign_keys"), 1);
-	ck_assert_int_eq(q_int(h, "PRAGMA busy_timeout"), 5000);
 	/* Read-only means read-only. */
 	ck_assert_int_ne(sqlite3_exec(h, "DELETE FROM jobs", NULL, NULL, NULL),
 	    SQLITE_OK);
@@ -940,6 +1014,7 @@ state_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_create_reopen);
 	tcase_add_test(tc, test_pragmas);
+	tcase_add_test(tc, test_busy_wait);
 	tcase_add_test(tc, test_schema);
 	tcase_add_test(tc, test_migrate_v1);
 	tcase_add_test(tc, test_modes);

@@ -101,6 +101,18 @@ run_ctl 2 "unknown partition" tasks good 2001-01-06
 has "$T/err" "job 'good' has no run for partition '2001-01-06'" "unknown partition named"
 run_ctl 2 "unknown task" logs good 2001-01-05 nosuchtask
 has "$T/err" "task 'nosuchtask'" "unknown task named"
+# --- backfill ranges the job has no partitions in are errors, not "0
+# partitions" with exit 0
+run_ctl 2 "backfill from before 1970" backfill good --from 1969-12-31 --to 2001-01-03
+has "$T/err" "--from 1969-12-31 is before 1970-01-01" "before the epoch: says so"
+run_ctl 2 "backfill from before the job's start" backfill good --from 2000-12-30 --to 2001-01-03
+has "$T/err" "--from 2000-12-30 is before the start of good, 2001-01-01" "before the start: names it"
+run_ctl 2 "backfill from year 1" backfill good --from 0001-01-01 --to 2001-01-03 --dry-run
+run_ctl 2 "backfill to year 99999" backfill good --from 2001-01-01 --to 99999-01-02
+has "$T/err" "--to: '99999-01-02' is not a partition key" "an absurd year is not a key"
+run_ctl 2 "backfill from year 99999" backfill good --from 99999-01-01 --to 99999-01-02 --dry-run
+eq "$(sql "SELECT count(*) FROM backfills")" "0" "no backfill was created"
+run_ctl 0 "a backfill inside the job" backfill good --from 2001-01-01 --to 2001-01-02 --dry-run
 run_ctl 2 "unknown verb" frobnicate
 run_ctl 2 "bad option" runs good --bogus
 

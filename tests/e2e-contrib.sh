@@ -156,7 +156,8 @@ start = "2001-01-01";
 catchup = "none";
 tasks = (
   { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
 );
 JOB
 sed -e 's/"day"/"quarter"/' -e 's|@daily|*/15 * * * *|' "$T/jobs/day.conf" \
@@ -221,7 +222,7 @@ comphas "meshctl " run trigger backfill backfills clear runs jobs dag
 compeq "meshctl trig" "trigger"
 compeq "meshctl -u ru" "run runs"
 compeq "meshctl backf" "backfill backfills"
-compeq "meshctl --" "--config --help --utc --version"
+compeq "meshctl --" "--config --help --timeout --utc --version"
 comphas "meshctl -" -c -u -h -V
 compeq "meshctl -c other." "other.conf"
 
@@ -251,7 +252,7 @@ compeq "meshctl -c $T/other.conf runs " "elsewhere"
 compeq "meshctl --config=$T/other.conf dag " "elsewhere"
 compeq "meshctl tasks day " "2001-01-05 2001-01-06"
 compeq "meshctl trigger day --partition 2001-01-0" "2001-01-05 2001-01-06"
-compeq "meshctl logs day 2001-01-05 " "extract publish"
+compeq "meshctl logs day 2001-01-05 " "check extract publish"
 compeq "meshctl clear day --task p" "publish"
 # A key with a colon: readline replaces only what follows the ':'.
 compeq "meshctl tasks quarter 2001-01-05T10:" "15"

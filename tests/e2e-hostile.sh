@@ -154,11 +154,11 @@ healthy_ok forgeresult
 
 # --- oversized parameters.  The job files come last and by a reload:
 # libconfig reads a string of MiBs slowly, and every meshctl reads them all.
-big=$(head -c 1048576 /dev/zero | tr '\0' 'p')
+# (A string parameter is at most 1 MiB: two make a task over the limit.)
+big=$(head -c 1000000 /dev/zero | tr '\0' 'p')
 job bigparam paramecho "" "extra = \"$big\";"
-huge=$(head -c 1835008 /dev/zero | tr '\0' 'p')
-job hugeparam paramecho "" "extra = \"$huge\";"
-unset big huge
+job hugeparam paramecho "" "extra = \"$big\"; label = \"$big\";"
+unset big
 kill -HUP "$MPID"
 i=0
 while [ "$i" -lt 300 ] && ! grep -q "INFO  reloaded: " "$T/meshd.log"; do

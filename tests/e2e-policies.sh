@@ -43,7 +43,7 @@ pjob() {
 
 POLICIES='policies = {
   require_owner = true;
-  require_error_check = true;
+  require_error_check = true; allow_publish_without_check = true;
   pii_locations = [ "/srv/secure/", "s3://secure/" ];
   plugin_domains = { pol = "secure"; };
   contract_version = "^[0-9]+\\.[0-9]+$";
@@ -148,7 +148,7 @@ has "$E" "meshd.conf:11: error: policies: plugin_domains: 'ops' must be a direct
 # --- without a policies group only own_domain and the one-producer rules
 rm -f "$T/jobs/"*.conf
 conf
-pjob noowner pol pol pol.noowner nocheck
+pjob noowner pol pol pol.noowner full
 pjob foreign pol pol_foreign ops.stolen extract
 run_ctl 1 "own_domain is on by default" validate
 hasnt "$E" "policy require_owner" "the other policies are off by default"

@@ -11,7 +11,8 @@ domain = "test";
 owner = "tests@example.org";
 tasks = (
   { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
 );
 JOB
 cat >"$T/jobs/day.conf" <<'JOB'
@@ -31,7 +32,8 @@ owner = "tests@example.org";
 params = { sleep_ms = 20000; };
 tasks = (
   { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "extract" ]; }
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
 );
 JOB
 cat >"$T/jobs/echo.conf" <<'JOB'
@@ -70,7 +72,7 @@ run_ctl 0 "trigger a slow run" trigger slow
 waitsql "the slow attempt runs" "running" "SELECT a.state FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'"
 run_ctl 0 "cancel it" cancel slow current
 waitsql "the run ends cancelled" "cancelled" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'"
-eq "$(sql "SELECT ti.task_id || ':' || ti.state FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' ORDER BY ti.id" | tr '\n' ' ')" "extract:cancelled publish:cancelled " "its tasks are cancelled"
+eq "$(sql "SELECT ti.task_id || ':' || ti.state FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' ORDER BY ti.id" | tr '\n' ' ')" "extract:cancelled check:cancelled publish:cancelled " "its tasks are cancelled"
 case "$(sql "SELECT a.reason FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'")" in
 "cancelled by operator (request "*) ok "the attempt says it was cancelled by the operator" ;;
 *) fail "attempt reason does not say cancelled by operator" ;;

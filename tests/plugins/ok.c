@@ -100,14 +100,15 @@ ok_extract(meshd_ctx *ctx)
 		meshd_set_error(ctx, "no staging directory");
 		return MESHD_FAILED;
 	}
+	/* A full disk passes: ask for a retry, as the SDK advises. */
 	if ((f = fopen(path, "w")) == NULL) {
 		meshd_set_error(ctx, "%s: %s", path, strerror(errno));
-		return MESHD_FAILED;
+		return errno == ENOSPC ? MESHD_RETRY : MESHD_FAILED;
 	}
 	fprintf(f, "%s\n", key);
 	if (fclose(f) != 0) {
 		meshd_set_error(ctx, "%s: %s", path, strerror(errno));
-		return MESHD_FAILED;
+		return errno == ENOSPC ? MESHD_RETRY : MESHD_FAILED;
 	}
 	meshd_metric(ctx, "rows", 1);
 	meshd_log(ctx, MESHD_LOG_INFO, "extracted %s", key);
