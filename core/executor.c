@@ -10,14 +10,34 @@
  * Children: only the pids of our own workers are ever waited for, with
  * waitpid(pid, ...): the owner may have other children of its own.
  *
+ * Containment.  Each worker is a child subreaper in a process group of its
+ * own, and kills and reaps every descendant after each stage.  The
+ * supervisor is a subreaper too, so that the descendants of a worker that
+ * died (crash, SIGKILL) come to it rather than to init; after every worker
+ * ends it kills the children it finds outside its own process group that
+ * are not workers (executor_orphans).  The owner's own children (lineage
+ * deliverer, hooks) stay in its process group and are left alone.
+ *
+ * Trust.  A plugin runs inside the worker and can write into its socket:
+ * every message is decoded strictly and checked against the worker's
+ * nonce, the attempt in hand and the next sequence number before it is
+ * believed (see wire.h).
+ *
  * PR_SET_PDEATHSIG fires when the *thread* that forked a worker ends, so
  * the executor must be created and driven by a thread that lives as long
  * as it does (the daemon's main thread).
  */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +48,7 @@
 
 #include "../sdk/meshd/plugin.h"
 #include "executor.h"
+#include "log.h"
 #include "util.h"
 #include "wire.h"
 #include "worker.h"
@@ -40,6 +61,8 @@ struct slot {
 	pid_t			 pid;
 	int			 fd;
 	int			 ntasks;	/* tasks run by this worker */
+	uint64_t		 nonce;		/* the worker's secret */
+	uint32_t		 rseq;		/* next sequence number */
 
 	/* While busy: */
 	struct task_result	*res;		/* filled as messages arrive */
@@ -49,6 +72,7 @@ struct slot {
 	char			*doom;		/* reason, once we stop it */
 	int64_t			 kill_at;	/* SIGKILL then; 0: not set */
 	int			 killed;	/* SIGKILL sent */
+	char			*log_path;	/* the attempt's log, or NULL */
 };
 
 /* A retired worker on its way out. */
@@ -61,6 +85,9 @@ struct reapee {
 struct executor {
 	struct executor_opts	  opts;
 	pid_t			  self;
+	pid_t			  pgrp;		/* the owner's process group */
+	int64_t			  last_enforce;	/* to tell a stall */
+	const char		 *containment;	/* executor_containment() */
 	struct slot		 *slots;
 	int			  nslots;
 	int64_t			  respawn_at;	/* next try for dead slots */
@@ -143,6 +170,7 @@ static int
 slot_spawn(struct executor *ex, struct slot *s, char **cause)
 {
 	sigset_t	all, old;
+	uint64_t	nonce;
 	int		sv[2];
 	pid_t		pid;
 
@@ -150,6 +178,11 @@ slot_spawn(struct executor *ex, struct slot *s, char **cause)
 		set_cause(cause, "socketpair: %s", strerror(errno));
 		return -1;
 	}
+	/* Not a secret from the plugin (it shares the worker's memory) but
+	 * from anything that only guesses: a forged message needs it. */
+	if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != sizeof nonce)
+		nonce = (uint64_t)now_us() * 6364136223846793005ULL ^
+		    (uint64_t)mono_us() ^ ((uint64_t)getpid() << 32);
 	/* Anything buffered now would be written twice, once by the
 	 * worker into some attempt's log. */
 	fflush(stdout);
@@ -169,7 +202,7 @@ slot_spawn(struct executor *ex, struct slot *s, char **cause)
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		worker_main(sv[1], ex->self, &ex->opts);
+		worker_main(sv[1], ex->self, &ex->opts, nonce);
 		/* NOTREACHED */
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -178,6 +211,8 @@ slot_spawn(struct executor *ex, struct slot *s, char **cause)
 	s->state = SLOT_IDLE;
 	s->pid = pid;
 	s->fd = sv[0];
+	s->nonce = nonce;
+	s->rseq = 0;
 	return 0;
 }
 
@@ -190,6 +225,155 @@ slot_clear_task(struct slot *s)
 	s->doom = NULL;
 	s->kill_at = 0;
 	s->killed = 0;
+	free(s->log_path);
+	s->log_path = NULL;
+}
+
+/* Watch `pid` until it is reaped; SIGKILL it at kill_at (0: sent). */
+static void
+reap_add(struct executor *ex, pid_t pid, int64_t kill_at)
+{
+	ex->reap = xreallocarray(ex->reap, ex->nreap + 1, sizeof *ex->reap);
+	ex->reap[ex->nreap].pid = pid;
+	ex->reap[ex->nreap].kill_at = kill_at;
+	ex->reap[ex->nreap].killed = kill_at == 0;
+	ex->nreap++;
+}
+
+static int
+executor_knows(const struct executor *ex, pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < (size_t)ex->nslots; i++) {
+		if (ex->slots[i].pid == pid)
+			return 1;
+	}
+	for (i = 0; i < ex->nreap; i++) {
+		if (ex->reap[i].pid == pid)
+			return 1;
+	}
+	return 0;
+}
+
+/* The parent and process group of `pid` from /proc/PID/stat.  -1 if it
+ * is gone. */
+static int
+proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp)
+{
+	char		 path[64], buf[512], *p;
+	ssize_t		 n;
+	int		 fd;
+	long		 pp, pg;
+	char		 state;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The name may hold spaces and parentheses: skip to the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld %ld", &state, &pp, &pg) != 3)
+		return -1;
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
+	return 0;
+}
+
+/*
+ * Kill what a worker left behind.  A worker's descendants whose worker
+ * died were re-parented to us (we are a subreaper): every child of ours
+ * that is neither a worker nor in the owner's process group is one.  Kill
+ * them, then look again, since the children of a process we kill come to
+ * us as it dies.
+ */
+static void
+executor_orphans(struct executor *ex)
+{
+	DIR		*d;
+	struct dirent	*de;
+	pid_t		*found = NULL, pid, ppid, pgrp;
+	size_t		 nfound, cap = 0, i;
+	int		 round, tries, st;
+
+	for (round = 0; round < 50; round++) {
+		if ((d = opendir("/proc")) == NULL)
+			break;
+		nfound = 0;
+		while ((de = readdir(d)) != NULL) {
+			if (!isdigit((unsigned char)de->d_name[0]))
+				continue;
+			pid = (pid_t)strtol(de->d_name, NULL, 10);
+			if (proc_stat(pid, &ppid, &pgrp) != 0 ||
+			    ppid != ex->self || pgrp == ex->pgrp ||
+			    executor_knows(ex, pid))
+				continue;
+			if (nfound == cap) {
+				cap = cap == 0 ? 16 : cap * 2;
+				found = xreallocarray(found, cap, sizeof *found);
+			}
+			found[nfound++] = pid;
+		}
+		closedir(d);
+		if (nfound == 0)
+			break;
+		for (i = 0; i < nfound; i++)
+			kill(found[i], SIGKILL);
+		/* Reap them (they are ours now); one that takes long is
+		 * left to the reap list. */
+		for (tries = 0; tries < 50; tries++) {
+			size_t	left = 0;
+
+			for (i = 0; i < nfound; i++) {
+				if (found[i] > 0 &&
+				    waitpid(found[i], &st, WNOHANG) == 0)
+					left++;
+				else
+					found[i] = -1;
+			}
+			if (left == 0)
+				break;
+			usleep(1000);
+		}
+		for (i = 0; i < nfound; i++) {
+			if (found[i] > 0)
+				reap_add(ex, found[i], 0);
+		}
+	}
+	free(found);
+}
+
+/*
+ * The worker of `s` died during its attempt: if the log had reached the
+ * cap, cut it there and say so (how much was dropped died with it).
+ */
+static void
+slot_log_cap(struct executor *ex, struct slot *s)
+{
+	struct stat	 sb;
+	char		*line;
+	int		 fd;
+
+	if (ex->opts.log_max_bytes <= 0 || s->log_path == NULL ||
+	    stat(s->log_path, &sb) != 0 || sb.st_size < ex->opts.log_max_bytes)
+		return;
+	if ((fd = open(s->log_path, O_WRONLY | O_CLOEXEC)) == -1)
+		return;
+	if (ftruncate(fd, (off_t)ex->opts.log_max_bytes) == 0) {
+		line = xasprintf("\n[meshd] log_max_bytes (%lld) reached: "
+		    "output dropped (the worker died; how much is unknown)\n",
+		    ex->opts.log_max_bytes);
+		if (pwrite(fd, line, strlen(line),
+		    (off_t)ex->opts.log_max_bytes) == -1) {
+			/* Nothing more to do: the attempt fails anyway. */
+		}
+		free(line);
+	}
+	close(fd);
 }
 
 /* Replace the worker of a slot (its process is gone or retiring). */
@@ -255,15 +439,20 @@ slot_reaped(struct executor *ex, struct slot *s, int wstatus)
 		if (s->doom != NULL) {
 			why = s->doom;
 			s->doom = NULL;
-		} else if (WIFEXITED(wstatus))
+		} else if (WIFEXITED(wstatus) &&
+		    WEXITSTATUS(wstatus) == WORKER_EXIT_LOST)
+			why = xstrdup("worker closed its connection");
+		else if (WIFEXITED(wstatus))
 			why = xasprintf("plugin called exit(%d)",
 			    WEXITSTATUS(wstatus));
 		else
 			why = exit_reason(wstatus);
+		slot_log_cap(ex, s);
 		slot_fail(ex, s, why);
 	}
 	s->pid = -1;
 	slot_respawn(ex, s);
+	executor_orphans(ex);
 }
 
 /*
@@ -309,12 +498,19 @@ slot_retire(struct executor *ex, struct slot *s, int64_t now)
 	wbuf_init(&b, WIRE_EXIT);
 	wire_send(s->fd, &b, 1);
 	wbuf_free(&b);
-	ex->reap = xreallocarray(ex->reap, ex->nreap + 1, sizeof *ex->reap);
-	ex->reap[ex->nreap].pid = s->pid;
-	ex->reap[ex->nreap].kill_at = now +
-	    (int64_t)ex->opts.kill_grace_s * 1000000;
-	ex->reap[ex->nreap].killed = 0;
-	ex->nreap++;
+	/* A fini that never returns is killed after the grace. */
+	reap_add(ex, s->pid, now + (int64_t)ex->opts.kill_grace_s * 1000000 +
+	    (ex->opts.kill_grace_s <= 0));
+	slot_respawn(ex, s);
+}
+
+/* Replace a worker that was told to stop or was killed, even though it
+ * answered: one sent a signal never gets another task. */
+static void
+slot_discard(struct executor *ex, struct slot *s)
+{
+	kill(s->pid, SIGKILL);
+	reap_add(ex, s->pid, 0);
 	slot_respawn(ex, s);
 }
 
@@ -348,28 +544,36 @@ slot_stop(struct executor *ex, struct slot *s, char *why, int64_t now)
 }
 
 static void
-slot_result(struct executor *ex, struct slot *s, struct rbuf *r, int64_t now)
+slot_result(struct executor *ex, struct slot *s, struct wire_reply *w,
+    int64_t now)
 {
 	struct task_result	*res = s->res;
+	int			 doomed = s->doom != NULL;
 
-	(void)rbuf_i64(r);
-	res->status = rbuf_i32(r);
-	res->retryable = rbuf_i32(r);
-	res->reason = rbuf_str(r);
-	res->message = rbuf_str(r);
-	res->started_us = rbuf_i64(r);
-	res->ended_us = rbuf_i64(r);
-	if (s->doom != NULL) {
+	res->status = w->status;
+	res->retryable = w->retryable;
+	res->infra = w->infra;
+	res->reason = w->reason;
+	res->message = w->message;
+	w->reason = w->message = NULL;
+	res->started_us = w->started_us;
+	res->ended_us = w->ended_us;
+	if (doomed) {
 		/* The plugin gave up when asked to: still the attempt was
 		 * stopped for our reason, not its own. */
 		res->status = MESHD_FAILED;
 		res->retryable = 1;
+		res->infra = 0;
 		free(res->reason);
 		res->reason = s->doom;
 		s->doom = NULL;
 	}
 	s->res = NULL;
 	done_push(ex, res);
+	if (doomed) {
+		slot_discard(ex, s);
+		return;
+	}
 	slot_clear_task(s);
 	s->state = SLOT_IDLE;
 	s->ntasks++;
@@ -377,7 +581,10 @@ slot_result(struct executor *ex, struct slot *s, struct rbuf *r, int64_t now)
 		slot_retire(ex, s, now);
 }
 
-/* Handle one message from the worker of `s`.  -1 on a malformed one. */
+/*
+ * Handle one message from the worker of `s`.  -1 on a malformed,
+ * misaddressed or out-of-sequence one: nothing of it is used.
+ */
 static int
 slot_message(struct executor *ex, struct slot *s, const void *p, size_t n,
     int64_t now)
@@ -385,15 +592,21 @@ slot_message(struct executor *ex, struct slot *s, const void *p, size_t n,
 	struct task_result	*res = s->res;
 	struct check_rec	*c;
 	struct metric_rec	*m;
-	struct rbuf		 r;
-	uint32_t		 type;
+	struct wire_reply	 w;
 
-	rbuf_init(&r, p, n);
-	type = (uint32_t)rbuf_i32(&r);
-	if (s->state != SLOT_BUSY || res == NULL)
-		return 0;	/* late heartbeat of a finished attempt */
+	if (wire_decode_reply(p, n, &w) != 0)
+		return -1;
+	/* An honest worker says nothing between tasks, and a killed one's
+	 * last words are not wanted: its exit decides. */
+	if (w.nonce != s->nonce || w.seq != s->rseq ||
+	    s->state != SLOT_BUSY || res == NULL ||
+	    w.attempt_id != res->attempt_id) {
+		wire_reply_free(&w);
+		return -1;
+	}
+	s->rseq++;
 	s->last_mono = now;
-	switch (type) {
+	switch (w.type) {
 	case WIRE_ACK:
 	case WIRE_HEARTBEAT:
 		break;
@@ -401,31 +614,28 @@ slot_message(struct executor *ex, struct slot *s, const void *p, size_t n,
 		res->checks = xreallocarray(res->checks, res->nchecks + 1,
 		    sizeof *res->checks);
 		c = &res->checks[res->nchecks++];
-		c->name = rbuf_str(&r);
-		c->severity = rbuf_i32(&r);
-		c->passed = rbuf_i32(&r);
-		c->observed = rbuf_f64(&r);
-		c->expectation = rbuf_str(&r);
-		c->recorded_us = rbuf_i64(&r);
-		if (c->name == NULL)
-			c->name = xstrdup("");
+		c->name = w.name;
+		c->severity = w.severity;
+		c->passed = w.passed;
+		c->observed = w.value;
+		c->expectation = w.expectation;
+		c->recorded_us = w.recorded_us;
+		w.name = w.expectation = NULL;
 		break;
 	case WIRE_METRIC:
 		res->metrics = xreallocarray(res->metrics, res->nmetrics + 1,
 		    sizeof *res->metrics);
 		m = &res->metrics[res->nmetrics++];
-		m->name = rbuf_str(&r);
-		m->value = rbuf_f64(&r);
-		if (m->name == NULL)
-			m->name = xstrdup("");
+		m->name = w.name;
+		m->value = w.value;
+		w.name = NULL;
 		break;
 	case WIRE_RESULT:
-		slot_result(ex, s, &r, now);
-		return r.err ? -1 : 0;
-	default:
-		return -1;
+		slot_result(ex, s, &w, now);
+		break;
 	}
-	return r.err ? -1 : 0;
+	wire_reply_free(&w);
+	return 0;
 }
 
 /* Read everything the worker of `s` has sent. */
@@ -434,20 +644,31 @@ slot_read(struct executor *ex, struct slot *s)
 {
 	ssize_t	n;
 	int64_t	now;
+	int	i;
 
-	for (;;) {
+	/* Bounded: a descendant writing without end into a killed worker's
+	 * socket must not keep us here (poll() brings us back). */
+	for (i = 0; i < 1024; i++) {
 		n = wire_recv(s->fd, ex->buf, 1);
 		if (n == -1 && errno == EAGAIN)
 			return;
-		if (n <= 0) {
+		if (n <= 0 && !(n == -1 && errno == EMSGSIZE)) {
 			slot_eof(ex, s);
 			return;
 		}
+		if (s->killed)
+			continue;	/* its exit status decides */
 		now = mono_us();
-		if (slot_message(ex, s, ex->buf, (size_t)n, now) != 0) {
-			if (s->state == SLOT_BUSY)
+		/* A datagram too big for us was not sent by a worker. */
+		if (n == -1 || slot_message(ex, s, ex->buf, (size_t)n,
+		    now) != 0) {
+			if (s->state == SLOT_BUSY) {
+				/* This reason wins over a stop in progress:
+				 * the worker cannot be trusted with it. */
+				free(s->doom);
+				s->doom = NULL;
 				slot_kill(s, "worker sent a malformed message");
-			else {
+			} else {
 				kill(s->pid, SIGKILL);
 				slot_eof(ex, s);
 			}
@@ -469,6 +690,33 @@ min_deadline(int64_t a, int64_t b)
 }
 
 /*
+ * Whether the busy slot `s` is past its timeout or heartbeat deadline, and
+ * the next time it will be otherwise (0: none).
+ */
+static int
+slot_due(const struct executor *ex, const struct slot *s, int64_t now,
+    int64_t *next)
+{
+	int64_t	hb_us = (int64_t)ex->opts.heartbeat_timeout_s * 1000000, t;
+	int	due = 0;
+
+	*next = 0;
+	if (s->timeout_us > 0) {
+		t = s->start_mono + s->timeout_us;
+		if (now >= t)
+			due = 1;
+		*next = min_deadline(*next, t);
+	}
+	if (hb_us > 0) {
+		t = s->last_mono + hb_us;
+		if (now >= t)
+			due = 1;
+		*next = min_deadline(*next, t);
+	}
+	return due;
+}
+
+/*
  * Enforce timeouts, heartbeats and kill deadlines; reap retired workers;
  * respawn dead slots.  Returns the next time something is due (0: none).
  */
@@ -477,10 +725,24 @@ executor_enforce(struct executor *ex, int64_t now)
 {
 	struct slot	*s;
 	int64_t		 next = 0, hb_us, t;
+	pid_t		 pid;
 	size_t		 i;
-	int		 st;
+	int		 st, reaped = 0;
 
 	hb_us = (int64_t)ex->opts.heartbeat_timeout_s * 1000000;
+	/*
+	 * We were not here for longer than a heartbeat timeout (stopped,
+	 * or blocked on a stalled disk): the workers' silence is ours.
+	 * Give every busy worker a fresh timeout rather than kill them all.
+	 */
+	if (hb_us > 0 && ex->last_enforce != 0 &&
+	    now - ex->last_enforce > hb_us) {
+		for (i = 0; i < (size_t)ex->nslots; i++) {
+			if (ex->slots[i].state == SLOT_BUSY)
+				ex->slots[i].last_mono = now;
+		}
+	}
+	ex->last_enforce = now;
 	for (i = 0; i < (size_t)ex->nslots; i++) {
 		s = &ex->slots[i];
 		if (s->state == SLOT_DEAD) {
@@ -512,35 +774,61 @@ executor_enforce(struct executor *ex, int64_t now)
 				next = min_deadline(next, now + 100000);
 			continue;
 		}
-		if (s->timeout_us > 0) {
-			t = s->start_mono + s->timeout_us;
-			if (now >= t) {
-				char *d = fmt_compact(s->timeout_us);
-
-				slot_stop(ex, s, xasprintf("timed out after %s",
-				    d), now);
-				free(d);
-				next = min_deadline(next, s->killed ?
-				    now + 100000 : s->kill_at);
+		/*
+		 * A heartbeat is late: has the worker died?  Its socket says
+		 * so, unless a descendant holds it open; then only its exit
+		 * status can (nothing wakes poll() when a child exits).
+		 */
+		if (now - s->last_mono > 1500000) {
+			pid = s->pid;
+			slot_read(ex, s);
+			if (s->pid != pid || s->state != SLOT_BUSY ||
+			    s->killed) {
+				next = min_deadline(next, now + 1000);
 				continue;
 			}
-			next = min_deadline(next, t);
-		}
-		if (hb_us > 0) {
-			t = s->last_mono + hb_us;
-			if (now >= t) {
-				char *d = fmt_compact(hb_us), *why;
-
-				why = xasprintf("worker stopped answering (no "
-				    "heartbeat for %s)", d);
-				slot_kill(s, why);
-				free(why);
-				free(d);
-				next = min_deadline(next, now + 100000);
+			if (waitpid(pid, &st, WNOHANG) == pid) {
+				slot_reaped(ex, s, st);
+				next = min_deadline(next, now + 1000);
 				continue;
 			}
-			next = min_deadline(next, t);
 		}
+		if (!slot_due(ex, s, now, &t)) {
+			next = min_deadline(next, t);
+			next = min_deadline(next, s->last_mono + 1500000 >
+			    now ? s->last_mono + 1500000 : now + 500000);
+			continue;
+		}
+		/* Before judging, read what is waiting: after a stall the
+		 * result may be there already, with heartbeats before it. */
+		pid = s->pid;
+		slot_read(ex, s);
+		if (s->state != SLOT_BUSY || s->pid != pid || s->killed) {
+			next = min_deadline(next, now + 1000);
+			continue;
+		}
+		if (s->timeout_us > 0 && now >= s->start_mono + s->timeout_us) {
+			char *d = fmt_compact(s->timeout_us);
+
+			slot_stop(ex, s, xasprintf("timed out after %s", d), now);
+			free(d);
+			next = min_deadline(next, s->killed ?
+			    now + 100000 : s->kill_at);
+			continue;
+		}
+		if (hb_us > 0 && now >= s->last_mono + hb_us) {
+			char *d = fmt_compact(hb_us), *why;
+
+			why = xasprintf("worker stopped answering (no "
+			    "heartbeat for %s)", d);
+			slot_kill(s, why);
+			free(why);
+			free(d);
+			next = min_deadline(next, now + 100000);
+			continue;
+		}
+		slot_due(ex, s, now, &t);
+		next = min_deadline(next, t);
 	}
 
 	for (i = 0; i < ex->nreap; i++) {
@@ -549,6 +837,7 @@ executor_enforce(struct executor *ex, int64_t now)
 		if (waitpid(rp->pid, &st, WNOHANG) != 0) {
 			/* Reaped, or not ours any more: forget it. */
 			ex->reap[i--] = ex->reap[--ex->nreap];
+			reaped = 1;
 			continue;
 		}
 		if (!rp->killed && now >= rp->kill_at) {
@@ -559,6 +848,8 @@ executor_enforce(struct executor *ex, int64_t now)
 		 * soon. */
 		next = min_deadline(next, now + 50000);
 	}
+	if (reaped)
+		executor_orphans(ex);
 	return next;
 }
 
@@ -575,7 +866,22 @@ executor_new(const struct executor_opts *opts, char **cause)
 	}
 	ex = xcalloc(1, sizeof *ex);
 	ex->opts = *opts;
+	if (ex->opts.task_max_bytes <= 0)
+		ex->opts.task_max_bytes = WIRE_TASK_MAX_DEFAULT;
 	ex->self = getpid();
+	ex->pgrp = getpgrp();
+	/*
+	 * The descendants of a worker that dies come to us, not to init, so
+	 * that we can kill them (executor_orphans).  A cgroup per attempt
+	 * would hold them without this; that mode is not built yet.
+	 */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
+		log_warn("containment: cannot become a subreaper (%s): the "
+		    "processes of a worker that dies may outlive it",
+		    strerror(errno));
+		ex->containment = "none";
+	} else
+		ex->containment = "subreaper";
 	ex->wakefd = -1;
 	ex->buf = xmalloc(WIRE_MAX);
 	ex->slots = xcalloc((size_t)opts->workers, sizeof *ex->slots);
@@ -591,6 +897,12 @@ executor_new(const struct executor_opts *opts, char **cause)
 		}
 	}
 	return ex;
+}
+
+const char *
+executor_containment(const struct executor *ex)
+{
+	return ex->containment;
 }
 
 int
@@ -613,12 +925,78 @@ executor_busy(const struct executor *ex)
 	return n;
 }
 
+/* An attempt that ends at submit: its result waits in the done queue. */
+static void
+submit_fail(struct executor *ex, const struct task_req *req, pid_t pid,
+    int retryable, char *reason)
+{
+	struct task_result	*r = xcalloc(1, sizeof *r);
+
+	r->attempt_id = req->attempt_id;
+	r->pid = pid;
+	r->status = MESHD_FAILED;
+	r->retryable = retryable;
+	r->reason = reason;
+	r->started_us = r->ended_us = now_us();
+	done_push(ex, r);
+}
+
+/*
+ * Send a TASK message: inline if it fits a datagram, else in a sealed
+ * memfd whose descriptor goes along.  0, or -1 with errno.
+ */
+static int
+slot_send_task(struct slot *s, const struct wbuf *b)
+{
+	struct wbuf	h;
+	size_t		off;
+	ssize_t		n;
+	int		mfd, rc, e;
+
+	if (b->len <= WIRE_MAX)
+		return wire_send(s->fd, b, 1);
+	if ((mfd = memfd_create("meshd-task", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return -1;
+	for (off = 0; off < b->len; off += (size_t)n) {
+		n = write(mfd, b->p + off, b->len - off);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0) {
+			e = n == 0 ? EIO : errno;
+			close(mfd);
+			errno = e;
+			return -1;
+		}
+	}
+	/* Sealed: the worker may trust the size it is told and read it
+	 * without racing a writer. */
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
+		e = errno;
+		close(mfd);
+		errno = e;
+		return -1;
+	}
+	wbuf_init(&h, WIRE_TASK_FD);
+	wbuf_i64(&h, (int64_t)b->len);
+	rc = wire_send_fd(s->fd, &h, mfd, 1);
+	e = errno;
+	wbuf_free(&h);
+	close(mfd);
+	errno = e;
+	return rc;
+}
+
 pid_t
 executor_submit(struct executor *ex, const struct task_req *req,
     char **cause)
 {
 	struct slot	*s = NULL;
 	struct wbuf	 b;
+	pid_t		 pid;
 	int		 i;
 
 	for (i = 0; i < ex->nslots; i++) {
@@ -631,28 +1009,34 @@ executor_submit(struct executor *ex, const struct task_req *req,
 		set_cause(cause, "no idle worker");
 		return -1;
 	}
+	/* From here on, nothing about the task itself is an error of the
+	 * executor: the attempt fails, and its result says why. */
+	pid = s->pid;
 	if (req->plugin_path == NULL) {
-		set_cause(cause, "task has no plugin path");
-		return -1;
+		submit_fail(ex, req, pid, 0, xstrdup("task has no plugin "
+		    "path"));
+		return pid;
 	}
 	wire_encode_task(&b, req);
-	if (b.len > WIRE_MAX) {
-		set_cause(cause, "task %s is too large to send (%zu bytes, "
-		    "limit %d)", req->task_id != NULL ? req->task_id : "?",
-		    b.len, WIRE_MAX);
+	if ((long long)b.len > ex->opts.task_max_bytes) {
+		submit_fail(ex, req, pid, 0, xasprintf("task message is %zu "
+		    "bytes, over task_max_bytes (%lld)", b.len,
+		    ex->opts.task_max_bytes));
 		wbuf_free(&b);
-		return -1;
+		return pid;
 	}
-	if (wire_send(s->fd, &b, 1) != 0) {
+	if (slot_send_task(s, &b) != 0) {
 		/* The worker died while idle (killed from outside, or its
 		 * plugin's fini crashed): replace it and try once more. */
 		slot_eof(ex, s);
-		if (s->state != SLOT_IDLE || wire_send(s->fd, &b, 1) != 0) {
-			set_cause(cause, "cannot hand the task to a worker: %s",
-			    s->state == SLOT_IDLE ? strerror(errno) :
-			    "no worker could be started");
+		if (s->state != SLOT_IDLE || slot_send_task(s, &b) != 0) {
+			submit_fail(ex, req, pid, 1, xasprintf("cannot hand the "
+			    "task to a worker: %s", s->state == SLOT_IDLE ?
+			    strerror(errno) : "no worker could be started"));
+			if (s->state == SLOT_IDLE)
+				slot_discard(ex, s);
 			wbuf_free(&b);
-			return -1;
+			return pid;
 		}
 	}
 	wbuf_free(&b);
@@ -663,6 +1047,8 @@ executor_submit(struct executor *ex, const struct task_req *req,
 	s->res->started_us = now_us();
 	s->start_mono = s->last_mono = mono_us();
 	s->timeout_us = req->timeout_us;
+	if (ex->opts.log_max_bytes > 0 && req->log_path != NULL)
+		s->log_path = xstrdup(req->log_path);
 	return s->pid;
 }
 
@@ -832,6 +1218,16 @@ executor_free(struct executor *ex)
 			;
 	}
 	free(pids);
+	free(ex->reap);
+	ex->reap = NULL;
+	ex->nreap = 0;
+	for (i = 0; i < (size_t)ex->nslots; i++)
+		ex->slots[i].pid = -1;
+	executor_orphans(ex);
+	for (i = 0; i < ex->nreap; i++) {
+		while (waitpid(ex->reap[i].pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
 
 	while (ex->ndone > 0)
 		task_result_free(ex->done[--ex->ndone]);

@@ -16,7 +16,15 @@
  *                    "timed out after 30s"
  *   silence          no heartbeat for heartbeat_timeout:
  *                    "worker stopped answering (no heartbeat for 10s)"
- * A worker that has run worker_max_tasks tasks is replaced after its task.
+ *   forged message   "worker sent a malformed message" (wire.h)
+ *   lost socket      "worker closed its connection"
+ * A worker that has run worker_max_tasks tasks is replaced after its task;
+ * one that was sent a signal (stop, timeout, kill) is never given another.
+ *
+ * Containment: whatever a stage started is killed when it returns; its log
+ * is cut at log_max_bytes; results are read before a worker is judged
+ * silent, and a stall of the supervisor itself is not held against the
+ * workers.
  *
  * The executor is single-threaded and driven by its owner: submit tasks,
  * then call executor_wait() for results.
@@ -102,12 +110,28 @@ struct executor;
 
 /* Fork the pool.  NULL with cause. */
 struct executor	*executor_new(const struct executor_opts *, char **cause);
+/*
+ * How the processes of an attempt are contained, for the daemon to log at
+ * start ("containment: %s"): "subreaper" (each worker, and the owner, is
+ * a child subreaper; what a stage started is killed when it returns, what
+ * a dead worker left is killed by the executor) or "none" (the owner could
+ * not become a subreaper).  A cgroup per attempt is not built yet.  Static
+ * string.
+ */
+const char	*executor_containment(const struct executor *);
 /* Number of workers idle now: submit at most this many. */
 int		 executor_idle(const struct executor *);
 /* Number of tasks running. */
 int		 executor_busy(const struct executor *);
-/* Hand a task to an idle worker.  Returns the worker's pid, or -1 with
- * cause (no idle worker, or the worker could not be written to). */
+/*
+ * Hand a task to an idle worker.  Returns the worker's pid, or -1 with
+ * cause only when no worker is idle.  Nothing about the task itself is an
+ * error here: a task message over task_max_bytes ("task message is N
+ * bytes, over task_max_bytes (M)", not retryable), a task without a plugin
+ * path, or a worker that cannot be written to ("cannot hand the task to a
+ * worker: ...", retryable; the worker is replaced) end the attempt with a
+ * result that executor_wait() returns.
+ */
 pid_t		 executor_submit(struct executor *, const struct task_req *,
 		    char **cause);
 /*

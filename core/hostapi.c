@@ -257,14 +257,22 @@ host_check_result(meshd_ctx *ctx, const char *name, meshd_severity severity,
 		    (int)severity, MESHD_SEV_ERROR, MESHD_SEV_WARN);
 		return -1;
 	}
-	/* A check recorded twice keeps its last result, as metrics do: the
-	 * attempt has one outcome per check. */
+	/*
+	 * A check recorded twice keeps its last result, as metrics do: the
+	 * attempt has one outcome per check.  Except a failed error-level
+	 * one: it stands, or a plugin could fail a check and then pass it
+	 * under the same name to open the gate.  The later result is kept
+	 * beside it, for the record, and the attempt fails.
+	 */
 	for (i = 0; i < ctx->nchecks; i++) {
-		if (strcmp(ctx->checks[i].name, name) == 0) {
-			c = &ctx->checks[i];
-			free(c->expectation);
-			break;
-		}
+		if (strcmp(ctx->checks[i].name, name) != 0)
+			continue;
+		if (ctx->checks[i].severity == MESHD_SEV_ERROR &&
+		    !ctx->checks[i].passed)
+			continue;
+		c = &ctx->checks[i];
+		free(c->expectation);
+		break;
 	}
 	if (c == NULL) {
 		ctx->checks = xreallocarray(ctx->checks, ctx->nchecks + 1,

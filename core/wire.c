@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../sdk/meshd/plugin.h"
 #include "executor.h"
 #include "util.h"
 #include "wire.h"
@@ -170,14 +172,59 @@ wire_send(int fd, const struct wbuf *b, int nonblock)
 }
 
 int
-wire_send_heartbeat(int fd, int64_t attempt_id)
+wire_send_fd(int fd, const struct wbuf *b, int passfd, int nonblock)
 {
-	unsigned char	msg[sizeof(uint32_t) + sizeof(int64_t)];
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	}		 ctl;
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	struct iovec	 iov;
+	ssize_t		 n;
+
+	if (b->len > WIRE_MAX) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	memset(&msg, 0, sizeof msg);
+	memset(&ctl, 0, sizeof ctl);
+	iov.iov_base = b->p;
+	iov.iov_len = b->len;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof ctl.buf;
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &passfd, sizeof passfd);
+	do
+		n = sendmsg(fd, &msg, MSG_NOSIGNAL |
+		    (nonblock ? MSG_DONTWAIT : 0));
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -1;
+	if ((size_t)n != b->len) {
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+wire_send_heartbeat(int fd, uint64_t nonce, int64_t attempt_id,
+    uint32_t seq)
+{
+	unsigned char	msg[WIRE_REPLY_HDR];
 	uint32_t	type = WIRE_HEARTBEAT;
 	ssize_t		n;
 
-	memcpy(msg, &type, sizeof type);
-	memcpy(msg + sizeof type, &attempt_id, sizeof attempt_id);
+	memcpy(msg, &type, 4);
+	memcpy(msg + 4, &nonce, 8);
+	memcpy(msg + 12, &attempt_id, 8);
+	memcpy(msg + 20, &seq, 4);
 	do
 		n = send(fd, msg, sizeof msg, MSG_NOSIGNAL);
 	while (n == -1 && errno == EINTR);
@@ -200,6 +247,165 @@ wire_recv(int fd, void *buf, int nonblock)
 		return -1;
 	}
 	return n;
+}
+
+ssize_t
+wire_recv_fd(int fd, void *buf, int *passfd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(4 * sizeof(int))];
+	}		 ctl;
+	struct msghdr	 msg;
+	struct cmsghdr	*c;
+	struct iovec	 iov;
+	ssize_t		 n;
+	size_t		 i, nfd;
+	int		 one;
+
+	*passfd = -1;
+	memset(&msg, 0, sizeof msg);
+	iov.iov_base = buf;
+	iov.iov_len = WIRE_MAX;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof ctl.buf;
+	n = recvmsg(fd, &msg, MSG_TRUNC | MSG_CMSG_CLOEXEC);
+	if (n == -1)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < nfd; i++) {
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof one);
+			if (*passfd == -1)
+				*passfd = one;
+			else
+				close(one);
+		}
+	}
+	if (n > WIRE_MAX || (msg.msg_flags & MSG_TRUNC)) {
+		if (*passfd != -1)
+			close(*passfd);
+		*passfd = -1;
+		errno = EMSGSIZE;
+		return -1;
+	}
+	return n;
+}
+
+void
+wire_reply_init(struct wbuf *b, enum wire_type type, uint64_t nonce,
+    int64_t attempt_id, uint32_t seq)
+{
+	wbuf_init(b, type);
+	wbuf_put(b, &nonce, sizeof nonce);
+	wbuf_i64(b, attempt_id);
+	wbuf_put(b, &seq, sizeof seq);
+}
+
+/* A string of at most WIRE_STR_MAX bytes; a longer one is an error. */
+static char *
+rbuf_str_bounded(struct rbuf *r, int *isnull)
+{
+	uint32_t	n;
+	char		*s;
+
+	*isnull = 0;
+	if (rbuf_get(r, &n, sizeof n) != 0)
+		return NULL;
+	if (n == WIRE_NULL_STR) {
+		*isnull = 1;
+		return NULL;
+	}
+	if (n > WIRE_STR_MAX || r->len - r->off < n) {
+		r->err = 1;
+		return NULL;
+	}
+	s = xstrndup((const char *)r->p + r->off, n);
+	r->off += n;
+	return s;
+}
+
+int
+wire_decode_reply(const void *p, size_t n, struct wire_reply *w)
+{
+	struct rbuf	r;
+	int		isnull;
+
+	memset(w, 0, sizeof *w);
+	rbuf_init(&r, p, n);
+	w->type = (uint32_t)rbuf_i32(&r);
+	rbuf_get(&r, &w->nonce, sizeof w->nonce);
+	w->attempt_id = rbuf_i64(&r);
+	rbuf_get(&r, &w->seq, sizeof w->seq);
+	if (r.err)
+		goto bad;
+	switch (w->type) {
+	case WIRE_ACK:
+		w->started_us = rbuf_i64(&r);
+		break;
+	case WIRE_HEARTBEAT:
+		break;
+	case WIRE_CHECK:
+		w->name = rbuf_str_bounded(&r, &isnull);
+		if (isnull)
+			goto bad;
+		w->severity = rbuf_i32(&r);
+		w->passed = rbuf_i32(&r);
+		w->value = rbuf_f64(&r);
+		w->expectation = rbuf_str_bounded(&r, &isnull);
+		w->recorded_us = rbuf_i64(&r);
+		if (w->severity != MESHD_SEV_ERROR &&
+		    w->severity != MESHD_SEV_WARN)
+			goto bad;
+		if (w->passed != 0 && w->passed != 1)
+			goto bad;
+		break;
+	case WIRE_METRIC:
+		w->name = rbuf_str_bounded(&r, &isnull);
+		if (isnull)
+			goto bad;
+		w->value = rbuf_f64(&r);
+		break;
+	case WIRE_RESULT:
+		w->status = rbuf_i32(&r);
+		w->retryable = rbuf_i32(&r);
+		w->infra = rbuf_i32(&r);
+		w->reason = rbuf_str_bounded(&r, &isnull);
+		w->message = rbuf_str_bounded(&r, &isnull);
+		w->started_us = rbuf_i64(&r);
+		w->ended_us = rbuf_i64(&r);
+		if (w->status != MESHD_OK && w->status != MESHD_FAILED &&
+		    w->status != MESHD_RETRY && w->status != MESHD_SKIPPED)
+			goto bad;
+		if ((w->retryable != 0 && w->retryable != 1) ||
+		    (w->infra != 0 && w->infra != 1))
+			goto bad;
+		break;
+	default:
+		goto bad;
+	}
+	/* Exactly one message: a byte short or a byte over is a forgery
+	 * or a bug, and either way nothing in it can be believed. */
+	if (r.err || r.off != r.len)
+		goto bad;
+	return 0;
+bad:
+	wire_reply_free(w);
+	return -1;
+}
+
+void
+wire_reply_free(struct wire_reply *w)
+{
+	free(w->reason);
+	free(w->message);
+	free(w->name);
+	free(w->expectation);
+	memset(w, 0, sizeof *w);
 }
 
 void

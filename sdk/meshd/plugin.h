@@ -45,6 +45,16 @@
  * failure by returning MESHD_FAILED after meshd_set_error().  If a plugin
  * does crash or exit anyway, only the worker process running it is lost: the
  * attempt fails with the reason and the daemon carries on.
+ *
+ * What a stage leaves behind does not outlive its attempt.  When the
+ * callback returns (or the attempt is stopped), every process the plugin
+ * started, including double-forked and setsid() ones, is killed; the
+ * signal mask and the dispositions of signals 1 to 31 are reset (those of
+ * real-time signals every 16 tasks); the worker's socket is
+ * close-on-exec, so a program the plugin runs never holds it.  A stage
+ * must therefore wait for the programs it runs.  Output on stdout and
+ * stderr goes to the attempt's log up to log_max_bytes (meshd.conf); the
+ * rest is dropped and one line says how much.
  */
 #ifndef MESHD_PLUGIN_H
 #define MESHD_PLUGIN_H
@@ -179,7 +189,12 @@ struct meshd_api {
 	 * returns -1 elsewhere.  A severity other than MESHD_SEV_ERROR or
 	 * MESHD_SEV_WARN is not recorded, returns -1 and fails the attempt
 	 * ("check 'x': unknown severity 7").  Returns 0 when recorded.
-	 * (1.0) */
+	 * A name recorded twice keeps its last result, except that a failed
+	 * MESHD_SEV_ERROR result stands: a later result under the same name
+	 * is recorded beside it and the attempt still fails.  A check stage
+	 * that records no check at all fails ("check stage recorded no
+	 * checks (empty_check = "fail")") unless meshd.conf says
+	 * empty_check = "pass". (1.0) */
 	int (*check_result)(meshd_ctx *ctx, const char *name,
 	    meshd_severity severity, int passed, double observed,
 	    const char *expectation);
