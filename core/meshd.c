@@ -1065,6 +1065,8 @@ daemon_start(struct daemon *d, int *lockfd)
 	if ((d->ex = executor_new(&eo, &cause)) == NULL)
 		goto fail;
 	executor_set_wakeup(d->ex, wake_pipe[0]);
+	log_info("containment: %s (what a stage starts is killed with its "
+	    "attempt)", executor_containment(d->ex));
 	d->obs.run_start = obs_run_start;
 	d->obs.task_start = obs_task_start;
 	d->obs.task_end = obs_task_end;
