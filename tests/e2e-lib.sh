@@ -89,3 +89,35 @@ finish() {
 	echo "$passes passed, $fails failed"
 	[ "$fails" -eq 0 ]
 }
+
+# The daemon, for tests that drive a real meshd (e2e-outside and newer).
+# start_meshd [ARGS...]: start it on $T/meshd.conf, logging to
+# $T/meshd.log; $MPID is its pid, $pids every pid started (for the trap).
+MESHD=${MESHD:-$top_builddir/meshd}
+pids=""
+start_meshd() {
+	"$MESHD" -c "$T/meshd.conf" "$@" >>"$T/meshd.log" 2>&1 &
+	MPID=$!
+	pids="$pids $MPID"
+}
+# stop_meshd: SIGTERM and wait; its exit status is left in $STOPRC.
+stop_meshd() {
+	kill -TERM "$MPID" 2>/dev/null
+	wait "$MPID"
+	STOPRC=$?
+}
+# wait_for DESC SECONDS COMMAND...: poll until the command succeeds.
+wait_for() {
+	desc=$1; secs=$2; shift 2
+	i=0
+	while [ "$i" -lt $((secs * 10)) ]; do
+		if "$@" >/dev/null 2>&1; then ok "$desc"; return 0; fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "$desc (waited ${secs}s)"
+	tail -n 15 "$T/meshd.log" 2>/dev/null | sed 's/^/    log: /'
+	return 1
+}
+# logged TEXT: meshd's log has the fixed string.
+logged() { grep -qF -- "$1" "$T/meshd.log"; }

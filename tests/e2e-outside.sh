@@ -14,9 +14,7 @@
 # ok.  The disk tests mount a small tmpfs, so they need root (CI is root);
 # without it they fail rather than skip.
 . "$(dirname "$0")/e2e-lib.sh"
-MESHD=${MESHD:-$top_builddir/meshd}
 MNT=""
-pids=""
 cleanup() {
 	for p in $pids; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
 	[ -n "$MNT" ] && { umount "$MNT/ro" 2>/dev/null; umount "$MNT" 2>/dev/null; }
@@ -26,29 +24,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_meshd() {
-	"$MESHD" -c "$T/meshd.conf" >>"$T/meshd.log" 2>&1 &
-	MPID=$!
-	pids="$pids $MPID"
-}
-stop_meshd() {
-	kill -TERM "$MPID" 2>/dev/null
-	wait "$MPID"
-	STOPRC=$?
-}
-wait_for() {
-	desc=$1; secs=$2; shift 2
-	i=0
-	while [ "$i" -lt $((secs * 10)) ]; do
-		if "$@" >/dev/null 2>&1; then ok "$desc"; return 0; fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$desc (waited ${secs}s)"
-	tail -n 15 "$T/meshd.log" | sed 's/^/    log: /'
-	return 1
-}
-logged() { grep -qF -- "$1" "$T/meshd.log"; }
 alive() { kill -0 "$MPID" 2>/dev/null; }
 DB() { echo "$T/state/state.db"; }
 nsuccess() { sqlite3 "$(DB)" "SELECT count(*) FROM runs WHERE state = 'success'"; }

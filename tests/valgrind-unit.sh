@@ -7,7 +7,9 @@
 set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
-export top_builddir top_srcdir CK_FORK=no
+# As under `make check`: the tests copy plugins under /tmp, which only the
+# tests' hatch lets the loader's path check accept (meshd(8)).
+export top_builddir top_srcdir CK_FORK=no MESHD_INSECURE_PLUGIN_PATHS=1
 [ $# -gt 0 ] || set -- tests/check_*
 rc=0
 for t in "$@"; do
