@@ -491,6 +491,10 @@ cload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
 		goto out;
 	}
+	if (config_check_includes(path, dir, 1, errs) != 0) {
+		fclose(mf);
+		goto out;
+	}
 	config_set_include_dir(cf, dir);
 	if (config_read(cf, mf) != CONFIG_TRUE) {
 		if ((efile = config_error_file(cf)) == NULL)
@@ -1223,4 +1227,72 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 #undef KEEP_STR
 #undef KEEP_INT
 #undef LIVE_INT
+}
+
+/* Nested includes beyond this are refused (libconfig stops at 10). */
+#define INCLUDE_DEPTH	10
+
+static int
+check_includes(const char *path, const char *dir, int allow, int depth,
+    struct errlist *errs)
+{
+	FILE		*f;
+	struct stat	 st;
+	char		*line = NULL, *p, *q, *name, *file;
+	size_t		 cap = 0;
+	int		 lineno = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;	/* libconfig says why */
+	while (getline(&line, &cap, f) != -1) {
+		lineno++;
+		/* libconfig's rule: ^[ \t]*@include[ \t]+" */
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (strncmp(p, "@include", 8) != 0 ||
+		    (p[8] != ' ' && p[8] != '\t'))
+			continue;
+		if (!allow) {
+			errlist_error(errs, path, lineno, "@include is not "
+			    "allowed in a job file (it must be self-contained)");
+			rc = -1;
+			continue;
+		}
+		for (p += 8; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+			continue;	/* libconfig's syntax error */
+		name = xstrndup(p + 1, (size_t)(q - p - 1));
+		file = *name == '/' ? xstrdup(name) : path_join(dir, name);
+		if (strchr(name, '\\') != NULL) {
+			errlist_error(errs, path, lineno, "@include \"%s\": "
+			    "escapes are not supported in its name", name);
+			rc = -1;
+		} else if (stat(file, &st) == -1)
+			;	/* libconfig says it cannot open it */
+		else if (!S_ISREG(st.st_mode)) {
+			errlist_error(errs, path, lineno, "@include \"%s\": "
+			    "not a regular file", name);
+			rc = -1;
+		} else if (depth >= INCLUDE_DEPTH) {
+			errlist_error(errs, path, lineno, "@include \"%s\": "
+			    "includes nested more than %d deep", name,
+			    INCLUDE_DEPTH);
+			rc = -1;
+		} else if (check_includes(file, dir, allow, depth + 1,
+		    errs) != 0)
+			rc = -1;
+		free(file);
+		free(name);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+int
+config_check_includes(const char *path, const char *dir, int allow,
+    struct errlist *errs)
+{
+	return check_includes(path, dir, allow, 0, errs);
 }
