@@ -21,7 +21,7 @@ seeds=$2
 shift 2
 root=tests/fuzz
 mkdir -p "$root/log"
-summary=$root/log/summary
+summary=$root/log/summary.$$
 : >"$summary"
 failed=0
 # Leaks count as crashes; UBSan stops at its first report (the build has
@@ -76,4 +76,5 @@ echo
 printf '%-12s %10s %8s %12s %7s  %s\n' target runs exec/s corpus crashes \
     status
 cat "$summary"
+rm -f "$summary"
 exit $failed
