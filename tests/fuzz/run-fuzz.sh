@@ -26,10 +26,9 @@ summary=$root/log/summary.$$
 failed=0
 # Leaks count as crashes; UBSan stops at its first report (the build has
 # -fno-sanitize-recover too).
-# Known leaks of libraries, not of meshd, are in lsan.supp.
-here=$(cd "$(dirname "$0")" && pwd)
+# Known leaks of libraries, not of meshd, are suppressed in fuzz.h.
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
-LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
+LSAN_OPTIONS=${LSAN_OPTIONS:-print_suppressions=0}
 export LSAN_OPTIONS
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export ASAN_OPTIONS UBSAN_OPTIONS
