@@ -1240,11 +1240,12 @@ check_includes(const char *path, const char *dir, int allow, int depth,
 	struct stat	 st;
 	char		*line = NULL, *p, *q, *name, *file;
 	size_t		 cap = 0;
+	ssize_t		 len;
 	int		 lineno = 0, rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;	/* libconfig says why */
-	while (getline(&line, &cap, f) != -1) {
+	while ((len = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		/* libconfig's rule: ^[ \t]*@include[ \t]+" */
 		for (p = line; *p == ' ' || *p == '\t'; p++)
@@ -1260,7 +1261,10 @@ check_includes(const char *path, const char *dir, int allow, int depth,
 		}
 		for (p += 8; *p == ' ' || *p == '\t'; p++)
 			;
-		if (*p != '"' || (q = strchr(p + 1, '"')) == NULL)
+		/* The name may hold NULs, which end it for libconfig: "\0."
+		 * names the include directory itself. */
+		if (*p != '"' || (q = memchr(p + 1, '"', (size_t)(line + len -
+		    (p + 1)))) == NULL)
 			continue;	/* libconfig's syntax error */
 		name = xstrndup(p + 1, (size_t)(q - p - 1));
 		file = *name == '/' ? xstrdup(name) : path_join(dir, name);

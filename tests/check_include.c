@@ -109,6 +109,28 @@ START_TEST(test_config_include_directory)
 }
 END_TEST
 
+START_TEST(test_config_include_nul)
+{
+	static const char	 text[] = "workers = 2;\n@include \"\0\0.\"\n";
+	struct errlist		 errs = ERRLIST_INIT;
+	char			*msg;
+	FILE			*f;
+
+	/* libconfig ends the name at its first NUL: "" is the directory. */
+	put("meshd.conf", "");
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_ptr_null(config_load(path, &errs));
+	msg = errors(&errs);
+	ck_assert_msg(strstr(msg, "meshd.conf:2: error: @include \"\": not a "
+	    "regular file") != NULL, "%s", msg);
+	free(msg);
+	errlist_free(&errs);
+}
+END_TEST
+
 START_TEST(test_config_include_file)
 {
 	struct errlist		 errs = ERRLIST_INIT;
@@ -150,6 +172,7 @@ include_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_job_include_refused);
 	tcase_add_test(tc, test_config_include_directory);
+	tcase_add_test(tc, test_config_include_nul);
 	tcase_add_test(tc, test_config_include_file);
 	tcase_add_test(tc, test_config_include_loop);
 	suite_add_tcase(s, tc);
