@@ -1232,47 +1232,79 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 /* Nested includes beyond this are refused (libconfig stops at 10). */
 #define INCLUDE_DEPTH	10
 
+/*
+ * The name of the @include whose opening quote is at `p`, as libconfig
+ * reads it: up to the next quote, across newlines, cut at its first NUL.
+ * NULL with *bad set if it holds an escape (not supported here), or NULL
+ * alone if it has no closing quote (libconfig's syntax error).
+ */
+static char *
+include_name(const char *p, const char *end, int *bad)
+{
+	const char	*q;
+
+	*bad = 0;
+	for (q = p + 1; q < end && *q != '"'; q++) {
+		if (*q == '\\') {
+			*bad = 1;
+			return NULL;
+		}
+	}
+	if (q == end)
+		return NULL;
+	return xstrndup(p + 1, (size_t)(q - p - 1));
+}
+
 static int
 check_includes(const char *path, const char *dir, int allow, int depth,
     struct errlist *errs)
 {
 	FILE		*f;
 	struct stat	 st;
-	char		*line = NULL, *p, *q, *name, *file;
-	size_t		 cap = 0;
-	ssize_t		 len;
-	int		 lineno = 0, rc = 0;
+	char		*buf = NULL, *name, *file;
+	const char	*p, *end, *bol;
+	size_t		 len = 0, cap = 0, n;
+	int		 lineno = 0, rc = 0, bad;
 
 	if ((f = fopen(path, "r")) == NULL)
 		return 0;	/* libconfig says why */
-	while ((len = getline(&line, &cap, f)) != -1) {
+	do {
+		if (len == cap)
+			buf = xrealloc(buf, cap = cap == 0 ? 4096 : cap * 2);
+		len += n = fread(buf + len, 1, cap - len, f);
+	} while (n > 0);
+	fclose(f);
+	end = buf + len;
+	/* libconfig's rule: ^[ \t]*@include[ \t]+" at any line start.  One
+	 * inside a comment or a string is checked too, which can only
+	 * refuse what libconfig would take. */
+	for (bol = buf; bol < end; bol = p + 1) {
 		lineno++;
-		/* libconfig's rule: ^[ \t]*@include[ \t]+" */
-		for (p = line; *p == ' ' || *p == '\t'; p++)
+		for (p = bol; p < end && (*p == ' ' || *p == '\t'); p++)
 			;
-		if (strncmp(p, "@include", 8) != 0 ||
+		if ((size_t)(end - p) < 9 || memcmp(p, "@include", 8) != 0 ||
 		    (p[8] != ' ' && p[8] != '\t'))
-			continue;
+			goto next;
 		if (!allow) {
 			errlist_error(errs, path, lineno, "@include is not "
 			    "allowed in a job file (it must be self-contained)");
 			rc = -1;
-			continue;
+			goto next;
 		}
-		for (p += 8; *p == ' ' || *p == '\t'; p++)
+		for (p += 8; p < end && (*p == ' ' || *p == '\t'); p++)
 			;
-		/* The name may hold NULs, which end it for libconfig: "\0."
-		 * names the include directory itself. */
-		if (*p != '"' || (q = memchr(p + 1, '"', (size_t)(line + len -
-		    (p + 1)))) == NULL)
-			continue;	/* libconfig's syntax error */
-		name = xstrndup(p + 1, (size_t)(q - p - 1));
+		if (p == end || *p != '"')
+			goto next;	/* libconfig's syntax error */
+		if ((name = include_name(p, end, &bad)) == NULL) {
+			if (bad) {
+				errlist_error(errs, path, lineno, "@include: "
+				    "escapes are not supported in its name");
+				rc = -1;
+			}
+			goto next;
+		}
 		file = *name == '/' ? xstrdup(name) : path_join(dir, name);
-		if (strchr(name, '\\') != NULL) {
-			errlist_error(errs, path, lineno, "@include \"%s\": "
-			    "escapes are not supported in its name", name);
-			rc = -1;
-		} else if (stat(file, &st) == -1)
+		if (stat(file, &st) == -1)
 			;	/* libconfig says it cannot open it */
 		else if (!S_ISREG(st.st_mode)) {
 			errlist_error(errs, path, lineno, "@include \"%s\": "
@@ -1288,9 +1320,11 @@ check_includes(const char *path, const char *dir, int allow, int depth,
 			rc = -1;
 		free(file);
 		free(name);
+next:
+		if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
 	}
-	free(line);
-	fclose(f);
+	free(buf);
 	return rc;
 }
 

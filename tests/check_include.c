@@ -109,25 +109,37 @@ START_TEST(test_config_include_directory)
 }
 END_TEST
 
-START_TEST(test_config_include_nul)
+/* Write `len` bytes of `text` to dir/meshd.conf and expect `want`. */
+static void
+config_refused(const char *text, size_t len, const char *want)
 {
-	static const char	 text[] = "workers = 2;\n@include \"\0\0.\"\n";
 	struct errlist		 errs = ERRLIST_INIT;
 	char			*msg;
 	FILE			*f;
 
-	/* libconfig ends the name at its first NUL: "" is the directory. */
 	put("meshd.conf", "");
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(text, 1, sizeof text - 1, f), sizeof text - 1);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
 	ck_assert_int_eq(fclose(f), 0);
 	ck_assert_ptr_null(config_load(path, &errs));
 	msg = errors(&errs);
-	ck_assert_msg(strstr(msg, "meshd.conf:2: error: @include \"\": not a "
-	    "regular file") != NULL, "%s", msg);
+	ck_assert_msg(strstr(msg, want) != NULL, "%s", msg);
 	free(msg);
 	errlist_free(&errs);
+}
+
+START_TEST(test_config_include_nul)
+{
+	static const char	 nul[] = "workers = 2;\n@include \"\0\0.\"\n";
+	static const char	 lines[] = "@include \"/\0.\n@include \"\n";
+
+	/* libconfig ends the name at its first NUL: "" is the directory. */
+	config_refused(nul, sizeof nul - 1, "meshd.conf:2: error: @include "
+	    "\"\": not a regular file");
+	/* And reads it up to the next quote, across lines. */
+	config_refused(lines, sizeof lines - 1, "meshd.conf:1: error: "
+	    "@include \"/\": not a regular file");
 }
 END_TEST
 
