@@ -491,7 +491,8 @@ cload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
 		goto out;
 	}
-	if (config_check_includes(path, dir, 1, errs) != 0) {
+	if (config_check_includes(path, src->text, src->len, dir, 1,
+	    errs) != 0) {
 		fclose(mf);
 		goto out;
 	}
@@ -1255,26 +1256,19 @@ include_name(const char *p, const char *end, int *bad)
 	return xstrndup(p + 1, (size_t)(q - p - 1));
 }
 
+static int	check_file(const char *, const char *, int, int,
+		    struct errlist *);
+
+/* Check the @include lines of `len` bytes of `buf`, the text of `path`. */
 static int
-check_includes(const char *path, const char *dir, int allow, int depth,
-    struct errlist *errs)
+check_text(const char *path, const char *buf, size_t len, const char *dir,
+    int allow, int depth, struct errlist *errs)
 {
-	FILE		*f;
 	struct stat	 st;
-	char		*buf = NULL, *name, *file;
-	const char	*p, *end, *bol;
-	size_t		 len = 0, cap = 0, n;
+	char		*name, *file;
+	const char	*p, *end = buf + len, *bol;
 	int		 lineno = 0, rc = 0, bad;
 
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;	/* libconfig says why */
-	do {
-		if (len == cap)
-			buf = xrealloc(buf, cap = cap == 0 ? 4096 : cap * 2);
-		len += n = fread(buf + len, 1, cap - len, f);
-	} while (n > 0);
-	fclose(f);
-	end = buf + len;
 	/* libconfig's rule: ^[ \t]*@include[ \t]+" at any line start.  One
 	 * inside a comment or a string is checked too, which can only
 	 * refuse what libconfig would take. */
@@ -1315,8 +1309,7 @@ check_includes(const char *path, const char *dir, int allow, int depth,
 			    "includes nested more than %d deep", name,
 			    INCLUDE_DEPTH);
 			rc = -1;
-		} else if (check_includes(file, dir, allow, depth + 1,
-		    errs) != 0)
+		} else if (check_file(file, dir, allow, depth + 1, errs) != 0)
 			rc = -1;
 		free(file);
 		free(name);
@@ -1324,13 +1317,35 @@ next:
 		if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			break;
 	}
+	return rc;
+}
+
+/* The same for an included file, read from disk as libconfig will. */
+static int
+check_file(const char *path, const char *dir, int allow, int depth,
+    struct errlist *errs)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+	int	 rc;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;	/* libconfig says why */
+	do {
+		if (len == cap)
+			buf = xrealloc(buf, cap = cap == 0 ? 4096 : cap * 2);
+		len += n = fread(buf + len, 1, cap - len, f);
+	} while (n > 0);
+	fclose(f);
+	rc = check_text(path, buf, len, dir, allow, depth, errs);
 	free(buf);
 	return rc;
 }
 
 int
-config_check_includes(const char *path, const char *dir, int allow,
-    struct errlist *errs)
+config_check_includes(const char *path, const char *text, size_t len,
+    const char *dir, int allow, struct errlist *errs)
 {
-	return check_includes(path, dir, allow, 0, errs);
+	return check_text(path, text, len, dir, allow, 0, errs);
 }

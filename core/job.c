@@ -1000,7 +1000,8 @@ jload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
 		goto out;
 	}
-	if (config_check_includes(path, dir, 0, errs) != 0) {
+	if (config_check_includes(path, src->text, src->len, dir, 0,
+	    errs) != 0) {
 		fclose(mf);
 		goto out;
 	}

@@ -132,14 +132,18 @@ config_refused(const char *text, size_t len, const char *want)
 START_TEST(test_config_include_nul)
 {
 	static const char	 nul[] = "workers = 2;\n@include \"\0\0.\"\n";
-	static const char	 lines[] = "@include \"/\0.\n@include \"\n";
+	static const char	 lines[] = "@include \"sub\n\"\n";
+	char			 odd[4200];
 
-	/* libconfig ends the name at its first NUL: "" is the directory. */
-	config_refused(nul, sizeof nul - 1, "meshd.conf:2: error: @include "
-	    "\"\": not a regular file");
-	/* And reads it up to the next quote, across lines. */
+	/* libconfig would end the name at its first NUL, and include ""
+	 * (the directory): such a file is refused before. */
+	config_refused(nul, sizeof nul - 1, "meshd.conf:2: error: NUL byte");
+	/* libconfig reads a name up to the next quote, across lines. */
+	snprintf(odd, sizeof odd, "%s/sub\n", dir);
+	ck_assert_int_eq(mkdir(odd, 0755), 0);
 	config_refused(lines, sizeof lines - 1, "meshd.conf:1: error: "
-	    "@include \"/\": not a regular file");
+	    "@include \"sub\n\": not a regular file");
+	rmdir(odd);
 }
 END_TEST
 
