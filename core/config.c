@@ -491,6 +491,11 @@ cload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
 		goto out;
 	}
+	if (config_check_includes(path, src->text, src->len, dir, 1,
+	    errs) != 0) {
+		fclose(mf);
+		goto out;
+	}
 	config_set_include_dir(cf, dir);
 	if (config_read(cf, mf) != CONFIG_TRUE) {
 		if ((efile = config_error_file(cf)) == NULL)
@@ -1223,4 +1228,124 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 #undef KEEP_STR
 #undef KEEP_INT
 #undef LIVE_INT
+}
+
+/* Nested includes beyond this are refused (libconfig stops at 10). */
+#define INCLUDE_DEPTH	10
+
+/*
+ * The name of the @include whose opening quote is at `p`, as libconfig
+ * reads it: up to the next quote, across newlines, cut at its first NUL.
+ * NULL with *bad set if it holds an escape (not supported here), or NULL
+ * alone if it has no closing quote (libconfig's syntax error).
+ */
+static char *
+include_name(const char *p, const char *end, int *bad)
+{
+	const char	*q;
+
+	*bad = 0;
+	for (q = p + 1; q < end && *q != '"'; q++) {
+		if (*q == '\\') {
+			*bad = 1;
+			return NULL;
+		}
+	}
+	if (q == end)
+		return NULL;
+	return xstrndup(p + 1, (size_t)(q - p - 1));
+}
+
+static int	check_file(const char *, const char *, int, int,
+		    struct errlist *);
+
+/* Check the @include lines of `len` bytes of `buf`, the text of `path`. */
+static int
+check_text(const char *path, const char *buf, size_t len, const char *dir,
+    int allow, int depth, struct errlist *errs)
+{
+	struct stat	 st;
+	char		*name, *file;
+	const char	*p, *end = buf + len, *bol;
+	int		 lineno = 0, rc = 0, bad;
+
+	/* libconfig's rule: ^[ \t]*@include[ \t]+" at any line start.  One
+	 * inside a comment or a string is checked too, which can only
+	 * refuse what libconfig would take. */
+	for (bol = buf; bol < end; bol = p + 1) {
+		lineno++;
+		for (p = bol; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		if ((size_t)(end - p) < 9 || memcmp(p, "@include", 8) != 0 ||
+		    (p[8] != ' ' && p[8] != '\t'))
+			goto next;
+		if (!allow) {
+			errlist_error(errs, path, lineno, "@include is not "
+			    "allowed in a job file (it must be self-contained)");
+			rc = -1;
+			goto next;
+		}
+		for (p += 8; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		if (p == end || *p != '"')
+			goto next;	/* libconfig's syntax error */
+		if ((name = include_name(p, end, &bad)) == NULL) {
+			if (bad) {
+				errlist_error(errs, path, lineno, "@include: "
+				    "escapes are not supported in its name");
+				rc = -1;
+			}
+			goto next;
+		}
+		file = *name == '/' ? xstrdup(name) : path_join(dir, name);
+		if (stat(file, &st) == -1)
+			;	/* libconfig says it cannot open it */
+		else if (!S_ISREG(st.st_mode)) {
+			errlist_error(errs, path, lineno, "@include \"%s\": "
+			    "not a regular file", name);
+			rc = -1;
+		} else if (depth >= INCLUDE_DEPTH) {
+			errlist_error(errs, path, lineno, "@include \"%s\": "
+			    "includes nested more than %d deep", name,
+			    INCLUDE_DEPTH);
+			rc = -1;
+		} else if (check_file(file, dir, allow, depth + 1, errs) != 0)
+			rc = -1;
+		free(file);
+		free(name);
+next:
+		if ((p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+	}
+	return rc;
+}
+
+/* The same for an included file, read from disk as libconfig will. */
+static int
+check_file(const char *path, const char *dir, int allow, int depth,
+    struct errlist *errs)
+{
+	FILE	*f;
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+	int	 rc;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;	/* libconfig says why */
+	do {
+		if (len == cap)
+			buf = xrealloc(buf, cap = cap == 0 ? 4096 : cap * 2);
+		len += n = fread(buf + len, 1, cap - len, f);
+	} while (n > 0);
+	fclose(f);
+	rc = check_text(path, buf, len, dir, allow, depth, errs);
+	free(buf);
+	return rc;
+}
+
+int
+config_check_includes(const char *path, const char *text, size_t len,
+    const char *dir, int allow, struct errlist *errs)
+{
+	return check_text(path, text, len, dir, allow, 0, errs);
 }

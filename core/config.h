@@ -186,6 +186,19 @@ void	config_reload_merge(const struct meshd_config *cur,
 	    struct meshd_config *next, struct config_changes *ch);
 
 /*
+ * Check the @include lines of `len` bytes of `text`, the libconfig file
+ * `path` as read for parsing, before libconfig reads it: its scanner exits
+ * the process when it cannot read an included file (a directory), so one
+ * line could stop meshd.  With allow 0 (a job file, a tenant's: it may
+ * not read other files) any @include is an error; otherwise each must name
+ * a regular file, relative to `dir` (libconfig's include directory), whose
+ * own @include lines are checked in turn, at most 10 deep.  Errors go to
+ * errs as file:line; returns 0 or -1.  Since 0.3.0.
+ */
+int	config_check_includes(const char *path, const char *text, size_t len,
+	    const char *dir, int allow, struct errlist *errs);
+
+/*
  * Find a plugin: a name containing '/' is a path (relative to `relto`, the
  * job file's directory); a bare name "flights" is searched as
  * "flights.so" along plugin_path.  Returns a new absolute-or-relative path

@@ -19,9 +19,17 @@
 #include "tz.h"
 #include "util.h"
 
-/* How far ahead cron_next looks: 29 February after a skipped leap year
- * (2096 -> 2104) is the longest honest wait. */
-#define SEARCH_SPAN	(INT64_C(9) * 366 * 86400)
+/*
+ * How far ahead cron_next looks.  29 February after a skipped leap year
+ * (2096 -> 2104) waits 8 years, but the AND rule can wait longer: minute
+ * 0, hour 0, day-of-month '*' stepped by 21 (days 1 and 22), month 5,
+ * day-of-week fri fires only when 1 or 22 May is a Friday, so not from
+ * 2027 to 2036, and a date waits up to 12 years for its weekday across
+ * 2100.  A day-of-month that starts with '*' holds day 1, and the weekdays
+ * of the calendar repeat every 28 years between century years: 28 years
+ * bounds every honest wait, with room for a fire that dst = skip drops.
+ */
+#define SEARCH_SPAN	(INT64_C(28) * 366 * 86400)
 /* Wall clocks are within about a day of UTC (RFC 8536 bounds). */
 /* Instants beyond this (about 35 million years) are not searched. */
 #define CRON_TIME_LIMIT	(INT64_C(1) << 50)

@@ -63,8 +63,8 @@ void		 cron_free(struct cron *);
 /*
  * The next fire time strictly after `after_utc_s` (UTC seconds), with the
  * expression evaluated on the wall clock of `tz` under policy `dst`.
- * Returns -1 if there is none within about 9 years (which a parsed
- * expression only hits at the extremes of time).  Cost is a few field skips
+ * Returns -1 if there is none within 28 years (which a parsed expression
+ * only hits at the extremes of time, or when dst = skip drops every fire).  Cost is a few field skips
  * per call: days, hours and minutes that cannot match are jumped over.
  */
 int64_t		 cron_next(const struct cron *, const struct tz *,

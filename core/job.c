@@ -1000,6 +1000,11 @@ jload_read(config_t *cf, const char *path, const char *dir,
 		errlist_error(errs, path, 0, "cannot read: %s", strerror(errno));
 		goto out;
 	}
+	if (config_check_includes(path, src->text, src->len, dir, 0,
+	    errs) != 0) {
+		fclose(mf);
+		goto out;
+	}
 	config_set_include_dir(cf, dir);
 	if (config_read(cf, mf) != CONFIG_TRUE) {
 		if ((efile = config_error_file(cf)) == NULL)

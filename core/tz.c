@@ -28,6 +28,9 @@
 #define OFF_MAX		93599
 /* Local seconds beyond this (about 30 million years) are not searched. */
 #define LOCAL_LIMIT	(INT64_C(1) << 50)
+/* The footer's rule is evaluated within this of the epoch (about 35
+ * million years), where its arithmetic cannot overflow. */
+#define RULE_LIMIT	(INT64_C(1) << 50)
 
 struct ttype {
 	int32_t		 utoff;
@@ -176,6 +179,13 @@ rule_isdst(const struct prule *p, int64_t t)
 
 	if (!p->has_dst)
 		return 0;
+	/* Years past the limit would overflow rdate_day() * 86400; DST
+	 * there is as at the limit (a zone file can ask about any instant
+	 * by its transitions). */
+	if (t > RULE_LIMIT)
+		t = RULE_LIMIT;
+	else if (t < -RULE_LIMIT)
+		t = -RULE_LIMIT;
 	tz_civil_from_days(fdiv(t + p->std_off, 86400), &y, &m, &d);
 	rule_year(p, y, &s, &e);
 	if (s < e)
@@ -191,8 +201,10 @@ rule_next(const struct prule *p, int64_t t)
 	int64_t	y, s, e, best = INT64_MAX, k;
 	int	m, d;
 
-	if (!p->has_dst)
+	if (!p->has_dst || t >= RULE_LIMIT)
 		return INT64_MAX;
+	if (t < -RULE_LIMIT)
+		t = -RULE_LIMIT;
 	tz_civil_from_days(fdiv(t + p->std_off, 86400), &y, &m, &d);
 	for (k = y - 1; k <= y + 1; k++) {
 		rule_year(p, k, &s, &e);
@@ -512,7 +524,8 @@ tz_offset_range_in(const struct tz *tz, int64_t from, int64_t to, int *min,
 		lookup(tz, s, &i);
 		*min = i.off < *min ? i.off : *min;
 		*max = i.off > *max ? i.off : *max;
-		if ((s = next_change(tz, s)) > to)
+		/* INT64_MAX: no change ever after s. */
+		if ((s = next_change(tz, s)) > to || s == INT64_MAX)
 			return;
 	}
 	tz_offset_range(tz, min, max);

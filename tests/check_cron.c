@@ -263,6 +263,17 @@ START_TEST(test_leap_day)
 }
 END_TEST
 
+START_TEST(test_long_wait)
+{
+	/* Found by fuzzing (tests/fuzz/corpus/cron/long-wait): day-of-month
+	 * '*' stepped by 21 is unrestricted, so the days must also be
+	 * Fridays: 1 and 22 May 2026 are, then none until 1 May 2037, eleven
+	 * years on.  A 9-year search bound stopped the job for good. */
+	FIRES("UTC", "0 0 */21 5 fri", CRON_DST_VIXIE, 1767225600,
+	    1777593600, 1779408000, 2124748800, 2126563200);
+}
+END_TEST
+
 START_TEST(test_day_31)
 {
 	/* From 2024-01-31T00:00Z: 03-31, 05-31, 07-31, 08-31, 10-31, 12-31. */
@@ -450,6 +461,7 @@ cron_suite(void)
 	tcase_add_test(tc, test_dom_dow_or);
 	tcase_add_test(tc, test_weekdays);
 	tcase_add_test(tc, test_leap_day);
+	tcase_add_test(tc, test_long_wait);
 	tcase_add_test(tc, test_day_31);
 	tcase_add_test(tc, test_bounds);
 	suite_add_tcase(s, tc);

@@ -323,6 +323,27 @@ START_TEST(test_far_future)
 }
 END_TEST
 
+START_TEST(test_extreme_instants)
+{
+	struct tz	*tz;
+	int		 lo, hi, isdst;
+
+	/* Found by fuzzing (tests/fuzz/corpus/tzif): the footer's rule at
+	 * any instant, however absurd, without overflowing (the sanitizer
+	 * build stops on it); past 2^50 s DST stays as it is there. */
+	tz = load("Europe/Berlin");
+	tz_utc_offset(tz, INT64_MIN, &isdst, NULL);
+	tz_utc_offset(tz, INT64_MAX, &isdst, NULL);
+	tz_offset_range_in(tz, INT64_MIN, INT64_MIN + 86400, &lo, &hi);
+	ck_assert_int_eq(lo, 3208);	/* LMT, before the first transition */
+	ck_assert_int_eq(hi, 3208);
+	tz_offset_range_in(tz, INT64_MAX - 86400, INT64_MAX, &lo, &hi);
+	ck_assert_int_ge(lo, 3600);	/* the rule's, not LMT's */
+	ck_assert_int_le(hi, 7200);
+	tz_free(tz);
+}
+END_TEST
+
 START_TEST(test_format)
 {
 	struct tz	*tz = load("Europe/Berlin");
@@ -516,6 +537,7 @@ tz_suite(void)
 	tcase_add_test(tc, test_lord_howe);
 	tcase_add_test(tc, test_kathmandu);
 	tcase_add_test(tc, test_far_future);
+	tcase_add_test(tc, test_extreme_instants);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_civil);
 	tcase_add_test(tc, test_utc_without_files);
