@@ -174,10 +174,84 @@ pol_domains(struct policy_conf *pc, struct errlist *errs, const char *path,
 	}
 }
 
+/*
+ * glibc's regcomp() builds an automaton whose size can grow exponentially
+ * with stacked quantifiers ("a++++..."), deeply nested repeated groups or
+ * large counted repetitions: twenty characters can take gigabytes (found
+ * by fuzzing meshd.conf).  A contract pattern needs none of that: refuse
+ * it before compiling.  NULL, or what is wrong (static).
+ */
+static const char *
+pol_contract_shape(const char *v)
+{
+	int	depth = 0, counted = 0, prev_quant = 0, in_class = 0;
+	long	n;
+	char	*end;
+
+	if (strlen(v) > 256)
+		return "longer than 256 bytes";
+	for (; *v != '\0'; v++) {
+		if (in_class) {
+			if (*v == ']')
+				in_class = 0;
+			continue;
+		}
+		switch (*v) {
+		case '\\':
+			if (v[1] != '\0')
+				v++;
+			prev_quant = 0;
+			continue;
+		case '[':
+			in_class = 1;
+			if (v[1] == ']')
+				v++;
+			prev_quant = 0;
+			continue;
+		case '(':
+			if (++depth > 3)
+				return "groups nested more than 3 deep";
+			prev_quant = 0;
+			continue;
+		case ')':
+			depth--;
+			prev_quant = 0;
+			continue;
+		case '*':
+		case '+':
+		case '?':
+		case '{':
+			if (prev_quant)
+				return "a repetition of a repetition";
+			prev_quant = 1;
+			if (*v != '{')
+				continue;
+			if (++counted > 4)
+				return "more than 4 counted repetitions {m,n}";
+			do {
+				n = strtol(v + 1, &end, 10);
+				if (end == v + 1 && *end != ',')
+					return "a malformed {m,n}";
+				if (n > 100)
+					return "a counted repetition over 100";
+				v = end;
+			} while (*v == ',');
+			if (*v != '}')
+				return "a malformed {m,n}";
+			continue;
+		default:
+			prev_quant = 0;
+			continue;
+		}
+	}
+	return NULL;
+}
+
 static void
 pol_contract(struct policy_conf *pc, struct errlist *errs, const char *path,
     const config_setting_t *s)
 {
+	const char	*why;
 	const char	*v;
 	char		 buf[256];
 	int		 rc;
@@ -193,6 +267,14 @@ pol_contract(struct policy_conf *pc, struct errlist *errs, const char *path,
 		regfree(&pc->contract);
 		free(pc->contract_re);
 		pc->contract_re = NULL;
+	}
+	if ((why = pol_contract_shape(v)) != NULL) {
+		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
+		    "'contract_version' \"%.60s%s\" is refused: %s (a pattern "
+		    "with at most 3 nested groups, 4 counted repetitions of at "
+		    "most 100, and no repetition of a repetition, in 256 "
+		    "bytes)", v, strlen(v) > 60 ? "..." : "", why);
+		return;
 	}
 	if ((rc = regcomp(&pc->contract, v, REG_EXTENDED | REG_NOSUB)) != 0) {
 		regerror(rc, &pc->contract, buf, sizeof buf);

@@ -144,6 +144,19 @@ has "$E" "meshd.conf:8: error: policies: 'contract_version' \"([\" is not a vali
 has "$E" "meshd.conf:9: error: policies: 'require_owner' must be true or false" "a policy of the wrong type"
 has "$E" "meshd.conf:10: error: policies: 'pii_locations' must be an array of location prefixes" "pii_locations of the wrong type"
 has "$E" "meshd.conf:11: error: policies: plugin_domains: 'ops' must be a directory" "plugin_domains of the wrong type"
+# Patterns whose automaton would take gigabytes to compile (found by
+# fuzzing) are refused before regcomp() sees them, each with its reason.
+for pat in '^[0-9]++++++++++++++++++++$:a repetition of a repetition' \
+    '((((a)+)+)+)+:groups nested more than 3 deep' \
+    '((a{1,200}){1,200}){1,200}:a counted repetition over 100'; do
+	conf 'policies = {' "  contract_version = \"${pat%%:*}\";" '};'
+	( ulimit -v 1048576; "$MESHCTL" validate >"$T/out" 2>"$T/err" )
+	eq "$?" "1" "contract_version ${pat%%:*} is refused, within 1 GiB"
+	has "$E" "${pat#*:}" "and the reason is given: ${pat#*:}"
+done
+conf 'policies = {' '  contract_version = "^v?[0-9]+\\.[0-9]{1,3}(-(rc|beta)[0-9]*)?$";' '};'
+"$MESHCTL" validate >"$T/out" 2>"$T/err"
+hasnt "$E" "'contract_version'" "a reasonable contract pattern is accepted"
 
 # --- without a policies group only own_domain and the one-producer rules
 rm -f "$T/jobs/"*.conf
