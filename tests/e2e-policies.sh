@@ -150,8 +150,10 @@ for pat in '^[0-9]++++++++++++++++++++$:a repetition of a repetition' \
     '((((a)+)+)+)+:groups nested more than 3 deep' \
     '((a{1,200}){1,200}){1,200}:a counted repetition over 100'; do
 	conf 'policies = {' "  contract_version = \"${pat%%:*}\";" '};'
-	( ulimit -v 1048576; "$MESHCTL" validate >"$T/out" 2>"$T/err" )
-	eq "$?" "1" "contract_version ${pat%%:*} is refused, within 1 GiB"
+	# (No ulimit -v: a sanitizer build reserves terabytes of address
+	# space.  Compiling these would take seconds and gigabytes.)
+	timeout 20 "$MESHCTL" validate >"$T/out" 2>"$T/err"
+	eq "$?" "1" "contract_version ${pat%%:*} is refused at once"
 	has "$E" "${pat#*:}" "and the reason is given: ${pat#*:}"
 done
 conf 'policies = {' '  contract_version = "^v?[0-9]+\\.[0-9]{1,3}(-(rc|beta)[0-9]*)?$";' '};'
