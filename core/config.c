@@ -214,29 +214,6 @@ config_pool_index(const struct meshd_config *cfg, const char *name)
 	return -1;
 }
 
-/* The type of a setting, with its article, for messages. */
-static const char *
-config_type_name(int type)
-{
-	switch (type) {
-	case CONFIG_TYPE_GROUP:
-		return "a group";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a float";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array";
-	case CONFIG_TYPE_LIST:
-		return "a list";
-	}
-	return "a value";
-}
 
 /* An error about setting `s`, at its file and line. */
 static void cload_error(struct cload *, const config_setting_t *,
@@ -267,7 +244,7 @@ cload_path(struct cload *cl, const config_setting_t *s, const char *dir,
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		cload_error(cl, s, "'%s' must be a string, not %s",
 		    config_setting_name(s),
-		    config_type_name(config_setting_type(s)));
+		    limit_type_name(config_setting_type(s)));
 		return -1;
 	}
 	v = config_setting_get_string(s);
@@ -303,7 +280,7 @@ cload_path_list(struct cload *cl, const config_setting_t *s, const char *dir,
 	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		cload_error(cl, s, "'%s' must be an array of strings, not %s",
 		    config_setting_name(s),
-		    config_type_name(config_setting_type(s)));
+		    limit_type_name(config_setting_type(s)));
 		return -1;
 	}
 	n = config_setting_length(s);
@@ -339,26 +316,13 @@ cload_int(struct cload *cl, const config_setting_t *s, int min, int max,
     int *out)
 {
 	long long	 v;
-	char		*what, *cause = NULL;
+	char		*cause = NULL;
 
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		break;
-	default:
-		cload_error(cl, s, "'%s' must be an integer, not %s",
-		    config_setting_name(s),
-		    config_type_name(config_setting_type(s)));
-		return -1;
-	}
-	what = xasprintf("'%s'", config_setting_name(s));
-	if (limit_int(&cl->src, s, what, min, max, &v, &cause) != 0) {
+	if (limit_setting_int(&cl->src, s, min, max, &v, &cause) != 0) {
 		cload_error(cl, s, "%s", cause);
 		free(cause);
-		free(what);
 		return -1;
 	}
-	free(what);
 	*out = (int)v;
 	return 0;
 }
@@ -421,7 +385,7 @@ cload_size(struct cload *cl, const config_setting_t *s, long long min,
 	default:
 		cload_error(cl, s, "'%s' must be a size (bytes, or a string "
 		    "such as \"32M\"), not %s", name,
-		    config_type_name(config_setting_type(s)));
+		    limit_type_name(config_setting_type(s)));
 		return -1;
 	}
 	if (n < min || n > max) {
@@ -522,7 +486,7 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		cload_error(cl, g, "'pools' must be a group of name = slots, "
-		    "not %s", config_type_name(config_setting_type(g)));
+		    "not %s", limit_type_name(config_setting_type(g)));
 		return;
 	}
 	n = config_setting_length(g);
@@ -565,7 +529,7 @@ cload_freshness_alert(struct cload *cl, const config_setting_t *s,
 	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		cload_error(cl, s, "freshness_alert must be an array of "
 		    "strings (a command and its arguments, not run through "
-		    "a shell), not %s", config_type_name(
+		    "a shell), not %s", limit_type_name(
 		    config_setting_type(s)));
 		return;
 	}
@@ -621,7 +585,7 @@ cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		cload_error(cl, g, "'lineage' must be a group, not %s",
-		    config_type_name(config_setting_type(g)));
+		    limit_type_name(config_setting_type(g)));
 		return;
 	}
 	n = config_setting_length(g);

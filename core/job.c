@@ -226,29 +226,6 @@ stage_from_name(const char *name)
 
 /* ------------------------------------------------------------ messages */
 
-/* The type of a setting, with its article, for messages. */
-static const char *
-jload_type_name(int type)
-{
-	switch (type) {
-	case CONFIG_TYPE_GROUP:
-		return "a group";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a float";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array";
-	case CONFIG_TYPE_LIST:
-		return "a list";
-	}
-	return "a value";
-}
 
 static const char *
 jload_file(const struct jload *jl, const config_setting_t *s)
@@ -388,7 +365,7 @@ jload_want_string(struct jload *jl, const config_setting_t *s)
 	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
 		jload_error(jl, s, "'%s' must be a string, not %s",
 		    config_setting_name(s),
-		    jload_type_name(config_setting_type(s)));
+		    limit_type_name(config_setting_type(s)));
 		return -1;
 	}
 	return 0;
@@ -415,26 +392,13 @@ jload_int(struct jload *jl, const config_setting_t *s, int min, int max,
     int *out)
 {
 	long long	 v;
-	char		*what, *cause = NULL;
+	char		*cause = NULL;
 
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		break;
-	default:
-		jload_error(jl, s, "'%s' must be an integer, not %s",
-		    config_setting_name(s),
-		    jload_type_name(config_setting_type(s)));
-		return -1;
-	}
-	what = xasprintf("'%s'", config_setting_name(s));
-	if (limit_int(&jl->src, s, what, min, max, &v, &cause) != 0) {
+	if (limit_setting_int(&jl->src, s, min, max, &v, &cause) != 0) {
 		jload_error(jl, s, "%s", cause);
 		free(cause);
-		free(what);
 		return -1;
 	}
-	free(what);
 	*out = (int)v;
 	return 0;
 }
@@ -480,7 +444,7 @@ jload_number(struct jload *jl, const config_setting_t *s, const char *what,
 	default:
 		jload_error(jl, s, "'%s' must be %s, not %s",
 		    config_setting_name(s), what,
-		    jload_type_name(config_setting_type(s)));
+		    limit_type_name(config_setting_type(s)));
 		return -1;
 	}
 }
@@ -563,7 +527,7 @@ jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 		jload_error(jl, g, "'params' must be a group, not %s",
-		    jload_type_name(config_setting_type(g)));
+		    limit_type_name(config_setting_type(g)));
 		return;
 	}
 	n = config_setting_length(g);
@@ -621,7 +585,7 @@ jload_params(struct jload *jl, const config_setting_t *g, struct paramset *ps)
 		default:
 			jload_error(jl, e, "param '%s' must be an integer, "
 			    "float, boolean or string, not %s", p.key,
-			    jload_type_name(config_setting_type(e)));
+			    limit_type_name(config_setting_type(e)));
 			continue;
 		}
 		paramset_set(ps, &p);
@@ -648,7 +612,7 @@ jload_inputs(struct jload *jl, struct job_def *job,
 
 	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
 		jload_error(jl, l, "'inputs' must be a list of groups, not %s",
-		    jload_type_name(config_setting_type(l)));
+		    limit_type_name(config_setting_type(l)));
 		return;
 	}
 	n = config_setting_length(l);
@@ -657,7 +621,7 @@ jload_inputs(struct jload *jl, struct job_def *job,
 		g = config_setting_get_elem(l, (unsigned int)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			jload_error(jl, g, "input %d must be a group, not %s",
-			    i + 1, jload_type_name(config_setting_type(g)));
+			    i + 1, limit_type_name(config_setting_type(g)));
 			continue;
 		}
 		in = &job->inputs[job->ninputs];
@@ -720,7 +684,7 @@ jload_products(struct jload *jl, struct job_def *job,
 
 	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
 		jload_error(jl, l, "'products' must be a list of groups, not %s",
-		    jload_type_name(config_setting_type(l)));
+		    limit_type_name(config_setting_type(l)));
 		return;
 	}
 	n = config_setting_length(l);
@@ -729,7 +693,7 @@ jload_products(struct jload *jl, struct job_def *job,
 		g = config_setting_get_elem(l, (unsigned int)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			jload_error(jl, g, "product %d must be a group, not %s",
-			    i + 1, jload_type_name(config_setting_type(g)));
+			    i + 1, limit_type_name(config_setting_type(g)));
 			continue;
 		}
 		po = &job->products[job->nproducts];
@@ -803,7 +767,7 @@ jload_after(struct jload *jl, struct task_def *t, const config_setting_t *s)
 	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
 	    config_setting_type(s) != CONFIG_TYPE_LIST) {
 		jload_error(jl, s, "'after' must be an array of task ids, "
-		    "not %s", jload_type_name(config_setting_type(s)));
+		    "not %s", limit_type_name(config_setting_type(s)));
 		return;
 	}
 	n = config_setting_length(s);
@@ -814,7 +778,7 @@ jload_after(struct jload *jl, struct task_def *t, const config_setting_t *s)
 		if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 			jload_error(jl, e, "'after' element %d must be a "
 			    "string, not %s", i + 1,
-			    jload_type_name(config_setting_type(e)));
+			    limit_type_name(config_setting_type(e)));
 			continue;
 		}
 		t->after[t->nafter] = xstrdup(config_setting_get_string(e));
@@ -938,7 +902,7 @@ jload_tasks(struct jload *jl, struct job_def *job, const config_setting_t *l,
 	*ids_ok = 0;
 	if (config_setting_type(l) != CONFIG_TYPE_LIST) {
 		jload_error(jl, l, "'tasks' must be a list of groups, not %s",
-		    jload_type_name(config_setting_type(l)));
+		    limit_type_name(config_setting_type(l)));
 		return;
 	}
 	if ((n = config_setting_length(l)) == 0) {
@@ -951,7 +915,7 @@ jload_tasks(struct jload *jl, struct job_def *job, const config_setting_t *l,
 		g = config_setting_get_elem(l, (unsigned int)i);
 		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
 			jload_error(jl, g, "task %d must be a group, not %s",
-			    i + 1, jload_type_name(config_setting_type(g)));
+			    i + 1, limit_type_name(config_setting_type(g)));
 			*ids_ok = 0;
 			continue;
 		}

@@ -367,3 +367,50 @@ limit_quote(const char *s)
 	*o = '\0';
 	return out;
 }
+
+/* The type of a setting, with its article, for messages. */
+const char *
+limit_type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	}
+	return "a value";
+}
+
+int
+limit_setting_int(const struct limit_src *src, const config_setting_t *s,
+    long long min, long long max, long long *out, char **cause)
+{
+	char	*what;
+	int	 rc;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		break;
+	default:
+		set_cause(cause, "'%s' must be an integer, not %s",
+		    config_setting_name(s),
+		    limit_type_name(config_setting_type(s)));
+		return -1;
+	}
+	what = xasprintf("'%s'", config_setting_name(s));
+	rc = limit_int(src, s, what, min, max, out, cause);
+	free(what);
+	return rc;
+}

@@ -71,6 +71,14 @@ int	limit_int(const struct limit_src *src, const config_setting_t *s,
 	    const char *what, long long min, long long max, long long *out,
 	    char **cause);
 
+/* The type of a setting, with its article ("an integer"), for messages. */
+const char	*limit_type_name(int type);
+/* limit_int() of a setting that must be an integer, named by its key; a
+ * setting of another type is refused ("'workers' must be an integer, not
+ * a string"). */
+int	limit_setting_int(const struct limit_src *, const config_setting_t *,
+	    long long min, long long max, long long *out, char **cause);
+
 /*
  * Is `s` a name: 1 to LIMIT_NAME_MAX bytes, each a letter, a digit or one
  * of `extra`?  0, or -1 with cause ("is 1048576 bytes long, at most 128",
