@@ -4,39 +4,15 @@
 # SIGTERM with attempts running, and kill -9 at random points with every
 # task ending exactly once in success.
 . "$(dirname "$0")/e2e-lib.sh"
-MESHD=${MESHD:-$top_builddir/meshd}
 conf "shutdown_grace = 1;" "kill_grace = 1;"
 CLOCK="$T/clock"
-pids=""
 trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 
-start_meshd() {
-	"$MESHD" -c "$T/meshd.conf" --clock "$CLOCK" >>"$T/meshd.log" 2>&1 &
-	MPID=$!
-	pids="$pids $MPID"
-}
-# stop_meshd: SIGTERM and wait; the exit status is left in $STOPRC.
-stop_meshd() {
-	kill -TERM "$MPID" 2>/dev/null
-	wait "$MPID"
-	STOPRC=$?
-}
-# wait_for DESC SECONDS COMMAND...: poll until the command succeeds.
-wait_for() {
-	desc=$1; secs=$2; shift 2
-	i=0
-	while [ "$i" -lt $((secs * 10)) ]; do
-		if "$@" >/dev/null 2>&1; then ok "$desc"; return 0; fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	fail "$desc (waited ${secs}s)"
-	tail -n 15 "$T/meshd.log" | sed 's/^/    log: /'
-	return 1
-}
+# meshd always runs on the test clock here; stop_meshd and wait_for are
+# e2e-lib.sh's.
+daemon_start() { start_meshd --clock "$CLOCK"; }
 nruns() { sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' AND r.state = '${2:-success}'"; }
 runs_are() { [ "$(nruns "$1" "${3:-success}")" = "$2" ]; }
-logged() { grep -qF -- "$1" "$T/meshd.log"; }
 
 job3() { # job3 NAME CATCHUP [SLEEP_MS] [START] [END]
 	endline=""
@@ -63,7 +39,7 @@ echo "2001-01-03T12:00:00Z" >"$CLOCK"
 job3 all all
 job3 latest latest
 job3 none none
-start_meshd
+daemon_start
 wait_for "catchup all: both ended intervals run" 10 runs_are all 2
 wait_for "catchup latest: only the latest runs" 10 runs_are latest 1
 eq "$(sql "SELECT partition_key FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'latest'")" "2001-01-02" "catchup latest picked 2001-01-02"
@@ -101,7 +77,7 @@ has "$T/meshd.log" "stopped" "meshd says it stopped"
 # --- SIGTERM with attempts running: stopped, recorded, resumed later
 rm -f "$T/jobs/"*.conf
 job3 slow all 4000 2001-01-04 2001-01-05
-start_meshd
+daemon_start
 wait_for "a slow attempt starts" 10 logged "job=slow run="
 sleep 0.5
 stop_meshd
@@ -110,7 +86,7 @@ has "$T/meshd.log" "stopping 1 attempt" "grace over: the attempt is stopped"
 eq "$(sql "SELECT a.reason FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id WHERE ti.task_id = 'extract' AND ti.run_id = (SELECT max(id) FROM runs)")" "daemon shutting down" "the stopped attempt says why"
 eq "$(sql "SELECT state FROM runs WHERE id = (SELECT max(id) FROM runs)")" "running" "the run is left to resume"
 job3 slow all 0 2001-01-04 2001-01-05
-start_meshd
+daemon_start
 wait_for "the interrupted run resumes and succeeds" 15 runs_are slow 1
 eq "$(sql "SELECT try_number FROM task_instances WHERE task_id = 'extract' AND run_id = (SELECT max(id) FROM runs)")" "2" "resumed as a new attempt"
 stop_meshd
@@ -121,7 +97,7 @@ rm -f "$T/jobs/"*.conf
 job3 spread all 0 2001-01-10 2001-01-11
 sed -i 's/^catchup = "all";$/catchup = "all"; jitter = 3600;/' "$T/jobs/spread.conf"
 echo "2001-01-11T00:00:01Z" >"$CLOCK"
-start_meshd
+daemon_start
 wait_for "the jittered run is created" 10 runs_are spread 1 queued
 sleep 1
 eq "$(nruns spread queued)" "1" "it does not start before its offset"
@@ -136,7 +112,7 @@ job3 plate latest 0 2001-02-01
 echo "2001-02-03T00:00:01Z" >"$CLOCK"
 run_ctl 0 "pause while meshd is down" pause pall
 run_ctl 0 "pause another" pause plate
-start_meshd
+daemon_start
 wait_for "the pauses are applied" 10 logged "job=plate: paused"
 sleep 0.5
 eq "$(nruns pall)$(nruns plate)" "00" "a paused job's schedule does not fire"
@@ -155,7 +131,7 @@ rm -f "$T/jobs/"*.conf
 job3 crash all 15 2001-02-01 2001-05-11   # 99 partitions x 3 tasks
 echo "2001-06-01T00:00:00Z" >"$CLOCK"
 for i in 1 2 3 4 5 6; do
-	start_meshd
+	daemon_start
 	sleep "0.$(awk -v s="$i$$" 'BEGIN { srand(s); printf "%d", 2 + rand() * 7 }')"
 	kill -9 "$MPID"
 	wait "$MPID" 2>/dev/null
@@ -163,7 +139,7 @@ done
 sleep 0.5
 left=$(pgrep -f -- "-c $T/meshd.conf" | wc -l)
 eq "$left" "0" "no worker outlives a killed daemon"
-start_meshd
+daemon_start
 wait_for "after 6 kill -9s every run succeeds" 60 runs_are crash 99
 eq "$(sql "SELECT count(*) FROM task_instances WHERE state != 'success'")" "0" "every task instance succeeded"
 eq "$(sql "SELECT count(*) FROM (SELECT task_instance_id FROM attempts WHERE state = 'success' GROUP BY 1 HAVING count(*) > 1)")" "0" "no task succeeded twice"
