@@ -50,6 +50,17 @@ eq "$(pkg-config --variable=abi_major meshd-plugin)" \
     "$(sed -n 's/^#define MESHD_ABI_MAJOR //p' "$top_srcdir/sdk/meshd/plugin.h")" \
     "the .pc file's abi_major is the header's"
 
+# The guide's worked example is the template, verbatim.
+awk '/^## A worked example/ { w = 1 } w && /^```c$/ { c = 1; next }
+    c && /^```$/ { exit } c' "$top_srcdir/sdk/README.md" >"$T/readme.c"
+if cmp -s "$T/readme.c" "$top_srcdir/contrib/plugin-template/template.c"; then
+	ok "sdk/README.md's worked example is template.c"
+else
+	fail "sdk/README.md's worked example differs from template.c"
+	diff "$T/readme.c" "$top_srcdir/contrib/plugin-template/template.c" |
+	    head -n 20 | sed 's/^/    | /'
+fi
+
 # ------------------------------------------------------------ out of tree
 # A copy of the template, as the README says; its Makefile, its flags.
 # -MD records the headers the compiler read: the installed one, not the
@@ -72,9 +83,16 @@ hasnt "$T/my-plugin/template.d" "$top_srcdir/sdk" \
 # Installed as the README says: install -m 0755 into a directory only its
 # owner can write.  (The scratch directory is under the sticky /tmp, which
 # MESHD_INSECURE_PLUGIN_PATHS=1 from Makefile.am lets stand above it.)
-mkdir -p "$T/plugins"
+if (unset MAKEFLAGS MFLAGS MAKELEVEL; umask 002; make -C "$T/my-plugin" \
+    install PLUGINDIR="$T/plugins") >"$T/build" 2>&1; then
+	ok "the template's make install PLUGINDIR=..."
+else
+	fail "make install in the template's copy"
+	sed 's/^/    | /' "$T/build"
+fi
+eq "$(stat -c %a "$T/plugins" "$T/plugins/template.so" | tr '\n' ' ')" \
+    "755 755 " "... writes 0755, even under umask 002"
 chmod 0775 "$T/plugins"
-install -m 0755 "$T/my-plugin/template.so" "$T/plugins/template.so"
 run_ctl 1 "a group-writable plugin directory is refused" \
     plugin info "$T/plugins/template.so"
 has "$T/err" "directory '$T/plugins' is group-writable" \
