@@ -39,6 +39,12 @@ static const char *const host_prefixes[] = {
 	"__sanitizer_", NULL
 };
 
+/* Exported by the compiler's instrumentation, not by the plugin's code:
+ * AddressSanitizer's one-definition-rule indicators of globals. */
+static const char *const tool_prefixes[] = {
+	"__odr_asan", "__asan_", NULL
+};
+
 static int
 in_list(const char *s, const char *const *v, int prefix)
 {
@@ -111,6 +117,7 @@ read_dynsym(Elf *e, Elf_Scn *scn, const GElf_Shdr *sh, const char *what,
 			continue;
 		/* Version names (SHN_ABS) and the linker's own symbols. */
 		if (sym.st_shndx == SHN_ABS || in_list(name, linker_names, 0) ||
+		    in_list(name, tool_prefixes, 1) ||
 		    strcmp(name, MESHD_PLUGIN_ENTRY) == 0)
 			continue;
 		push(&ec->exports, &ec->nexports, name);
