@@ -253,7 +253,14 @@ static const char *const steps[] = {
 	 * replaces the version. */
 	"ALTER TABLE product_partitions ADD COLUMN rerun_run_id INTEGER;\n"
 	"ALTER TABLE product_partitions ADD COLUMN rerun_attempt_id INTEGER;\n"
-	"ALTER TABLE product_partitions ADD COLUMN rerun_us INTEGER;\n",
+	"ALTER TABLE product_partitions ADD COLUMN rerun_us INTEGER;\n"
+	/* Partitions quarantined after a publication (version > 0) under
+	 * the old rule: their published rows are still there.  Which run
+	 * published them was overwritten, so it is left unknown. */
+	"UPDATE product_partitions SET state = 'published',\n"
+	"	rerun_run_id = run_id, rerun_attempt_id = attempt_id,\n"
+	"	rerun_us = updated_us, run_id = NULL, attempt_id = NULL\n"
+	"	WHERE state = 'quarantined' AND version > 0;\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,
