@@ -449,6 +449,9 @@ slot_reaped(struct executor *ex, struct slot *s, int wstatus)
 			    WEXITSTATUS(wstatus));
 		else
 			why = exit_reason(wstatus);
+		/* What the dead worker's stage started dies first: nothing
+		 * it writes may land after the outcome trailer. */
+		executor_orphans(ex);
 		slot_log_cap(ex, s);
 		slot_fail(ex, s, why);
 	}
