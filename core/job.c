@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alert.h"
 #include "dag.h"
 #include "job.h"
 #include "cron.h"
@@ -1314,6 +1315,8 @@ job_load(const struct meshd_config *cfg, const char *path,
 		}
 		else if (strcmp(key, "tasks") == 0)
 			jload_tasks(&jl, job, s, &ids_ok);
+		else if (alert_is_job_key(key))
+			alert_job_parse(&job->alerts, s, path, jl.jobdir, errs);
 		else
 			jload_warn(&jl, s, "unknown key '%s'", key);
 	}
@@ -1414,6 +1417,7 @@ job_free(struct job_def *job)
 		cron_free(job->cron);
 	if (job->tz != NULL)
 		tz_free(job->tz);
+	alert_hooks_free(job->alerts);
 	free(job);
 }
 
