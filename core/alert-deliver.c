@@ -444,7 +444,7 @@ alert_deliver(struct state *st, char **cause)
 		if (send_alert(d[i].hook, d[i].doc, &why) == 0) {
 			if (record(st, "UPDATE alert_outbox SET state = "
 			    "'delivered', attempts = attempts + 1, "
-			    "delivered_us = ?2, last_error = NULL WHERE seq "
+			    "delivered_us = ?2 WHERE seq "
 			    "= ?1", d[i].seq, now_us(), NULL, cause) != 0) {
 				rc = -1;
 				break;
