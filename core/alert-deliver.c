@@ -140,8 +140,9 @@ run_hook(char **argv, const char *doc, int timeout, char **cause)
 	fcntl(in[1], F_SETFL, O_NONBLOCK);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 
-	/* Feed it and read it until it has closed its output, or time is
-	 * up. */
+	/* Feed it and read it until it ends (a child it left behind may
+	 * hold its output open) or time is up. */
+	rc = 0;
 	for (;;) {
 		int64_t left = deadline - mono_us();
 
@@ -149,12 +150,13 @@ run_hook(char **argv, const char *doc, int timeout, char **cause)
 			break;
 		np = 0;
 		pfd[np].fd = out[0];
-		pfd[np++].events = POLLIN;
+		pfd[np++].events = out[0] != -1 ? POLLIN : 0;
 		if (in[1] != -1) {
 			pfd[np].fd = in[1];
 			pfd[np++].events = POLLOUT;
 		}
-		if (poll(pfd, np, (int)(left / 1000) + 1) < 0 && errno != EINTR)
+		if (poll(pfd, np, left > 100000 ? 100 : (int)(left / 1000) + 1) <
+		    0 && errno != EINTR)
 			break;
 		if (in[1] != -1 && np > 1 && pfd[1].revents != 0) {
 			n = write(in[1], doc + off, len - off);
@@ -166,21 +168,27 @@ run_hook(char **argv, const char *doc, int timeout, char **cause)
 				in[1] = -1;
 			}
 		}
-		if (pfd[0].revents != 0) {
+		if (out[0] != -1 && pfd[0].revents != 0) {
 			n = read(out[0], buf, sizeof buf);
-			if (n == 0)
-				break;	/* closed: it is ending */
-			if (n > 0)
+			if (n == 0) {
+				close(out[0]);	/* closed: it is ending */
+				out[0] = -1;
+			} else if (n > 0)
 				out_add(output, &olen, buf, (size_t)n);
 		}
+		if ((rc = waitpid(pid, &st, WNOHANG)) == pid)
+			break;
+	}
+	if (rc == pid && out[0] != -1) {
+		/* What it wrote before it ended. */
+		while ((n = read(out[0], buf, sizeof buf)) > 0)
+			out_add(output, &olen, buf, (size_t)n);
 	}
 	if (in[1] != -1)
 		close(in[1]);
-	close(out[0]);
-	/* Wait for its exit within what is left of the time. */
-	while ((rc = waitpid(pid, &st, WNOHANG)) == 0 && mono_us() < deadline)
-		usleep(10000);
-	if (rc == 0) {
+	if (out[0] != -1)
+		close(out[0]);
+	if (rc != pid) {
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 		waitpid(pid, &st, 0);
