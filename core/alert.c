@@ -181,16 +181,36 @@ fail:
 	return NULL;
 }
 
+/* Shorten d's string `field` to at most `keep` bytes, ending in "...". */
+static void
+doc_shorten(json_t *d, const char *field, size_t keep)
+{
+	const char	*v = json_string_value(json_object_get(d, field));
+	char		*r;
+
+	if (v == NULL || strlen(v) <= keep)
+		return;
+	/* Never in the middle of a UTF-8 sequence: jansson refuses that. */
+	while (keep > 0 && ((unsigned char)v[keep] & 0xc0) == 0x80)
+		keep--;
+	r = xasprintf("%.*s...", (int)keep, v);
+	json_object_set_new(d, field, json_string(r));
+	free(r);
+}
+
 /*
- * Cut a document over alert_max_bytes: failed checks go from the end,
- * then the reason (and the plugin's message) are shortened; what was cut
- * is said ("truncated": true, "checks_omitted").  Returns the text.
+ * Cut a document over alert_max_bytes, and say so ("truncated": true,
+ * "checks_total", "checks_omitted"): the reason and the plugin's message
+ * are shortened to a quarter of the limit each (a gate's reason repeats
+ * the failed checks, which the structured rows say better), then failed
+ * checks go from the end, then the texts are shortened further.  Returns
+ * the text.
  */
 static char *
 doc_dump(json_t *d, long long max)
 {
 	json_t	*checks = json_object_get(d, "checks");
-	char	*s, *r;
+	char	*s;
 	size_t	 len, omitted = 0, total = json_array_size(checks), over, rl;
 	int	 k;
 
@@ -199,8 +219,13 @@ doc_dump(json_t *d, long long max)
 		return s;
 	json_object_set_new(d, "truncated", json_true());
 	json_object_set_new(d, "checks_total", json_integer((json_int_t)total));
-	/* A few hundred bytes of room for the markers. */
-	while (json_array_size(checks) > 0 && (long long)len + 64 > max) {
+	json_object_set_new(d, "checks_omitted", json_integer(0));
+	doc_shorten(d, "reason", (size_t)max / 4);
+	doc_shorten(d, "message", (size_t)max / 4);
+	free(s);
+	s = json_dumps(d, JSON_COMPACT);
+	len = strlen(s);
+	while (json_array_size(checks) > 0 && (long long)len > max) {
 		json_array_remove(checks, json_array_size(checks) - 1);
 		omitted++;
 		json_object_set_new(d, "checks_omitted",
@@ -209,18 +234,15 @@ doc_dump(json_t *d, long long max)
 		s = json_dumps(d, JSON_COMPACT);
 		len = strlen(s);
 	}
-	/* Then the long texts, halving what is over each time. */
+	/* Then the texts, by what is over each time. */
 	for (k = 0; k < 40 && (long long)len > max; k++) {
 		const char *field = k % 2 == 0 ? "reason" : "message";
 		const char *v = json_string_value(json_object_get(d, field));
 
 		if (v == NULL || (rl = strlen(v)) == 0)
 			continue;
-		over = len - (size_t)max + 32;
-		rl = over >= rl ? 0 : rl - over;
-		r = xasprintf("%.*s...", (int)rl, v);
-		json_object_set_new(d, field, json_string(r));
-		free(r);
+		over = len - (size_t)max + 8;
+		doc_shorten(d, field, over >= rl ? 0 : rl - over);
 		free(s);
 		s = json_dumps(d, JSON_COMPACT);
 		len = strlen(s);

@@ -259,7 +259,20 @@ name = "big"; domain = "test"; owner = "tests@example.org";
 tasks = ( { id = "e"; plugin = "ok"; stage = "extract";
             params = { fail_if = "$long/fail"; }; } );
 JOB
+cat >"$T/jobs/many.conf" <<JOB
+name = "many"; domain = "test"; owner = "tests@example.org";
+on_failure = [];
+on_quarantine = [ "$T/hook.sh", "quarantine" ];
+tasks = (
+  { id = "extract"; plugin = "manychecks"; stage = "extract"; },
+  { id = "check"; plugin = "manychecks"; stage = "check";
+    after = [ "extract" ]; },
+  { id = "publish"; plugin = "manychecks"; stage = "publish";
+    after = [ "check" ]; }
+);
+JOB
 run_ctl 0 "trigger big" trigger big
+run_ctl 0 "trigger many" trigger many
 start_meshd
 waitdoc failure big "the oversized alert is delivered"
 d=$(doc failure big)
@@ -271,6 +284,12 @@ case "$(echo "$d" | jq -r .reason)" in
 *) fail "the reason is shortened" ;;
 esac
 eq "$(echo "$d" | jq -r '[.event, .job, .task] | join(" ")')" "failure big e" "what identifies it is kept"
+waitdoc quarantine many "a quarantine with 100 failed checks is delivered"
+d=$(doc quarantine many)
+eq "$(echo "$d" | jq -c '[.truncated, .checks_total, (.checks | length) + .checks_omitted, .checks_omitted > 0]')" "[true,100,100,true]" "failed checks are dropped from the end, and it says how many"
+eq "$(echo "$d" | jq -r '.checks[0].name')" "check_000" "the first checks are kept"
+n=$(wc -c <"$(grep -l '"job":"many"' "$T"/hooks/quarantine.*.json)")
+test "$n" -le 1024 && ok "it fits alert_max_bytes ($n bytes)" || fail "it fits alert_max_bytes: $n bytes"
 stop_meshd
 kill "$spid"; wait "$spid" 2>/dev/null; spid=
 finish
