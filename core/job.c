@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alert.h"
 #include "dag.h"
 #include "job.h"
 #include "job-int.h"
@@ -276,7 +277,7 @@ static const char *const job_keys[] = {
 	"name", "domain", "owner", "description", "schedule", "timezone",
 	"dst", "start", "end", "catchup", "params", "products", "inputs",
 	"tasks", "max_active_runs", "max_active_tasks", "run_timeout",
-	"jitter", "jitter_random", "on_upstream_change", NULL
+	"jitter", "jitter_random", "on_upstream_change", ALERT_JOB_KEYS, NULL
 };
 static const char *const task_keys[] = {
 	"id", "plugin", "stage", "after", "params", "product", "retries",
@@ -1343,6 +1344,8 @@ job_load(const struct meshd_config *cfg, const char *path,
 		}
 		else if (strcmp(key, "tasks") == 0)
 			jload_tasks(&jl, job, s, &ids_ok);
+		else if (alert_is_job_key(key))
+			alert_job_parse(&job->alerts, s, path, jl.jobdir, errs);
 		else
 			jload_unknown(&jl, s, NULL, job_keys);
 	}
@@ -1443,6 +1446,7 @@ job_free(struct job_def *job)
 		cron_free(job->cron);
 	if (job->tz != NULL)
 		tz_free(job->tz);
+	alert_hooks_free(job->alerts);
 	free(job);
 }
 

@@ -35,6 +35,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_product_entry,
 	&cmd_checks_entry,
 	&cmd_lineage_entry,
+	&cmd_alerts_entry,
 	&cmd_next_entry,
 	&cmd_dag_entry,
 	&cmd_validate_entry,

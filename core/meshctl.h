@@ -147,5 +147,6 @@ extern const struct cmd_entry cmd_lineage_entry;
 extern const struct cmd_entry cmd_products_entry;
 extern const struct cmd_entry cmd_product_entry;
 extern const struct cmd_entry cmd_checks_entry;
+extern const struct cmd_entry cmd_alerts_entry;
 
 #endif

@@ -153,8 +153,9 @@ runner_scratch_open(const struct meshd_config *real,
 	sc->cfg.lineage_sink = LINEAGE_SINK_NONE;
 	sc->cfg.lineage_path = NULL;
 	sc->cfg.lineage_url = NULL;
-	sc->cfg.freshness_alert = NULL;
-	sc->cfg.nfreshness_alert = 0;
+	/* Alerts a test raises stay in the throwaway state: no deliverer
+	 * reads it, and no team is paged for a trial. */
+	sc->cfg.alerts = NULL;
 	sc->cfg.state_group = NULL;
 	sc->cfg.sync_full = 0;
 	if ((sc->st = state_open(sc->state_db, STATE_RDWR, cause)) == NULL)
