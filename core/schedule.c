@@ -319,6 +319,26 @@ job_check_bounds(const struct job_def *job, int64_t start, const char *key,
 	return 0;
 }
 
+int
+job_check_range(const struct job_def *job, const char *from, const char *to,
+    char **cause)
+{
+	const char	*keys[2] = { from, to };
+	char		*canon;
+	int64_t		 s, e;
+	int		 i, rc;
+
+	for (i = 0; i < 2; i++) {
+		if (job_parse_key(job, keys[i], &s, &e, &canon, cause) != 0)
+			return -1;
+		rc = job_check_bounds(job, s, canon, cause);
+		free(canon);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Start of the first interval to consider after `watermark`. */
 static int64_t
 first_start(const struct job_def *job, int64_t lo, int64_t watermark,

@@ -55,6 +55,11 @@ int	job_parse_key(const struct job_def *, const char *key, int64_t *start,
 int	job_check_bounds(const struct job_def *, int64_t start,
 	    const char *key, char **cause);
 
+/* Both keys of a range (backfill, clear) are partitions of the job within
+ * its bounds: 0, or -1 with cause (meshd's check of a queued request). */
+int	job_check_range(const struct job_def *, const char *from,
+	    const char *to, char **cause);
+
 struct due_interval {
 	int64_t	 start, end;
 	char	*key;
