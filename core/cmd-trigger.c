@@ -201,6 +201,11 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
+	if (json_object_size(params) > 0 &&
+	    trigger_check_params(job, params) != 0) {
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
 	/* A success is not run again by accident: say so, here. */
 	if (!rerun) {
 		if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
@@ -218,10 +223,6 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 		}
 	}
 	if (json_object_size(params) > 0 || rerun) {
-		if (trigger_check_params(job, params) != 0) {
-			rc = CTL_EXIT_USAGE;
-			goto out;
-		}
 		v = json_object();
 		if (json_object_size(params) > 0)
 			json_object_set(v, "params", params);
