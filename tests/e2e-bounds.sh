@@ -87,6 +87,9 @@ eq "$(runsql bf)" "2001-01-05:success:manual 2001-01-06:success:manual " "nothin
 stop_meshd
 dayjob 2001-01-01
 start_meshd
+# SIGUSR1 before meshd has its handler would end it: wait for it first.
+up_twice() { [ "$(grep -c "INFO  meshd .* started" "$T/meshd.log")" -ge 2 ]; }
+wait_for "meshd is up again" 30 up_twice
 sql "INSERT INTO requests (kind, job, partition_key, created_us) VALUES ('trigger', 'bf', '2001-01-05', 2)"
 kill -USR1 "$MPID"
 waitsql "meshd refuses an old trigger of a success" "failed" "SELECT state FROM requests WHERE created_us = 2"
