@@ -65,7 +65,7 @@ jobattempts() { sql "SELECT count(*) FROM attempts a JOIN task_instances ti ON t
 # attempts to end and the run to succeed.
 rerun() {
 	n0=$(jobattempts "$1")
-	run_ctl 0 "trigger $1" trigger "$1"
+	run_ctl 0 "trigger $1" trigger "$1" --rerun
 	waitsql "$3" "$((n0 + $2)) success" "SELECT (SELECT count(*) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' AND a.state <> 'running') || ' ' || (SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1')"
 }
 
