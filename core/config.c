@@ -24,6 +24,7 @@
 #include "limit.h"
 #include "policy.h"
 #include "state.h"
+#include "suggest.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -233,6 +234,36 @@ cload_error(struct cload *cl, const config_setting_t *s, const char *fmt, ...)
 	errlist_error(cl->errs, file, config_setting_source_line(s), "%s", msg);
 	free(msg);
 }
+
+/*
+ * A key meshd.conf does not know: an error naming the closest known one.
+ * A misspelt setting left at its default without a word is worse than a
+ * daemon that will not start until it is fixed.
+ */
+static void
+cload_unknown(struct cload *cl, const config_setting_t *s, const char *where,
+    const char *const *known)
+{
+	char	*msg;
+
+	msg = suggest_unknown_key(config_setting_name(s), where, known);
+	cload_error(cl, s, "%s", msg);
+	free(msg);
+}
+
+/* The keys of meshd.conf, for suggestions: meshd.conf(5). */
+static const char *const config_keys[] = {
+	"state_db", "jobs_dir", "plugin_path", "log_dir", "staging_dir",
+	"workers", "worker_max_tasks", "worker_memory_mb", "kill_grace",
+	"shutdown_grace", "heartbeat_timeout", "pools", "state_group",
+	"state_group_write", "synchronous", "lineage", "policies",
+	"freshness_alert", "quarantine_retention", "staging_retention",
+	"log_max_bytes", "task_max_bytes", "min_free_space", "log_overflow",
+	"empty_check", NULL
+};
+static const char *const lineage_keys[] = {
+	"sink", "path", "url", "namespace", "timeout", "keep", NULL
+};
 
 /* A string path value, made relative to the config's directory. */
 static int
@@ -606,10 +637,7 @@ cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
 		}
 		if (strcmp(k, "sink") != 0 && strcmp(k, "namespace") != 0 &&
 		    strcmp(k, "path") != 0 && strcmp(k, "url") != 0) {
-			errlist_warn(cl->errs, config_setting_source_file(e) !=
-			    NULL ? config_setting_source_file(e) : cl->path,
-			    config_setting_source_line(e),
-			    "unknown key 'lineage.%s'", k);
+			cload_unknown(cl, e, "in 'lineage'", lineage_keys);
 			continue;
 		}
 		if (v == NULL || *v == '\0') {
@@ -839,12 +867,8 @@ config_load(const char *path, struct errlist *errs)
 		else if (strcmp(name, "empty_check") == 0)
 			cload_choice(&cl, s, "pass", "fail",
 			    &cfg->empty_check_fails);
-		else {
-			errlist_warn(errs, config_setting_source_file(s) != NULL ?
-			    config_setting_source_file(s) : path,
-			    config_setting_source_line(s),
-			    "unknown key '%s'", name);
-		}
+		else
+			cload_unknown(&cl, s, NULL, config_keys);
 	}
 	/* 0 means "as many as there are CPUs", already the default. */
 	if (workers > 0)

@@ -17,6 +17,7 @@
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
+	&cmd_test_entry,
 	&cmd_trigger_entry,
 	&cmd_backfill_entry,
 	&cmd_backfills_entry,

@@ -127,6 +127,7 @@ int	 ctl_backfill_wait(struct ctl *, int64_t id, int interval);
 extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plugin_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_test_entry;
 extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_tasks_entry;
 extern const struct cmd_entry cmd_logs_entry;

@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "suggest.h"
 
 /* ------------------------------------------------------------ config */
 
@@ -293,7 +294,13 @@ policy_conf_parse(const config_setting_t *g, const char *path,
 	struct policy_conf	*pc = policy_conf_defaults();
 	const config_setting_t	*s;
 	const char		*name, *file;
+	char			*msg;
 	int			 i, n;
+	static const char *const policy_keys[] = {
+		"require_owner", "require_error_check", "pii_locations",
+		"plugin_domains", "contract_version", "own_domain",
+		"allow_publish_without_check", NULL
+	};
 
 	file = config_setting_source_file(g);
 	pc->file = xstrdup(file != NULL ? file : path);
@@ -322,11 +329,15 @@ policy_conf_parse(const config_setting_t *g, const char *path,
 			pol_domains(pc, errs, path, confdir, s);
 		else if (strcmp(name, "contract_version") == 0)
 			pol_contract(pc, errs, path, s);
-		else
-			/* A policy this meshd does not know is not enforced:
-			 * say so, but an older meshd still runs. */
-			pol_diag(errs, DIAG_WARNING, path, s, "policies: "
-			    "unknown policy '%s' (not enforced)", name);
+		else {
+			/* A policy this meshd does not know would not be
+			 * enforced while its authors think it is. */
+			msg = suggest_unknown_key(name, "in 'policies' (a "
+			    "policy this meshd does not know is not enforced)",
+			    policy_keys);
+			pol_diag(errs, DIAG_ERROR, path, s, "%s", msg);
+			free(msg);
+		}
 	}
 	return pc;
 }
@@ -644,6 +655,74 @@ check_product(struct pcheck *c, size_t j, size_t t, size_t k)
 }
 
 /*
+ * What a job file says of products must match what its plugins declare,
+ * whatever the policies: a publish task whose plugin declares no product
+ * publishes nothing anyone can find, and a `products` entry naming a
+ * product no plugin of the job declares (a typo, most often) would leave
+ * the real product at its default location without a word.  Judged only
+ * when every plugin of the job could be probed: a refused plugin is
+ * reported on its own.
+ */
+static void
+check_descriptors(struct pcheck *c, size_t j)
+{
+	const struct job_def		*job = c->js->v[j];
+	const struct plugin_info	*pi;
+	const char			**names = NULL, *near;
+	size_t				 t, k, i, n = 0, p;
+	char				*list = NULL, *tmp;
+
+	for (t = 0; t < job->ntasks; t++) {
+		k = pcheck_plugin(c, job->tasks[t].plugin_path);
+		if ((pi = c->pl[k].info) == NULL)
+			goto out;
+		if (job->tasks[t].stage == MESHD_STAGE_PUBLISH &&
+		    pi->nproducts == 0)
+			pviol(c, j, &job->tasks[t], "publishes, but plugin "
+			    "'%s' (%s) declares no product (a publish task "
+			    "builds one of its plugin's products)", pi->name,
+			    c->pl[k].path);
+		for (i = 0; i < pi->nproducts; i++) {
+			for (p = 0; p < n; p++)
+				if (strcmp(names[p], pi->products[i].name) == 0)
+					break;
+			if (p < n)
+				continue;
+			names = xreallocarray(names, n + 2, sizeof *names);
+			names[n++] = pi->products[i].name;
+			names[n] = NULL;
+		}
+	}
+	for (i = 0; i < job->nproducts; i++) {
+		const struct product_override *po = &job->products[i];
+
+		for (p = 0; p < n; p++)
+			if (strcmp(names[p], po->name) == 0)
+				break;
+		if (p < n)
+			continue;
+		if (list == NULL) {
+			list = xstrdup(n == 0 ? "none" : names[0]);
+			for (p = 1; p < n; p++) {
+				tmp = xasprintf("%s, %s", list, names[p]);
+				free(list);
+				list = tmp;
+			}
+		}
+		near = n > 0 ? suggest_word(po->name, names) : NULL;
+		errlist_error(c->errs, job->file, po->line, "job '%s': "
+		    "products: '%s' is not a product of the job's plugins "
+		    "(they declare: %s)%s%s%s", job->name, po->name, list,
+		    near != NULL ? "; did you mean '" : "",
+		    near != NULL ? near : "", near != NULL ? "'?" : "");
+		c->bad[j] = 1;
+	}
+out:
+	free(names);
+	free(list);
+}
+
+/*
  * A product named in a task of two jobs: the job later in name order is
  * in the wrong, as with a job name used twice.  A job refused for another
  * reason does not count, so that it does not take the product from a good
@@ -777,6 +856,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 
 		memset(c.seen, 0, c.npl + 1);
 		check_gate(&c, j);
+		check_descriptors(&c, j);
 		for (t = 0; t < job->ntasks; t++) {
 			const struct task_def *td = &job->tasks[t];
 

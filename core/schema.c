@@ -244,6 +244,23 @@ static const char *const steps[] = {
 	"ALTER TABLE product_partitions ADD COLUMN due_us INTEGER;\n"
 	"ALTER TABLE product_partitions ADD COLUMN late_us INTEGER;\n"
 	"ALTER TABLE products ADD COLUMN late_count INTEGER NOT NULL DEFAULT 0;\n",
+
+	/* Version 6: a rerun of a published partition whose checks fail
+	 * never reaches publish (write-audit-publish), so the published
+	 * version stays what consumers read: the partition stays
+	 * 'published', and the quarantined rerun is recorded beside it
+	 * (its run, its failed check attempt, when), until a later publish
+	 * replaces the version. */
+	"ALTER TABLE product_partitions ADD COLUMN rerun_run_id INTEGER;\n"
+	"ALTER TABLE product_partitions ADD COLUMN rerun_attempt_id INTEGER;\n"
+	"ALTER TABLE product_partitions ADD COLUMN rerun_us INTEGER;\n"
+	/* Partitions quarantined after a publication (version > 0) under
+	 * the old rule: their published rows are still there.  Which run
+	 * published them was overwritten, so it is left unknown. */
+	"UPDATE product_partitions SET state = 'published',\n"
+	"	rerun_run_id = run_id, rerun_attempt_id = attempt_id,\n"
+	"	rerun_us = updated_us, run_id = NULL, attempt_id = NULL\n"
+	"	WHERE state = 'quarantined' AND version > 0;\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

@@ -57,7 +57,7 @@ struct sqlite3;
 struct state;
 
 /* Version of the schema this binary writes. */
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 6
 #define STATE_APPLICATION_ID 0x4d455348
 
 /*
