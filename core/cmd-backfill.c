@@ -34,12 +34,16 @@ const struct cmd_entry cmd_backfill_entry = {
 	"meshd is down and starts when meshd does.  meshd keeps up to\n"
 	"--max-active-runs partitions running and starts the next as soon as\n"
 	"one ends.  A partition that already has a run queued or running is\n"
-	"never given a second: the backfill waits for that run.\n"
+	"never given a second: the backfill waits for that run.  A range\n"
+	"reaching outside the job's start or end is refused whole (also with\n"
+	"--dry-run), naming the bound and the nearest valid key; nothing is\n"
+	"written.\n"
 	"\n"
 	"  -f, --from KEY           first partition (a key of the job's\n"
 	"                           schedule, e.g. 2024-01-01 for @daily; not\n"
 	"                           before 1970 or the job's start)\n"
-	"  -t, --to KEY             last partition, included\n"
+	"  -t, --to KEY             last partition, included (before the\n"
+	"                           job's end)\n"
 	"  -r, --reprocess WHAT     missing: only partitions with no run\n"
 	"                           (default); failed: also those whose run\n"
 	"                           failed or was cancelled (their failed\n"
@@ -225,8 +229,9 @@ cmd_backfill_exec(struct ctl *ctl, int argc, char **argv)
 	struct bf_spec	 sp;
 	struct bf_key	*keys = NULL;
 	const char	*from = NULL, *to = NULL;
-	char		*fkey = NULL, *tkey = NULL, *cause = NULL, *skey = NULL;
-	int64_t		 fs, fe, ts, te, id, rid, js0, je0;
+	char		*fkey = NULL, *tkey = NULL, *cause = NULL;
+	const char	*which = NULL;
+	int64_t		 fs, fe, ts, te, id, rid;
 	size_t		 n = 0;
 	long		 max_active = 0, interval = 10;
 	int		 c, rc = CTL_EXIT_OK, dry = 0, wait = 0, yes = 0;
@@ -329,15 +334,17 @@ cmd_backfill_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if (job->start != NULL && job_parse_key(job, job->start, &js0, &je0,
-	    &skey, NULL) == 0) {
-		if (fs < js0) {
-			ctl_error("--from %s is before the start of %s, %s "
-			    "(its first partition; see its job file)", fkey,
-			    job->name, skey);
-			rc = CTL_EXIT_USAGE;
-			goto out;
-		}
+	/* The job's start and end hold for a backfill as for a trigger (the
+	 * same check); a range partly outside is refused, not clipped, so
+	 * that what runs is what was typed.  meshd checks again. */
+	if (job_check_bounds(job, fs, fkey, &cause) != 0)
+		which = "from";
+	else if (job_check_bounds(job, ts, tkey, &cause) != 0)
+		which = "to";
+	if (which != NULL) {
+		ctl_error("--%s: %s; nothing was written", which, cause);
+		rc = CTL_EXIT_USAGE;
+		goto out;
 	}
 	if (fs > ts) {
 		ctl_error("the range is the wrong way round: --from %s is after "
@@ -401,7 +408,6 @@ out:
 	bf_keys_free(keys, n);
 	free(fkey);
 	free(tkey);
-	free(skey);
 	free(cause);
 	jobset_free(&js);
 	return rc;

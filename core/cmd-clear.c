@@ -65,8 +65,12 @@ const struct cmd_entry cmd_clear_entry = {
 	"                       and those they held up run again\n"
 	"      --json           {request, job, from, to}\n"
 	"\n"
+	"A key outside the job's start and end is refused (the range whole),\n"
+	"naming the bound and the nearest valid key.\n"
+	"\n"
 	"Exit status: 0 recorded; 1 nothing failed (--failed-only); 2 unknown\n"
-	"job, task or partition, no run in the range, a bad range, or tasks\n"
+	"job, task or partition, a key outside the job's start and end, no\n"
+	"run in the range, a bad range, or tasks\n"
 	"whose input staging is gone; 3 the state cannot be written.\n",
 	.exec = cmd_clear_exec,
 };
@@ -271,6 +275,7 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 	struct jobset	 js;
 	struct job_def	*job;
 	const char	*part = NULL, *from = NULL, *to = NULL, *task = NULL;
+	const char	*which = NULL;
 	char		*fkey = NULL, *tkey = NULL, *cause = NULL, *args = NULL;
 	unsigned char	*chosen = NULL;
 	int64_t		 fs, fe, ts, te, id;
@@ -362,6 +367,18 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 	    job_parse_key(job, to, &ts, &te, &tkey, &cause) != 0) {
 		ctl_error("%s%s", part != NULL ? "" : fkey == NULL ? "--from: " :
 		    "--to: ", cause);
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	/* The job's start and end hold for a clear as for a trigger (the same
+	 * check, schedule.c); a range partly outside is refused whole.  meshd
+	 * checks again when it acts. */
+	if (job_check_bounds(job, fs, fkey, &cause) != 0)
+		which = part != NULL ? "" : "--from: ";
+	else if (job_check_bounds(job, ts, tkey, &cause) != 0)
+		which = "--to: ";
+	if (which != NULL) {
+		ctl_error("%s%s; nothing was written", which, cause);
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}

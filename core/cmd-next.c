@@ -45,7 +45,7 @@ cmd_next_exec(struct ctl *ctl, int argc, char **argv)
 	char		*end, *key, a[64], b[32];
 	int		 c, json = 0, rc = CTL_EXIT_OK, i;
 	long		 count = 5;
-	int64_t		 t = now_us(), f, hi = 0, dummy;
+	int64_t		 t = now_us(), f, p, hi = 0, dummy;
 	static const struct option longopts[] = {
 		{ "count", required_argument, NULL, 'n' },
 		{ "from", required_argument, NULL, 'f' },
@@ -103,9 +103,11 @@ cmd_next_exec(struct ctl *ctl, int argc, char **argv)
 		if ((f = job_next_fire(job, t)) < 0)
 			break;
 		t = f;
-		/* The interval this fire closes began at the previous one. */
-		key = job_key(job, job_prev_fire(job, f));
-		if (hi != 0 && job_prev_fire(job, f) >= hi) {
+		/* The interval this fire closes began at the previous one
+		 * (none only at the ends of time: no key, not 1970-01-01). */
+		p = job_prev_fire(job, f);
+		key = p >= 0 ? job_key(job, p) : xstrdup("-");
+		if (hi != 0 && p >= hi) {
 			free(key);
 			break;
 		}

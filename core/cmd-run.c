@@ -11,23 +11,26 @@
 #include "lock.h"
 #include "meshctl.h"
 #include "policy.h"
+#include "request.h"
 #include "runner.h"
 
 static int	cmd_run_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.args = "JOB [--partition KEY] [--workers N] [--json]",
+	.args = "JOB [--partition KEY] [--rerun] [--workers N] [--json]",
 	.summary = "run one partition of a job to completion, in the "
 	    "foreground",
 	.help =
 	"Runs every task of the job for one partition on the same worker pool\n"
 	"and state database as the daemon, printing each task's start and end,\n"
 	"then a summary table.  Running a partition again runs every task again;\n"
-	"attempt numbers continue.\n"
+	"attempt numbers continue.  A partition that already succeeded needs\n"
+	"--rerun.  The run records trigger 'manual'.\n"
 	"\n"
 	"  -p, --partition KEY  the partition (default: the latest complete\n"
 	"                       interval of a scheduled job, 'current' otherwise)\n"
+	"  -r, --rerun          run a partition that already succeeded again\n"
 	"  -w, --workers N      worker processes (default: meshd.conf's workers)\n"
 	"      --json           print the summary as JSON instead of a table\n"
 	"\n"
@@ -37,7 +40,8 @@ const struct cmd_entry cmd_run_entry = {
 	"reason on each task that had not ended, never left 'running'.\n"
 	"\n"
 	"Exit status: 0 if every task succeeded, 1 if the run failed or was\n"
-	"cancelled, 2 for a usage error, unknown job or bad partition, 3 if the\n"
+	"cancelled, 2 for a usage error, unknown job, bad partition or one that\n"
+	"already succeeded (without --rerun), 3 if the\n"
 	"state database cannot be opened or failed during the run.\n",
 	.exec = cmd_run_exec,
 };
@@ -255,21 +259,27 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	struct errlist		 perrs = ERRLIST_INIT;
 	const char		*partition = NULL;
 	char			*cause = NULL;
-	int			 c, json = 0, r, rc, lockfd = -1;
+	int			 c, json = 0, r, rc, lockfd = -1, rerun = 0;
+	char			*canon = NULL, *done = NULL;
+	int64_t			 istart, iend;
 	long			 workers = 0;
 	pid_t			 holder = 0;
 	static const struct option longopts[] = {
 		{ "partition", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
+		{ "rerun", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "p:w:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:w:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			partition = optarg;
+			break;
+		case 'r':
+			rerun = 1;
 			break;
 		case 'w':
 			if (ctl_number("workers", optarg, 1, 1024,
@@ -318,6 +328,19 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_STATE;
 		goto out;
 	}
+	/* A success is not run again by accident (request.c says how). */
+	if (!rerun && runner_resolve_partition(job, partition, now_us(),
+	    &canon, &istart, &iend, &cause) == 0) {
+		if ((r = request_run_succeeded(st, job->name, canon, &done,
+		    &cause)) != 0) {
+			ctl_error("%s", r > 0 ? done : cause);
+			rc = r > 0 ? CTL_EXIT_USAGE : CTL_EXIT_STATE;
+			goto out;
+		}
+	}
+	/* (A bad key is refused by runner_run() below, with its cause.) */
+	free(cause);
+	cause = NULL;
 	/* A run lasts as long as its tasks: from here on, each wait for the
 	 * state alone is bounded by --timeout, not the whole command. */
 	state_set_deadline(st, 0);
@@ -391,6 +414,8 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 out:
+	free(canon);
+	free(done);
 	errlist_free(&perrs);
 	run_summary_free(sum);
 	free(cause);

@@ -5,23 +5,30 @@
 #include <string.h>
 
 #include "meshctl.h"
+#include "request.h"
 #include "runner.h"
 
 static int	cmd_trigger_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_trigger_entry = {
 	.name = "trigger",
-	.args = "JOB [--partition KEY] [--param KEY=VALUE ...] [--json]",
+	.args = "JOB [--partition KEY] [--rerun] [--param KEY=VALUE ...] "
+	    "[--json]",
 	.summary = "ask meshd to run a partition now (durable, daemon up or not)",
 	.help =
 	"Records the request in the state database and returns: it is kept\n"
 	"if meshd is down or restarting, and meshd runs it as soon as it is\n"
-	"up (it is told at once when it is).  A partition that already ran is\n"
-	"run again, every task.\n"
+	"up (it is told at once when it is).  A partition that already\n"
+	"succeeded is refused unless --rerun is given (meshd checks again\n"
+	"when it acts); one that failed runs again, every task.  A key\n"
+	"outside the job's start and end is refused, naming the nearest\n"
+	"valid key.  The run records trigger 'trigger'.\n"
 	"\n"
 	"  -p, --partition KEY  the partition (default: the latest complete\n"
 	"                       interval, or 'current' for an unscheduled\n"
 	"                       job)\n"
+	"  -r, --rerun          run a partition that already succeeded again,\n"
+	"                       every task\n"
 	"  -P, --param KEY=VALUE\n"
 	"                       a run parameter, over the job file's params\n"
 	"                       in every task of this run (repeatable; the\n"
@@ -35,9 +42,10 @@ const struct cmd_entry cmd_trigger_entry = {
 	"      --json           {request, job, partition, params,\n"
 	"                       daemon_pid}\n"
 	"\n"
-	"Exit status: 0 recorded; 2 unknown job, bad partition, or a --param\n"
-	"that is not KEY=VALUE or whose value is not of its key's type; 3 the\n"
-	"state cannot be written.\n",
+	"Exit status: 0 recorded; 2 unknown job, bad partition, a partition\n"
+	"that already succeeded (without --rerun), or a --param that is not\n"
+	"KEY=VALUE or whose value is not of its key's type; 3 the state\n"
+	"cannot be read or written.\n",
 	.exec = cmd_trigger_exec,
 };
 
@@ -139,11 +147,13 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 	char		*s;
 	json_t		*params, *v;
 	int64_t		 istart, iend, id;
-	int		 c, json = 0, rc = CTL_EXIT_OK;
+	int		 c, json = 0, rc = CTL_EXIT_OK, rerun = 0;
+	struct state	*st;
 	pid_t		 pid;
 	static const struct option longopts[] = {
 		{ "partition", required_argument, NULL, 'p' },
 		{ "param", required_argument, NULL, 'P' },
+		{ "rerun", no_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -151,10 +161,13 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 
 	memset(&js, 0, sizeof js);
 	params = json_object();
-	while ((c = getopt_long(argc, argv, "p:P:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:P:rh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			partition = optarg;
+			break;
+		case 'r':
+			rerun = 1;
 			break;
 		case 'P':
 			if (trigger_add_param(params, optarg) != 0) {
@@ -188,14 +201,37 @@ cmd_trigger_exec(struct ctl *ctl, int argc, char **argv)
 		rc = CTL_EXIT_USAGE;
 		goto out;
 	}
-	if (json_object_size(params) > 0) {
-		if (trigger_check_params(job, params) != 0) {
-			rc = CTL_EXIT_USAGE;
+	if (json_object_size(params) > 0 &&
+	    trigger_check_params(job, params) != 0) {
+		rc = CTL_EXIT_USAGE;
+		goto out;
+	}
+	/* A success is not run again by accident: say so, here. */
+	if (!rerun) {
+		if ((st = ctl_state(ctl, STATE_RDWR)) == NULL) {
+			rc = CTL_EXIT_STATE;
 			goto out;
 		}
-		v = json_pack("{s:O}", "params", params);
+		c = request_run_succeeded(st, job->name, key, &s, &cause);
+		state_close(st);
+		if (c != 0) {
+			ctl_error("%s", c > 0 ? s : cause);
+			if (c > 0)
+				free(s);
+			rc = c > 0 ? CTL_EXIT_USAGE : CTL_EXIT_STATE;
+			goto out;
+		}
+	}
+	if (json_object_size(params) > 0 || rerun) {
+		v = json_object();
+		if (json_object_size(params) > 0)
+			json_object_set(v, "params", params);
+		if (rerun)
+			json_object_set_new(v, "rerun", json_true());
 		args = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(v);
+	}
+	if (json_object_size(params) > 0) {
 		/* " with k=v, k=v" for the text output, in the order given. */
 		with = xstrdup(" with");
 		json_object_foreach(params, k, v) {

@@ -71,7 +71,7 @@ static const struct {
 	{ "@yearly", "0 0 1 1 *" },
 	{ "@annually", "0 0 1 1 *" },
 	{ "@monthly", "0 0 1 * *" },
-	{ "@weekly", "0 0 * * 0" },
+	{ "@weekly", "0 0 * * 1" },	/* Monday, as meshd's weeks */
 	{ "@daily", "0 0 * * *" },
 	{ "@midnight", "0 0 * * *" },
 	{ "@hourly", "0 * * * *" },
@@ -299,9 +299,21 @@ cron_parse(const char *expr, char **cause)
 	size_t		 i;
 	int		 n = 0;
 
+	/*
+	 * Surrounding blanks are refused, not skipped: " @weekly" used to
+	 * slip past the job layer's macro table (which keys weeks from
+	 * Monday) into this one, and fired on Sunday.  A schedule is spelt
+	 * one way.
+	 */
+	if (*expr != '\0' && (isspace((unsigned char)*expr) ||
+	    isspace((unsigned char)expr[strlen(expr) - 1]))) {
+		set_cause(cause, "cron: '%s' has a %s blank (column %d); "
+		    "write the schedule without surrounding blanks", expr,
+		    isspace((unsigned char)*expr) ? "leading" : "trailing",
+		    isspace((unsigned char)*expr) ? 1 : (int)strlen(expr));
+		return NULL;
+	}
 	p = expr;
-	while (isspace((unsigned char)*p))
-		p++;
 	if (*p == '@') {
 		for (e = p; *e != '\0' && !isspace((unsigned char)*e); e++)
 			;

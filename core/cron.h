@@ -5,7 +5,8 @@
  * each field a comma list of `*`, N, A-B, `*`/S or A-B/S.  Months and
  * weekdays take names (jan-dec, sun-sat, any case, also in ranges:
  * "mon-fri"); 0 and 7 are both Sunday.  The macros @yearly @annually
- * @monthly @weekly @daily @midnight @hourly stand for their expressions.
+ * @monthly @weekly @daily @midnight @hourly stand for their expressions
+ * (@weekly is Monday 00:00, meshd's week, not vixie's Sunday).
  * ("none", an unscheduled job, is the job layer's business.)
  *
  * Day rule (vixie): when day-of-month and day-of-week are both restricted
@@ -52,8 +53,8 @@ enum cron_dst {
 };
 
 /*
- * Parse `expr` (leading and trailing blanks allowed, fields separated by
- * blanks).  Returns a new cron freed with cron_free, or NULL with *cause
+ * Parse `expr` (fields separated by blanks; a leading or trailing blank
+ * is an error).  Returns a new cron freed with cron_free, or NULL with *cause
  * set.  Expressions that can never fire (day-of-month days that no chosen
  * month has, with day-of-week unrestricted) are refused.
  */

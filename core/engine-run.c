@@ -291,6 +291,33 @@ run_free(struct erun *r)
 	free(r);
 }
 
+/* A run opened again records what opened it this time, not what created
+ * it: a rerun by meshctl run is 'manual', by trigger 'trigger'. */
+static int
+run_retrigger(struct erun *r, const char *trigger, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	int		 rc = 0;
+
+	if (trigger == NULL)
+		return 0;
+	if (sqlite3_prepare_v2(state_sqlite(r->e->st), "UPDATE runs SET "
+	    "\"trigger\" = ? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK) {
+		set_cause(cause, "run trigger: %s", sqlite3_errmsg(
+		    state_sqlite(r->e->st)));
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, trigger, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, r->run_id);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		set_cause(cause, "run trigger: %s", sqlite3_errmsg(
+		    state_sqlite(r->e->st)));
+		rc = -1;
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 static int
 run_open(struct erun *r, const char *trigger, enum engine_redo redo,
     unsigned char *done, char **cause)
@@ -310,6 +337,7 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	    run_sync_products(r, cause) != 0 ||
 	    state_run_open(e->st, r->job_id, r->key, r->istart, r->iend,
 	    trigger, &r->run_id, &created, cause) != 0 ||
+	    (!created && run_retrigger(r, trigger, cause) != 0) ||
 	    run_load_params(r, cause) != 0 ||
 	    state_run_set(e->st, r->run_id, "running", now, 0, cause) != 0)
 		goto fail;

@@ -158,6 +158,43 @@ exec_ii(struct daemon *d, const char *sql, int64_t a, int64_t b,
 	return 0;
 }
 
+/*
+ * A pending backfill whose range is off the job's schedule or outside its
+ * start and end -- recorded by a meshctl that did not check, or before
+ * the job file changed -- fails whole, with the reason, before any of its
+ * partitions runs.  0 to go on, 1 refused (*result set), -1 with cause.
+ */
+static int
+bf_refuse_out_of_bounds(struct daemon *d, int64_t id, char **result,
+    char **cause)
+{
+	struct bf_info		 b;
+	const struct job_def	*job;
+	char			*why = NULL;
+	int			 rc;
+
+	if ((rc = bf_get(d->st, id, &b, cause)) != 0)
+		return rc < 0 ? -1 : 0;	/* none: "not pending" below */
+	if (strcmp(b.state, "pending") != 0 ||
+	    (job = jobset_find(&d->jobs, b.job)) == NULL ||
+	    job_check_range(job, b.from_key, b.to_key, &why) == 0) {
+		bf_info_free(&b);
+		return 0;
+	}
+	*result = xasprintf("backfill %lld refused: %s", (long long)id, why);
+	free(why);
+	bf_info_free(&b);
+	if (exec_ii(d, "UPDATE backfills SET state = 'failed', ended_us = ?1, "
+	    "result = ?3 WHERE id = ?2 AND state = 'pending'", now_us(), id,
+	    *result, NULL, cause) != 0) {
+		free(*result);
+		*result = NULL;
+		return -1;
+	}
+	log_warn("%s", *result);
+	return 1;
+}
+
 int
 daemon_bf_request(struct daemon *d, const struct request *rq, int *ok,
     char **result, char **cause)
@@ -171,6 +208,8 @@ daemon_bf_request(struct daemon *d, const struct request *rq, int *ok,
 		*result = xstrdup("the request names no backfill");
 		return 0;
 	}
+	if ((rc = bf_refuse_out_of_bounds(d, id, result, cause)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE backfills SET "
 	    "state = 'running', started_us = ? WHERE id = ? AND state = "
 	    "'pending' RETURNING " BF_COLUMNS, -1, &stmt, NULL) != SQLITE_OK)

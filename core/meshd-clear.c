@@ -22,6 +22,7 @@
 #include "dag.h"
 #include "log.h"
 #include "meshd.h"
+#include "schedule.h"
 #include "util.h"
 
 struct clear_run {
@@ -120,7 +121,7 @@ clear_one(struct daemon *d, const struct job_def *job,
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return sql_fail(d, stmt, cause);
 	sqlite3_finalize(stmt);
-	daemon_queue_push(d, job->name, r->key, r->start, r->end, "manual", 0);
+	daemon_queue_push(d, job->name, r->key, r->start, r->end, "clear", 0);
 	return 0;
 }
 
@@ -157,6 +158,13 @@ daemon_clear(struct daemon *d, const struct request *rq, int *ok,
 	failed_only = json_is_true(json_object_get(args, "failed_only"));
 	if (task != NULL && (ti = job_task_index(job, task)) < 0) {
 		*result = xasprintf("job %s has no task '%s'", job->name, task);
+		json_decref(args);
+		return 0;
+	}
+	/* A request recorded by an older meshctl, or before the job file
+	 * changed, may name keys off the schedule or outside the job's start
+	 * and end: refused with the reason, never carried out. */
+	if (job_check_range(job, from, to, result) != 0) {
 		json_decref(args);
 		return 0;
 	}

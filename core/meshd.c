@@ -472,6 +472,18 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 		*result = why;
 		return 0;
 	}
+	/* Bounds, and no silent rerun of a success (request.c). */
+	switch (request_check_trigger(d->st, job, rq, istart, key, result,
+	    cause)) {
+	case 0:
+		break;
+	case 1:
+		free(key);
+		return 0;
+	default:
+		free(key);
+		return -1;
+	}
 	*ok = 1;
 	if (engine_is_active(d->engine, job->name, key) ||
 	    daemon_queued(d, job->name, key)) {
@@ -482,7 +494,7 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 	}
 	if (state_job_sync(d->st, job->name, job->domain, job->owner,
 	    job->description, job->file, job->schedule, &job_id, cause) != 0 ||
-	    state_run_open(d->st, job_id, key, istart, iend, "manual",
+	    state_run_open(d->st, job_id, key, istart, iend, "trigger",
 	    &run_id, &created, cause) != 0) {
 		free(key);
 		return -1;
@@ -491,7 +503,7 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 		free(key);
 		return -1;
 	}
-	daemon_queue_push(d, job->name, key, istart, iend, "manual", 0);
+	daemon_queue_push(d, job->name, key, istart, iend, "trigger", 0);
 	d->q[d->nq - 1].rerun = !created;
 	*result = xasprintf("run %lld %s", (long long)run_id, created ?
 	    "created" : "run again");

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "lock.h"
 #include "request.h"
+#include "schedule.h"
 #include "util.h"
 
 static int
@@ -172,4 +174,66 @@ request_poke(const char *state_db)
 	ok = write(fd, &c, 1) == 1 || errno == EAGAIN;
 	close(fd);
 	return ok ? pid : -1;
+}
+
+int
+request_run_succeeded(struct state *st, const char *job, const char *key,
+    char **why, char **cause)
+{
+	sqlite3_stmt	*stmt = NULL;
+	char		 t[32];
+	int		 rc;
+
+	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT r.id, r.ended_us "
+	    "FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = ? AND "
+	    "r.partition_key = ? AND r.state = 'success'", -1, &stmt, NULL) !=
+	    SQLITE_OK)
+		return req_fail(st, stmt, "cannot read the runs", cause);
+	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
+		sqlite3_finalize(stmt);
+		return 0;
+	}
+	if (rc != SQLITE_ROW)
+		return req_fail(st, stmt, "cannot read the runs", cause);
+	*why = xasprintf("partition %s of job %s already succeeded (run %lld, "
+	    "%s); use --rerun to run it again", key, job,
+	    (long long)sqlite3_column_int64(stmt, 0),
+	    sqlite3_column_type(stmt, 1) == SQLITE_NULL ? "-" :
+	    fmt_utc(sqlite3_column_int64(stmt, 1), t, sizeof t));
+	sqlite3_finalize(stmt);
+	return 1;
+}
+
+int
+request_args_rerun(const char *args)
+{
+	json_t	*root;
+	int	 rerun;
+
+	if (args == NULL || (root = json_loads(args, 0, NULL)) == NULL)
+		return 0;
+	rerun = json_is_true(json_object_get(root, "rerun"));
+	json_decref(root);
+	return rerun;
+}
+
+int
+request_check_trigger(struct state *st, const struct job_def *job,
+    const struct request *rq, int64_t start, const char *key, char **why,
+    char **cause)
+{
+	int	rc;
+
+	if (job_check_bounds(job, start, key, why) != 0)
+		return 1;
+	/* A request without "rerun" (also one from a meshctl before 0.11,
+	 * which reran silently) never reruns a success: the operator hears
+	 * it in the request's result. */
+	if (request_args_rerun(rq->args))
+		return 0;
+	if ((rc = request_run_succeeded(st, job->name, key, why, cause)) < 0)
+		return -1;
+	return rc;
 }

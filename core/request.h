@@ -41,6 +41,28 @@ int	request_finish(struct state *, int64_t id, int ok, const char *result,
 /* Has any other connection committed since the last call?  (PRAGMA
  * data_version: cheap, no I/O.)  1 on the first call. */
 int	state_changed(struct state *, int64_t *last);
+/*
+ * Has the run of (job, key) succeeded?  1 with *why set to "partition K of
+ * job J already succeeded (run N, <time>); use --rerun to run it again"
+ * (new string), 0 if there is no run or it has not succeeded, -1 with
+ * cause.  meshctl run and trigger ask before they act.
+ */
+int	request_run_succeeded(struct state *, const char *job,
+	    const char *key, char **why, char **cause);
+/* Does a request's args object say "rerun": true? */
+int	request_args_rerun(const char *args);
+/*
+ * meshd's check of a trigger request whose key parsed as the interval
+ * starting at `start` (canonical `key`): within the job's start and end
+ * (a request recorded by an older meshctl, or before the job file
+ * changed, may not be), and not a partition that already succeeded
+ * unless the request says rerun.  0 to go on, 1 refused with *why (new
+ * string, the request's result), -1 with cause.
+ */
+struct job_def;
+int	request_check_trigger(struct state *, const struct job_def *,
+	    const struct request *, int64_t start, const char *key,
+	    char **why, char **cause);
 /* Poke the daemon holding the state's lock: SIGUSR1, or when it runs as
  * another user, a byte in its wake-up FIFO ("<state_db>.wake").  Returns
  * its pid, 0 if no daemon holds the lock, -1 if it could not be told. */

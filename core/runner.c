@@ -55,12 +55,7 @@ runner_resolve_partition(const struct job_def *job, const char *key,
 	}
 	if (job_parse_key(job, key, istart, iend, &c, cause) != 0)
 		return -1;
-	if (scheduled && ((lo != 0 && *istart < lo) ||
-	    (hi != 0 && *istart >= hi))) {
-		set_cause(cause, "partition %s is outside job '%s' "
-		    "(start %s, end %s)", c, job->name,
-		    job->start != NULL ? job->start : "-",
-		    job->end != NULL ? job->end : "-");
+	if (job_check_bounds(job, *istart, c, cause) != 0) {
 		free(c);
 		return -1;
 	}

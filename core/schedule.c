@@ -55,8 +55,15 @@ int64_t
 job_prev_fire(const struct job_def *job, int64_t t)
 {
 	enum sched_grain	 g;
+	/*
+	 * cron only looks forward: walk forward from ever earlier points.
+	 * The widest window is twice cron_next()'s search span (28 years),
+	 * so a fire that cron_next() can reach from its predecessor is found
+	 * again from here: "0 0 *\/31 2 mon" waits 11 years between fires.
+	 */
 	static const int64_t	 windows[] = { 2 * 86400, 64 * 86400,
-	    800 * 86400, 9 * 366 * 86400LL };
+	    800 * 86400, 9 * 366 * 86400LL, 30 * 366 * 86400LL,
+	    57 * 366 * 86400LL };
 	int64_t			 f, last;
 	size_t			 i;
 
@@ -64,7 +71,6 @@ job_prev_fire(const struct job_def *job, int64_t t)
 		return partition_floor(g, t - 1);
 	if (job->cron == NULL)
 		return -1;
-	/* cron only looks forward: walk forward from ever earlier points. */
 	for (i = 0; i < nitems(windows); i++) {
 		last = -1;
 		for (f = job_next_fire(job, t - windows[i] * US - 1);
@@ -86,13 +92,24 @@ job_schedule_init(struct job_def *job)
 	job->keyfmt = fmts[cron_key_precision(job->cron)];
 }
 
+/*
+ * The key names the local wall time of the interval start, as precise as
+ * the schedule needs -- and more precise when this interval needs it, so
+ * that the key reads back as the same instant: a fire moved to the end of
+ * a DST gap ("0 3 * * *" in Pacific/Chatham fires at 03:45 on 2024-09-29)
+ * is keyed by the wall time it happened at, "2024-09-29T03:45", not by the
+ * 03:00 that never was; a day key whose midnight was skipped
+ * (America/Sao_Paulo, 2018-11-04) becomes "2018-11-04T01:00".  The second
+ * of two equal local times (fall back) shows its offset, so that the two
+ * intervals have different keys.
+ */
 char *
 job_key(const struct job_def *job, int64_t start)
 {
 	enum sched_grain	 g;
-	int64_t			 local, days, y, first, second;
-	int			 m, d, hh, mm, off;
-	char			 buf[64], suffix[16] = "";
+	int64_t			 local, days, y, sod, first, second;
+	int			 m, d, hh, mm, ss, off, fmt, twice;
+	char			 buf[80], suffix[16] = "";
 
 	if (job_grain(job, &g))
 		return partition_key(g, start);
@@ -101,18 +118,24 @@ job_key(const struct job_def *job, int64_t start)
 	local = tz_to_local(job->tz, start / US);
 	days = local >= 0 ? local / 86400 : -((-local + 86399) / 86400);
 	tz_civil_from_days(days, &y, &m, &d);
-	hh = (int)((local - days * 86400) / 3600);
-	mm = (int)((local - days * 86400) % 3600 / 60);
-	/* The second of two equal local times (fall back) shows its
-	 * offset, so that the two intervals have different keys. */
-	if (job->keyfmt != KEY_DAY && tz_local_to_utc(job->tz,
-	    local - local % 60, &first, &second) == 2 &&
-	    start / US == second) {
+	sod = local - days * 86400;
+	hh = (int)(sod / 3600);
+	mm = (int)(sod % 3600 / 60);
+	ss = (int)(sod % 60);
+	twice = tz_local_to_utc(job->tz, local, &first, &second) == 2 &&
+	    start / US == second;
+	if (twice) {
 		off = tz_utc_offset(job->tz, start / US, NULL, NULL);
 		snprintf(suffix, sizeof suffix, "%c%02d:%02d",
 		    off < 0 ? '-' : '+', abs(off) / 3600, abs(off) % 3600 / 60);
 	}
-	switch (job->keyfmt) {
+	fmt = job->keyfmt;
+	if (ss != 0)
+		fmt = KEY_MINUTE + 1;	/* a zone's odd-second transition */
+	else if ((fmt == KEY_DAY && (hh != 0 || mm != 0 || twice)) ||
+	    (fmt == KEY_HOUR && mm != 0))
+		fmt = KEY_MINUTE;
+	switch (fmt) {
 	case KEY_DAY:
 		snprintf(buf, sizeof buf, "%04lld-%02d-%02d", (long long)y, m,
 		    d);
@@ -121,9 +144,13 @@ job_key(const struct job_def *job, int64_t start)
 		snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d%s",
 		    (long long)y, m, d, hh, suffix);
 		break;
-	default:
+	case KEY_MINUTE:
 		snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d%s",
 		    (long long)y, m, d, hh, mm, suffix);
+		break;
+	default:
+		snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d%s",
+		    (long long)y, m, d, hh, mm, ss, suffix);
 		break;
 	}
 	return xstrdup(buf);
@@ -145,14 +172,18 @@ digits(const char **p, int n)
 }
 
 /*
- * "YYYY-MM-DD[THH[:MM]][(+|-)HH:MM]" as local time in the job's zone.
+ * "YYYY-MM-DD[THH[:MM[:SS]]][(+|-)HH:MM]" as local time in the job's zone.
+ * A local time that a DST gap skips names the instant the gap ends, which
+ * is when a fixed-hour job's fire in the gap happens (dst = vixie or
+ * both): "2018-11-04" of a daily job in America/Sao_Paulo is 01:00 that
+ * day, the same interval as its canonical key "2018-11-04T01:00".
  * Returns 0 and the UTC instant, or -1.
  */
 static int
 parse_local_key(const struct job_def *job, const char *key, int64_t *out)
 {
 	const char	*p = key;
-	int		 y, m, d, hh = 0, mm = 0, sign, oh, om, n;
+	int		 y, m, d, hh = 0, mm = 0, ss = 0, sign, oh, om, n;
 	int64_t		 days, local, first, second, y2;
 	int		 m2, d2;
 
@@ -168,13 +199,18 @@ parse_local_key(const struct job_def *job, const char *key, int64_t *out)
 			p++;
 			if ((mm = digits(&p, 2)) < 0 || mm > 59)
 				return -1;
+			if (*p == ':') {
+				p++;
+				if ((ss = digits(&p, 2)) < 0 || ss > 59)
+					return -1;
+			}
 		}
 	}
 	days = tz_days_from_civil(y, m, d);
 	tz_civil_from_days(days, &y2, &m2, &d2);
 	if (m2 != m || d2 != d)
 		return -1;	/* 2001-02-30 */
-	local = days * 86400 + hh * 3600 + mm * 60;
+	local = days * 86400 + hh * 3600 + mm * 60 + ss;
 	n = tz_local_to_utc(job->tz, local, &first, &second);
 	if (*p == '+' || *p == '-') {
 		sign = *p++ == '-' ? -1 : 1;
@@ -185,8 +221,14 @@ parse_local_key(const struct job_def *job, const char *key, int64_t *out)
 		return n > 0 && (*out / US == first ||
 		    (n == 2 && *out / US == second)) ? 0 : -1;
 	}
-	if (*p != '\0' || n == 0)
+	if (*p != '\0')
 		return -1;
+	if (n == 0) {
+		if (job->cron == NULL || cron_hour_is_wildcard(job->cron) ||
+		    job->dst == CRON_DST_SKIP)
+			return -1;
+		first = tz_gap_end(job->tz, local);
+	}
 	*out = first * US;
 	return 0;
 }
@@ -243,6 +285,58 @@ job_bounds(const struct job_def *job, int64_t *lo, int64_t *hi)
 	if (job->end != NULL && job_parse_key(job, job->end, hi, &dummy,
 	    &canon, NULL) == 0)
 		free(canon);
+}
+
+int
+job_check_bounds(const struct job_def *job, int64_t start, const char *key,
+    char **cause)
+{
+	int64_t	 lo, hi, last;
+	char	*valid;
+
+	if (!job_scheduled(job))
+		return 0;
+	job_bounds(job, &lo, &hi);
+	if (lo != 0 && start < lo) {
+		valid = job_key(job, lo);
+		set_cause(cause, "partition %s is before the start of job '%s', "
+		    "%s; the first valid key is %s", key, job->name,
+		    job->start, valid);
+		free(valid);
+		return -1;
+	}
+	if (hi != 0 && start >= hi) {
+		last = job_prev_fire(job, hi);
+		valid = last >= 0 && (lo == 0 || last >= lo) ?
+		    job_key(job, last) : NULL;
+		set_cause(cause, "partition %s is not before the end of job "
+		    "'%s', %s (the first partition past its last); %s%s", key,
+		    job->name, job->end, valid != NULL ? "the last valid key "
+		    "is " : "it has no valid key", valid != NULL ? valid : "");
+		free(valid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+job_check_range(const struct job_def *job, const char *from, const char *to,
+    char **cause)
+{
+	const char	*keys[2] = { from, to };
+	char		*canon;
+	int64_t		 s, e;
+	int		 i, rc;
+
+	for (i = 0; i < 2; i++) {
+		if (job_parse_key(job, keys[i], &s, &e, &canon, cause) != 0)
+			return -1;
+		rc = job_check_bounds(job, s, canon, cause);
+		free(canon);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
 }
 
 /* Start of the first interval to consider after `watermark`. */

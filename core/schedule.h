@@ -12,7 +12,12 @@
  * interval start, as precise as the schedule needs: "2024-03-31" when
  * every fire is at local midnight, "2024-03-31T05" when on the hour,
  * "2024-03-31T05:30" otherwise; the second of two identical local times
- * in a fall-back overlap carries its offset, "2024-10-27T02+01:00".
+ * in a fall-back overlap carries its offset, "2024-10-27T02+01:00".  An
+ * interval whose start is not on that grid -- a fire moved to the end of
+ * a DST gap -- is keyed by the wall time it starts at, with minutes:
+ * "2024-09-29T03:45" (Pacific/Chatham), "2018-11-04T01:00"
+ * (America/Sao_Paulo midnight).  Every key job_key() makes, job_parse_key()
+ * reads back as the same interval.
  */
 #ifndef MESHD_SCHEDULE_H
 #define MESHD_SCHEDULE_H
@@ -38,6 +43,22 @@ char	*job_key(const struct job_def *, int64_t start);
  */
 int	job_parse_key(const struct job_def *, const char *key, int64_t *start,
 	    int64_t *end, char **canon, char **cause);
+
+/*
+ * Is the partition starting at `start` (key `key`, for the message) within
+ * the job's start and end?  0, or -1 with cause naming the bound and the
+ * nearest valid key: "partition 2000-12-31 is before the start of job
+ * 'x', 2001-01-01; the first valid key is 2001-01-01".  The one check of
+ * every verb that takes a key (run, trigger, backfill, clear) and of
+ * meshd's handling of their requests.  An unscheduled job has no bounds.
+ */
+int	job_check_bounds(const struct job_def *, int64_t start,
+	    const char *key, char **cause);
+
+/* Both keys of a range (backfill, clear) are partitions of the job within
+ * its bounds: 0, or -1 with cause (meshd's check of a queued request). */
+int	job_check_range(const struct job_def *, const char *from,
+	    const char *to, char **cause);
 
 struct due_interval {
 	int64_t	 start, end;

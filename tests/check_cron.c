@@ -112,8 +112,13 @@ START_TEST(test_parse_errors)
 	    "cron: month field: '13' is out of range 1-12 (column 7)");
 	parse_bad("0 0 * * 8",
 	    "cron: day-of-week field: '8' is out of range 0-7 (column 9)");
-	parse_bad("  0 0 * foo *",
-	    "cron: month field: unknown name 'foo' (column 9)");
+	parse_bad("0 0  * foo *",
+	    "cron: month field: unknown name 'foo' (column 8)");
+	/* Surrounding blanks: " @weekly" once fired on Sunday. */
+	parse_bad(" @weekly", "cron: ' @weekly' has a leading blank "
+	    "(column 1); write the schedule without surrounding blanks");
+	parse_bad("0 0 * * * ", "cron: '0 0 * * * ' has a trailing blank "
+	    "(column 10); write the schedule without surrounding blanks");
 	parse_bad("0 0 * * mon-fun",
 	    "cron: day-of-week field: unknown name 'fun' (column 13)");
 	parse_bad("0 0 mon * *", "cron: day-of-month field: names are not "
@@ -195,9 +200,9 @@ START_TEST(test_macros)
 	FIRES("UTC", "@yearly", CRON_DST_VIXIE, t, 1735689600);
 	FIRES("UTC", "@annually", CRON_DST_VIXIE, t, 1735689600);
 	FIRES("UTC", "@monthly", CRON_DST_VIXIE, t, 1727740800);
-	FIRES("UTC", "@weekly", CRON_DST_VIXIE, t, 1725753600);
+	/* meshd's weeks start on Monday: 2024-09-09. */
+	FIRES("UTC", "@weekly", CRON_DST_VIXIE, t, 1725840000);
 	FIRES("UTC", "@daily", CRON_DST_VIXIE, t, 1725494400);
-	FIRES("UTC", " @midnight ", CRON_DST_VIXIE, t, 1725494400);
 	FIRES("UTC", "@hourly", CRON_DST_VIXIE, t, 1725447600);
 	c = parse("@hourly");
 	ck_assert_int_eq(cron_hour_is_wildcard(c), 1);

@@ -95,7 +95,7 @@ has "$T/err" "unknown job 'nosuchjob' (jobs: good)" "unknown job lists the jobs"
 run_ctl 2 "partition off the schedule" run good --partition 2001-01-02T10
 has "$T/err" "'2001-01-02T10' is not a partition of @daily (nearest: 2001-01-02, 2001-01-03)" "nearest keys shown"
 run_ctl 2 "partition outside the job" run good --partition 2002-01-01
-has "$T/err" "outside job 'good'" "range error"
+has "$T/err" "partition 2002-01-01 is not before the end of job 'good', 2001-02-01 (the first partition past its last); the last valid key is 2001-01-31" "range error names the bound and the last valid key"
 run_ctl 2 "not a date" run good --partition yesterday
 run_ctl 0 "good run" run good --partition 2001-01-05
 run_ctl 2 "unknown partition" tasks good 2001-01-06
@@ -107,7 +107,7 @@ has "$T/err" "task 'nosuchtask'" "unknown task named"
 run_ctl 2 "backfill from before 1970" backfill good --from 1969-12-31 --to 2001-01-03
 has "$T/err" "--from 1969-12-31 is before 1970-01-01" "before the epoch: says so"
 run_ctl 2 "backfill from before the job's start" backfill good --from 2000-12-30 --to 2001-01-03
-has "$T/err" "--from 2000-12-30 is before the start of good, 2001-01-01" "before the start: names it"
+has "$T/err" "--from: partition 2000-12-30 is before the start of job 'good', 2001-01-01; the first valid key is 2001-01-01; nothing was written" "before the start: names it and the first valid key"
 run_ctl 2 "backfill from year 1" backfill good --from 0001-01-01 --to 2001-01-03 --dry-run
 run_ctl 2 "backfill to year 99999" backfill good --from 2001-01-01 --to 99999-01-02
 has "$T/err" "--to: '99999-01-02' is not a partition key" "an absurd year is not a key"

@@ -50,7 +50,7 @@ eq "$(jq -r "map(select(.partition == \"$day\")) | .[0].state" "$T/out")" "quara
 test -n "$(ls "$T/state/staging/flights_daily/$day" 2>/dev/null)" && ok "quarantined staging kept for inspection" ||
     fail "staging of the quarantined partition is gone"
 
-run_ctl 0 "a clean day again replaces its partition" run flights_daily --partition 2001-01-05
+run_ctl 0 "a clean day again replaces its partition" run flights_daily --partition 2001-01-05 --rerun
 eq "$(wh "SELECT count(*) FROM ops_flights WHERE partition_key = '2001-01-05'")" "$(jq '[.[] | select(.date | startswith("2001/01/05"))] | length' "$data/flights-20k.json")" "republish does not duplicate rows"
 
 # --- the daemon runs the demo jobs on their schedule, under a test clock

@@ -67,7 +67,7 @@ has "$T/out" "extracted 2001-01-02" "plugin log line is in the attempt log"
 run_ctl 0 "logs --json" logs okjob 2001-01-02 extract --json
 eq "$(jq -r '"\(.attempt) \(.state) " + (.log | contains("hello from ok plugin stdout") | tostring)' "$T/out")" "1 success true" "logs --json parses, with the log"
 run_ctl 2 "logs --follow with --json" logs okjob 2001-01-02 extract --json --follow
-run_ctl 0 "same partition again" run okjob --partition 2001-01-02
+run_ctl 0 "same partition again" run okjob --partition 2001-01-02 --rerun
 eq "$(sql "SELECT count(*) || ' v' || max(version) FROM product_partitions")" "1 v2" "republish replaces, never duplicates"
 eq "$(sql "SELECT count(*) FROM runs")" "1" "one run per (job, partition)"
 eq "$(sql "SELECT try_number FROM task_instances WHERE task_id = 'extract'")" "2" "try numbers continue"

@@ -104,7 +104,7 @@ none_left() {
 # check the outcome and the reason.
 hostile() {
 	run_ctl 0 "trigger $1" trigger "$1"
-	run_ctl 0 "trigger healthy alongside $1" trigger healthy
+	run_ctl 0 "trigger healthy alongside $1" trigger healthy --rerun
 	wait_done "$1"
 	eq "$(runstate "$1")" "$2" "$1: run $2"
 	eq "$(last "$1" reason)" "$3" "$1: the reason"
@@ -179,7 +179,7 @@ esac
 
 # --- meshd stopped for longer than heartbeat_timeout: a finished attempt
 # is read, not judged silent.
-run_ctl 0 "trigger healthy before a stop" trigger healthy
+run_ctl 0 "trigger healthy before a stop" trigger healthy --rerun
 sleep 0.1
 kill -STOP "$MPID"
 sleep 5

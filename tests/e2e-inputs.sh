@@ -73,7 +73,7 @@ waitsql "deeper runs once its whole window is published" "success" "SELECT r.sta
 eq "$(sql "SELECT group_concat(ri.partition_key, ' ') FROM (SELECT ri.partition_key FROM run_inputs ri JOIN runs r ON r.id = ri.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'deeper' ORDER BY 1) ri")" "2001-01-02 2001-01-03" "it read both partitions of the window"
 
 # --- republished upstream: rerun (down), marked (oi), and downstream of a mark
-run_ctl 0 "republish up 2001-01-03" trigger up --partition 2001-01-03
+run_ctl 0 "republish up 2001-01-03" trigger up --partition 2001-01-03 --rerun
 waitsql "the input is at version 2" "published v2" "SELECT pp.state || ' v' || pp.version FROM product_partitions pp JOIN products p ON p.id = pp.product_id WHERE p.name = 'test.ok' AND pp.partition_key = '2001-01-03'"
 waitsql "down (on_upstream_change = rerun) reads version 2" "test.ok 2001-01-03 v2" "SELECT p.name || ' ' || ri.partition_key || ' v' || ri.version FROM run_inputs ri JOIN products p ON p.id = ri.product_id JOIN runs r ON r.id = ri.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'down' AND r.partition_key = '2001-01-03'"
 waitsql "and republishes its product" "published v2" "SELECT pp.state || ' v' || pp.version FROM product_partitions pp JOIN products p ON p.id = pp.product_id WHERE p.name = 'test.a' AND pp.partition_key = '2001-01-03'"

@@ -108,7 +108,7 @@ wait_follow "follow of an attempt the done task never had" 2
 has "$T/f.err" "has no attempt 3" "says so"
 
 # --- interrupted: exits at once, by the signal
-run_ctl 0 "trigger slow again" trigger slow
+run_ctl 0 "trigger slow again" trigger slow --rerun
 follow slow
 waitsql "the new attempt runs" "2" "SELECT max(a.try_number) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'"
 sleep 0.3
@@ -209,7 +209,7 @@ run_ctl 0 "status --json" status --json
 eq "$(jq -r '"\(.up) \(.pid) \(.running | length)"' "$T/out")" "true $pid 0" "status --json parses"
 
 # --- status while an attempt runs: it is listed, in its job's zone
-run_ctl 0 "trigger slow once more" trigger slow
+run_ctl 0 "trigger slow once more" trigger slow --rerun
 waitsql "a slow attempt runs" "running" "SELECT a.state FROM attempts a WHERE a.try_number = 3"
 run_ctl 0 "status --json while running" status --json
 eq "$(jq -r '.running[0].job + " " + .running[0].task + " " + (.running[0].attempt | tostring)' "$T/out")" "slow extract 3" "status lists the running attempt"

@@ -65,12 +65,12 @@ jobattempts() { sql "SELECT count(*) FROM attempts a JOIN task_instances ti ON t
 # attempts to end and the run to succeed.
 rerun() {
 	n0=$(jobattempts "$1")
-	run_ctl 0 "trigger $1" trigger "$1"
+	run_ctl 0 "trigger $1" trigger "$1" --rerun
 	waitsql "$3" "$((n0 + $2)) success" "SELECT (SELECT count(*) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' AND a.state <> 'running') || ' ' || (SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1')"
 }
 
 # --- one run that succeeds with a check, one whose task fails twice
-run_ctl 0 "trigger lin" trigger lin
+run_ctl 0 "trigger lin" trigger lin --rerun
 run_ctl 0 "trigger bad" trigger bad
 run_ctl 0 "trigger flaky" trigger flaky
 start
@@ -124,7 +124,7 @@ waitsql "delivered" "$(maxseq)" "SELECT acked_seq FROM lineage_sinks"
 eq "$(jq -r 'select(.job.name == "slow.t1" and .eventType == "START") | [.inputs[] | .name + "@" + .facets.version.datasetVersion] | join(" ")' "$L")" "up.a@2024-01-0$(sql "SELECT id FROM products WHERE name = 'up.a'")@3 up.b@2024-01-0$(sql "SELECT id FROM products WHERE name = 'up.b'")@3" "inputs: the consumed partitions with their versions"
 
 # --- kill -9 mid-run: every event once, in order, after the restart
-run_ctl 0 "trigger slow" trigger slow
+run_ctl 0 "trigger slow" trigger slow --rerun
 waitsql "slow's third task is running" "1" "SELECT count(*) FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND ti.task_id = 't3' AND ti.state = 'running'"
 kill -9 "$pid"; wait "$pid" 2>/dev/null; pid=
 sleep 0.3

@@ -58,13 +58,13 @@ hup() {
 # again JOB DESC: trigger JOB and wait for one more successful attempt.
 again() {
 	n0=$(nattempts "$1")
-	run_ctl 0 "trigger $1" trigger "$1"
+	run_ctl 0 "trigger $1" trigger "$1" --rerun
 	waitsql "$2" "$((n0 + 1))" "SELECT count(*) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' AND a.state = 'success'"
 }
 # refused JOB DESC: a trigger of JOB is answered "unknown job".
 refused() {
 	n0=$(sql "SELECT count(*) FROM requests WHERE job = '$1' AND result = 'unknown job ''$1'''" 2>/dev/null || echo 0)
-	run_ctl 0 "trigger $1" trigger "$1"
+	run_ctl 0 "trigger $1" trigger "$1" --rerun
 	waitsql "$2" "$((n0 + 1))" "SELECT count(*) FROM requests WHERE job = '$1' AND result = 'unknown job ''$1'''"
 }
 
@@ -117,7 +117,7 @@ cp "$T/meshd.conf.good" "$T/meshd.conf"
 waitsql "the old file is up to date" "$(maxseq)" "SELECT acked_seq FROM lineage_sinks WHERE name = 'file:$A'"
 sed -i 's|^lineage = .*|lineage = { path = "state/b.jsonl"; };|' "$T/meshd.conf"
 # A run in flight while the deliverer is replaced.
-run_ctl 0 "trigger keep just before the reload" trigger keep
+run_ctl 0 "trigger keep just before the reload" trigger keep --rerun
 hup "a new lineage path"
 has "$LOG" "reloaded: 1 job; meshd.conf: lineage changed" "the reload says lineage changed"
 has "$LOG" "lineage: delivering to file $B" "a deliverer for the new file is started"

@@ -148,7 +148,7 @@ sed 's/^2001-01-01T03:00:00Z,26.7$/2001-01-01T03:00:00Z,99.9/' \
     "$top_srcdir/contrib/plugin-template/readings.csv" >"$T/jobs/readings.csv"
 grep -q '99.9' "$T/jobs/readings.csv" || fail "the test's bad reading is not in"
 run_ctl 1 "a rerun of 2001-01-01 with a bad reading fails" \
-    run template_readings --partition 2001-01-01
+    run template_readings --partition 2001-01-01 --rerun
 if cmp -s "$T/good.csv" "$T/state/readings/2001-01-01.csv"; then
 	ok "the warehouse still holds the published rows"
 else

@@ -67,7 +67,7 @@ stop_meshd
 # so that meshd finds it queued before its first retention pass.  The
 # marker stands for what an earlier attempt left there.
 touch "$S/wap/p3/marker"
-run_ctl 0 "trigger p3 again, slow, while meshd is down" trigger wap --partition p3 --param sleep_ms=4000
+run_ctl 0 "trigger p3 again, slow, while meshd is down" trigger wap --partition p3 --param sleep_ms=4000 --rerun
 conf "shutdown_grace = 1;" "staging_retention = 1;" "quarantine_retention = 0;"
 start_meshd
 

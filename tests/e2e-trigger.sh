@@ -57,10 +57,13 @@ pid=$!
 waitsql "meshd runs the request made while it was down" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'"
 waitsql "the day is run too" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'day' AND r.partition_key = '2001-01-05'"
 eq "$(sql "SELECT group_concat(state) FROM requests")" "done,done" "both requests are done"
-eq "$(sql "SELECT \"trigger\" FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "manual" "a triggered run says so"
+eq "$(sql "SELECT \"trigger\" FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'")" "trigger" "a triggered run says so (trigger, not manual)"
 
 # --- while meshd is up: it is told and acts at once
-run_ctl 0 "trigger with meshd up" trigger ref
+run_ctl 2 "trigger a partition that already succeeded" trigger ref
+has "$T/err" "partition current of job ref already succeeded (run 1, " "says so, with the run"
+has "$T/err" "use --rerun to run it again" "names --rerun"
+run_ctl 0 "trigger with meshd up" trigger ref --rerun
 has "$T/out" "meshd (pid $pid) runs it now" "names the daemon"
 waitsql "the partition runs again" "2" "SELECT max(try_number) FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'"
 lat=$(sql "SELECT min(a.started_us) - (SELECT max(created_us) FROM requests) FROM attempts a WHERE a.try_number = 2")
@@ -116,13 +119,13 @@ waitsql "the run with params succeeds" "1 success" "$echo_tries"
 eq "$(sql "SELECT params $echo_sql")" '{"label":"from the cli","n":"8"}' "runs.params holds them, the last of a key winning"
 eq "$(last_metric n)" "8" "the plugin reads the int param as overridden"
 has "$T/state/logs/echo/current/a.1.log" "label=from the cli" "the plugin reads the string param as overridden"
-run_ctl 0 "trigger --param --json" trigger echo --param extra=x --json
+run_ctl 0 "trigger --param --json" trigger echo --param extra=x --json --rerun
 eq "$(jq -r '.params.extra' "$T/out")" "x" "trigger --json shows the params"
 has "$T/err" "warning: --param extra: no task of job 'echo' has a param 'extra'" "an undeclared key is warned about"
 waitsql "the second run is done" "2 success" "$echo_tries"
 eq "$(last_metric has_extra)" "1" "an undeclared key reaches the plugin"
 eq "$(last_metric n)" "1" "params of an earlier trigger do not stick"
-run_ctl 0 "trigger without --param" trigger echo
+run_ctl 0 "trigger without --param" trigger echo --rerun
 waitsql "the third run is done" "3 success" "$echo_tries"
 eq "$(sql "SELECT coalesce(params, 'NULL') $echo_sql")" "NULL" "no --param: runs.params is NULL"
 eq "$(last_metric has_extra)" "0" "no --param: the job file's params alone"
@@ -136,7 +139,7 @@ has "$T/err" "task 'a' has 'n' as an int, and 'abc' is not one" "the type is che
 eq "$(sql "SELECT count(*) FROM requests")" "$nreq" "refused --param requests record nothing"
 # A value that does not read as its type by the time the run starts (the
 # job file changed, or another writer) fails the task, saying why.
-sql "INSERT INTO requests (kind, job, partition_key, args, created_us) VALUES ('trigger', 'echo', 'current', '{\"params\":{\"n\":\"abc\"}}', 1)"
+sql "INSERT INTO requests (kind, job, partition_key, args, created_us) VALUES ('trigger', 'echo', 'current', '{\"params\":{\"n\":\"abc\"},\"rerun\":true}', 1)"
 kill -USR1 "$pid"	# the poke meshctl sends after a request
 waitsql "a bad value at run time fails the task" "4 failed" "$echo_tries"
 eq "$(sql "SELECT ti.reason FROM task_instances ti JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'echo'")" "run parameter n=abc: the job file makes 'n' an int, and 'abc' is not one" "the reason names the param, its type and the value"
