@@ -302,7 +302,8 @@ run_retrigger(struct erun *r, const char *trigger, char **cause)
 	if (trigger == NULL)
 		return 0;
 	if (sqlite3_prepare_v2(state_sqlite(r->e->st), "UPDATE runs SET "
-	    "\"trigger\" = ? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK) {
+	    "\"trigger\" = ?1, scheduled = scheduled OR ?1 = 'schedule' "
+	    "WHERE id = ?2", -1, &stmt, NULL) != SQLITE_OK) {
 		set_cause(cause, "run trigger: %s", sqlite3_errmsg(
 		    state_sqlite(r->e->st)));
 		return -1;

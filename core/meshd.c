@@ -774,10 +774,11 @@ watermarks_for(struct daemon *d, const struct jobset *js,
 	long		 k;
 
 	w = xcalloc(js->n == 0 ? 1 : js->n, sizeof *w);
-	/* One query for every job's last scheduled interval. */
+	/* One query for every job's last scheduled interval: runs.scheduled,
+	 * since a rerun records its own trigger. */
 	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT j.name, "
 	    "max(r.interval_end_us) FROM runs r JOIN jobs j ON j.id = r.job_id "
-	    "WHERE r.\"trigger\" = 'schedule' GROUP BY j.name", -1, &stmt,
+	    "WHERE r.scheduled = 1 GROUP BY j.name", -1, &stmt,
 	    NULL) == SQLITE_OK) {
 		while (sqlite3_step(stmt) == SQLITE_ROW) {
 			const char *name = (const char *)

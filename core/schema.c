@@ -290,6 +290,13 @@ static const char *const steps[] = {
 	"CREATE INDEX alert_outbox_pending ON alert_outbox(state, job, seq);\n"
 	"CREATE INDEX alert_outbox_job ON alert_outbox(job, seq);\n"
 	"ALTER TABLE jobs ADD COLUMN failing_since_us INTEGER;\n",
+
+	/* Version 8: runs.scheduled -- the scheduler made (or took over)
+	 * this run.  A rerun now records its own trigger (manual, trigger,
+	 * clear), so the trigger no longer says whether meshd's schedule
+	 * reached the interval; the watermark it resumes from reads this. */
+	"ALTER TABLE runs ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;\n"
+	"UPDATE runs SET scheduled = 1 WHERE \"trigger\" = 'schedule';\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

@@ -92,8 +92,9 @@ static const char *const stmt_sql[S_MAX] = {
 	    " RETURNING id",
 	[S_RUN_INSERT] =
 	    "INSERT INTO runs (job_id, partition_key, interval_start_us,"
-	    " interval_end_us, \"trigger\", state, created_us)"
-	    " VALUES (?1, ?2, ?3, ?4, coalesce(?5, 'schedule'), 'queued', ?6)"
+	    " interval_end_us, \"trigger\", state, created_us, scheduled)"
+	    " VALUES (?1, ?2, ?3, ?4, coalesce(?5, 'schedule'), 'queued', ?6,"
+	    " coalesce(?5, 'schedule') = 'schedule')"
 	    " ON CONFLICT (job_id, partition_key) DO NOTHING"
 	    " RETURNING id",
 	[S_RUN_FIND] =

@@ -105,6 +105,7 @@ echo "2001-01-11T01:00:01Z" >"$CLOCK"
 wait_for "it starts once the offset has passed" 10 runs_are spread 1
 stop_meshd
 
+
 # --- pause and unpause, requested while meshd is down and while it is up
 rm -f "$T/jobs/"*.conf
 job3 pall all 0 2001-02-01
@@ -148,5 +149,23 @@ eq "$(sql "PRAGMA integrity_check")" "ok" "integrity_check is ok"
 eq "$(sql "SELECT count(*) > 0 FROM attempts WHERE reason = 'daemon restarted'")" "1" "in-flight attempts were recorded as 'daemon restarted'"
 stop_meshd
 eq "$STOPRC" "0" "clean stop"
+
+# --- a rerun records its own trigger, and meshd still knows where its
+# schedule stopped: days a catch-up skipped stay skipped after a rerun of
+# the day it ran and a restart
+rm -f "$T/jobs/"*.conf
+job3 wm latest 0 2001-03-01
+echo "2001-03-05T00:00:01Z" >"$CLOCK"
+daemon_start
+wait_for "catchup latest: only the latest day runs" 10 runs_are wm 1
+stop_meshd
+run_ctl 0 "rerun that day by hand" run wm --partition 2001-03-04 --rerun
+eq "$(sql "SELECT \"trigger\" FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'wm' AND partition_key = '2001-03-04'")" "manual" "the rerun records its own trigger"
+sed -i 's/^catchup = "latest";$/catchup = "all";/' "$T/jobs/wm.conf"
+echo "2001-03-06T00:00:01Z" >"$CLOCK"
+daemon_start
+wait_for "the next day runs after the restart" 10 sh -c "[ \"\$(sqlite3 '$T/state/state.db' \"SELECT state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'wm' AND partition_key = '2001-03-05'\")\" = success ]"
+stop_meshd
+eq "$(sql "SELECT group_concat(partition_key || ':' || scheduled, ' ') FROM (SELECT partition_key, scheduled FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'wm' ORDER BY partition_key)")" "2001-03-04:1 2001-03-05:1" "the skipped days stay skipped; runs.scheduled survives the rerun"
 
 finish
