@@ -851,10 +851,74 @@ reload_lineage(struct daemon *d, const struct meshd_config *old,
 	}
 }
 
+/* Log each diagnostic of a job load as ERROR or WARN, with file:line. */
+static void
+jobs_log(const struct errlist *errs)
+{
+	size_t	i;
+
+	for (i = 0; i < errs->n; i++)
+		log_msg(errs->v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
+		    LOG_LVL_WARN, "%s:%d: %s", errs->v[i].file != NULL ?
+		    errs->v[i].file : "?", errs->v[i].line, errs->v[i].msg);
+}
+
 /*
- * SIGHUP: read meshd.conf again and load the jobs against it, validating
- * everything before anything is applied; on any error keep the old config
- * and the old jobs, entirely.  Running attempts are never touched.
+ * Load and judge the jobs of `cfg` into js, each on its own (issue 11): a
+ * job whose file, policies, plugins or links to other jobs are wrong is
+ * refused alone, logged, and kept in js->broken.  With `old` (a reload), a
+ * refused job that old runs keeps running its last valid version, and the
+ * set is linked and judged again with it.
+ */
+static void
+jobs_admit(const struct meshd_config *cfg, struct jobset *js,
+    struct jobset *old)
+{
+	struct errlist	 errs = ERRLIST_INIT;
+	size_t		 i, nprev = 0;
+	char		*names = NULL, *t;
+
+	memset(js, 0, sizeof *js);
+	jobs_load(cfg, js, &errs);
+	jobs_log(&errs);
+	errlist_free(&errs);
+	/* Governance, and the plugins' descriptors: jobs that break one
+	 * are refused, the rest run. */
+	policy_enforce(cfg, js);
+	if (old != NULL && jobs_keep_previous(js, old) > 0) {
+		/* Positions changed, and an old version meets new jobs. */
+		jobs_link(js, &errs);
+		jobs_log(&errs);
+		errlist_free(&errs);
+		policy_enforce(cfg, js);
+	}
+	if (js->nbroken == 0)
+		return;
+	for (i = 0; i < js->nbroken; i++) {
+		nprev += js->broken[i].previous;
+		t = xasprintf("%s%s%s%s", names != NULL ? names : "",
+		    names != NULL ? ", " : "", js->broken[i].name,
+		    js->broken[i].previous ? " (running the previous version)" :
+		    "");
+		free(names);
+		names = t;
+	}
+	log_error("%zu broken job%s refused (errors above; meshctl jobs and "
+	    "validate show them): %s; the other %zu job%s run",
+	    js->nbroken, js->nbroken == 1 ? "" : "s", names, js->n - nprev,
+	    js->n - nprev == 1 ? "" : "s");
+	if (js->n == 0)
+		log_error("every job is broken: meshd runs no job until one "
+		    "is fixed and meshd reloaded (SIGHUP)");
+	free(names);
+}
+
+/*
+ * SIGHUP: read meshd.conf again and load the jobs against it.  An error in
+ * meshd.conf refuses the whole reload: the old config and the old jobs
+ * stay, entirely.  Jobs are judged one by one (jobs_admit()): a broken job
+ * file refuses only its job, which keeps running its last valid version
+ * if it had one.  Running attempts are never touched.
  *
  * The engine, the jobs' loader and the freshness passes hold d->cfg, not
  * copies of its fields, and read it when they use it: the new config is
@@ -872,7 +936,7 @@ daemon_reload(struct daemon *d)
 	struct errlist		 errs = ERRLIST_INIT;
 	struct meshd_config	*next, swap;
 	struct config_changes	 ch;
-	struct jobset		 js;
+	struct jobset		 js, oldview;
 	int64_t			*w;
 	size_t			 i;
 	char			*now, *later, *cause = NULL;
@@ -885,13 +949,6 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	config_reload_merge(d->cfg, next, &ch);
-	if (jobs_load(next, &js, &errs) != 0) {
-		reload_refused(d, &errs);
-		jobset_free(&js);
-		errlist_free(&errs);
-		config_free(next);
-		return;
-	}
 	for (i = 0; i < errs.n; i++)
 		log_warn("%s:%d: %s", errs.v[i].file != NULL ? errs.v[i].file :
 		    "?", errs.v[i].line, errs.v[i].msg);
@@ -899,9 +956,15 @@ daemon_reload(struct daemon *d)
 	for (i = 0; i < ch.nrestart; i++)
 		log_warn("%s: %s changed; it takes effect at the next restart",
 		    d->config_path, ch.restart[i]);
-	/* Governance by the new policies: jobs that break one are refused,
-	 * the rest run. */
-	policy_enforce(next, &js);
+	/* The watermarks are the old set's by position: look them up in a
+	 * view of it taken before previous versions move out of it. */
+	memset(&oldview, 0, sizeof oldview);
+	oldview.n = d->jobs.n;
+	oldview.v = xcalloc(d->jobs.n + 1, sizeof *oldview.v);
+	memcpy(oldview.v, d->jobs.v, d->jobs.n * sizeof *oldview.v);
+	jobset_reindex(&oldview);
+	/* By the new policies, against the new config. */
+	jobs_admit(next, &js, &d->jobs);
 
 	/* Valid: apply.  `next` ends up holding the previous settings. */
 	swap = *d->cfg;
@@ -917,7 +980,9 @@ daemon_reload(struct daemon *d)
 	reload_lineage(d, next, ch.deliverer);
 	config_free(next);
 
-	w = watermarks_for(d, &js, &d->jobs, d->watermark);
+	w = watermarks_for(d, &js, &oldview, d->watermark);
+	free(oldview.v);
+	free(oldview.hidx);
 	d->retired = xreallocarray(d->retired, d->nretired + 1,
 	    sizeof *d->retired);
 	d->retired[d->nretired++] = d->jobs;
@@ -1035,18 +1100,19 @@ daemon_start(struct daemon *d, int *lockfd)
 	char			*cause = NULL;
 	pid_t			 holder;
 
-	if ((d->cfg = config_load(d->config_path, &errs)) == NULL ||
-	    jobs_load(d->cfg, &d->jobs, &errs) != 0) {
+	/* Only meshd.conf stops the start: a broken job is refused alone
+	 * (jobs_admit()), even if that leaves none to run. */
+	if ((d->cfg = config_load(d->config_path, &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
 		fprintf(stderr, "meshd: refusing to start: fix the errors "
-		    "above (meshctl validate shows them too)\n");
+		    "above in %s (meshctl validate shows them too)\n",
+		    d->config_path);
 		return -1;
 	}
 	errlist_print(&errs, stderr);
 	errlist_free(&errs);
-	/* Governance: jobs that break a policy are refused, the rest run. */
-	policy_enforce(d->cfg, &d->jobs);
+	jobs_admit(d->cfg, &d->jobs, NULL);
 	/* The lineage deliverer is a child with its own connection.  It
 	 * execs meshd again, so it could start at any time (a reload does),
 	 * but at start it is simply first. */

@@ -337,6 +337,7 @@ policy_conf_parse(const config_setting_t *g, const char *path,
 struct pplugin {
 	const char		*path;
 	struct plugin_info	*info;		/* NULL: refused */
+	char			*cause;		/* why, when refused */
 	char			*real;		/* realpath, or NULL */
 };
 
@@ -367,7 +368,7 @@ pcheck_plugin(struct pcheck *c, const char *path)
 	/* A refused plugin is reported by validate and by the worker, with
 	 * the loader's own words; policies have nothing to judge. */
 	p->info = loader_probe(path, &cause);
-	free(cause);
+	p->cause = cause;
 	p->real = realpath(path, NULL);
 	return c->npl++;
 }
@@ -577,6 +578,35 @@ check_plugin(struct pcheck *c, size_t j, const struct task_def *td,
 	}
 }
 
+/*
+ * The plugin of task td as the worker will find it (POLICY_PLUGINS): it
+ * loads, has the task's stage, and declares the product the task builds.
+ * meshd refuses the job at load rather than fail each of its runs.
+ */
+static void
+check_descriptor(struct pcheck *c, size_t j, const struct task_def *td,
+    size_t k)
+{
+	const struct plugin_info	*pi = c->pl[k].info;
+	size_t				 i;
+
+	if (pi == NULL) {
+		pviol(c, j, td, "%s", c->pl[k].cause != NULL ? c->pl[k].cause :
+		    "plugin refused");
+		return;
+	}
+	if (!pi->has_stage[td->stage])
+		pviol(c, j, td, "plugin '%s' (%s) has no %s stage", pi->name,
+		    c->pl[k].path, stage_name(td->stage));
+	if (td->product == NULL)
+		return;
+	for (i = 0; i < pi->nproducts; i++)
+		if (strcmp(pi->products[i].name, td->product) == 0)
+			return;
+	pviol(c, j, td, "plugin '%s' (%s) does not build product '%s'",
+	    pi->name, c->pl[k].path, td->product);
+}
+
 /* Rules about a product built by task t of job j. */
 static void
 check_product(struct pcheck *c, size_t j, size_t t, size_t k)
@@ -644,47 +674,55 @@ check_product(struct pcheck *c, size_t j, size_t t, size_t k)
 }
 
 /*
- * A product named in a task of two jobs: the job later in name order is
- * in the wrong, as with a job name used twice.  A job refused for another
- * reason does not count, so that it does not take the product from a good
- * job.  Only the `product` key counts: a publish task without one builds
- * its plugin's first product, which many small jobs (tests, first steps)
- * share without meaning to own it.
+ * A product named in a task of two jobs: every job building it is refused,
+ * each naming the others.  Refusing only one (by name order, say) would let
+ * a new job take a product from the job that has built it for years.  A
+ * job refused for another reason does not count, so that it does not take
+ * the product from a good job.  Only the `product` key counts: a publish
+ * task without one builds its plugin's first product, which many small
+ * jobs (tests, first steps) share without meaning to own it.
  */
 static void
 check_one_producer(struct pcheck *c)
 {
 	const struct job_def	*job, *o;
+	unsigned char		*was;
 	size_t			 j, t, i;
 	int			 ot;
 
+	/* Refused for other reasons, before this rule flags anyone. */
+	was = xcalloc(c->js->n + 1, 1);
+	memcpy(was, c->bad, c->js->n);
 	for (j = 0; j < c->js->n; j++) {
+		if (was[j])
+			continue;
 		job = c->js->v[j];
 		for (t = 0; t < job->ntasks; t++) {
 			if (job->tasks[t].product == NULL)
 				continue;
-			for (i = 0; i < j; i++) {
+			for (i = 0; i < c->js->n; i++) {
 				o = c->js->v[i];
-				if (c->bad[i])
+				if (i == j || was[i])
 					continue;
 				if ((ot = job_builds(o, job->tasks[t].product))
 				    < 0)
 					continue;
 				pviol(c, j, &job->tasks[t], "product '%s' is "
-				    "already built by job '%s' (%s:%d); a "
-				    "product has one producing job",
-				    job->tasks[t].product, o->name, o->file,
-				    o->tasks[ot].line);
-				break;
+				    "also built by job '%s' (%s:%d); a "
+				    "product has one producing job: both are "
+				    "refused", job->tasks[t].product, o->name,
+				    o->file, o->tasks[ot].line);
 			}
 		}
 	}
+	free(was);
 }
 
-/* Remove the refused jobs; a job reading a product only a removed job
- * built is refused too, until none is left.  Relinks the inputs. */
+/* Remove the refused jobs, recording them as broken with the errors from
+ * `from` on; a job reading a product only a removed job built is refused
+ * too, until none is left.  Relinks the inputs. */
 static void
-drop_jobs(struct pcheck *c)
+drop_jobs(struct pcheck *c, size_t from)
 {
 	struct jobset	*js = c->js;
 	size_t		 i, j, k, n;
@@ -713,7 +751,7 @@ drop_jobs(struct pcheck *c)
 				errlist_error(c->errs, job->file,
 				    job->inputs[k].line, "job '%s': input "
 				    "'%s': job '%s', which builds it, is "
-				    "refused (see above)", job->name,
+				    "refused", job->name,
 				    job->inputs[k].product, js->v[p]->name);
 				c->bad[i] = 1;
 				again = 1;
@@ -721,17 +759,10 @@ drop_jobs(struct pcheck *c)
 			}
 		}
 	}
-	for (i = n = 0; i < js->n; i++) {
-		if (c->bad[i])
-			job_free(js->v[i]);
-		else
-			js->v[n++] = js->v[i];
-	}
+	n = js->n;
+	jobset_refuse(js, c->bad, c->errs, from);
 	if (n == js->n)
 		return;
-	js->n = n;
-	/* The positions changed: index the names again. */
-	jobset_reindex(js);
 	for (i = 0; i < js->n; i++) {
 		struct job_def *job = js->v[i];
 
@@ -755,7 +786,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 {
 	struct pcheck		 c;
 	struct policy_conf	*dflt = NULL;
-	size_t			 j, t, k, nbad = 0;
+	size_t			 j, t, k, nbad = 0, from = errs->n;
 
 	memset(&c, 0, sizeof c);
 	c.cfg = cfg;
@@ -781,6 +812,8 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 			const struct task_def *td = &job->tasks[t];
 
 			k = pcheck_plugin(&c, td->plugin_path);
+			if (flags & POLICY_PLUGINS)
+				check_descriptor(&c, j, td, k);
 			if (c.pl[k].info == NULL)
 				continue;
 			if (!c.seen[k]) {
@@ -798,7 +831,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 		nbad += c.bad[j];
 	if (nbad > 0 && (flags & POLICY_DROP)) {
 		k = js->n;
-		drop_jobs(&c);
+		drop_jobs(&c, from);
 		nbad = k - js->n;
 	}
 
@@ -806,6 +839,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 		if (c.pl[k].info != NULL)
 			plugin_info_free(c.pl[k].info);
 		free(c.pl[k].real);
+		free(c.pl[k].cause);
 	}
 	free(c.pl);
 	free(c.seen);
@@ -854,16 +888,17 @@ policy_enforce(const struct meshd_config *cfg, struct jobset *js)
 	struct errlist	errs = ERRLIST_INIT;
 	size_t		i, n;
 
-	n = policy_check(cfg, js, POLICY_DROP, &errs);
+	n = policy_check(cfg, js, POLICY_DROP | POLICY_PLUGINS, &errs);
 	for (i = 0; i < errs.n; i++)
 		log_msg(errs.v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
 		    LOG_LVL_WARN, "%s:%d: %s", errs.v[i].file != NULL ?
 		    errs.v[i].file : "?", errs.v[i].line, errs.v[i].msg);
 	if (n > 0)
-		log_error("refused %zu job%s that break%s a policy or share a "
-		    "product (above; meshctl validate shows the same); the "
-		    "other %zu job%s run", n, n == 1 ? "" : "s",
-		    n == 1 ? "s" : "", js->n, js->n == 1 ? "" : "s");
+		log_error("refused %zu job%s that break%s a policy, use%s a "
+		    "plugin wrongly or share a product (above; meshctl "
+		    "validate shows the same); the other %zu job%s run", n,
+		    n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "s" : "",
+		    js->n, js->n == 1 ? "" : "s");
 	errlist_free(&errs);
 	return n;
 }

@@ -76,7 +76,12 @@ struct policy_conf	*policy_conf_parse(const config_setting_t *g,
 void			 policy_conf_free(struct policy_conf *);
 
 /* policy_check() flags. */
-#define POLICY_DROP	0x1	/* take violating jobs out of the set */
+#define POLICY_DROP	0x1	/* take violating jobs out of the set, into
+				 * its broken list (job.h) */
+#define POLICY_PLUGINS	0x2	/* and refuse a job whose plugin is refused,
+				 * lacks the task's stage or does not declare
+				 * the task's product (meshd; validate says
+				 * so in its own words) */
 
 /*
  * Probe each distinct plugin of the set once (in a child process, see

@@ -607,7 +607,7 @@ END_TEST
 START_TEST(test_jobs_duplicate_name)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 	char			*want;
 
 	copy_fixture("dup/a.conf");
@@ -633,7 +633,7 @@ END_TEST
 START_TEST(test_jobs_errors_in_two_files)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 
 	copy_fixture("multi/a-good.conf");
 	copy_fixture("multi/b-bad.conf");
@@ -657,7 +657,7 @@ END_TEST
 START_TEST(test_jobs_sorted)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 
 	copy_fixture("jobs/unknown-key.conf");
 	copy_fixture("jobs/minimal.conf");
@@ -676,7 +676,7 @@ END_TEST
 START_TEST(test_jobs_dir_unreadable)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 	char			*want;
 
 	/* jobs/ was never created in the test tree. */
