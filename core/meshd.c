@@ -5,8 +5,9 @@
  * queued runs to the engine within the limits, and let the engine launch,
  * collect and commit.  It sleeps until the next interval ends, the next
  * retry is due or a result arrives.  SIGTERM/SIGINT drain and stop,
- * SIGHUP reloads meshd.conf and the jobs (validated whole first), and a
- * restart after a crash resumes every run the state says was unfinished.
+ * SIGHUP reloads meshd.conf (validated whole first) and the jobs (each on
+ * its own: a broken job is refused alone), and a restart after a crash
+ * resumes every run the state says was unfinished.
  */
 #include <sys/stat.h>
 
@@ -1164,9 +1165,9 @@ daemon_start(struct daemon *d, int *lockfd)
 		goto fail;
 	d->watermark = watermarks_for(d, &d->jobs, NULL, NULL);
 	d->paused = paused_for(d, &d->jobs);
-	log_info("meshd %s started: pid %ld, %zu job%s, %d worker%s, state "
-	    "%s%s", PACKAGE_VERSION, (long)getpid(), d->jobs.n,
-	    d->jobs.n == 1 ? "" : "s", d->cfg->workers,
+	log_info("meshd %s started: pid %ld, %zu job%s (%zu broken), %d "
+	    "worker%s, state %s%s", PACKAGE_VERSION, (long)getpid(), d->jobs.n,
+	    d->jobs.n == 1 ? "" : "s", d->jobs.nbroken, d->cfg->workers,
 	    d->cfg->workers == 1 ? "" : "s", d->cfg->state_db,
 	    d->clock_file != NULL ? " (test clock)" : "");
 	return 0;
