@@ -21,10 +21,10 @@
  *   owner (policy require_owner)
  *
  * Two checks hold whatever the policies: a product is declared by one
- * plugin only, and built (`product = ...` in a task) by one job only.  A
- * third holds unless allow_publish_without_check: a job with a publish
- * task has a check task (the gate; dag.c puts every check before every
- * publish).
+ * plugin only, and built (`product = ...` in a task) by one job only (every
+ * job building it is refused, each naming the others).  A third holds
+ * unless allow_publish_without_check: a job with a publish task has a check
+ * task (the gate; dag.c puts every check before every publish).
  */
 #ifndef MESHD_POLICY_H
 #define MESHD_POLICY_H
@@ -47,14 +47,15 @@ struct jobset;
  * Probe each distinct plugin of the set once (in a child process, see
  * loader_probe), then check the policies of cfg->policies and the
  * one-producer rules for every job, task and product.  Each violation is
- * an error in errs at the job file and the task's line.  A plugin that
- * cannot be probed is not reported here (meshctl validate and the worker
- * do that) and its tasks are not judged.
+ * an error in errs at the job file and the task's line.  Without
+ * POLICY_PLUGINS, a plugin that cannot be probed is not reported here
+ * (meshctl validate and the worker do that) and its tasks are not judged.
  *
- * With POLICY_DROP, the violating jobs are removed from `js` and freed,
- * and so are the jobs left reading a product only a removed job built
- * (each reported too); the input links and the name index are rebuilt.
- * Returns the number of violating (with POLICY_DROP: removed) jobs.
+ * With POLICY_DROP, the violating jobs are moved from `js` into its broken
+ * list (jobset_refuse()), and so are the jobs left reading a product only
+ * a removed job built (each reported too); the input links and the name
+ * index are rebuilt.  Returns the number of violating (with POLICY_DROP:
+ * removed) jobs.
  */
 size_t	policy_check(const struct meshd_config *, struct jobset *js,
 	    int flags, struct errlist *errs);
@@ -67,10 +68,10 @@ size_t	policy_check(const struct meshd_config *, struct jobset *js,
 int	policy_refuses(const struct meshd_config *, struct jobset *js,
 	    const char *name, struct errlist *errs);
 /*
- * meshd: policy_check(POLICY_DROP) on a freshly loaded set, logging each
- * violation ("file:line: message") and how many jobs were refused.  Call
- * it right after jobs_load() succeeds, at start and on reload, before the
- * set is used.  Returns the number of jobs refused.
+ * meshd: policy_check(POLICY_DROP | POLICY_PLUGINS) on a freshly loaded
+ * set, logging each violation ("file:line: message") and how many jobs
+ * were refused.  Call it right after jobs_load(), at start and on reload,
+ * before the set is used.  Returns the number of jobs refused.
  */
 size_t	policy_enforce(const struct meshd_config *, struct jobset *js);
 
