@@ -75,14 +75,12 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc != optind)
 		return ctl_usage(ctl);
-	if (ctl_jobs_judged(ctl, &js, &errs) != 0) {
-		errlist_print(&errs, stderr);
-		errlist_free(&errs);
+	if (ctl_config(ctl) == NULL)
 		return CTL_EXIT_USAGE;
-	}
+	health = ctl_health(ctl, &pid);
+	ctl_jobs_judged(ctl, &js, &errs, health);
 	/* Every error is in the rows (and in meshctl validate). */
 	errlist_free(&errs);
-	health = ctl_health(ctl, &pid);
 	/* The last runs come from the state, if there is one yet. */
 	st = state_open_wait(ctl->cfg->state_db, STATE_RDONLY, ctl->timeout_ms,
 	    NULL);

@@ -12,12 +12,32 @@
 #include "policy.h"
 
 int
-ctl_jobs_judged(struct ctl *ctl, struct jobset *js, struct errlist *errs)
+ctl_jobs_judged(struct ctl *ctl, struct jobset *js, struct errlist *errs,
+    json_t *health)
 {
+	const char	**ext = NULL;
+	json_t		 *b, *p;
+	size_t		  next = 0, i, k;
+
 	memset(js, 0, sizeof *js);
 	if (ctl_config(ctl) == NULL)
 		return -1;
-	jobs_load(ctl->cfg, js, errs);
+	jobs_load_files(ctl->cfg, js, errs);
+	/* A broken job meshd still runs the previous version of builds its
+	 * products as before: its readers run, as in meshd. */
+	json_array_foreach(health != NULL ? json_object_get(health,
+	    "broken_jobs") : NULL, i, b) {
+		if (!json_is_true(json_object_get(b, "running_previous")))
+			continue;
+		json_array_foreach(json_object_get(b, "products"), k, p) {
+			if (!json_is_string(p))
+				continue;
+			ext = xreallocarray(ext, next + 1, sizeof *ext);
+			ext[next++] = json_string_value(p);
+		}
+	}
+	jobs_link_ext(js, errs, ext, next);
+	free(ext);
 	policy_check(ctl->cfg, js, POLICY_DROP | POLICY_PLUGINS, errs);
 	return 0;
 }

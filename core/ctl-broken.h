@@ -17,14 +17,15 @@
 struct ctl;
 
 /*
- * Load the jobs and judge them as meshd does at start (jobs_load, then
- * the policies and the plugins' descriptors, POLICY_DROP | POLICY_PLUGINS):
- * the jobs meshd would run are in js->v, the others in js->broken.  Every
- * diagnostic is in errs.  -1 if meshd.conf cannot be read (ctl_config has
- * said why), else 0.
+ * Load the jobs and judge them as meshd does (jobs_load, then the policies
+ * and the plugins' descriptors, POLICY_DROP | POLICY_PLUGINS): the jobs
+ * meshd would run are in js->v, the others in js->broken.  With `health`
+ * (ctl_health()), the products of the previous versions the running meshd
+ * keeps count as built, as they do in meshd.  Every diagnostic is in errs.
+ * -1 if meshd.conf cannot be read (ctl_config has said why), else 0.
  */
 int		 ctl_jobs_judged(struct ctl *, struct jobset *js,
-		    struct errlist *errs);
+		    struct errlist *errs, json_t *health);
 /*
  * The running meshd's health record (<state_db>.health, meshd-health.c),
  * or NULL when meshd is down or the file is not its own; *pid is meshd's

@@ -27,7 +27,7 @@ jobs_cmp(const void *a, const void *b)
 }
 
 int
-jobs_load(const struct meshd_config *cfg, struct jobset *out,
+jobs_load_files(const struct meshd_config *cfg, struct jobset *out,
     struct errlist *errs)
 {
 	DIR		 *d;
@@ -77,6 +77,16 @@ jobs_load(const struct meshd_config *cfg, struct jobset *out,
 		free(names[i]);
 	}
 	free(names);
+	return errs->nerrors > nerr0 ? -1 : 0;
+}
+
+int
+jobs_load(const struct meshd_config *cfg, struct jobset *out,
+    struct errlist *errs)
+{
+	size_t	nerr0 = errs->nerrors;
+
+	jobs_load_files(cfg, out, errs);
 	jobs_link(out, errs);
 	return errs->nerrors > nerr0 ? -1 : 0;
 }
@@ -168,6 +178,13 @@ struct link_lost {
 size_t
 jobs_link(struct jobset *js, struct errlist *errs)
 {
+	return jobs_link_ext(js, errs, NULL, 0);
+}
+
+size_t
+jobs_link_ext(struct jobset *js, struct errlist *errs,
+    const char *const *ext, size_t next)
+{
 	struct product_job	*pj, key, *hit;
 	struct link_lost	*lost = NULL;
 	unsigned char		*bad, *color;
@@ -203,6 +220,11 @@ jobs_link(struct jobset *js, struct errlist *errs)
 					    (long)hit->job;
 					continue;
 				}
+				for (l = 0; l < next; l++)
+					if (strcmp(ext[l], key.product) == 0)
+						break;
+				if (l < next)
+					continue;
 				for (l = 0; l < nlost; l++)
 					if (strcmp(lost[l].product,
 					    key.product) == 0)

@@ -229,6 +229,10 @@ void		 job_free(struct job_def *);
  */
 int		 jobs_load(const struct meshd_config *, struct jobset *out,
 		    struct errlist *errs);
+/* jobs_load() without jobs_link(): each file alone, the inputs unlinked
+ * (meshd's reload puts previous versions in before it links). */
+int		 jobs_load_files(const struct meshd_config *, struct jobset *out,
+		    struct errlist *errs);
 /*
  * Link each input to the job of the set that builds its product.  Refuses
  * (jobset_refuse()) a job reading a product nobody builds, and the jobs of
@@ -237,6 +241,11 @@ int		 jobs_load(const struct meshd_config *, struct jobset *out,
  * Returns the number of jobs refused.
  */
 size_t		 jobs_link(struct jobset *, struct errlist *errs);
+/* jobs_link(), with the products `ext` built outside the set: their readers
+ * are not refused, and their producer stays -1.  For meshctl, where meshd
+ * runs previous versions of jobs whose files are broken now. */
+size_t		 jobs_link_ext(struct jobset *, struct errlist *errs,
+		    const char *const *ext, size_t next);
 /*
  * Take the jobs flagged in bad[] (by position) out of v[], free them and
  * record them as broken, each with the diagnostics of errs from index

@@ -137,7 +137,8 @@ static json_t *
 health_broken(const struct jobset *js)
 {
 	const struct job_broken	*b;
-	json_t			*a = json_array(), *e;
+	const struct job_def	*run;
+	json_t			*a = json_array(), *e, *p;
 	size_t			 i, k;
 
 	for (i = 0; i < js->nbroken; i++) {
@@ -149,9 +150,18 @@ health_broken(const struct jobset *js)
 			    b->errs.v[k].line, "level", b->errs.v[k].level ==
 			    DIAG_ERROR ? "error" : "warning", "message",
 			    b->errs.v[k].msg));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:o}",
-		    "job", b->name, "file", b->file, "running_previous",
-		    b->previous, "errors", e));
+		/* What the previous version builds, so that meshctl does
+		 * not blame the jobs reading it. */
+		p = json_array();
+		if (b->previous && (run = jobset_find(js, b->name)) != NULL)
+			for (k = 0; k < run->ntasks; k++)
+				if (run->tasks[k].product != NULL)
+					json_array_append_new(p, json_string(
+					    run->tasks[k].product));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:o, "
+		    "s:o}", "job", b->name, "file", b->file,
+		    "running_previous", b->previous, "products", p,
+		    "errors", e));
 	}
 	return a;
 }

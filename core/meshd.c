@@ -852,72 +852,10 @@ reload_lineage(struct daemon *d, const struct meshd_config *old,
 	}
 }
 
-/* Log each diagnostic of a job load as ERROR or WARN, with file:line. */
-static void
-jobs_log(const struct errlist *errs)
-{
-	size_t	i;
-
-	for (i = 0; i < errs->n; i++)
-		log_msg(errs->v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
-		    LOG_LVL_WARN, "%s:%d: %s", errs->v[i].file != NULL ?
-		    errs->v[i].file : "?", errs->v[i].line, errs->v[i].msg);
-}
-
-/*
- * Load and judge the jobs of `cfg` into js, each on its own (issue 11): a
- * job whose file, policies, plugins or links to other jobs are wrong is
- * refused alone, logged, and kept in js->broken.  With `old` (a reload), a
- * refused job that old runs keeps running its last valid version, and the
- * set is linked and judged again with it.
- */
-static void
-jobs_admit(const struct meshd_config *cfg, struct jobset *js,
-    struct jobset *old)
-{
-	struct errlist	 errs = ERRLIST_INIT;
-	size_t		 i, nprev = 0;
-	char		*names = NULL, *t;
-
-	memset(js, 0, sizeof *js);
-	jobs_load(cfg, js, &errs);
-	jobs_log(&errs);
-	errlist_free(&errs);
-	/* Governance, and the plugins' descriptors: jobs that break one
-	 * are refused, the rest run. */
-	policy_enforce(cfg, js);
-	if (old != NULL && jobs_keep_previous(js, old) > 0) {
-		/* Positions changed, and an old version meets new jobs. */
-		jobs_link(js, &errs);
-		jobs_log(&errs);
-		errlist_free(&errs);
-		policy_enforce(cfg, js);
-	}
-	if (js->nbroken == 0)
-		return;
-	for (i = 0; i < js->nbroken; i++) {
-		nprev += js->broken[i].previous;
-		t = xasprintf("%s%s%s%s", names != NULL ? names : "",
-		    names != NULL ? ", " : "", js->broken[i].name,
-		    js->broken[i].previous ? " (running the previous version)" :
-		    "");
-		free(names);
-		names = t;
-	}
-	log_error("%zu broken job%s refused (errors above; meshctl jobs and "
-	    "validate show them): %s; the other %zu job%s run",
-	    js->nbroken, js->nbroken == 1 ? "" : "s", names, js->n - nprev,
-	    js->n - nprev == 1 ? "" : "s");
-	if (js->n == 0)
-		log_error("every job is broken: meshd runs no job until one "
-		    "is fixed and meshd reloaded (SIGHUP)");
-	free(names);
-}
-
 /*
  * SIGHUP: read meshd.conf again and load the jobs against it.  An error in
  * meshd.conf refuses the whole reload: the old config and the old jobs
- * stay, entirely.  Jobs are judged one by one (jobs_admit()): a broken job
+ * stay, entirely.  Jobs are judged one by one (daemon_jobs_admit()): a broken job
  * file refuses only its job, which keeps running its last valid version
  * if it had one.  Running attempts are never touched.
  *
@@ -962,10 +900,11 @@ daemon_reload(struct daemon *d)
 	memset(&oldview, 0, sizeof oldview);
 	oldview.n = d->jobs.n;
 	oldview.v = xcalloc(d->jobs.n + 1, sizeof *oldview.v);
-	memcpy(oldview.v, d->jobs.v, d->jobs.n * sizeof *oldview.v);
+	if (d->jobs.n > 0)
+		memcpy(oldview.v, d->jobs.v, d->jobs.n * sizeof *oldview.v);
 	jobset_reindex(&oldview);
 	/* By the new policies, against the new config. */
-	jobs_admit(next, &js, &d->jobs);
+	daemon_jobs_admit(next, &js, &d->jobs);
 
 	/* Valid: apply.  `next` ends up holding the previous settings. */
 	swap = *d->cfg;
@@ -1102,7 +1041,7 @@ daemon_start(struct daemon *d, int *lockfd)
 	pid_t			 holder;
 
 	/* Only meshd.conf stops the start: a broken job is refused alone
-	 * (jobs_admit()), even if that leaves none to run. */
+	 * (daemon_jobs_admit()), even if that leaves none to run. */
 	if ((d->cfg = config_load(d->config_path, &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
@@ -1113,7 +1052,7 @@ daemon_start(struct daemon *d, int *lockfd)
 	}
 	errlist_print(&errs, stderr);
 	errlist_free(&errs);
-	jobs_admit(d->cfg, &d->jobs, NULL);
+	daemon_jobs_admit(d->cfg, &d->jobs, NULL);
 	/* The lineage deliverer is a child with its own connection.  It
 	 * execs meshd again, so it could start at any time (a reload does),
 	 * but at start it is simply first. */

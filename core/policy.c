@@ -585,10 +585,10 @@ policy_enforce(const struct meshd_config *cfg, struct jobset *js)
 		    errs.v[i].file : "?", errs.v[i].line, errs.v[i].msg);
 	if (n > 0)
 		log_error("refused %zu job%s that break%s a policy, use%s a "
-		    "plugin wrongly or share a product (above; meshctl "
+		    "plugin wrongly or share%s a product (above; meshctl "
 		    "validate shows the same); the other %zu job%s run", n,
 		    n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "s" : "",
-		    js->n, js->n == 1 ? "" : "s");
+		    n == 1 ? "s" : "", js->n, js->n == 1 ? "" : "s");
 	errlist_free(&errs);
 	return n;
 }

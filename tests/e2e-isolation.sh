@@ -67,7 +67,7 @@ tasks_of() { sql "SELECT group_concat(task_id, ',') FROM (SELECT ti.task_id FROM
 # --- isolation at start
 echo "2001-01-03T12:00:00Z" >"$CLOCK"
 job alpha check test.ok
-job beta check test.a
+job beta check test.a 'inputs = ( { product = "test.ok"; partitions = "latest"; } );'
 broken_file broken
 fresh_start
 wait_for "meshd starts beside a broken job file" 10 logged "1 broken job refused"
@@ -114,6 +114,8 @@ has "$T/out" "alpha                broken (running the previous version): $T/job
 has "$T/out" "broken               broken: " "the never-valid file stays just broken"
 run_ctl 0 "jobs --json after the reload" jobs --json
 eq "$(jq -r '.[] | select(.job == "alpha") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true true" "--json: running_previous"
+eq "$(jq -r '.[] | select(.job == "beta") | .broken' "$T/out")" "false" "beta, which reads alpha's product, is not refused for alpha's mistake"
+hasnt "$T/meshd.log" "job 'beta'" "nor blamed in the log"
 run_ctl 0 "status after the reload" status
 has "$T/out" "alpha (running the previous version)" "status says so"
 echo "2001-01-05T00:00:01Z" >"$CLOCK"
