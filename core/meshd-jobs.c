@@ -5,6 +5,8 @@
  * file:line and kept in the set's broken list, which the health file
  * shows to meshctl; every other job runs.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,22 @@ jobs_log(const struct errlist *errs)
 		log_msg(errs->v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
 		    LOG_LVL_WARN, "%s:%d: %s", errs->v[i].file != NULL ?
 		    errs->v[i].file : "?", errs->v[i].line, errs->v[i].msg);
+}
+
+/* See meshd.h. */
+int
+daemon_jobs_dir(const struct meshd_config *cfg)
+{
+	DIR	*d;
+
+	if ((d = opendir(cfg->jobs_dir)) == NULL) {
+		log_error("%s: cannot read jobs directory (jobs_dir in %s): %s",
+		    cfg->jobs_dir, cfg->file != NULL ? cfg->file :
+		    "meshd.conf", strerror(errno));
+		return -1;
+	}
+	closedir(d);
+	return 0;
 }
 
 /* See meshd.h. */

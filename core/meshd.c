@@ -855,9 +855,10 @@ reload_lineage(struct daemon *d, const struct meshd_config *old,
 /*
  * SIGHUP: read meshd.conf again and load the jobs against it.  An error in
  * meshd.conf refuses the whole reload: the old config and the old jobs
- * stay, entirely.  Jobs are judged one by one (daemon_jobs_admit()): a broken job
- * file refuses only its job, which keeps running its last valid version
- * if it had one.  Running attempts are never touched.
+ * stay, entirely (so does a jobs directory that cannot be read).  Jobs
+ * are judged one by one (daemon_jobs_admit()): a broken job file refuses
+ * only its job, which keeps running its last valid version if it had one.
+ * Running attempts are never touched.
  *
  * The engine, the jobs' loader and the freshness passes hold d->cfg, not
  * copies of its fields, and read it when they use it: the new config is
@@ -895,6 +896,13 @@ daemon_reload(struct daemon *d)
 	for (i = 0; i < ch.nrestart; i++)
 		log_warn("%s: %s changed; it takes effect at the next restart",
 		    d->config_path, ch.restart[i]);
+	if (daemon_jobs_dir(next) != 0) {
+		log_error("reload refused: the previous configuration and the "
+		    "%zu job%s keep running", d->jobs.n, d->jobs.n == 1 ? "" :
+		    "s");
+		config_free(next);
+		return;
+	}
 	/* The watermarks are the old set's by position: look them up in a
 	 * view of it taken before previous versions move out of it. */
 	memset(&oldview, 0, sizeof oldview);
@@ -1040,8 +1048,9 @@ daemon_start(struct daemon *d, int *lockfd)
 	char			*cause = NULL;
 	pid_t			 holder;
 
-	/* Only meshd.conf stops the start: a broken job is refused alone
-	 * (daemon_jobs_admit()), even if that leaves none to run. */
+	/* Only meshd.conf (and its jobs_dir) stops the start: a broken job
+	 * is refused alone (daemon_jobs_admit()), even if that leaves none
+	 * to run. */
 	if ((d->cfg = config_load(d->config_path, &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
@@ -1052,6 +1061,11 @@ daemon_start(struct daemon *d, int *lockfd)
 	}
 	errlist_print(&errs, stderr);
 	errlist_free(&errs);
+	if (daemon_jobs_dir(d->cfg) != 0) {
+		fprintf(stderr, "meshd: refusing to start: fix jobs_dir in "
+		    "%s\n", d->config_path);
+		return -1;
+	}
 	daemon_jobs_admit(d->cfg, &d->jobs, NULL);
 	/* The lineage deliverer is a child with its own connection.  It
 	 * execs meshd again, so it could start at any time (a reload does),

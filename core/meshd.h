@@ -161,6 +161,9 @@ void	daemon_freshness_free(struct daemon *);
  */
 void	daemon_jobs_admit(const struct meshd_config *, struct jobset *js,
 	    struct jobset *old);
+/* Can the jobs directory be read?  0, or -1 logged: that is the platform's
+ * configuration, not a team's job, and stops a start or a reload. */
+int	daemon_jobs_dir(const struct meshd_config *);
 
 /* meshd-health.c: faults that are nobody's input (issue 10) */
 /* After the state is open and the engine made: the busy wait, the held

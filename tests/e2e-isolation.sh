@@ -208,9 +208,17 @@ wait_for "meshd starts again" 10 logged "1 broken job refused"
 echo 'workers = "many";' >>"$T/meshd.conf"
 hup
 has "$T/meshd.log" "reload refused: " "a meshd.conf error refuses the reload whole"
+sed 's|^jobs_dir = "jobs";|jobs_dir = "nojobs";|' "$T/meshd.conf.good" >"$T/meshd.conf"
+hup
+has "$T/meshd.log" "cannot read jobs directory (jobs_dir in $T/meshd.conf)" "a jobs_dir that cannot be read is the platform's error"
+eq "$(grep -c "reload refused: " "$T/meshd.log")" "2" "and refuses the reload whole"
 echo "2001-01-04T00:00:01Z" >"$CLOCK"
 wait_for "the old config and jobs keep running" 15 runs_are b1 3
 alive && ok "meshd is still up" || fail "meshd died"
 stop_meshd
+"$MESHD" -c "$T/meshd.conf" --clock "$CLOCK" >"$T/bad.log" 2>&1
+rc=$?
+[ "$rc" -ne 0 ] && ok "a jobs_dir that cannot be read stops the start (exit $rc)" || fail "meshd started without its jobs directory"
+has "$T/bad.log" "refusing to start: fix jobs_dir in $T/meshd.conf" "and says so"
 
 finish
