@@ -354,7 +354,9 @@ void
 jobset_refuse(struct jobset *js, const unsigned char *bad,
     const struct errlist *errs, size_t from)
 {
-	size_t	i, j;
+	size_t			 i, j;
+
+	struct job_broken	*b;
 
 	for (i = j = 0; i < js->n; i++) {
 		if (!bad[i]) {
@@ -362,7 +364,15 @@ jobset_refuse(struct jobset *js, const unsigned char *bad,
 			continue;
 		}
 		/* A previous version refused again (under new policies, or
-		 * beside a new job) does not run either. */
+		 * beside a new job) does not run either, but its runs may:
+		 * it is parked, not freed. */
+		b = jobset_broken(js, js->v[i]->name);
+		if (b != NULL && b->previous && b->parked == NULL) {
+			b->parked = js->v[i];
+			b->previous = 0;
+			jobset_add_broken(js, js->v[i]->file, errs, from);
+			continue;
+		}
 		jobset_add_broken(js, js->v[i]->file, errs, from)->previous =
 		    0;
 		job_free(js->v[i]);
@@ -496,6 +506,8 @@ jobset_free(struct jobset *js)
 	free(js->v);
 	free(js->hidx);
 	for (i = 0; i < js->nbroken; i++) {
+		if (js->broken[i].parked != NULL)
+			job_free(js->broken[i].parked);
 		free(js->broken[i].name);
 		free(js->broken[i].file);
 		errlist_free(&js->broken[i].errs);

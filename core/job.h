@@ -192,6 +192,11 @@ struct job_broken {
 	struct errlist	 errs;		/* its errors (and warnings), in order */
 	int		 previous;	/* meshd runs its last valid version
 					 * (jobs_keep_previous()) */
+	/* A previous version refused again (by new policies, or beside a
+	 * new job): not freed by jobset_refuse(), since meshd may still be
+	 * running it; meshd hands it back to the old set, which is retired
+	 * and freed once no run uses it (else jobset_free() frees it). */
+	struct job_def	*parked;
 };
 
 struct jobset {

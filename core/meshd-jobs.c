@@ -70,6 +70,16 @@ daemon_jobs_admit(const struct meshd_config *cfg, struct jobset *js,
 		errlist_free(&errs);
 		policy_enforce(cfg, js);
 	}
+	/* Previous versions refused after all go back to the old set, which
+	 * is retired: freed once no run uses them. */
+	for (i = 0; old != NULL && i < js->nbroken; i++) {
+		if (js->broken[i].parked == NULL)
+			continue;
+		old->v = xreallocarray(old->v, old->n + 1, sizeof *old->v);
+		old->v[old->n++] = js->broken[i].parked;
+		js->broken[i].parked = NULL;
+		jobset_reindex(old);
+	}
 	if (js->nbroken == 0)
 		return;
 	for (i = 0; i < js->nbroken; i++) {

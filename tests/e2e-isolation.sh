@@ -221,4 +221,29 @@ rc=$?
 [ "$rc" -ne 0 ] && ok "a jobs_dir that cannot be read stops the start (exit $rc)" || fail "meshd started without its jobs directory"
 has "$T/bad.log" "refusing to start: fix jobs_dir in $T/meshd.conf" "and says so"
 
+# --- a previous version that new policies refuse stops too, but a run it
+# has in flight finishes (the job is retired, not freed under it)
+cp "$T/meshd.conf.good" "$T/meshd.conf"
+rm -f "$T/jobs/"*.conf
+job slow check test.ok 'params = { sleep_ms = 1500; };'
+echo "2001-01-01T12:00:00Z" >"$CLOCK"
+: >"$T/meshd.log"
+rm -rf "$T/state"
+fresh_start
+wait_for "meshd starts with a slow job" 10 logged "started: pid"
+echo "2001-01-02T00:00:01Z" >"$CLOCK"
+wait_for "its run is in flight" 10 logged "task=extract: attempt 1 started"
+broken_file slow
+hup
+has "$T/meshd.log" "slow (running the previous version)" "broken on reload: the previous version runs"
+echo 'policies = { plugin_domains = { test = "/nonexistent"; }; };' >>"$T/meshd.conf"
+hup
+has "$T/meshd.log" "(policy plugin_domains)" "the new policy refuses the previous version too"
+run_ctl 0 "jobs after the policy" jobs --json
+eq "$(jq -r '.[] | select(.job == "slow") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true false" "it no longer runs"
+wait_for "the run in flight still finishes" 20 runs_are slow 1
+alive && ok "meshd is up" || fail "meshd died"
+stop_meshd
+eq "$STOPRC" "0" "and stops cleanly"
+
 finish
