@@ -92,9 +92,9 @@ daemon_jobs_admit(const struct meshd_config *cfg, struct jobset *js,
 		names = t;
 	}
 	log_error("%zu broken job%s refused (errors above; meshctl jobs and "
-	    "validate show them): %s; the other %zu job%s run",
+	    "validate show them): %s; the other %zu job%s run%s",
 	    js->nbroken, js->nbroken == 1 ? "" : "s", names, js->n - nprev,
-	    js->n - nprev == 1 ? "" : "s");
+	    js->n - nprev == 1 ? "" : "s", js->n - nprev == 1 ? "s" : "");
 	if (js->n == 0)
 		log_error("every job is broken: meshd runs no job until one "
 		    "is fixed and meshd reloaded (SIGHUP)");
