@@ -22,6 +22,12 @@ const struct cmd_entry cmd_catalog_entry = {
 	"With PRODUCT: its partitions, newest first, with their state, when\n"
 	"they were published, rows, and why a partition is not published.\n"
 	"\n"
+	"A published partition whose rerun failed its checks stays published:\n"
+	"the rerun never reached publish, so its published version is still\n"
+	"what consumers read.  The quarantined rerun is shown beside it\n"
+	"(\"rerun quarantined\", with its failed checks; \"rerun\" in --json)\n"
+	"until a later run publishes.\n"
+	"\n"
 	"  -s, --state S   only partitions in state S (missing, building,\n"
 	"                  published, quarantined, stale)\n"
 	"  -n, --limit N   at most N partitions (default 100)\n"
@@ -77,9 +83,12 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 	    "p.id AND pp.state = 'published') "
 	    "FROM products p ORDER BY p.name", -1, &stmt, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db, "SELECT p.name, pp.partition_key, "
-	    "pp.attempt_id FROM product_partitions pp JOIN products p ON "
-	    "p.id = pp.product_id WHERE pp.state = 'quarantined' ORDER BY "
-	    "p.name, pp.partition_key LIMIT 1001", -1, &q, NULL) != SQLITE_OK) {
+	    "CASE WHEN pp.state = 'quarantined' THEN pp.attempt_id ELSE "
+	    "pp.rerun_attempt_id END, pp.state, pp.version FROM "
+	    "product_partitions pp JOIN products p ON p.id = pp.product_id "
+	    "WHERE pp.state = 'quarantined' OR (pp.state = 'published' AND "
+	    "pp.rerun_run_id IS NOT NULL) ORDER BY p.name, pp.partition_key "
+	    "LIMIT 1001", -1, &q, NULL) != SQLITE_OK) {
 		ctl_error("%s", sqlite3_errmsg(db));
 		sqlite3_finalize(stmt);
 		return CTL_EXIT_STATE;
@@ -112,6 +121,9 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 		    ctl_time(sqlite3_column_int64(stmt, 5), t, sizeof t));
 	}
 	while (sqlite3_step(q) == SQLITE_ROW) {
+		/* A published partition whose rerun was quarantined. */
+		int	 rerun = strcmp(ctl_col(q, 3), "published") == 0;
+
 		if (nq == 1000) {
 			fprintf(json ? stderr : stdout, "(more quarantined "
 			    "partitions than the 1000 shown; see 'meshctl "
@@ -120,16 +132,20 @@ catalog_products(struct ctl *ctl, sqlite3 *db, int json)
 		}
 		why = failed_checks(db, sqlite3_column_int64(q, 2));
 		if (json) {
-			json_array_append_new(quar, json_pack("{s:s, s:s, s:s?}",
-			    "product", ctl_col(q, 0), "partition", ctl_col(q, 1),
-			    "failed_checks", why));
+			json_array_append_new(quar, json_pack("{s:s, s:s, s:s?, "
+			    "s:s, s:o}", "product", ctl_col(q, 0), "partition",
+			    ctl_col(q, 1), "failed_checks", why, "state",
+			    ctl_col(q, 3), "published_version", rerun ?
+			    json_integer(sqlite3_column_int64(q, 4)) :
+			    json_null()));
 		} else {
 			if (nq == 0)
 				printf("\nquarantined partitions:\n");
-			printf("  %s %s%s%s: %s\n", ctl_col(q, 0),
+			printf("  %s %s%s%s%s: %s\n", ctl_col(q, 0),
 			    ctl_color_on(ctl, "quarantined"), ctl_col(q, 1),
-			    ctl_color_off(ctl), why != NULL ? why :
-			    "(no failed check recorded)");
+			    ctl_color_off(ctl), rerun ? " (rerun quarantined; "
+			    "the published version stays current)" : "",
+			    why != NULL ? why : "(no failed check recorded)");
 		}
 		nq++;
 		free(why);
@@ -167,7 +183,8 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 		return CTL_EXIT_USAGE;
 	}
 	if (sqlite3_prepare_v2(db, "SELECT pp.partition_key, pp.state, "
-	    "pp.published_us, pp.rows, pp.run_id, pp.attempt_id, pp.version "
+	    "pp.published_us, pp.rows, pp.run_id, pp.attempt_id, pp.version, "
+	    "pp.rerun_run_id, pp.rerun_attempt_id, pp.rerun_us "
 	    "FROM product_partitions pp JOIN products p ON p.id = "
 	    "pp.product_id WHERE p.name = ?1 AND (?2 IS NULL OR pp.state = ?2) "
 	    "ORDER BY pp.partition_key DESC LIMIT ?3", -1, &stmt, NULL) !=
@@ -190,8 +207,22 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 			    "the %ld shown; use --limit or --state)\n", limit);
 			break;
 		}
+		int rerun = sqlite3_column_type(stmt, 7) != SQLITE_NULL &&
+		    strcmp(s, "published") == 0;
+
 		why = strcmp(s, "quarantined") == 0 ? failed_checks(db,
-		    sqlite3_column_int64(stmt, 5)) : NULL;
+		    sqlite3_column_int64(stmt, 5)) : rerun ? failed_checks(db,
+		    sqlite3_column_int64(stmt, 8)) : NULL;
+		if (rerun && !json) {
+			char *w = xasprintf("rerun quarantined (run %lld, %s): "
+			    "%s", (long long)sqlite3_column_int64(stmt, 7),
+			    ctl_time(sqlite3_column_int64(stmt, 9), t,
+			    sizeof t), why != NULL ? why :
+			    "(no failed check recorded)");
+
+			free(why);
+			why = w;
+		}
 		if (json) {
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, "
 			    "s:o, s:I, s:i, s:s?}", "partition",
@@ -202,7 +233,16 @@ catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
 			    sqlite3_column_int64(stmt, 3)), "run_id",
 			    (json_int_t)sqlite3_column_int64(stmt, 4),
 			    "version", sqlite3_column_int(stmt, 6),
-			    "failed_checks", why));
+			    "failed_checks", rerun ? NULL : why));
+			/* The quarantined rerun beside the published version:
+			 * {run_id, at_us}, or null. */
+			json_object_set_new(json_array_get(arr,
+			    json_array_size(arr) - 1), "rerun", rerun ?
+			    json_pack("{s:s, s:I, s:I, s:s?}", "state",
+			    "quarantined",
+			    "run_id", (json_int_t)sqlite3_column_int64(stmt, 7),
+			    "at_us", (json_int_t)sqlite3_column_int64(stmt,
+			    9), "failed_checks", why) : json_null());
 		} else {
 			printf("%-14s %s%-12s%s %-20s %8s %6lld %4d  %s\n",
 			    ctl_col(stmt, 0), ctl_color_on(ctl, s), s,

@@ -19,9 +19,15 @@ const struct cmd_entry cmd_plugin_entry = {
 	"descriptor exactly as a worker would, and prints the descriptor: ABI,\n"
 	"name, version, domain, owner, stages and the data products it builds.\n"
 	"\n"
-	"      --json      the descriptor as JSON\n"
+	"      --json      the descriptor as JSON (with a \"warnings\" array)\n"
 	"\n"
-	"Exit status: 0 if the plugin is loadable, 1 if it is refused.\n",
+	"It also reads the plugin's symbol table and warns (on stderr) about\n"
+	"symbols it exports beyond meshd_plugin_descriptor (build with\n"
+	"-fvisibility=hidden) and symbols it uses that none of the libraries it\n"
+	"links defines (it works only while meshd happens to have loaded them).\n"
+	"\n"
+	"Exit status: 0 if the plugin is loadable (warnings or not), 1 if it is\n"
+	"refused.\n",
 	.exec = cmd_plugin_exec,
 };
 
@@ -45,12 +51,16 @@ info_json(const struct plugin_info *pi)
 		    p->location, "freshness_seconds",
 		    (json_int_t)p->freshness_seconds));
 	}
+	json_t	*warns = json_array();
+
+	for (i = 0; i < pi->nwarnings; i++)
+		json_array_append_new(warns, json_string(pi->warnings[i]));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:i, s:i, s:o, s:b, "
-	    "s:b, s:o}", "path", pi->path, "name", pi->name, "version",
+	    "s:b, s:o, s:o}", "path", pi->path, "name", pi->name, "version",
 	    pi->version, "domain", pi->domain, "owner", pi->owner,
 	    "description", pi->description, "abi_major", pi->abi_major,
 	    "abi_minor", pi->abi_minor, "stages", stages, "init", pi->has_init,
-	    "fini", pi->has_fini, "products", prods);
+	    "fini", pi->has_fini, "products", prods, "warnings", warns);
 }
 
 static void
@@ -100,6 +110,7 @@ cmd_plugin_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct plugin_info	*pi;
 	char			*cause = NULL, *path;
+	size_t			 i;
 	int			 c, json = 0;
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -123,13 +134,16 @@ cmd_plugin_exec(struct ctl *ctl, int argc, char **argv)
 	/* dlopen() searches the library path for a name without '/'. */
 	path = strchr(argv[optind + 1], '/') != NULL ?
 	    xstrdup(argv[optind + 1]) : xasprintf("./%s", argv[optind + 1]);
-	pi = loader_probe(path, &cause);
+	pi = loader_probe_warn(path, &cause);
 	free(path);
 	if (pi == NULL) {
 		ctl_error("refused: %s", cause);
 		free(cause);
 		return CTL_EXIT_FAILED;
 	}
+	/* Warnings go to stderr, so that stdout stays the descriptor. */
+	for (i = 0; i < pi->nwarnings; i++)
+		fprintf(stderr, "meshctl: warning: %s\n", pi->warnings[i]);
 	if (json)
 		ctl_json_out(info_json(pi));
 	else

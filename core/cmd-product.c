@@ -24,7 +24,9 @@ const struct cmd_entry cmd_product_entry = {
 	"the number of partitions that missed it.  Then its partitions, newest\n"
 	"first: state, when published, rows, version, when it was due and\n"
 	"whether it was late.  Then the checks recorded by the newest build\n"
-	"(severity, passed, observed vs expected).\n"
+	"(severity, passed, observed vs expected).  A published partition whose\n"
+	"rerun failed its checks stays published (the rerun never published);\n"
+	"the rerun is shown after it as \"rerun quarantined (run N)\".\n"
 	"\n"
 	"  -s, --state S     only partitions in state S (missing, building,\n"
 	"                    published, quarantined, stale)\n"
@@ -147,7 +149,8 @@ product_show(struct ctl *ctl, sqlite3 *db, const char *name, int64_t id,
 	/* Newest first, by the (product_id, partition_key) index; a page
 	 * ends where the next begins (--before). */
 	if (sqlite3_prepare_v2(db, "SELECT partition_key, state, published_us, "
-	    "\"rows\", version, due_us, late_us, run_id FROM product_partitions "
+	    "\"rows\", version, due_us, late_us, run_id, CASE WHEN state = "
+	    "'published' THEN rerun_run_id END, rerun_us FROM product_partitions "
 	    "WHERE product_id = ?1 AND (?2 IS NULL OR state = ?2) AND (?3 IS "
 	    "NULL OR partition_key < ?3) ORDER BY partition_key DESC LIMIT ?4",
 	    -1, &stmt, NULL) != SQLITE_OK)
@@ -168,6 +171,8 @@ product_show(struct ctl *ctl, sqlite3 *db, const char *name, int64_t id,
 		int		 late = sqlite3_column_type(stmt, 6) !=
 				    SQLITE_NULL;
 		int		 due = sqlite3_column_type(stmt, 5) !=
+				    SQLITE_NULL;
+		int		 rerun = sqlite3_column_type(stmt, 8) !=
 				    SQLITE_NULL;
 
 		if (n++ == limit) {
@@ -194,9 +199,15 @@ product_show(struct ctl *ctl, sqlite3 *db, const char *name, int64_t id,
 			    sqlite3_column_int64(stmt, 6)) : json_null(),
 			    "run_id", (json_int_t)sqlite3_column_int64(stmt,
 			    7)));
+			json_object_set_new(json_array_get(parts,
+			    json_array_size(parts) - 1), "rerun", rerun ?
+			    json_pack("{s:s, s:I, s:I}", "state", "quarantined",
+			    "run_id", (json_int_t)sqlite3_column_int64(stmt, 8),
+			    "at_us", (json_int_t)sqlite3_column_int64(stmt,
+			    9)) : json_null());
 			continue;
 		}
-		printf("%-16s %s%-12s%s %-20s %8s %4lld %-20s %s\n",
+		printf("%-16s %s%-12s%s %-20s %8s %4lld %-20s %s%s%s%s\n",
 		    ctl_col(stmt, 0), ctl_color_on(ctl, s), s,
 		    ctl_color_off(ctl), ctl_time(sqlite3_column_int64(stmt, 2),
 		    t, sizeof t), sqlite3_column_type(stmt, 3) == SQLITE_NULL ?
@@ -204,7 +215,8 @@ product_show(struct ctl *ctl, sqlite3 *db, const char *name, int64_t id,
 		    (long long)sqlite3_column_int64(stmt, 4),
 		    due ? ctl_time(sqlite3_column_int64(stmt, 5), d, sizeof d) :
 		    "-", late ? "LATE" : due ? "on time" : slo > 0 ?
-		    "not yet due" : "-");
+		    "not yet due" : "-", rerun ? "  rerun quarantined (run " :
+		    "", rerun ? ctl_col(stmt, 8) : "", rerun ? ")" : "");
 	}
 	sqlite3_finalize(stmt);
 	stmt = NULL;

@@ -46,7 +46,7 @@ validate_plugins(const struct jobset *js, struct errlist *errs,
 {
 	struct plugin_info	**infos = NULL;
 	char			**paths = NULL, *cause = NULL;
-	size_t			  n = 0, i, j, k;
+	size_t			  n = 0, i, j, k, w;
 
 	for (i = 0; i < js->n; i++) {
 		const struct job_def *job = js->v[i];
@@ -64,7 +64,13 @@ validate_plugins(const struct jobset *js, struct errlist *errs,
 				infos = xreallocarray(infos, n + 1,
 				    sizeof *infos);
 				paths[n] = td->plugin_path;
-				infos[n] = loader_probe(td->plugin_path, &cause);
+				infos[n] = loader_probe_warn(td->plugin_path,
+				    &cause);
+				for (w = 0; infos[n] != NULL &&
+				    w < infos[n]->nwarnings; w++)
+					errlist_warn(errs, job->file, td->line,
+					    "task '%s': %s", td->id,
+					    infos[n]->warnings[w]);
 				if (infos[n] == NULL) {
 					errlist_error(errs, job->file, td->line,
 					    "task '%s': %s", td->id, cause);

@@ -20,10 +20,12 @@
 
 #include <sqlite3.h>
 
+#include "alert.h"
 #include "config.h"
 #include "limit.h"
 #include "policy-conf.h"
 #include "state.h"
+#include "suggest.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -175,9 +177,7 @@ config_free(struct meshd_config *cfg)
 	free(cfg->lineage_path);
 	free(cfg->lineage_url);
 	/* freshness and retention */
-	for (size_t i = 0; i < cfg->nfreshness_alert; i++)
-		free(cfg->freshness_alert[i]);
-	free(cfg->freshness_alert);
+	alert_conf_free(cfg->alerts);
 	free(cfg);
 }
 
@@ -233,6 +233,36 @@ cload_error(struct cload *cl, const config_setting_t *s, const char *fmt, ...)
 	errlist_error(cl->errs, file, config_setting_source_line(s), "%s", msg);
 	free(msg);
 }
+
+/*
+ * A key meshd.conf does not know: an error naming the closest known one.
+ * A misspelt setting left at its default without a word is worse than a
+ * daemon that will not start until it is fixed.
+ */
+static void
+cload_unknown(struct cload *cl, const config_setting_t *s, const char *where,
+    const char *const *known)
+{
+	char	*msg;
+
+	msg = suggest_unknown_key(config_setting_name(s), where, known);
+	cload_error(cl, s, "%s", msg);
+	free(msg);
+}
+
+/* The keys of meshd.conf, for suggestions: meshd.conf(5). */
+static const char *const config_keys[] = {
+	"state_db", "jobs_dir", "plugin_path", "log_dir", "staging_dir",
+	"workers", "worker_max_tasks", "worker_memory_mb", "kill_grace",
+	"shutdown_grace", "heartbeat_timeout", "pools", "state_group",
+	"state_group_write", "synchronous", "lineage", "policies",
+	ALERT_CONF_KEYS, "quarantine_retention", "staging_retention",
+	"log_max_bytes", "task_max_bytes", "min_free_space", "log_overflow",
+	"empty_check", NULL
+};
+static const char *const lineage_keys[] = {
+	"sink", "path", "url", "namespace", "timeout", "keep", NULL
+};
 
 /* A string path value, made relative to the config's directory. */
 static int
@@ -512,63 +542,6 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 }
 
 /*
- * freshness_alert = [ "/path/to/hook", "arg", ... ]: an argv, never a
- * shell string.  A first word with a '/' is a path (relative to the
- * config's directory) and must be executable now; a bare name is looked
- * up along PATH when the hook runs.
- */
-static void
-cload_freshness_alert(struct cload *cl, const config_setting_t *s,
-    const char *dir, struct meshd_config *cfg)
-{
-	const config_setting_t	*e;
-	int			 i, n, bad = 0;
-	char			*p;
-
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-	    config_setting_type(s) != CONFIG_TYPE_LIST) {
-		cload_error(cl, s, "freshness_alert must be an array of "
-		    "strings (a command and its arguments, not run through "
-		    "a shell), not %s", limit_type_name(
-		    config_setting_type(s)));
-		return;
-	}
-	if ((n = config_setting_length(s)) == 0) {
-		cload_error(cl, s, "freshness_alert must name a command");
-		return;
-	}
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
-		    (i == 0 && *config_setting_get_string(e) == '\0')) {
-			cload_error(cl, e, "freshness_alert element %d must be "
-			    "a%s string", i + 1, i == 0 ? " non-empty" : "");
-			bad = 1;
-		}
-	}
-	if (bad)
-		return;
-	for (i = 0; i < (int)cfg->nfreshness_alert; i++)
-		free(cfg->freshness_alert[i]);
-	free(cfg->freshness_alert);
-	cfg->freshness_alert = xcalloc((size_t)n + 1,
-	    sizeof *cfg->freshness_alert);
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		cfg->freshness_alert[i] = xstrdup(config_setting_get_string(e));
-	}
-	cfg->nfreshness_alert = (size_t)n;
-	if (strchr(cfg->freshness_alert[0], '/') == NULL)
-		return;
-	p = path_join(dir, cfg->freshness_alert[0]);
-	free(cfg->freshness_alert[0]);
-	cfg->freshness_alert[0] = p;
-	if (access(p, X_OK) != 0)
-		cload_error(cl, config_setting_get_elem(s, 0), "freshness_alert: "
-		    "%s: %s", p, strerror(errno));
-}
-
-/*
  * lineage = { sink = "file" | "http" | "none"; namespace = "meshd";
  *     path = "..."; url = "http://..."; timeout = 5; keep = 3600; }
  * The keys of the other sinks are refused, so that a url given with the
@@ -606,10 +579,7 @@ cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
 		}
 		if (strcmp(k, "sink") != 0 && strcmp(k, "namespace") != 0 &&
 		    strcmp(k, "path") != 0 && strcmp(k, "url") != 0) {
-			errlist_warn(cl->errs, config_setting_source_file(e) !=
-			    NULL ? config_setting_source_file(e) : cl->path,
-			    config_setting_source_line(e),
-			    "unknown key 'lineage.%s'", k);
+			cload_unknown(cl, e, "in 'lineage'", lineage_keys);
 			continue;
 		}
 		if (v == NULL || *v == '\0') {
@@ -818,8 +788,8 @@ config_load(const char *path, struct errlist *errs)
 			cfg->policies_text = cload_canon(s);
 		}
 		/* freshness and retention (meshd-freshness.c) */
-		else if (strcmp(name, "freshness_alert") == 0)
-			cload_freshness_alert(&cl, s, dir, cfg);
+		else if (alert_is_conf_key(name))
+			alert_conf_parse(&cfg->alerts, s, path, dir, errs);
 		else if (strcmp(name, "quarantine_retention") == 0)
 			cload_int(&cl, s, 0, CFG_MAX_RETENTION,
 			    &cfg->quarantine_retention_s);
@@ -840,12 +810,8 @@ config_load(const char *path, struct errlist *errs)
 		else if (strcmp(name, "empty_check") == 0)
 			cload_choice(&cl, s, "pass", "fail",
 			    &cfg->empty_check_fails);
-		else {
-			errlist_warn(errs, config_setting_source_file(s) != NULL ?
-			    config_setting_source_file(s) : path,
-			    config_setting_source_line(s),
-			    "unknown key '%s'", name);
-		}
+		else
+			cload_unknown(&cl, s, NULL, config_keys);
 	}
 	/* 0 means "as many as there are CPUs", already the default. */
 	if (workers > 0)
@@ -1162,9 +1128,10 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 	LIVE_INT("shutdown_grace", shutdown_grace_s);
 	LIVE_INT("kill_grace", kill_grace_s);
 	LIVE_INT("heartbeat_timeout", heartbeat_timeout_s);
-	if (strv_differ(cur->freshness_alert, cur->nfreshness_alert,
-	    next->freshness_alert, next->nfreshness_alert))
-		reload_note(ch, 1, "freshness_alert");
+	/* Alerts raised from now on use them; those already raised keep
+	 * the hook they were raised with. */
+	if (alert_conf_differ(cur->alerts, next->alerts))
+		reload_note(ch, 1, "alerts");
 	LIVE_INT("quarantine_retention", quarantine_retention_s);
 	LIVE_INT("staging_retention", staging_retention_s);
 	if (cur->sync_full != next->sync_full) {

@@ -22,6 +22,11 @@
  *     freshness_alert = [ "/usr/local/bin/page-me", "--team", "ops" ];
  *                                       # run for a late partition, JSON
  *                                       # on stdin (meshd-freshness.c)
+ *     on_failure = { url = "https://alerts.example/hook";
+ *         bearer_token_file = "/etc/meshd/token"; };  # alert.h: also
+ *                                       # on_quarantine, on_retry,
+ *                                       # on_recovery, alert_timeout,
+ *                                       # alert_max_bytes, alert_give_up
  *     quarantine_retention = 604800;    # seconds; 0 = keep forever
  *     staging_retention = 604800;       # a succeeded run's staging, the
  *                                       # same; 0 = keep forever
@@ -39,6 +44,7 @@
 #include "errlist.h"
 
 struct policy_conf;		/* policies: core/policy-conf.h */
+struct alert_conf;		/* alerts: core/alert.h */
 
 struct meshd_config {
 	char	 *file;			/* path of meshd.conf as given */
@@ -82,9 +88,10 @@ struct meshd_config {
 					 * reload compares it (NULL: absent) */
 	/* end of policies */
 	/* freshness and retention (core/meshd-freshness.c) */
-	char	**freshness_alert;	/* argv of the alert hook, NULL-ended;
-					 * NULL: none */
-	size_t	  nfreshness_alert;
+	/* alerts (alert.h): on_failure, on_quarantine, on_retry,
+	 * on_recovery, freshness_alert, alert_timeout, alert_max_bytes,
+	 * alert_give_up.  NULL: none given, every default. */
+	struct alert_conf *alerts;
 	int	  quarantine_retention_s; /* keep a quarantined partition's
 					 * staging this long; 0 = forever;
 					 * default 604800 (7 days) */

@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "alert.h"
 #include "engine-int.h"
 #include "state.h"
 
@@ -464,7 +465,8 @@ run_close(struct erun *r, char **cause)
 	if (strcmp(state, "success") != 0 &&
 	    run_products_set(r, "missing", keep, cause) != 0)
 		goto fail;
-	if (state_run_set(e->st, r->run_id, state, 0, now, cause) != 0)
+	if (state_run_set(e->st, r->run_id, state, 0, now, cause) != 0 ||
+	    alert_run_end(e->st, e->cfg, r->job, r->run_id, state, cause) != 0)
 		goto fail;
 	if (state_commit(e->st, cause) != 0)
 		return -1;

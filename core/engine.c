@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "alert.h"
 #include "dag.h"
 #include "engine-int.h"
 #include "lineage.h"
@@ -768,7 +769,10 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	ed->state = tstate;
 
 	if (again) {
-		if (task_lineage(e, t, LINEAGE_FAIL, t->reason, cause) != 0)
+		if (task_lineage(e, t, LINEAGE_FAIL, t->reason, cause) != 0 ||
+		    (!res->infra && alert_task(e->st, e->cfg, r->job,
+		    ALERT_RETRY, r->run_id, t->attempt_id, t->reason,
+		    cause) != 0))
 			return -1;
 		t->due = mono_us() + task_retry_delay(t->def, t->tries,
 		    engine_random(e));
@@ -792,8 +796,10 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 
 	/* Failed for good: quarantine on a failed gate, block successors. */
 	if (has_failed_error_check(res) && t->product_id != 0 &&
-	    state_partition_set(e->st, t->product_id, r->key, "quarantined",
-	    r->run_id, t->attempt_id, now, -1, cause) != 0)
+	    (state_partition_set(e->st, t->product_id, r->key, "quarantined",
+	    r->run_id, t->attempt_id, now, -1, cause) != 0 ||
+	    alert_task(e->st, e->cfg, r->job, ALERT_QUARANTINE, r->run_id,
+	    t->attempt_id, t->reason, cause) != 0))
 		return -1;
 	if (task_lineage(e, t, strcmp(tstate, "cancelled") == 0 ?
 	    LINEAGE_ABORT : LINEAGE_FAIL, t->reason, cause) != 0)

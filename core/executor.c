@@ -73,6 +73,7 @@ struct slot {
 	int64_t			 kill_at;	/* SIGKILL then; 0: not set */
 	int			 killed;	/* SIGKILL sent */
 	char			*log_path;	/* the attempt's log, or NULL */
+	int			 attempt;	/* its try number */
 };
 
 /* A retired worker on its way out. */
@@ -426,6 +427,7 @@ slot_fail(struct executor *ex, struct slot *s, char *reason)
 	free(r->reason);
 	r->reason = reason;
 	r->ended_us = now_us();
+	executor_log_outcome(s->log_path, s->attempt, r);
 	done_push(ex, r);
 }
 
@@ -447,6 +449,9 @@ slot_reaped(struct executor *ex, struct slot *s, int wstatus)
 			    WEXITSTATUS(wstatus));
 		else
 			why = exit_reason(wstatus);
+		/* What the dead worker's stage started dies first: nothing
+		 * it writes may land after the outcome trailer. */
+		executor_orphans(ex);
 		slot_log_cap(ex, s);
 		slot_fail(ex, s, why);
 	}
@@ -569,6 +574,7 @@ slot_result(struct executor *ex, struct slot *s, struct wire_reply *w,
 		s->doom = NULL;
 	}
 	s->res = NULL;
+	executor_log_outcome(s->log_path, s->attempt, res);
 	done_push(ex, res);
 	if (doomed) {
 		slot_discard(ex, s);
@@ -938,6 +944,7 @@ submit_fail(struct executor *ex, const struct task_req *req, pid_t pid,
 	r->retryable = retryable;
 	r->reason = reason;
 	r->started_us = r->ended_us = now_us();
+	executor_log_outcome(req->log_path, req->attempt, r);
 	done_push(ex, r);
 }
 
@@ -1047,8 +1054,9 @@ executor_submit(struct executor *ex, const struct task_req *req,
 	s->res->started_us = now_us();
 	s->start_mono = s->last_mono = mono_us();
 	s->timeout_us = req->timeout_us;
-	if (ex->opts.log_max_bytes > 0 && req->log_path != NULL)
-		s->log_path = xstrdup(req->log_path);
+	/* For the cap after a crash and for the outcome trailer. */
+	s->log_path = xstrdup_null(req->log_path);
+	s->attempt = req->attempt;
 	return s->pid;
 }
 

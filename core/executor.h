@@ -160,6 +160,22 @@ int		 executor_cancel(struct executor *, int64_t attempt_id,
 void		 executor_free(struct executor *);
 void		 task_result_free(struct task_result *);
 
+/*
+ * The outcome trailer (executor-log.c).  When an attempt ends, whatever
+ * ended it, the supervisor appends to its log a marker line and what it
+ * knows: "meshd: attempt N failed: killed by signal 11 (SIGSEGV)", the
+ * plugin's error message, and the table of checks it recorded, so that
+ * the log alone explains a failure.  It is written after any cut at
+ * log_max_bytes and is at most EXECUTOR_OUTCOME_MAX bytes, so a log can
+ * pass the cap by its marker line and this much.  A log that does not
+ * exist yet (an attempt refused at submit) is created.  Errors are
+ * ignored: the state holds the outcome anyway.  Since 0.5.0.
+ */
+#define EXECUTOR_OUTCOME_MARKER	"---- meshd: outcome ----"
+#define EXECUTOR_OUTCOME_MAX	8192
+void		 executor_log_outcome(const char *log_path, int attempt,
+		    const struct task_result *);
+
 /* "killed by signal 11 (SIGSEGV)" style text for a wait(2) status; new
  * string. */
 char		*exit_reason(int wstatus);

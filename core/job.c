@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alert.h"
 #include "dag.h"
 #include "job.h"
 #include "job-int.h"
@@ -25,6 +26,7 @@
 #include "limit.h"
 #include "partition.h"
 #include "schedule.h"
+#include "suggest.h"
 #include "tz.h"
 #include "meshd/plugin.h"
 
@@ -253,6 +255,37 @@ jload_diag(struct jload *jl, enum diag_level level, const config_setting_t *s,
 }
 #define jload_error(jl, s, ...) jload_diag(jl, DIAG_ERROR, s, __VA_ARGS__)
 #define jload_warn(jl, s, ...) jload_diag(jl, DIAG_WARNING, s, __VA_ARGS__)
+
+/*
+ * A key this file does not know, at `s`: an error, naming the closest
+ * known key ("did you mean 'after'?").  A warning let a typo change what
+ * a job does without a word: `afer` ran a check beside its extract.
+ */
+static void
+jload_unknown(struct jload *jl, const config_setting_t *s, const char *where,
+    const char *const *known)
+{
+	char	*msg;
+
+	msg = suggest_unknown_key(config_setting_name(s), where, known);
+	jload_error(jl, s, "%s", msg);
+	free(msg);
+}
+
+/* The keys of each part of a job file, for suggestions: meshd-job(5). */
+static const char *const job_keys[] = {
+	"name", "domain", "owner", "description", "schedule", "timezone",
+	"dst", "start", "end", "catchup", "params", "products", "inputs",
+	"tasks", "max_active_runs", "max_active_tasks", "run_timeout",
+	"jitter", "jitter_random", "on_upstream_change", ALERT_JOB_KEYS, NULL
+};
+static const char *const task_keys[] = {
+	"id", "plugin", "stage", "after", "params", "product", "retries",
+	"retry_delay", "retry_backoff", "retry_delay_max", "retry_jitter",
+	"timeout", "pool", NULL
+};
+static const char *const input_keys[] = { "product", "partitions", NULL };
+static const char *const product_keys[] = { "name", "location", NULL };
 
 /* ------------------------------------------------------------ values */
 
@@ -660,8 +693,7 @@ jload_inputs(struct jload *jl, struct job_def *job,
 					    "10000)", v);
 				free(v);
 			} else
-				jload_warn(jl, e, "unknown key '%s' in input",
-				    key);
+				jload_unknown(jl, e, "in input", input_keys);
 		}
 		if (in->product == NULL) {
 			jload_error(jl, g, "input %d has no 'product'", i + 1);
@@ -724,12 +756,10 @@ jload_products(struct jload *jl, struct job_def *job,
 				free(what);
 				continue;
 			}
-			if (po->name != NULL)
-				jload_warn(jl, e, "unknown key '%s' in product "
-				    "'%s'", key, po->name);
-			else
-				jload_warn(jl, e, "unknown key '%s' in product "
-				    "%d", key, i + 1);
+			what = po->name != NULL ? xasprintf("in product '%s'",
+			    po->name) : xasprintf("in product %d", i + 1);
+			jload_unknown(jl, e, what, product_keys);
+			free(what);
 		}
 		if (po->name == NULL) {
 			free(po->location);
@@ -797,7 +827,7 @@ jload_task(struct jload *jl, const struct job_def *job,
 {
 	const config_setting_t	*e;
 	const char		*key;
-	char			*label, *cause = NULL;
+	char			*label, *where, *cause = NULL;
 	int			 i, n, rc = -1;
 
 	t->line = config_setting_source_line(g);
@@ -881,8 +911,11 @@ jload_task(struct jload *jl, const struct job_def *job,
 			jload_seconds(jl, e, &t->retry_delay_us);
 		else if (strcmp(key, "timeout") == 0)
 			jload_seconds(jl, e, &t->timeout_us);
-		else
-			jload_warn(jl, e, "unknown key '%s' in %s", key, label);
+		else {
+			where = xasprintf("in %s", label);
+			jload_unknown(jl, e, where, task_keys);
+			free(where);
+		}
 	}
 	if (config_setting_get_member(g, "plugin") == NULL)
 		jload_error(jl, g, "%s: missing required key 'plugin'", label);
@@ -1311,8 +1344,10 @@ job_load(const struct meshd_config *cfg, const char *path,
 		}
 		else if (strcmp(key, "tasks") == 0)
 			jload_tasks(&jl, job, s, &ids_ok);
+		else if (alert_is_job_key(key))
+			alert_job_parse(&job->alerts, s, path, jl.jobdir, errs);
 		else
-			jload_warn(&jl, s, "unknown key '%s'", key);
+			jload_unknown(&jl, s, NULL, job_keys);
 	}
 	if (config_setting_get_member(root, "tasks") == NULL)
 		errlist_error(errs, path, 1, "missing required key 'tasks'");
@@ -1411,6 +1446,7 @@ job_free(struct job_def *job)
 		cron_free(job->cron);
 	if (job->tz != NULL)
 		tz_free(job->tz);
+	alert_hooks_free(job->alerts);
 	free(job);
 }
 

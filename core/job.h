@@ -172,6 +172,9 @@ struct job_def {
 	size_t			 ninputs;
 	int			 on_inputs;
 	int			 upstream_rerun;
+	/* on_failure, on_quarantine, on_retry, on_recovery (alert.h);
+	 * NULL: none set here, meshd.conf's apply. */
+	struct alert_hooks	*alerts;
 };
 
 /* Does the job have a time schedule (not "none" or "on_inputs")? */

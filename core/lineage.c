@@ -5,9 +5,7 @@
  * meshd.conf(5), LINEAGE, for what a user can rely on.
  */
 #include <sys/file.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +25,7 @@
 #include "config.h"
 #include "lineage.h"
 #include "log.h"
+#include "selfexec.h"
 #include "state.h"
 #include "util.h"
 
@@ -955,27 +954,10 @@ lineage_child(const struct meshd_config *cfg, int rd)
 	return 0;
 }
 
-/* The kick pipe's read end in the deliverer, across the exec. */
-#define LINEAGE_KICK_FD	3
-
-/* The running binary, opened at start: executed again even if an upgrade
- * has replaced the file since (a deliverer of another version must never
- * open this daemon's state), and found under valgrind too. */
-#define LINEAGE_EXE_FD	4
-
-static const char	*lin_argv0 = "meshd";
-static int		 lin_exe = -1;
-static int		 lin_syslog, lin_debug;
-
 void
 lineage_init(const char *argv0, int to_syslog, int debug)
 {
-	if (argv0 != NULL)
-		lin_argv0 = argv0;
-	lin_syslog = to_syslog;
-	lin_debug = debug;
-	if (lin_exe == -1)
-		lin_exe = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	selfexec_init(argv0, to_syslog, debug);
 }
 
 /*
@@ -1006,10 +988,7 @@ lineage_main(int argc, char **argv)
 	keep = strtol(argv[4], &end, 10);
 	if (*end != '\0' || keep < 0 || keep > INT_MAX)
 		keep = 3600;
-	if (strchr(argv[5], 's') != NULL)
-		log_open_syslog();
-	if (strchr(argv[5], 'd') != NULL)
-		log_set_level(LOG_LVL_DEBUG);
+	selfexec_log_apply(argv[5]);
 	cfg = config_defaults(".");
 	free(cfg->state_db);
 	cfg->state_db = xstrdup(argv[2]);
@@ -1023,7 +1002,7 @@ lineage_main(int argc, char **argv)
 	}
 	cfg->lineage_timeout_s = (int)timeout;
 	cfg->lineage_keep_s = (int)keep;
-	rc = lineage_child(cfg, LINEAGE_KICK_FD);
+	rc = lineage_child(cfg, SELFEXEC_KICK_FD);
 	config_free(cfg);
 	return rc;
 }
@@ -1031,22 +1010,14 @@ lineage_main(int argc, char **argv)
 int
 lineage_start(const struct meshd_config *cfg, char **cause)
 {
-	int		 p[2];
-	pid_t		 parent = getpid(), pid;
-	struct sigaction sa;
-	sigset_t	 all;
-	char		 timeout[16], keep[16], flags[4], *argv[9];
-	int		 exe;
+	pid_t	 pid;
+	char	 timeout[16], keep[16], *argv[9];
 
 	if (cfg->lineage_sink == LINEAGE_SINK_NONE || lin_pid != -1)
 		return 0;
-	/* Everything the child needs is made before the fork: between fork
-	 * and exec it only closes, resets and execs. */
 	snprintf(timeout, sizeof timeout, "%d", cfg->lineage_timeout_s);
 	snprintf(keep, sizeof keep, "%d", cfg->lineage_keep_s);
-	snprintf(flags, sizeof flags, "%s%s%s", lin_syslog ? "s" : "",
-	    lin_debug ? "d" : "", !lin_syslog && !lin_debug ? "-" : "");
-	argv[0] = (char *)lin_argv0;
+	argv[0] = NULL;
 	argv[1] = (char *)LINEAGE_DELIVERER_ARG;
 	argv[2] = (char *)(cfg->lineage_sink == LINEAGE_SINK_HTTP ? "http" :
 	    "file");
@@ -1055,74 +1026,11 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 	argv[4] = cfg->state_db;
 	argv[5] = timeout;
 	argv[6] = keep;
-	argv[7] = flags;
+	argv[7] = (char *)selfexec_log_flags();
 	argv[8] = NULL;
-	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
-		set_cause(cause, "lineage: pipe: %s", strerror(errno));
+	if ((pid = selfexec_spawn(argv, &lin_kick, "lineage", cause)) == -1)
 		return -1;
-	}
-	fflush(stdout);
-	fflush(stderr);
-	if ((pid = fork()) == -1) {
-		set_cause(cause, "lineage: fork: %s", strerror(errno));
-		close(p[0]);
-		close(p[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		/* Dies with the daemon, even by kill -9 (kept across exec). */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(0);
-		/*
-		 * The read end becomes fd 3 (dup2 clears close-on-exec) and
-		 * every other descriptor of the daemon's is closed: its lock
-		 * (a flock held by a child outlives the daemon), its state
-		 * connection and its pipes.  Closing the state's descriptors
-		 * here does not release the daemon's POSIX locks: those
-		 * belong to the process that took them.  No SQLite call is
-		 * made before the exec, which leaves nothing of the daemon's
-		 * SQLite in this process.
-		 */
-		exe = lin_exe;
-		if (exe != -1 && exe <= LINEAGE_EXE_FD)
-			exe = fcntl(exe, F_DUPFD_CLOEXEC, LINEAGE_EXE_FD + 1);
-		if (p[0] == LINEAGE_KICK_FD)
-			fcntl(p[0], F_SETFD, 0);
-		else if (dup2(p[0], LINEAGE_KICK_FD) == -1)
-			_exit(127);
-		if (exe != -1)
-			exe = dup3(exe, LINEAGE_EXE_FD, O_CLOEXEC);
-		close_range(LINEAGE_EXE_FD + 1, ~0U, 0);
-		if (exe == -1)
-			close(LINEAGE_EXE_FD);
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = SIG_DFL;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		sigaction(SIGUSR1, &sa, NULL);
-		sigaction(SIGCHLD, &sa, NULL);
-		sa.sa_handler = SIG_IGN;
-		sigaction(SIGPIPE, &sa, NULL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		/* The running binary itself; its path only without /proc. */
-		if (exe != -1)
-			fexecve(exe, argv, environ);
-		execv("/proc/self/exe", argv);
-		if (strchr(lin_argv0, '/') != NULL)
-			execv(lin_argv0, argv);
-		else
-			execvp(lin_argv0, argv);
-		log_error("lineage: cannot run %s again: %s", lin_argv0,
-		    strerror(errno));
-		_exit(127);
-	}
-	close(p[0]);
 	lin_pid = pid;
-	lin_kick = p[1];
 	log_info("lineage: delivering to %s%s (pid %ld)",
 	    cfg->lineage_sink == LINEAGE_SINK_HTTP ? "" : "file ",
 	    cfg->lineage_sink == LINEAGE_SINK_HTTP ? cfg->lineage_url :
@@ -1133,19 +1041,7 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 int
 lineage_running(void)
 {
-	int	status;
-
-	if (lin_pid == -1)
-		return 0;
-	if (waitpid(lin_pid, &status, WNOHANG) != lin_pid)
-		return 1;
-	log_warn("lineage: the deliverer (pid %ld) %s %d", (long)lin_pid,
-	    WIFSIGNALED(status) ? "was killed by signal" : "exited",
-	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	close(lin_kick);
-	lin_kick = -1;
-	lin_pid = -1;
-	return 0;
+	return selfexec_running(&lin_pid, &lin_kick, "lineage");
 }
 
 int
@@ -1214,22 +1110,5 @@ out:
 void
 lineage_stop(void)
 {
-	int	i, status;
-
-	if (lin_pid == -1)
-		return;
-	close(lin_kick);
-	lin_kick = -1;
-	/* A second to finish what it sends; what it does not send stays in
-	 * the outbox for the next start. */
-	for (i = 0; i < 100; i++) {
-		if (waitpid(lin_pid, &status, WNOHANG) == lin_pid) {
-			lin_pid = -1;
-			return;
-		}
-		usleep(10000);
-	}
-	kill(lin_pid, SIGKILL);
-	waitpid(lin_pid, &status, 0);
-	lin_pid = -1;
+	selfexec_stop(&lin_pid, &lin_kick);
 }

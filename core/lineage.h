@@ -8,14 +8,10 @@
  * (lineage_start()) sends the events in seq order to the configured sink
  * and records how far the sink acknowledged in lineage_sinks.acked_seq.
  *
- * Delivery is a child process, not a thread: the daemon forks workers that
- * run plugin code (which may use SQLite or libcurl themselves), and a
- * fork while another thread holds a library's lock would leave that lock
- * held forever in the worker.  The child exec()s meshd again (a hidden
- * option, lineage_main()), so that nothing of the daemon's SQLite crosses
- * the fork, opens its own state connection and dies with the daemon
- * (PR_SET_PDEATHSIG); a lock file makes sure that only one deliverer per
- * state database ever runs.
+ * Delivery is a child process, not a thread: meshd exec'd again with a
+ * hidden option (lineage_main()), started through selfexec.h, which says
+ * why; a lock file makes sure that only one deliverer per state database
+ * ever runs.
  *
  * `meshctl run` writes events to the outbox too; they are delivered by
  * meshd when it runs (at once if it is running).
@@ -90,7 +86,8 @@ void	lineage_kick(void);
 /*
  * meshd, at start (before lineage_start()): how to run meshd again (its
  * argv[0], used if /proc/self/exe cannot be executed) and how the
- * deliverer logs (meshd's --syslog and --debug).  Since 0.3.0.
+ * deliverers log (meshd's --syslog and --debug): selfexec_init(), which
+ * the alert deliverer uses too.  Since 0.3.0.
  */
 void	lineage_init(const char *argv0, int to_syslog, int debug);
 

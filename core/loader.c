@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "elfcheck.h"
 #include "loader.h"
 #include "util.h"
 
@@ -38,6 +39,8 @@
 
 /* A list longer than this is almost certainly missing its terminator. */
 #define LOADER_MAX_PRODUCTS 1024
+/* elfcheck_warnings() gives at most two; room to grow. */
+#define LOADER_MAX_WARNINGS 64
 
 /* How long loader_probe() waits for its child, and the most it reads. */
 #define LOADER_PROBE_TIMEOUT_US (10 * 1000 * 1000LL)
@@ -653,6 +656,17 @@ encode_info(struct buf *b, const struct meshd_plugin *desc)
 	}
 }
 
+/* The lint warnings, after the descriptor (loader_probe_warn()). */
+static void
+encode_warnings(struct buf *b, char **w, size_t n)
+{
+	size_t	i;
+
+	buf_add_int(b, (long long)n);
+	for (i = 0; i < n; i++)
+		buf_add_str(b, w[i]);
+}
+
 /* Decode an 'I' message (tag already consumed); NULL if malformed. */
 static struct plugin_info *
 decode_info(struct rd *r, const char *path)
@@ -692,6 +706,16 @@ decode_info(struct rd *r, const char *path)
 		pp->location = rd_str(r);
 		pp->freshness_seconds = rd_int(r);
 	}
+	n = rd_int(r);
+	if (r->bad || n < 0 || n > LOADER_MAX_WARNINGS)
+		goto bad;
+	if (n > 0)
+		pi->warnings = xcalloc((size_t)n, sizeof *pi->warnings);
+	for (i = 0; i < (size_t)n; i++) {
+		pi->nwarnings = i + 1;
+		if ((pi->warnings[i] = rd_str(r)) == NULL)
+			goto bad;
+	}
 	if (r->bad || r->left != 0)
 		goto bad;
 	return pi;
@@ -719,6 +743,9 @@ plugin_info_free(struct plugin_info *pi)
 		free(pp->location);
 	}
 	free(pi->products);
+	for (i = 0; i < pi->nwarnings; i++)
+		free(pi->warnings[i]);
+	free(pi->warnings);
 	free(pi->path);
 	free(pi->name);
 	free(pi->version);
@@ -772,9 +799,48 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* elfcheck's resolver in the probe child: is `name` defined by the
+ * plugin's own link map (the plugin and the libraries it links, in load
+ * order)?  dlsym() on the plugin's RTLD_LOCAL handle searches exactly
+ * that, and not what meshd itself has loaded. */
+static int
+probe_defined(void *handle, const char *name)
+{
+	void	*p;
+
+	dlerror();
+	p = dlsym(handle, name);
+	return p != NULL || dlerror() == NULL;
+}
+
+/* The lint of a loaded plugin: its warnings, or one saying why its file
+ * could not be read. */
+static void
+probe_lint(struct buf *b, const char *path, struct loaded_plugin *lp)
+{
+	struct elfcheck	 ec;
+	char		**w = NULL, *cause = NULL;
+	size_t		  n, i;
+
+	if (elfcheck_read(path, &ec, &cause) != 0) {
+		w = xcalloc(1, sizeof *w);
+		w[0] = xasprintf("%s (its symbols are not checked)", cause);
+		n = 1;
+		free(cause);
+	} else {
+		n = elfcheck_warnings(path, &ec, probe_defined, lp->handle,
+		    &w);
+		elfcheck_free(&ec);
+	}
+	encode_warnings(b, w, n);
+	for (i = 0; i < n; i++)
+		free(w[i]);
+	free(w);
+}
+
 /* The probe child: load, describe, write, _exit.  Never returns. */
 static void __attribute__((noreturn))
-probe_child(const char *path, pid_t parent, int fd)
+probe_child(const char *path, pid_t parent, int fd, int lint)
 {
 	static const int	 crash[] = {
 		SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS
@@ -811,8 +877,13 @@ probe_child(const char *path, pid_t parent, int fd)
 	if ((lp = loader_open(path, &cause)) == NULL) {
 		buf_add(&b, "E", 1);
 		buf_add_str(&b, cause);
-	} else
+	} else {
 		encode_info(&b, lp->desc);
+		if (lint)
+			probe_lint(&b, path, lp);
+		else
+			encode_warnings(&b, NULL, 0);
+	}
 	if (write_all(fd, b.data, b.len) != 0)
 		_exit(1);
 
@@ -853,8 +924,22 @@ probe_reap(pid_t pid, int64_t deadline, int *timed_out)
 	return r == pid ? status : -1;
 }
 
+static struct plugin_info *probe(const char *, int, char **);
+
 struct plugin_info *
 loader_probe(const char *path, char **cause)
+{
+	return probe(path, 0, cause);
+}
+
+struct plugin_info *
+loader_probe_warn(const char *path, char **cause)
+{
+	return probe(path, 1, cause);
+}
+
+static struct plugin_info *
+probe(const char *path, int lint, char **cause)
 {
 	struct plugin_info	*pi = NULL;
 	struct pollfd		 pfd;
@@ -883,7 +968,7 @@ loader_probe(const char *path, char **cause)
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		probe_child(path, parent, fds[1]);
+		probe_child(path, parent, fds[1], lint);
 	}
 	close(fds[1]);
 

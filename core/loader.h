@@ -75,6 +75,10 @@ struct plugin_info {
 		long long freshness_seconds;
 	} *products;
 	size_t	 nproducts;
+	/* loader_probe_warn() only: what elfcheck.h finds (exports beyond
+	 * the entry, symbols no linked library defines); NULL otherwise. */
+	char	**warnings;
+	size_t	  nwarnings;
 };
 
 /*
@@ -84,6 +88,13 @@ struct plugin_info {
  * signal 11 (SIGSEGV) while loading").  NULL with cause on refusal.
  */
 struct plugin_info *loader_probe(const char *path, char **cause);
+/*
+ * The same, and the child also lints the plugin's ELF file (elfcheck.h),
+ * resolving its undefined symbols against its own link map: the warnings
+ * are in pi->warnings.  For meshctl plugin info and validate; the daemon
+ * does not need them.
+ */
+struct plugin_info *loader_probe_warn(const char *path, char **cause);
 void	plugin_info_free(struct plugin_info *);
 
 #endif

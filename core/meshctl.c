@@ -18,6 +18,7 @@
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
+	&cmd_test_entry,
 	&cmd_trigger_entry,
 	&cmd_backfill_entry,
 	&cmd_backfills_entry,
@@ -35,6 +36,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_product_entry,
 	&cmd_checks_entry,
 	&cmd_lineage_entry,
+	&cmd_alerts_entry,
 	&cmd_next_entry,
 	&cmd_dag_entry,
 	&cmd_validate_entry,
@@ -262,15 +264,15 @@ ctl_find_job(const struct jobset *js, const char *name)
 	struct job_def		*job;
 	const struct job_broken	*b;
 	size_t			 i, len = 0;
-	char			*names, *first;
+	char			*names;
 
 	if ((job = jobset_find(js, name)) != NULL)
 		return job;
 	if ((b = jobset_broken(js, name)) != NULL) {
-		first = ctl_broken_first(b);
-		ctl_error("unknown job '%s': its file is broken, and meshd "
-		    "refuses it: %s", name, first);
-		free(first);
+		/* Asked about it by name: every error of it. */
+		errlist_print(&b->errs, stderr);
+		ctl_error("unknown job '%s': its file %s is broken, and meshd "
+		    "refuses it (errors above)", name, b->file);
 		return NULL;
 	}
 	for (i = 0; i < js->n; i++)

@@ -127,6 +127,7 @@ int	 ctl_backfill_wait(struct ctl *, int64_t id, int interval);
 extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plugin_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_test_entry;
 extern const struct cmd_entry cmd_runs_entry;
 extern const struct cmd_entry cmd_tasks_entry;
 extern const struct cmd_entry cmd_logs_entry;
@@ -146,5 +147,6 @@ extern const struct cmd_entry cmd_lineage_entry;
 extern const struct cmd_entry cmd_products_entry;
 extern const struct cmd_entry cmd_product_entry;
 extern const struct cmd_entry cmd_checks_entry;
+extern const struct cmd_entry cmd_alerts_entry;
 
 #endif

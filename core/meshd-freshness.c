@@ -1,5 +1,5 @@
 /*
- * meshd-freshness.c -- freshness SLOs, the alert hook, and the retention
+ * meshd-freshness.c -- freshness SLOs, their alerts, and the retention
  * of quarantined partitions' staging.
  *
  * A product with freshness_seconds > 0, built by a job with a time
@@ -9,8 +9,10 @@
  *  - published (or stale: it was published) by then: on time;
  *  - otherwise late: product_partitions.late_us is set to when it was
  *    found late, products.late_count goes up by one, a warning is logged
- *    and the freshness_alert hook, if any, is run with a JSON document on
- *    its stdin.  A row is created ('missing') if the job never ran it.
+ *    and, with a freshness_alert hook, a `late` alert goes into the
+ *    alert outbox in the same transaction (alert.h: delivered by the
+ *    alert deliverer, at least once, never again after a restart).  A
+ *    row is created ('missing') if the job never ran it.
  * A partition is late at most once: a later publication leaves late_us
  * as it is, so published_us after due_us with late_us set reads
  * "published late".  due_us is set on every judged row: the newest one
@@ -60,7 +62,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +70,11 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "alert.h"
 #include "log.h"
 #include "schedule.h"
 #include "util.h"
 #include "meshd.h"
-
-extern char	**environ;
 
 /* Judge no partition that ended more than this before now. */
 #define FRESH_LOOKBACK		(7LL * 86400 * 1000000)
@@ -84,8 +84,6 @@ extern char	**environ;
  * and at least this often anyway (monotonic microseconds). */
 #define FRESH_SCAN_MIN		(1LL * 1000000)
 #define FRESH_SCAN_MAX		(60LL * 1000000)
-/* An alert hook still running after this long is killed. */
-#define ALERT_TIMEOUT		(60LL * 1000000)
 /* Finished runs looked at per class per pass, so that 100,000 expired
  * runs (a long backfill) never hold up the loop: the rest at the next
  * passes, which come at once. */
@@ -104,11 +102,6 @@ struct fprod {
 	int64_t	 due;		/* its due time; INT64_MAX none */
 };
 
-struct falert {
-	pid_t	 pid;
-	int64_t	 started;	/* mono */
-};
-
 struct dfresh {
 	struct fprod	*v;
 	size_t		 n;
@@ -118,8 +111,6 @@ struct dfresh {
 	int64_t		 changes;	/* sqlite3_total_changes64 then */
 	struct job_def	**jobs_v;	/* d->jobs.v then: a reload rescans */
 	int64_t		 started;	/* daemon clock, first pass */
-	struct falert	*alerts;
-	size_t		 nalerts;
 	int64_t		 ret_next;	/* wall clock */
 	int64_t		 ret_done;	/* quarantined before this: done */
 	/* Finished runs' staging: where each class's pass goes on from
@@ -282,108 +273,13 @@ fresh_scan(struct daemon *d, struct dfresh *f)
 	return 0;
 }
 
-/* Start the alert hook with `doc` on its stdin; not waited for here. */
-static void
-alert_spawn(struct daemon *d, struct dfresh *f, const char *doc)
-{
-	char			**argv = d->cfg->freshness_alert;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t	 sa;
-	sigset_t		 none, all;
-	int			 p[2], rc;
-	pid_t			 pid;
-	size_t			 len = strlen(doc);
-	ssize_t			 w;
-
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		log_error("freshness_alert: pipe: %s", strerror(errno));
-		return;
-	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[0], STDIN_FILENO);
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
-	/* Nothing of the daemon's (its state, lock, pipes) reaches it. */
-	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
-#endif
-	posix_spawnattr_init(&sa);
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&sa, &none);
-	/* meshd ignores SIGPIPE; the hook gets every default back. */
-	posix_spawnattr_setsigdefault(&sa, &all);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGMASK |
-	    POSIX_SPAWN_SETSIGDEF);
-	if (strchr(argv[0], '/') != NULL)
-		rc = posix_spawn(&pid, argv[0], &fa, &sa, argv, environ);
-	else
-		rc = posix_spawnp(&pid, argv[0], &fa, &sa, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&sa);
-	close(p[0]);
-	if (rc != 0) {
-		log_error("freshness_alert: cannot run %s: %s", argv[0],
-		    strerror(rc));
-		close(p[1]);
-		return;
-	}
-	/* A document of a few hundred bytes fits the pipe: never blocks.
-	 * A hook that does not read it is its own affair (EPIPE). */
-	fcntl(p[1], F_SETFL, O_NONBLOCK);
-	if ((w = write(p[1], doc, len)) != (ssize_t)len)
-		log_warn("freshness_alert: %s (pid %ld): only %zd of %zu "
-		    "bytes written to its stdin", argv[0], (long)pid, w, len);
-	close(p[1]);
-	f->alerts = xreallocarray(f->alerts, f->nalerts + 1,
-	    sizeof *f->alerts);
-	f->alerts[f->nalerts].pid = pid;
-	f->alerts[f->nalerts].started = mono_us();
-	f->nalerts++;
-}
-
-/* Reap the hooks that ended (by pid: the executor and the lineage
- * deliverer have children of their own); kill one that hangs. */
-static void
-alert_reap(struct daemon *d, struct dfresh *f)
-{
-	size_t	i;
-	int	st;
-	pid_t	r;
-
-	for (i = 0; i < f->nalerts; ) {
-		struct falert *a = &f->alerts[i];
-
-		r = waitpid(a->pid, &st, WNOHANG);
-		if (r == 0) {
-			if (mono_us() - a->started > ALERT_TIMEOUT) {
-				log_warn("freshness_alert: %s (pid %ld) still "
-				    "running after %llds: killed",
-				    d->cfg->freshness_alert != NULL ?
-				    d->cfg->freshness_alert[0] : "hook",
-				    (long)a->pid,
-				    (long long)(ALERT_TIMEOUT / 1000000));
-				kill(a->pid, SIGKILL);
-				a->started = INT64_MAX / 2;
-			}
-			i++;
-			continue;
-		}
-		if (r == a->pid && WIFEXITED(st) && WEXITSTATUS(st) != 0)
-			log_warn("freshness_alert: pid %ld exited %d",
-			    (long)a->pid, WEXITSTATUS(st));
-		else if (r == a->pid && WIFSIGNALED(st))
-			log_warn("freshness_alert: pid %ld killed by signal %d",
-			    (long)a->pid, WTERMSIG(st));
-		f->alerts[i] = f->alerts[--f->nalerts];
-	}
-}
-
-/* The JSON document for the hook: one late partition. */
-static char *
-alert_doc(const struct fprod *p, const struct job_def *job, const char *key,
+/* The late alert's own fields (alert.h adds the common ones). */
+static json_t *
+late_fields(const struct fprod *p, const struct job_def *job, const char *key,
     int64_t istart, int64_t iend, int64_t due, int64_t now,
     const char *state, int64_t published_us, int64_t late_count)
 {
-	char	 a[32], b[32], c[32], e[32], g[32], *s;
+	char	 a[32], b[32], c[32], e[32], g[32];
 	json_t	*o;
 
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, "
@@ -402,20 +298,18 @@ alert_doc(const struct fprod *p, const struct job_def *job, const char *key,
 	    "published_utc", published_us > 0 ?
 	    json_string(fmt_utc(published_us, g, sizeof g)) : json_null(),
 	    "late_count", (json_int_t)late_count);
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;		/* NULL (no memory): no alert, still logged */
+	return o;
 }
 
 /*
  * Judge one partition that came due, inside the open transaction.
- * Returns 1 if it is late (and *doc is the alert document when a hook is
- * configured), 0 if not, -1 with cause.
+ * Returns 1 if it is late (and its alert is in the outbox when
+ * freshness_alert is set), 0 if not, -1 with cause.
  */
 static int
 judge(struct daemon *d, struct dfresh *f, struct fprod *p,
     const struct job_def *job, int64_t istart, int64_t iend, int64_t now,
-    char **doc, char **cause)
+    char **cause)
 {
 	sqlite3		*db = state_sqlite(d->st);
 	sqlite3_stmt	*stmt = NULL;
@@ -424,7 +318,6 @@ judge(struct daemon *d, struct dfresh *f, struct fprod *p,
 	int64_t		 due = iend + p->fresh_us, pub = 0, count = 0;
 	int		 found = 0, late = 0, judged = 0;
 
-	*doc = NULL;
 	key = job_key(job, istart);
 	if (sqlite3_prepare_v2(db, "SELECT state, published_us, late_us FROM "
 	    "product_partitions WHERE product_id = ? AND partition_key = ?",
@@ -497,9 +390,12 @@ judge(struct daemon *d, struct dfresh *f, struct fprod *p,
 		log_warn("product=%s partition=%s: late: not published %s "
 		    "after its interval ended (%s)", p->name, key,
 		    fresh_dur(p->fresh_us, dd, sizeof dd), state);
-	if (d->cfg->freshness_alert != NULL)
-		*doc = alert_doc(p, job, key, istart, iend, due, now, state,
-		    pub, count);
+	/* In this transaction: alerted if and only if recorded late. */
+	if (alert_late(d->st, d->cfg, job, key, late_fields(p, job, key,
+	    istart, iend, due, now, state, pub, count), cause) != 0) {
+		free(key);
+		return -1;
+	}
 	free(key);
 	return 1;
 sqlfail:
@@ -514,8 +410,8 @@ sqlfail:
 static int
 fresh_judge(struct daemon *d, struct dfresh *f, int64_t now)
 {
-	char		**docs = NULL, *doc, *cause = NULL;
-	size_t		  ndocs = 0, i, k;
+	char		 *cause = NULL;
+	size_t		  i, k;
 	int		  began = 0, r;
 	int64_t		  e, hi;
 
@@ -549,14 +445,9 @@ fresh_judge(struct daemon *d, struct dfresh *f, int64_t now)
 					goto fail;
 				began = 1;
 			}
-			if ((r = judge(d, f, p, job, p->cursor, e, now, &doc,
+			if ((r = judge(d, f, p, job, p->cursor, e, now,
 			    &cause)) < 0)
 				goto fail;
-			if (doc != NULL) {
-				docs = xreallocarray(docs, ndocs + 1,
-				    sizeof *docs);
-				docs[ndocs++] = doc;
-			}
 			p->cursor = e;
 		}
 		if (p->due < f->next)
@@ -564,21 +455,13 @@ fresh_judge(struct daemon *d, struct dfresh *f, int64_t now)
 	}
 	if (began && state_commit(d->st, &cause) != 0)
 		goto fail;
-	/* Only what is recorded is alerted. */
-	for (i = 0; i < ndocs; i++) {
-		alert_spawn(d, f, docs[i]);
-		free(docs[i]);
-	}
-	free(docs);
+	alert_kick();
 	return 0;
 fail:
 	if (began)
 		state_rollback(d->st);
 	log_error("freshness: %s", cause);
 	free(cause);
-	for (i = 0; i < ndocs; i++)
-		free(docs[i]);
-	free(docs);
 	/* Judge again from the state: the cursors ran ahead of it. */
 	for (i = 0; i < f->n; i++)
 		f->v[i].ready = 0;
@@ -882,8 +765,8 @@ daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 		f->next = INT64_MIN;
 		f->stg_next = INT64_MIN;
 	}
-	if (f->nalerts > 0)
-		alert_reap(d, f);
+	/* The alert deliverer, started again if it died. */
+	alert_watch(d->cfg);
 	/* New products appear when their job first runs; a reload may
 	 * change jobs.  Look at the (small) product table only then. */
 	changes = sqlite3_total_changes64(state_sqlite(d->st));
@@ -920,8 +803,6 @@ daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 	 * again within FRESH_SCAN_MAX. */
 	if (now + FRESH_SCAN_MAX < *next_due)
 		*next_due = now + FRESH_SCAN_MAX;
-	if (f->nalerts > 0 && now + 1000000 < *next_due)
-		*next_due = now + 1000000;	/* reap hooks promptly */
 	return rc;
 }
 
@@ -933,12 +814,9 @@ daemon_freshness_free(struct daemon *d)
 
 	if (f == NULL)
 		return;
-	/* Hooks still running are left to finish on their own. */
-	alert_reap(d, f);
 	for (i = 0; i < f->n; i++)
 		fprod_clear(&f->v[i]);
 	free(f->v);
-	free(f->alerts);
 	free(f);
 	d->fresh = NULL;
 }

@@ -32,6 +32,7 @@
 #include "errlist.h"
 #include "executor.h"
 #include "job.h"
+#include "alert.h"
 #include "lineage.h"
 #include "lock.h"
 #include "log.h"
@@ -1071,7 +1072,8 @@ daemon_start(struct daemon *d, int *lockfd)
 	 * execs meshd again, so it could start at any time (a reload does),
 	 * but at start it is simply first. */
 	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1 ||
-	    lineage_start(d->cfg, &cause) != 0)
+	    lineage_start(d->cfg, &cause) != 0 ||
+	    alert_start(d->cfg, &cause) != 0)
 		goto fail;
 	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==
 	    NULL || config_apply_sync(d->cfg, d->st, &cause) != 0 ||
@@ -1200,6 +1202,7 @@ daemon_free(struct daemon *d)
 	size_t	i;
 
 	lineage_stop();
+	alert_stop();
 	daemon_health_free(d);
 	engine_free(d->engine);
 	if (d->ex != NULL)
@@ -1244,6 +1247,8 @@ main(int argc, char **argv)
 	/* The lineage deliverer is meshd run again (lineage_start()). */
 	if (argc > 1 && strcmp(argv[1], LINEAGE_DELIVERER_ARG) == 0)
 		return lineage_main(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], ALERT_DELIVERER_ARG) == 0)
+		return alert_main(argc - 2, argv + 2);
 	memset(&d, 0, sizeof d);
 	d.config_path = config_default_path();
 	while ((c = getopt_long(argc, argv, "c:fdshV", longopts, NULL)) !=

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "policy-conf.h"
+#include "suggest.h"
 
 /* ------------------------------------------------------------ config */
 
@@ -285,7 +286,13 @@ policy_conf_parse(const config_setting_t *g, const char *path,
 	struct policy_conf	*pc = policy_conf_defaults();
 	const config_setting_t	*s;
 	const char		*name, *file;
+	char			*msg;
 	int			 i, n;
+	static const char *const policy_keys[] = {
+		"require_owner", "require_error_check", "pii_locations",
+		"plugin_domains", "contract_version", "own_domain",
+		"allow_publish_without_check", NULL
+	};
 
 	file = config_setting_source_file(g);
 	pc->file = xstrdup(file != NULL ? file : path);
@@ -314,11 +321,15 @@ policy_conf_parse(const config_setting_t *g, const char *path,
 			pol_domains(pc, errs, path, confdir, s);
 		else if (strcmp(name, "contract_version") == 0)
 			pol_contract(pc, errs, path, s);
-		else
-			/* A policy this meshd does not know is not enforced:
-			 * say so, but an older meshd still runs. */
-			pol_diag(errs, DIAG_WARNING, path, s, "policies: "
-			    "unknown policy '%s' (not enforced)", name);
+		else {
+			/* A policy this meshd does not know would not be
+			 * enforced while its authors think it is. */
+			msg = suggest_unknown_key(name, "in 'policies' (a "
+			    "policy this meshd does not know is not enforced)",
+			    policy_keys);
+			pol_diag(errs, DIAG_ERROR, path, s, "%s", msg);
+			free(msg);
+		}
 	}
 	return pc;
 }

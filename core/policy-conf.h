@@ -39,8 +39,8 @@ struct policy_conf {
 struct policy_conf	*policy_conf_defaults(void);
 /*
  * Parse the `policies` group `g` of a config whose relative paths are
- * taken from `confdir`.  Wrong types and bad values are errors, unknown
- * keys warnings, at file:line, added to errs.  Returns a new policy_conf
+ * taken from `confdir`.  Wrong types, bad values and unknown keys (with
+ * the closest known one) are errors, at file:line, added to errs.  Returns a new policy_conf
  * (with what could be read) even on errors: config_load refuses the file
  * by its error count.
  */

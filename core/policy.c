@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "suggest.h"
 
 /* ------------------------------------------------------------ checking */
 
@@ -274,7 +275,7 @@ check_plugin(struct pcheck *c, size_t j, const struct task_def *td,
  * meshd refuses the job at load rather than fail each of its runs.
  */
 static void
-check_descriptor(struct pcheck *c, size_t j, const struct task_def *td,
+check_task_plugin(struct pcheck *c, size_t j, const struct task_def *td,
     size_t k)
 {
 	const struct plugin_info	*pi = c->pl[k].info;
@@ -361,6 +362,74 @@ check_product(struct pcheck *c, size_t j, size_t t, size_t k)
 			    "contract_version)", name, pp->contract_version,
 			    pc->contract_re);
 	}
+}
+
+/*
+ * What a job file says of products must match what its plugins declare,
+ * whatever the policies: a publish task whose plugin declares no product
+ * publishes nothing anyone can find, and a `products` entry naming a
+ * product no plugin of the job declares (a typo, most often) would leave
+ * the real product at its default location without a word.  Judged only
+ * when every plugin of the job could be probed: a refused plugin is
+ * reported on its own.
+ */
+static void
+check_descriptors(struct pcheck *c, size_t j)
+{
+	const struct job_def		*job = c->js->v[j];
+	const struct plugin_info	*pi;
+	const char			**names = NULL, *near;
+	size_t				 t, k, i, n = 0, p;
+	char				*list = NULL, *tmp;
+
+	for (t = 0; t < job->ntasks; t++) {
+		k = pcheck_plugin(c, job->tasks[t].plugin_path);
+		if ((pi = c->pl[k].info) == NULL)
+			goto out;
+		if (job->tasks[t].stage == MESHD_STAGE_PUBLISH &&
+		    pi->nproducts == 0)
+			pviol(c, j, &job->tasks[t], "publishes, but plugin "
+			    "'%s' (%s) declares no product (a publish task "
+			    "builds one of its plugin's products)", pi->name,
+			    c->pl[k].path);
+		for (i = 0; i < pi->nproducts; i++) {
+			for (p = 0; p < n; p++)
+				if (strcmp(names[p], pi->products[i].name) == 0)
+					break;
+			if (p < n)
+				continue;
+			names = xreallocarray(names, n + 2, sizeof *names);
+			names[n++] = pi->products[i].name;
+			names[n] = NULL;
+		}
+	}
+	for (i = 0; i < job->nproducts; i++) {
+		const struct product_override *po = &job->products[i];
+
+		for (p = 0; p < n; p++)
+			if (strcmp(names[p], po->name) == 0)
+				break;
+		if (p < n)
+			continue;
+		if (list == NULL) {
+			list = xstrdup(n == 0 ? "none" : names[0]);
+			for (p = 1; p < n; p++) {
+				tmp = xasprintf("%s, %s", list, names[p]);
+				free(list);
+				list = tmp;
+			}
+		}
+		near = n > 0 ? suggest_word(po->name, names) : NULL;
+		errlist_error(c->errs, job->file, po->line, "job '%s': "
+		    "products: '%s' is not a product of the job's plugins "
+		    "(they declare: %s)%s%s%s", job->name, po->name, list,
+		    near != NULL ? "; did you mean '" : "",
+		    near != NULL ? near : "", near != NULL ? "'?" : "");
+		c->bad[j] = 1;
+	}
+out:
+	free(names);
+	free(list);
 }
 
 /*
@@ -498,12 +567,13 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 
 		memset(c.seen, 0, c.npl + 1);
 		check_gate(&c, j);
+		check_descriptors(&c, j);
 		for (t = 0; t < job->ntasks; t++) {
 			const struct task_def *td = &job->tasks[t];
 
 			k = pcheck_plugin(&c, td->plugin_path);
 			if (flags & POLICY_PLUGINS)
-				check_descriptor(&c, j, td, k);
+				check_task_plugin(&c, j, td, k);
 			if (c.pl[k].info == NULL)
 				continue;
 			if (!c.seen[k]) {

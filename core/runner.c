@@ -1,8 +1,12 @@
 /* runner.c -- one partition of one job, in the foreground, on the engine. */
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "executor.h"
 #include "partition.h"
 #include "runner.h"
 #include "schedule.h"
@@ -97,4 +101,99 @@ out:
 	engine_free(e);
 	free(canon);
 	return rc;
+}
+
+void
+runner_executor_opts(const struct meshd_config *cfg, int workers,
+    struct executor_opts *eo)
+{
+	memset(eo, 0, sizeof *eo);
+	eo->workers = workers > 0 ? workers : cfg->workers;
+	eo->max_tasks = cfg->worker_max_tasks;
+	eo->memory_mb = cfg->worker_memory_mb;
+	eo->kill_grace_s = cfg->kill_grace_s;
+	eo->heartbeat_timeout_s = cfg->heartbeat_timeout_s;
+	eo->log_max_bytes = cfg->log_max_bytes;
+	eo->log_overflow_fails = cfg->log_overflow_fails;
+	eo->task_max_bytes = cfg->task_max_bytes;
+	eo->empty_check_fails = cfg->empty_check_fails;
+}
+
+int
+runner_scratch_open(const struct meshd_config *real,
+    struct runner_scratch *sc, char **cause)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*tmpl;
+
+	memset(sc, 0, sizeof *sc);
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	tmpl = xasprintf("%s/meshctl-test.XXXXXX", tmp);
+	if (mkdtemp(tmpl) == NULL) {
+		set_cause(cause, "%s: cannot make a scratch directory: %s",
+		    tmpl, strerror(errno));
+		free(tmpl);
+		return -1;
+	}
+	sc->dir = tmpl;
+	sc->state_db = xasprintf("%s/state.db", sc->dir);
+	sc->log_dir = xasprintf("%s/logs", sc->dir);
+	sc->staging_dir = xasprintf("%s/staging", sc->dir);
+	sc->out_dir = xasprintf("%s/out", sc->dir);
+	if (mkdir_p(sc->out_dir, 0750, cause) != 0)
+		goto fail;
+	/* A plain copy: every setting but these is the real one (pools,
+	 * limits, timeouts, kill grace), so a stage is contained as in
+	 * production.  Lineage off: its events describe real runs. */
+	sc->cfg = *real;
+	sc->cfg.state_db = sc->state_db;
+	sc->cfg.log_dir = sc->log_dir;
+	sc->cfg.staging_dir = sc->staging_dir;
+	sc->cfg.lineage_sink = LINEAGE_SINK_NONE;
+	sc->cfg.lineage_path = NULL;
+	sc->cfg.lineage_url = NULL;
+	/* Alerts a test raises stay in the throwaway state: no deliverer
+	 * reads it, and no team is paged for a trial. */
+	sc->cfg.alerts = NULL;
+	sc->cfg.state_group = NULL;
+	sc->cfg.sync_full = 0;
+	if ((sc->st = state_open(sc->state_db, STATE_RDWR, cause)) == NULL)
+		goto fail;
+	return 0;
+fail:
+	runner_scratch_close(sc, 0);
+	return -1;
+}
+
+static int
+scratch_rm(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+void
+runner_scratch_close(struct runner_scratch *sc, int keep)
+{
+	if (sc->st != NULL)
+		state_close(sc->st);
+	sc->st = NULL;
+	/* FTW_PHYS: a symbolic link a plugin left is removed, never
+	 * followed; FTW_MOUNT: nothing mounted inside is touched. */
+	if (sc->dir != NULL && !keep)
+		nftw(sc->dir, scratch_rm, 16, FTW_DEPTH | FTW_PHYS |
+		    FTW_MOUNT);
+	free(sc->dir);
+	free(sc->state_db);
+	free(sc->log_dir);
+	free(sc->staging_dir);
+	free(sc->out_dir);
+	memset(sc, 0, sizeof *sc);
 }

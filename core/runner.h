@@ -36,4 +36,30 @@ int	runner_run(const struct meshd_config *, struct state *,
 	    const char *trigger, const struct run_observer *,
 	    struct run_summary **out, char **cause);
 
+/*
+ * Scratch mode, for `meshctl test` (since 0.5.0).  A new directory made
+ * with mkdtemp(3) under $TMPDIR (default /tmp) holds a throwaway state
+ * database, the attempt logs and the staging areas; `cfg` is a copy of
+ * the real configuration pointing there, with lineage events off.  The
+ * copy shares every other setting's storage with `real`, which must
+ * outlive it.  Nothing of the real state is opened, read or locked.
+ */
+struct runner_scratch {
+	char			*dir;
+	struct meshd_config	 cfg;
+	struct state		*st;
+	char			*state_db, *log_dir, *staging_dir, *out_dir;
+};
+/* 0, or -1 with cause (nothing is left behind). */
+int	runner_scratch_open(const struct meshd_config *real,
+	    struct runner_scratch *, char **cause);
+/* Close the scratch state and, unless `keep`, remove the directory. */
+void	runner_scratch_close(struct runner_scratch *, int keep);
+
+/* The worker pool options of `cfg`, with `workers` workers (0: its
+ * own), as the daemon and `meshctl run` size it. */
+struct executor_opts;
+void	runner_executor_opts(const struct meshd_config *, int workers,
+	    struct executor_opts *);
+
 #endif

@@ -244,6 +244,52 @@ static const char *const steps[] = {
 	"ALTER TABLE product_partitions ADD COLUMN due_us INTEGER;\n"
 	"ALTER TABLE product_partitions ADD COLUMN late_us INTEGER;\n"
 	"ALTER TABLE products ADD COLUMN late_count INTEGER NOT NULL DEFAULT 0;\n",
+
+	/* Version 6: a rerun of a published partition whose checks fail
+	 * never reaches publish (write-audit-publish), so the published
+	 * version stays what consumers read: the partition stays
+	 * 'published', and the quarantined rerun is recorded beside it
+	 * (its run, its failed check attempt, when), until a later publish
+	 * replaces the version. */
+	"ALTER TABLE product_partitions ADD COLUMN rerun_run_id INTEGER;\n"
+	"ALTER TABLE product_partitions ADD COLUMN rerun_attempt_id INTEGER;\n"
+	"ALTER TABLE product_partitions ADD COLUMN rerun_us INTEGER;\n"
+	/* Partitions quarantined after a publication (version > 0) under
+	 * the old rule: their published rows are still there.  Which run
+	 * published them was overwritten, so it is left unknown. */
+	"UPDATE product_partitions SET state = 'published',\n"
+	"	rerun_run_id = run_id, rerun_attempt_id = attempt_id,\n"
+	"	rerun_us = updated_us, run_id = NULL, attempt_id = NULL\n"
+	"	WHERE state = 'quarantined' AND version > 0;\n",
+
+	/* Version 7: alerts to the owning team (alert.h).  alert_outbox:
+	 * one row per alert, written in the transaction of the change it
+	 * reports, with its document and its hook, delivered in seq order
+	 * per job and marked delivered (or failed) there.  jobs.
+	 * failing_since_us: set by a failed run, cleared by a successful
+	 * one, which is then a recovery. */
+	"CREATE TABLE alert_outbox (\n"
+	"	seq		INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	event_id	TEXT NOT NULL UNIQUE,\n"
+	"	event		TEXT NOT NULL CHECK (event IN ('failure',\n"
+	"			    'quarantine', 'retry', 'recovery', 'late')),\n"
+	"	job		TEXT NOT NULL,\n"
+	"	partition_key	TEXT,\n"
+	"	run_id		INTEGER,\n"
+	"	hook		TEXT NOT NULL,\n"
+	"	document	TEXT NOT NULL,\n"
+	"	state		TEXT NOT NULL DEFAULT 'pending' CHECK (state IN\n"
+	"			    ('pending', 'delivered', 'failed')),\n"
+	"	attempts	INTEGER NOT NULL DEFAULT 0,\n"
+	"	next_try_us	INTEGER NOT NULL DEFAULT 0,\n"
+	"	last_error	TEXT,\n"
+	"	created_us	INTEGER NOT NULL,\n"
+	"	give_up_us	INTEGER NOT NULL,\n"
+	"	delivered_us	INTEGER\n"
+	");\n"
+	"CREATE INDEX alert_outbox_pending ON alert_outbox(state, job, seq);\n"
+	"CREATE INDEX alert_outbox_job ON alert_outbox(job, seq);\n"
+	"ALTER TABLE jobs ADD COLUMN failing_since_us INTEGER;\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

@@ -60,6 +60,9 @@ enum stmt_id {
 	S_MAX
 };
 
+/* S_PARTITION_SET: a published partition's rerun was quarantined. */
+#define KEPT "(state = 'published' AND excluded.state = 'quarantined')"
+
 static const char *const stmt_sql[S_MAX] = {
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
@@ -134,6 +137,11 @@ static const char *const stmt_sql[S_MAX] = {
 	 * In the DO UPDATE part a bare column is the existing row's value:
 	 * version counts publications, published_us is the last one, and a
 	 * NULL (rows < 0, ids 0) keeps what was there.
+	 *
+	 * A published partition whose rerun is quarantined stays published
+	 * with its run and attempt: the rerun's publish never ran, so the
+	 * published rows are still the ones consumers read.  The rerun goes
+	 * into rerun_*, which the next publish clears (schema version 6).
 	 */
 	[S_PARTITION_SET] =
 	    "INSERT INTO product_partitions (product_id, partition_key, state,"
@@ -143,13 +151,23 @@ static const char *const stmt_sql[S_MAX] = {
 	    " CASE WHEN ?7 >= 0 THEN ?7 END,"
 	    " CASE WHEN ?3 = 'published' THEN 1 ELSE 0 END)"
 	    " ON CONFLICT (product_id, partition_key) DO UPDATE SET"
-	    " state = excluded.state,"
-	    " run_id = coalesce(excluded.run_id, run_id),"
-	    " attempt_id = coalesce(excluded.attempt_id, attempt_id),"
+	    " state = CASE WHEN " KEPT " THEN state ELSE excluded.state END,"
+	    " run_id = CASE WHEN " KEPT " THEN run_id"
+	    " ELSE coalesce(excluded.run_id, run_id) END,"
+	    " attempt_id = CASE WHEN " KEPT " THEN attempt_id"
+	    " ELSE coalesce(excluded.attempt_id, attempt_id) END,"
 	    " published_us = coalesce(excluded.published_us, published_us),"
-	    " updated_us = excluded.updated_us,"
+	    " updated_us = CASE WHEN " KEPT " THEN updated_us"
+	    " ELSE excluded.updated_us END,"
 	    " \"rows\" = coalesce(excluded.\"rows\", \"rows\"),"
-	    " version = version + excluded.version",
+	    " version = version + excluded.version,"
+	    " rerun_run_id = CASE WHEN " KEPT " THEN excluded.run_id"
+	    " WHEN excluded.state = 'published' THEN NULL ELSE rerun_run_id END,"
+	    " rerun_attempt_id = CASE WHEN " KEPT " THEN excluded.attempt_id"
+	    " WHEN excluded.state = 'published' THEN NULL"
+	    " ELSE rerun_attempt_id END,"
+	    " rerun_us = CASE WHEN " KEPT " THEN excluded.updated_us"
+	    " WHEN excluded.state = 'published' THEN NULL ELSE rerun_us END",
 };
 
 struct state {

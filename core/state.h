@@ -38,6 +38,17 @@
  *        created_by, done_us, result): operators' requests (trigger...),
  *        pending until the daemon carries them out.
  *
+ * Schema version 6 adds (alert.h):
+ *   alert_outbox(seq, event_id UNIQUE, event, job, partition_key, run_id,
+ *        hook, document, state, attempts, next_try_us, last_error,
+ *        created_us, give_up_us, delivered_us): one row per alert, with
+ *        the JSON document sent and the hook (JSON: argv or url and
+ *        bearer_token_file, and timeout) it goes to; state pending,
+ *        delivered or failed (not delivered by give_up_us).
+ *   jobs.failing_since_us: when the job's failing streak began (NULL:
+ *        its last finished run succeeded); a success after it alerts
+ *        recovery.
+ *
  * State words (TEXT columns, checked by CHECK constraints):
  *   runs.state:            queued running success failed cancelled
  *   task_instances.state:  pending queued running success failed skipped
@@ -57,7 +68,7 @@ struct sqlite3;
 struct state;
 
 /* Version of the schema this binary writes. */
-#define STATE_SCHEMA_VERSION 5
+#define STATE_SCHEMA_VERSION 7
 #define STATE_APPLICATION_ID 0x4d455348
 
 /*

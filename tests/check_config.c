@@ -21,6 +21,7 @@
 #include "dag.h"
 #include "job.h"
 #include "limit.h"
+#include "suggest.h"
 #include "meshd/plugin.h"
 #include "util.h"
 
@@ -163,8 +164,7 @@ START_TEST(test_config_full)
 
 	cfg = load_cfg();
 	ck_assert_uint_eq(errs.nerrors, 0);
-	ck_assert_uint_eq(errs.nwarnings, 1);
-	ck_diag("meshd.conf:12: warning: unknown key 'colour'");
+	ck_assert_uint_eq(errs.nwarnings, 0);
 
 	p = tpath("meshd.conf");
 	ck_assert_str_eq(cfg->file, p);
@@ -487,18 +487,75 @@ END_TEST
 START_TEST(test_job_unknown_key)
 {
 	struct meshd_config	*cfg;
-	struct job_def		*job;
 
-	job = load_job(&cfg, "jobs/unknown-key.conf");
-	ck_assert_ptr_nonnull(job);
-	ck_assert_uint_eq(errs.nerrors, 0);
-	/* One more: meshd.conf's own unknown key. */
-	ck_assert_uint_eq(errs.nwarnings, 3);
-	ck_diag("unknown-key.conf:4: warning: unknown key 'colour'");
-	ck_diag("unknown-key.conf:7: warning: unknown key 'flavour' in "
+	/* A misspelt key is an error, not a warning: `afer` would run the
+	 * check beside the extract, `param` drop every parameter. */
+	ck_assert_ptr_null(load_job(&cfg, "jobs/unknown-key.conf"));
+	ck_assert_uint_eq(errs.nerrors, 6);
+	ck_assert_uint_eq(errs.nwarnings, 0);
+	ck_diag("unknown-key.conf:4: error: unknown key 'colour'");
+	ck_diag("unknown-key.conf:5: error: unknown key 'param'; did you "
+	    "mean 'params'?");
+	ck_diag("unknown-key.conf:8: error: unknown key 'flavour' in "
 	    "task 'a'");
-	job_free(job);
+	ck_diag("unknown-key.conf:10: error: unknown key 'afer' in task "
+	    "'b'; did you mean 'after'?");
+	ck_diag("unknown-key.conf:12: error: unknown key 'partition' in "
+	    "input; did you mean 'partitions'?");
+	ck_diag("unknown-key.conf:13: error: unknown key 'locaton' in "
+	    "product 'ops.y'; did you mean 'location'?");
 	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_config_unknown_key)
+{
+	char	*p;
+
+	copy_fixture("meshd-typo.conf");
+	p = tpath("meshd-typo.conf");
+	ck_assert_ptr_null(config_load(p, &errs));
+	free(p);
+	ck_assert_uint_eq(errs.nerrors, 4);
+	ck_diag("meshd-typo.conf:3: error: unknown key 'workres'; did you "
+	    "mean 'workers'?");
+	ck_diag("meshd-typo.conf:4: error: unknown key 'colour'");
+	ck_diag("meshd-typo.conf:5: error: unknown key 'sinc' in "
+	    "'lineage'; did you mean 'sink'?");
+	ck_diag("meshd-typo.conf:6: error: unknown key 'require_ownr' in "
+	    "'policies' (a policy this meshd does not know is not "
+	    "enforced); did you mean 'require_owner'?");
+}
+END_TEST
+
+START_TEST(test_suggest)
+{
+	static const char *const keys[] = { "after", "params", "retries",
+	    "retry_delay", "timeout", NULL };
+	static const char *const few[] = { "sink", "path", NULL };
+	char	*m;
+
+	ck_assert_uint_eq(suggest_distance("afer", "after", 9), 1);
+	ck_assert_uint_eq(suggest_distance("atfer", "after", 9), 1);
+	ck_assert_uint_eq(suggest_distance("AFTER", "after", 9), 0);
+	ck_assert_uint_eq(suggest_distance("", "after", 9), 5);
+	ck_assert_uint_eq(suggest_distance("abcdef", "after", 2), 2);
+	ck_assert_str_eq(suggest_word("afer", keys), "after");
+	ck_assert_str_eq(suggest_word("param", keys), "params");
+	ck_assert_str_eq(suggest_word("retires", keys), "retries");
+	ck_assert_str_eq(suggest_word("retry_dealy", keys), "retry_delay");
+	ck_assert_str_eq(suggest_word("timout", keys), "timeout");
+	/* Too far to be a typo: no guess is better than a wrong one. */
+	ck_assert_ptr_null(suggest_word("colour", keys));
+	ck_assert_ptr_null(suggest_word("x", keys));
+	ck_assert_ptr_null(suggest_word("", keys));
+	m = suggest_unknown_key("sank", "in 'lineage'", few);
+	ck_assert_str_eq(m, "unknown key 'sank' in 'lineage'; did you mean "
+	    "'sink'?");
+	free(m);
+	m = suggest_unknown_key("colour", NULL, few);
+	ck_assert_str_eq(m, "unknown key 'colour' (known keys: sink, path)");
+	free(m);
 }
 END_TEST
 
@@ -659,7 +716,7 @@ START_TEST(test_jobs_sorted)
 	struct meshd_config	*cfg = load_cfg();
 	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 
-	copy_fixture("jobs/unknown-key.conf");
+	copy_fixture("jobs/sorted-last.conf");
 	copy_fixture("jobs/minimal.conf");
 	touch("jobs/lib/y.so");
 	copy_fixture("jobs/full.conf");
@@ -667,7 +724,7 @@ START_TEST(test_jobs_sorted)
 	ck_assert_uint_eq(js.n, 3);
 	ck_assert_str_eq(js.v[0]->name, "full");
 	ck_assert_str_eq(js.v[1]->name, "minimal");
-	ck_assert_str_eq(js.v[2]->name, "unknown-key");
+	ck_assert_str_eq(js.v[2]->name, "sorted-last");
 	jobset_free(&js);
 	config_free(cfg);
 }
@@ -889,6 +946,8 @@ config_suite(void)
 	tc = tcase_create("meshd.conf");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_config_full);
+	tcase_add_test(tc, test_config_unknown_key);
+	tcase_add_test(tc, test_suggest);
 	tcase_add_test(tc, test_config_empty_defaults);
 	tcase_add_test(tc, test_config_defaults);
 	tcase_add_test(tc, test_config_bad_values);

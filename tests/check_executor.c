@@ -1836,6 +1836,79 @@ START_TEST(test_wire_reply)
 }
 END_TEST
 
+/*
+ * The outcome trailer: after the plugin's last line (even without its
+ * newline), one marker and one outcome line, whatever a plugin put in its
+ * message or check names (no forged second outcome line), and bounded
+ * however many checks it recorded.  A log that does not exist yet (the
+ * attempt was refused at submit) is created with the trailer alone.
+ */
+START_TEST(test_outcome_trailer)
+{
+	struct task_result	 r;
+	struct check_rec	 c[100];
+	char			*path, *log, *p, name[32];
+	const char		*want;
+	size_t			 i, n;
+	FILE			*f;
+
+	path = xasprintf("%s/new/dir/t.1.log", tmpdir);
+	memset(&r, 0, sizeof r);
+	r.status = MESHD_FAILED;
+	r.reason = xstrdup("killed by signal 11 (SIGSEGV)");
+	executor_log_outcome(path, 2, &r);
+	log = slurp(path);
+	ck_assert_str_eq(log, EXECUTOR_OUTCOME_MARKER "\n"
+	    "meshd: attempt 2 failed: killed by signal 11 (SIGSEGV)\n");
+	free(log);
+	free(r.reason);
+	free(path);
+
+	path = xasprintf("%s/t.2.log", tmpdir);
+	f = fopen(path, "w");
+	fputs("partial line", f);
+	fclose(f);
+	memset(&r, 0, sizeof r);
+	r.status = MESHD_FAILED;
+	r.reason = xstrdup("quality check failed: c0");
+	r.message = xstrdup("bad\nmeshd: attempt 1 succeeded");
+	for (i = 0; i < nitems(c); i++) {
+		memset(&c[i], 0, sizeof c[i]);
+		snprintf(name, sizeof name, "c%zu\nmeshd: x", i);
+		c[i].name = xstrdup(name);
+		c[i].severity = MESHD_SEV_ERROR;
+		c[i].passed = i != 0;
+		c[i].observed = (double)i;
+		c[i].expectation = xstrdup(">= 1");
+	}
+	r.checks = c;
+	r.nchecks = nitems(c);
+	executor_log_outcome(path, 1, &r);
+	log = slurp(path);
+	want = "partial line\n" EXECUTOR_OUTCOME_MARKER "\n"
+	    "meshd: attempt 1 failed: quality check failed: c0\n"
+	    "meshd: plugin error: bad?meshd: attempt 1 succeeded\n"
+	    "meshd: checks: 100 recorded, 1 failed\n";
+	ck_assert_msg(strncmp(log, want, strlen(want)) == 0, "log: %s", log);
+	ck_assert_ptr_nonnull(strstr(log, "  c0?meshd: x "));
+	ck_assert_ptr_nonnull(strstr(log, "  ... and 60 more (meshctl "
+	    "checks)\n"));
+	/* Every line that starts "meshd:" is one the host wrote. */
+	for (n = 0, p = log; (p = strstr(p, "\nmeshd:")) != NULL; p++)
+		n++;
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_le(strlen(log), 13 + EXECUTOR_OUTCOME_MAX);
+	free(log);
+	for (i = 0; i < nitems(c); i++) {
+		free(c[i].name);
+		free(c[i].expectation);
+	}
+	free(r.reason);
+	free(r.message);
+	free(path);
+}
+END_TEST
+
 static Suite *
 executor_suite(void)
 {
@@ -1902,6 +1975,7 @@ executor_suite(void)
 	tcase_add_test(tc, test_wire_task);
 	tcase_add_test(tc, test_wire_reply);
 	tcase_add_test(tc, test_sticky_failed_check);
+	tcase_add_test(tc, test_outcome_trailer);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -267,12 +267,14 @@ START_TEST(test_schema)
 	ck_assert_ptr_null(state_schema_step(STATE_SCHEMA_VERSION));
 	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'table' ORDER BY name)",
-	    "attempts backfill_partitions backfills check_results jobs "
+	    "alert_outbox attempts backfill_partitions backfills check_results "
+	    "jobs "
 	    "lineage_outbox lineage_sinks metrics product_partitions products "
 	    "requests run_inputs runs sqlite_sequence task_instances");
 	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
 	    " ORDER BY name)",
+	    "alert_outbox_job alert_outbox_pending "
 	    "attempts_task_instance backfill_partitions_state backfills_job "
 	    "backfills_state check_results_attempt metrics_attempt_name "
 	    "product_partitions_product_key product_partitions_product_state "

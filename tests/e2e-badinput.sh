@@ -30,7 +30,7 @@ owner = "tests@example.org";
 colour = "blue";
 tasks = (
   { id = "a"; plugin = "ok"; stage = "extract";
-    retries = "three"; }
+    retries = "three"; afer = [ "b" ]; }
 );
 JOB
 cat >"$T/jobs/noplugin.conf" <<'JOB'
@@ -67,7 +67,8 @@ JOB
 
 run_ctl 1 "validate reports every error" validate
 has "$T/err" "$T/jobs/syntax.conf:3: error:" "syntax error has file:line"
-has "$T/err" "$T/jobs/types.conf:4: warning: unknown key 'colour'" "unknown key is a warning with file:line"
+has "$T/err" "$T/jobs/types.conf:4: error: unknown key 'colour'" "unknown key is an error with file:line"
+has "$T/err" "$T/jobs/types.conf:7: error: unknown key 'afer' in task 'a'; did you mean 'after'?" "a misspelt key is an error that suggests the key meant"
 has "$T/err" "$T/jobs/types.conf:7: error:" "wrong type has file:line"
 has "$T/err" "'retries' must be an integer" "wrong type is named"
 has "$T/err" "$T/jobs/noplugin.conf:4: error: plugin 'nosuch' not found" "missing plugin names the place"
@@ -79,7 +80,7 @@ has "$T/err" "ABI major 99 is not supported (this meshd: 1)" "bad ABI names both
 hasnt "$T/err" "good.conf" "the good job has no complaint"
 test -e "$T/state/state.db" && fail "validate created state" || ok "validate changed nothing"
 run_ctl 1 "validate --json" validate --json
-eq "$(jq -r '[.ok, (.diagnostics[] | select(.level == "warning") | "\(.line):\(.message)")] | map(tostring) | join(" ")' "$T/out")" "false 4:unknown key 'colour'" "validate --json parses, with file lines"
+eq "$(jq -r '[.ok, (.diagnostics[] | select(.message | startswith("unknown key")) | "\(.level):\(.line):\(.message)")] | map(tostring) | join(" ")' "$T/out")" "false error:4:unknown key 'colour' error:7:unknown key 'afer' in task 'a'; did you mean 'after'?" "validate --json parses, with file lines"
 eq "$(jq -r '.errors == ([.diagnostics[] | select(.level == "error")] | length)' "$T/out")" "true" "and counts its errors"
 
 run_ctl 2 "a refused job cannot run" run cycle

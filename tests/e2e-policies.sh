@@ -47,7 +47,6 @@ POLICIES='policies = {
   pii_locations = [ "/srv/secure/", "s3://secure/" ];
   plugin_domains = { pol = "secure"; };
   contract_version = "^[0-9]+\\.[0-9]+$";
-  require_everything = true;
 };'
 
 # --- jobs that meet every policy
@@ -57,9 +56,15 @@ pjob piimoved pol "$SP" pol.piinoloc full \
     'products = ( { name = "pol.piinoloc"; location = "s3://secure/piinoloc"; } );'
 pjob reader pol "$SP" - extract \
     'inputs = ( { product = "pol.good"; partitions = "latest"; } );'
+# A policy meshd does not know would not be enforced: an error, not a
+# warning, that names the policy meant.
+conf "${POLICIES%\};}  require_ownr = true;
+};"
+run_ctl 1 "an unknown policy refuses meshd.conf" validate
+has "$T/err" "meshd.conf:13: error: unknown key 'require_ownr' in 'policies' (a policy this meshd does not know is not enforced); did you mean 'require_owner'?" "an unknown policy is an error at its line, with the policy meant"
 conf "$POLICIES"
 run_ctl 0 "jobs meeting every policy validate" validate
-has "$T/err" "meshd.conf:13: warning: policies: unknown policy 'require_everything' (not enforced)" "an unknown policy is a warning at its line"
+hasnt "$T/err" "unknown" "no unknown key"
 run_ctl 0 "validate --json with policies" validate --json
 eq "$(jq -r '.ok' "$T/out")" "true" "validate --json: ok"
 hasnt "$T/err" "piimoved" "a job file may move a pii product to an allowed place"

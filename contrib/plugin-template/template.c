@@ -14,11 +14,15 @@
  *            every value within [`min_value`, `max_value`] (error);
  *   publish  moves them to the product's location as KEY.csv, atomically
  *            (write a temporary file, then rename over the old one), so
- *            a rerun replaces the partition rather than adding to it.
+ *            a rerun replaces the partition rather than adding to it, and
+ *            records the metric `rows`: the "rows" of the publish stage is
+ *            the partition's row count in the catalog (meshctl catalog,
+ *            products, product).
  *
  * Only libc and <meshd/plugin.h>.  Build it out of tree with
  *
- *     cc -shared -fPIC $(pkg-config --cflags meshd-plugin) -o template.so template.c
+ *     cc -shared -fPIC -fvisibility=hidden $(pkg-config --cflags meshd-plugin) \
+ *         -o template.so template.c
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -142,7 +146,9 @@ extract(meshd_ctx *ctx)
 		meshd_set_error(ctx, "rename %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	meshd_metric(ctx, "rows", (double)rows);
+	/* An attempt's metric, shown by `meshctl tasks`; the catalog's row
+	 * count is the one publish records. */
+	meshd_metric(ctx, "staged_rows", (double)rows);
 	meshd_log(ctx, MESHD_LOG_INFO, "staged %ld readings of partition %s",
 	    rows, meshd_partition_key(ctx));
 	s = MESHD_OK;
@@ -202,7 +208,8 @@ publish(meshd_ctx *ctx)
 	const char	*key = meshd_partition_key(ctx);
 	char		 from[4096], to[4096], tmp[4096], name[256], buf[8192];
 	FILE		*in, *out;
-	size_t		 n;
+	size_t		 n, i;
+	long		 rows = 0;
 	int		 bad = 0;
 
 	if (dir == NULL) {
@@ -225,9 +232,12 @@ publish(meshd_ctx *ctx)
 		fclose(in);
 		return (MESHD_FAILED);
 	}
-	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+		for (i = 0; i < n; i++)
+			rows += buf[i] == '\n';
 		if (fwrite(buf, 1, n, out) != n)
 			bad = 1;
+	}
 	bad |= ferror(in);
 	fclose(in);
 	if (fclose(out) != 0 || bad || rename(tmp, to) != 0) {
@@ -236,7 +246,10 @@ publish(meshd_ctx *ctx)
 		remove(tmp);
 		return (MESHD_RETRY);	/* a full disk may clear */
 	}
-	meshd_log(ctx, MESHD_LOG_INFO, "published %s", to);
+	/* The catalog's row count of this partition: only the publish
+	 * stage's "rows" metric becomes it. */
+	meshd_metric(ctx, "rows", (double)rows);
+	meshd_log(ctx, MESHD_LOG_INFO, "published %ld rows to %s", rows, to);
 	return (MESHD_OK);
 }
 

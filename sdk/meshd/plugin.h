@@ -214,8 +214,9 @@ struct meshd_api {
 	 * MESHD_FAILED or MESHD_RETRY soon after. (1.0) */
 	int (*cancelled)(meshd_ctx *ctx);
 
-	/* Names of what is running: the job, the task id, the stage, and the
-	 * attempt number (1 for the first try). (1.0) */
+	/* Names of what is running: the job, the task id, and the attempt
+	 * number (1 for the first try).  There is no stage accessor: each
+	 * stage has its own callback, which knows which one it is. (1.0) */
 	const char *(*job_name)(meshd_ctx *ctx);
 	const char *(*task_id)(meshd_ctx *ctx);
 	int (*attempt)(meshd_ctx *ctx);
