@@ -117,7 +117,7 @@ bench_chain(const char *plugdir, int n)
 	FILE			*f;
 	struct meshd_config	*cfg;
 	struct errlist		 errs = ERRLIST_INIT;
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 	struct state		*st;
 	struct executor		*ex;
 	struct executor_opts	 eo = { .workers = 1, .kill_grace_s = 2,

@@ -6,7 +6,9 @@
 #   analytics.airport_delays  -- daily delays per airport and state, built
 #                                from the other two domains' products
 # Builds a fresh state directory and runs the airports job with meshctl
-# run; then starts meshd, backfills every day of flights_daily through
+# run.  A fourth team, marketing, then adds a job file with mistakes
+# (contrib/broken-job/): meshd refuses that job alone and runs the others.
+# Then it starts meshd, backfills every day of flights_daily through
 # extract -> check -> publish, and lets the analytics days follow as their
 # inputs are published.  A quarantined flights day holds its analytics day
 # back; the demo then widens the delay bound, clears that day, and meshd
@@ -48,6 +50,10 @@ echo
 echo "== geo: meshctl run airports"
 "$meshctl" run airports
 echo
+echo "== marketing adds campaigns_daily.conf, with mistakes: validate names them"
+cp "$src/contrib/broken-job/campaigns_daily.conf" "$demo/jobs/"
+"$meshctl" validate || :   # 1: campaigns_daily is broken
+echo
 # The daemon runs the flights as a backfill: every day of the quarter, a
 # few at a time, with progress; meshctl records the request, meshd does it.
 last=$(date -u -d "2001-01-01 + $((days - 1)) days" +%Y-%m-%d)
@@ -82,6 +88,10 @@ until analytics_settled; do
 	[ "$i" -lt 600 ] || { echo "demo: analytics did not settle" >&2; cat "$demo/meshd.log"; exit 1; }
 	sleep 0.1
 done
+echo
+echo "== meshctl jobs: campaigns_daily is refused alone, the other domains run"
+grep -F "broken job refused" "$demo/meshd.log" | sed 's/^[^ ]* //'
+"$meshctl" jobs
 echo
 echo "== meshctl backfills 1"
 "$meshctl" backfills 1 || :

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include "ctl-broken.h"
 #include "meshctl.h"
 #include "schedule.h"
 #include "tz.h"
@@ -14,6 +15,8 @@
 #define tz_name_of(job) tz_name((job)->tz)
 
 static int	cmd_jobs_exec(struct ctl *, int, char **);
+static void	jobs_broken_row(struct ctl *, const struct job_broken *,
+		    json_t *health, json_t *arr);
 
 const struct cmd_entry cmd_jobs_entry = {
 	.name = "jobs",
@@ -24,9 +27,18 @@ const struct cmd_entry cmd_jobs_entry = {
 	"time zone, its next fire (in the job's zone; UTC with -u), whether\n"
 	"it is paused, and its last run: partition and state.  Works whether\n"
 	"or not meshd is running; a job that never ran shows '-'.  The list\n"
-	"is as long as the jobs directory, which meshd loads whole anyway.\n"
+	"is as long as the jobs directory, which meshd loads anyway.\n"
 	"\n"
-	"      --json      JSON array (next_fire_utc, next_fire_local)\n",
+	"A job file meshd refuses (its own errors, a policy, its plugins, or\n"
+	"errors shared with other jobs: a product built by two jobs, an input\n"
+	"nobody builds, a cycle through products) is listed as 'broken' with\n"
+	"its first error; when the running meshd still runs the job's last\n"
+	"valid version it says 'broken (running the previous version)'.  The\n"
+	"other jobs run.  meshctl validate shows every error.\n"
+	"\n"
+	"      --json      JSON array (next_fire_utc, next_fire_local; broken,\n"
+	"                  running_previous, file, error, errors[] of a broken\n"
+	"                  job)\n",
 	.exec = cmd_jobs_exec,
 };
 
@@ -34,13 +46,15 @@ static int
 cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct jobset	 js;
+	struct errlist	 errs = ERRLIST_INIT;
 	struct state	*st;
 	sqlite3_stmt	*stmt = NULL, *ps = NULL;
-	json_t		*arr = NULL;
+	json_t		*arr = NULL, *health;
 	char		 next[32], local[64];
 	const char	*lkey, *lstate;
-	size_t		 i;
-	int		 c, json = 0, rc, paused;
+	size_t		 i, b;
+	pid_t		 pid;
+	int		 c, json = 0, paused;
 	int64_t		 f;
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -61,9 +75,12 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc != optind)
 		return ctl_usage(ctl);
-	rc = ctl_jobs(ctl, &js, 1);
-	if (rc != 0 && ctl->cfg == NULL)
+	if (ctl_config(ctl) == NULL)
 		return CTL_EXIT_USAGE;
+	health = ctl_health(ctl, &pid);
+	ctl_jobs_judged(ctl, &js, &errs, health);
+	/* Every error is in the rows (and in meshctl validate). */
+	errlist_free(&errs);
 	/* The last runs come from the state, if there is one yet. */
 	st = state_open_wait(ctl->cfg->state_db, STATE_RDONLY, ctl->timeout_ms,
 	    NULL);
@@ -81,8 +98,16 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 		printf("%-20s %-8s %-18s %-16s %-25s %-6s %s\n", "JOB",
 		    "DOMAIN", "SCHEDULE", "TIMEZONE", "NEXT FIRE", "PAUSED",
 		    "LAST RUN");
-	for (i = 0; i < js.n; i++) {
-		const struct job_def *job = js.v[i];
+	for (i = 0, b = 0; i < js.n || b < js.nbroken; ) {
+		const struct job_def *job;
+
+		/* Both lists are in name order: merge them. */
+		if (b < js.nbroken && (i >= js.n || strcmp(js.broken[b].name,
+		    js.v[i]->name) < 0)) {
+			jobs_broken_row(ctl, &js.broken[b++], health, arr);
+			continue;
+		}
+		job = js.v[i++];
 
 		lkey = lstate = "-";
 		if (stmt != NULL) {
@@ -123,7 +148,7 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 		}
 		if (json) {
 			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, "
-			    "s:s, s:s?, s:s?, s:b, s:s?, s:s?}", "job",
+			    "s:s, s:s?, s:s?, s:b, s:s?, s:s?, s:b}", "job",
 			    job->name, "domain", job->domain, "schedule",
 			    job->schedule, "timezone", job->tz != NULL ?
 			    tz_name_of(job) : "UTC",
@@ -131,7 +156,8 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 			    "next_fire_local", f < 0 ? NULL : local,
 			    "paused", paused,
 			    "last_partition", *lkey == '-' ? NULL : lkey,
-			    "last_state", *lstate == '-' ? NULL : lstate));
+			    "last_state", *lstate == '-' ? NULL : lstate,
+			    "broken", 0));
 			continue;
 		}
 		printf("%-20s %-8s %-18s %-16s %-25s %-6s %s%s%s%s%s\n",
@@ -143,12 +169,38 @@ cmd_jobs_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (json)
 		ctl_json_out(arr);
-	else if (js.n == 0)
+	else if (js.n == 0 && js.nbroken == 0)
 		printf("(no jobs in %s)\n", ctl->cfg->jobs_dir);
+	if (!json && js.nbroken > 0)
+		fprintf(stderr, "meshctl: %zu broken job%s refused, the other "
+		    "%zu run%s (meshctl validate shows every error)\n",
+		    js.nbroken, js.nbroken == 1 ? "" : "s", js.n,
+		    js.n == 1 ? "s" : "");
+	json_decref(health);
 	sqlite3_finalize(stmt);
 	sqlite3_finalize(ps);
 	if (st != NULL)
 		state_close(st);
 	jobset_free(&js);
-	return rc == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED;
+	return CTL_EXIT_OK;
+}
+
+/* A broken job: its first error in text, all of them in JSON. */
+static void
+jobs_broken_row(struct ctl *ctl, const struct job_broken *b, json_t *health,
+    json_t *arr)
+{
+	char	*first = ctl_broken_first(b);
+	int	 prev = ctl_health_previous(health, b->name);
+
+	if (arr != NULL)
+		json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s, "
+		    "s:s, s:o}", "job", b->name, "broken", 1,
+		    "running_previous", prev, "file", b->file, "error", first,
+		    "errors", ctl_broken_json(b)));
+	else
+		printf("%-20s %sbroken%s%s: %s\n", b->name,
+		    ctl_color_on(ctl, "failed"), prev ? " (running the "
+		    "previous version)" : "", ctl_color_off(ctl), first);
+	free(first);
 }

@@ -8,8 +8,10 @@
 
 #include <sqlite3.h>
 
+#include "ctl-broken.h"
 #include "lock.h"
 #include "meshctl.h"
+#include "policy.h"
 
 static int	cmd_status_exec(struct ctl *, int, char **);
 
@@ -31,6 +33,11 @@ const struct cmd_entry cmd_status_entry = {
 	"and why: a full disk (held results), free space below\n"
 	"min_free_space, another process holding the state's lock, a log or\n"
 	"staging directory it cannot write, a failing scheduling pass.\n"
+	"\n"
+	"The jobs line counts the jobs that run and the broken ones, which are\n"
+	"refused (meshctl jobs says why): as the running daemon loaded them,\n"
+	"or, when it is down, as it would load the job files now.  JSON:\n"
+	"jobs, broken (a count) and broken_jobs: [{job, running_previous}].\n"
 	"\n"
 	"Exit status: 0 whether the daemon is up or down; 3 if the state\n"
 	"cannot be read.\n",
@@ -124,6 +131,67 @@ health_print(json_t *h)
 	}
 }
 
+/*
+ * The broken jobs, [{job, running_previous}], and in *njobs how many jobs
+ * run: the running meshd's record, or without one the files judged as
+ * meshd would (js is judged then: its zones serve either way).
+ */
+static json_t *
+status_broken(struct ctl *ctl, struct jobset *js, json_t *health,
+    struct errlist *errs, size_t *njobs)
+{
+	json_t	*a = json_array(), *b;
+	size_t	 i;
+
+	if (health != NULL && json_is_array(json_object_get(health,
+	    "broken_jobs"))) {
+		*njobs = (size_t)json_integer_value(json_object_get(health,
+		    "jobs"));
+		json_array_foreach(json_object_get(health, "broken_jobs"), i,
+		    b)
+			json_array_append_new(a, json_pack("{s:O, s:O}", "job",
+			    json_object_get(b, "job"), "running_previous",
+			    json_object_get(b, "running_previous")));
+		/* A previous version runs, and is counted in "jobs". */
+		return a;
+	}
+	policy_check(ctl->cfg, js, POLICY_DROP | POLICY_PLUGINS, errs);
+	*njobs = js->n;
+	for (i = 0; i < js->nbroken; i++)
+		json_array_append_new(a, json_pack("{s:s, s:b}", "job",
+		    js->broken[i].name, "running_previous", 0));
+	return a;
+}
+
+/* "jobs:     3 running, 1 broken: x (meshctl jobs says why)" */
+static void
+status_jobs_print(json_t *broken, size_t njobs, int up)
+{
+	json_t	*b;
+	size_t	 i, n = json_array_size(broken), nprev = 0;
+
+	json_array_foreach(broken, i, b)
+		nprev += json_is_true(json_object_get(b, "running_previous"));
+	printf("jobs:     %zu %s", njobs - nprev, up ? "running" : "valid");
+	if (nprev > 0)
+		printf(" (and %zu previous version%s)", nprev,
+		    nprev == 1 ? "" : "s");
+	if (n == 0) {
+		printf(", none broken\n");
+		return;
+	}
+	printf(", %zu broken:", n);
+	json_array_foreach(broken, i, b)
+		printf("%s %s%s", i == 0 ? "" : ",", json_string_value(
+		    json_object_get(b, "job")), json_is_true(json_object_get(b,
+		    "running_previous")) ? " (running the previous version)" :
+		    "");
+	printf(" (meshctl jobs says why)\n");
+	if (njobs == 0)
+		printf("          every job is broken: %s\n", up ? "meshd runs "
+		    "none" : "meshd would run none");
+}
+
 static int
 cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 {
@@ -131,7 +199,8 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	struct jobset	 js;
 	struct errlist	 errs = ERRLIST_INIT;
 	sqlite3_stmt	*stmt = NULL;
-	json_t		*running = NULL, *health = NULL;
+	json_t		*running = NULL, *health = NULL, *broken;
+	size_t		 njobs;
 	char		 t[64], d[32];
 	pid_t		 pid;
 	long		 up = -1, limit = 50;
@@ -166,11 +235,12 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	/* The jobs lend their zones to the start times shown. */
 	memset(&js, 0, sizeof js);
 	jobs_load(ctl->cfg, &js, &errs);
-	errlist_free(&errs);
 	if ((pid = state_lock_holder(ctl->cfg->state_db)) > 0) {
 		up = uptime_of(pid);
 		health = health_of(ctl, pid);
 	}
+	broken = status_broken(ctl, &js, health, &errs, &njobs);
+	errlist_free(&errs);
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT count(*) FROM runs "
 	    "WHERE state = 'queued'", -1, &stmt, NULL) == SQLITE_OK &&
 	    sqlite3_step(stmt) == SQLITE_ROW)
@@ -188,6 +258,7 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 			    "until it starts)\n");
 		if (health != NULL)
 			health_print(health);
+		status_jobs_print(broken, njobs, pid != 0);
 		printf("workers:  %d\nqueued:   %d run%s\n", ctl->cfg->workers,
 		    queued, queued == 1 ? "" : "s");
 	}
@@ -240,17 +311,21 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	sqlite3_finalize(stmt);
 	if (json)
 		ctl_json_out(json_pack("{s:b, s:I, s:I, s:s, s:i, s:i, s:o, "
-		    "s:o}", "up", pid != 0, "pid", (json_int_t)(pid > 0 ? pid :
-		    0), "uptime_s", (json_int_t)up, "version", PACKAGE_VERSION,
-		    "workers", ctl->cfg->workers, "queued", queued, "running",
-		    running, "health", health != NULL ? json_incref(health) :
-		    json_null()));
+		    "s:o, s:I, s:I, s:O}", "up", pid != 0, "pid",
+		    (json_int_t)(pid > 0 ? pid : 0), "uptime_s", (json_int_t)up,
+		    "version", PACKAGE_VERSION, "workers", ctl->cfg->workers,
+		    "queued", queued, "running", running, "health",
+		    health != NULL ? json_incref(health) : json_null(),
+		    "jobs", (json_int_t)njobs, "broken",
+		    (json_int_t)json_array_size(broken), "broken_jobs",
+		    broken));
 	else if (n == 0)
 		printf("running:  nothing\n");
 	if (more)
 		fprintf(json ? stderr : stdout, "(more running attempts than "
 		    "the %ld shown; use --limit)\n", limit);
 	json_decref(health);
+	json_decref(broken);
 	jobset_free(&js);
 	state_close(st);
 	return CTL_EXIT_OK;

@@ -25,11 +25,14 @@ const struct cmd_entry cmd_validate_entry = {
 	"with a publish task and no check task (unless the policy\n"
 	"allow_publish_without_check allows it: every check runs before every\n"
 	"publish, see meshctl dag).  Every error of every file is reported as\n"
-	"file:line: message.  Nothing is changed.\n"
+	"file:line: message, and the jobs meshd would refuse are named (a\n"
+	"broken job stops only itself: meshd runs the others).  Nothing is\n"
+	"changed.\n"
 	"\n"
 	"  -c, --config FILE  meshd.conf to check (same as the global option)\n"
 	"      --json         {ok, jobs, tasks, plugins, errors, warnings,\n"
-	"                     diagnostics: [{file, line, level, message}]}\n"
+	"                     diagnostics: [{file, line, level, message}],\n"
+	"                     broken: [job names]}\n"
 	"\n"
 	"Exit status: 0 if everything is valid (warnings allowed), 1 if any\n"
 	"error was found, 2 for a usage error.\n",
@@ -108,6 +111,36 @@ validate_plugins(const struct jobset *js, struct errlist *errs,
 	*nplugins = n;
 }
 
+/*
+ * The names of the jobs meshd would refuse, in name order: those the load
+ * and the policies took out of the set, and those whose plugins are wrong
+ * (an error at their file).
+ */
+static json_t *
+validate_broken(const struct jobset *js, const struct errlist *errs)
+{
+	json_t	*a = json_array();
+	size_t	 i, b, k;
+
+	for (i = 0, b = 0; i < js->n || b < js->nbroken; ) {
+		if (b < js->nbroken && (i >= js->n || strcmp(
+		    js->broken[b].name, js->v[i]->name) < 0)) {
+			json_array_append_new(a, json_string(
+			    js->broken[b++].name));
+			continue;
+		}
+		for (k = 0; k < errs->n; k++)
+			if (errs->v[k].level == DIAG_ERROR &&
+			    errs->v[k].file != NULL &&
+			    strcmp(errs->v[k].file, js->v[i]->file) == 0)
+				break;
+		if (k < errs->n)
+			json_array_append_new(a, json_string(js->v[i]->name));
+		i++;
+	}
+	return a;
+}
+
 static int
 cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 {
@@ -115,7 +148,7 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 	struct jobset	 js;
 	size_t		 i, ntasks = 0, nplugins = 0;
 	int		 c, rc, json = 0;
-	json_t		*diags;
+	json_t		*diags, *broken, *b;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
@@ -145,8 +178,10 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 	if (ctl->cfg != NULL) {
 		jobs_load(ctl->cfg, &js, &errs);
 		validate_plugins(&js, &errs, &nplugins);
-		policy_check(ctl->cfg, &js, 0, &errs);
+		/* As meshd does: a job that breaks a rule is refused. */
+		policy_check(ctl->cfg, &js, POLICY_DROP, &errs);
 	}
+	broken = validate_broken(&js, &errs);
 	for (i = 0; i < js.n; i++)
 		ntasks += js.v[i]->ntasks;
 	if (json) {
@@ -157,12 +192,12 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 			    errs.v[i].line, "level", errs.v[i].level ==
 			    DIAG_ERROR ? "error" : "warning", "message",
 			    errs.v[i].msg));
-		ctl_json_out(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:o}",
-		    "ok", errs.nerrors == 0, "jobs", (json_int_t)js.n,
+		ctl_json_out(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:o, "
+		    "s:O}", "ok", errs.nerrors == 0, "jobs", (json_int_t)js.n,
 		    "tasks", (json_int_t)ntasks, "plugins",
 		    (json_int_t)nplugins, "errors", (json_int_t)errs.nerrors,
 		    "warnings", (json_int_t)errs.nwarnings, "diagnostics",
-		    diags));
+		    diags, "broken", broken));
 		rc = errs.nerrors == 0 ? CTL_EXIT_OK : CTL_EXIT_FAILED;
 		goto out;
 	}
@@ -178,9 +213,19 @@ cmd_validate_exec(struct ctl *ctl, int argc, char **argv)
 		fprintf(stderr, "%s: %zu error%s, %zu warning%s\n",
 		    ctl->config_path, errs.nerrors, errs.nerrors == 1 ? "" : "s",
 		    errs.nwarnings, errs.nwarnings == 1 ? "" : "s");
+		if (json_array_size(broken) > 0) {
+			fprintf(stderr, "broken job%s, which meshd refuses "
+			    "while the others run:", json_array_size(broken) ==
+			    1 ? "" : "s");
+			json_array_foreach(broken, i, b)
+				fprintf(stderr, "%s %s", i == 0 ? "" : ",",
+				    json_string_value(b));
+			fprintf(stderr, "\n");
+		}
 		rc = CTL_EXIT_FAILED;
 	}
 out:
+	json_decref(broken);
 	jobset_free(&js);
 	errlist_free(&errs);
 	return rc;

@@ -23,7 +23,7 @@
 #include "alert.h"
 #include "config.h"
 #include "limit.h"
-#include "policy.h"
+#include "policy-conf.h"
 #include "state.h"
 #include "suggest.h"
 
@@ -780,7 +780,8 @@ config_load(const char *path, struct errlist *errs)
 		else if (strcmp(name, "lineage") == 0)
 			cload_lineage(&cl, s, dir, cfg);
 		else if (strcmp(name, "policies") == 0) {
-			/* policies: parsed by policy.c, which judges by them */
+			/* policies: parsed by policy-conf.c; policy.c judges
+			 * by them */
 			policy_conf_free(cfg->policies);
 			cfg->policies = policy_conf_parse(s, path, dir, errs);
 			free(cfg->policies_text);

@@ -18,7 +18,7 @@
  *     state_group_write = false;        # true: and use meshctl's write verbs
  *     lineage = { sink = "file"; path = "state/lineage.jsonl";
  *         namespace = "meshd"; };       # or sink = "http"; url = "..."
- *     policies = { require_owner = true; };  # governance: policy.h
+ *     policies = { require_owner = true; };  # governance: policy-conf.h
  *     freshness_alert = [ "/usr/local/bin/page-me", "--team", "ops" ];
  *                                       # run for a late partition, JSON
  *                                       # on stdin (meshd-freshness.c)
@@ -43,7 +43,7 @@
 
 #include "errlist.h"
 
-struct policy_conf;		/* policies: core/policy.h */
+struct policy_conf;		/* policies: core/policy-conf.h */
 struct alert_conf;		/* alerts: core/alert.h */
 
 struct meshd_config {
@@ -81,7 +81,7 @@ struct meshd_config {
 	int	  lineage_timeout_s;	/* sink = "http": per POST, default 5 */
 	int	  lineage_keep_s;	/* acked events kept, default 3600 */
 	/* end of lineage */
-	/* policies = { ... }: governance (core/policy.h).  NULL when the
+	/* policies = { ... }: governance (core/policy-conf.h).  NULL when the
 	 * group is absent: the defaults then apply. */
 	struct policy_conf *policies;
 	char	 *policies_text;	/* the group as read, canonical: a

@@ -22,7 +22,9 @@
  *     );
  *
  * A job loads whole or not at all: job_load_file() returns NULL if the file
- * has any error, and every error is in the errlist with file:line.
+ * has any error, and every error is in the errlist with file:line.  A job
+ * set does not: each job is refused alone (struct job_broken), so that one
+ * team's broken file stops only its own job (issue 11).
  */
 #ifndef MESHD_JOB_H
 #define MESHD_JOB_H
@@ -180,6 +182,26 @@ int		 job_has_schedule(const struct job_def *);
 /* The index of the task building `product`, or -1. */
 int		 job_builds(const struct job_def *, const char *product);
 
+/*
+ * A job refused from a set: by errors in its own file, by a policy or its
+ * plugins' descriptors (policy.c), or with other jobs, every one of which
+ * is refused and named: a product built by two jobs, an input nobody
+ * builds, a cycle between jobs through their products.
+ */
+struct job_broken {
+	char		*name;		/* the file's name without .conf, which
+					 * a valid job's name must be */
+	char		*file;
+	struct errlist	 errs;		/* its errors (and warnings), in order */
+	int		 previous;	/* meshd runs its last valid version
+					 * (jobs_keep_previous()) */
+	/* A previous version refused again (by new policies, or beside a
+	 * new job): not freed by jobset_refuse(), since meshd may still be
+	 * running it; meshd hands it back to the old set, which is retired
+	 * and freed once no run uses it (else jobset_free() frees it). */
+	struct job_def	*parked;
+};
+
 struct jobset {
 	struct job_def	**v;
 	size_t		  n;
@@ -187,6 +209,9 @@ struct jobset {
 	 * jobs_load(): daemons with 10,000 jobs look names up a lot. */
 	size_t		 *hidx;
 	size_t		  hcap;
+	/* The refused jobs, in file name order; not in v[]. */
+	struct job_broken *broken;
+	size_t		  nbroken;
 };
 
 const char	*stage_name(int stage);
@@ -203,12 +228,54 @@ struct job_def	*job_load_file(const struct meshd_config *, const char *path,
 void		 job_free(struct job_def *);
 
 /*
- * Load every *.conf of cfg->jobs_dir, in name order.  Refused jobs are left
- * out, a name used by two files is an error in the second.  Returns 0 if
- * no file had an error, else -1 (the good jobs are still in `out`).
+ * Load every *.conf of cfg->jobs_dir, in name order, each on its own, then
+ * link inputs to the jobs that build them (jobs_link()).  A refused job is
+ * left out of v[] and recorded in out->broken with its errors; a name used
+ * by two files is an error in the second.  Every diagnostic is in errs too.
+ * Returns 0 if no file had an error, else -1 (the good jobs are still in
+ * `out`, and are what meshd runs).
  */
 int		 jobs_load(const struct meshd_config *, struct jobset *out,
 		    struct errlist *errs);
+/* jobs_load() without jobs_link(): each file alone, the inputs unlinked
+ * (meshd's reload puts previous versions in before it links). */
+int		 jobs_load_files(const struct meshd_config *, struct jobset *out,
+		    struct errlist *errs);
+/*
+ * Link each input to the job of the set that builds its product.  Refuses
+ * (jobset_refuse()) a job reading a product nobody builds, and the jobs of
+ * a cycle through their products (each told the cycle, `a -> b -> a`),
+ * then the jobs left reading a refused job's product, until none is left.
+ * Returns the number of jobs refused.
+ */
+size_t		 jobs_link(struct jobset *, struct errlist *errs);
+/* jobs_link(), with the products `ext` built outside the set: their readers
+ * are not refused, and their producer stays -1.  For meshctl, where meshd
+ * runs previous versions of jobs whose files are broken now. */
+size_t		 jobs_link_ext(struct jobset *, struct errlist *errs,
+		    const char *const *ext, size_t next);
+/*
+ * Take the jobs flagged in bad[] (by position) out of v[], free them and
+ * record them as broken, each with the diagnostics of errs from index
+ * `from` on that are at its file.  Rebuilds the name index; the caller
+ * links the inputs again.
+ */
+void		 jobset_refuse(struct jobset *, const unsigned char *bad,
+		    const struct errlist *errs, size_t from);
+/* Record a broken job file (or add diagnostics to its record): those of
+ * errs from index `from` at `file`. */
+struct job_broken *jobset_add_broken(struct jobset *, const char *file,
+		    const struct errlist *errs, size_t from);
+/* The broken record of job `name`, or NULL. */
+struct job_broken *jobset_broken(const struct jobset *, const char *name);
+/*
+ * meshd's reload: each broken job of `js` that `old` runs keeps running
+ * its last valid version.  Its job_def moves from old into js (old's v[]
+ * shrinks, so a retired set never frees it) and its record is marked
+ * `previous`.  Returns how many moved; the caller links and judges the
+ * set again (positions and producers changed).
+ */
+size_t		 jobs_keep_previous(struct jobset *js, struct jobset *old);
 struct job_def	*jobset_find(const struct jobset *, const char *name);
 /* The position of a job in the set, or -1. */
 long		 jobset_pos(const struct jobset *, const char *name);

@@ -128,6 +128,44 @@ health_problem(json_t *a, const char *what, const char *msg, int64_t since)
 	    "message", msg, "since_us", (json_int_t)since));
 }
 
+/*
+ * The jobs meshd refused at its start or last reload (issue 11), for
+ * meshctl jobs and status: name, file, whether meshd runs its previous
+ * version, and every diagnostic.
+ */
+static json_t *
+health_broken(const struct jobset *js)
+{
+	const struct job_broken	*b;
+	const struct job_def	*run;
+	json_t			*a = json_array(), *e, *p;
+	size_t			 i, k;
+
+	for (i = 0; i < js->nbroken; i++) {
+		b = &js->broken[i];
+		e = json_array();
+		for (k = 0; k < b->errs.n; k++)
+			json_array_append_new(e, json_pack("{s:s?, s:i, s:s, "
+			    "s:s}", "file", b->errs.v[k].file, "line",
+			    b->errs.v[k].line, "level", b->errs.v[k].level ==
+			    DIAG_ERROR ? "error" : "warning", "message",
+			    b->errs.v[k].msg));
+		/* What the previous version builds, so that meshctl does
+		 * not blame the jobs reading it. */
+		p = json_array();
+		if (b->previous && (run = jobset_find(js, b->name)) != NULL)
+			for (k = 0; k < run->ntasks; k++)
+				if (run->tasks[k].product != NULL)
+					json_array_append_new(p, json_string(
+					    run->tasks[k].product));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:o, "
+		    "s:o}", "job", b->name, "file", b->file,
+		    "running_previous", b->previous, "products", p,
+		    "errors", e));
+	}
+	return a;
+}
+
 void
 daemon_health_write(struct daemon *d)
 {
@@ -151,10 +189,11 @@ daemon_health_write(struct daemon *d)
 		health_problem(a, "infrastructure", infra, h->infra_since);
 	if (h->pass_why != NULL)
 		health_problem(a, "scheduling", h->pass_why, h->pass_since);
-	o = json_pack("{s:I, s:s, s:I, s:o}", "pid", (json_int_t)getpid(),
-	    "launching", json_array_size(a) > 0 ? "paused" : "on",
-	    "held_results", (json_int_t)(d->engine != NULL ?
-	    engine_held(d->engine) : 0), "problems", a);
+	o = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o}", "pid",
+	    (json_int_t)getpid(), "launching", json_array_size(a) > 0 ?
+	    "paused" : "on", "held_results", (json_int_t)(d->engine != NULL ?
+	    engine_held(d->engine) : 0), "problems", a, "jobs",
+	    (json_int_t)d->jobs.n, "broken_jobs", health_broken(&d->jobs));
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (text == NULL)

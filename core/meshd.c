@@ -5,8 +5,9 @@
  * queued runs to the engine within the limits, and let the engine launch,
  * collect and commit.  It sleeps until the next interval ends, the next
  * retry is due or a result arrives.  SIGTERM/SIGINT drain and stop,
- * SIGHUP reloads meshd.conf and the jobs (validated whole first), and a
- * restart after a crash resumes every run the state says was unfinished.
+ * SIGHUP reloads meshd.conf (validated whole first) and the jobs (each on
+ * its own: a broken job is refused alone), and a restart after a crash
+ * resumes every run the state says was unfinished.
  */
 #include <sys/stat.h>
 
@@ -866,9 +867,12 @@ reload_lineage(struct daemon *d, const struct meshd_config *old,
 }
 
 /*
- * SIGHUP: read meshd.conf again and load the jobs against it, validating
- * everything before anything is applied; on any error keep the old config
- * and the old jobs, entirely.  Running attempts are never touched.
+ * SIGHUP: read meshd.conf again and load the jobs against it.  An error in
+ * meshd.conf refuses the whole reload: the old config and the old jobs
+ * stay, entirely (so does a jobs directory that cannot be read).  Jobs
+ * are judged one by one (daemon_jobs_admit()): a broken job file refuses
+ * only its job, which keeps running its last valid version if it had one.
+ * Running attempts are never touched.
  *
  * The engine, the jobs' loader and the freshness passes hold d->cfg, not
  * copies of its fields, and read it when they use it: the new config is
@@ -886,7 +890,7 @@ daemon_reload(struct daemon *d)
 	struct errlist		 errs = ERRLIST_INIT;
 	struct meshd_config	*next, swap;
 	struct config_changes	 ch;
-	struct jobset		 js;
+	struct jobset		 js, oldview;
 	int64_t			*w;
 	size_t			 i;
 	char			*now, *later, *cause = NULL;
@@ -899,13 +903,6 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	config_reload_merge(d->cfg, next, &ch);
-	if (jobs_load(next, &js, &errs) != 0) {
-		reload_refused(d, &errs);
-		jobset_free(&js);
-		errlist_free(&errs);
-		config_free(next);
-		return;
-	}
 	for (i = 0; i < errs.n; i++)
 		log_warn("%s:%d: %s", errs.v[i].file != NULL ? errs.v[i].file :
 		    "?", errs.v[i].line, errs.v[i].msg);
@@ -913,9 +910,23 @@ daemon_reload(struct daemon *d)
 	for (i = 0; i < ch.nrestart; i++)
 		log_warn("%s: %s changed; it takes effect at the next restart",
 		    d->config_path, ch.restart[i]);
-	/* Governance by the new policies: jobs that break one are refused,
-	 * the rest run. */
-	policy_enforce(next, &js);
+	if (daemon_jobs_dir(next) != 0) {
+		log_error("reload refused: the previous configuration and the "
+		    "%zu job%s keep running", d->jobs.n, d->jobs.n == 1 ? "" :
+		    "s");
+		config_free(next);
+		return;
+	}
+	/* The watermarks are the old set's by position: look them up in a
+	 * view of it taken before previous versions move out of it. */
+	memset(&oldview, 0, sizeof oldview);
+	oldview.n = d->jobs.n;
+	oldview.v = xcalloc(d->jobs.n + 1, sizeof *oldview.v);
+	if (d->jobs.n > 0)
+		memcpy(oldview.v, d->jobs.v, d->jobs.n * sizeof *oldview.v);
+	jobset_reindex(&oldview);
+	/* By the new policies, against the new config. */
+	daemon_jobs_admit(next, &js, &d->jobs);
 
 	/* Valid: apply.  `next` ends up holding the previous settings. */
 	swap = *d->cfg;
@@ -931,7 +942,9 @@ daemon_reload(struct daemon *d)
 	reload_lineage(d, next, ch.deliverer);
 	config_free(next);
 
-	w = watermarks_for(d, &js, &d->jobs, d->watermark);
+	w = watermarks_for(d, &js, &oldview, d->watermark);
+	free(oldview.v);
+	free(oldview.hidx);
 	d->retired = xreallocarray(d->retired, d->nretired + 1,
 	    sizeof *d->retired);
 	d->retired[d->nretired++] = d->jobs;
@@ -1049,18 +1062,25 @@ daemon_start(struct daemon *d, int *lockfd)
 	char			*cause = NULL;
 	pid_t			 holder;
 
-	if ((d->cfg = config_load(d->config_path, &errs)) == NULL ||
-	    jobs_load(d->cfg, &d->jobs, &errs) != 0) {
+	/* Only meshd.conf (and its jobs_dir) stops the start: a broken job
+	 * is refused alone (daemon_jobs_admit()), even if that leaves none
+	 * to run. */
+	if ((d->cfg = config_load(d->config_path, &errs)) == NULL) {
 		errlist_print(&errs, stderr);
 		errlist_free(&errs);
 		fprintf(stderr, "meshd: refusing to start: fix the errors "
-		    "above (meshctl validate shows them too)\n");
+		    "above in %s (meshctl validate shows them too)\n",
+		    d->config_path);
 		return -1;
 	}
 	errlist_print(&errs, stderr);
 	errlist_free(&errs);
-	/* Governance: jobs that break a policy are refused, the rest run. */
-	policy_enforce(d->cfg, &d->jobs);
+	if (daemon_jobs_dir(d->cfg) != 0) {
+		fprintf(stderr, "meshd: refusing to start: fix jobs_dir in "
+		    "%s\n", d->config_path);
+		return -1;
+	}
+	daemon_jobs_admit(d->cfg, &d->jobs, NULL);
 	/* The lineage deliverer is a child with its own connection.  It
 	 * execs meshd again, so it could start at any time (a reload does),
 	 * but at start it is simply first. */
@@ -1113,9 +1133,9 @@ daemon_start(struct daemon *d, int *lockfd)
 		goto fail;
 	d->watermark = watermarks_for(d, &d->jobs, NULL, NULL);
 	d->paused = paused_for(d, &d->jobs);
-	log_info("meshd %s started: pid %ld, %zu job%s, %d worker%s, state "
-	    "%s%s", PACKAGE_VERSION, (long)getpid(), d->jobs.n,
-	    d->jobs.n == 1 ? "" : "s", d->cfg->workers,
+	log_info("meshd %s started: pid %ld, %zu job%s (%zu broken), %d "
+	    "worker%s, state %s%s", PACKAGE_VERSION, (long)getpid(), d->jobs.n,
+	    d->jobs.n == 1 ? "" : "s", d->jobs.nbroken, d->cfg->workers,
 	    d->cfg->workers == 1 ? "" : "s", d->cfg->state_db,
 	    d->clock_file != NULL ? " (test clock)" : "");
 	return 0;

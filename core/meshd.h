@@ -149,6 +149,22 @@ int	daemon_clear(struct daemon *, const struct request *, int *ok,
 int	daemon_freshness(struct daemon *, int64_t now, int64_t *next_due);
 void	daemon_freshness_free(struct daemon *);
 
+/* meshd-jobs.c: a broken job stops only itself (issue 11) */
+/*
+ * Load and judge the jobs of `cfg` into js, each on its own: a job whose
+ * file, policies, plugins or links to other jobs are wrong is refused
+ * alone, logged, and kept in js->broken.  With `old` (a reload), a job
+ * whose file is broken keeps running its last valid version, moved from
+ * old before the set is linked, so that the jobs reading its products are
+ * not refused for it; a job refused by the links or the policies then
+ * keeps its previous version too, and the set is linked and judged again.
+ */
+void	daemon_jobs_admit(const struct meshd_config *, struct jobset *js,
+	    struct jobset *old);
+/* Can the jobs directory be read?  0, or -1 logged: that is the platform's
+ * configuration, not a team's job, and stops a start or a reload. */
+int	daemon_jobs_dir(const struct meshd_config *);
+
 /* meshd-health.c: faults that are nobody's input (issue 10) */
 /* After the state is open and the engine made: the busy wait, the held
  * commits, the health file.  `stop` is the daemon's stop flag. */

@@ -1,6 +1,7 @@
 /*
- * policy.c -- governance policies (see policy.h): the `policies` group of
- * meshd.conf, and judging a set of jobs and the plugins they use by it.
+ * policy.c -- governance policies (see policy.h): judging a set of jobs and
+ * the plugins they use by the `policies` group of meshd.conf, which
+ * policy-conf.c parses.
  *
  * Plugins are judged by their descriptors, so each distinct plugin is
  * probed once, in a child (loader_probe): judging never runs plugin code
@@ -21,333 +22,13 @@
 #include "policy.h"
 #include "suggest.h"
 
-/* ------------------------------------------------------------ config */
-
-struct policy_conf *
-policy_conf_defaults(void)
-{
-	struct policy_conf	*pc = xcalloc(1, sizeof *pc);
-
-	/*
-	 * The one rule on by default: a domain builds its own products.  It
-	 * is what a data mesh is made of, and a deployment that needs a
-	 * plugin to build for another domain says so (own_domain = false).
-	 */
-	pc->own_domain = 1;
-	return pc;
-}
-
-void
-policy_conf_free(struct policy_conf *pc)
-{
-	size_t	i;
-
-	if (pc == NULL)
-		return;
-	for (i = 0; i < pc->npii; i++)
-		free(pc->pii_locations[i]);
-	free(pc->pii_locations);
-	for (i = 0; i < pc->ndomains; i++) {
-		free(pc->domains[i].domain);
-		free(pc->domains[i].dir);
-	}
-	free(pc->domains);
-	if (pc->contract_re != NULL) {
-		regfree(&pc->contract);
-		free(pc->contract_re);
-	}
-	free(pc->file);
-	free(pc);
-}
-
-static void pol_diag(struct errlist *, enum diag_level, const char *,
-    const config_setting_t *, const char *, ...) PRINTFLIKE(5, 6);
-static void
-pol_diag(struct errlist *errs, enum diag_level level, const char *path,
-    const config_setting_t *s, const char *fmt, ...)
-{
-	va_list		 ap;
-	char		*msg;
-	const char	*file;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	if ((file = config_setting_source_file(s)) == NULL)
-		file = path;
-	errlist_add(errs, level, file, config_setting_source_line(s), "%s",
-	    msg);
-	free(msg);
-}
-
-static int
-pol_bool(struct errlist *errs, const char *path, const config_setting_t *s,
-    int *out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		pol_diag(errs, DIAG_ERROR, path, s, "policies: '%s' must be "
-		    "true or false", config_setting_name(s));
-		return -1;
-	}
-	*out = config_setting_get_bool(s);
-	return 0;
-}
-
-/* pii_locations: a string, or an array or list of non-empty strings. */
-static void
-pol_pii(struct policy_conf *pc, struct errlist *errs, const char *path,
-    const config_setting_t *s)
-{
-	const config_setting_t	*e;
-	int			 i, n;
-
-	for (i = 0; (size_t)i < pc->npii; i++)
-		free(pc->pii_locations[i]);
-	free(pc->pii_locations);
-	pc->pii_locations = NULL;
-	pc->npii = 0;
-	pc->has_pii = 1;
-	if (config_setting_type(s) == CONFIG_TYPE_STRING) {
-		if (*config_setting_get_string(s) == '\0') {
-			pol_diag(errs, DIAG_ERROR, path, s, "policies: "
-			    "'pii_locations' must not be empty");
-			return;
-		}
-		pc->pii_locations = xcalloc(1, sizeof *pc->pii_locations);
-		pc->pii_locations[pc->npii++] =
-		    xstrdup(config_setting_get_string(s));
-		return;
-	}
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-	    config_setting_type(s) != CONFIG_TYPE_LIST) {
-		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
-		    "'pii_locations' must be an array of location prefixes");
-		return;
-	}
-	n = config_setting_length(s);
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(s, (unsigned int)i);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
-		    *config_setting_get_string(e) == '\0') {
-			pol_diag(errs, DIAG_ERROR, path, e, "policies: "
-			    "'pii_locations' element %d must be a non-empty "
-			    "string", i + 1);
-			continue;
-		}
-		pc->pii_locations = xreallocarray(pc->pii_locations,
-		    pc->npii + 1, sizeof *pc->pii_locations);
-		pc->pii_locations[pc->npii++] =
-		    xstrdup(config_setting_get_string(e));
-	}
-}
-
-/* plugin_domains = { ops = "/usr/lib/meshd/plugins/ops"; ... } */
-static void
-pol_domains(struct policy_conf *pc, struct errlist *errs, const char *path,
-    const char *confdir, const config_setting_t *g)
-{
-	const config_setting_t	*e;
-	const char		*v;
-	int			 i, n;
-
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		pol_diag(errs, DIAG_ERROR, path, g, "policies: "
-		    "'plugin_domains' must be a group of domain = "
-		    "\"directory\"");
-		return;
-	}
-	n = config_setting_length(g);
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(g, (unsigned int)i);
-		if (config_setting_type(e) != CONFIG_TYPE_STRING ||
-		    *(v = config_setting_get_string(e)) == '\0') {
-			pol_diag(errs, DIAG_ERROR, path, e, "policies: "
-			    "plugin_domains: '%s' must be a directory (a "
-			    "non-empty string)", config_setting_name(e));
-			continue;
-		}
-		pc->domains = xreallocarray(pc->domains, pc->ndomains + 1,
-		    sizeof *pc->domains);
-		pc->domains[pc->ndomains].domain =
-		    xstrdup(config_setting_name(e));
-		pc->domains[pc->ndomains].dir = path_join(confdir, v);
-		pc->ndomains++;
-	}
-}
-
-/*
- * glibc's regcomp() builds an automaton whose size can grow exponentially
- * with stacked quantifiers ("a++++..."), deeply nested repeated groups or
- * large counted repetitions: twenty characters can take gigabytes (found
- * by fuzzing meshd.conf).  A contract pattern needs none of that: refuse
- * it before compiling.  NULL, or what is wrong (static).
- */
-static const char *
-pol_contract_shape(const char *v)
-{
-	int	depth = 0, counted = 0, prev_quant = 0, in_class = 0;
-	long	n;
-	char	*end;
-
-	if (strlen(v) > 256)
-		return "longer than 256 bytes";
-	for (; *v != '\0'; v++) {
-		if (in_class) {
-			if (*v == ']')
-				in_class = 0;
-			continue;
-		}
-		switch (*v) {
-		case '\\':
-			if (v[1] != '\0')
-				v++;
-			prev_quant = 0;
-			continue;
-		case '[':
-			in_class = 1;
-			if (v[1] == ']')
-				v++;
-			prev_quant = 0;
-			continue;
-		case '(':
-			if (++depth > 3)
-				return "groups nested more than 3 deep";
-			prev_quant = 0;
-			continue;
-		case ')':
-			depth--;
-			prev_quant = 0;
-			continue;
-		case '*':
-		case '+':
-		case '?':
-		case '{':
-			if (prev_quant)
-				return "a repetition of a repetition";
-			prev_quant = 1;
-			if (*v != '{')
-				continue;
-			if (++counted > 4)
-				return "more than 4 counted repetitions {m,n}";
-			do {
-				n = strtol(v + 1, &end, 10);
-				if (end == v + 1 && *end != ',')
-					return "a malformed {m,n}";
-				if (n > 100)
-					return "a counted repetition over 100";
-				v = end;
-			} while (*v == ',');
-			if (*v != '}')
-				return "a malformed {m,n}";
-			continue;
-		default:
-			prev_quant = 0;
-			continue;
-		}
-	}
-	return NULL;
-}
-
-static void
-pol_contract(struct policy_conf *pc, struct errlist *errs, const char *path,
-    const config_setting_t *s)
-{
-	const char	*why;
-	const char	*v;
-	char		 buf[256];
-	int		 rc;
-
-	if (config_setting_type(s) != CONFIG_TYPE_STRING ||
-	    *(v = config_setting_get_string(s)) == '\0') {
-		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
-		    "'contract_version' must be a regular expression (POSIX "
-		    "extended) in a string");
-		return;
-	}
-	if (pc->contract_re != NULL) {
-		regfree(&pc->contract);
-		free(pc->contract_re);
-		pc->contract_re = NULL;
-	}
-	if ((why = pol_contract_shape(v)) != NULL) {
-		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
-		    "'contract_version' \"%.60s%s\" is refused: %s (a pattern "
-		    "with at most 3 nested groups, 4 counted repetitions of at "
-		    "most 100, and no repetition of a repetition, in 256 "
-		    "bytes)", v, strlen(v) > 60 ? "..." : "", why);
-		return;
-	}
-	if ((rc = regcomp(&pc->contract, v, REG_EXTENDED | REG_NOSUB)) != 0) {
-		regerror(rc, &pc->contract, buf, sizeof buf);
-		pol_diag(errs, DIAG_ERROR, path, s, "policies: "
-		    "'contract_version' \"%s\" is not a valid regular "
-		    "expression: %s", v, buf);
-		return;
-	}
-	pc->contract_re = xstrdup(v);
-}
-
-struct policy_conf *
-policy_conf_parse(const config_setting_t *g, const char *path,
-    const char *confdir, struct errlist *errs)
-{
-	struct policy_conf	*pc = policy_conf_defaults();
-	const config_setting_t	*s;
-	const char		*name, *file;
-	char			*msg;
-	int			 i, n;
-	static const char *const policy_keys[] = {
-		"require_owner", "require_error_check", "pii_locations",
-		"plugin_domains", "contract_version", "own_domain",
-		"allow_publish_without_check", NULL
-	};
-
-	file = config_setting_source_file(g);
-	pc->file = xstrdup(file != NULL ? file : path);
-	pc->line = config_setting_source_line(g);
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		pol_diag(errs, DIAG_ERROR, path, g, "'policies' must be a "
-		    "group: policies = { require_owner = true; ... };");
-		return pc;
-	}
-	n = config_setting_length(g);
-	for (i = 0; i < n; i++) {
-		s = config_setting_get_elem(g, (unsigned int)i);
-		name = config_setting_name(s);
-		if (strcmp(name, "require_owner") == 0)
-			pol_bool(errs, path, s, &pc->require_owner);
-		else if (strcmp(name, "require_error_check") == 0)
-			pol_bool(errs, path, s, &pc->require_error_check);
-		else if (strcmp(name, "own_domain") == 0)
-			pol_bool(errs, path, s, &pc->own_domain);
-		else if (strcmp(name, "allow_publish_without_check") == 0)
-			pol_bool(errs, path, s,
-			    &pc->allow_publish_without_check);
-		else if (strcmp(name, "pii_locations") == 0)
-			pol_pii(pc, errs, path, s);
-		else if (strcmp(name, "plugin_domains") == 0)
-			pol_domains(pc, errs, path, confdir, s);
-		else if (strcmp(name, "contract_version") == 0)
-			pol_contract(pc, errs, path, s);
-		else {
-			/* A policy this meshd does not know would not be
-			 * enforced while its authors think it is. */
-			msg = suggest_unknown_key(name, "in 'policies' (a "
-			    "policy this meshd does not know is not enforced)",
-			    policy_keys);
-			pol_diag(errs, DIAG_ERROR, path, s, "%s", msg);
-			free(msg);
-		}
-	}
-	return pc;
-}
-
 /* ------------------------------------------------------------ checking */
 
 /* One probed plugin. */
 struct pplugin {
 	const char		*path;
 	struct plugin_info	*info;		/* NULL: refused */
+	char			*cause;		/* why, when refused */
 	char			*real;		/* realpath, or NULL */
 };
 
@@ -378,7 +59,7 @@ pcheck_plugin(struct pcheck *c, const char *path)
 	/* A refused plugin is reported by validate and by the worker, with
 	 * the loader's own words; policies have nothing to judge. */
 	p->info = loader_probe(path, &cause);
-	free(cause);
+	p->cause = cause;
 	p->real = realpath(path, NULL);
 	return c->npl++;
 }
@@ -588,6 +269,35 @@ check_plugin(struct pcheck *c, size_t j, const struct task_def *td,
 	}
 }
 
+/*
+ * The plugin of task td as the worker will find it (POLICY_PLUGINS): it
+ * loads, has the task's stage, and declares the product the task builds.
+ * meshd refuses the job at load rather than fail each of its runs.
+ */
+static void
+check_task_plugin(struct pcheck *c, size_t j, const struct task_def *td,
+    size_t k)
+{
+	const struct plugin_info	*pi = c->pl[k].info;
+	size_t				 i;
+
+	if (pi == NULL) {
+		pviol(c, j, td, "%s", c->pl[k].cause != NULL ? c->pl[k].cause :
+		    "plugin refused");
+		return;
+	}
+	if (!pi->has_stage[td->stage])
+		pviol(c, j, td, "plugin '%s' (%s) has no %s stage", pi->name,
+		    c->pl[k].path, stage_name(td->stage));
+	if (td->product == NULL)
+		return;
+	for (i = 0; i < pi->nproducts; i++)
+		if (strcmp(pi->products[i].name, td->product) == 0)
+			return;
+	pviol(c, j, td, "plugin '%s' (%s) does not build product '%s'",
+	    pi->name, c->pl[k].path, td->product);
+}
+
 /* Rules about a product built by task t of job j. */
 static void
 check_product(struct pcheck *c, size_t j, size_t t, size_t k)
@@ -723,47 +433,55 @@ out:
 }
 
 /*
- * A product named in a task of two jobs: the job later in name order is
- * in the wrong, as with a job name used twice.  A job refused for another
- * reason does not count, so that it does not take the product from a good
- * job.  Only the `product` key counts: a publish task without one builds
- * its plugin's first product, which many small jobs (tests, first steps)
- * share without meaning to own it.
+ * A product named in a task of two jobs: every job building it is refused,
+ * each naming the others.  Refusing only one (by name order, say) would let
+ * a new job take a product from the job that has built it for years.  A
+ * job refused for another reason does not count, so that it does not take
+ * the product from a good job.  Only the `product` key counts: a publish
+ * task without one builds its plugin's first product, which many small
+ * jobs (tests, first steps) share without meaning to own it.
  */
 static void
 check_one_producer(struct pcheck *c)
 {
 	const struct job_def	*job, *o;
+	unsigned char		*was;
 	size_t			 j, t, i;
 	int			 ot;
 
+	/* Refused for other reasons, before this rule flags anyone. */
+	was = xcalloc(c->js->n + 1, 1);
+	memcpy(was, c->bad, c->js->n);
 	for (j = 0; j < c->js->n; j++) {
+		if (was[j])
+			continue;
 		job = c->js->v[j];
 		for (t = 0; t < job->ntasks; t++) {
 			if (job->tasks[t].product == NULL)
 				continue;
-			for (i = 0; i < j; i++) {
+			for (i = 0; i < c->js->n; i++) {
 				o = c->js->v[i];
-				if (c->bad[i])
+				if (i == j || was[i])
 					continue;
 				if ((ot = job_builds(o, job->tasks[t].product))
 				    < 0)
 					continue;
 				pviol(c, j, &job->tasks[t], "product '%s' is "
-				    "already built by job '%s' (%s:%d); a "
-				    "product has one producing job",
-				    job->tasks[t].product, o->name, o->file,
-				    o->tasks[ot].line);
-				break;
+				    "also built by job '%s' (%s:%d); a "
+				    "product has one producing job: both are "
+				    "refused", job->tasks[t].product, o->name,
+				    o->file, o->tasks[ot].line);
 			}
 		}
 	}
+	free(was);
 }
 
-/* Remove the refused jobs; a job reading a product only a removed job
- * built is refused too, until none is left.  Relinks the inputs. */
+/* Remove the refused jobs, recording them as broken with the errors from
+ * `from` on; a job reading a product only a removed job built is refused
+ * too, until none is left.  Relinks the inputs. */
 static void
-drop_jobs(struct pcheck *c)
+drop_jobs(struct pcheck *c, size_t from)
 {
 	struct jobset	*js = c->js;
 	size_t		 i, j, k, n;
@@ -792,7 +510,7 @@ drop_jobs(struct pcheck *c)
 				errlist_error(c->errs, job->file,
 				    job->inputs[k].line, "job '%s': input "
 				    "'%s': job '%s', which builds it, is "
-				    "refused (see above)", job->name,
+				    "refused", job->name,
 				    job->inputs[k].product, js->v[p]->name);
 				c->bad[i] = 1;
 				again = 1;
@@ -800,17 +518,10 @@ drop_jobs(struct pcheck *c)
 			}
 		}
 	}
-	for (i = n = 0; i < js->n; i++) {
-		if (c->bad[i])
-			job_free(js->v[i]);
-		else
-			js->v[n++] = js->v[i];
-	}
+	n = js->n;
+	jobset_refuse(js, c->bad, c->errs, from);
 	if (n == js->n)
 		return;
-	js->n = n;
-	/* The positions changed: index the names again. */
-	jobset_reindex(js);
 	for (i = 0; i < js->n; i++) {
 		struct job_def *job = js->v[i];
 
@@ -834,7 +545,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 {
 	struct pcheck		 c;
 	struct policy_conf	*dflt = NULL;
-	size_t			 j, t, k, nbad = 0;
+	size_t			 j, t, k, nbad = 0, from = errs->n;
 
 	memset(&c, 0, sizeof c);
 	c.cfg = cfg;
@@ -861,6 +572,8 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 			const struct task_def *td = &job->tasks[t];
 
 			k = pcheck_plugin(&c, td->plugin_path);
+			if (flags & POLICY_PLUGINS)
+				check_task_plugin(&c, j, td, k);
 			if (c.pl[k].info == NULL)
 				continue;
 			if (!c.seen[k]) {
@@ -878,7 +591,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 		nbad += c.bad[j];
 	if (nbad > 0 && (flags & POLICY_DROP)) {
 		k = js->n;
-		drop_jobs(&c);
+		drop_jobs(&c, from);
 		nbad = k - js->n;
 	}
 
@@ -886,6 +599,7 @@ policy_judge(const struct meshd_config *cfg, struct jobset *js, int flags,
 		if (c.pl[k].info != NULL)
 			plugin_info_free(c.pl[k].info);
 		free(c.pl[k].real);
+		free(c.pl[k].cause);
 	}
 	free(c.pl);
 	free(c.seen);
@@ -934,15 +648,16 @@ policy_enforce(const struct meshd_config *cfg, struct jobset *js)
 	struct errlist	errs = ERRLIST_INIT;
 	size_t		i, n;
 
-	n = policy_check(cfg, js, POLICY_DROP, &errs);
+	n = policy_check(cfg, js, POLICY_DROP | POLICY_PLUGINS, &errs);
 	for (i = 0; i < errs.n; i++)
 		log_msg(errs.v[i].level == DIAG_ERROR ? LOG_LVL_ERROR :
 		    LOG_LVL_WARN, "%s:%d: %s", errs.v[i].file != NULL ?
 		    errs.v[i].file : "?", errs.v[i].line, errs.v[i].msg);
 	if (n > 0)
-		log_error("refused %zu job%s that break%s a policy or share a "
-		    "product (above; meshctl validate shows the same); the "
-		    "other %zu job%s run", n, n == 1 ? "" : "s",
+		log_error("refused %zu job%s that break%s a policy, use%s a "
+		    "plugin wrongly or share%s a product (above; meshctl "
+		    "validate shows the same); the other %zu job%s run", n,
+		    n == 1 ? "" : "s", n == 1 ? "s" : "", n == 1 ? "s" : "",
 		    n == 1 ? "s" : "", js->n, js->n == 1 ? "" : "s");
 	errlist_free(&errs);
 	return n;

@@ -21,75 +21,41 @@
  *   owner (policy require_owner)
  *
  * Two checks hold whatever the policies: a product is declared by one
- * plugin only, and built (`product = ...` in a task) by one job only.  A
- * third holds unless allow_publish_without_check: a job with a publish
- * task has a check task (the gate; dag.c puts every check before every
- * publish).
+ * plugin only, and built (`product = ...` in a task) by one job only (every
+ * job building it is refused, each naming the others).  A third holds
+ * unless allow_publish_without_check: a job with a publish task has a check
+ * task (the gate; dag.c puts every check before every publish).
  */
 #ifndef MESHD_POLICY_H
 #define MESHD_POLICY_H
 
-#include <libconfig.h>
-#include <regex.h>
-
 #include "errlist.h"
+#include "policy-conf.h"
 
 struct meshd_config;
 struct jobset;
 
-/* The `policies` group, parsed.  Absent keys are off, except own_domain. */
-struct policy_conf {
-	int	  require_owner;	/* product's own `owner` is set */
-	int	  require_error_check;	/* publish has a check task upstream */
-	char	**pii_locations;	/* prefixes; NULL: no rule (npii 0) */
-	size_t	  npii;
-	int	  has_pii;		/* pii_locations given (may be empty:
-					 * pii products are then refused) */
-	struct policy_domain {
-		char	*domain;
-		char	*dir;		/* absolute or relative to confdir */
-	}	 *domains;		/* plugin_domains */
-	size_t	  ndomains;
-	char	 *contract_re;		/* as written, for messages */
-	regex_t	  contract;		/* compiled if contract_re != NULL */
-	int	  own_domain;		/* default 1: products, plugin and job
-					 * of one domain */
-	int	  allow_publish_without_check; /* default 0: a job with a
-					 * publish task and no check task is
-					 * refused at load (job.c; the gate) */
-	char	 *file;			/* where the group is, for messages */
-	int	  line;
-};
-
-/* The defaults, as if the group were absent.  Free with policy_conf_free. */
-struct policy_conf	*policy_conf_defaults(void);
-/*
- * Parse the `policies` group `g` of a config whose relative paths are
- * taken from `confdir`.  Wrong types and bad values are errors, unknown
- * keys warnings, at file:line, added to errs.  Returns a new policy_conf
- * (with what could be read) even on errors: config_load refuses the file
- * by its error count.
- */
-struct policy_conf	*policy_conf_parse(const config_setting_t *g,
-			    const char *path, const char *confdir,
-			    struct errlist *errs);
-void			 policy_conf_free(struct policy_conf *);
-
 /* policy_check() flags. */
-#define POLICY_DROP	0x1	/* take violating jobs out of the set */
+#define POLICY_DROP	0x1	/* take violating jobs out of the set, into
+				 * its broken list (job.h) */
+#define POLICY_PLUGINS	0x2	/* and refuse a job whose plugin is refused,
+				 * lacks the task's stage or does not declare
+				 * the task's product (meshd; validate says
+				 * so in its own words) */
 
 /*
  * Probe each distinct plugin of the set once (in a child process, see
  * loader_probe), then check the policies of cfg->policies and the
  * one-producer rules for every job, task and product.  Each violation is
- * an error in errs at the job file and the task's line.  A plugin that
- * cannot be probed is not reported here (meshctl validate and the worker
- * do that) and its tasks are not judged.
+ * an error in errs at the job file and the task's line.  Without
+ * POLICY_PLUGINS, a plugin that cannot be probed is not reported here
+ * (meshctl validate and the worker do that) and its tasks are not judged.
  *
- * With POLICY_DROP, the violating jobs are removed from `js` and freed,
- * and so are the jobs left reading a product only a removed job built
- * (each reported too); the input links and the name index are rebuilt.
- * Returns the number of violating (with POLICY_DROP: removed) jobs.
+ * With POLICY_DROP, the violating jobs are moved from `js` into its broken
+ * list (jobset_refuse()), and so are the jobs left reading a product only
+ * a removed job built (each reported too); the input links and the name
+ * index are rebuilt.  Returns the number of violating (with POLICY_DROP:
+ * removed) jobs.
  */
 size_t	policy_check(const struct meshd_config *, struct jobset *js,
 	    int flags, struct errlist *errs);
@@ -102,10 +68,10 @@ size_t	policy_check(const struct meshd_config *, struct jobset *js,
 int	policy_refuses(const struct meshd_config *, struct jobset *js,
 	    const char *name, struct errlist *errs);
 /*
- * meshd: policy_check(POLICY_DROP) on a freshly loaded set, logging each
- * violation ("file:line: message") and how many jobs were refused.  Call
- * it right after jobs_load() succeeds, at start and on reload, before the
- * set is used.  Returns the number of jobs refused.
+ * meshd: policy_check(POLICY_DROP | POLICY_PLUGINS) on a freshly loaded
+ * set, logging each violation ("file:line: message") and how many jobs
+ * were refused.  Call it right after jobs_load(), at start and on reload,
+ * before the set is used.  Returns the number of jobs refused.
  */
 size_t	policy_enforce(const struct meshd_config *, struct jobset *js);
 

@@ -664,7 +664,7 @@ END_TEST
 START_TEST(test_jobs_duplicate_name)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 	char			*want;
 
 	copy_fixture("dup/a.conf");
@@ -690,7 +690,7 @@ END_TEST
 START_TEST(test_jobs_errors_in_two_files)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 
 	copy_fixture("multi/a-good.conf");
 	copy_fixture("multi/b-bad.conf");
@@ -714,7 +714,7 @@ END_TEST
 START_TEST(test_jobs_sorted)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 
 	copy_fixture("jobs/sorted-last.conf");
 	copy_fixture("jobs/minimal.conf");
@@ -733,7 +733,7 @@ END_TEST
 START_TEST(test_jobs_dir_unreadable)
 {
 	struct meshd_config	*cfg = load_cfg();
-	struct jobset		 js = { NULL, 0, NULL, 0 };
+	struct jobset		 js = { NULL, 0, NULL, 0, NULL, 0 };
 	char			*want;
 
 	/* jobs/ was never created in the test tree. */

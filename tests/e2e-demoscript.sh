@@ -3,7 +3,8 @@
 # runs) on a fresh directory, with its output asserted: the quarantined
 # flights day holds its analytics day back, the widened bound and the
 # clear publish it, the analytics day is rebuilt from it, and its lineage,
-# the products and the catalog are printed.  The warehouse and the state
+# the products and the catalog are printed.  A broken job file of a fourth
+# team is refused alone, beside the working domains.  The warehouse and the state
 # are checked too, not only the text.
 . "$(dirname "$0")/e2e-lib.sh"
 held=2001-01-12
@@ -27,6 +28,17 @@ has "$out" "<- geo.airports current v1  published; job airports" \
     "and to the airports reference"
 has "$out" '"eventType":"COMPLETE","job":"analytics_daily.publish"' \
     "the OpenLineage COMPLETE event is shown"
+has "$out" "$T/demo/jobs/campaigns_daily.conf:16: error: plugin 'campaigns' not found" \
+    "validate names the broken job file's error, file:line"
+has "$out" "broken job, which meshd refuses while the others run: campaigns_daily" \
+    "and the broken job"
+has "$out" "1 broken job refused (errors above; meshctl jobs and validate show them): campaigns_daily; the other 3 jobs run" \
+    "meshd refuses it alone and says so"
+has "$out" "campaigns_daily      broken: $T/demo/jobs/campaigns_daily.conf:16: plugin 'campaigns' not found" \
+    "meshctl jobs lists it as broken with its first error"
+grep -E '^flights_daily +ops +@daily .* success$' "$out" >/dev/null &&
+    ok "beside it, meshctl jobs shows flights_daily running" ||
+    fail "meshctl jobs does not show flights_daily's last success"
 has "$out" "== meshctl products" "the products are printed"
 has "$out" "== catalog" "the catalog is printed"
 
@@ -37,6 +49,9 @@ pstate() {
 	st "SELECT pp.state FROM product_partitions pp JOIN products p
 	    ON p.id = pp.product_id WHERE p.name = '$1' AND pp.partition_key = '$2'"
 }
+v=$(st "SELECT count(*) FROM jobs WHERE name = 'campaigns_daily'")
+[ "$v" = 0 ] && ok "the broken job never ran" ||
+    fail "the broken job has $v rows in jobs"
 v=$(pstate ops.flights "$held")
 [ "$v" = published ] && ok "ops.flights $held is published in the state" ||
     fail "ops.flights $held is '$v' in the state"

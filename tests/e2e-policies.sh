@@ -84,9 +84,11 @@ pjob outside pol pol pol.good extract
 pjob intruder test "$T/secure/ok.so" test.ok extract
 pjob foreign pol "$T/secure/pol_foreign.so" ops.stolen extract
 pjob jobdom ops "$SP" pol.other full
-# not policies: a product declared by two plugins, built by two jobs
+# not policies: a product declared by two plugins, built by two jobs (both
+# refused: neither may take it from the other)
 pjob zdup pol "$T/secure/pol_dup.so" pol.good extract
-pjob zgood2 pol "$SP" pol.good full
+pjob twin1 pol "$SP" pol.other full
+pjob twin2 pol "$SP" pol.other full
 # reads what a refused job builds
 pjob zreader pol "$SP" pol.pii2 extract \
     'inputs = ( { product = "pol.noowner"; partitions = "latest"; } );'
@@ -104,11 +106,15 @@ has "$E" "intruder.conf:3: error: job 'intruder' task 'extract': plugin 'ok' ($T
 has "$E" "foreign.conf:3: error: job 'foreign' task 'extract': plugin 'pol_foreign' ($T/secure/pol_foreign.so) of domain 'pol' declares product 'ops.stolen' of another domain (policy own_domain)" "own_domain: a plugin declaring another domain's product"
 has "$E" "jobdom.conf:5: error: job 'jobdom' task 'publish': job of domain 'ops' builds product 'pol.other' of another domain (policy own_domain)" "own_domain: a job building another domain's product"
 has "$E" "zdup.conf:3: error: job 'zdup' task 'extract': plugin 'pol_dup' ($T/secure/pol_dup.so) declares product 'pol.good', which plugin 'pol' ($SP) declares too; a product has one producing plugin" "a product declared by two plugins names both"
-has "$E" "zgood2.conf:5: error: job 'zgood2' task 'publish': product 'pol.good' is already built by job 'good' ($T/jobs/good.conf:5); a product has one producing job" "a product built by two jobs names both"
-hasnt "$E" "already built by job 'nocheck'" "a refused job does not take a product from a good one"
+has "$E" "twin1.conf:5: error: job 'twin1' task 'publish': product 'pol.other' is also built by job 'twin2' ($T/jobs/twin2.conf:5); a product has one producing job: both are refused" "a product built by two jobs names both"
+has "$E" "twin2.conf:5: error: job 'twin2' task 'publish': product 'pol.other' is also built by job 'twin1' ($T/jobs/twin1.conf:5)" "and refuses both"
+hasnt "$E" "also built by job 'nocheck'" "a refused job does not take a product from a good one"
+has "$E" "zreader.conf:5: error: job 'zreader': input 'pol.noowner': job 'noowner', which builds it, is refused" "validate refuses the reader of a refused job's product, as meshd does"
+hasnt "$E" "also built by job 'jobdom'" "nor does a job refused for its domain"
 for j in good plain reader; do hasnt "$E" "error: job '$j'" "$j is not blamed"; done
 run_ctl 1 "validate --json lists the violations" validate --json
-eq "$(jq '[.diagnostics[] | select(.level == "error")] | length' "$T/out")" "12" "validate --json: one error per violation"
+eq "$(jq '[.diagnostics[] | select(.level == "error")] | length' "$T/out")" "14" "validate --json: one error per violation, and one for the reader of a refused job's product"
+eq "$(jq -r '.broken | join(" ")' "$T/out")" "badver foreign intruder jobdom nocheck noowner outside piinoloc piiopen piiover twin1 twin2 zdup zreader" "validate --json: broken names every job meshd refuses, and only those"
 
 # --- meshctl run, which runs a job without meshd, refuses it as meshd would
 run_ctl 1 "meshctl run refuses a violating job" run noowner
@@ -130,7 +136,7 @@ waitsql "and the job reading it" "success" "SELECT r.state FROM runs r JOIN jobs
 waitsql "but not a violating job" "failed unknown job 'noowner'" "SELECT state || ' ' || result FROM requests WHERE job = 'noowner'"
 waitsql "nor one reading what it builds" "failed unknown job 'zreader'" "SELECT state || ' ' || result FROM requests WHERE job = 'zreader'"
 has "$T/meshd.log" "noowner.conf:5: job 'noowner' task 'publish': product 'pol.noowner' has no owner" "meshd logs why it refused the job"
-has "$T/meshd.log" "zreader.conf:5: job 'zreader': input 'pol.noowner': job 'noowner', which builds it, is refused (see above)" "and why it refused its reader"
+has "$T/meshd.log" "zreader.conf:5: job 'zreader': input 'pol.noowner': job 'noowner', which builds it, is refused" "and why it refused its reader"
 # on reload too: a new violating job is refused, the others keep running
 pjob late pol pol pol.good extract
 kill -HUP "$mpid"
