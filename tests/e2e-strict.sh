@@ -99,12 +99,26 @@ has "$T/err" "$T/jobs/noproduct.conf:7: error: job 'noproduct' task 'publish': p
 run_ctl 1 "meshctl run refuses the moved job" run moved --partition 2024-01-01
 has "$T/err" "is not a product of the job's plugins" "run says why"
 good
-# meshd runs the good job and refuses the two, alone.
+# A misspelt key refuses its job alone too: meshd runs the others.
+cat >"$T/jobs/typo.conf" <<'JOB'
+name = "typo";
+domain = "test";
+owner = "tests@example.org";
+tasks = (
+  { id = "extract"; plugin = "ok"; stage = "extract"; },
+  { id = "check"; plugin = "ok"; stage = "check"; afer = [ "extract" ]; }
+);
+JOB
+# meshd runs the good job and refuses the three, alone.
 start_meshd
 wait_for "meshd is up" 10 test -S "$T/state/state.db.wake" -o -p "$T/state/state.db.wake"
 run_ctl 0 "trigger the good job" trigger good --partition 2024-01-01
 wait_for "the good job publishes beside the refused ones" 20 sh -c "[ \"\$(sqlite3 '$T/state/state.db' \"SELECT state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'good'\")\" = success ]"
 wait_for "meshd logs the refused products entry" 5 logged "products: 'test.okk' is not a product of the job's plugins"
+wait_for "meshd logs the misspelt key with the key meant" 5 logged "typo.conf:6: unknown key 'afer' in task 'check'; did you mean 'after'?"
+run_ctl 0 "meshctl jobs" jobs
+has "$T/out" "typo" "the misspelt job is listed"
+has "$T/out" "did you mean 'after'?" "with its error"
 test -e /nonexistent/elsewhere && fail "the misspelt location was written" || ok "nothing was written to the misspelt entry's location"
 stop_meshd
 eq "$STOPRC" 0 "meshd stops cleanly"
