@@ -47,8 +47,7 @@ const struct cmd_entry cmd_run_entry = {
 };
 
 struct run_print {
-	struct ctl	*ctl;
-	int		 quiet;
+	struct ctl_progress pr;		/* first: the progress lines' */
 	int64_t		 run_id;	/* once its start is committed */
 	char		 key[128];	/* its partition */
 };
@@ -62,7 +61,7 @@ on_run_start(void *arg, const struct job_def *job, const char *key,
 
 	p->run_id = run_id;
 	snprintf(p->key, sizeof p->key, "%s", key);
-	if (p->quiet)
+	if (p->pr.quiet)
 		return;
 	if (istart != iend)
 		printf("run %lld: %s %s [%s, %s)\n", (long long)run_id,
@@ -71,49 +70,6 @@ on_run_start(void *arg, const struct job_def *job, const char *key,
 	else
 		printf("run %lld: %s %s\n", (long long)run_id, job->name, key);
 	fflush(stdout);
-}
-
-static void
-on_task_start(void *arg, const struct job_def *job, const char *key,
-    int64_t run_id, const char *task, int attempt, pid_t pid)
-{
-	struct run_print	*p = arg;
-
-	(void)job;
-	(void)key;
-	(void)run_id;
-	if (p->quiet)
-		return;
-	printf("  start  %-16s attempt %d, worker %ld\n", task, attempt,
-	    (long)pid);
-	fflush(stdout);
-}
-
-static void
-on_task_end(void *arg, const struct job_def *job, const char *key,
-    int64_t run_id, const char *task, int attempt, const char *state,
-    const char *reason, int64_t dur)
-{
-	struct run_print	*p = arg;
-	char			 d[32];
-
-	(void)job;
-	(void)key;
-	(void)run_id;
-	if (p->quiet)
-		return;
-	printf("  end    %-16s attempt %d, %s%s%s in %s%s%s\n", task, attempt,
-	    ctl_color_on(p->ctl, state), state, ctl_color_off(p->ctl),
-	    fmt_duration(dur, d, sizeof d), reason != NULL ? ": " : "",
-	    reason != NULL ? reason : "");
-	fflush(stdout);
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	runner_interrupted = 1;
 }
 
 static void
@@ -364,18 +320,18 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	}
 
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() wakes up */
+	sa.sa_handler = ctl_progress_signal;	/* no SA_RESTART: poll() wakes up */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 
-	rp.ctl = ctl;
-	rp.quiet = json;
+	rp.pr.ctl = ctl;
+	rp.pr.quiet = json;
 	rp.run_id = 0;
 	rp.key[0] = '\0';
 	obs.run_start = on_run_start;
-	obs.task_start = on_task_start;
-	obs.task_end = on_task_end;
+	obs.task_start = ctl_progress_task_start;
+	obs.task_end = ctl_progress_task_end;
 	obs.run_end = NULL;
 	obs.arg = &rp;
 	r = runner_run(ctl->cfg, st, ex, job, partition, "manual", &obs, &sum,

@@ -335,54 +335,6 @@ test_job_build(const struct job_def *job, const unsigned char *sel,
 	return 0;
 }
 
-struct test_print {
-	struct ctl	*ctl;
-	int		 quiet;
-};
-
-static void
-on_task_start(void *arg, const struct job_def *job, const char *key,
-    int64_t run_id, const char *task, int attempt, pid_t pid)
-{
-	struct test_print	*p = arg;
-
-	(void)job;
-	(void)key;
-	(void)run_id;
-	if (p->quiet)
-		return;
-	printf("  start  %-16s attempt %d, worker %ld\n", task, attempt,
-	    (long)pid);
-	fflush(stdout);
-}
-
-static void
-on_task_end(void *arg, const struct job_def *job, const char *key,
-    int64_t run_id, const char *task, int attempt, const char *state,
-    const char *reason, int64_t dur)
-{
-	struct test_print	*p = arg;
-	char			 d[32];
-
-	(void)job;
-	(void)key;
-	(void)run_id;
-	if (p->quiet)
-		return;
-	printf("  end    %-16s attempt %d, %s%s%s in %s%s%s\n", task, attempt,
-	    ctl_color_on(p->ctl, state), state, ctl_color_off(p->ctl),
-	    fmt_duration(dur, d, sizeof d), reason != NULL ? ": " : "",
-	    reason != NULL ? reason : "");
-	fflush(stdout);
-}
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	runner_interrupted = 1;
-}
-
 /* The last TEST_LOG_SHOW bytes of a log, a new string (NULL if it cannot
  * be read); *skipped is what came before. */
 static char *
@@ -551,7 +503,7 @@ cmd_test_exec(struct ctl *ctl, int argc, char **argv)
 	struct executor_opts	 eo;
 	struct run_summary	*sum = NULL;
 	struct run_observer	 obs;
-	struct test_print	 tp;
+	struct ctl_progress	 tp;
 	struct sigaction	 sa, old_int, old_term;
 	struct errlist		 perrs = ERRLIST_INIT;
 	const char		*partition = NULL;
@@ -673,15 +625,15 @@ cmd_test_exec(struct ctl *ctl, int argc, char **argv)
 		fflush(stdout);
 	}
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;	/* no SA_RESTART: poll() wakes up */
+	sa.sa_handler = ctl_progress_signal;	/* no SA_RESTART: poll() wakes up */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
 	tp.ctl = ctl;
 	tp.quiet = json;
 	memset(&obs, 0, sizeof obs);
-	obs.task_start = on_task_start;
-	obs.task_end = on_task_end;
+	obs.task_start = ctl_progress_task_start;
+	obs.task_end = ctl_progress_task_end;
 	obs.arg = &tp;
 	rc = runner_run(&sc.cfg, sc.st, ex, &tj.job, partition, "test",
 	    &obs, &sum, &cause);

@@ -111,6 +111,21 @@ const char *ctl_time_job(struct ctl *, const struct job_def *, int64_t us,
 	    char *buf, size_t len);
 /* Colour escapes for a state word, "" when colour is off. */
 const char *ctl_color_on(struct ctl *, const char *state);
+
+/* The progress lines of run and test (ctl-progress.c): `arg` of the
+ * runner's task_start and task_end observers points at (or starts with)
+ * a struct ctl_progress; quiet (--json) prints nothing.  The signal
+ * handler stops the run at the runner's next poll. */
+struct ctl_progress {
+	struct ctl	*ctl;
+	int		 quiet;
+};
+struct job_def;
+void	ctl_progress_task_start(void *, const struct job_def *, const char *,
+	    int64_t, const char *, int, pid_t);
+void	ctl_progress_task_end(void *, const struct job_def *, const char *,
+	    int64_t, const char *, int, const char *, const char *, int64_t);
+void	ctl_progress_signal(int);
 const char *ctl_color_off(struct ctl *);
 
 /* Find a product of the catalog by name (*id): CTL_EXIT_OK, or after
