@@ -30,6 +30,8 @@ has "$out" '"eventType":"COMPLETE","job":"analytics_daily.publish"' \
     "the OpenLineage COMPLETE event is shown"
 has "$out" "$T/demo/jobs/campaigns_daily.conf:16: error: plugin 'campaigns' not found" \
     "validate names the broken job file's error, file:line"
+has "$out" "$T/demo/jobs/campaigns_daily.conf:16: error: unknown key 'retires' in task 'extract'; did you mean 'retries'?" \
+    "and its misspelt key, with the key meant"
 has "$out" "broken job, which meshd refuses while the others run: campaigns_daily" \
     "and the broken job"
 has "$out" "1 broken job refused (errors above; meshctl jobs and validate show them): campaigns_daily; the other 3 jobs run" \
