@@ -146,6 +146,18 @@ void		 run_summary_free(struct run_summary *);
  * can add them back with ENGINE_RESUME.  Runs of jobs not in `js` are
  * ended as failed ("job no longer configured").  0, or -1 with cause.
  */
+/*
+ * The attempts recorded as running when meshd starts (in flight when it
+ * died), read before lineage_recover() and engine_recover() finish them.
+ * engine_lost_close() then appends to each attempt's log the outcome
+ * trailer every other log ends with ("failed: daemon restarted"), when
+ * `committed` says the state holds it, and frees the list.
+ */
+struct lost_attempt;
+struct lost_attempt *engine_lost_attempts(struct state *, size_t *n);
+void		 engine_lost_close(struct lost_attempt *, size_t n,
+		    int committed);
+
 struct recovered_run {
 	struct job_def	*job;
 	char		*key;

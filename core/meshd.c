@@ -1058,7 +1058,8 @@ daemon_start(struct daemon *d, int *lockfd)
 	struct errlist		 errs = ERRLIST_INIT;
 	struct executor_opts	 eo;
 	struct recovered_run	*rec;
-	size_t			 nrec, i;
+	struct lost_attempt	*lost;
+	size_t			 nrec, nlost, i;
 	char			*cause = NULL;
 	pid_t			 holder;
 
@@ -1119,9 +1120,13 @@ daemon_start(struct daemon *d, int *lockfd)
 
 	/* Resume what a crash or stop left unfinished, before anything
 	 * new. */
+	lost = engine_lost_attempts(d->st, &nlost);
 	if (lineage_recover(d->st, d->cfg, now_us(), &cause) != 0 ||
-	    engine_recover(d->st, &d->jobs, &rec, &nrec, &cause) != 0)
+	    engine_recover(d->st, &d->jobs, &rec, &nrec, &cause) != 0) {
+		engine_lost_close(lost, nlost, 0);
 		goto fail;
+	}
+	engine_lost_close(lost, nlost, 1);
 	for (i = 0; i < nrec; i++) {
 		log_info("job=%s partition=%s: resuming unfinished run",
 		    rec[i].job->name, rec[i].key);

@@ -1,12 +1,62 @@
 /* recover.c -- after a crash: finish what was in flight, find what to
  * resume. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
 #include "engine.h"
+#include "executor.h"
 #include "util.h"
+#include "meshd/plugin.h"
+
+struct lost_attempt {
+	char	*log_path;
+	int	 attempt;
+};
+
+struct lost_attempt *
+engine_lost_attempts(struct state *st, size_t *np)
+{
+	sqlite3_stmt		*stmt;
+	struct lost_attempt	*v = NULL;
+	size_t			 n = 0;
+
+	*np = 0;
+	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT log_path, try_number FROM attempts "
+	    "WHERE state = 'running' AND log_path IS NOT NULL", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	while (sqlite3_step(stmt) == SQLITE_ROW) {
+		v = xreallocarray(v, n + 1, sizeof *v);
+		v[n].log_path = xstrdup((const char *)
+		    sqlite3_column_text(stmt, 0));
+		v[n].attempt = sqlite3_column_int(stmt, 1);
+		n++;
+	}
+	sqlite3_finalize(stmt);
+	*np = n;
+	return v;
+}
+
+void
+engine_lost_close(struct lost_attempt *v, size_t n, int committed)
+{
+	struct task_result	 r;
+	size_t			 i;
+
+	memset(&r, 0, sizeof r);
+	r.status = MESHD_FAILED;
+	r.reason = (char *)(uintptr_t)"daemon restarted (meshd stopped while "
+	    "the attempt ran; the task gets a new attempt)";
+	for (i = 0; i < n; i++) {
+		if (committed)
+			executor_log_outcome(v[i].log_path, v[i].attempt, &r);
+		free(v[i].log_path);
+	}
+	free(v);
+}
 
 static int
 exec_bind(sqlite3 *db, const char *sql, int64_t a, int64_t b, char **cause)

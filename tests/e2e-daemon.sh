@@ -148,6 +148,13 @@ eq "$(sql "SELECT count(*) FROM (SELECT task_instance_id FROM attempts WHERE sta
 eq "$(sql "SELECT count(*) FROM attempts WHERE state = 'running'")" "0" "nothing is shown running"
 eq "$(sql "PRAGMA integrity_check")" "ok" "integrity_check is ok"
 eq "$(sql "SELECT count(*) > 0 FROM attempts WHERE reason = 'daemon restarted'")" "1" "in-flight attempts were recorded as 'daemon restarted'"
+# Their logs say so too, as every other attempt's log ends with its outcome.
+n=0; nt=0
+for lp in $(sql "SELECT log_path FROM attempts WHERE reason = 'daemon restarted' AND log_path IS NOT NULL"); do
+	n=$((n + 1))
+	tail -n 2 "$lp" 2>/dev/null | grep -qF "failed: daemon restarted (meshd stopped while the attempt ran" && nt=$((nt + 1))
+done
+[ "$n" -gt 0 ] && [ "$nt" -eq "$n" ] && ok "each lost attempt's log ends with why ($nt of $n)" || fail "lost attempts' logs end with why: $nt of $n"
 stop_meshd
 eq "$STOPRC" "0" "clean stop"
 
