@@ -81,28 +81,6 @@ uptime_of(pid_t pid)
 	return (long)(up - (double)start / (double)sysconf(_SC_CLK_TCK));
 }
 
-/*
- * What the running daemon says of its health (meshd-health.c writes
- * <state_db>.health): launching on or paused, and why.  NULL when meshd
- * is down or the file is not its own.
- */
-static json_t *
-health_of(struct ctl *ctl, pid_t pid)
-{
-	char		*path = xasprintf("%s.health", ctl->cfg->state_db);
-	json_t		*h;
-	json_error_t	 err;
-
-	h = json_load_file(path, 0, &err);
-	free(path);
-	if (h != NULL && (!json_is_object(h) || json_integer_value(
-	    json_object_get(h, "pid")) != (json_int_t)pid)) {
-		json_decref(h);
-		h = NULL;
-	}
-	return h;
-}
-
 static void
 health_print(json_t *h)
 {
@@ -235,10 +213,11 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	/* The jobs lend their zones to the start times shown. */
 	memset(&js, 0, sizeof js);
 	jobs_load(ctl->cfg, &js, &errs);
-	if ((pid = state_lock_holder(ctl->cfg->state_db)) > 0) {
+	/* What the running daemon says of its health (meshd-health.c):
+	 * launching on or paused, and why; NULL when meshd is down. */
+	health = ctl_health(ctl, &pid);
+	if (pid > 0)
 		up = uptime_of(pid);
-		health = health_of(ctl, pid);
-	}
 	broken = status_broken(ctl, &js, health, &errs, &njobs);
 	errlist_free(&errs);
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT count(*) FROM runs "
