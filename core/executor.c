@@ -257,34 +257,6 @@ executor_knows(const struct executor *ex, pid_t pid)
 	return 0;
 }
 
-/* The parent and process group of `pid` from /proc/PID/stat.  -1 if it
- * is gone. */
-static int
-proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp)
-{
-	char		 path[64], buf[512], *p;
-	ssize_t		 n;
-	int		 fd;
-	long		 pp, pg;
-	char		 state;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* The name may hold spaces and parentheses: skip to the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %ld %ld", &state, &pp, &pg) != 3)
-		return -1;
-	*ppid = (pid_t)pp;
-	*pgrp = (pid_t)pg;
-	return 0;
-}
-
 /*
  * Kill what a worker left behind.  A worker's descendants whose worker
  * died were re-parented to us (we are a subreaper): every child of ours

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -235,4 +237,32 @@ path_dirname(const char *path)
 	if (s == path)
 		return xstrdup("/");
 	return xstrndup(path, (size_t)(s - path));
+}
+
+/* The parent and process group of `pid` from /proc/PID/stat.  -1 if it
+ * is gone. */
+int
+proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp)
+{
+	char		 path[64], buf[512], *p;
+	ssize_t		 n;
+	int		 fd;
+	long		 pp, pg;
+	char		 state;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* The name may hold spaces and parentheses: skip to the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld %ld", &state, &pp, &pg) != 3)
+		return -1;
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
+	return 0;
 }

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #if defined(__GNUC__)
 #define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
@@ -57,5 +58,10 @@ int	 mkdir_p(const char *path, int mode, char **cause);
 char	*path_join(const char *dir, const char *rel);
 /* Directory part of a path, as a new string ("." if none). */
 char	*path_dirname(const char *path);
+
+/* The parent and process group of `pid`, from /proc/PID/stat (workers
+ * and the supervisor walk the process tree with it).  0, or -1 if the
+ * process is gone. */
+int	proc_stat(pid_t pid, pid_t *ppid, pid_t *pgrp);
 
 #endif

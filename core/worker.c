@@ -99,30 +99,6 @@ worker_on_term(int sig)
 	worker_cancel = 1;
 }
 
-/* The parent of `pid` from /proc/PID/stat; -1 if it is gone. */
-static pid_t
-proc_ppid(pid_t pid)
-{
-	char	 path[64], buf[512], *p;
-	ssize_t	 n;
-	int	 fd;
-	long	 pp;
-	char	 state;
-
-	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %ld", &state, &pp) != 2)
-		return -1;
-	return (pid_t)pp;
-}
-
 /* SIGKILL every descendant of this process (found through /proc). */
 static void
 worker_kill_tree(void)
@@ -134,7 +110,7 @@ worker_kill_tree(void)
 		int	mark;
 	}		*v = NULL;
 	size_t		 n = 0, cap = 0, i, j;
-	pid_t		 self = getpid();
+	pid_t		 self = getpid(), pgrp;
 	int		 more;
 
 	if ((d = opendir("/proc")) == NULL)
@@ -147,7 +123,7 @@ worker_kill_tree(void)
 			v = xreallocarray(v, cap, sizeof *v);
 		}
 		v[n].pid = (pid_t)strtol(de->d_name, NULL, 10);
-		if ((v[n].ppid = proc_ppid(v[n].pid)) == -1)
+		if (proc_stat(v[n].pid, &v[n].ppid, &pgrp) != 0)
 			continue;
 		v[n].mark = v[n].ppid == self;
 		n++;
