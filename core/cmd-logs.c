@@ -271,6 +271,26 @@ logs_first_limit(const struct logs_window *w)
 	return w->limit < 0 ? LOGS_ASK_MAX : w->limit;
 }
 
+/* Say once what a follower waits for: the run a pending request will
+ * create, or the task's (first) attempt. */
+static void
+logs_waiting(struct logs *l, const json_t *doc, const char *waiting)
+{
+	const char	*down;
+
+	down = state_lock_holder(l->ctl->cfg->state_db) == 0 ?
+	    "; meshd is not running" : "";
+	if (strcmp(waiting, "run") == 0)
+		fprintf(stderr, "== waiting for meshd to create the run (a "
+		    "request for %s is pending%s) ==\n", l->name, down);
+	else if (strcmp(waiting, "task") == 0)
+		fprintf(stderr, "== waiting for task %s to start (run %s%s) "
+		    "==\n", l->task, logs_str(doc, "run_state"), down);
+	else
+		fprintf(stderr, "== waiting for task %s to start (%s%s) ==\n",
+		    l->task, logs_str(doc, "task_state"), down);
+}
+
 /*
  * Follow: chunk after chunk of the attempt until it is done, then (with
  * no --attempt) each retry until the task is.  The exit code, or -1 when
@@ -298,27 +318,13 @@ logs_follow(struct logs *l, const struct logs_window *w, long want)
 		}
 		waiting = json_string_value(json_object_get(doc, "waiting"));
 		if (waiting != NULL) {
-			if (!said_wait && shown == 0 && strcmp(waiting,
-			    "run") == 0)
-				fprintf(stderr, "== waiting for meshd to create "
-				    "the run (a request for %s is pending%s) "
-				    "==\n", l->name, state_lock_holder(
-				    l->ctl->cfg->state_db) == 0 ? "; meshd is "
-				    "not running" : "");
-			else if (!said_wait && shown == 0)
-				fprintf(stderr, "== waiting for task %s to start "
-				    "(%s%s%s) ==\n", l->task,
-				    strcmp(waiting, "task") == 0 ? "run " : "",
-				    strcmp(waiting, "task") == 0 ?
-				    logs_str(doc, "run_state") :
-				    logs_str(doc, "task_state"),
-				    state_lock_holder(l->ctl->cfg->state_db) ==
-				    0 ? "; meshd is not running" : "");
+			if (!said_wait && shown == 0)
+				logs_waiting(l, doc, waiting);
 			said_wait = 1;
 			logs_nap();
 			continue;
 		}
-		if (json_object_get(doc, "attempt_id") == json_null()) {
+		if (json_is_null(json_object_get(doc, "attempt_id"))) {
 			/* The task is done and has no (further) attempt. */
 			if (want != 0) {
 				ctl_error("task '%s' of %s %s has no attempt "
@@ -413,7 +419,7 @@ logs_show(struct logs *l, struct logs_window *w, long want, int json,
 		    "'meshctl runs %s')", l->name, l->key, l->name);
 		goto out;
 	}
-	if (json_object_get(doc, "attempt_id") == json_null()) {
+	if (json_is_null(json_object_get(doc, "attempt_id"))) {
 		if (want > 0)
 			ctl_error("task '%s' of %s %s has no attempt %ld",
 			    l->task, l->name, l->key, want);
@@ -428,9 +434,9 @@ logs_show(struct logs *l, struct logs_window *w, long want, int json,
 		goto out;
 	}
 	logs_header(doc);
-	if (json_object_get(doc, "log_error") != json_null()) {
-		ctl_error("%s: %s", json_object_get(doc, "path") != json_null() ?
-		    logs_str(doc, "path") : "(no log)",
+	if (!json_is_null(json_object_get(doc, "log_error"))) {
+		ctl_error("%s: %s", !json_is_null(json_object_get(doc,
+		    "path")) ? logs_str(doc, "path") : "(no log)",
 		    logs_str(doc, "log_error"));
 		rc = CTL_EXIT_FAILED;
 		goto out;

@@ -22,8 +22,9 @@ const struct cmd_entry cmd_tasks_entry = {
 	"                     last line gives the --cursor of the next page\n"
 	"      --cursor C     the page after the one that printed C\n"
 	"      --json         the document of GET /api/v1/tasks: {job,\n"
-	"                     partition, run_id, run_state, tasks, next_cursor},\n"
-	"                     each task with its attempts and checks\n",
+	"                     partition, run_id, run_state, tasks,\n"
+	"                     next_cursor}, each task with its attempts and\n"
+	"                     checks\n",
 	.exec = cmd_tasks_exec,
 };
 

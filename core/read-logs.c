@@ -136,7 +136,8 @@ read_logs_start(const struct read_logs_window *w, int fd, int64_t size)
 			len = (size_t)(pos - floor < (int64_t)sizeof buf ?
 			    pos - floor : (int64_t)sizeof buf);
 			pos -= (int64_t)len;
-			if ((n = pread(fd, buf, len, (off_t)pos)) != (ssize_t)len)
+			n = pread(fd, buf, len, (off_t)pos);
+			if (n != (ssize_t)len)
 				break;
 			for (i = n - 1; i >= 0; i--) {
 				if (buf[i] != '\n' || pos + i == size - 1)

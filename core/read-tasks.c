@@ -159,8 +159,8 @@ read_tasks_attempts(struct read_ctx *ctx, sqlite3_stmt *stmt, int64_t ti_id,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		int64_t	s = sqlite3_column_int64(stmt, 3);
 
-		json_array_append_new(arr, json_pack("{s:I, s:i, s:s, s:I, s:I, "
-		    "s:s, s:o, s:o, s:o}",
+		json_array_append_new(arr, json_pack("{s:I, s:i, s:s, s:I, "
+		    "s:I, s:s, s:o, s:o, s:o}",
 		    "attempt_id", (json_int_t)sqlite3_column_int64(stmt, 0),
 		    "attempt", sqlite3_column_int(stmt, 1),
 		    "state", read_col(stmt, 2),
@@ -191,8 +191,8 @@ read_tasks_checks(struct read_ctx *ctx, sqlite3_stmt *stmt, int64_t ti_id,
 	sqlite3_bind_int64(stmt, 1, ti_id);
 	sqlite3_bind_int(stmt, 2, tries);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:o, s:o, "
-		    "s:i}", "check", read_col(stmt, 0),
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b, s:o, "
+		    "s:o, s:i}", "check", read_col(stmt, 0),
 		    "severity", sqlite3_column_int(stmt, 1) ==
 		    MESHD_SEV_ERROR ? "error" : "warn",
 		    "passed", sqlite3_column_int(stmt, 2) != 0,
