@@ -162,6 +162,74 @@ has "$T/err" "job 'wide' has no task 't9'" "says so"
 run_ctl 2 "a partition without a run" logs wide 1999-01-01 t1
 has "$T/err" "job 'wide' has no run for partition '1999-01-01'" "says which"
 
+# --- the questions asked directly (as the HTTP API asks them)
+# askq DESC WANT_RC NAME K=V...: read-schema ask; document in $T/out.
+askq() {
+	d=$1; want=$2; shift 2
+	"$SCHEMA" ask "$T/meshd.conf" "$@" >"$T/out" 2>"$T/err"
+	r=$?
+	if [ "$r" -eq "$want" ]; then ok "$d (exit $r)"; else fail "$d: exit $r, wanted $want"; sed 's/^/    err: /' "$T/err"; fi
+}
+run_ctl 0 "tasks --json for the comparison" tasks wide current --json
+cp "$T/out" "$T/ctl.json"
+askq "ask tasks job=wide partition=current" 0 tasks job=wide partition=current
+eq "$(jq -S . "$T/out" | md5sum)" "$(jq -S . "$T/ctl.json" | md5sum)" "meshctl tasks --json is the question's document"
+askq "ask tasks run=ID" 0 tasks run="$run_id"
+eq "$(jq -S . "$T/out" | md5sum)" "$(jq -S . "$T/ctl.json" | md5sum)" "by run id, the same document"
+run_ctl 0 "logs --json for the comparison" logs wide current t1 --json
+cp "$T/out" "$T/ctl.json"
+askq "ask logs" 0 logs job=wide partition=current task=t1
+eq "$(jq -S . "$T/out" | md5sum)" "$(jq -S . "$T/ctl.json" | md5sum)" "meshctl logs --json is the question's document"
+askq "tasks without a partition" 1 tasks job=wide
+has "$T/err" "400 tasks needs job and partition, or run" "is a 400"
+askq "tasks by run and job" 1 tasks run=1 job=wide
+has "$T/err" "400 run: give either run or job and partition" "is a 400"
+askq "tasks of a run that is not there" 1 tasks run=99999
+has "$T/err" "404 no run 99999" "is a 404"
+askq "tasks with an unknown parameter" 1 tasks run=1 state=failed
+has "$T/err" "400 unknown parameter 'state' for tasks" "is a 400"
+askq "logs with tail and offset" 1 logs job=wide partition=current task=t1 tail=2 offset=0
+has "$T/err" "400 tail: tail and offset do not go together" "is a 400"
+askq "logs with limit_bytes too big" 1 logs job=wide partition=current task=t1 limit_bytes=16777217
+has "$T/err" "400 limit_bytes: '16777217' is not a number from 1 to 16777216" "is a 400"
+askq "logs with a negative offset" 1 logs job=wide partition=current task=t1 offset=-1
+askq "logs without a task" 1 logs job=wide partition=current
+has "$T/err" "400 logs needs parameter 'task'" "is a 400"
+
+# --- what a follower waits for: documents, not errors
+cat >"$T/jobs/later.conf" <<'JOB'
+name = "later";
+domain = "test";
+owner = "tests@example.org";
+tasks = ( { id = "extract"; plugin = "ok"; stage = "extract"; } );
+JOB
+run_ctl 0 "trigger later with meshd down" trigger later
+askq "logs of a run a pending request will create" 0 logs job=later partition=current task=extract
+valid logs "the waiting-for-the-run document"
+eq "$(jq -r '"\(.waiting) \(.done) \(.attempt)"' "$T/out")" "run false null" "says it waits for the run"
+run_ctl 2 "meshctl logs without --follow says there is no run" logs later current extract
+has "$T/err" "job 'later' has no run for partition 'current'" "as before"
+wid=$(sql "SELECT id FROM jobs WHERE name = 'wide'")
+sql "INSERT INTO runs (job_id, partition_key, state, created_us) VALUES ($wid, 'q', 'queued', 1)"
+askq "logs of a queued run's task" 0 logs job=wide partition=q task=t1
+valid logs "the waiting-for-the-task document"
+eq "$(jq -r '"\(.waiting) \(.run_state) \(.done)"' "$T/out")" "task queued false" "says it waits for the task"
+askq "tasks of a queued run" 0 tasks job=wide partition=q
+valid tasks "a run without tasks yet"
+eq "$(jq -r '.tasks | length' "$T/out")" "0" "has none"
+qid=$(sql "SELECT id FROM runs WHERE job_id = $wid AND partition_key = 'q'")
+sql "INSERT INTO task_instances (run_id, task_id, stage, state) VALUES ($qid, 't1', 'extract', 'queued'), ($qid, 't2', 'extract', 'upstream_failed')"
+askq "logs of a queued task" 0 logs job=wide partition=q task=t1
+valid logs "the waiting-for-the-attempt document"
+eq "$(jq -r '"\(.waiting) \(.task_state) \(.task_done) \(.done)"' "$T/out")" "attempt queued false false" "says it waits for the attempt"
+askq "logs of a task that ended without an attempt" 0 logs job=wide partition=q task=t2
+valid logs "the no-attempt document"
+eq "$(jq -r '"\(.waiting) \(.task_state) \(.task_done) \(.done) \(.attempt)"' "$T/out")" "null upstream_failed true true null" "is done, with no attempt"
+run_ctl 1 "--follow of it exits 1" logs wide q t2 --follow
+has "$T/err" "== task t2 is upstream_failed without an attempt ==" "and says why"
+askq "logs of a task never scheduled in an ended run" 1 logs job=gate partition=current task=nosuch
+has "$T/err" "404 job 'gate' has no task 'nosuch'" "is a 404"
+
 # --- logs --follow: the same question, asked from next_offset
 "$MESHCTL" run slow >"$T/run.out" 2>&1 &
 rpid=$!
