@@ -104,9 +104,13 @@ cmd_tasks_exec(struct ctl *ctl, int argc, char **argv)
 	};
 
 	/* The shared list options, less --state and --since, which a run's
-	 * tasks do not take: the question refuses them by name. */
+	 * tasks do not take. */
 	while ((opt = getopt_long(argc, argv, CTL_LIST_SHORTOPTS "h", longopts,
 	    NULL)) != -1) {
+		if (opt == CTL_OPT_STATE || opt == CTL_OPT_SINCE) {
+			ctl_error("tasks takes no --state or --since");
+			return ctl_usage(ctl);
+		}
 		if (ctl_list_opt(opt, optarg, &args, &json))
 			continue;
 		if (opt == 'h')

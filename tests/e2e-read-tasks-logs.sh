@@ -101,6 +101,7 @@ run_ctl 2 "a cursor that is not one" tasks wide current --cursor zz
 has "$T/err" "--cursor: 'zz' is not a cursor this question returned" "and says so"
 run_ctl 2 "--limit 0" tasks wide current --limit 0
 run_ctl 2 "--state is not a tasks option" tasks wide current --state success
+has "$T/err" "tasks takes no --state or --since" "says so"
 run_ctl 2 "a partition without a run" tasks wide 1999-01-01
 has "$T/err" "job 'wide' has no run for partition '1999-01-01'" "says which"
 run_ctl 2 "an unknown job" tasks nosuch current
