@@ -403,9 +403,6 @@ logs_show(struct logs *l, struct logs_window *w, long want, int json,
 		w->offset = size > w->limit ? size - w->limit : 0;
 		json_decref(doc);
 	}
-	/* The whole log is read from its start, chunk by chunk. */
-	if (w->limit < 0 && w->tail == 0 && w->offset < 0)
-		w->offset = 0;
 	first_limit = logs_first_limit(w);
 	if (w->limit < 0 && w->tail == 0 && !json)
 		first_limit = LOGS_CHUNK;
@@ -558,6 +555,9 @@ cmd_logs_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (all)
 		w.limit = -1;
+	/* The whole log is read from its start, chunk by chunk. */
+	if (w.limit < 0 && w.tail == 0 && w.offset < 0)
+		w.offset = 0;
 	memset(&l, 0, sizeof l);
 	l.ctl = ctl;
 	l.out = stdout;

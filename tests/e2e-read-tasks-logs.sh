@@ -246,6 +246,15 @@ has "$T/f.out" "slowlog attempt 1 line 6 of 6" "--follow printed the end of the 
 run_ctl 0 "logs after the end" logs slow current extract --no-pager
 cmp -s "$T/out" "$T/f.out" && ok "the followed log is the log, byte for byte" || fail "the followed log differs"
 has "$T/f.err" "== attempt 1 success ==" "the end is said"
+# A log longer than one question holds (16 MiB): --all reads it whole,
+# with --follow too, in chunks.
+awk 'BEGIN { for (i = 0; i < 300000; i++) printf "big line %07d xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", i }' >>"$lp"
+size=$(stat -c %s "$lp")
+run_ctl 0 "--follow --all of a $size-byte log" logs wide current t1 --follow --all
+eq "$(stat -c %s "$T/out")" "$(($(jq -j .text "$T/whole" | wc -c) + size - $(jq -r .size "$T/whole")))" "is the whole log"
+tail -n 1 "$T/out" | grep -q "big line 0299999" && ok "to its last line" || fail "--follow --all ends with '$(tail -n 1 "$T/out")'"
+run_ctl 0 "--json --all of it" logs wide current t1 --json --all
+eq "$(jq -r '"\(.offset) \(.next_offset) \(.eof)"' "$T/out")" "0 16777216 false" "is its first 16 MiB, and says where the rest starts"
 
 # --- run and test no longer speak SQL (the sources say so)
 for f in cmd-tasks.c cmd-logs.c cmd-run.c cmd-test.c; do
