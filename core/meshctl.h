@@ -85,10 +85,6 @@ struct job_def *ctl_find_job(const struct jobset *, const char *name);
  * -1 returned.  Defined in cmd-runs.c. */
 int	 ctl_state_job(struct ctl *, struct state *, const char *name,
 	    int64_t *id);
-/* Find the run (job, partition): 0 and *run_id, or -1 after printing
- * "job 'x' has no run for partition 'k'".  Defined in cmd-tasks.c. */
-int	 ctl_state_run(struct ctl *, struct state *, const char *job,
-	    const char *key, int64_t *run_id);
 /*
  * Record an operator's request (kind, job, key may be NULL) in the state
  * and poke the daemon.  On success returns CTL_EXIT_OK with *id and *pid

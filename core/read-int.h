@@ -26,8 +26,12 @@ struct sqlite3_stmt;
  * Keep the list sorted by file, then by name.
  */
 #define READ_QUESTION_LIST						\
+	/* read-logs.c */						\
+	X(logs, "a chunk of the log of a task's attempt, to read or follow") \
 	/* read-runs.c */						\
-	X(runs, "the runs of a job, newest partition first")
+	X(runs, "the runs of a job, newest partition first")		\
+	/* read-tasks.c */						\
+	X(tasks, "the tasks of a run with their attempts and checks")
 
 #define X(n, s)								\
 	extern const struct read_param read_##n##_params[];		\
