@@ -103,8 +103,9 @@ catalog_fresh(const json_t *p, char *buf, size_t len)
 }
 
 static const struct ctl_column catalog_columns[] = {
-	{ "DOMAIN", "domain", 0, NULL },
+	/* PRODUCT first: bash completion takes products from column 1. */
 	{ "PRODUCT", "product", 0, NULL },
+	{ "DOMAIN", "domain", 0, NULL },
 	{ "OWNER", "owner", 0, NULL },
 	{ "CONTRACT", "contract_version", 0, NULL },
 	{ "PUBLISHED", "counts", CTL_COL_RIGHT, catalog_published },
