@@ -52,6 +52,9 @@ product_freshness(const json_t *p, char *buf, size_t len)
 		return "LATE";
 	if (json_is_integer(json_object_get(p, "due_us")))
 		return "on time";
+	/* Marked by the verb when the product has an SLO. */
+	if (json_object_get(p, "_slo") != NULL)
+		return "not yet due";
 	return "-";
 }
 
@@ -149,7 +152,8 @@ cmd_product_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct read_args args = { 0 };
 	const char	*state = NULL;
-	json_t		*doc, *parts;
+	json_t		*doc, *parts, *p;
+	size_t		 i;
 	int		 c, json = 0, rc;
 	static const struct option longopts[] = {
 		CTL_LIST_LONGOPTS,
@@ -181,6 +185,9 @@ cmd_product_exec(struct ctl *ctl, int argc, char **argv)
 	product_card(doc);
 	putchar('\n');
 	parts = json_object_get(doc, "partitions");
+	if (json_integer_value(json_object_get(doc, "freshness_s")) > 0)
+		json_array_foreach(parts, i, p)
+			json_object_set_new(p, "_slo", json_true());
 	if (json_array_size(parts) == 0)
 		printf("(no partitions%s%s)\n", state != NULL ? " in state " :
 		    "", state != NULL ? state : "");
