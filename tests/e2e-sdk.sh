@@ -169,6 +169,17 @@ has "$T/out" "example.readings 2001-01-01 (rerun quarantined; the published vers
 run_ctl 0 "product example.readings --json" product example.readings --json
 eq "$(jq -r '.partitions[] | select(.partition == "2001-01-01") | "\(.state) \(.rerun.state)"' "$T/out")" \
     "published quarantined" "product --json: the same"
+# The rerun beside the published version, in the questions' own schemas.
+for q in product catalog; do
+	if [ "$q" = product ]; then a="product example.readings"; else a=catalog; fi
+	"$MESHCTL" $a --json >"$T/doc.json" 2>/dev/null
+	"$top_builddir/tests/read-schema" "$q" >"$T/schema.json"
+	/usr/bin/python3 "$top_srcdir/tests/read-validate.py" "$T/schema.json" "$T/doc.json" >"$T/verr" 2>&1 &&
+	    ok "$q --json with a quarantined rerun validates against its schema" ||
+	    { fail "$q --json with a quarantined rerun does not validate"; head -n 5 "$T/verr"; }
+done
+eq "$(jq -r '.products[] | select(.product == "example.readings") | .quarantined_partitions[] | "\(.partition) \(.state) \(.rerun) \(.failed_checks[0].check)"' "$T/doc.json")" \
+    "2001-01-01 published true value_range" "catalog --json: the rerun with its failed check"
 eq "$(sql "SELECT state || ' ' || version || ' ' || \"rows\" FROM product_partitions WHERE partition_key = '2001-01-01'")" \
     "published 1 8" "state: published, version 1, 8 rows"
 
