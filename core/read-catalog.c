@@ -52,7 +52,8 @@ const char read_catalog_schema[] =
  * held back by their checks: quarantined ones, and published ones whose
  * rerun was quarantined (the published version stays what consumers
  * read).  Each side walks an index from the newest key
- * (product_partitions_product_state_key, product_partitions_rerun).
+ * (product_partitions_product_state_key, product_partitions_rerun:
+ * named, as SQLite would rather read every published partition).
  */
 static int
 read_catalog_quarantined(struct read_ctx *ctx, int64_t id,
@@ -70,7 +71,7 @@ read_catalog_quarantined(struct read_ctx *ctx, int64_t id,
 	    "state = 'quarantined' ORDER BY partition_key DESC LIMIT ?2) "
 	    "UNION ALL SELECT * FROM (SELECT partition_key, state, version, "
 	    "rerun_run_id, rerun_attempt_id, rerun_us FROM product_partitions "
-	    "WHERE product_id = ?1 AND rerun_run_id IS NOT NULL AND state = "
+	    "INDEXED BY product_partitions_rerun WHERE product_id = ?1 AND rerun_run_id IS NOT NULL AND state = "
 	    "'published' ORDER BY partition_key DESC LIMIT ?2) "
 	    "ORDER BY 1 DESC LIMIT ?2", -1, &stmt, NULL) != SQLITE_OK) {
 		read_fail_state(err, ctx->st);

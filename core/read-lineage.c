@@ -212,7 +212,8 @@ read_lineage(struct read_ctx *ctx, const struct read_args *args,
 	 * the partition, then to what each built: the products of the
 	 * run's job at the run's key (products by job, then
 	 * product_partitions_product_key), never a scan of the partitions
-	 * for a run id.
+	 * for a run id.  CROSS JOIN fixes that order: without statistics
+	 * SQLite would rather scan every partition.
 	 */
 	if (sqlite3_prepare_v2(db, "SELECT pp.state, pp.version, pp.run_id, "
 	    "j.name FROM product_partitions pp LEFT JOIN runs r ON r.id = "
@@ -225,12 +226,13 @@ read_lineage(struct read_ctx *ctx, const struct read_args *args,
 	    "ri.run_id = ?1 AND ?2 = ?2 AND ?3 = ?3 ORDER BY p.name, "
 	    "ri.partition_key" :
 	    "SELECT DISTINCT pp.product_id, p.name, pp.partition_key, "
-	    "ri.version FROM run_inputs ri JOIN runs r ON r.id = ri.run_id "
-	    "JOIN products p ON p.job_id = r.job_id JOIN product_partitions "
-	    "pp ON pp.product_id = p.id AND pp.partition_key = "
-	    "r.partition_key AND pp.run_id = r.id WHERE ?1 = ?1 AND "
-	    "ri.product_id = ?2 AND ri.partition_key = ?3 ORDER BY p.name, "
-	    "pp.partition_key", -1, &l.next, NULL) != SQLITE_OK) {
+	    "ri.version FROM run_inputs ri CROSS JOIN runs r CROSS JOIN "
+	    "products p CROSS JOIN product_partitions pp WHERE r.id = "
+	    "ri.run_id AND p.job_id = r.job_id AND pp.product_id = p.id AND "
+	    "pp.partition_key = r.partition_key AND pp.run_id = r.id AND "
+	    "?1 = ?1 AND ri.product_id = ?2 AND ri.partition_key = ?3 "
+	    "ORDER BY p.name, pp.partition_key", -1, &l.next, NULL) !=
+	    SQLITE_OK) {
 		read_fail_state(err, ctx->st);
 		goto out;
 	}
