@@ -187,18 +187,24 @@ static int
 cmd_catalog_exec(struct ctl *ctl, int argc, char **argv)
 {
 	struct read_args args = { 0 };
-	const char	*domain = NULL, *q;
+	const char	*domain = NULL, *state = NULL, *q;
 	json_t		*doc, *parts;
 	int		 c, json = 0, rc;
 	static const struct option longopts[] = {
-		CTL_LIST_LONGOPTS,
+		/* The list options this question takes (no --since). */
+		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "limit", required_argument, NULL, CTL_OPT_LIMIT },
+		{ "cursor", required_argument, NULL, CTL_OPT_CURSOR },
+		{ "state", required_argument, NULL, CTL_OPT_STATE },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, CTL_LIST_SHORTOPTS "d:h", longopts,
+	while ((c = getopt_long(argc, argv, "n:s:d:h", longopts,
 	    NULL)) != -1) {
+		if (c == CTL_OPT_STATE)
+			state = optarg;
 		if (ctl_list_opt(c, optarg, &args, &json))
 			continue;
 		if (c == 'd')
@@ -219,6 +225,11 @@ cmd_catalog_exec(struct ctl *ctl, int argc, char **argv)
 		q = "product";
 		read_args_add(&args, "product", argv[optind]);
 	} else {
+		if (state != NULL) {
+			ctl_error("--state is for the partitions of one "
+			    "PRODUCT");
+			return CTL_EXIT_USAGE;
+		}
 		q = "catalog";
 		if (domain != NULL)
 			read_args_add(&args, "domain", domain);

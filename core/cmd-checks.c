@@ -115,13 +115,16 @@ cmd_checks_exec(struct ctl *ctl, int argc, char **argv)
 	json_t		*doc;
 	int		 c, json = 0, rc, failed;
 	static const struct option longopts[] = {
-		CTL_LIST_LONGOPTS,
+		/* The list options this question takes (no --since). */
+		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "limit", required_argument, NULL, CTL_OPT_LIMIT },
+		{ "cursor", required_argument, NULL, CTL_OPT_CURSOR },
 		{ "partition", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, CTL_LIST_SHORTOPTS "p:h", longopts,
+	while ((c = getopt_long(argc, argv, "n:p:h", longopts,
 	    NULL)) != -1) {
 		if (ctl_list_opt(c, optarg, &args, &json))
 			continue;

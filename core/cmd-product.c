@@ -156,12 +156,16 @@ cmd_product_exec(struct ctl *ctl, int argc, char **argv)
 	size_t		 i;
 	int		 c, json = 0, rc;
 	static const struct option longopts[] = {
-		CTL_LIST_LONGOPTS,
+		/* The list options this question takes (no --since). */
+		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "limit", required_argument, NULL, CTL_OPT_LIMIT },
+		{ "cursor", required_argument, NULL, CTL_OPT_CURSOR },
+		{ "state", required_argument, NULL, CTL_OPT_STATE },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, CTL_LIST_SHORTOPTS "h", longopts,
+	while ((c = getopt_long(argc, argv, "n:s:h", longopts,
 	    NULL)) != -1) {
 		if (c == CTL_OPT_STATE)
 			state = optarg;

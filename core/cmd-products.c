@@ -96,13 +96,16 @@ cmd_products_exec(struct ctl *ctl, int argc, char **argv)
 	json_t		*doc, *arr;
 	int		 c, json = 0, rc;
 	static const struct option longopts[] = {
-		CTL_LIST_LONGOPTS,
+		/* The list options this question takes (no --since). */
+		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "limit", required_argument, NULL, CTL_OPT_LIMIT },
+		{ "cursor", required_argument, NULL, CTL_OPT_CURSOR },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, CTL_LIST_SHORTOPTS "d:h", longopts,
+	while ((c = getopt_long(argc, argv, "n:d:h", longopts,
 	    NULL)) != -1) {
 		if (ctl_list_opt(c, optarg, &args, &json))
 			continue;

@@ -194,6 +194,8 @@ run_ctl 2 "--limit huge" catalog --limit 99999999999
 run_ctl 2 "--state bogus" product ops.flights --state bogus
 has "$T/err" "--state: unknown partition state 'bogus'" "names the bad state"
 run_ctl 2 "--state is not the catalog's" catalog --state published
+has "$T/err" "--state is for the partitions of one PRODUCT" "says what --state is for"
+run_ctl 2 "--since is not an option of products" products --since 1d
 run_ctl 2 "--depth 0" lineage ops.flights --partition "$held" --depth 0
 run_ctl 2 "--depth 65" lineage ops.flights --partition "$held" --depth 65
 run_ctl 2 "--domain with PRODUCT" catalog ops.flights --domain ops
