@@ -126,12 +126,6 @@ void	ctl_progress_task_end(void *, const struct job_def *, const char *,
 void	ctl_progress_signal(int);
 const char *ctl_color_off(struct ctl *);
 
-/* Find a product of the catalog by name (*id): CTL_EXIT_OK, or after
- * printing "unknown product 'x' (products: a, b)" CTL_EXIT_USAGE (or
- * CTL_EXIT_STATE).  In cmd-products.c. */
-struct sqlite3;
-int	 ctl_product(struct sqlite3 *, const char *name, int64_t *id);
-
 /* Follow backfill `id` until it ends: a live bar on a terminal, else a
  * line at most every `interval` seconds.  CTL_EXIT_OK if it succeeded,
  * CTL_EXIT_FAILED if it failed or was cancelled.  In cmd-backfills.c. */

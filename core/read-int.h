@@ -26,6 +26,18 @@ struct sqlite3_stmt;
  * Keep the list sorted by file, then by name.
  */
 #define READ_QUESTION_LIST						\
+	/* read-catalog.c */						\
+	X(catalog, "the data products by domain, with their quarantined "\
+	    "partitions and why")					\
+	/* read-checks.c */						\
+	X(checks, "the quality checks of a product partition's build")	\
+	/* read-lineage.c */						\
+	X(lineage, "where a product partition came from, or what it "	\
+	    "fed: a graph")						\
+	/* read-product.c */						\
+	X(product, "one data product: its card and partitions, newest "	\
+	    "first")							\
+	X(products, "every data product: owner, freshness, counts")	\
 	/* read-logs.c */						\
 	X(logs, "a chunk of the log of a task's attempt, to read or follow") \
 	/* read-runs.c */						\
@@ -75,6 +87,11 @@ int	 read_since(const struct read_ctx *, const struct job_def *job,
  * "unknown job 'x'" if it is in neither. */
 int	 read_job(struct read_ctx *, const char *name, int64_t *id,
 	    const struct job_def **def, struct read_error *);
+/* The data product called `name`: its id; -1 with 404 "unknown product
+ * 'x' (products: a, b, ...)" naming the first twenty there are, or with
+ * 503.  Calls read_need_state().  In read-product.c. */
+int	 read_product_find(struct read_ctx *, const char *name, int64_t *id,
+	    struct read_error *);
 /* Is `utc` set in args? */
 int	 read_utc(const struct read_args *);
 
