@@ -26,8 +26,23 @@ struct sqlite3_stmt;
  * Keep the list sorted by file, then by name.
  */
 #define READ_QUESTION_LIST						\
+	/* read-alerts.c */						\
+	X(alerts, "alerts to the owning teams and their delivery, newest "\
+	    "first")							\
+	/* read-backfills.c */						\
+	X(backfills, "backfills and their progress, newest first, or one")\
+	/* read-dag.c */						\
+	X(dag, "the task graph of a job: tasks in run order and edges")	\
+	/* read-jobs.c */						\
+	X(jobs, "every job: schedule, next fire, last runs, paused, "	\
+	    "broken")							\
+	/* read-next.c */						\
+	X(next, "a job's next fire times and the partitions they close")	\
 	/* read-runs.c */						\
-	X(runs, "the runs of a job, newest partition first")
+	X(runs, "the runs of a job, newest partition first")		\
+	/* read-status.c */						\
+	X(status, "meshd up or down, its health, the queue, running "	\
+	    "attempts, broken jobs")
 
 #define X(n, s)								\
 	extern const struct read_param read_##n##_params[];		\
