@@ -194,7 +194,7 @@ read_job_def(const struct read_ctx *ctx, const char *name,
 		return job;
 	if (ctx->jobs != NULL && (b = jobset_broken(ctx->jobs, name)) != NULL) {
 		first = read_broken_first(b);
-		read_fail(err, 409, "job '%s' is broken: %s", name, first);
+		read_fail(err, 404, "job '%s' is broken: %s", name, first);
 		free(first);
 		return NULL;
 	}

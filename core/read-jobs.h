@@ -44,7 +44,7 @@ char	*read_broken_first(const struct job_broken *);
 json_t	*read_broken_json(const struct job_broken *);
 /*
  * The valid job `name` of ctx->jobs, for the questions about a job's
- * definition (dag, next): NULL with 409 "job 'x' is broken: first error"
+ * definition (dag, next): NULL with 404 "job 'x' is broken: first error"
  * when its file is refused, 404 "unknown job 'x'" when there is none.
  */
 const struct job_def *read_job_def(const struct read_ctx *, const char *name,
