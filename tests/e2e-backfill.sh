@@ -108,7 +108,7 @@ both=$(sql "SELECT count(*) FROM runs a JOIN jobs j ON j.id = a.job_id WHERE j.n
 run_ctl 1 "backfills ID shows a failed backfill" backfills 1
 has "$T/out" "failed:     2001-01-03" "and lists its failed partitions"
 run_ctl 0 "backfills --json" backfills --json
-eq "$(jq -r '.[0] | "\(.id) \(.state) \(.done)/\(.total) \(.failed)"' "$T/out")" "1 failed 5/5 1" "--json parses with the counts"
+eq "$(jq -r '.backfills[0] | "\(.id) \(.state) \(.done)/\(.total) \(.failed)"' "$T/out")" "1 failed 5/5 1" "--json parses with the counts"
 
 # --- clear --failed-only: just the failed tasks run again
 eq "$(tries day 2001-01-03)" "a:1 b:1 c:0" "before: a ran, b failed, c never ran"
