@@ -103,6 +103,7 @@ teardown(void)
 	config_free(cfg);
 	cmd = xasprintf("rm -rf %s", dir);
 	ck_assert_int_eq(system(cmd), 0);
+	free(cmd);
 }
 
 /* One integer or text answer of a query ("" for NULL). */
