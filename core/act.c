@@ -17,7 +17,6 @@
 #include "config.h"
 #include "job.h"
 #include "lock.h"
-#include "read-int.h"
 #include "request.h"
 #include "state.h"
 #include "util.h"
@@ -66,7 +65,6 @@ act_do(struct read_ctx *ctx, const char *name, const struct read_args *args,
 	if (ctx->cfg == NULL || ctx->jobs == NULL)
 		return read_fail(err, 503, "%s: no configuration loaded",
 		    name);
-	ctx->utc = read_utc(args);
 	return a->run(ctx, args, err);
 }
 

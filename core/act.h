@@ -10,13 +10,21 @@
  * request is durable the moment the action returns, daemon up or not.
  *
  * An action takes the read layer's types (read.h): name=value arguments,
- * a read_error with an HTTP status (400 bad argument, 404 no such job or
- * backfill, 409 conflict with the state, 503 state unwritable or busy)
- * and a one-line message naming the argument.
+ * a read_error with an HTTP status (400 bad argument, 404 no such job,
+ * task, run or backfill, 409 conflict with the state: a partition that
+ * already succeeded without rerun, a backfill that has ended, nothing
+ * failed for clear failed_only; 503 state unwritable or busy) and a
+ * message naming the argument as meshctl's option does ("--from: ...",
+ * "--param x: ..."), so that both say the same.  A message is one line,
+ * except clear's refusal for a staging that is gone: lines separated by
+ * '\n' (meshctl prints each as its own diagnostic).  meshctl's exit
+ * codes: read_exit_code(), except that trigger and backfill_cancel exit 2
+ * on a 409, as they always have.
  *
  * The context: ctx->st is a READ-WRITE state connection (STATE_RDWR)
- * owned by the caller; it may be NULL only for a dry run when no state
- * database exists yet (then no partition has a run).  ctx->cfg and
+ * owned by the caller.  A dry run (dry_run=1) only reads: its st may be
+ * read-only, or NULL when no state database exists yet (then no partition
+ * has a run); any other action with a NULL st fails with 503.  ctx->cfg and
  * ctx->jobs are required: the job must be in ctx->jobs (loaded, not
  * broken).  ctx->health and ctx->now_us are not used, except now_us by
  * trigger to choose the default partition (0: the clock now).
