@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 
 #include <check.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 
 #include "act.h"
 #include "job.h"
+#include "lock.h"
 #include "schedule.h"
 #include "state.h"
 #include "util.h"
@@ -613,6 +616,79 @@ START_TEST(test_poke)
 }
 END_TEST
 
+static volatile sig_atomic_t usr1;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	usr1++;
+}
+
+/* A meshd stand-in: this process holds the state's lock and reads the
+ * FIFO; act_poke() must reach it, and never write into something put in
+ * the FIFO's place. */
+START_TEST(test_poke_meshd)
+{
+	struct sigaction sa;
+	char	*wake = xasprintf("%s.wake", cfg->state_db);
+	char	*victim = xasprintf("%s/victim", dir), buf[8192], *cause = NULL;
+	pid_t	 pid;
+	int	 lock, rd, n;
+	FILE	*f;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_usr1;
+	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
+	ck_assert_int_ge(lock = state_lock(cfg->state_db, &pid, &cause), 0);
+	ck_assert_int_eq(mkfifo(wake, 0600), 0);
+	ck_assert_int_ge(rd = open(wake, O_RDWR | O_NONBLOCK), 0);
+	ck_assert_int_eq(act_poke(cfg, &pid), 0);
+	ck_assert_int_eq(pid, getpid());
+	ck_assert_int_eq(read(rd, buf, sizeof buf), 1);
+	ck_assert_int_eq(usr1, 0);
+	/* A full FIFO: a wake-up is pending already, which is as good. */
+	while (write(rd, buf, sizeof buf) > 0)
+		;
+	ck_assert_int_eq(act_poke(cfg, &pid), 0);
+	ck_assert_int_eq(usr1, 0);
+	while ((n = (int)read(rd, buf, sizeof buf)) > 0)
+		;
+	close(rd);
+	/* A regular file in its place is left alone: the signal instead. */
+	unlink(wake);
+	f = fopen(wake, "w");
+	fputs("data", f);
+	fclose(f);
+	ck_assert_int_eq(act_poke(cfg, &pid), 0);
+	ck_assert_int_eq(usr1, 1);
+	f = fopen(wake, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+	fclose(f);
+	ck_assert_str_eq(buf, "data");
+	/* So is a symlink to someone's file. */
+	unlink(wake);
+	f = fopen(victim, "w");
+	fputs("precious", f);
+	fclose(f);
+	ck_assert_int_eq(symlink(victim, wake), 0);
+	ck_assert_int_eq(act_poke(cfg, &pid), 0);
+	ck_assert_int_eq(usr1, 2);
+	f = fopen(victim, "r");
+	ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+	fclose(f);
+	ck_assert_str_eq(buf, "precious");
+	/* A lock whose holder cannot be read: recorded, not told. */
+	ck_assert_int_eq(ftruncate(lock, 0), 0);
+	ck_assert_int_eq(act_poke(cfg, &pid), -1);
+	ck_assert_int_eq(pid, -1);
+	state_unlock(lock);
+	ck_assert_int_eq(act_poke(cfg, &pid), 1);
+	free(wake);
+	free(victim);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -634,6 +710,7 @@ main(void)
 	tcase_add_test(tc, test_clear_refused);
 	tcase_add_test(tc, test_cancel_pause);
 	tcase_add_test(tc, test_poke);
+	tcase_add_test(tc, test_poke_meshd);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
