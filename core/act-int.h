@@ -70,7 +70,8 @@ int	 act_number(const struct read_args *, const char *name, int64_t min,
 /* The argument name as meshctl's option: "max_active_runs" ->
  * "--max-active-runs" (in buf). */
 const char *act_option(const char *name, char *buf, size_t len);
-/* ctx->st, or NULL with 503 "no state database" when there is none. */
+/* ctx->st, or NULL with 503 (ctx->st_error, or "no state database")
+ * when there is none. */
 struct state *act_state(struct read_ctx *, struct read_error *);
 /*
  * Record one request (key and args may be NULL) in its own transaction;

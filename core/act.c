@@ -205,7 +205,9 @@ act_number(const struct read_args *args, const char *name, int64_t min,
 struct state *
 act_state(struct read_ctx *ctx, struct read_error *err)
 {
-	if (ctx->st == NULL)
+	if (ctx->st == NULL && ctx->st_error != NULL)
+		read_fail(err, 503, "%s", ctx->st_error);
+	else if (ctx->st == NULL)
 		read_fail(err, 503, "%s: no state database to write to",
 		    ctx->cfg->state_db);
 	return ctx->st;
