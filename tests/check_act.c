@@ -306,6 +306,14 @@ START_TEST(test_trigger)
 	q_eq("SELECT partition_key || ' ' || coalesce(args, 'NULL') FROM "
 	    "requests WHERE id = 2", "2001-01-31 NULL");
 	json_decref(d);
+	REFUSED(400, "partition key '..' is not allowed", "trigger",
+	    "job=adhoc", "partition=..");
+	REFUSED(400, "partition key '.' is not allowed", "cancel",
+	    "job=adhoc", "partition=.");
+	REFUSED(400, "partition key '..' is not allowed", "clear",
+	    "job=adhoc", "partition=..");
+	REFUSED(400, "contains a character that is not allowed", "trigger",
+	    "job=adhoc", "partition=a/b");
 	d = act("trigger", "job=adhoc", NULL);
 	ck_assert_ptr_nonnull(d);
 	q_eq("SELECT partition_key FROM requests WHERE id = 3", "current");
