@@ -219,6 +219,14 @@ partition_parse(enum sched_grain g, const char *key, int64_t *start,
 				return -1;
 			}
 		}
+		/* A key names directories (staging_dir/JOB/KEY): "." and ".."
+		 * would name the job's directory or staging_dir itself. */
+		if (strcmp(key, ".") == 0 || strcmp(key, "..") == 0) {
+			set_cause(cause, "partition key '%s' is not allowed: "
+			    "it would name a directory above the partition's",
+			    key);
+			return -1;
+		}
 		*start = *end = 0;
 		*canon = xstrdup(key);
 		return 0;

@@ -97,6 +97,10 @@ START_TEST(test_unscheduled)
 	parse_ok(SCHED_NONE, "v2 reload", "v2 reload", 0, 0);
 	parse_bad(SCHED_NONE, "", "empty partition key");
 	parse_bad(SCHED_NONE, "a/b", "not allowed");
+	/* Keys name directories: these would name a parent. */
+	parse_bad(SCHED_NONE, ".", "not allowed");
+	parse_bad(SCHED_NONE, "..", "not allowed");
+	parse_ok(SCHED_NONE, "..x", "..x", 0, 0);
 }
 END_TEST
 
