@@ -74,12 +74,17 @@ logged "http: serving http://127.0.0.1:$PORT/" && ok "the child says where it se
     fail "no 'http: serving' in the log"
 run_ctl 0 "trigger ref" trigger ref
 run_ctl 0 "trigger a day" trigger day --partition 2001-01-05
+run_ctl 0 "trigger another day" trigger day --partition 2001-01-06
+run_ctl 0 "and a third" trigger day --partition 2001-01-07
 waitsql "ref ran" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'ref'"
-waitsql "the day ran" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'day'"
+waitsql "the days ran" "3" "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'day' AND r.state = 'success'"
 
 # --- every question: the same document as meshctl --json, and its schema
 $PY "$top_srcdir/tests/http-compare.py" "$URL" "$MESHCTL" \
     '{"job": "ref", "partition": "current", "task": "extract"}' \
+    '[["runs?job=day&limit=2", ["runs", "day", "--limit", "2", "--json"]],
+      ["runs?job=day&limit=2&cursor={cursor}", ["runs", "day", "--limit", "2", "--cursor", "{cursor}", "--json"]],
+      ["runs?job=day&utc=1&state=success", ["-u", "runs", "day", "--state", "success", "--json"]]]' \
     >"$T/cmp.out" 2>&1 || echo "FAIL - http-compare.py failed" >>"$T/cmp.out"
 while IFS= read -r l; do
 	case $l in
@@ -111,6 +116,7 @@ code=$(curl -s -o "$T/o" -w '%{http_code}' "$URL/api/v1/trigger?job=ref")
 eq "$code" "405" "GET of an action is 405"
 
 # --- writes need the token
+nreq=$(sql "SELECT count(*) FROM requests")
 code=$(curl -s -o "$T/o" -w '%{http_code}' -X POST -d '{"job":"ref"}' "$URL/api/v1/trigger")
 eq "$code" "401" "a write without a token is 401"
 eq "$(jq -r .error.status "$T/o")" "401" "with a JSON error body"
@@ -126,7 +132,7 @@ for a in backfill clear cancel pause unpause; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"job":"ref"}' "$URL/api/v1/$a")
 	eq "$code" "401" "POST $a without a token is 401"
 done
-eq "$(sql "SELECT count(*) FROM requests")" "2" "refused writes wrote nothing"
+eq "$(sql "SELECT count(*) FROM requests")" "$nreq" "refused writes wrote nothing"
 code=$(curl -s -o "$T/o" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" -d '{"job":"ref"}' "$URL/api/v1/nosuch")
 eq "$code" "404" "an unknown action is 404"
 

@@ -150,5 +150,36 @@ for path, item in sorted(api["paths"].items()):
                                     json.dumps(doc, sort_keys=True)[:400],
                                     json.dumps(mine, sort_keys=True)[:400]))
         break
+# Extra cases: [QUERY, MESHCTL ARGV], "{cursor}" standing for the
+# next_cursor of the case before (pages walked both ways).
+cursor = None
+for query, argv in json.loads(sys.argv[4]) if len(sys.argv) > 4 else []:
+    if "{cursor}" in query:
+        if cursor is None:
+            fail("%s: the page before had no next_cursor" % query)
+            continue
+        query = query.replace("{cursor}", urllib.parse.quote(cursor))
+        argv = [a.replace("{cursor}", cursor) for a in argv]
+    name = query.split("?")[0]
+    status, doc = get("/api/v1/" + query)
+    schema = api["paths"]["/api/v1/" + name]["get"]["responses"]["200"][
+        "content"]["application/json"]["schema"]
+    if status != 200:
+        fail("GET %s: status %d: %s" % (query, status, doc))
+        continue
+    validate(schema, doc, "GET " + query)
+    cursor = doc.get("next_cursor")
+    p = subprocess.run([meshctl] + argv, capture_output=True, text=True,
+                       timeout=60)
+    compared += 1
+    if p.returncode != 0:
+        fail("meshctl %s: exit %d: %s" % (" ".join(argv), p.returncode,
+                                          p.stderr.strip()[:200]))
+    elif json.loads(p.stdout) == doc:
+        ok("GET /api/v1/%s = meshctl %s" % (query, " ".join(argv)))
+    else:
+        fail("GET /api/v1/%s != meshctl %s:\n  http:    %s\n  meshctl: %s"
+             % (query, " ".join(argv), json.dumps(doc, sort_keys=True)[:400],
+                p.stdout[:400]))
 if compared == 0:
-    print("# no question could be compared with meshctl")
+    fail("no question was compared with meshctl")
