@@ -222,4 +222,7 @@ sleep 0.2
 code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$URL/api/v1/openapi.json")
 eq "$code" "000" "nothing listens after meshd stopped"
 kill -0 "$hpid2" 2>/dev/null && fail "the child outlived meshd" || ok "the child is gone"
+for e in "ERROR: AddressSanitizer" "ERROR: LeakSanitizer" "runtime error:"; do
+	hasnt "$T/meshd.log" "$e" "no '$e' from meshd or its children"
+done
 finish
