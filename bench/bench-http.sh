@@ -169,7 +169,10 @@ dag() {
 	"$B/bench/bench-dag" "$g/meshd.conf" layered | sed -n 's/.*tasks_s=\([0-9]*\).*/\1/p'
 }
 loaded() {
-	mkdir -p "$g/state"
+	# No state yet: the child must not open the previous run's database,
+	# which dag() deletes.
+	rm -rf "$g/state" "$g/markers"
+	mkdir -p "$g/state" "$g/markers"
 	$PY "$S/http-load.py" hammer "$B/meshd" "$g/http.conf" "$g/state/state.db" \
 	    127.0.0.1 "$hport" "$RATE" "/api/v1/runs?job=layered" "/metrics" \
 	    "/api/v1/runs?job=layered&limit=10" "/" >"$g/hammer.out" &

@@ -305,6 +305,30 @@ while [ "$i" -lt 100 ]; do
 done
 eq "$code" "403" "after a reload the old token is refused"
 
+# --- a job file added is seen without a reload, as meshctl sees it
+code=$(curl -s -o /dev/null -w '%{http_code}' "$URL/api/v1/runs?job=late")
+eq "$code" "404" "no job late yet"
+sed 's/name = "ref"/name = "late"/' "$T/jobs/ref.conf" >"$T/jobs/late.conf"
+wait_for "the child loads a new job file by itself" 5 \
+    sh -c "curl -sf '$URL/api/v1/runs?job=late' | jq -e '.runs == []'"
+
+# --- SIGHUP without http: the child stops, meshd goes on
+hpid3=$(pgrep -P "$MPID" -f -- '--http' | head -n 1)
+sed -i '/^http = /d' "$T/meshd.conf"
+kill -HUP "$MPID"
+i=0
+while [ "$i" -lt 100 ] && curl -s -o /dev/null "$URL/api/v1/openapi.json"; do sleep 0.1; i=$((i + 1)); done
+code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "$URL/api/v1/openapi.json")
+eq "$code" "000" "a reload without http stops the listener"
+kill -0 "$hpid3" 2>/dev/null && fail "the old child still runs" || ok "the child is gone"
+kill -0 "$MPID" && ok "meshd runs on" || fail "meshd died"
+run_ctl 0 "trigger ref without http" trigger ref --rerun
+waitsql "and schedules" "3" "SELECT count(*) FROM requests WHERE state = 'done' AND job = 'ref'"
+echo "http = { listen = \"127.0.0.1:$PORT\"; token_file = \"token2\"; };" >>"$T/meshd.conf"
+kill -HUP "$MPID"
+wait_for "a reload with http starts it again" 10 curl -sf "$URL/api/v1/openapi.json"
+hpid2=$(pgrep -P "$MPID" -f -- '--http' | head -n 1)
+
 # --- stop: the child goes with meshd
 stop_meshd
 eq "$STOPRC" "0" "meshd stops cleanly"
