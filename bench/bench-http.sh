@@ -127,7 +127,7 @@ fig() {
 fig "/api/v1/runs?job=big" "/api/v1/runs?job=big"
 fig "/api/v1/runs, $deep runs deep" "/api/v1/runs?job=big&cursor=$cur"
 fig "/api/v1/runs?limit=1000" "/api/v1/runs?job=big&limit=1000" 50
-fig "/ui/job/big (job grid)" "/ui/job/big"
+fig "/ui/job?job=big (job grid)" "/ui/job?job=big"
 fig "/ (home)" "/"
 fig "/metrics" "/metrics"
 fig "/api/v1/openapi.json" "/api/v1/openapi.json" 100
