@@ -74,6 +74,32 @@ run_ctl 0 "[::1]:port is accepted" -c "$T/bad.conf" validate
 sed -i 's/^http = .*/http = { listen = "0.0.0.0:8642"; };/' "$T/bad.conf"
 run_ctl 0 "0.0.0.0:port is accepted" -c "$T/bad.conf" validate
 
+# --- a port another process listens on: the child says so, meshd runs on
+mkdir -p "$T/busy/jobs"
+BPORT=$(freeport)
+sed -e "s/127.0.0.1:$PORT/127.0.0.1:$BPORT/" -e '/token_file/s/; token_file = "token"//' \
+    "$T/meshd.conf" >"$T/busy/meshd.conf"
+$PY -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+print("listening", flush=True); time.sleep(8)' "$BPORT" >"$T/busy/holder" &
+holder=$!
+pids="$pids $holder"
+i=0
+until grep -q listening "$T/busy/holder" 2>/dev/null || [ "$i" -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+"$MESHD" -c "$T/busy/meshd.conf" >"$T/busy/log" 2>&1 &
+bpid=$!
+pids="$pids $bpid"
+i=0
+until grep -q "cannot listen on 127.0.0.1:$BPORT" "$T/busy/log" || [ "$i" -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+has "$T/busy/log" "http: cannot listen on 127.0.0.1:$BPORT" "a port in use: the child says it cannot listen"
+code=$(curl -s -m 2 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$BPORT/api/v1/openapi.json")
+eq "$code" "000" "and does not share the port with its holder"
+sleep 1
+kill -0 "$bpid" 2>/dev/null && ok "meshd runs on without its listener" || fail "meshd died"
+kill "$bpid" "$holder" 2>/dev/null
+wait "$bpid" 2>/dev/null
+wait "$holder" 2>/dev/null
+
 # --- start, run something
 start_meshd
 wait_for "the API answers" 10 curl -sf "$URL/api/v1/openapi.json"
