@@ -121,7 +121,7 @@ $PY "$top_srcdir/tests/http-compare.py" "$URL" "$MESHCTL" \
       ["tasks?job=ref&partition=current", ["tasks", "ref", "current", "--json"]],
       ["tasks?job=day&partition=2001-01-06&utc=1", ["-u", "tasks", "day", "2001-01-06", "--json"]],
       ["logs?job=ref&partition=current&task=check", ["logs", "ref", "current", "check", "--json"]],
-      ["next?job=day&count=3", ["next", "day", "--count", "3", "--json"]],
+      ["next?job=day&limit=3&from=2001-01-10T00:00:00Z", ["next", "day", "--count", "3", "--from", "2001-01-10T00:00:00Z", "--json"]],
       ["dag?job=ref", ["dag", "ref", "--json"]]]' \
     >"$T/cmp.out" 2>&1 || echo "FAIL - http-compare.py failed" >>"$T/cmp.out"
 while IFS= read -r l; do
