@@ -150,18 +150,44 @@ http_ctx_put(struct http_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
+#if defined(__has_include)
+#if __has_include("read-jobs.h")
+#include "read-jobs.h"
+#define HTTP_HAVE_READ_JOBS	1
+#endif
+#endif
+
+#ifdef HTTP_HAVE_READ_JOBS
+/* The read layer's: the same judging and health record as meshctl's. */
+static json_t *
+child_health(const struct meshd_config *cfg)
+{
+	pid_t	pid;
+
+	return read_health(cfg, &pid);
+}
+
+static void
+child_jobs(const struct meshd_config *cfg, struct jobset *js, json_t *health)
+{
+	struct errlist	errs = ERRLIST_INIT;
+
+	read_jobs_judged(cfg, js, &errs, health);
+	errlist_free(&errs);
+}
+#else
 /* meshd's health record, if the meshd holding the state wrote it. */
 static json_t *
-child_health(const char *state_db)
+child_health(const struct meshd_config *cfg)
 {
 	char		*path;
 	json_t		*h;
 	json_error_t	 jerr;
 	pid_t		 pid;
 
-	if ((pid = state_lock_holder(state_db)) <= 0)
+	if ((pid = state_lock_holder(cfg->state_db)) <= 0)
 		return NULL;
-	path = xasprintf("%s.health", state_db);
+	path = xasprintf("%s.health", cfg->state_db);
 	h = json_load_file(path, 0, &jerr);
 	free(path);
 	/* A file left by an earlier meshd says nothing of this one. */
@@ -204,6 +230,7 @@ child_jobs(const struct meshd_config *cfg, struct jobset *js, json_t *health)
 	policy_check(cfg, js, POLICY_DROP | POLICY_PLUGINS, &errs);
 	errlist_free(&errs);
 }
+#endif
 
 /* A signature of a file or directory's identity and time: changes when it
  * is written or replaced. */
@@ -319,7 +346,7 @@ child_load(int force)
 	 * now (that takes a restart of meshd). */
 	free(cfg->state_db);
 	cfg->state_db = xstrdup(hc.state_db);
-	health = child_health(hc.state_db);
+	health = child_health(cfg);
 	sj = sig_jobs(cfg, health);
 	s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
