@@ -1,24 +1,30 @@
-/* cmd-catalog.c -- meshctl catalog: the data products and the state of
- * their partitions, with the failed checks of quarantined ones. */
+/*
+ * cmd-catalog.c -- meshctl catalog: the data products by domain and the
+ * state of their partitions, with the failed checks of quarantined ones;
+ * or the partitions of one product.  The read layer's questions `catalog`
+ * (read-catalog.c) and `product` (read-product.c) answer; this file only
+ * renders.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "meshctl.h"
+#include "read.h"
 
 static int	cmd_catalog_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_catalog_entry = {
 	.name = "catalog",
-	.args = "[PRODUCT] [--state S] [--limit N] [--json]",
+	.args = "[PRODUCT] [--domain D] [--state S] [--limit N] [--cursor C] "
+	    "[--json]",
 	.summary = "list data products, or the partitions of one product",
 	.help =
-	"Without PRODUCT: every product with its owner and how many partitions\n"
-	"are published, quarantined or missing, followed by the quarantined\n"
-	"partitions and the checks that failed (observed vs expected).\n"
+	"Without PRODUCT: every product, by domain, with its owner, contract\n"
+	"and freshness and how many partitions are published, quarantined or\n"
+	"otherwise, followed by the quarantined partitions and the checks that\n"
+	"failed (observed vs expected).\n"
 	"With PRODUCT: its partitions, newest first, with their state, when\n"
 	"they were published, rows, and why a partition is not published.\n"
 	"\n"
@@ -28,291 +34,219 @@ const struct cmd_entry cmd_catalog_entry = {
 	"(\"rerun quarantined\", with its failed checks; \"rerun\" in --json)\n"
 	"until a later run publishes.\n"
 	"\n"
+	"  -d, --domain D  only the products of domain D (without PRODUCT)\n"
 	"  -s, --state S   only partitions in state S (missing, building,\n"
-	"                  published, quarantined, stale)\n"
-	"  -n, --limit N   at most N partitions (default 100)\n"
-	"      --json      JSON output\n",
+	"                  published, quarantined, stale; with PRODUCT)\n"
+	"  -n, --limit N   at most N products or partitions (default 50)\n"
+	"      --cursor C  the page after the one that printed C\n"
+	"      --json      the document of GET /api/v1/catalog ({products,\n"
+	"                  next_cursor}), or with PRODUCT of GET\n"
+	"                  /api/v1/product?product=PRODUCT\n",
 	.exec = cmd_catalog_exec,
 };
 
-/* "max_delay_minutes (observed 509, expected <= 480); ..." for the failed
- * error-level checks of an attempt; new string, or NULL if none. */
-static char *
-failed_checks(sqlite3 *db, int64_t attempt_id)
+static const char *
+catalog_str(const json_t *o, const char *key)
 {
-	sqlite3_stmt	*stmt;
-	char		*out = NULL, *n;
+	const char	*s = json_string_value(json_object_get(o, key));
 
-	if (sqlite3_prepare_v2(db, "SELECT name, observed, expectation FROM "
-	    "check_results WHERE attempt_id = ? AND passed = 0 AND "
-	    "severity = 0 ORDER BY id", -1, &stmt, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_int64(stmt, 1, attempt_id);
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		n = xasprintf("%s%s%s (observed %g, expected %s)",
+	return s != NULL ? s : "-";
+}
+
+/* "max_delay (observed 509, expected <= 480); ..." of failed_checks;
+ * a new string. */
+static char *
+catalog_why(const json_t *checks)
+{
+	const json_t	*ck;
+	char		*out = NULL, *n, obs[32];
+	size_t		 i;
+
+	json_array_foreach(checks, i, ck) {
+		if (json_is_number(json_object_get(ck, "observed")))
+			snprintf(obs, sizeof obs, "%g", json_number_value(
+			    json_object_get(ck, "observed")));
+		else
+			snprintf(obs, sizeof obs, "-");
+		n = xasprintf("%s%s%s (observed %s, expected %s)",
 		    out != NULL ? out : "", out != NULL ? "; " : "",
-		    ctl_col(stmt, 0), sqlite3_column_double(stmt, 1),
-		    ctl_col(stmt, 2));
+		    catalog_str(ck, "check"), obs, catalog_str(ck, "expected"));
 		free(out);
 		out = n;
 	}
-	sqlite3_finalize(stmt);
-	return out;
+	return out != NULL ? out : xstrdup("(no failed check recorded)");
 }
 
-static int
-catalog_products(struct ctl *ctl, sqlite3 *db, int json)
+#define CATALOG_COUNT_FMT(name, expr)					\
+static const char *							\
+name(const json_t *p, char *buf, size_t len)				\
+{									\
+	const json_t *c = json_object_get(p, "counts");			\
+									\
+	snprintf(buf, len, "%lld", (long long)(expr));			\
+	return buf;							\
+}
+#define CATALOG_N(s)	json_integer_value(json_object_get(c, s))
+CATALOG_COUNT_FMT(catalog_published, CATALOG_N("published"))
+CATALOG_COUNT_FMT(catalog_quarantined, CATALOG_N("quarantined"))
+CATALOG_COUNT_FMT(catalog_other, CATALOG_N("missing") + CATALOG_N("building") +
+    CATALOG_N("stale"))
+
+static const char *
+catalog_fresh(const json_t *p, char *buf, size_t len)
 {
-	sqlite3_stmt	*stmt = NULL, *q = NULL;
-	json_t		*arr = NULL, *quar = NULL;
-	char		 t[32], *why;
-	int		 n = 0, nq = 0;
+	if (!json_is_true(json_object_get(p, "late")))
+		return catalog_str(p, "freshness");
+	snprintf(buf, len, "late %lld", (long long)json_integer_value(
+	    json_object_get(p, "late_count")));
+	return buf;
+}
 
-	/* The counts go by product and state (product_partitions_product_
-	 * state, schema version 4): an index range per product and state. */
-	if (sqlite3_prepare_v2(db, "SELECT p.name, p.owner, "
-	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state = 'published'), "
-	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state = 'quarantined'), "
-	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state NOT IN ('published', 'quarantined')), "
-	    "(SELECT max(published_us) FROM product_partitions pp WHERE "
-	    "pp.product_id = p.id), "
-	    "(SELECT sum(rows) FROM product_partitions pp WHERE pp.product_id = "
-	    "p.id AND pp.state = 'published') "
-	    "FROM products p ORDER BY p.name", -1, &stmt, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "SELECT p.name, pp.partition_key, "
-	    "CASE WHEN pp.state = 'quarantined' THEN pp.attempt_id ELSE "
-	    "pp.rerun_attempt_id END, pp.state, pp.version FROM "
-	    "product_partitions pp JOIN products p ON p.id = pp.product_id "
-	    "WHERE pp.state = 'quarantined' OR (pp.state = 'published' AND "
-	    "pp.rerun_run_id IS NOT NULL) ORDER BY p.name, pp.partition_key "
-	    "LIMIT 1001", -1, &q, NULL) != SQLITE_OK) {
-		ctl_error("%s", sqlite3_errmsg(db));
-		sqlite3_finalize(stmt);
-		return CTL_EXIT_STATE;
-	}
-	if (json) {
-		arr = json_array();
-		quar = json_array();
-	} else
-		printf("%-26s %-24s %9s %11s %7s %10s  %s\n", "PRODUCT",
-		    "OWNER", "PUBLISHED", "QUARANTINED", "OTHER", "ROWS",
-		    "LAST PUBLISHED");
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		n++;
-		if (json) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:i, "
-			    "s:i, s:i, s:I, s:I}", "product", ctl_col(stmt, 0),
-			    "owner", ctl_col(stmt, 1), "published",
-			    sqlite3_column_int(stmt, 2), "quarantined",
-			    sqlite3_column_int(stmt, 3), "other",
-			    sqlite3_column_int(stmt, 4), "last_published_us",
-			    (json_int_t)sqlite3_column_int64(stmt, 5), "rows",
-			    (json_int_t)sqlite3_column_int64(stmt, 6)));
-			continue;
-		}
-		printf("%-26s %-24s %9d %11d %7d %10lld  %s\n",
-		    ctl_col(stmt, 0), ctl_col(stmt, 1),
-		    sqlite3_column_int(stmt, 2), sqlite3_column_int(stmt, 3),
-		    sqlite3_column_int(stmt, 4),
-		    (long long)sqlite3_column_int64(stmt, 6),
-		    ctl_time(sqlite3_column_int64(stmt, 5), t, sizeof t));
-	}
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		/* A published partition whose rerun was quarantined. */
-		int	 rerun = strcmp(ctl_col(q, 3), "published") == 0;
+static const struct ctl_column catalog_columns[] = {
+	/* PRODUCT first: bash completion takes products from column 1. */
+	{ "PRODUCT", "product", 0, NULL },
+	{ "DOMAIN", "domain", 0, NULL },
+	{ "OWNER", "owner", 0, NULL },
+	{ "CONTRACT", "contract_version", 0, NULL },
+	{ "PUBLISHED", "counts", CTL_COL_RIGHT, catalog_published },
+	{ "QUARANTINED", "counts", CTL_COL_RIGHT, catalog_quarantined },
+	{ "OTHER", "counts", CTL_COL_RIGHT, catalog_other },
+	{ "ROWS", "rows", CTL_COL_RIGHT, NULL },
+	{ "LAST PUBLISHED", "last_published_local", 0, NULL },
+	{ "FRESHNESS", "freshness", 0, catalog_fresh },
+	{ NULL, NULL, 0, NULL }
+};
 
-		if (nq == 1000) {
-			fprintf(json ? stderr : stdout, "(more quarantined "
-			    "partitions than the 1000 shown; see 'meshctl "
-			    "catalog PRODUCT --state quarantined')\n");
-			break;
-		}
-		why = failed_checks(db, sqlite3_column_int64(q, 2));
-		if (json) {
-			json_array_append_new(quar, json_pack("{s:s, s:s, s:s?, "
-			    "s:s, s:o}", "product", ctl_col(q, 0), "partition",
-			    ctl_col(q, 1), "failed_checks", why, "state",
-			    ctl_col(q, 3), "published_version", rerun ?
-			    json_integer(sqlite3_column_int64(q, 4)) :
-			    json_null()));
-		} else {
-			if (nq == 0)
-				printf("\nquarantined partitions:\n");
-			printf("  %s %s%s%s%s: %s\n", ctl_col(q, 0),
-			    ctl_color_on(ctl, "quarantined"), ctl_col(q, 1),
-			    ctl_color_off(ctl), rerun ? " (rerun quarantined; "
-			    "the published version stays current)" : "",
-			    why != NULL ? why : "(no failed check recorded)");
-		}
-		nq++;
-		free(why);
-	}
-	if (json)
-		ctl_json_out(json_pack("{s:o, s:o}", "products", arr,
-		    "quarantined", quar));
-	else if (n == 0)
+static void
+catalog_products(struct ctl *ctl, const json_t *doc)
+{
+	const json_t	*arr = json_object_get(doc, "products"), *p, *q;
+	size_t		 i, j;
+	int		 nq = 0, rerun;
+	char		*why;
+
+	if (json_array_size(arr) == 0) {
 		printf("(no products yet: run a job first)\n");
-	sqlite3_finalize(stmt);
-	sqlite3_finalize(q);
-	return CTL_EXIT_OK;
-}
-
-static int
-catalog_partitions(struct ctl *ctl, sqlite3 *db, const char *product,
-    const char *state, long limit, int json)
-{
-	sqlite3_stmt	*stmt = NULL;
-	json_t		*arr = NULL;
-	char		 t[32], *why;
-	int		 rc = CTL_EXIT_OK, found = 0, n = 0;
-
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM products WHERE "
-	    "name = ?", -1, &stmt, NULL) != SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		found = sqlite3_column_int(stmt, 0);
-	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (!found) {
-		ctl_error("unknown product '%s' (see 'meshctl catalog')",
-		    product);
-		return CTL_EXIT_USAGE;
+		return;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT pp.partition_key, pp.state, "
-	    "pp.published_us, pp.rows, pp.run_id, pp.attempt_id, pp.version, "
-	    "pp.rerun_run_id, pp.rerun_attempt_id, pp.rerun_us "
-	    "FROM product_partitions pp JOIN products p ON p.id = "
-	    "pp.product_id WHERE p.name = ?1 AND (?2 IS NULL OR pp.state = ?2) "
-	    "ORDER BY pp.partition_key DESC LIMIT ?3", -1, &stmt, NULL) !=
-	    SQLITE_OK)
-		goto sqlerr;
-	sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
-	if (state != NULL)
-		sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, limit + 1);
-	if (json)
-		arr = json_array();
-	else
-		printf("%-14s %-12s %-20s %8s %6s %4s  %s\n", "PARTITION",
-		    "STATE", "PUBLISHED", "ROWS", "RUN", "VER", "WHY");
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		const char *s = ctl_col(stmt, 1);
-
-		if (n++ == limit) {
-			fprintf(json ? stderr : stdout, "(more partitions than "
-			    "the %ld shown; use --limit or --state)\n", limit);
-			break;
-		}
-		int rerun = sqlite3_column_type(stmt, 7) != SQLITE_NULL &&
-		    strcmp(s, "published") == 0;
-
-		why = strcmp(s, "quarantined") == 0 ? failed_checks(db,
-		    sqlite3_column_int64(stmt, 5)) : rerun ? failed_checks(db,
-		    sqlite3_column_int64(stmt, 8)) : NULL;
-		if (rerun && !json) {
-			char *w = xasprintf("rerun quarantined (run %lld, %s): "
-			    "%s", (long long)sqlite3_column_int64(stmt, 7),
-			    ctl_time(sqlite3_column_int64(stmt, 9), t,
-			    sizeof t), why != NULL ? why :
-			    "(no failed check recorded)");
-
+	ctl_table(ctl, arr, catalog_columns);
+	json_array_foreach(arr, i, p) {
+		json_array_foreach(json_object_get(p, "quarantined_partitions"),
+		    j, q) {
+			if (nq++ == 0)
+				printf("\nquarantined partitions:\n");
+			rerun = json_is_true(json_object_get(q, "rerun"));
+			why = catalog_why(json_object_get(q, "failed_checks"));
+			printf("  %s %s%s%s%s: %s\n", catalog_str(p, "product"),
+			    ctl_color_on(ctl, "quarantined"),
+			    catalog_str(q, "partition"), ctl_color_off(ctl),
+			    rerun ? " (rerun quarantined; the published "
+			    "version stays current)" : "", why);
 			free(why);
-			why = w;
 		}
-		if (json) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:I, "
-			    "s:o, s:I, s:i, s:s?}", "partition",
-			    ctl_col(stmt, 0), "state", s, "published_us",
-			    (json_int_t)sqlite3_column_int64(stmt, 2), "rows",
-			    sqlite3_column_type(stmt, 3) == SQLITE_NULL ?
-			    json_null() : json_integer(
-			    sqlite3_column_int64(stmt, 3)), "run_id",
-			    (json_int_t)sqlite3_column_int64(stmt, 4),
-			    "version", sqlite3_column_int(stmt, 6),
-			    "failed_checks", rerun ? NULL : why));
-			/* The quarantined rerun beside the published version:
-			 * {run_id, at_us}, or null. */
-			json_object_set_new(json_array_get(arr,
-			    json_array_size(arr) - 1), "rerun", rerun ?
-			    json_pack("{s:s, s:I, s:I, s:s?}", "state",
-			    "quarantined",
-			    "run_id", (json_int_t)sqlite3_column_int64(stmt, 7),
-			    "at_us", (json_int_t)sqlite3_column_int64(stmt,
-			    9), "failed_checks", why) : json_null());
-		} else {
-			printf("%-14s %s%-12s%s %-20s %8s %6lld %4d  %s\n",
-			    ctl_col(stmt, 0), ctl_color_on(ctl, s), s,
-			    ctl_color_off(ctl), ctl_time(sqlite3_column_int64(
-			    stmt, 2), t, sizeof t), ctl_col(stmt, 3),
-			    (long long)sqlite3_column_int64(stmt, 4),
-			    sqlite3_column_int(stmt, 6), why != NULL ? why : "");
-		}
-		free(why);
+		if (json_is_true(json_object_get(p, "quarantined_more")))
+			printf("  %s: more (meshctl product %s --state "
+			    "quarantined)\n", catalog_str(p, "product"),
+			    catalog_str(p, "product"));
 	}
-	if (json)
-		ctl_json_out(arr);
-	sqlite3_finalize(stmt);
-	return rc;
-sqlerr:
-	ctl_error("%s", sqlite3_errmsg(db));
-	sqlite3_finalize(stmt);
-	return CTL_EXIT_STATE;
 }
+
+/* Why a partition is not published, or its rerun is not. */
+static const char *
+catalog_part_why(const json_t *pt, char *buf, size_t len)
+{
+	const json_t	*rerun = json_object_get(pt, "rerun");
+	char		*why;
+
+	if (json_is_object(rerun)) {
+		why = catalog_why(json_object_get(rerun, "failed_checks"));
+		snprintf(buf, len, "rerun quarantined (run %lld, %s): %s",
+		    (long long)json_integer_value(json_object_get(rerun,
+		    "run_id")), catalog_str(rerun, "at_local"), why);
+	} else if (strcmp(catalog_str(pt, "state"), "quarantined") == 0) {
+		why = catalog_why(json_object_get(pt, "failed_checks"));
+		snprintf(buf, len, "%s", why);
+	} else
+		return "";
+	free(why);
+	return buf;
+}
+
+static const struct ctl_column catalog_part_columns[] = {
+	{ "PARTITION", "partition", 0, NULL },
+	{ "STATE", "state", CTL_COL_STATE, NULL },
+	{ "PUBLISHED", "published_local", 0, NULL },
+	{ "ROWS", "rows", CTL_COL_RIGHT, NULL },
+	{ "RUN", "run_id", CTL_COL_RIGHT, NULL },
+	{ "VER", "version", CTL_COL_RIGHT, NULL },
+	{ "WHY", "failed_checks", 0, catalog_part_why },
+	{ NULL, NULL, 0, NULL }
+};
 
 static int
 cmd_catalog_exec(struct ctl *ctl, int argc, char **argv)
 {
-	struct state	*st;
-	const char	*state = NULL;
+	struct read_args args = { 0 };
+	const char	*domain = NULL, *state = NULL, *q;
+	json_t		*doc, *parts;
 	int		 c, json = 0, rc;
-	long		 limit = 100;
 	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ "limit", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
+		/* The list options this question takes (no --since). */
+		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "limit", required_argument, NULL, CTL_OPT_LIMIT },
+		{ "cursor", required_argument, NULL, CTL_OPT_CURSOR },
+		{ "state", required_argument, NULL, CTL_OPT_STATE },
+		{ "domain", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "s:n:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
+	while ((c = getopt_long(argc, argv, "n:s:d:h", longopts,
+	    NULL)) != -1) {
+		if (c == CTL_OPT_STATE)
 			state = optarg;
-			break;
-		case 'n':
-			if (ctl_number("limit", optarg, 1, 1000000,
-			    &limit) != 0)
-				return CTL_EXIT_USAGE;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
+		if (ctl_list_opt(c, optarg, &args, &json))
+			continue;
+		if (c == 'd')
+			domain = optarg;
+		else if (c == 'h')
 			return ctl_help(ctl);
-		default:
+		else
 			return ctl_usage(ctl);
-		}
 	}
 	if (argc - optind > 1)
 		return ctl_usage(ctl);
-	if (state != NULL && strcmp(state, "missing") != 0 &&
-	    strcmp(state, "building") != 0 && strcmp(state, "published") != 0 &&
-	    strcmp(state, "quarantined") != 0 && strcmp(state, "stale") != 0) {
-		ctl_error("--state: unknown partition state '%s' (missing, "
-		    "building, published, quarantined, stale)", state);
-		return CTL_EXIT_USAGE;
+	if (argc - optind == 1) {
+		if (domain != NULL) {
+			ctl_error("--domain is for the list of products, not "
+			    "with PRODUCT");
+			return CTL_EXIT_USAGE;
+		}
+		q = "product";
+		read_args_add(&args, "product", argv[optind]);
+	} else {
+		if (state != NULL) {
+			ctl_error("--state is for the partitions of one "
+			    "PRODUCT");
+			return CTL_EXIT_USAGE;
+		}
+		q = "catalog";
+		if (domain != NULL)
+			read_args_add(&args, "domain", domain);
 	}
-	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
-		return CTL_EXIT_STATE;
-	if (argc - optind == 1)
-		rc = catalog_partitions(ctl, state_sqlite(st), argv[optind],
-		    state, limit, json);
+	if ((rc = ctl_ask(ctl, q, &args, &doc)) != CTL_EXIT_OK)
+		return rc;
+	if (json)
+		ctl_json_out(json_incref(doc));
+	else if (argc - optind == 0)
+		catalog_products(ctl, doc);
+	else if (json_array_size(parts = json_object_get(doc,
+	    "partitions")) == 0)
+		printf("(no partitions)\n");
 	else
-		rc = catalog_products(ctl, state_sqlite(st), json);
-	state_close(st);
-	return rc;
+		ctl_table(ctl, parts, catalog_part_columns);
+	ctl_list_more(ctl, doc, json, argc - optind == 0 ? "products" :
+	    "partitions");
+	json_decref(doc);
+	return CTL_EXIT_OK;
 }

@@ -1,39 +1,17 @@
 /*
  * cmd-clear.c -- meshctl clear: reset tasks of finished runs so that they
- * run again (the everyday "rerun from failure").  meshd does the work
- * (meshd-clear.c); this checks everything it can first and records the
- * request.
- *
- * A run's staging (staging_dir/JOB/KEY) holds what each task handed the
- * next; meshd removes it some time after the run ended (staging_retention,
- * quarantine_retention).  Clearing a task whose upstream tasks are kept
- * (they succeeded and are not cleared) once that staging is gone would
- * run it without its input, to fail or, worse, to publish nothing as if
- * it were the data.  Such a clear is refused (exit 2) with what to run
- * instead, rather than widened to the upstream tasks on the quiet: those
- * are often the extracts that read from a source system, and an operator
- * who asked for one check to run again should decide to run them, not
- * find out from the load.  It also keeps one request meaning the same
- * tasks in every partition of a range, some of which may still have their
- * staging.  The check is made here, from the state and the file system as
- * they are when the request is recorded; meshd keeps a queued run's
- * staging from then on.
+ * run again (the everyday "rerun from failure").  The write layer
+ * (act-clear.c) checks everything it can, the staging of the runs
+ * included, and records the request, exactly as POST /api/v1/clear does;
+ * this parses the options and renders its document.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <getopt.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <sqlite3.h>
-
-#include "dag.h"
+#include "act.h"
 #include "meshctl.h"
-#include "schedule.h"
 
 static int	cmd_clear_exec(struct ctl *, int, char **);
 
@@ -63,7 +41,13 @@ const struct cmd_entry cmd_clear_entry = {
 	"  -F, --failed-only    only runs that did not succeed, and in them\n"
 	"                       nothing that succeeded: just the failed tasks\n"
 	"                       and those they held up run again\n"
-	"      --json           {request, job, from, to}\n"
+	"  -n, --dry-run        check everything and count the runs; write\n"
+	"                       nothing\n"
+	"      --json           {request_id, kind, job, from, to, task,\n"
+	"                       downstream, failed_only, runs, meshd,\n"
+	"                       meshd_pid}; with --dry-run {dry_run, kind,\n"
+	"                       job, from, to, task, downstream, failed_only,\n"
+	"                       runs}\n"
 	"\n"
 	"A key outside the job's start and end is refused (the range whole),\n"
 	"naming the bound and the nearest valid key.\n"
@@ -75,216 +59,17 @@ const struct cmd_entry cmd_clear_entry = {
 	.exec = cmd_clear_exec,
 };
 
-/* Runs of the job in [from, to]: how many, and how many did not
- * succeed. */
-static int
-count_runs(struct ctl *ctl, const char *job, const char *from,
-    const char *to, long *n, long *unfinished)
-{
-	struct state	*st;
-	sqlite3_stmt	*stmt;
-	int64_t		 job_id;
-
-	*n = *unfinished = 0;
-	if (access(ctl->cfg->state_db, F_OK) != 0)
-		return CTL_EXIT_OK;
-	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
-		return CTL_EXIT_STATE;
-	if (ctl_state_job(ctl, st, job, &job_id) != 0) {
-		state_close(st);
-		return CTL_EXIT_USAGE;
-	}
-	if (job_id != 0 && sqlite3_prepare_v2(state_sqlite(st), "SELECT "
-	    "count(*), count(*) FILTER (WHERE state <> 'success') FROM runs "
-	    "WHERE job_id = ? AND partition_key BETWEEN ? AND ?", -1, &stmt,
-	    NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(stmt, 1, job_id);
-		sqlite3_bind_text(stmt, 2, from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(stmt, 3, to, -1, SQLITE_STATIC);
-		if (sqlite3_step(stmt) == SQLITE_ROW) {
-			*n = sqlite3_column_int(stmt, 0);
-			*unfinished = sqlite3_column_int(stmt, 1);
-		}
-		sqlite3_finalize(stmt);
-	}
-	state_close(st);
-	return CTL_EXIT_OK;
-}
-
-/* Partitions named in full when a clear is refused; the rest counted. */
-#define GONE_SHOW	5
-
-struct gone {
-	size_t	 n;		/* runs refused */
-	char	*first;		/* the first one's message */
-	char	*keys;		/* up to GONE_SHOW keys, ", " */
-};
-
-/*
- * One run of `job` at `key`, whose succeeded tasks are marked in `done`:
- * would the clear (`chosen`, `failed_only`, as meshd-clear.c applies them)
- * run a task again while keeping one upstream of it, and is the staging
- * that held the kept task's output gone?  Such a run is added to `g`.
- * Only a staging that is not there (ENOENT) counts: one this user may not
- * look at is taken as there, and meshd's run then says what it finds.
- */
-static void
-clear_run_check(struct ctl *ctl, const struct job_def *job, const char *key,
-    const unsigned char *done, const unsigned char *chosen, int failed_only,
-    size_t *up, struct gone *g)
-{
-	const size_t	*topo = dag_topo(job->dag), *pred;
-	size_t		 n = job->ntasks, i, k, v, np, bad = SIZE_MAX;
-	struct stat	 sb;
-	char		*path, *t;
-
-	/* up[v]: 1 + a kept task upstream of v, or 0.  Kept: succeeded
-	 * and not reset (failed_only resets nothing that succeeded). */
-	for (i = 0; i < n && bad == SIZE_MAX; i++) {
-		v = topo[i];
-		up[v] = 0;
-		pred = dag_pred(job->dag, v);
-		np = dag_npred(job->dag, v);
-		for (k = 0; k < np && up[v] == 0; k++) {
-			if (done[pred[k]] && (!chosen[pred[k]] || failed_only))
-				up[v] = pred[k] + 1;
-			else if (up[pred[k]] != 0)
-				up[v] = up[pred[k]];
-		}
-		if (up[v] != 0 && !(done[v] && (!chosen[v] || failed_only)))
-			bad = v;
-	}
-	if (bad == SIZE_MAX)
-		return;
-	path = xasprintf("%s/%s/%s", ctl->cfg->staging_dir, job->name, key);
-	if (stat(path, &sb) == 0 || errno != ENOENT) {
-		free(path);
-		return;
-	}
-	if (g->n == 0)
-		g->first = xasprintf("job %s partition %s: its staging %s is "
-		    "gone (removed after its retention), and task %s would "
-		    "run again without the output of task %s, which would "
-		    "not", job->name, key, path, job->tasks[bad].id,
-		    job->tasks[up[bad] - 1].id);
-	free(path);
-	if (g->n < GONE_SHOW) {
-		t = xasprintf("%s%s%s", g->keys != NULL ? g->keys : "",
-		    g->keys != NULL ? ", " : "", key);
-		free(g->keys);
-		g->keys = t;
-	}
-	g->n++;
-}
-
-/*
- * Refuse a clear that would run tasks of a run whose staging is gone
- * without the tasks upstream of them (see the top of this file).
- * CTL_EXIT_OK, or after saying why CTL_EXIT_USAGE (or CTL_EXIT_STATE).
- */
-static int
-clear_check_staging(struct ctl *ctl, const struct job_def *job,
-    const char *from, const char *to, const unsigned char *chosen,
-    int failed_only)
-{
-	struct state	*st;
-	sqlite3_stmt	*stmt = NULL;
-	struct gone	 g;
-	unsigned char	*done;
-	size_t		*up, n = job->ntasks == 0 ? 1 : job->ntasks, i;
-	char		*key = NULL, *roots = NULL, *t;
-	const char	*k, *task;
-	int64_t		 job_id;
-	int		 idx, rc = CTL_EXIT_OK;
-
-	if (access(ctl->cfg->state_db, F_OK) != 0)
-		return CTL_EXIT_OK;
-	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
-		return CTL_EXIT_STATE;
-	memset(&g, 0, sizeof g);
-	done = xcalloc(n, 1);
-	up = xcalloc(n, sizeof *up);
-	/* The runs meshd would clear: finished ones (with failed_only, not
-	 * succeeded ones), each with its tasks' states. */
-	if (ctl_state_job(ctl, st, job->name, &job_id) != 0 || job_id == 0 ||
-	    sqlite3_prepare_v2(state_sqlite(st), "SELECT r.partition_key, "
-	    "ti.task_id, ti.state IN ('success', 'skipped') FROM runs r LEFT "
-	    "JOIN task_instances ti ON ti.run_id = r.id WHERE r.job_id = ?1 "
-	    "AND r.partition_key BETWEEN ?2 AND ?3 AND r.state NOT IN "
-	    "('queued', 'running') AND (?4 = 0 OR r.state <> 'success') "
-	    "ORDER BY r.partition_key", -1, &stmt, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(stmt, 1, job_id);
-	sqlite3_bind_text(stmt, 2, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 4, failed_only);
-	for (;;) {
-		int row = sqlite3_step(stmt) == SQLITE_ROW;
-
-		k = row ? (const char *)sqlite3_column_text(stmt, 0) : NULL;
-		if (key != NULL && (k == NULL || strcmp(k, key) != 0)) {
-			clear_run_check(ctl, job, key, done, chosen,
-			    failed_only, up, &g);
-			memset(done, 0, n);
-			free(key);
-			key = NULL;
-		}
-		if (k == NULL)
-			break;
-		if (key == NULL)
-			key = xstrdup(k);
-		/* A task of the job with no row yet runs: not done. */
-		if ((task = (const char *)sqlite3_column_text(stmt, 1)) !=
-		    NULL && (idx = job_task_index(job, task)) >= 0)
-			done[idx] = sqlite3_column_int(stmt, 2) != 0;
-	}
-	if (g.n == 0)
-		goto out;
-	ctl_error("%s", g.first);
-	if (g.n > 1)
-		ctl_error("%zu partitions are in that case: %s%s", g.n,
-		    g.keys, g.n > GONE_SHOW ? ", ..." : "");
-	for (i = 0; i < job->ntasks; i++) {
-		if (dag_npred(job->dag, i) != 0)
-			continue;
-		t = xasprintf("%s%s%s", roots != NULL ? roots : "",
-		    roots != NULL ? ", " : "", job->tasks[i].id);
-		free(roots);
-		roots = t;
-	}
-	ctl_error("not cleared: run the upstream tasks again too: clear the "
-	    "whole run (without --task%s), or from a root task with --task "
-	    "ROOT --downstream (roots: %s)", failed_only ?
-	    " and --failed-only" : "", roots != NULL ? roots : "none");
-	rc = CTL_EXIT_USAGE;
-out:
-	sqlite3_finalize(stmt);
-	state_close(st);
-	free(key);
-	free(g.first);
-	free(g.keys);
-	free(roots);
-	free(done);
-	free(up);
-	return rc;
-}
-
 static int
 cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 {
+	struct read_args args;
 	struct jobset	 js;
-	struct job_def	*job;
 	const char	*part = NULL, *from = NULL, *to = NULL, *task = NULL;
-	const char	*which = NULL;
-	char		*fkey = NULL, *tkey = NULL, *cause = NULL, *args = NULL;
-	unsigned char	*chosen = NULL;
-	int64_t		 fs, fe, ts, te, id;
-	long		 nruns, unfinished;
-	size_t		 i;
+	const char	*f, *t;
+	json_t		*doc = NULL;
+	json_int_t	 n;
 	int		 c, rc = CTL_EXIT_OK, downstream = 0, failed_only = 0;
-	int		 json = 0, ti;
-	json_t		*a;
-	pid_t		 pid;
+	int		 json = 0, dry = 0;
 	static const struct option longopts[] = {
 		{ "partition", required_argument, NULL, 'p' },
 		{ "from", required_argument, NULL, 'f' },
@@ -292,12 +77,13 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 		{ "task", required_argument, NULL, 'T' },
 		{ "downstream", no_argument, NULL, 'd' },
 		{ "failed-only", no_argument, NULL, 'F' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "p:f:t:T:dFh", longopts,
+	while ((c = getopt_long(argc, argv, "p:f:t:T:dFnh", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -318,6 +104,9 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 		case 'F':
 			failed_only = 1;
 			break;
+		case 'n':
+			dry = 1;
+			break;
 		case 'j':
 			json = 1;
 			break;
@@ -329,6 +118,8 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage(ctl);
+	/* Usage errors print the usage too; the write layer checks the
+	 * same again for the HTTP API. */
 	if ((part != NULL) == (from != NULL || to != NULL) ||
 	    (part == NULL && (from == NULL || to == NULL))) {
 		ctl_error("give either --partition KEY or both --from and --to");
@@ -338,115 +129,55 @@ cmd_clear_exec(struct ctl *ctl, int argc, char **argv)
 		ctl_error("--downstream needs --task");
 		return ctl_usage(ctl);
 	}
+	memset(&args, 0, sizeof args);
+	read_args_add(&args, "job", argv[optind]);
 	if (part != NULL)
-		from = to = part;
-	memset(&js, 0, sizeof js);
-	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if (task != NULL && job_task_index(job, task) < 0) {
-		size_t len = 1;
-		char *names;
-
-		for (i = 0; i < job->ntasks; i++)
-			len += strlen(job->tasks[i].id) + 2;
-		names = xcalloc(1, len);
-		for (i = 0; i < job->ntasks; i++) {
-			if (i > 0)
-				strcat(names, ", ");
-			strcat(names, job->tasks[i].id);
-		}
-		ctl_error("job %s has no task '%s' (tasks: %s)", job->name, task,
-		    names);
-		free(names);
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if (job_parse_key(job, from, &fs, &fe, &fkey, &cause) != 0 ||
-	    job_parse_key(job, to, &ts, &te, &tkey, &cause) != 0) {
-		ctl_error("%s%s", part != NULL ? "" : fkey == NULL ? "--from: " :
-		    "--to: ", cause);
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	/* The job's start and end hold for a clear as for a trigger (the same
-	 * check, schedule.c); a range partly outside is refused whole.  meshd
-	 * checks again when it acts. */
-	if (job_check_bounds(job, fs, fkey, &cause) != 0)
-		which = part != NULL ? "" : "--from: ";
-	else if (job_check_bounds(job, ts, tkey, &cause) != 0)
-		which = "--to: ";
-	if (which != NULL) {
-		ctl_error("%s%s; nothing was written", which, cause);
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if (fs > ts || (fs == ts && strcmp(fkey, tkey) > 0)) {
-		ctl_error("the range is the wrong way round: --from %s is after "
-		    "--to %s", fkey, tkey);
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if ((rc = count_runs(ctl, job->name, fkey, tkey, &nruns,
-	    &unfinished)) != CTL_EXIT_OK)
-		goto out;
-	if (nruns == 0) {
-		if (part != NULL)
-			ctl_error("job '%s' has no run for partition '%s' (see "
-			    "'meshctl runs %s')", job->name, fkey, job->name);
-		else
-			ctl_error("job '%s' has no runs from %s to %s (see "
-			    "'meshctl runs %s')", job->name, fkey, tkey,
-			    job->name);
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if (failed_only && unfinished == 0) {
-		ctl_error("nothing to clear: every run of %s from %s to %s "
-		    "succeeded", job->name, fkey, tkey);
-		rc = CTL_EXIT_FAILED;
-		goto out;
-	}
-	/* The tasks reset, as meshd-clear.c chooses them. */
-	chosen = xcalloc(job->ntasks == 0 ? 1 : job->ntasks, 1);
-	if (task == NULL)
-		memset(chosen, 1, job->ntasks);
+		read_args_add(&args, "partition", part);
 	else {
-		ti = job_task_index(job, task);
-		if (downstream)
-			dag_descendants(job->dag, (size_t)ti, chosen);
-		chosen[ti] = 1;
+		read_args_add(&args, "from", from);
+		read_args_add(&args, "to", to);
 	}
-	if ((rc = clear_check_staging(ctl, job, fkey, tkey, chosen,
-	    failed_only)) != CTL_EXIT_OK)
+	if (task != NULL)
+		read_args_add(&args, "task", task);
+	if (downstream)
+		read_args_add(&args, "downstream", "1");
+	if (failed_only)
+		read_args_add(&args, "failed_only", "1");
+	if (dry)
+		read_args_add(&args, "dry_run", "1");
+	memset(&js, 0, sizeof js);
+	if (ctl_load_job(ctl, &js, argv[optind]) == NULL) {
+		rc = CTL_EXIT_USAGE;
 		goto out;
-	a = json_pack("{s:s, s:s, s:s?, s:b, s:b}", "from", fkey, "to", tkey,
-	    "task", task, "downstream", downstream, "failed_only",
-	    failed_only);
-	args = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	if ((rc = ctl_request(ctl, "clear", job->name, strcmp(fkey, tkey) ==
-	    0 ? fkey : NULL, args, &id, &pid)) != CTL_EXIT_OK)
+	}
+	/* 409 is "nothing failed" (--failed-only): exit 1. */
+	if ((doc = ctl_act(ctl, &js, "clear", &args, dry, CTL_EXIT_FAILED,
+	    &rc)) == NULL)
 		goto out;
-	if (json)
-		ctl_json_out(json_pack("{s:I, s:s, s:s, s:s, s:I}", "request",
-		    (json_int_t)id, "job", job->name, "from", fkey, "to", tkey,
-		    "daemon_pid", (json_int_t)pid));
-	else
-		printf("request %lld: clear %s %s%s%s (%ld run%s%s%s%s): %s\n",
-		    (long long)id, job->name, fkey, strcmp(fkey, tkey) != 0 ?
-		    ".." : "", strcmp(fkey, tkey) != 0 ? tkey : "",
-		    failed_only ? unfinished : nruns, (failed_only ?
-		    unfinished : nruns) == 1 ? "" : "s", failed_only ?
+	if (json) {
+		ctl_json_out(json_incref(doc));
+		goto out;
+	}
+	f = json_string_value(json_object_get(doc, "from"));
+	t = json_string_value(json_object_get(doc, "to"));
+	n = json_integer_value(json_object_get(doc, "runs"));
+	if (dry)
+		printf("dry run: clear %s %s%s%s (%lld run%s%s%s%s); nothing "
+		    "written\n", json_string_value(json_object_get(doc, "job")),
+		    f, strcmp(f, t) != 0 ? ".." : "", strcmp(f, t) != 0 ? t : "",
+		    (long long)n, n == 1 ? "" : "s", failed_only ?
 		    ", failed tasks only" : "", task != NULL ? ", task " : "",
-		    task != NULL ? task : "", ctl_request_fate(pid));
+		    task != NULL ? task : "");
+	else
+		printf("request %lld: clear %s %s%s%s (%lld run%s%s%s%s): %s\n",
+		    (long long)json_integer_value(json_object_get(doc,
+		    "request_id")), json_string_value(json_object_get(doc,
+		    "job")), f, strcmp(f, t) != 0 ? ".." : "", strcmp(f, t) !=
+		    0 ? t : "", (long long)n, n == 1 ? "" : "s", failed_only ?
+		    ", failed tasks only" : "", task != NULL ? ", task " : "",
+		    task != NULL ? task : "", ctl_act_fate(doc));
 out:
-	free(chosen);
-	free(fkey);
-	free(tkey);
-	free(cause);
-	free(args);
+	json_decref(doc);
 	jobset_free(&js);
 	return rc;
 }

@@ -1,11 +1,12 @@
-/* cmd-dag.c -- meshctl dag: a job's task graph, as text or Graphviz dot. */
+/* cmd-dag.c -- meshctl dag: a job's task graph, as text, Graphviz dot or
+ * the read layer's document `dag`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dag.h"
 #include "meshctl.h"
+#include "read.h"
 
 static int	cmd_dag_exec(struct ctl *, int, char **);
 
@@ -24,7 +25,8 @@ const struct cmd_entry cmd_dag_entry = {
 	"dashed edge labelled gate in dot, \"implicit\": true in json.\n"
 	"\n"
 	"  -f, --format F  text (default), dot, or json\n"
-	"      --json      the same as --format json: {job, domain, schedule,\n"
+	"      --json      the same as --format json, the document of\n"
+	"                  GET /api/v1/dag: {job, domain, schedule, timezone,\n"
 	"                  tasks: [{id, stage, plugin, after}], edges: [{from,\n"
 	"                  to, implicit}]}, tasks in run order; after holds\n"
 	"                  every task it runs after, the gate's included\n",
@@ -44,15 +46,83 @@ dot_id(const char *s)
 	putchar('"');
 }
 
+static const char *
+jstr(const json_t *o, const char *k)
+{
+	const char	*v = json_string_value(json_object_get(o, k));
+
+	return v != NULL ? v : "?";
+}
+
+static void
+dag_dot(const json_t *doc)
+{
+	const json_t	*t, *e;
+	size_t		 i;
+
+	printf("digraph ");
+	dot_id(jstr(doc, "job"));
+	printf(" {\n\trankdir=LR;\n\tnode [shape=box];\n");
+	json_array_foreach(json_object_get(doc, "tasks"), i, t) {
+		printf("\t");
+		dot_id(jstr(t, "id"));
+		printf(" [label=\"%s\\n%s: %s\"];\n", jstr(t, "id"),
+		    jstr(t, "stage"), jstr(t, "plugin"));
+	}
+	json_array_foreach(json_object_get(doc, "edges"), i, e) {
+		printf("\t");
+		dot_id(jstr(e, "from"));
+		printf(" -> ");
+		dot_id(jstr(e, "to"));
+		/* Not in the job file: meshd adds it. */
+		if (json_is_true(json_object_get(e, "implicit")))
+			printf(" [style=dashed, label=\"gate\"]");
+		printf(";\n");
+	}
+	printf("}\n");
+}
+
+/* Is the edge from -> to one the gate adds? */
+static int
+dag_gate(const json_t *doc, const char *from, const char *to)
+{
+	const json_t	*e;
+	size_t		 i;
+
+	json_array_foreach(json_object_get(doc, "edges"), i, e)
+		if (strcmp(jstr(e, "from"), from) == 0 &&
+		    strcmp(jstr(e, "to"), to) == 0)
+			return json_is_true(json_object_get(e, "implicit"));
+	return 0;
+}
+
+static void
+dag_text(const json_t *doc)
+{
+	const json_t	*tasks = json_object_get(doc, "tasks"), *t, *a;
+	size_t		 i, j, n = json_array_size(tasks);
+
+	printf("%s (%s, %s): %zu task%s\n", jstr(doc, "job"),
+	    jstr(doc, "domain"), jstr(doc, "schedule"), n, n == 1 ? "" : "s");
+	json_array_foreach(tasks, i, t) {
+		printf("  %-16s %-8s %-12s", jstr(t, "id"), jstr(t, "stage"),
+		    jstr(t, "plugin"));
+		json_array_foreach(json_object_get(t, "after"), j, a)
+			printf("%s%s%s", j == 0 ? " after " : ", ",
+			    json_string_value(a), dag_gate(doc,
+			    json_string_value(a), jstr(t, "id")) ? " (gate)" :
+			    "");
+		printf("\n");
+	}
+}
+
 static int
 cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 {
-	struct jobset	 js;
-	struct job_def	*job;
-	const size_t	*topo, *pred;
+	struct read_args args = { 0 };
 	const char	*format = "text";
-	size_t		 i, j, k, np;
-	int		 c, rc = CTL_EXIT_OK;
+	json_t		*doc;
+	int		 c, rc;
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "json", no_argument, NULL, 'j' },
@@ -81,84 +151,16 @@ cmd_dag_exec(struct ctl *ctl, int argc, char **argv)
 		ctl_error("--format: '%s' is not text, dot or json", format);
 		return CTL_EXIT_USAGE;
 	}
-	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	topo = dag_topo(job->dag);
-	if (strcmp(format, "json") == 0) {
-		json_t	*tasks = json_array(), *after, *edges = json_array();
-
-		for (i = 0; i < job->ntasks; i++) {
-			const struct task_def *t = &job->tasks[topo[i]];
-
-			after = json_array();
-			pred = dag_pred(job->dag, topo[i]);
-			np = dag_npred(job->dag, topo[i]);
-			for (j = 0; j < np; j++) {
-				json_array_append_new(after, json_string(
-				    job->tasks[pred[j]].id));
-				json_array_append_new(edges, json_pack("{s:s, "
-				    "s:s, s:b}", "from", job->tasks[pred[j]].id,
-				    "to", t->id, "implicit",
-				    dag_pred_gate(job->dag, topo[i], j)));
-			}
-			json_array_append_new(tasks, json_pack("{s:s, s:s, "
-			    "s:s, s:o}", "id", t->id, "stage",
-			    stage_name(t->stage), "plugin", t->plugin, "after",
-			    after));
-		}
-		ctl_json_out(json_pack("{s:s, s:s, s:s, s:o, s:o}", "job",
-		    job->name, "domain", job->domain, "schedule", job->schedule,
-		    "tasks", tasks, "edges", edges));
-		goto out;
-	}
-	if (strcmp(format, "dot") == 0) {
-		printf("digraph ");
-		dot_id(job->name);
-		printf(" {\n\trankdir=LR;\n\tnode [shape=box];\n");
-		for (i = 0; i < job->ntasks; i++) {
-			const struct task_def *t = &job->tasks[topo[i]];
-
-			printf("\t");
-			dot_id(t->id);
-			printf(" [label=\"%s\\n%s: %s\"];\n", t->id,
-			    stage_name(t->stage), t->plugin);
-		}
-		for (i = 0; i < job->ntasks; i++) {
-			pred = dag_pred(job->dag, topo[i]);
-			np = dag_npred(job->dag, topo[i]);
-			for (k = 0; k < np; k++) {
-				printf("\t");
-				dot_id(job->tasks[pred[k]].id);
-				printf(" -> ");
-				dot_id(job->tasks[topo[i]].id);
-				/* Not in the job file: meshd adds it. */
-				if (dag_pred_gate(job->dag, topo[i], k))
-					printf(" [style=dashed, label=\"gate\"]");
-				printf(";\n");
-			}
-		}
-		printf("}\n");
-		goto out;
-	}
-	printf("%s (%s, %s): %zu task%s\n", job->name, job->domain,
-	    job->schedule, job->ntasks, job->ntasks == 1 ? "" : "s");
-	for (i = 0; i < job->ntasks; i++) {
-		const struct task_def *t = &job->tasks[topo[i]];
-
-		printf("  %-16s %-8s %-12s", t->id, stage_name(t->stage),
-		    t->plugin);
-		pred = dag_pred(job->dag, topo[i]);
-		np = dag_npred(job->dag, topo[i]);
-		for (j = 0; j < np; j++)
-			printf("%s%s%s", j == 0 ? " after " : ", ",
-			    job->tasks[pred[j]].id,
-			    dag_pred_gate(job->dag, topo[i], j) ? " (gate)" :
-			    "");
-		printf("\n");
-	}
-out:
-	jobset_free(&js);
-	return rc;
+	read_args_add(&args, "job", argv[optind]);
+	if ((rc = ctl_ask(ctl, "dag", &args, &doc)) != CTL_EXIT_OK)
+		return rc;
+	if (strcmp(format, "json") == 0)
+		ctl_json_out(json_incref(doc));
+	else if (strcmp(format, "dot") == 0)
+		dag_dot(doc);
+	else
+		dag_text(doc);
+	json_decref(doc);
+	return CTL_EXIT_OK;
 }
+

@@ -1,130 +1,86 @@
 /* cmd-next.c -- meshctl next: a job's upcoming fire times and the
- * partitions they close. */
+ * partitions they close, from the read layer's question `next`. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "meshctl.h"
-#include "schedule.h"
-#include "tz.h"
+#include "read.h"
 
 static int	cmd_next_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_next_entry = {
 	.name = "next",
-	.args = "JOB [--count N] [--from TIME] [--json]",
+	.args = "JOB [--count N] [--from TIME] [--cursor C] [--json]",
 	.summary = "show a job's next fire times and the partitions they close",
 	.help =
 	"Each fire closes the data interval that began at the previous fire;\n"
 	"its run is created then, with the interval start as partition key.\n"
-	"Times are shown in the job's time zone and in UTC.\n"
+	"Times are shown in the job's time zone (UTC with -u) and in UTC.\n"
 	"\n"
-	"  -n, --count N   how many fires (default 5)\n"
+	"  -n, --count N   how many fires (default 5, at most 10000); also\n"
+	"                  --limit\n"
 	"      --from TIME start after TIME (2024-03-30T00:00:00Z; default now)\n"
-	"      --json      JSON array of {fire_utc, fire_local, partition}\n",
+	"      --cursor C  the fires after the page that printed C\n"
+	"      --json      the document of GET /api/v1/next: {job, timezone,\n"
+	"                  scheduled, fires: [{fire_us, fire_local,\n"
+	"                  partition}], next_cursor}\n",
 	.exec = cmd_next_exec,
 };
-
-static const char *
-local_time(const struct job_def *job, int64_t us, char *buf, size_t len)
-{
-	if (job->tz == NULL)
-		return fmt_utc(us, buf, len);
-	return tz_format(job->tz, us, buf, len);
-}
 
 static int
 cmd_next_exec(struct ctl *ctl, int argc, char **argv)
 {
-	struct jobset	 js;
-	struct job_def	*job;
-	struct tm	 tm;
-	json_t		*arr = NULL;
-	char		*end, *key, a[64], b[32];
-	int		 c, json = 0, rc = CTL_EXIT_OK, i;
-	long		 count = 5;
-	int64_t		 t = now_us(), f, p, hi = 0, dummy;
+	struct read_args args = { 0 };
+	json_t		*doc, *fires, *f;
+	char		 b[32];
+	size_t		 i;
+	int		 c, json = 0, rc;
 	static const struct option longopts[] = {
-		{ "count", required_argument, NULL, 'n' },
+		CTL_LIST_LONGOPTS,
+		{ "count", required_argument, NULL, CTL_OPT_LIMIT },
 		{ "from", required_argument, NULL, 'f' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "n:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (ctl_number("count", optarg, 1, 100000,
-			    &count) != 0)
-				return CTL_EXIT_USAGE;
-			break;
-		case 'f':
-			memset(&tm, 0, sizeof tm);
-			end = strptime(optarg, "%Y-%m-%dT%H:%M:%S", &tm);
-			if (end == NULL || (*end != '\0' && strcmp(end, "Z"))) {
-				ctl_error("--from: '%s' is not a UTC time like "
-				    "2024-03-30T00:00:00Z", optarg);
-				return CTL_EXIT_USAGE;
-			}
-			t = (int64_t)timegm(&tm) * 1000000;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
-			return ctl_help(ctl);
-		default:
-			return ctl_usage(ctl);
+	while ((c = getopt_long(argc, argv, CTL_LIST_SHORTOPTS "h", longopts,
+	    NULL)) != -1) {
+		if (ctl_list_opt(c, optarg, &args, &json))
+			continue;
+		if (c == 'f') {
+			read_args_add(&args, "from", optarg);
+			continue;
 		}
+		if (c == 'h')
+			return ctl_help(ctl);
+		return ctl_usage(ctl);
 	}
 	if (argc - optind != 1)
 		return ctl_usage(ctl);
-	if ((job = ctl_load_job(ctl, &js, argv[optind])) == NULL) {
-		rc = CTL_EXIT_USAGE;
-		goto out;
-	}
-	if (!job_has_schedule(job)) {
-		printf("%s is not scheduled: it runs when triggered\n",
-		    job->name);
-		goto out;
-	}
-	if (job->end != NULL && job_parse_key(job, job->end, &hi, &dummy,
-	    &key, NULL) == 0)
-		free(key);
+	read_args_add(&args, "job", argv[optind]);
+	if ((rc = ctl_ask(ctl, "next", &args, &doc)) != CTL_EXIT_OK)
+		return rc;
+	fires = json_object_get(doc, "fires");
 	if (json)
-		arr = json_array();
-	else
+		ctl_json_out(json_incref(doc));
+	else if (!json_is_true(json_object_get(doc, "scheduled")))
+		printf("%s is not scheduled: it runs when triggered\n",
+		    json_string_value(json_object_get(doc, "job")));
+	else if (json_array_size(fires) == 0)
+		printf("(no more fires: the job has ended)\n");
+	else {
 		printf("%-26s %-20s  %s\n", "FIRE (LOCAL)", "FIRE (UTC)",
 		    "CLOSES PARTITION");
-	for (i = 0; i < count; i++) {
-		if ((f = job_next_fire(job, t)) < 0)
-			break;
-		t = f;
-		/* The interval this fire closes began at the previous one
-		 * (none only at the ends of time: no key, not 1970-01-01). */
-		p = job_prev_fire(job, f);
-		key = p >= 0 ? job_key(job, p) : xstrdup("-");
-		if (hi != 0 && p >= hi) {
-			free(key);
-			break;
-		}
-		local_time(job, f, a, sizeof a);
-		fmt_utc(f, b, sizeof b);
-		if (json)
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s}",
-			    "fire_utc", b, "fire_local", a, "partition", key));
-		else
-			printf("%-26s %-20s  %s\n", a, b, key);
-		free(key);
+		json_array_foreach(fires, i, f)
+			printf("%-26s %-20s  %s\n", json_string_value(
+			    json_object_get(f, "fire_local")), fmt_utc(
+			    json_integer_value(json_object_get(f, "fire_us")),
+			    b, sizeof b), json_string_value(json_object_get(f,
+			    "partition")));
 	}
-	if (json)
-		ctl_json_out(arr);
-	else if (i == 0)
-		printf("(no more fires: the job has ended)\n");
-out:
-	jobset_free(&js);
-	return rc;
+	ctl_list_more(ctl, doc, json, "fires");
+	json_decref(doc);
+	return CTL_EXIT_OK;
 }

@@ -1,93 +1,67 @@
 /*
  * cmd-products.c -- meshctl products: every data product with its owner,
  * its newest publication, whether it keeps its freshness SLO, and how many
- * of its partitions are quarantined.  Also ctl_product(), the product
- * lookup shared with `product` and `checks`.
+ * of its partitions are quarantined.  The read layer's question
+ * `products` (read-product.c) answers; this file only renders.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "meshctl.h"
+#include "read.h"
 
 static int	cmd_products_exec(struct ctl *, int, char **);
 
 const struct cmd_entry cmd_products_entry = {
 	.name = "products",
-	.args = "[--domain D] [--json]",
+	.args = "[--domain D] [--limit N] [--cursor C] [--json]",
 	.summary = "data products: owner, last published, freshness, quarantined",
 	.help =
 	"One line per data product in the catalog (a product enters it when\n"
-	"its job first runs): its domain and owner, its newest published\n"
-	"partition and when it was published, its freshness (\"no SLO\"; \"on time\"; \"late N\":\n"
-	"N partitions missed the SLO, and how many of them are still not\n"
-	"published), and how many partitions are quarantined by failed checks\n"
-	"('meshctl checks PRODUCT --partition KEY' says which).\n"
+	"its job first runs), by name: its domain and owner, its newest\n"
+	"published partition and when it was published, its freshness (\"no\n"
+	"SLO\"; \"on time\"; \"late N\": N partitions missed the SLO, and how\n"
+	"many of them are still not published), and how many partitions are\n"
+	"quarantined by failed checks ('meshctl checks PRODUCT --partition\n"
+	"KEY' says which).\n"
 	"\n"
 	"  -d, --domain D  only the products of domain D\n"
-	"      --json      JSON output\n"
+	"  -n, --limit N   at most N products (default 50, at most 10000)\n"
+	"      --cursor C  the page after the one that printed C\n"
+	"      --json      the document of GET /api/v1/products: {products,\n"
+	"                  next_cursor}\n"
 	"\n"
-	"Exit status: 0 shown; 3 the state cannot be read.\n",
+	"Exit status: 0 shown; 2 bad usage; 3 the state cannot be read.\n",
 	.exec = cmd_products_exec,
 };
 
-int
-ctl_product(sqlite3 *db, const char *name, int64_t *id)
+/* "2001-01-11 at 2001-01-12 01:00:00 UTC", or "-". */
+static const char *
+products_last(const json_t *p, char *buf, size_t len)
 {
-	sqlite3_stmt	*stmt;
-	char		*names = NULL, *n;
-	int		 count = 0;
+	const char	*key = json_string_value(json_object_get(p,
+			    "last_published_partition"));
 
-	*id = 0;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM products WHERE name = ?",
-	    -1, &stmt, NULL) != SQLITE_OK) {
-		ctl_error("%s", sqlite3_errmsg(db));
-		return CTL_EXIT_STATE;
-	}
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		*id = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	if (*id != 0)
-		return CTL_EXIT_OK;
-	/* Name the products there are, as an unknown job names the jobs. */
-	if (sqlite3_prepare_v2(db, "SELECT name FROM products ORDER BY name "
-	    "LIMIT 21", -1, &stmt, NULL) == SQLITE_OK) {
-		while (sqlite3_step(stmt) == SQLITE_ROW) {
-			if (++count == 21) {
-				n = xasprintf("%s, ...", names);
-				free(names);
-				names = n;
-				break;
-			}
-			n = xasprintf("%s%s%s", names != NULL ? names : "",
-			    names != NULL ? ", " : "", ctl_col(stmt, 0));
-			free(names);
-			names = n;
-		}
-		sqlite3_finalize(stmt);
-	}
-	if (names == NULL)
-		ctl_error("unknown product '%s' (the catalog is empty: a "
-		    "product enters it when its job first runs)", name);
-	else
-		ctl_error("unknown product '%s' (products: %s)", name, names);
-	free(names);
-	return CTL_EXIT_USAGE;
+	if (key == NULL)
+		return "-";
+	snprintf(buf, len, "%s at %s", key, json_string_value(
+	    json_object_get(p, "last_published_local")));
+	return buf;
 }
 
 /* "no SLO", "on time", "late 3 (1 unpublished)". */
 static const char *
-freshness_word(int64_t slo, int64_t late, int64_t unpub, char *buf,
-    size_t len)
+products_freshness(const json_t *p, char *buf, size_t len)
 {
-	if (slo <= 0)
-		return "no SLO";
-	if (late == 0)
-		return "on time";
+	json_int_t	late = json_integer_value(json_object_get(p,
+			    "late_count"));
+	json_int_t	unpub = json_integer_value(json_object_get(p,
+			    "late_unpublished"));
+
+	if (!json_is_true(json_object_get(p, "late")))
+		return json_string_value(json_object_get(p, "freshness"));
 	if (unpub > 0)
 		snprintf(buf, len, "late %lld (%lld unpublished)",
 		    (long long)late, (long long)unpub);
@@ -96,122 +70,68 @@ freshness_word(int64_t slo, int64_t late, int64_t unpub, char *buf,
 	return buf;
 }
 
+static const char *
+products_quarantined(const json_t *p, char *buf, size_t len)
+{
+	snprintf(buf, len, "%lld", (long long)json_integer_value(
+	    json_object_get(json_object_get(p, "counts"), "quarantined")));
+	return buf;
+}
+
+static const struct ctl_column products_columns[] = {
+	{ "PRODUCT", "product", 0, NULL },
+	{ "DOMAIN", "domain", 0, NULL },
+	{ "OWNER", "owner", 0, NULL },
+	{ "LAST PUBLISHED", "last_published_partition", 0, products_last },
+	{ "FRESHNESS", "freshness", 0, products_freshness },
+	{ "QUARANTINED", "counts", CTL_COL_RIGHT, products_quarantined },
+	{ NULL, NULL, 0, NULL }
+};
+
 static int
 cmd_products_exec(struct ctl *ctl, int argc, char **argv)
 {
-	struct state	*st;
-	sqlite3		*db;
-	sqlite3_stmt	*stmt;
-	json_t		*arr = NULL;
+	struct read_args args = { 0 };
 	const char	*domain = NULL;
-	char		 t[32], fw[64], last[96];
-	int		 c, json = 0, n = 0;
+	json_t		*doc, *arr;
+	int		 c, json = 0, rc;
 	static const struct option longopts[] = {
+		/* The list options this question takes (no --since). */
+		{ "json", no_argument, NULL, CTL_OPT_JSON },
+		{ "limit", required_argument, NULL, CTL_OPT_LIMIT },
+		{ "cursor", required_argument, NULL, CTL_OPT_CURSOR },
 		{ "domain", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((c = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
+	while ((c = getopt_long(argc, argv, "n:d:h", longopts,
+	    NULL)) != -1) {
+		if (ctl_list_opt(c, optarg, &args, &json))
+			continue;
+		if (c == 'd') {
 			domain = optarg;
-			break;
-		case 'j':
-			json = 1;
-			break;
-		case 'h':
+			read_args_add(&args, "domain", optarg);
+		} else if (c == 'h')
 			return ctl_help(ctl);
-		default:
+		else
 			return ctl_usage(ctl);
-		}
 	}
 	if (argc != optind)
 		return ctl_usage(ctl);
-	if ((st = ctl_state(ctl, STATE_RDONLY)) == NULL)
-		return CTL_EXIT_STATE;
-	db = state_sqlite(st);
-	/* Per product: index ranges of product_partitions_product_state
-	 * and _product_key, not a scan of every partition. */
-	if (sqlite3_prepare_v2(db, "SELECT p.name, p.domain, p.owner, "
-	    "p.freshness_s, p.late_count, "
-	    "(SELECT pp.partition_key FROM product_partitions pp WHERE "
-	    "pp.product_id = p.id AND pp.state = 'published' ORDER BY "
-	    "pp.partition_key DESC LIMIT 1), "
-	    "(SELECT pp.published_us FROM product_partitions pp WHERE "
-	    "pp.product_id = p.id AND pp.state = 'published' ORDER BY "
-	    "pp.partition_key DESC LIMIT 1), "
-	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id "
-	    "= p.id AND pp.state = 'quarantined'), "
-	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id "
-	    "= p.id AND pp.late_us IS NOT NULL AND pp.state NOT IN "
-	    "('published', 'stale')), "
-	    "(SELECT count(*) FROM product_partitions pp WHERE pp.product_id "
-	    "= p.id AND pp.state = 'published') "
-	    "FROM products p WHERE ?1 IS NULL OR p.domain = ?1 ORDER BY "
-	    "p.name", -1, &stmt, NULL) != SQLITE_OK) {
-		ctl_error("%s", sqlite3_errmsg(db));
-		state_close(st);
-		return CTL_EXIT_STATE;
-	}
-	if (domain != NULL)
-		sqlite3_bind_text(stmt, 1, domain, -1, SQLITE_STATIC);
+	if ((rc = ctl_ask(ctl, "products", &args, &doc)) != CTL_EXIT_OK)
+		return rc;
+	arr = json_object_get(doc, "products");
 	if (json)
-		arr = json_array();
-	else
-		printf("%-24s %-10s %-22s %-34s %-22s %s\n", "PRODUCT",
-		    "DOMAIN", "OWNER", "LAST PUBLISHED", "FRESHNESS",
-		    "QUARANTINED");
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		int64_t	slo = sqlite3_column_int64(stmt, 3);
-		int64_t	late = sqlite3_column_int64(stmt, 4);
-		int64_t	pub_us = sqlite3_column_int64(stmt, 6);
-		int64_t	quar = sqlite3_column_int64(stmt, 7);
-		int64_t	unpub = sqlite3_column_int64(stmt, 8);
-		int	has_pub = sqlite3_column_type(stmt, 5) != SQLITE_NULL;
-		const char *fresh = freshness_word(slo, late, unpub, fw,
-		    sizeof fw);
-
-		n++;
-		if (json) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, "
-			    "s:o, s:o, s:I, s:s, s:I, s:I, s:I, s:I}",
-			    "product", ctl_col(stmt, 0),
-			    "domain", ctl_col(stmt, 1),
-			    "owner", ctl_col(stmt, 2),
-			    "last_published_partition", has_pub ?
-			    json_string(ctl_col(stmt, 5)) : json_null(),
-			    "last_published_us", has_pub ?
-			    json_integer(pub_us) : json_null(),
-			    "freshness_seconds", (json_int_t)slo,
-			    "freshness", slo <= 0 ? "no SLO" : late == 0 ?
-			    "on time" : "late",
-			    "late_count", (json_int_t)late,
-			    "late_unpublished", (json_int_t)unpub,
-			    "quarantined", (json_int_t)quar,
-			    "published", (json_int_t)
-			    sqlite3_column_int64(stmt, 9)));
-			continue;
-		}
-		if (has_pub)
-			snprintf(last, sizeof last, "%s at %s", ctl_col(stmt, 5),
-			    ctl_time(pub_us, t, sizeof t));
-		else
-			snprintf(last, sizeof last, "-");
-		printf("%-24s %-10s %-22s %-34s %s%-22s%s %lld\n",
-		    ctl_col(stmt, 0), ctl_col(stmt, 1), ctl_col(stmt, 2), last,
-		    late > 0 ? ctl_color_on(ctl, "failed") : "", fresh,
-		    late > 0 ? ctl_color_off(ctl) : "", (long long)quar);
-	}
-	sqlite3_finalize(stmt);
-	if (json)
-		ctl_json_out(arr);
-	else if (n == 0 && domain != NULL)
+		ctl_json_out(json_incref(doc));
+	else if (json_array_size(arr) == 0 && domain != NULL)
 		printf("(no products of domain '%s')\n", domain);
-	else if (n == 0)
+	else if (json_array_size(arr) == 0)
 		printf("(no products yet: a product enters the catalog when "
 		    "its job first runs)\n");
-	state_close(st);
+	else
+		ctl_table(ctl, arr, products_columns);
+	ctl_list_more(ctl, doc, json, "products");
+	json_decref(doc);
 	return CTL_EXIT_OK;
 }

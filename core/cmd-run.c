@@ -5,14 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "executor.h"
 #include "lock.h"
 #include "meshctl.h"
 #include "policy.h"
 #include "request.h"
 #include "runner.h"
+#include "state-run.h"
 
 static int	cmd_run_exec(struct ctl *, int, char **);
 
@@ -141,7 +140,6 @@ static int
 run_rollback(struct state *st, const struct job_def *job, int64_t run_id,
     const char *why, char **cause)
 {
-	sqlite3_stmt	*stmt = NULL;
 	const char	*tstate;
 	int64_t		 now = now_us(), ti_id;
 	size_t		 i;
@@ -160,41 +158,13 @@ run_rollback(struct state *st, const struct job_def *job, int64_t run_id,
 		    tries, why, 0, now, cause) != 0)
 			goto fail;
 	}
-	/* The state API finishes attempts by id, and the engine that knew
-	 * them is gone: find this run's running ones. */
-	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE attempts SET state = "
-	    "'failed', ended_us = ?1, reason = ?2 WHERE state = 'running' AND "
-	    "task_instance_id IN (SELECT id FROM task_instances WHERE "
-	    "run_id = ?3)", -1, &stmt, NULL) != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_int64(stmt, 1, now);
-	sqlite3_bind_text(stmt, 2, why, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, run_id);
-	if (sqlite3_step(stmt) != SQLITE_DONE)
-		goto sqlfail;
-	sqlite3_finalize(stmt);
-	stmt = NULL;
-	/* As the engine ends a failed run: the partitions it was building
-	 * are missing again (published or quarantined ones stay). */
-	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE product_partitions "
-	    "SET state = 'missing', updated_us = ?1 WHERE run_id = ?2 AND "
-	    "state NOT IN ('published', 'quarantined')", -1, &stmt, NULL) !=
-	    SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_int64(stmt, 1, now);
-	sqlite3_bind_int64(stmt, 2, run_id);
-	if (sqlite3_step(stmt) != SQLITE_DONE)
-		goto sqlfail;
-	sqlite3_finalize(stmt);
-	stmt = NULL;
+	/* The attempts still running and the partitions being built. */
+	if (state_run_abandon(st, run_id, why, now, cause) != 0)
+		goto fail;
 	if (state_commit(st, cause) != 0)
 		goto fail;
 	return 0;
 
-sqlfail:
-	set_cause(cause, "%s: cannot record the run as failed: %s",
-	    state_path(st), sqlite3_errmsg(state_sqlite(st)));
-	sqlite3_finalize(stmt);
 fail:
 	state_rollback(st);
 	return -1;

@@ -23,13 +23,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "dag.h"
 #include "executor.h"
 #include "loader.h"
 #include "meshctl.h"
 #include "policy.h"
+#include "read.h"
 #include "runner.h"
 
 static int	cmd_test_exec(struct ctl *, int, char **);
@@ -371,6 +370,63 @@ test_log_read(const char *path, long long *skipped)
 	return buf;
 }
 
+/* Attempts in the order they were made. */
+static int
+test_attempt_cmp(const void *a, const void *b)
+{
+	json_int_t	x = json_integer_value(json_object_get(
+			    *(json_t *const *)a, "attempt_id"));
+	json_int_t	y = json_integer_value(json_object_get(
+			    *(json_t *const *)b, "attempt_id"));
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Ask the read layer for the tasks of run `run_id` of the scratch state
+ * (every page): a new array of tasks, each with its attempts and checks,
+ * or NULL with cause.
+ */
+static json_t *
+test_tasks(const struct meshd_config *cfg, struct state *st, int64_t run_id,
+    char **cause)
+{
+	struct read_ctx		 rc;
+	struct read_args	 args;
+	struct read_error	 err;
+	char			 id[32], *cur = NULL;
+	json_t			*doc, *all = json_array();
+	const char		*next;
+
+	memset(&rc, 0, sizeof rc);
+	rc.st = st;
+	rc.cfg = cfg;
+	rc.now_us = now_us();
+	snprintf(id, sizeof id, "%lld", (long long)run_id);
+	for (;;) {
+		memset(&args, 0, sizeof args);
+		read_args_add(&args, "run", id);
+		read_args_add(&args, "limit", "10000");
+		if (cur != NULL)
+			read_args_add(&args, "cursor", cur);
+		if ((doc = read_ask(&rc, "tasks", &args, &err)) == NULL) {
+			set_cause(cause, "scratch state: %s", err.message);
+			json_decref(all);
+			free(cur);
+			return NULL;
+		}
+		json_array_extend(all, json_object_get(doc, "tasks"));
+		free(cur);
+		cur = NULL;
+		if ((next = json_string_value(json_object_get(doc,
+		    "next_cursor"))) != NULL)
+			cur = xstrdup(next);
+		json_decref(doc);
+		if (cur == NULL)
+			return all;
+	}
+}
+
 /*
  * Report what the scratch state recorded for run `run_id`: every attempt
  * with its log, then the checks.  Text to stdout, or added to `o` (JSON).
@@ -378,46 +434,57 @@ test_log_read(const char *path, long long *skipped)
  * cause.
  */
 static int
-test_report(struct ctl *ctl, sqlite3 *db, int64_t run_id, json_t *o,
-    int *check_failed, char **cause)
+test_report(struct ctl *ctl, const struct meshd_config *cfg, struct state *st,
+    int64_t run_id, json_t *o, int *check_failed, char **cause)
 {
-	sqlite3_stmt	*stmt = NULL;
-	json_t		*arr;
-	char		*log;
+	json_t		*tasks, *arr, *t, *a, *c, **att = NULL;
+	const char	*path, *state, *sev, *exp;
+	char		*log, obs[32];
 	long long	 skipped = 0;
-	int		 rc = -1, n = 0, sev, passed;
+	size_t		 i, j, natt = 0;
+	int		 n = 0, passed, err;
 
 	*check_failed = 0;
-	if (sqlite3_prepare_v2(db, "SELECT ti.task_id, ti.stage, "
-	    "a.try_number, a.state, a.reason, a.message, a.log_path FROM "
-	    "attempts a JOIN task_instances ti ON ti.id = a.task_instance_id "
-	    "WHERE ti.run_id = ? ORDER BY a.id", -1, &stmt, NULL) != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_int64(stmt, 1, run_id);
+	if ((tasks = test_tasks(cfg, st, run_id, cause)) == NULL)
+		return -1;
+	json_array_foreach(tasks, i, t) {
+		json_array_foreach(json_object_get(t, "attempts"), j, a) {
+			/* The task's name and stage go with each attempt. */
+			json_object_set(a, "task", json_object_get(t, "task"));
+			json_object_set(a, "stage", json_object_get(t,
+			    "stage"));
+			att = xreallocarray(att, natt + 1, sizeof *att);
+			att[natt++] = a;
+		}
+	}
+	if (natt > 0)
+		qsort(att, natt, sizeof *att, test_attempt_cmp);
 	arr = json_array();
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		const char *path = ctl_col(stmt, 6);
-
+	for (i = 0; i < natt; i++) {
+		a = att[i];
+		path = json_string_value(json_object_get(a, "log_path"));
+		state = json_string_value(json_object_get(a, "state"));
 		skipped = 0;
-		log = *path != '\0' ? test_log_read(path, &skipped) : NULL;
+		log = path != NULL && *path != '\0' ?
+		    test_log_read(path, &skipped) : NULL;
 		if (o != NULL) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:i, "
-			    "s:s, s:s?, s:s?, s:s?, s:I}", "task",
-			    ctl_col(stmt, 0), "stage", ctl_col(stmt, 1),
-			    "attempt", sqlite3_column_int(stmt, 2), "state",
-			    ctl_col(stmt, 3), "reason",
-			    sqlite3_column_text(stmt, 4) != NULL ?
-			    ctl_col(stmt, 4) : NULL, "message",
-			    sqlite3_column_text(stmt, 5) != NULL ?
-			    ctl_col(stmt, 5) : NULL, "log", log,
-			    "log_skipped", (json_int_t)skipped));
+			json_array_append_new(arr, json_pack("{s:O, s:O, s:O, "
+			    "s:s, s:O, s:O, s:s?, s:I}",
+			    "task", json_object_get(a, "task"),
+			    "stage", json_object_get(a, "stage"),
+			    "attempt", json_object_get(a, "attempt"),
+			    "state", state,
+			    "reason", json_object_get(a, "reason"),
+			    "message", json_object_get(a, "message"),
+			    "log", log, "log_skipped", (json_int_t)skipped));
 			free(log);
 			continue;
 		}
 		printf("\n==== %s (%s), attempt %d: %s%s%s ====\n",
-		    ctl_col(stmt, 0), ctl_col(stmt, 1),
-		    sqlite3_column_int(stmt, 2), ctl_color_on(ctl,
-		    ctl_col(stmt, 3)), ctl_col(stmt, 3), ctl_color_off(ctl));
+		    json_string_value(json_object_get(a, "task")),
+		    json_string_value(json_object_get(a, "stage")),
+		    (int)json_integer_value(json_object_get(a, "attempt")),
+		    ctl_color_on(ctl, state), state, ctl_color_off(ctl));
 		if (skipped > 0)
 			printf("[meshctl] the first %lld bytes of the log are "
 			    "left out (--keep keeps it whole)\n", skipped);
@@ -431,50 +498,46 @@ test_report(struct ctl *ctl, sqlite3 *db, int64_t run_id, json_t *o,
 		}
 		free(log);
 	}
+	free(att);
 	if (o != NULL)
 		json_object_set_new(o, "attempts", arr);
 	else
 		json_decref(arr);
-	sqlite3_finalize(stmt);
 
-	if (sqlite3_prepare_v2(db, "SELECT ti.task_id, c.name, c.severity, "
-	    "c.passed, c.observed, c.expectation FROM check_results c JOIN "
-	    "attempts a ON a.id = c.attempt_id JOIN task_instances ti ON "
-	    "ti.id = a.task_instance_id WHERE ti.run_id = ? ORDER BY c.id",
-	    -1, &stmt, NULL) != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_int64(stmt, 1, run_id);
 	arr = json_array();
-	while (sqlite3_step(stmt) == SQLITE_ROW) {
-		char	obs[32];
-
-		sev = sqlite3_column_int(stmt, 2);
-		passed = sqlite3_column_int(stmt, 3);
-		if (!passed && sev == MESHD_SEV_ERROR)
-			*check_failed = 1;
-		snprintf(obs, sizeof obs, "%g", sqlite3_column_double(stmt, 4));
-		if (o != NULL) {
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, "
-			    "s:b, s:f, s:s?}", "task", ctl_col(stmt, 0),
-			    "name", ctl_col(stmt, 1), "level",
-			    sev == MESHD_SEV_ERROR ? "error" : "warn",
-			    "passed", passed, "observed",
-			    sqlite3_column_double(stmt, 4),
-			    "expected", sqlite3_column_text(stmt, 5) != NULL ?
-			    ctl_col(stmt, 5) : NULL));
-			continue;
+	json_array_foreach(tasks, i, t) {
+		json_array_foreach(json_object_get(t, "checks"), j, c) {
+			sev = json_string_value(json_object_get(c, "severity"));
+			err = strcmp(sev, "error") == 0;
+			passed = json_is_true(json_object_get(c, "passed"));
+			exp = json_string_value(json_object_get(c,
+			    "expectation"));
+			if (!passed && err)
+				*check_failed = 1;
+			snprintf(obs, sizeof obs, "%g", json_number_value(
+			    json_object_get(c, "observed")));
+			if (o != NULL) {
+				json_array_append_new(arr, json_pack("{s:O, "
+				    "s:O, s:s, s:b, s:f, s:s?}",
+				    "task", json_object_get(t, "task"),
+				    "name", json_object_get(c, "check"),
+				    "level", sev, "passed", passed,
+				    "observed", json_number_value(
+				    json_object_get(c, "observed")),
+				    "expected", exp));
+				continue;
+			}
+			if (n++ == 0)
+				printf("\n%-16s %-24s %-5s %-6s %-14s %s\n",
+				    "TASK", "CHECK", "LEVEL", "PASSED",
+				    "OBSERVED", "EXPECTED");
+			printf("%-16s %-24s %-5s %s%-6s%s %-14s %s\n",
+			    json_string_value(json_object_get(t, "task")),
+			    json_string_value(json_object_get(c, "check")),
+			    sev, ctl_color_on(ctl, passed ? "success" : err ?
+			    "failed" : "up_for_retry"), passed ? "yes" : "no",
+			    ctl_color_off(ctl), obs, exp != NULL ? exp : "");
 		}
-		if (n++ == 0)
-			printf("\n%-16s %-24s %-5s %-6s %-14s %s\n", "TASK",
-			    "CHECK", "LEVEL", "PASSED", "OBSERVED",
-			    "EXPECTED");
-		printf("%-16s %-24s %-5s %s%-6s%s %-14s %s\n",
-		    ctl_col(stmt, 0), ctl_col(stmt, 1),
-		    sev == MESHD_SEV_ERROR ? "error" : "warn",
-		    ctl_color_on(ctl, passed ? "success" : sev ==
-		    MESHD_SEV_ERROR ? "failed" : "up_for_retry"),
-		    passed ? "yes" : "no", ctl_color_off(ctl), obs,
-		    ctl_col(stmt, 5));
 	}
 	if (o != NULL)
 		json_object_set_new(o, "checks", arr);
@@ -483,13 +546,8 @@ test_report(struct ctl *ctl, sqlite3 *db, int64_t run_id, json_t *o,
 		if (n == 0)
 			printf("\n(no checks recorded)\n");
 	}
-	rc = 0;
-	goto out;
-sqlfail:
-	set_cause(cause, "scratch state: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(stmt);
-	return rc;
+	json_decref(tasks);
+	return 0;
 }
 
 static int
@@ -663,7 +721,7 @@ cmd_test_exec(struct ctl *ctl, int argc, char **argv)
 			    (json_int_t)t->duration_us, "reason", t->reason));
 		}
 	}
-	if (test_report(ctl, state_sqlite(sc.st), sum->run_id, o,
+	if (test_report(ctl, &sc.cfg, sc.st, sum->run_id, o,
 	    &check_failed, &cause) != 0) {
 		ctl_error("%s", cause);
 		json_decref(o);

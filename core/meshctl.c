@@ -14,7 +14,6 @@
 #include "meshd/plugin.h"
 #include "ctl-broken.h"
 #include "meshctl.h"
-#include "request.h"
 
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_run_entry,
@@ -80,37 +79,6 @@ ctl_number(const char *name, const char *arg, long min, long max, long *out)
 	}
 	*out = v;
 	return 0;
-}
-
-int
-ctl_request(struct ctl *ctl, const char *kind, const char *job,
-    const char *key, const char *args, int64_t *id, pid_t *pid)
-{
-	struct state	*st;
-	char		*cause = NULL;
-	int		 rc = CTL_EXIT_OK;
-
-	if ((st = ctl_state(ctl, STATE_RDWR)) == NULL)
-		return CTL_EXIT_STATE;
-	if (request_add(st, kind, job, key, args, id, &cause) != 0) {
-		ctl_error("%s", cause);
-		free(cause);
-		rc = CTL_EXIT_STATE;
-	} else
-		*pid = request_poke(ctl->cfg->state_db);
-	state_close(st);
-	return rc;
-}
-
-const char *
-ctl_request_fate(pid_t pid)
-{
-	if (pid > 0)
-		return "meshd was told";
-	if (pid == 0)
-		return "recorded; meshd is not running and will apply it when "
-		    "it starts";
-	return "recorded; meshd will see it at its next wake-up";
 }
 
 int

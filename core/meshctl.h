@@ -85,21 +85,23 @@ struct job_def *ctl_find_job(const struct jobset *, const char *name);
  * -1 returned.  Defined in cmd-runs.c. */
 int	 ctl_state_job(struct ctl *, struct state *, const char *name,
 	    int64_t *id);
-/* Find the run (job, partition): 0 and *run_id, or -1 after printing
- * "job 'x' has no run for partition 'k'".  Defined in cmd-tasks.c. */
-int	 ctl_state_run(struct ctl *, struct state *, const char *job,
-	    const char *key, int64_t *run_id);
 /*
- * Record an operator's request (kind, job, key may be NULL) in the state
- * and poke the daemon.  On success returns CTL_EXIT_OK with *id and *pid
- * (the daemon's pid, 0 when none runs, -1 when it could not be told);
- * else prints why and returns CTL_EXIT_STATE.  Defined in meshctl.c.
+ * Do write action `name` (act.h) with the jobs `js` (NULL: none needed),
+ * for a verb that parsed its options into `args`: opens the state
+ * read-write (a dry run: read-only, or none if there is no state yet),
+ * asks act_do() and closes it.  The document (the caller owns it), or
+ * NULL after printing the error, one "meshctl: " line per line of it,
+ * with *rc set to read_exit_code() of its status, or to `conflict_rc` for
+ * a 409.  Defined in ctl-act.c.
  */
-int	 ctl_request(struct ctl *, const char *kind, const char *job,
-	    const char *key, const char *args, int64_t *id, pid_t *pid);
-/* "meshd was told" / "recorded; meshd is not running ..." for a pid from
- * ctl_request(). */
-const char *ctl_request_fate(pid_t pid);
+struct read_args;
+json_t	*ctl_act(struct ctl *, const struct jobset *js, const char *name,
+	    const struct read_args *args, int dry, int conflict_rc, int *rc);
+/* "meshd was told" / "recorded; meshd is not running ..." for the
+ * "meshd" field of an action's document. */
+const char *ctl_act_fate(const json_t *doc);
+/* read_args_add(), or print "too many options" and return -1. */
+int	 ctl_act_arg(struct read_args *, const char *name, const char *value);
 /* Print a JSON value to stdout, indented, with a newline; steals it. */
 void	 ctl_json_out(json_t *);
 /* A SQL text column as a C string ("" for NULL). */
@@ -129,12 +131,6 @@ void	ctl_progress_task_end(void *, const struct job_def *, const char *,
 	    int64_t, const char *, int, const char *, const char *, int64_t);
 void	ctl_progress_signal(int);
 const char *ctl_color_off(struct ctl *);
-
-/* Find a product of the catalog by name (*id): CTL_EXIT_OK, or after
- * printing "unknown product 'x' (products: a, b)" CTL_EXIT_USAGE (or
- * CTL_EXIT_STATE).  In cmd-products.c. */
-struct sqlite3;
-int	 ctl_product(struct sqlite3 *, const char *name, int64_t *id);
 
 /* Follow backfill `id` until it ends: a live bar on a terminal, else a
  * line at most every `interval` seconds.  CTL_EXIT_OK if it succeeded,

@@ -25,9 +25,40 @@ struct sqlite3_stmt;
  *	    struct read_error *);
  * Keep the list sorted by file, then by name.
  */
-#define READ_QUESTION_LIST						\
-	/* read-runs.c */						\
-	X(runs, "the runs of a job, newest partition first")
+#define READ_QUESTION_LIST \
+	/* read-alerts.c */ \
+	X(alerts, "alerts to the owning teams and their delivery, newest "\
+	    "first") \
+	/* read-backfills.c */ \
+	X(backfills, "backfills and their progress, newest first, or one") \
+	/* read-catalog.c */ \
+	X(catalog, "the data products by domain, with their quarantined "\
+	    "partitions and why") \
+	/* read-checks.c */ \
+	X(checks, "the quality checks of a product partition's build") \
+	/* read-dag.c */ \
+	X(dag, "the task graph of a job: tasks in run order and edges") \
+	/* read-jobs.c */ \
+	X(jobs, "every job: schedule, next fire, last runs, paused, "\
+	    "broken") \
+	/* read-lineage.c */ \
+	X(lineage, "where a product partition came from, or what it "\
+	    "fed: a graph") \
+	/* read-logs.c */ \
+	X(logs, "a chunk of the log of a task's attempt, to read or follow") \
+	/* read-next.c */ \
+	X(next, "a job's next fire times and the partitions they close") \
+	/* read-product.c */ \
+	X(product, "one data product: its card and partitions, newest "\
+	    "first")	\
+	X(products, "every data product: owner, freshness, counts") \
+	/* read-runs.c */ \
+	X(runs, "the runs of a job, newest partition first") \
+	/* read-status.c */ \
+	X(status, "meshd up or down, its health, the queue, running "\
+	    "attempts, broken jobs") \
+	/* read-tasks.c */ \
+	X(tasks, "the tasks of a run with their attempts and checks")
 
 #define X(n, s)								\
 	extern const struct read_param read_##n##_params[];		\
@@ -71,6 +102,11 @@ int	 read_since(const struct read_ctx *, const struct job_def *job,
  * "unknown job 'x'" if it is in neither. */
 int	 read_job(struct read_ctx *, const char *name, int64_t *id,
 	    const struct job_def **def, struct read_error *);
+/* The data product called `name`: its id; -1 with 404 "unknown product
+ * 'x' (products: a, b, ...)" naming the first twenty there are, or with
+ * 503.  Calls read_need_state().  In read-product.c. */
+int	 read_product_find(struct read_ctx *, const char *name, int64_t *id,
+	    struct read_error *);
 /* Is `utc` set in args? */
 int	 read_utc(const struct read_args *);
 

@@ -153,29 +153,6 @@ state_changed(struct state *st, int64_t *last)
 	return 1;
 }
 
-pid_t
-request_poke(const char *state_db)
-{
-	pid_t	 pid = state_lock_holder(state_db);
-	char	*path, c = 0;
-	int	 fd, ok;
-
-	if (pid <= 0)
-		return pid;
-	if (kill(pid, SIGUSR1) == 0)
-		return pid;
-	/* Another user's daemon: its wake-up FIFO, if we may write it. */
-	path = xasprintf("%s.wake", state_db);
-	fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	free(path);
-	if (fd == -1)
-		return -1;
-	/* Full: a wake-up is already pending. */
-	ok = write(fd, &c, 1) == 1 || errno == EAGAIN;
-	close(fd);
-	return ok ? pid : -1;
-}
-
 int
 request_run_succeeded(struct state *st, const char *job, const char *key,
     char **why, char **cause)

@@ -4,8 +4,8 @@
  * meshctl writes a request in one transaction and returns: it is durable
  * from then on, whether the daemon is up, down or restarting.  The daemon
  * carries out pending requests oldest first, and marks each done or
- * failed with a result text.  meshctl then pokes the daemon (SIGUSR1 to
- * the pid in the state's lock file) so that it acts at once.
+ * failed with a result text.  The writer then wakes the daemon
+ * (act_poke() in act.h) so that it acts at once.
  */
 #ifndef MESHD_REQUEST_H
 #define MESHD_REQUEST_H
@@ -63,9 +63,4 @@ struct job_def;
 int	request_check_trigger(struct state *, const struct job_def *,
 	    const struct request *, int64_t start, const char *key,
 	    char **why, char **cause);
-/* Poke the daemon holding the state's lock: SIGUSR1, or when it runs as
- * another user, a byte in its wake-up FIFO ("<state_db>.wake").  Returns
- * its pid, 0 if no daemon holds the lock, -1 if it could not be told. */
-pid_t	request_poke(const char *state_db);
-
 #endif

@@ -297,6 +297,20 @@ static const char *const steps[] = {
 	 * reached the interval; the watermark it resumes from reads this. */
 	"ALTER TABLE runs ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;\n"
 	"UPDATE runs SET scheduled = 1 WHERE \"trigger\" = 'schedule';\n",
+	/* Version 9: the read layer's product questions walk an index from
+	 * their cursor, O(page): a product's partitions newest first in one
+	 * state (`product --state`, the catalog's quarantined ones) by
+	 * (product_id, state, partition_key), which also answers the
+	 * counts by state the older (product_id, state) index did; the
+	 * published partitions whose rerun was quarantined by a partial
+	 * index; the catalog by (domain, name). */
+	"DROP INDEX product_partitions_product_state;\n"
+	"CREATE INDEX product_partitions_product_state_key\n"
+	"	ON product_partitions(product_id, state, partition_key);\n"
+	"CREATE INDEX product_partitions_rerun\n"
+	"	ON product_partitions(product_id, partition_key)\n"
+	"	WHERE rerun_run_id IS NOT NULL;\n"
+	"CREATE INDEX products_domain_name ON products(domain, name);\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

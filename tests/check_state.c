@@ -277,8 +277,10 @@ START_TEST(test_schema)
 	    "alert_outbox_job alert_outbox_pending "
 	    "attempts_task_instance backfill_partitions_state backfills_job "
 	    "backfills_state check_results_attempt metrics_attempt_name "
-	    "product_partitions_product_key product_partitions_product_state "
-	    "product_partitions_state requests_state run_inputs_product "
+	    "product_partitions_product_key "
+	    "product_partitions_product_state_key product_partitions_rerun "
+	    "product_partitions_state products_domain_name requests_state "
+	    "run_inputs_product "
 	    "runs_job_created runs_job_interval runs_job_partition runs_state "
 	    "task_instances_run_task");
 	ck_assert_sql_str(h, "SELECT group_concat(name || ':' || \"unique\", ' ')"

@@ -80,12 +80,12 @@ run_ctl 0 "dry run" backfill day --from 2001-01-01 --to 2001-01-05 --dry-run
 has "$T/out" "2001-01-03               run     no run yet" "lists each partition and its action"
 has "$T/out" "dry run: 5 partitions: 5 run" "sums up"
 run_ctl 0 "dry run --json" backfill day --from 2001-01-01 --to 2001-01-05 --dry-run --json --reverse
-eq "$(jq -r '.[0].partition + " " + .[0].action' "$T/out")" "2001-01-05 run" "--json parses; --reverse puts the newest first"
+eq "$(jq -r '.partitions[0].partition + " " + .partitions[0].action' "$T/out")" "2001-01-05 run" "--json parses; --reverse puts the newest first"
 
 # --- asked for while meshd is down: kept, and run when it starts
 touch "$T/fail-2001-01-03"
 run_ctl 0 "backfill with meshd down" backfill day --from 2001-01-01 --to 2001-01-05 --max-active-runs 2 --json
-eq "$(jq -r '.partitions' "$T/out")" "5" "--json says how many partitions"
+eq "$(jq -r '.total' "$T/out")" "5" "--json says how many partitions"
 eq "$(sql "SELECT state || ' ' || total FROM backfills WHERE id = 1")" "pending 5" "the backfill is a durable row"
 eq "$(sql "SELECT count(*) FROM backfill_partitions WHERE backfill_id = 1")" "5" "with every partition, created whole"
 eq "$(sql "SELECT kind || ' ' || state FROM requests")" "backfill pending" "and its request"
@@ -108,7 +108,7 @@ both=$(sql "SELECT count(*) FROM runs a JOIN jobs j ON j.id = a.job_id WHERE j.n
 run_ctl 1 "backfills ID shows a failed backfill" backfills 1
 has "$T/out" "failed:     2001-01-03" "and lists its failed partitions"
 run_ctl 0 "backfills --json" backfills --json
-eq "$(jq -r '.[0] | "\(.id) \(.state) \(.done)/\(.total) \(.failed)"' "$T/out")" "1 failed 5/5 1" "--json parses with the counts"
+eq "$(jq -r '.backfills[0] | "\(.id) \(.state) \(.done)/\(.total) \(.failed)"' "$T/out")" "1 failed 5/5 1" "--json parses with the counts"
 
 # --- clear --failed-only: just the failed tasks run again
 eq "$(tries day 2001-01-03)" "a:1 b:1 c:0" "before: a ran, b failed, c never ran"
@@ -151,7 +151,7 @@ has "$T/err" "backfill 2 has already ended (failed" "says it has ended"
 run_ctl 0 "trigger a slow partition" trigger slow --partition 2001-01-02
 waitsql "it is running" "running" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND r.partition_key = '2001-01-02'"
 run_ctl 0 "backfill over it" backfill slow --from 2001-01-01 --to 2001-01-04 --max-active-runs 4 --json
-bf=$(jq -r .backfill "$T/out")
+bf=$(jq -r .backfill_id "$T/out")
 waitsql "the running partition is waited for" "waits" "SELECT CASE WHEN reason LIKE 'already queued or running%' THEN 'waits' ELSE reason END FROM backfill_partitions WHERE backfill_id = $bf AND partition_key = '2001-01-02'"
 eq "$(sql "SELECT count(*) FROM attempts at JOIN task_instances t ON t.id = at.task_instance_id JOIN runs r ON r.id = t.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND r.partition_key = '2001-01-02'")" "1" "no second attempt of it started"
 waitsql "the others run" "3" "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow' AND r.partition_key <> '2001-01-02' AND r.state = 'running'"
@@ -185,7 +185,7 @@ fi
 
 # --- meshd killed mid-backfill: the next start takes it up where it was
 run_ctl 0 "a backfill to interrupt" backfill day --from 2001-01-13 --to 2001-01-24 --max-active-runs 2 --json
-bf=$(jq -r .backfill "$T/out")
+bf=$(jq -r .backfill_id "$T/out")
 waitsql "it is under way" "1" "SELECT n_success > 0 FROM backfills WHERE id = $bf"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
@@ -198,8 +198,8 @@ eq "$(sql "SELECT count(*) FROM backfill_partitions WHERE backfill_id = $bf AND 
 
 # --- 100,000 partitions in one request
 run_ctl 0 "100,000 hourly partitions in one request" backfill minute --from 2001-01-01T00:00 --to 2001-03-11T10:39 --max-active-runs 1 --json
-eq "$(jq -r .partitions "$T/out")" "100000" "all of them"
-bf=$(jq -r .backfill "$T/out")
+eq "$(jq -r .total "$T/out")" "100000" "all of them"
+bf=$(jq -r .backfill_id "$T/out")
 eq "$(sql "SELECT count(*) FROM backfill_partitions WHERE backfill_id = $bf")" "100000" "created whole"
 run_ctl 0 "cancel it" backfill cancel "$bf"
 waitsql "it ends cancelled" "cancelled" "SELECT state FROM backfills WHERE id = $bf"
@@ -216,7 +216,7 @@ catchup = "none";
 tasks = ( { id = "a"; plugin = "ok"; stage = "extract"; } );
 JOB
 run_ctl 0 "backfill a job meshd has not loaded" backfill late --from 2001-01-01 --to 2001-01-03 --json
-bf=$(jq -r .backfill "$T/out")
+bf=$(jq -r .backfill_id "$T/out")
 waitsql "it ends cancelled, not successful" "cancelled 3" "SELECT state || ' ' || n_cancelled FROM backfills WHERE id = $bf"
 has "$T/meshd.log" "backfill $bf: job late is no longer configured" "and meshd says why"
 

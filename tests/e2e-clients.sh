@@ -158,7 +158,7 @@ has "$T/err" "--offset 4096 for the next part" "stderr gives the next offset"
 run_ctl 0 "logs --all" logs ref current extract --all
 eq "$(stat -c %s "$T/out")" "$size" "--all prints the whole log"
 run_ctl 0 "logs --json" logs ref current extract --json
-eq "$(jq -r '[.size, .offset + .length, .truncated, (.log | length <= 1048576)] | map(tostring) | join(" ")' "$T/out")" "$size $size true true" "--json: size, offset, length, truncated, a bounded log"
+eq "$(jq -r '[.size, .next_offset, .offset > 0, .eof, (.text | length <= 1048576)] | map(tostring) | join(" ")' "$T/out")" "$size $size true true true" "--json: size, offset, next_offset, eof, a bounded log"
 run_ctl 0 "logs --follow of an ended attempt" logs ref current extract --follow
 out=$(stat -c %s "$T/out")
 if [ "$out" -le 1048576 ]; then ok "--follow starts from the same window ($out bytes)"; else fail "--follow printed $out bytes"; fi

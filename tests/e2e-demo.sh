@@ -46,7 +46,7 @@ eq "$(sql "SELECT ti.state FROM task_instances ti JOIN runs r ON r.id = ti.run_i
 run_ctl 0 "catalog" catalog
 has "$T/out" "ops.flights $day: max_delay (observed $max, expected <= $bound" "catalog says why"
 run_ctl 0 "catalog of one product" catalog ops.flights --json
-eq "$(jq -r "map(select(.partition == \"$day\")) | .[0].state" "$T/out")" "quarantined" "catalog --json parses"
+eq "$(jq -r ".partitions | map(select(.partition == \"$day\")) | .[0].state" "$T/out")" "quarantined" "catalog --json parses"
 test -n "$(ls "$T/state/staging/flights_daily/$day" 2>/dev/null)" && ok "quarantined staging kept for inspection" ||
     fail "staging of the quarantined partition is gone"
 

@@ -25,7 +25,7 @@ job ktm "0 0 * * *" "Asia/Kathmandu"
 job hourly "@hourly" "Europe/Berlin" 'start = "2024-10-27T00"; catchup = "all";'
 job leap "0 12 29 2 *" "UTC"
 
-utc_fires() { jq -r '[.[].fire_utc] | join(" ")' "$T/out"; }
+utc_fires() { jq -r '[.fires[].fire_us / 1000000 | floor | todate] | join(" ")' "$T/out"; }
 run_ctl 0 "next: Berlin spring forward" next berlin --from 2024-03-30T00:00:00Z -n 3 --json
 eq "$(utc_fires)" "2024-03-30T01:30:00Z 2024-03-31T01:00:00Z 2024-04-01T00:30:00Z" "02:30 in the gap runs at 03:00 CEST, the first instant after it"
 run_ctl 0 "next: Berlin fall back" next berlin --from 2024-10-26T00:00:00Z -n 3 --json
@@ -43,7 +43,7 @@ eq "$(utc_fires)" "2024-06-01T18:15:00Z" "Kathmandu midnight is 18:15 UTC"
 run_ctl 0 "next: 29 February" next leap --from 2001-01-01T00:00:00Z -n 2 --json
 eq "$(utc_fires)" "2004-02-29T12:00:00Z 2008-02-29T12:00:00Z" "29 February fires only in leap years"
 run_ctl 0 "next: hourly over fall back" next hourly --from 2024-10-26T23:30:00Z -n 4 --json
-eq "$(jq -r '[.[].partition] | join(" ")' "$T/out")" "2024-10-27T01 2024-10-27T02 2024-10-27T02+01:00 2024-10-27T03" "the repeated hour has two partitions with distinct keys"
+eq "$(jq -r '[.fires[].partition] | join(" ")' "$T/out")" "2024-10-27T01 2024-10-27T02 2024-10-27T02+01:00 2024-10-27T03" "the repeated hour has two partitions with distinct keys"
 
 run_ctl 0 "a run in the repeated hour" run hourly --partition "2024-10-27T02+01:00"
 eq "$(sql "SELECT (interval_start_us / 1000000) || '-' || (interval_end_us / 1000000) FROM runs")" "1729990800-1729994400" "its interval is 01:00-02:00 UTC"

@@ -65,7 +65,7 @@ run_ctl 0 "logs of extract" logs okjob 2001-01-02 extract
 has "$T/out" "hello from ok plugin stdout" "plugin stdout is in the attempt log"
 has "$T/out" "extracted 2001-01-02" "plugin log line is in the attempt log"
 run_ctl 0 "logs --json" logs okjob 2001-01-02 extract --json
-eq "$(jq -r '"\(.attempt) \(.state) " + (.log | contains("hello from ok plugin stdout") | tostring)' "$T/out")" "1 success true" "logs --json parses, with the log"
+eq "$(jq -r '"\(.attempt) \(.state) \(.done) " + (.text | contains("hello from ok plugin stdout") | tostring)' "$T/out")" "1 success true true" "logs --json parses, with the log"
 run_ctl 2 "logs --follow with --json" logs okjob 2001-01-02 extract --json --follow
 run_ctl 0 "same partition again" run okjob --partition 2001-01-02 --rerun
 eq "$(sql "SELECT count(*) || ' v' || max(version) FROM product_partitions")" "1 v2" "republish replaces, never duplicates"

@@ -94,7 +94,7 @@ has "$T/out" "  -> test.a 2001-01-03 v2  published; job down" "downstream: what 
 has "$T/out" "  -> test.c 2001-01-03 v1  stale; job oi" "including what is stale"
 has "$T/out" "    -> test.b 2001-01-03 v1  stale" "and onwards"
 run_ctl 0 "lineage --json" lineage test.b --partition 2001-01-03 --json
-eq "$(jq -r '[.product, (.inputs | length), .inputs[1].inputs[0].product] | map(tostring) | join(" ")' "$T/out")" "test.b 2 test.ok" "lineage --json parses, nested"
+eq "$(jq -r '.nodes as $n | [.product, ([.edges[] | select(.to == 0)] | length), ([.edges[] | select($n[.to].product == "test.a" and $n[.to].partition == "2001-01-03") | $n[.from].product] | join(","))] | map(tostring) | join(" ")' "$T/out")" "test.b 2 test.ok" "lineage --json: a graph, two inputs, and what the second read"
 run_ctl 0 "lineage --format dot" lineage test.b --partition 2001-01-03 --format dot
 has "$T/out" '"test.a 2001-01-03" -> "test.b 2001-01-03"' "dot edges point downstream"
 if command -v dot >/dev/null 2>&1; then

@@ -88,9 +88,9 @@ hasnt "$T/out" "previous version" "a file that was never valid is just broken"
 grep -E '^alpha +test +@daily' "$T/out" >/dev/null && ok "the working jobs are listed as usual" || fail "alpha is not listed as usual"
 has "$T/err" "1 broken job refused, the other 2 run" "stderr counts it"
 run_ctl 0 "meshctl jobs --json" jobs --json
-eq "$(jq -r '.[] | select(.job == "broken") | [.broken, .running_previous, (.errors | length >= 3), (.errors | map(.line) | contains([3, 4]))] | map(tostring) | join(" ")' "$T/out")" "true false true true" "--json: broken, not running a previous version, every error with its line"
-eq "$(jq -r '.[] | select(.job == "broken") | .error' "$T/out" | grep -c "^$T/jobs/broken.conf:[0-9]*: ")" "1" "--json: the first error, file:line"
-eq "$(jq -r '[.[] | select(.broken | not) | .job] | join(" ")' "$T/out")" "alpha beta" "--json: the others are not broken"
+eq "$(jq -r '.jobs[] | select(.job == "broken") | [.broken, .running_previous, (.errors | length >= 3), (.errors | map(.line) | contains([3, 4]))] | map(tostring) | join(" ")' "$T/out")" "true false true true" "--json: broken, not running a previous version, every error with its line"
+eq "$(jq -r '.jobs[] | select(.job == "broken") | .error' "$T/out" | grep -c "^$T/jobs/broken.conf:[0-9]*: ")" "1" "--json: the first error, file:line"
+eq "$(jq -r '[.jobs[] | select(.broken | not) | .job] | join(" ")' "$T/out")" "alpha beta" "--json: the others are not broken"
 run_ctl 0 "meshctl status" status
 has "$T/out" "jobs:     2 running, 1 broken: broken (meshctl jobs says why)" "status counts the broken job"
 run_ctl 0 "meshctl status --json" status --json
@@ -113,8 +113,8 @@ run_ctl 0 "jobs after the reload" jobs
 has "$T/out" "alpha                broken (running the previous version): $T/jobs/alpha.conf:" "shown as broken, running the previous version"
 has "$T/out" "broken               broken: " "the never-valid file stays just broken"
 run_ctl 0 "jobs --json after the reload" jobs --json
-eq "$(jq -r '.[] | select(.job == "alpha") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true true" "--json: running_previous"
-eq "$(jq -r '.[] | select(.job == "beta") | .broken' "$T/out")" "false" "beta, which reads alpha's product, is not refused for alpha's mistake"
+eq "$(jq -r '.jobs[] | select(.job == "alpha") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true true" "--json: running_previous"
+eq "$(jq -r '.jobs[] | select(.job == "beta") | .broken' "$T/out")" "false" "beta, which reads alpha's product, is not refused for alpha's mistake"
 hasnt "$T/meshd.log" "job 'beta'" "nor blamed in the log"
 run_ctl 0 "status after the reload" status
 has "$T/out" "alpha (running the previous version)" "status says so"
@@ -127,7 +127,7 @@ wait_for "beta keeps running too" 15 runs_are beta 4
 job alpha verify test.ok
 hup
 run_ctl 0 "jobs after the fix" jobs --json
-eq "$(jq -r '.[] | select(.job == "alpha") | .broken' "$T/out")" "false" "fixed: no longer broken"
+eq "$(jq -r '.jobs[] | select(.job == "alpha") | .broken' "$T/out")" "false" "fixed: no longer broken"
 echo "2001-01-06T00:00:01Z" >"$CLOCK"
 wait_for "the fixed job runs" 15 runs_are alpha 5
 eq "$(tasks_of alpha 2001-01-05)" "extract,publish,verify" "it is the new version that runs"
@@ -163,8 +163,8 @@ wait_for "the unrelated job runs" 15 runs_are uni 1
 has "$T/meshd.log" "cyca -> cycb -> cyca" "meshd logs the cycle"
 has "$T/meshd.log" "also built by job 'twin2'" "and the shared product"
 run_ctl 0 "jobs with errors between jobs" jobs --json
-eq "$(jq -r '[.[] | select(.broken) | .job] | join(" ")' "$T/out")" "cyca cycb orphan twin1 twin2" "jobs lists exactly the jobs involved as broken"
-eq "$(jq -r '.[] | select(.job == "orphan") | .error' "$T/out")" "$T/jobs/orphan.conf:3: job 'orphan': input 'test.nobody': no job builds this product" "each with its error"
+eq "$(jq -r '[.jobs[] | select(.broken) | .job] | join(" ")' "$T/out")" "cyca cycb orphan twin1 twin2" "jobs lists exactly the jobs involved as broken"
+eq "$(jq -r '.jobs[] | select(.job == "orphan") | .error' "$T/out")" "$T/jobs/orphan.conf:3: job 'orphan': input 'test.nobody': no job builds this product" "each with its error"
 eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name IN ('twin1', 'twin2', 'cyca', 'cycb', 'orphan')")" "0" "no refused job ran"
 # A new job on reload may not take a running job's product from it: both
 # are refused, and the running one keeps its previous version.
@@ -172,7 +172,7 @@ job thief check test.ok
 hup
 has "$T/meshd.log" "uni (running the previous version)" "the running producer keeps running its previous version"
 run_ctl 0 "jobs after a product is claimed twice" jobs --json
-eq "$(jq -r '.[] | select(.job == "thief") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true false" "the newcomer is refused"
+eq "$(jq -r '.jobs[] | select(.job == "thief") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true false" "the newcomer is refused"
 echo "2001-01-03T00:00:01Z" >"$CLOCK"
 wait_for "and the running producer keeps its schedule" 15 runs_are uni 2
 eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'thief'")" "0" "the newcomer never ran"
@@ -240,7 +240,7 @@ echo 'policies = { plugin_domains = { test = "/nonexistent"; }; };' >>"$T/meshd.
 hup
 has "$T/meshd.log" "(policy plugin_domains)" "the new policy refuses the previous version too"
 run_ctl 0 "jobs after the policy" jobs --json
-eq "$(jq -r '.[] | select(.job == "slow") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true false" "it no longer runs"
+eq "$(jq -r '.jobs[] | select(.job == "slow") | [.broken, .running_previous] | map(tostring) | join(" ")' "$T/out")" "true false" "it no longer runs"
 wait_for "the run in flight still finishes" 20 runs_are slow 1
 alive && ok "meshd is up" || fail "meshd died"
 stop_meshd

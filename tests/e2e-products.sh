@@ -113,10 +113,10 @@ has "$T/out" "tests@example.org" "with its owner"
 has "$T/out" "late 2 (1 unpublished)" "its freshness: 2 late, 1 still not published"
 has "$T/out" "2001-01-11 at " "its last published partition"
 run_ctl 0 "products --json" products --json
-eq "$(jq -r '.[] | select(.product == "test.ok") | [.domain, .owner, .last_published_partition, .freshness, .late_count, .late_unpublished, .quarantined, .freshness_seconds] | join(" ")' "$T/out")" \
+eq "$(jq -r '.products[] | select(.product == "test.ok") | [.domain, .owner, .last_published_partition, .freshness, .late_count, .late_unpublished, .counts.quarantined, .freshness_s] | join(" ")' "$T/out")" \
     "test tests@example.org 2001-01-11 late 2 1 1 3600" "products --json: domain, owner, last published, freshness, quarantined"
 run_ctl 0 "products --domain test" products --domain test --json
-eq "$(jq -r 'length' "$T/out")" "1" "--domain keeps the domain's products"
+eq "$(jq -r '.products | length' "$T/out")" "1" "--domain keeps the domain's products"
 run_ctl 0 "products --domain nope" products --domain nope
 has "$T/out" "no products of domain 'nope'" "an empty domain says so"
 
@@ -131,9 +131,13 @@ eq "$(jq -r '[.partitions[].partition] | join(" ")' "$T/out")" "2001-01-12 2001-
 eq "$(jq -r '[.partitions[] | (.late_us != null)] | map(tostring) | join(" ")' "$T/out")" "true false true" "each says whether it was late"
 eq "$(jq -r '[.checks[] | .check + ":" + (.passed | tostring)] | join(" ")' "$T/out")" "told_to_fail:false" "the newest build's checks"
 run_ctl 0 "product, a page of one" product test.ok --limit 1
-has "$T/out" "(more: meshctl product test.ok --before 2001-01-12)" "a page names the next"
-run_ctl 0 "product, the next page" product test.ok --limit 1 --before 2001-01-12 --json
-eq "$(jq -r '([.partitions[].partition] | join(" ")) + " " + .next_before' "$T/out")" "2001-01-11 2001-01-11" "--before gives the next page"
+has "$T/out" "(more partitions: meshctl product ... --cursor " "a page names the next"
+run_ctl 0 "product, a page of one --json" product test.ok --limit 1 --json
+cur=$(jq -r '.next_cursor' "$T/out")
+run_ctl 0 "product, the next page" product test.ok --limit 1 --cursor "$cur" --json
+eq "$(jq -r '([.partitions[].partition] | join(" ")) + " " + (.next_cursor != null | tostring)' "$T/out")" "2001-01-11 true" "--cursor gives the next page"
+run_ctl 2 "product, a forged cursor" product test.ok --cursor 'zz..'
+has "$T/err" "--cursor: 'zz..' is not a cursor" "a bad cursor is refused"
 run_ctl 0 "product --state" product test.ok --state quarantined --json
 eq "$(jq -r '[.partitions[].partition] | join(" ")' "$T/out")" "2001-01-12" "--state filters"
 run_ctl 2 "product: an unknown product" product test.nope

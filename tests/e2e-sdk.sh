@@ -131,7 +131,7 @@ run_ctl 0 "catalog --json" catalog --json
 eq "$(jq -r '.products[] | select(.product == "example.readings") | .rows' "$T/out")" \
     "8" "catalog: the product's row count is the publish stage's"
 run_ctl 0 "catalog example.readings --json" catalog example.readings --json
-eq "$(jq -r '.[] | select(.partition == "2001-01-01") | "\(.state) \(.rows) v\(.version)"' "$T/out")" \
+eq "$(jq -r '.partitions[] | select(.partition == "2001-01-01") | "\(.state) \(.rows) v\(.version)"' "$T/out")" \
     "published 8 v1" "catalog PRODUCT: the partition has its row count"
 run_ctl 0 "products --json" products --json
 run_ctl 0 "product example.readings" product example.readings
@@ -155,10 +155,10 @@ else
 	fail "the published partition changed after a quarantined rerun"
 fi
 run_ctl 0 "catalog example.readings --json" catalog example.readings --json
-eq "$(jq -r '.[] | select(.partition == "2001-01-01") | "\(.state) \(.rows) v\(.version) \(.rerun.state)"' "$T/out")" \
+eq "$(jq -r '.partitions[] | select(.partition == "2001-01-01") | "\(.state) \(.rows) v\(.version) \(.rerun.state)"' "$T/out")" \
     "published 8 v1 quarantined" \
     "catalog: still published (v1, 8 rows), the rerun quarantined beside it"
-jq -r '.[] | select(.partition == "2001-01-01") | .rerun.failed_checks' \
+jq -r '.partitions[] | select(.partition == "2001-01-01") | .rerun.failed_checks[] | "\(.check) (observed \(.observed)"' \
     "$T/out" >"$T/why"
 has "$T/why" "value_range (observed 1" "... with the rerun's failed check"
 run_ctl 0 "catalog example.readings" catalog example.readings
@@ -169,13 +169,24 @@ has "$T/out" "example.readings 2001-01-01 (rerun quarantined; the published vers
 run_ctl 0 "product example.readings --json" product example.readings --json
 eq "$(jq -r '.partitions[] | select(.partition == "2001-01-01") | "\(.state) \(.rerun.state)"' "$T/out")" \
     "published quarantined" "product --json: the same"
+# The rerun beside the published version, in the questions' own schemas.
+for q in product catalog; do
+	if [ "$q" = product ]; then a="product example.readings"; else a=catalog; fi
+	"$MESHCTL" $a --json >"$T/doc.json" 2>/dev/null
+	"$top_builddir/tests/read-schema" "$q" >"$T/schema.json"
+	/usr/bin/python3 "$top_srcdir/tests/read-validate.py" "$T/schema.json" "$T/doc.json" >"$T/verr" 2>&1 &&
+	    ok "$q --json with a quarantined rerun validates against its schema" ||
+	    { fail "$q --json with a quarantined rerun does not validate"; head -n 5 "$T/verr"; }
+done
+eq "$(jq -r '.products[] | select(.product == "example.readings") | .quarantined_partitions[] | "\(.partition) \(.state) \(.rerun) \(.failed_checks[0].check)"' "$T/doc.json")" \
+    "2001-01-01 published true value_range" "catalog --json: the rerun with its failed check"
 eq "$(sql "SELECT state || ' ' || version || ' ' || \"rows\" FROM product_partitions WHERE partition_key = '2001-01-01'")" \
     "published 1 8" "state: published, version 1, 8 rows"
 
 # A partition never published is quarantined outright.
 run_ctl 1 "2001-01-03 (a bad reading) fails" run template_readings --partition 2001-01-03
 run_ctl 0 "catalog example.readings --json" catalog example.readings --json
-eq "$(jq -r '.[] | select(.partition == "2001-01-03") | "\(.state) \(.rerun)"' "$T/out")" \
+eq "$(jq -r '.partitions[] | select(.partition == "2001-01-03") | "\(.state) \(.rerun)"' "$T/out")" \
     "quarantined null" "a first run that fails its checks is quarantined"
 test -e "$T/state/readings/2001-01-03.csv" &&
     fail "a quarantined partition was published" ||
@@ -186,7 +197,7 @@ test -e "$T/state/readings/2001-01-03.csv" &&
 cp "$top_srcdir/contrib/plugin-template/readings.csv" "$T/jobs/readings.csv"
 run_ctl 0 "rerun 2001-01-01 with good data" run template_readings --partition 2001-01-01
 run_ctl 0 "catalog example.readings --json" catalog example.readings --json
-eq "$(jq -r '.[] | select(.partition == "2001-01-01") | "\(.state) \(.rows) v\(.version) \(.rerun)"' "$T/out")" \
+eq "$(jq -r '.partitions[] | select(.partition == "2001-01-01") | "\(.state) \(.rows) v\(.version) \(.rerun)"' "$T/out")" \
     "published 8 v2 null" "a later publish replaces the version and clears the rerun"
 
 # ------------------------------------------------------------ warnings

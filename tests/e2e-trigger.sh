@@ -94,8 +94,8 @@ has "$T/out" "meshd:    up, pid $pid" "status names the daemon"
 
 # --- meshctl jobs: schedule, next fire, last run
 run_ctl 0 "jobs --json" jobs --json
-eq "$(jq -r '.[] | select(.job == "ref") | .last_state + " " + .last_partition' "$T/out")" "success current" "jobs shows the last run"
-eq "$(jq -r '.[] | select(.job == "day") | .schedule + " " + (.next_fire_utc // "none")' "$T/out")" "@daily none" "a job past its end fires no more"
+eq "$(jq -r '.jobs[] | select(.job == "ref") | .last_runs[0].state + " " + .last_runs[0].partition' "$T/out")" "success current" "jobs shows the last run"
+eq "$(jq -r '.jobs[] | select(.job == "day") | .schedule + " " + (.next_fire_us // "none" | tostring)' "$T/out")" "@daily none" "a job past its end fires no more"
 run_ctl 0 "jobs" jobs
 has "$T/out" "NEXT FIRE" "jobs prints a table"
 
