@@ -22,17 +22,12 @@
 
 #include <jansson.h>
 
+#include "act.h"
 #include "config.h"
 #include "http-int.h"
 #include "read.h"
 #include "util.h"
 
-#if defined(__has_include)
-#if __has_include("act.h")
-#include "act.h"
-#define HTTP_HAVE_ACT	1
-#endif
-#endif
 
 #define API_PREFIX	"/api/v1/"
 
@@ -40,20 +35,7 @@
 static int
 api_is_action(const char *name)
 {
-#ifdef HTTP_HAVE_ACT
 	return act_find(name) != NULL;
-#else
-	/* act.h (the write side) is not in this tree yet: the routes are
-	 * known, so that auth is enforced, but nothing is written. */
-	static const char *const names[] = { "trigger", "backfill",
-	    "backfill_cancel", "clear", "cancel", "pause", "unpause", NULL };
-	int	i;
-
-	for (i = 0; names[i] != NULL; i++)
-		if (strcmp(names[i], name) == 0)
-			return 1;
-	return 0;
-#endif
 }
 
 int
@@ -278,10 +260,8 @@ api_write(struct http_request *req, const char *name, struct http_reply *r)
 	struct read_args	 args = req->query;
 	struct read_error	 err;
 	struct api_strs		 strs = { NULL, 0 };
-#ifdef HTTP_HAVE_ACT
 	struct http_ctx		 c;
 	json_t			*doc;
-#endif
 
 	memset(&err, 0, sizeof err);
 	if (api_body_args(req, &args, &strs, &err) != 0) {
@@ -289,7 +269,6 @@ api_write(struct http_request *req, const char *name, struct http_reply *r)
 		strs_free(&strs);
 		return;
 	}
-#ifdef HTTP_HAVE_ACT
 	if (http_ctx_get(&c, 1, &err) != 0) {
 		api_fail(r, &err);
 		strs_free(&strs);
@@ -302,10 +281,6 @@ api_write(struct http_request *req, const char *name, struct http_reply *r)
 		json_decref(doc);
 	}
 	http_ctx_put(&c);
-#else
-	http_reply_error(r, 503, "%s: writes are not built into this meshd",
-	    name);
-#endif
 	strs_free(&strs);
 }
 

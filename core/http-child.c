@@ -33,9 +33,8 @@
 #include "config.h"
 #include "http-int.h"
 #include "job.h"
-#include "lock.h"
 #include "log.h"
-#include "policy.h"
+#include "read-jobs.h"
 #include "selfexec.h"
 #include "state.h"
 #include "util.h"
@@ -150,14 +149,6 @@ http_ctx_put(struct http_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
-#if defined(__has_include)
-#if __has_include("read-jobs.h")
-#include "read-jobs.h"
-#define HTTP_HAVE_READ_JOBS	1
-#endif
-#endif
-
-#ifdef HTTP_HAVE_READ_JOBS
 /* The read layer's: the same judging and health record as meshctl's. */
 static json_t *
 child_health(const struct meshd_config *cfg)
@@ -175,62 +166,6 @@ child_jobs(const struct meshd_config *cfg, struct jobset *js, json_t *health)
 	read_jobs_judged(cfg, js, &errs, health);
 	errlist_free(&errs);
 }
-#else
-/* meshd's health record, if the meshd holding the state wrote it. */
-static json_t *
-child_health(const struct meshd_config *cfg)
-{
-	char		*path;
-	json_t		*h;
-	json_error_t	 jerr;
-	pid_t		 pid;
-
-	if ((pid = state_lock_holder(cfg->state_db)) <= 0)
-		return NULL;
-	path = xasprintf("%s.health", cfg->state_db);
-	h = json_load_file(path, 0, &jerr);
-	free(path);
-	/* A file left by an earlier meshd says nothing of this one. */
-	if (h != NULL && (!json_is_object(h) || json_integer_value(
-	    json_object_get(h, "pid")) != (json_int_t)pid)) {
-		json_decref(h);
-		h = NULL;
-	}
-	return h;
-}
-
-/*
- * The jobs as meshd judges them (as meshctl's ctl_jobs_judged() does):
- * each file alone, the products of previous versions meshd still runs
- * counted as built, then the policies and the plugins' descriptors.
- */
-static void
-child_jobs(const struct meshd_config *cfg, struct jobset *js, json_t *health)
-{
-	struct errlist	  errs = ERRLIST_INIT;
-	const char	**ext = NULL;
-	json_t		 *b, *p;
-	size_t		  next = 0, i, k;
-
-	memset(js, 0, sizeof *js);
-	jobs_load_files(cfg, js, &errs);
-	json_array_foreach(health != NULL ? json_object_get(health,
-	    "broken_jobs") : NULL, i, b) {
-		if (!json_is_true(json_object_get(b, "running_previous")))
-			continue;
-		json_array_foreach(json_object_get(b, "products"), k, p) {
-			if (!json_is_string(p))
-				continue;
-			ext = xreallocarray(ext, next + 1, sizeof *ext);
-			ext[next++] = json_string_value(p);
-		}
-	}
-	jobs_link_ext(js, &errs, ext, next);
-	free(ext);
-	policy_check(cfg, js, POLICY_DROP | POLICY_PLUGINS, &errs);
-	errlist_free(&errs);
-}
-#endif
 
 /* A signature of a file or directory's identity and time: changes when it
  * is written or replaced. */

@@ -10,16 +10,10 @@
 
 #include <jansson.h>
 
+#include "act.h"
 #include "http-int.h"
 #include "read.h"
 #include "util.h"
-
-#if defined(__has_include)
-#if __has_include("act.h")
-#include "act.h"
-#define HTTP_HAVE_ACT	1
-#endif
-#endif
 
 #define ERROR_SCHEMA							\
 	"{\"type\":\"object\",\"required\":[\"error\"],"		\
@@ -74,7 +68,6 @@ query_params(const struct read_param *p)
 	return a;
 }
 
-#ifdef HTTP_HAVE_ACT
 /* A write's arguments, as a JSON object body (or form fields). */
 static json_t *
 body_schema(const struct read_param *p)
@@ -97,7 +90,6 @@ body_schema(const struct read_param *p)
 	return json_pack("{s:s, s:o, s:o}", "type", "object", "properties",
 	    props, "required", req);
 }
-#endif
 
 json_t *
 http_openapi(void)
@@ -106,12 +98,10 @@ http_openapi(void)
 	const struct read_question	*q;
 	json_t				*paths = json_object(), *doc, *errs;
 	char				*path;
-#ifdef HTTP_HAVE_ACT
 	static const int write_errs[] = { 400, 401, 403, 404, 409, 413, 503,
 	    0 };
 	const struct act_action		*a;
 	json_t				*body;
-#endif
 
 	for (q = read_questions; q->name != NULL; q++) {
 		path = xasprintf("/api/v1/%s", q->name);
@@ -127,7 +117,6 @@ http_openapi(void)
 		json_decref(errs);
 		free(path);
 	}
-#ifdef HTTP_HAVE_ACT
 	for (a = act_actions; a->name != NULL; a++) {
 		path = xasprintf("/api/v1/%s", a->name);
 		body = body_schema(a->params);
@@ -146,7 +135,6 @@ http_openapi(void)
 		json_decref(errs);
 		free(path);
 	}
-#endif
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:o}, "
 	    "s:{s:{s:s, s:{s:{s:{s:s}}}}}, s:{s:{s:s, s:s}}}}",
 	    "openapi", "3.1.0",
