@@ -43,7 +43,12 @@ schedule = "@daily";
 start = "2001-01-01";
 end = "2001-02-01";
 catchup = "none";
-tasks = ( { id = "a"; plugin = "ok"; stage = "check"; } );
+tasks = (
+  { id = "a"; plugin = "ok"; stage = "extract"; },
+  { id = "check"; plugin = "ok"; stage = "check"; after = [ "a" ]; },
+  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ];
+    product = "test.ok"; }
+);
 JOB
 
 # --- meshd.conf: errors at their line, before anything starts
@@ -122,7 +127,11 @@ $PY "$top_srcdir/tests/http-compare.py" "$URL" "$MESHCTL" \
       ["tasks?job=day&partition=2001-01-06&utc=1", ["-u", "tasks", "day", "2001-01-06", "--json"]],
       ["logs?job=ref&partition=current&task=check", ["logs", "ref", "current", "check", "--json"]],
       ["next?job=day&limit=3&from=2001-01-10T00:00:00Z", ["next", "day", "--count", "3", "--from", "2001-01-10T00:00:00Z", "--json"]],
-      ["dag?job=ref", ["dag", "ref", "--json"]]]' \
+      ["dag?job=ref", ["dag", "ref", "--json"]],
+      ["product?product=test.ok", ["product", "test.ok", "--json"]],
+      ["checks?product=test.ok&partition=2001-01-06", ["checks", "test.ok", "--partition", "2001-01-06", "--json"]],
+      ["lineage?product=test.ok&partition=2001-01-06", ["lineage", "test.ok", "--partition", "2001-01-06", "--json"]],
+      ["catalog?limit=1", ["catalog", "--limit", "1", "--json"]]]' \
     >"$T/cmp.out" 2>&1 || echo "FAIL - http-compare.py failed" >>"$T/cmp.out"
 while IFS= read -r l; do
 	case $l in
