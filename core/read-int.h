@@ -26,6 +26,8 @@ struct sqlite3_stmt;
  * Keep the list sorted by file, then by name.
  */
 #define READ_QUESTION_LIST						\
+	/* read-grid.c */						\
+	X(grid, "a page of a job's runs with the state of their tasks")	\
 	/* read-runs.c */						\
 	X(runs, "the runs of a job, newest partition first")
 
