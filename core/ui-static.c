@@ -108,7 +108,7 @@ const char ui_static_js[] =
 	"function mark(){var s=document.getElementById('token-state');"
 	"if(s)s.textContent=tok()?'token set':'';}\n"
 	"document.addEventListener('DOMContentLoaded',function(){\n"
-	"mark();\n"
+	"document.documentElement.setAttribute('data-js','1');mark();\n"
 	"var f=document.getElementById('token-form');\n"
 	"if(f)f.addEventListener('submit',function(ev){ev.preventDefault();"
 	"var i=document.getElementById('token');try{sessionStorage.setItem(K,"
