@@ -49,6 +49,49 @@ ui_missing(struct http_reply *r, const char *title, const char *q)
 	return 0;
 }
 
+/* A partition's failed checks: a list of {check, observed, expected},
+ * or a sentence. */
+static void
+ui_cat_failed(struct http_reply *r, json_t *fc)
+{
+	json_t	*c;
+	size_t	 i;
+
+	if (json_is_string(fc)) {
+		http_reply_printf(r, "<span class=\"failed-checks\">");
+		ui_text(r, json_string_value(fc));
+		http_reply_printf(r, "</span>");
+		return;
+	}
+	if (json_array_size(fc) == 0) {
+		http_reply_printf(r, "<span class=\"none\">no failed check "
+		    "recorded</span>");
+		return;
+	}
+	http_reply_printf(r, "<ul class=\"checks\">");
+	json_array_foreach(fc, i, c) {
+		http_reply_printf(r, "<li class=\"failed-check\" "
+		    "data-check=\"");
+		ui_text(r, ui_str(c, "check", ui_str(c, "name", "")));
+		http_reply_printf(r, "\"><b>");
+		ui_text(r, ui_str(c, "check", ui_str(c, "name", "")));
+		http_reply_printf(r, "</b>");
+		if (json_is_string(json_object_get(c, "severity"))) {
+			http_reply_printf(r, " (");
+			ui_text(r, ui_str(c, "severity", ""));
+			http_reply_printf(r, ")");
+		}
+		http_reply_printf(r, ": observed ");
+		ui_scalar(r, json_object_get(c, "observed"));
+		http_reply_printf(r, ", expected ");
+		ui_scalar(r, json_object_get(c, "expected") != NULL ?
+		    json_object_get(c, "expected") : json_object_get(c,
+		    "expectation"));
+		http_reply_printf(r, "</li>");
+	}
+	http_reply_printf(r, "</ul>");
+}
+
 int
 ui_catalog(struct read_ctx *ctx, const struct read_args *q,
     struct http_reply *r)
@@ -56,7 +99,7 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 	static const char *const counts[] = { "published", "quarantined",
 	    "building", "missing", "stale" };
 	struct read_error err;
-	json_t		*doc, *list, **v, *p, *qp, *c;
+	json_t		*doc, *list, **v, *p, *qp, *c, *cnt, *all;
 	const char	*dom = NULL;
 	size_t		 i, k, n;
 
@@ -99,26 +142,34 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 		http_reply_printf(r, "</td><td>");
 		ui_text(r, ui_str(p, "owner", "-"));
 		http_reply_printf(r, "</td><td>");
-		if ((c = json_object_get(p, "freshness_seconds")) == NULL)
-			c = json_object_get(p, "freshness");
+		if ((c = json_object_get(p, "freshness_s")) == NULL)
+			c = json_object_get(p, "freshness_seconds");
 		if (json_is_integer(c) && json_integer_value(c) > 0)
-			http_reply_printf(r, "%llds", (long long)
+			http_reply_printf(r, "%llds ", (long long)
 			    json_integer_value(c));
-		else
-			ui_scalar(r, c);
+		if (json_is_string(json_object_get(p, "freshness"))) {
+			http_reply_printf(r, "<span class=\"freshness%s\">",
+			    json_is_true(json_object_get(p, "late")) ?
+			    " late" : "");
+			ui_text(r, ui_str(p, "freshness", ""));
+			http_reply_printf(r, "</span>");
+		}
 		http_reply_printf(r, "</td><td>");
 		ui_text(r, ui_str(p, "contract_version", ui_str(p, "contract",
 		    "-")));
 		http_reply_printf(r, "</td><td>");
+		/* The counts by state, in an object or beside the rest. */
+		if ((cnt = json_object_get(p, "counts")) == NULL)
+			cnt = p;
 		for (k = 0; k < nitems(counts); k++)
-			if (json_integer_value(json_object_get(p, counts[k])) >
-			    0) {
+			if (json_integer_value(json_object_get(cnt,
+			    counts[k])) > 0) {
 				char	sb[48];
 
 				http_reply_printf(r, "<span class=\"badge %s\">"
 				    "%lld %s</span> ", ui_state(counts[k], sb,
 				    sizeof sb), (long long)json_integer_value(
-				    json_object_get(p, counts[k])), counts[k]);
+				    json_object_get(cnt, counts[k])), counts[k]);
 			}
 		http_reply_printf(r, "</td><td>");
 		ui_text(r, ui_str(p, "last_published_local", ui_str(p,
@@ -128,10 +179,21 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 	}
 	if (dom != NULL)
 		http_reply_printf(r, "</tbody></table></section>");
-	free(v);
 	http_reply_printf(r, "<h2>quarantined partitions</h2><ul "
 	    "class=\"quarantined\">");
-	json_array_foreach(ui_list(doc, "quarantined"), i, qp) {
+	/* Each product's quarantined partitions, or one list of all. */
+	all = json_array();
+	json_array_foreach(ui_list(doc, "quarantined"), i, qp)
+		json_array_append(all, qp);
+	for (i = 0; i < n; i++)
+		json_array_foreach(ui_list(v[i], "quarantined_partitions"), k,
+		    qp) {
+			qp = json_deep_copy(qp);
+			json_object_set_new(qp, "product", json_string(
+			    ui_str(v[i], "product", "")));
+			json_array_append_new(all, qp);
+		}
+	json_array_foreach(all, i, qp) {
 		http_reply_printf(r, "<li class=\"quarantined\" "
 		    "data-product=\"");
 		ui_text(r, ui_str(qp, "product", ""));
@@ -141,33 +203,31 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 		ui_cat_productlink(r, ui_str(qp, "product", ""));
 		http_reply_printf(r, " <b>");
 		ui_text(r, ui_str(qp, "partition", ""));
-		http_reply_printf(r, "</b>: <span class=\"failed-checks\">");
-		c = json_object_get(qp, "failed_checks");
-		if (json_is_string(c))
-			ui_text(r, json_string_value(c));
-		else if (c != NULL)
-			ui_json(r, c, 1);
-		else
-			http_reply_printf(r, "(no failed check recorded)");
-		http_reply_printf(r, "</span></li>");
+		http_reply_printf(r, "</b>%s: ", json_is_true(json_object_get(qp,
+		    "rerun")) ? " (rerun quarantined; the published version "
+		    "stays current)" : "");
+		ui_cat_failed(r, json_object_get(qp, "failed_checks"));
+		http_reply_printf(r, "</li>");
 	}
-	if (json_array_size(ui_list(doc, "quarantined")) == 0)
+	if (json_array_size(all) == 0)
 		http_reply_printf(r, "<li class=\"none\">none</li>");
 	http_reply_printf(r, "</ul>");
+	json_decref(all);
+	free(v);
 	json_decref(doc);
 	ui_foot(r);
 	return 0;
 }
 
-/* The failed checks of one quarantined partition. */
+/* The failed checks of one quarantined partition, from the checks
+ * question (for a product document without them). */
 static void
 ui_cat_checks(struct read_ctx *ctx, struct http_reply *r, const char *prod,
     const char *part)
 {
 	struct read_error err;
-	json_t		*doc, *c, *pass;
+	json_t		*doc, *c, *pass, *failed;
 	size_t		 i;
-	int		 n = 0;
 
 	if (read_find("checks") == NULL)
 		return;
@@ -178,123 +238,107 @@ ui_cat_checks(struct read_ctx *ctx, struct http_reply *r, const char *prod,
 		http_reply_printf(r, "</span>");
 		return;
 	}
-	http_reply_printf(r, "<ul class=\"checks\">");
+	failed = json_array();
 	json_array_foreach(ui_list(doc, "checks"), i, c) {
 		pass = json_object_get(c, "passed");
-		if (json_is_true(pass) || (json_is_integer(pass) &&
-		    json_integer_value(pass) != 0) || strcmp(ui_str(c,
-		    "state", ""), "passed") == 0)
-			continue;
-		n++;
-		http_reply_printf(r, "<li class=\"failed-check\" "
-		    "data-check=\"");
-		ui_text(r, ui_str(c, "check", ui_str(c, "name", "")));
-		http_reply_printf(r, "\"><b>");
-		ui_text(r, ui_str(c, "check", ui_str(c, "name", "")));
-		http_reply_printf(r, "</b> ");
-		ui_scalar(r, json_object_get(c, "severity"));
-		http_reply_printf(r, ": observed ");
-		ui_scalar(r, json_object_get(c, "observed"));
-		http_reply_printf(r, ", expected ");
-		ui_scalar(r, json_object_get(c, "expected") != NULL ?
-		    json_object_get(c, "expected") : json_object_get(c,
-		    "expectation"));
-		http_reply_printf(r, "</li>");
+		if (!json_is_true(pass) && !(json_is_integer(pass) &&
+		    json_integer_value(pass) != 0))
+			json_array_append(failed, c);
 	}
-	if (n == 0)
-		http_reply_printf(r, "<li class=\"none\">no failed check "
-		    "recorded</li>");
-	http_reply_printf(r, "</ul>");
+	ui_cat_failed(r, failed);
+	json_decref(failed);
 	json_decref(doc);
 }
 
 /*
- * The lineage document as a graph: every object with a "product" is a
- * node "PRODUCT PARTITION"; its "inputs"/"upstream" lead into it, its
- * "consumers"/"downstream" out of it.  The strings the nodes borrow are
- * kept in `keep`.
+ * Add a lineage document ({nodes: [{id, product, partition, state}],
+ * edges: [{from, to}]}, edges from an input to what was built from it)
+ * to the graph.  A node is "PRODUCT PARTITION"; the strings the graph
+ * borrows are kept in `keep`.
  */
-static const char *
-ui_cat_walk(struct ui_graph *g, json_t *keep, json_t *o, int depth)
+static void
+ui_cat_graph(struct ui_graph *g, json_t *keep, json_t *doc,
+    const char *prod, const char *part)
 {
-	static const char *const up[] = { "inputs", "upstream" };
-	static const char *const down[] = { "consumers", "downstream" };
-	const char	*id = NULL, *cid;
-	json_t		*s, *c, *kids;
-	size_t		 i, k, n, at;
-	char		*t;
+	json_t		*n, *e, *ids = json_object(), *s;
+	const char	*a, *b;
+	char		*t, key[32];
+	size_t		 i, at;
 
-	if (depth > 32 || !json_is_object(o))
-		return NULL;
-	if (ui_str(o, "product", NULL) != NULL) {
-		t = xasprintf("%s %s", ui_str(o, "product", ""),
-		    ui_str(o, "partition", ""));
+	json_array_foreach(ui_list(doc, "nodes"), i, n) {
+		t = xasprintf("%s %s", ui_str(n, "product", ""),
+		    ui_str(n, "partition", ""));
 		json_array_append_new(keep, s = json_string(t));
 		free(t);
-		id = json_string_value(s);
-		at = ui_graph_node(g, id, NULL);
-		if (g->v[at].href == NULL) {
-			t = xasprintf("/ui/product?product=%s",
-			    ui_str(o, "product", ""));
-			json_array_append_new(keep, s = json_string(t));
-			free(t);
-			/* Escaped when drawn; product names are [a-z0-9._]
-			 * in practice, and anything else is still safe
-			 * in the attribute, if not a working link. */
-			g->v[at].href = json_string_value(s);
-			g->v[at].state = ui_str(o, "state", NULL);
-			g->v[at].kind = "product";
-		}
+		snprintf(key, sizeof key, "%lld", (long long)
+		    json_integer_value(json_object_get(n, "id")));
+		json_object_set(ids, key, s);
+		at = ui_graph_node(g, json_string_value(s), NULL);
+		if (g->v[at].href != NULL)
+			continue;
+		t = xasprintf("/ui/product?product=%s", ui_str(n, "product",
+		    ""));
+		json_array_append_new(keep, s = json_string(t));
+		free(t);
+		/* Escaped when drawn, like every attribute. */
+		g->v[at].href = json_string_value(s);
+		g->v[at].state = ui_str(n, "state", NULL);
+		g->v[at].kind = strcmp(ui_str(n, "product", ""), prod) == 0 &&
+		    strcmp(ui_str(n, "partition", ""), part) == 0 ?
+		    "product focus" : "product";
 	}
-	/* Children in a list, or one child as an object. */
-	for (k = 0; k < 4; k++) {
-		kids = json_object_get(o, k < 2 ? up[k] : down[k - 2]);
-		n = json_is_array(kids) ? json_array_size(kids) :
-		    json_is_object(kids) ? 1 : 0;
-		for (i = 0; i < n; i++) {
-			c = json_is_array(kids) ? json_array_get(kids, i) :
-			    kids;
-			if ((cid = ui_cat_walk(g, keep, c, depth + 1)) ==
-			    NULL || id == NULL)
-				continue;
-			if (k < 2)
-				ui_graph_edge(g, cid, id);
-			else
-				ui_graph_edge(g, id, cid);
-		}
+	json_array_foreach(ui_list(doc, "edges"), i, e) {
+		snprintf(key, sizeof key, "%lld", (long long)
+		    json_integer_value(json_object_get(e, "from")));
+		a = json_string_value(json_object_get(ids, key));
+		snprintf(key, sizeof key, "%lld", (long long)
+		    json_integer_value(json_object_get(e, "to")));
+		b = json_string_value(json_object_get(ids, key));
+		if (a != NULL && b != NULL)
+			ui_graph_edge(g, a, b);
 	}
-	return id;
+	json_decref(ids);
 }
 
+/* The lineage of one partition, up to its sources and down to what was
+ * built from it, as one graph. */
 static void
 ui_cat_lineage(struct read_ctx *ctx, struct http_reply *r, const char *prod,
     const char *part)
 {
+	static const char *const dirs[] = { "upstream", "downstream" };
 	struct read_error err;
 	struct ui_graph	 g = { 0 };
 	json_t		*doc, *keep;
+	size_t		 i;
 
 	http_reply_printf(r, "<h2>lineage of ");
 	ui_text(r, part);
-	http_reply_printf(r, "</h2>");
+	http_reply_printf(r, ", up and down</h2>");
 	if (read_find("lineage") == NULL) {
 		http_reply_printf(r, "<p class=\"none\">this build has no "
 		    "lineage question</p>");
 		return;
 	}
-	if ((doc = ui_ask(ctx, &err, "lineage", "product", prod, "partition",
-	    part, (char *)NULL)) == NULL) {
-		http_reply_printf(r, "<p class=\"error\">");
-		ui_text(r, err.message);
-		http_reply_printf(r, "</p>");
-		return;
-	}
 	keep = json_array();
-	ui_cat_walk(&g, keep, doc, 0);
+	for (i = 0; i < nitems(dirs); i++) {
+		if ((doc = ui_ask(ctx, &err, "lineage", "product", prod,
+		    "partition", part, "direction", dirs[i],
+		    (char *)NULL)) == NULL) {
+			http_reply_printf(r, "<p class=\"error\">");
+			ui_text(r, err.message);
+			http_reply_printf(r, "</p>");
+			continue;
+		}
+		ui_cat_graph(&g, keep, doc, prod, part);
+		if (json_is_true(json_object_get(doc, "truncated")))
+			http_reply_printf(r, "<p class=\"muted\">%s: truncated"
+			    "</p>", dirs[i]);
+		json_decref(doc);
+	}
 	ui_svg(r, &g, "lineage");
 	ui_graph_free(&g);
 	json_decref(keep);
-	json_decref(doc);
 }
 
 int
@@ -304,6 +348,7 @@ ui_product(struct read_ctx *ctx, const struct read_args *q,
 	struct read_error err;
 	const char	*prod = read_arg(q, "product");
 	const char	*part = read_arg(q, "partition");
+	const char	*cursor = read_arg(q, "cursor");
 	const char	*st, *key;
 	json_t		*doc, *card, *pp;
 	char		 sb[48];
@@ -318,13 +363,16 @@ ui_product(struct read_ctx *ctx, const struct read_args *q,
 	}
 	if (read_find("product") == NULL)
 		return ui_missing(r, prod, "product");
-	if ((doc = ui_ask(ctx, &err, "product", "product", prod,
-	    (char *)NULL)) == NULL)
+	if ((doc = ui_ask(ctx, &err, "product", "product", prod, "cursor",
+	    cursor, (char *)NULL)) == NULL)
 		return ui_fail(r, prod, &err);
 	ui_head(r, prod, "catalog");
 	card = json_deep_copy(doc);
 	json_object_del(card, "partitions");
 	json_object_del(card, "next_cursor");
+	json_object_del(card, "checks");
+	json_object_del(card, "checks_more");
+	json_object_del(card, "checks_partition");
 	ui_json(r, card, 0);
 	json_decref(card);
 	http_reply_printf(r, "<h2>partitions</h2><table class=\"partitions\">"
@@ -333,12 +381,12 @@ ui_product(struct read_ctx *ctx, const struct read_args *q,
 	json_array_foreach(ui_list(doc, "partitions"), i, pp) {
 		key = ui_str(pp, "partition", "");
 		st = ui_str(pp, "state", "");
+		if (part == NULL && strcmp(st, "published") == 0)
+			part = ui_str(doc, "last_published_partition", key);
 		/* A published partition whose rerun was quarantined. */
 		if (strcmp(ui_str(json_object_get(pp, "rerun"), "state", ""),
 		    "quarantined") == 0)
 			st = "quarantined";
-		if (part == NULL && strcmp(st, "published") == 0)
-			part = key;
 		http_reply_printf(r, "<tr class=\"partition %s\" "
 		    "data-partition=\"", ui_state(st, sb, sizeof sb));
 		ui_text(r, key);
@@ -352,7 +400,13 @@ ui_product(struct read_ctx *ctx, const struct read_args *q,
 		http_reply_printf(r, "</td><td>");
 		ui_scalar(r, json_object_get(pp, "rows"));
 		http_reply_printf(r, "</td><td>");
-		if (strcmp(st, "quarantined") == 0 && nq++ < UI_CHECKS_MAX)
+		if (json_is_array(json_object_get(pp, "failed_checks"))) {
+			if (json_array_size(json_object_get(pp,
+			    "failed_checks")) > 0)
+				ui_cat_failed(r, json_object_get(pp,
+				    "failed_checks"));
+		} else if (strcmp(st, "quarantined") == 0 &&
+		    nq++ < UI_CHECKS_MAX)
 			ui_cat_checks(ctx, r, prod, key);
 		http_reply_printf(r, "</td></tr>");
 	}

@@ -24,10 +24,11 @@ ui_home_runlink(struct http_reply *r, const char *job, const char *part)
 	ui_url(r, part);
 }
 
-/* The last runs of one job as squares, newest first. */
+/* The last runs of one job as squares, newest first: the jobs
+ * document's last_runs, or a page of the runs question. */
 static void
 ui_home_squares(struct read_ctx *ctx, struct http_reply *r,
-    const char *job)
+    const char *job, json_t *last)
 {
 	struct read_error err;
 	json_t		*doc, *run;
@@ -35,7 +36,9 @@ ui_home_squares(struct read_ctx *ctx, struct http_reply *r,
 	char		 lim[16], sb[48];
 
 	snprintf(lim, sizeof lim, "%d", UI_HOME_RUNS);
-	if ((doc = ui_ask(ctx, &err, "runs", "job", job, "limit", lim,
+	if (json_is_array(last))
+		doc = json_pack("{s:O}", "runs", last);
+	else if ((doc = ui_ask(ctx, &err, "runs", "job", job, "limit", lim,
 	    (char *)NULL)) == NULL) {
 		/* A job that never ran is no error here. */
 		if (err.status != 404) {
@@ -120,11 +123,12 @@ ui_home(struct read_ctx *ctx, const struct read_args *q,
 	struct read_error err;
 	json_t		*doc = NULL, *list, **v, *job;
 	const char	*dom = NULL, *name, *err1;
+	const char	*cursor = read_arg(q, "cursor");
 	size_t		 i, n;
 
-	(void)q;
 	if (read_find("jobs") != NULL) {
-		if ((doc = ui_ask(ctx, &err, "jobs", (char *)NULL)) == NULL)
+		if ((doc = ui_ask(ctx, &err, "jobs", "cursor", cursor,
+		    (char *)NULL)) == NULL)
 			return ui_fail(r, "jobs", &err);
 		list = ui_list(doc, "jobs");
 	} else
@@ -184,11 +188,19 @@ ui_home(struct read_ctx *ctx, const struct read_args *q,
 			ui_text(r, err1 != NULL ? err1 : "refused");
 			http_reply_printf(r, "</span>");
 		} else
-			ui_home_squares(ctx, r, name);
+			ui_home_squares(ctx, r, name, json_object_get(job,
+			    "last_runs"));
 		http_reply_printf(r, "</td></tr>");
 	}
 	if (dom != NULL)
 		http_reply_printf(r, "</tbody></table></section>");
+	/* The jobs question pages by name: more jobs after these. */
+	if (ui_str(doc, "next_cursor", NULL) != NULL) {
+		http_reply_printf(r, "<p class=\"pager\"><a class=\"older\" "
+		    "href=\"/?cursor=");
+		ui_url(r, ui_str(doc, "next_cursor", ""));
+		http_reply_printf(r, "\">more jobs</a></p>");
+	}
 	free(v);
 	json_decref(doc);
 	ui_foot(r);
