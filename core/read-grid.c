@@ -46,6 +46,7 @@ const char read_grid_schema[] =
 	"\"cancelled\"]},"
 	"\"trigger\":{\"type\":\"string\"},"
 	"\"created_local\":{\"type\":\"string\"},"
+	"\"waiting_for\":{\"type\":\"string\"},"
 	"\"tasks\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 	"\"required\":[\"task\",\"state\",\"tries\",\"max_tries\"],"
 	"\"additionalProperties\":false,\"properties\":{"
@@ -96,9 +97,9 @@ read_grid_one(struct read_ctx *ctx, const struct job_def *job,
 	int		 rc;
 
 	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), "SELECT id, "
-	    "partition_key, state, \"trigger\", created_us, started_us "
-	    "FROM runs WHERE job_id = ?1 AND partition_key = ?2", -1, &stmt,
-	    NULL);
+	    "partition_key, state, \"trigger\", created_us, started_us, "
+	    "waiting_for FROM runs WHERE job_id = ?1 AND partition_key = ?2",
+	    -1, &stmt, NULL);
 	if (rc != SQLITE_OK)
 		return read_fail_state(err, ctx->st);
 	sqlite3_bind_int64(stmt, 1, job_id);
@@ -115,6 +116,12 @@ read_grid_one(struct read_ctx *ctx, const struct job_def *job,
 		    sqlite3_column_int64(stmt, 4), a, sizeof a),
 		    "started_local", read_time_local(ctx->utc, job,
 		    sqlite3_column_int64(stmt, 5), b, sizeof b)));
+		/* As the runs question says it: a queued run held back by
+		 * its inputs says by which. */
+		if (strcmp(read_col(stmt, 2), "queued") == 0 &&
+		    sqlite3_column_type(stmt, 6) != SQLITE_NULL)
+			json_object_set_new(json_array_get(runs, 0),
+			    "waiting_for", json_string(read_col(stmt, 6)));
 	} else if (rc == SQLITE_DONE)
 		read_fail(err, 404, "job '%s' has no run of partition '%s'",
 		    job != NULL ? job->name : "?", partition);

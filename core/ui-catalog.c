@@ -276,13 +276,20 @@ ui_cat_graph(struct ui_graph *g, json_t *keep, json_t *doc,
 		at = ui_graph_node(g, json_string_value(s), NULL);
 		if (g->v[at].href != NULL)
 			continue;
+		/* The document goes before the drawing: keep what the node
+		 * shows. */
+		json_array_append(keep, json_object_get(n, "product"));
+		json_array_append(keep, json_object_get(n, "partition"));
+		json_array_append(keep, json_object_get(n, "state"));
+		g->v[at].label = ui_str(n, "product", "");
+		g->v[at].sub = ui_str(n, "partition", "");
 		t = xasprintf("/ui/product?product=%s", ui_str(n, "product",
 		    ""));
 		json_array_append_new(keep, s = json_string(t));
 		free(t);
 		/* Escaped when drawn, like every attribute. */
 		g->v[at].href = json_string_value(s);
-		g->v[at].state = ui_str(n, "state", NULL);
+		g->v[at].state = json_string_value(json_object_get(n, "state"));
 		g->v[at].kind = strcmp(ui_str(n, "product", ""), prod) == 0 &&
 		    strcmp(ui_str(n, "partition", ""), part) == 0 ?
 		    "product focus" : "product";

@@ -79,6 +79,7 @@ void	 ui_json(struct http_reply *, const json_t *, int depth);
 struct ui_node {
 	const char	*id;		/* borrowed; unique in the graph */
 	const char	*label;		/* borrowed; shown, escaped */
+	const char	*sub;		/* borrowed; second line or NULL */
 	const char	*state;		/* borrowed; colour class or NULL */
 	const char	*href;		/* borrowed; link or NULL */
 	const char	*kind;		/* borrowed; extra class or NULL */
@@ -93,8 +94,8 @@ struct ui_graph {
 	int		 nlayers;	/* set by ui_layout() */
 	double		 width, height;
 };
-#define UI_NODE_W	150
-#define UI_NODE_H	32
+#define UI_NODE_W	170
+#define UI_NODE_H	40
 #define UI_GAP_X	70
 #define UI_GAP_Y	18
 #define UI_MARGIN	10

@@ -92,6 +92,8 @@ ui_run_dag(struct http_reply *r, json_t *doc, json_t *run, char hrefs[][80],
 		json_array_foreach(json_object_get(run, "tasks"), j, ti)
 			if (strcmp(ui_str(ti, "task", ""), g.v[k].id) == 0)
 				g.v[k].state = ui_str(ti, "state", NULL);
+		g.v[k].sub = strcmp(g.v[k].state, "none") != 0 ?
+		    g.v[k].state : "not yet";
 		if (i < nhrefs) {
 			snprintf(hrefs[i], sizeof hrefs[i], "#task-%zu", i);
 			g.v[k].href = hrefs[i];
@@ -145,7 +147,13 @@ ui_run(struct read_ctx *ctx, const struct read_args *q,
 	ui_text(r, ui_str(run, "trigger", ""));
 	http_reply_printf(r, ", created ");
 	ui_text(r, ui_str(run, "created_local", ""));
-	http_reply_printf(r, ")</p><div class=\"actions\">");
+	http_reply_printf(r, ")");
+	if (ui_str(run, "waiting_for", NULL) != NULL) {
+		http_reply_printf(r, "; <span class=\"waiting\">waiting for ");
+		ui_text(r, ui_str(run, "waiting_for", NULL));
+		http_reply_printf(r, "</span>");
+	}
+	http_reply_printf(r, "</p><div class=\"actions\">");
 	ui_action(r, "clear", "clear", "<input name=\"task\" "
 	    "placeholder=\"task (default: all)\"><label><input "
 	    "type=\"checkbox\" name=\"failed_only\" value=\"1\">failed only"

@@ -170,7 +170,7 @@ ui_layout(struct ui_graph *g)
 	free(key);
 }
 
-/* A label cut to what fits in a node (about 19 characters; UTF-8
+/* A label cut to what fits in a node (about 22 characters; UTF-8
  * sequences are not cut in the middle); the whole is in <title>. */
 static void
 ui_svg_label(struct http_reply *r, const char *s)
@@ -178,11 +178,11 @@ ui_svg_label(struct http_reply *r, const char *s)
 	char	buf[64];
 	size_t	n = strlen(s);
 
-	if (n <= 19) {
+	if (n <= 22) {
 		ui_text(r, s);
 		return;
 	}
-	n = 17;
+	n = 20;
 	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
 		n--;
 	memcpy(buf, s, n);
@@ -243,6 +243,10 @@ ui_svg(struct http_reply *r, struct ui_graph *g, const char *cls)
 		}
 		http_reply_printf(r, "<title>");
 		ui_text(r, a->label);
+		if (a->sub != NULL) {
+			http_reply_printf(r, " ");
+			ui_text(r, a->sub);
+		}
 		if (a->state != NULL) {
 			http_reply_printf(r, ": ");
 			ui_text(r, a->state);
@@ -250,10 +254,17 @@ ui_svg(struct http_reply *r, struct ui_graph *g, const char *cls)
 		http_reply_printf(r, "</title><rect x=\"%.1f\" y=\"%.1f\" "
 		    "width=\"%d\" height=\"%d\" rx=\"5\"/><text x=\"%.1f\" "
 		    "y=\"%.1f\">", a->x, a->y, UI_NODE_W, UI_NODE_H,
-		    a->x + UI_NODE_W / 2.0, a->y + UI_NODE_H / 2.0 + 4);
+		    a->x + UI_NODE_W / 2.0, a->y + (a->sub != NULL ? 17.0 :
+		    UI_NODE_H / 2.0 + 4));
 		ui_svg_label(r, a->label);
-		http_reply_printf(r, "</text>%s</g>", a->href != NULL ?
-		    "</a>" : "");
+		http_reply_printf(r, "</text>");
+		if (a->sub != NULL) {
+			http_reply_printf(r, "<text class=\"sub\" x=\"%.1f\" "
+			    "y=\"%.1f\">", a->x + UI_NODE_W / 2.0, a->y + 32.0);
+			ui_svg_label(r, a->sub);
+			http_reply_printf(r, "</text>");
+		}
+		http_reply_printf(r, "%s</g>", a->href != NULL ? "</a>" : "");
 	}
 	http_reply_printf(r, "</svg>");
 }

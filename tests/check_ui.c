@@ -250,7 +250,7 @@ START_TEST(test_svg)
 	ck_assert_int_eq(count("<check>"), 0);
 	/* Cut in the node, whole in its title. */
 	ck_assert_int_eq(count("<title>a label much longer than a node"), 1);
-	ck_assert_int_eq(count(">a label much long\xe2\x80\xa6</text>"), 1);
+	ck_assert_int_eq(count(">a label much longer \xe2\x80\xa6</text>"), 1);
 	ck_assert_int_eq(count("data-layers=\"3\""), 1);
 	ui_graph_free(&g);
 }

@@ -207,6 +207,12 @@ if dump "/ui/run?job=flights_daily&partition=$held" run; then
 	grep -qF 'quality check failed: max_delay' "$T/run.html" &&
 	    ok "the failed check's reason is shown" || fail "no reason on the run page"
 fi
+if dump "/ui/run?job=analytics_daily&partition=$held" waiting; then
+	grep -qF "waiting for ops.flights $held (quarantined)" "$T/waiting.html" &&
+	    ok "the analytics day says it waits for the quarantined day" ||
+	    fail "the analytics day's page does not say what it waits for"
+	eq "$(q waiting 'g.node.state-none')" 3 "its tasks are drawn not yet run"
+fi
 if dump "/ui/run?job=airports&partition=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E" hostile; then
 	eq "$(q hostile img)" 0 "a hostile partition's run page injects nothing"
 	eq "$(q hostile 'g.node')" "$("$MESHCTL" dag airports --json | jq '.tasks | length')" \
