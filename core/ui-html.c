@@ -204,6 +204,12 @@ ui_json_value(struct http_reply *r, const char *key, const json_t *v,
 		    ui_state(json_string_value(v), b, sizeof b));
 		ui_text(r, json_string_value(v));
 		http_reply_printf(r, "</span>");
+	} else if (json_is_boolean(v) && strcmp(key, "passed") == 0) {
+		/* A check: a failed one stands out. */
+		http_reply_printf(r, "<span class=\"badge %s\">%s</span>",
+		    json_is_true(v) ? "check-passed state-success" :
+		    "check-failed state-failed",
+		    json_is_true(v) ? "passed" : "FAILED");
 	} else if (json_is_object(v) || json_is_array(v))
 		ui_json(r, v, depth + 1);
 	else

@@ -9,6 +9,10 @@
 
 #include "ui-int.h"
 
+/* How much of each task's log the page shows. */
+#define UI_LOG_LINES	"40"
+#define UI_LOG_BYTES	"65536"
+
 /* The log text of a logs document: its "log", "text" or "content"
  * string, or those of each of its attempts, in <pre class="log">. */
 static int
@@ -51,8 +55,10 @@ ui_run_logs(struct read_ctx *ctx, struct http_reply *r, const char *job,
 	http_reply_printf(r, "<div class=\"logs\" data-task=\"");
 	ui_text(r, task);
 	http_reply_printf(r, "\"><h4>log</h4>");
+	/* The end of the latest attempt's log: a page, not the history. */
 	if ((doc = ui_ask(ctx, &err, "logs", "job", job, "partition", part,
-	    "task", task, (char *)NULL)) == NULL) {
+	    "task", task, "tail", UI_LOG_LINES, "limit_bytes", UI_LOG_BYTES,
+	    (char *)NULL)) == NULL) {
 		http_reply_printf(r, "<p class=\"none\">");
 		ui_text(r, err.message);
 		http_reply_printf(r, "</p>");
@@ -61,7 +67,14 @@ ui_run_logs(struct read_ctx *ctx, struct http_reply *r, const char *job,
 			ui_json(r, doc, 0);
 		json_decref(doc);
 	}
-	http_reply_printf(r, "</div>");
+	http_reply_printf(r, "<p class=\"muted\">the last %s lines; the "
+	    "whole log: <a href=\"/api/v1/logs?job=", UI_LOG_LINES);
+	ui_url(r, job);
+	http_reply_printf(r, "&amp;partition=");
+	ui_url(r, part);
+	http_reply_printf(r, "&amp;task=");
+	ui_url(r, task);
+	http_reply_printf(r, "\">/api/v1/logs</a> or meshctl logs</p></div>");
 }
 
 /* The tasks question's item for `task` (attempts, checks), or NULL. */
@@ -166,7 +179,8 @@ ui_run(struct read_ctx *ctx, const struct read_args *q,
 	ui_run_dag(r, doc, run, hrefs, sizeof hrefs / sizeof hrefs[0]);
 
 	if (read_find("tasks") != NULL && (tasks = ui_ask(ctx, &err,
-	    "tasks", "job", job, "partition", part, (char *)NULL)) == NULL) {
+	    "tasks", "job", job, "partition", part, "limit", "1000",
+	    (char *)NULL)) == NULL) {
 		http_reply_printf(r, "<p class=\"error\">");
 		ui_text(r, err.message);
 		http_reply_printf(r, "</p>");
@@ -199,9 +213,24 @@ ui_run(struct read_ctx *ctx, const struct read_args *q,
 			}
 			http_reply_printf(r, "</p>");
 		}
-		if (tasks != NULL && (d = ui_run_detail(tasks, tid)) != NULL)
-			ui_json(r, d, 0);
-		if (ti != NULL)
+		/* Its attempts and checks, as tables. */
+		if (tasks != NULL && (d = ui_run_detail(tasks, tid)) != NULL) {
+			if (json_array_size(json_object_get(d, "attempts")) > 0) {
+				http_reply_printf(r, "<h4>attempts</h4>"
+				    "<div class=\"attempts\">");
+				ui_json(r, json_object_get(d, "attempts"), 0);
+				http_reply_printf(r, "</div>");
+			}
+			if (json_array_size(json_object_get(d, "checks")) > 0) {
+				http_reply_printf(r, "<h4>checks</h4>"
+				    "<div class=\"checks\">");
+				ui_json(r, json_object_get(d, "checks"), 0);
+				http_reply_printf(r, "</div>");
+			}
+		}
+		/* A task that never started has no log. */
+		if (ti != NULL && json_integer_value(json_object_get(ti,
+		    "tries")) > 0)
 			ui_run_logs(ctx, r, job, part, tid);
 		http_reply_printf(r, "</section>");
 	}

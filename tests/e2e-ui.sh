@@ -95,6 +95,16 @@ else:
     print(len(hits))
 PY
 q() { f=$1; shift; $PY "$T/q.py" "$T/$f.html" "$@"; }
+# The questions and actions built beside the UI (issue 12): until a build
+# has one, its page says so and this says why; UI_REQUIRE_ALL=1 makes a
+# missing one fail.
+missing() {
+	if [ -n "${UI_REQUIRE_ALL:-}" ]; then
+		fail "$1"
+	else
+		echo "# not checked: $1"
+	fi
+}
 
 # ---- home
 if dump / home; then
@@ -206,6 +216,26 @@ if dump "/ui/run?job=flights_daily&partition=$held" run; then
 	eq "$(q run 'section.task')" "$ntasks" "a section per task"
 	grep -qF 'quality check failed: max_delay' "$T/run.html" &&
 	    ok "the failed check's reason is shown" || fail "no reason on the run page"
+	if curl -sf "$base/api/v1/tasks?job=flights_daily&partition=$held" >"$T/tasks.json"; then
+		eq "$(q run 'div.attempts')" "$(jq '[.tasks[] | select(.attempts | length > 0)] | length' "$T/tasks.json")" \
+		    "each task that ran shows its attempts"
+		eq "$(q run 'div.checks')" 1 "the check task shows its checks"
+		eq "$(q run 'span.check-failed')" \
+		    "$(jq '[.tasks[].checks[] | select(.passed == false)] | length' "$T/tasks.json")" \
+		    "its failed check stands out"
+		eq "$(q run 'span.check-passed')" \
+		    "$(jq '[.tasks[].checks[] | select(.passed)] | length' "$T/tasks.json")" \
+		    "beside the ones that passed"
+	else
+		missing "GET /api/v1/tasks: this build has no tasks question"
+	fi
+	if curl -sf "$base/api/v1/logs?job=flights_daily&partition=$held&task=check" >"$T/log.json"; then
+		eq "$(q run 'pre.log')" 2 "the two tasks that ran show their logs"
+		grep -qF 'meshd: attempt 1 failed: quality check failed: max_delay' "$T/run.html" &&
+		    ok "the check's log says why it failed" || fail "the log is not on the run page"
+	else
+		missing "GET /api/v1/logs: this build has no logs question"
+	fi
 fi
 if dump "/ui/run?job=analytics_daily&partition=$held" waiting; then
 	grep -qF "waiting for ops.flights $held (quarantined)" "$T/waiting.html" &&
@@ -228,17 +258,7 @@ eq "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/static/../../../etc/passw
     "nothing is served from disk"
 eq "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/nope")" 404 "an unknown page is 404"
 
-# ---- the data side.  The catalog, product, checks, lineage and
-# backfills questions and the write actions are built beside the UI
-# (issue 12); until a build has one, its page says so and this says why.
-# UI_REQUIRE_ALL=1 makes a missing one fail.
-missing() {
-	if [ -n "${UI_REQUIRE_ALL:-}" ]; then
-		fail "$1"
-	else
-		echo "# not checked: $1"
-	fi
-}
+# ---- the data side
 if curl -sf "$base/api/v1/catalog" >/dev/null; then
 	if dump /ui/catalog catalog; then
 		eq "$(q catalog "li.quarantined[data-product=ops.flights][data-partition=$held]")" 1 \
