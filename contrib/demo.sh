@@ -78,7 +78,7 @@ rc=0
 # wait.  (Poll until no analytics run is running or ready to.)
 analytics_settled() {
 	"$meshctl" runs analytics_daily --limit 1000 --json 2>/dev/null |
-	    jq -e 'length > 0 and all(.[]; .state == "success" or
+	    jq -e '.runs | length > 0 and all(.[]; .state == "success" or
 	    .state == "failed" or (.state == "queued" and .waiting_for != null))' \
 	    >/dev/null
 }
@@ -112,7 +112,7 @@ sleep 1
 "$meshctl" clear flights_daily --partition "$held" --failed-only
 day_built() {
 	"$meshctl" runs analytics_daily --limit 1000 --json 2>/dev/null |
-	    jq -e --arg d "$held" 'any(.[]; .partition == $d and .state == "success")' \
+	    jq -e --arg d "$held" 'any(.runs[]; .partition == $d and .state == "success")' \
 	    >/dev/null
 }
 i=0
