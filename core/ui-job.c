@@ -111,6 +111,22 @@ ui_job_grid(struct http_reply *r, const char *job, json_t *doc)
 	http_reply_printf(r, "</tbody></table>");
 }
 
+/* What the colours mean. */
+static void
+ui_job_legend(struct http_reply *r)
+{
+	static const char *const states[] = { "success", "running",
+	    "queued", "up_for_retry", "failed", "upstream_failed",
+	    "skipped", "cancelled" };
+	size_t	i;
+
+	http_reply_printf(r, "<p class=\"legend\">");
+	for (i = 0; i < sizeof states / sizeof states[0]; i++)
+		http_reply_printf(r, "<span class=\"sq state-%s\"></span>%s ",
+		    states[i], states[i]);
+	http_reply_printf(r, "</p>");
+}
+
 /* The job's actions: forms the script posts to /api/v1/ACTION. */
 static void
 ui_job_actions(struct http_reply *r, const char *job)
@@ -162,6 +178,7 @@ ui_job(struct read_ctx *ctx, const struct read_args *q,
 	    "first) by task (rows); a cell links to its run</p>");
 	ui_job_actions(r, job);
 	ui_job_grid(r, job, doc);
+	ui_job_legend(r);
 	http_reply_printf(r, "<p class=\"pager\">");
 	if (cursor != NULL) {
 		http_reply_printf(r, "<a class=\"newest\" href=\"/ui/job?job=");

@@ -8,7 +8,7 @@
 # per task, the quarantined day with its failed check, the lineage, the
 # paging, and hostile partition keys rendered as text.  If chromium
 # cannot start, the test fails.  UI_SCREENSHOT=FILE also saves a
-# screenshot of the home page (doc/ui.png is one).
+# screenshot of the job grid (doc/ui.png is one).
 . "$(dirname "$0")/e2e-lib.sh"
 PY=/usr/bin/python3
 CHROMIUM=${CHROMIUM:-chromium}
@@ -183,8 +183,9 @@ PY
 	    "trigger clear cancel backfill pause unpause " "the job's actions are there"
 	[ -n "${UI_SCREENSHOT:-}" ] && timeout 60 "$CHROMIUM" --headless \
 	    --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
-	    --hide-scrollbars --window-size=1280,720 \
-	    --screenshot="$UI_SCREENSHOT" "$base/" 2>/dev/null &&
+	    --hide-scrollbars --window-size=1100,560 \
+	    --screenshot="$UI_SCREENSHOT" "$base/ui/job?job=flights_daily" \
+	    2>/dev/null &&
 	    echo "# screenshot: $UI_SCREENSHOT"
 fi
 
