@@ -98,7 +98,8 @@ const char ui_static_css[] =
  * The token: typed once, kept in sessionStorage (gone with the tab), sent
  * only as "Authorization: Bearer" on the actions' POSTs.  Action forms
  * (form.action data-action=NAME) post their fields to /api/v1/NAME as a
- * form body and show the answer's request id or its error.  An element
+ * form body, empty ones left out (an action's defaults apply), and show
+ * the answer's request id or its error.  An element
  * with data-refresh=N reloads the page every N seconds (live pages).
  */
 const char ui_static_js[] =
@@ -123,7 +124,8 @@ const char ui_static_js[] =
 	"var t=tok();if(!t){show('enter the API token first (top right)',1);"
 	"return}\n"
 	"var act=fm.getAttribute('data-action');\n"
-	"var body=new URLSearchParams(new FormData(fm));\n"
+	"var body=new URLSearchParams();new FormData(fm).forEach(function(v,k){"
+	"if(v!=='')body.append(k,v)});\n"
 	"fetch('/api/v1/'+encodeURIComponent(act),{method:'POST',"
 	"headers:{'Authorization':'Bearer '+t,'Content-Type':"
 	"'application/x-www-form-urlencoded'},body:body.toString()})\n"
