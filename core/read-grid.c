@@ -6,6 +6,7 @@
  * runs question (same cursor, same order), then one query reads the task
  * instances of those runs only, through task_instances_run_task.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +20,11 @@
 #include "util.h"
 
 const struct read_param read_grid_params[] = {
-	{ "job", "string", 1, "the job" },
+	{ "job", "string", 0, "the job (required unless run is given)" },
 	{ "partition", "string", 0, "only the run of this partition (404 if "
 	    "it has none)" },
+	{ "run", "integer", 0, "only the run of this id, instead of job and "
+	    "partition" },
 	{ "state", "string", 0, "only runs in this state (queued, running, "
 	    "success, failed, cancelled)" },
 	READ_PARAMS_PAGE,
@@ -226,6 +229,33 @@ read_grid_orphans(json_t *tasks, json_t *runs)
 	json_decref(have);
 }
 
+/* run=ID: the job and partition of that run (new strings). */
+static int
+read_grid_run(struct read_ctx *ctx, int64_t id, char **name, char **part,
+    struct read_error *err)
+{
+	sqlite3_stmt	*stmt = NULL;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(state_sqlite(ctx->st), "SELECT j.name, "
+	    "r.partition_key FROM runs AS r JOIN jobs AS j ON j.id = "
+	    "r.job_id WHERE r.id = ?1", -1, &stmt, NULL) != SQLITE_OK) {
+		read_fail_state(err, ctx->st);
+		return -1;
+	}
+	sqlite3_bind_int64(stmt, 1, id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		*name = xstrdup(read_col(stmt, 0));
+		*part = xstrdup(read_col(stmt, 1));
+	} else if (rc == SQLITE_DONE)
+		read_fail(err, 404, "no run %lld", (long long)id);
+	else
+		read_fail_state(err, ctx->st);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 json_t *
 read_grid(struct read_ctx *ctx, const struct read_args *args,
     struct read_error *err)
@@ -235,18 +265,38 @@ read_grid(struct read_ctx *ctx, const struct read_args *args,
 	const struct job_def *job;
 	struct read_args sub = { 0 };
 	json_t		*doc, *page, *runs;
-	int64_t		 job_id;
+	char		*rname = NULL, *rpart = NULL;
+	int64_t		 job_id, run_id;
 	int		 i;
 
-	if (read_job(ctx, name, &job_id, &job, err) != 0)
-		return NULL;
-	if (partition != NULL) {
-		if ((runs = read_grid_one(ctx, job, job_id, partition,
-		    err)) == NULL)
+	if (read_arg(args, "run") != NULL) {
+		if (name != NULL || partition != NULL)
+			return read_fail(err, 400, "run: give either run or "
+			    "job and partition");
+		if (read_arg_int(args, "run", 1, INT64_MAX, 0, &run_id,
+		    err) != 0 || read_grid_run(ctx, run_id, &rname, &rpart,
+		    err) != 0)
 			return NULL;
-		doc = json_pack("{s:s, s:o, s:o, s:n}", "job", name,
-		    "tasks", read_grid_tasks(job), "runs", runs,
-		    "next_cursor");
+		name = rname;
+		partition = rpart;
+	} else if (name == NULL)
+		return read_fail(err, 400, "grid needs parameter 'job' (or "
+		    "'run')");
+	if (read_job(ctx, name, &job_id, &job, err) != 0) {
+		free(rname);
+		free(rpart);
+		return NULL;
+	}
+	if (partition != NULL) {
+		runs = read_grid_one(ctx, job, job_id, partition, err);
+		if (runs != NULL)
+			doc = json_pack("{s:s, s:o, s:o, s:n}", "job", name,
+			    "tasks", read_grid_tasks(job), "runs", runs,
+			    "next_cursor");
+		free(rname);
+		free(rpart);
+		if (runs == NULL)
+			return NULL;
 	} else {
 		/* The page of runs is the runs question's own. */
 		for (i = 0; i < args->n; i++)

@@ -131,17 +131,29 @@ ui_run(struct read_ctx *ctx, const struct read_args *q,
 	json_t		*doc, *run, *task, *ti, *tasks = NULL, *d;
 	char		 title[256], sb[48], hrefs[64][80];
 	size_t		 i, j;
+	const char	*rid = read_arg(q, "run");
 
-	if (job == NULL || part == NULL) {
+	if (rid == NULL && (job == NULL || part == NULL)) {
 		err.status = 400;
 		snprintf(err.message, sizeof err.message, "which run? "
-		    "(/ui/run?job=NAME&partition=KEY)");
+		    "(/ui/run?job=NAME&partition=KEY or /ui/run?run=ID)");
 		return ui_fail(r, "run", &err);
 	}
-	snprintf(title, sizeof title, "%s %s", job, part);
-	if ((doc = ui_ask(ctx, &err, "grid", "job", job, "partition", part,
-	    (char *)NULL)) == NULL)
+	if (rid != NULL) {
+		snprintf(title, sizeof title, "run %s", rid);
+		doc = ui_ask(ctx, &err, "grid", "run", rid, (char *)NULL);
+	} else {
+		snprintf(title, sizeof title, "%s %s", job, part);
+		doc = ui_ask(ctx, &err, "grid", "job", job, "partition", part,
+		    (char *)NULL);
+	}
+	if (doc == NULL)
 		return ui_fail(r, title, &err);
+	/* By id: the run says which job and partition it is. */
+	job = ui_str(doc, "job", "");
+	part = ui_str(json_array_get(json_object_get(doc, "runs"), 0),
+	    "partition", "");
+	snprintf(title, sizeof title, "%s %s", job, part);
 	run = json_array_get(json_object_get(doc, "runs"), 0);
 	ui_head(r, title, NULL);
 	http_reply_printf(r, "<p class=\"run\" data-run=\"%lld\">run %lld of "

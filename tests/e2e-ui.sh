@@ -238,6 +238,17 @@ if dump "/ui/run?job=flights_daily&partition=$held" run; then
 		missing "GET /api/v1/logs: this build has no logs question"
 	fi
 fi
+rid=$(runs_json flights_daily | jq -r --arg p "$held" '.[] | select(.partition == $p) | .run_id')
+if dump "/ui/run?run=$rid" byid; then
+	eq "$(q byid 'g.node' class | tr '\n' ' ')" "$(q run 'g.node' class | tr '\n' ' ')" \
+	    "run=$rid is the same run page"
+	grep -qF "<h1>flights_daily $held</h1>" "$T/byid.html" &&
+	    ok "and names its job and partition" || fail "run=$rid: no title"
+fi
+eq "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/run?run=99999999")" 404 \
+    "an unknown run id is 404"
+eq "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/run?run=x%3Cb%3E")" 400 \
+    "a run id that is no number is 400"
 if dump "/ui/run?job=analytics_daily&partition=$held" waiting; then
 	grep -qF "waiting for ops.flights $held (quarantined)" "$T/waiting.html" &&
 	    ok "the analytics day says it waits for the quarantined day" ||
