@@ -306,19 +306,32 @@ else
 	missing "GET /api/v1/backfills: this build has no backfills question"
 fi
 
-# ---- an action the way the page's script sends it
-curl -s -X POST -H "Authorization: Bearer s3cret-token" \
-    -H 'Content-Type: application/x-www-form-urlencoded' \
-    --data 'job=flights_daily' "$base/api/v1/pause" >"$T/pause.json"
-if grep -qF 'not built into this meshd' "$T/pause.json"; then
+# ---- actions: the page's own script, driven in chromium (tests/ui-cdp.py
+# over the DevTools protocol), with the token typed in the page
+timeout 90 $PY "$top_srcdir/tests/ui-cdp.py" "$CHROMIUM" "$T/cdp" \
+    "$base/ui/job?job=flights_daily" submit=pause token=s3cret-token \
+    submit=pause submit=unpause fill=trigger:partition=2001-01-03 \
+    submit=trigger store=wrong submit=pause >"$T/cdp.out" 2>&1 ||
+    fail "chromium could not drive the job page: $(tail -n 3 "$T/cdp.out")"
+has "$T/cdp.out" "pause: answer err|enter the API token first" \
+    "an action without a token asks for it, sending nothing"
+has "$T/cdp.out" "token: token set" "the token typed in the page is kept"
+if grep -qF 'not built into this meshd' "$T/cdp.out"; then
 	missing "POST /api/v1/pause: this build has no write actions"
 else
-	jq -e '.request_id > 0' "$T/pause.json" >/dev/null &&
-	    ok "the pause form's fields make a request" ||
-	    fail "pause: $(cat "$T/pause.json")"
+	grep -qE '^pause: answer\|pause: request [0-9]+ recorded' "$T/cdp.out" &&
+	    ok "the pause form posts with the token and shows the request id" ||
+	    fail "pause from the page: $(grep '^pause' "$T/cdp.out" | sed -n 2p)"
+	grep -qE '^unpause: answer\|unpause: request [0-9]+ recorded' "$T/cdp.out" &&
+	    ok "so does unpause" || fail "unpause from the page: $(grep '^unpause' "$T/cdp.out")"
+	eq "$(sql "SELECT count(*) FROM requests WHERE kind IN ('pause', 'unpause')")" 2 \
+	    "and meshctl's request rows are written"
+	has "$T/cdp.out" "trigger: answer err|trigger: 409 partition 2001-01-03 of job flights_daily already succeeded" \
+	    "a refused trigger shows the error"
+	grep -qE '^pause: answer err\|pause: 40[13] ' "$T/cdp.out" &&
+	    ok "a wrong token is refused, and the page says so" ||
+	    fail "wrong token: $(grep '^pause' "$T/cdp.out" | tail -n 1)"
 fi
-eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data 'job=flights_daily' \
-    "$base/api/v1/unpause")" 401 "the same without the token is refused"
 
 stop_meshd
 finish
