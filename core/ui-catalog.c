@@ -122,7 +122,8 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 		p = v[i];
 		if (dom == NULL || strcmp(dom, ui_str(p, "domain", "")) != 0) {
 			if (dom != NULL)
-				http_reply_printf(r, "</tbody></table></section>");
+				http_reply_printf(r, "</tbody></table>"
+				    "</section>");
 			dom = ui_str(p, "domain", "");
 			http_reply_printf(r, "<section class=\"domain\" "
 			    "data-domain=\"");
@@ -169,7 +170,8 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 				http_reply_printf(r, "<span class=\"badge %s\">"
 				    "%lld %s</span> ", ui_state(counts[k], sb,
 				    sizeof sb), (long long)json_integer_value(
-				    json_object_get(cnt, counts[k])), counts[k]);
+				    json_object_get(cnt, counts[k])),
+				    counts[k]);
 			}
 		http_reply_printf(r, "</td><td>");
 		ui_text(r, ui_str(p, "last_published_local", ui_str(p,
@@ -203,9 +205,9 @@ ui_catalog(struct read_ctx *ctx, const struct read_args *q,
 		ui_cat_productlink(r, ui_str(qp, "product", ""));
 		http_reply_printf(r, " <b>");
 		ui_text(r, ui_str(qp, "partition", ""));
-		http_reply_printf(r, "</b>%s: ", json_is_true(json_object_get(qp,
-		    "rerun")) ? " (rerun quarantined; the published version "
-		    "stays current)" : "");
+		http_reply_printf(r, "</b>%s: ", json_is_true(
+		    json_object_get(qp, "rerun")) ? " (rerun quarantined; the "
+		    "published version stays current)" : "");
 		ui_cat_failed(r, json_object_get(qp, "failed_checks"));
 		http_reply_printf(r, "</li>");
 	}
@@ -478,8 +480,9 @@ ui_backfills(struct read_ctx *ctx, const struct read_args *q,
 		    "running"));
 		snprintf(id, sizeof id, "%lld", (long long)json_integer_value(
 		    json_object_get(b, "id")));
-		http_reply_printf(r, "<tr class=\"backfill\" data-backfill=\"%s\""
-		    " data-done=\"%lld\" data-total=\"%.0f\"><td>%s</td><td>",
+		http_reply_printf(r, "<tr class=\"backfill\" "
+		    "data-backfill=\"%s\" data-done=\"%lld\" "
+		    "data-total=\"%.0f\"><td>%s</td><td>",
 		    id, (long long)json_integer_value(json_object_get(b,
 		    "done")), tot, id);
 		http_reply_printf(r, "<a href=\"/ui/job?job=");
@@ -495,11 +498,12 @@ ui_backfills(struct read_ctx *ctx, const struct read_args *q,
 		ui_text(r, st);
 		http_reply_printf(r, "</span></td><td><span class=\"bar\">");
 		if (tot > 0)
-			http_reply_printf(r, "<span class=\"ok\" style=\"width:"
-			    "%.1f%%\"></span><span class=\"bad\" style=\"width:"
-			    "%.1f%%\"></span><span class=\"skip\" style=\"width:"
-			    "%.1f%%\"></span><span class=\"run\" style=\"width:"
-			    "%.1f%%\"></span>", 100 * w[0] / tot,
+			http_reply_printf(r, "<span class=\"ok\" "
+			    "style=\"width:%.1f%%\"></span><span class=\"bad\" "
+			    "style=\"width:%.1f%%\"></span>"
+			    "<span class=\"skip\" "
+			    "style=\"width:%.1f%%\"></span><span class=\"run\" "
+			    "style=\"width:%.1f%%\"></span>", 100 * w[0] / tot,
 			    100 * w[1] / tot, 100 * w[2] / tot,
 			    100 * w[3] / tot);
 		http_reply_printf(r, "</span> %lld/%.0f</td><td>",

@@ -146,19 +146,21 @@ ui_home(struct read_ctx *ctx, const struct read_args *q,
 	for (i = 0; i < n; i++) {
 		job = v[i];
 		name = ui_str(job, "job", ui_str(job, "name", "?"));
-		if (dom == NULL || strcmp(dom, ui_str(job, "domain", "")) != 0) {
+		if (dom == NULL || strcmp(dom, ui_str(job, "domain", "")) !=
+		    0) {
 			if (dom != NULL)
-				http_reply_printf(r, "</tbody></table></section>");
+				http_reply_printf(r, "</tbody></table>"
+				    "</section>");
 			dom = ui_str(job, "domain", "");
 			http_reply_printf(r, "<section class=\"domain\" "
 			    "data-domain=\"");
 			ui_text(r, dom);
 			http_reply_printf(r, "\"><h2>");
 			ui_text(r, *dom != '\0' ? dom : "(no domain)");
-			http_reply_printf(r, "</h2><table class=\"jobs\"><thead>"
-			    "<tr><th>job</th><th>schedule</th><th>next fire</th>"
-			    "<th>last runs (newest first)</th></tr></thead>"
-			    "<tbody>");
+			http_reply_printf(r, "</h2><table class=\"jobs\">"
+			    "<thead><tr><th>job</th><th>schedule</th>"
+			    "<th>next fire</th><th>last runs (newest first)"
+			    "</th></tr></thead><tbody>");
 		}
 		http_reply_printf(r, "<tr class=\"job%s%s\" data-job=\"",
 		    ui_home_flag(job, "paused") ? " paused" : "",

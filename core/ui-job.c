@@ -95,9 +95,9 @@ ui_job_grid(struct http_reply *r, const char *job, json_t *doc)
 			ui_text(r, st);
 			if (ti != NULL && json_integer_value(json_object_get(ti,
 			    "tries")) > 1)
-				http_reply_printf(r, " (%lld tries)", (long long)
-				    json_integer_value(json_object_get(ti,
-				    "tries")));
+				http_reply_printf(r, " (%lld tries)",
+				    (long long)json_integer_value(
+				    json_object_get(ti, "tries")));
 			if (ti != NULL && ui_str(ti, "reason", NULL) != NULL) {
 				http_reply_printf(r, " - ");
 				ui_text(r, ui_str(ti, "reason", NULL));

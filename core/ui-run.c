@@ -219,7 +219,8 @@ ui_run(struct read_ctx *ctx, const struct read_args *q,
 			    "tries")), (long long)json_integer_value(
 			    json_object_get(ti, "max_tries")));
 			if (ui_str(ti, "reason", NULL) != NULL) {
-				http_reply_printf(r, "; <span class=\"reason\">");
+				http_reply_printf(r, "; <span "
+				    "class=\"reason\">");
 				ui_text(r, ui_str(ti, "reason", NULL));
 				http_reply_printf(r, "</span>");
 			}
@@ -227,7 +228,8 @@ ui_run(struct read_ctx *ctx, const struct read_args *q,
 		}
 		/* Its attempts and checks, as tables. */
 		if (tasks != NULL && (d = ui_run_detail(tasks, tid)) != NULL) {
-			if (json_array_size(json_object_get(d, "attempts")) > 0) {
+			if (json_array_size(json_object_get(d,
+			    "attempts")) > 0) {
 				http_reply_printf(r, "<h4>attempts</h4>"
 				    "<div class=\"attempts\">");
 				ui_json(r, json_object_get(d, "attempts"), 0);

@@ -89,8 +89,9 @@ const char ui_static_css[] =
 	"var(--bad)}\n"
 	"pre.log{background:#111;color:#ddd;padding:8px;max-height:320px;"
 	"overflow:auto;font-size:12px}\n"
-	"dl.doc{display:grid;grid-template-columns:max-content auto;gap:2px 12px;"
-	"margin:4px 0}\ndl.doc dt{color:var(--dim)}\ndl.doc dd{margin:0}\n"
+	"dl.doc{display:grid;grid-template-columns:max-content auto;"
+	"gap:2px 12px;margin:4px 0}\ndl.doc dt{color:var(--dim)}\n"
+	"dl.doc dd{margin:0}\n"
 	"ul.doc{margin:0;padding-left:18px}\n"
 	".pager a{margin-right:12px}\n";
 

@@ -147,7 +147,8 @@ check_drawable(struct ui_graph *g)
 	size_t	i, j;
 
 	for (i = 0; i < g->ne; i++)
-		ck_assert_int_lt(g->v[g->e[i][0]].layer, g->v[g->e[i][1]].layer);
+		ck_assert_int_lt(g->v[g->e[i][0]].layer,
+		    g->v[g->e[i][1]].layer);
 	for (i = 0; i < g->n; i++) {
 		ck_assert(g->v[i].x + UI_NODE_W <= g->width);
 		ck_assert(g->v[i].y + UI_NODE_H <= g->height);
