@@ -269,6 +269,11 @@ eq "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$base/ui/static/ap
 eq "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/static/../../../etc/passwd")" 404 \
     "nothing is served from disk"
 eq "$(curl -s -o /dev/null -w '%{http_code}' "$base/ui/nope")" 404 "an unknown page is 404"
+curl -s -D "$T/headers" -o /dev/null "$base/ui/job?job=flights_daily"
+grep -qiF "content-security-policy: default-src 'self';" "$T/headers" &&
+    grep -qiF "frame-ancestors 'none'" "$T/headers" &&
+    ok "pages run only their own script and are never framed" ||
+    fail "no Content-Security-Policy: $(cat "$T/headers")"
 
 # ---- the data side
 if curl -sf "$base/api/v1/catalog" >/dev/null; then
