@@ -185,7 +185,8 @@ loaded() {
 # Alternated, best of each: the machine's other load only slows a run
 # down, so the best is the least disturbed figure of each kind.
 echo
-echo "bench-dag layered (10,000 tasks), tasks/s, alone | API at $RATE req/s:"
+echo "bench-dag layered (10,000 tasks), tasks/s, alone | API at $RATE req/s" \
+    "(load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores):"
 best1=0 best2=0
 for r in $(seq "${BENCH_HTTP_REPEAT:-3}"); do
 	a=$(dag)
@@ -197,3 +198,5 @@ done
 awk -v a="$best1" -v b="$best2" 'BEGIN {
 	printf "  best: %d alone, %d with the API hammered: %+.1f%% (target: within 5%%)\n", a, b, (b - a) * 100 / a
 }'
+echo "  (the server and client CPU above share the machine with bench-dag: on 2"
+echo "  cores, 10% of a core is 5% of the machine; other load makes it noisier)"

@@ -11,6 +11,7 @@
 #	until SIGTERM; then stop the child and print what was sent.
 import http.client
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -86,11 +87,22 @@ def hammer(meshd, conf, db, host, port, rate, paths):
             conn = None
             time.sleep(0.01)
         sent += 1
+    el = time.monotonic() - start
+    # What serving them cost: the child's CPU time (from /proc), and this
+    # client's, each as a share of one core.
+    try:
+        with open("/proc/%d/stat" % child.pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        ccpu = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        ccpu = float("nan")
+    ru = resource.getrusage(resource.RUSAGE_SELF)
     os.close(wr)		# the child stops when the pipe closes
     child.wait(timeout=10)
-    el = time.monotonic() - start
-    print("hammer: %d requests in %.1f s (%.0f/s), %d not 200" %
-          (sent, el, sent / el, errors), flush=True)
+    print("hammer: %d requests in %.1f s (%.0f/s), %d not 200; CPU: "
+          "server %.1f%%, client %.1f%% of a core" %
+          (sent, el, sent / el, errors, ccpu * 100 / el,
+           (ru.ru_utime + ru.ru_stime) * 100 / el), flush=True)
 
 
 if sys.argv[1] == "measure":
