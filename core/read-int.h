@@ -38,6 +38,8 @@ struct sqlite3_stmt;
 	X(checks, "the quality checks of a product partition's build") \
 	/* read-dag.c */ \
 	X(dag, "the task graph of a job: tasks in run order and edges") \
+	/* read-grid.c */ \
+	X(grid, "a page of a job's runs with the state of their tasks") \
 	/* read-jobs.c */ \
 	X(jobs, "every job: schedule, next fire, last runs, paused, "\
 	    "broken") \
