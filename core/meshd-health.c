@@ -34,6 +34,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "executor.h"
 #include "log.h"
 #include "meshd.h"
 #include "util.h"
@@ -60,6 +61,16 @@ struct dhealth {
 	/* infra */
 	int64_t			 infra_since;
 	int64_t			 infra_told;
+	/* figures for /metrics: the ones written, and when next */
+	struct health_stats {
+		int64_t		 lag_us;
+		int64_t		 busy, idle, queued, active, running;
+	}			 stats;
+	int64_t			 stats_next;	/* mono_us */
+	/* loop lag: the current second's longest, the pass being timed */
+	int64_t			 lag_max;
+	int64_t			 pass_start;	/* mono_us; 0 once it waits */
+	int64_t			 wait_deadline;	/* mono_us; 0 without */
 };
 
 /* "pid 1234, sqlite3", from state_wal_writer(). */
@@ -166,6 +177,45 @@ health_broken(const struct jobset *js)
 	return a;
 }
 
+/* The figures now; the lag is the current second's so far. */
+static void
+health_stats_now(struct daemon *d, struct health_stats *s)
+{
+	struct dhealth	*h = d->health;
+
+	memset(s, 0, sizeof *s);
+	s->lag_us = h->lag_max;
+	if (d->ex != NULL) {
+		s->busy = executor_busy(d->ex);
+		s->idle = executor_idle(d->ex);
+	}
+	s->queued = (int64_t)d->nq;
+	if (d->engine != NULL) {
+		s->active = (int64_t)engine_active_runs(d->engine);
+		s->running = (int64_t)engine_running_tasks(d->engine);
+	}
+}
+
+/* Take the figures if a second has passed since the last time. */
+static void
+health_stats(struct daemon *d, int64_t mono)
+{
+	struct dhealth	*h = d->health;
+
+	if (mono < h->stats_next)
+		return;
+	health_stats_now(d, &h->stats);
+	h->lag_max = 0;
+	h->stats_next = mono + 1000000;
+}
+
+static void
+health_lag(struct dhealth *h, int64_t lag)
+{
+	if (lag > h->lag_max)
+		h->lag_max = lag;
+}
+
 void
 daemon_health_write(struct daemon *d)
 {
@@ -189,11 +239,19 @@ daemon_health_write(struct daemon *d)
 		health_problem(a, "infrastructure", infra, h->infra_since);
 	if (h->pass_why != NULL)
 		health_problem(a, "scheduling", h->pass_why, h->pass_since);
-	o = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o}", "pid",
+	health_stats(d, mono_us());
+	o = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I}", "pid",
 	    (json_int_t)getpid(), "launching", json_array_size(a) > 0 ?
 	    "paused" : "on", "held_results", (json_int_t)(d->engine != NULL ?
 	    engine_held(d->engine) : 0), "problems", a, "jobs",
-	    (json_int_t)d->jobs.n, "broken_jobs", health_broken(&d->jobs));
+	    (json_int_t)d->jobs.n, "broken_jobs", health_broken(&d->jobs),
+	    "loop_lag_us", (json_int_t)h->stats.lag_us,
+	    "workers_busy", (json_int_t)h->stats.busy,
+	    "workers_idle", (json_int_t)h->stats.idle,
+	    "queued_runs", (json_int_t)h->stats.queued,
+	    "active_runs", (json_int_t)h->stats.active,
+	    "running_attempts", (json_int_t)h->stats.running);
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (text == NULL)
@@ -334,6 +392,11 @@ daemon_health(struct daemon *d)
 	int64_t		 mono = mono_us();
 	const char	*infra;
 
+	/* A new pass: how late it came back from a wait with a timeout. */
+	if (h->wait_deadline != 0 && mono > h->wait_deadline)
+		health_lag(h, mono - h->wait_deadline);
+	h->wait_deadline = 0;
+	h->pass_start = mono;
 	/* The lock was waited for and is free again. */
 	if (h->busy_why != NULL) {
 		log_info("the state's write lock is free again after %llds",
@@ -403,16 +466,42 @@ daemon_health_pass(struct daemon *d, const char *what, int rc)
 	daemon_health_write(d);
 }
 
+/*
+ * Called just before the loop waits: the pass's work ends here.  A figure
+ * that changed since it was last written caps the wait at the moment it
+ * may be written (once a second), or the file would keep saying "busy"
+ * while an idle daemon sleeps.
+ */
 int
 daemon_health_timeout(struct daemon *d, int t)
 {
-	struct dhealth	*h = d->health;
+	struct dhealth		*h = d->health;
+	struct health_stats	 now;
+	int64_t			 mono, left;
 
 	if (h == NULL)
 		return t;
+	mono = mono_us();
+	if (h->pass_start != 0) {
+		health_lag(h, mono - h->pass_start);
+		h->pass_start = 0;
+	}
 	if (state_pending(d->st) || h->space_why != NULL ||
 	    h->pass_why != NULL || engine_infra_fault(d->engine) != NULL)
-		return t < 0 || t > 1000 ? 1000 : t;
+		t = t < 0 || t > 1000 ? 1000 : t;
+	health_stats_now(d, &now);
+	/* The lag only by 10 ms: the microseconds of every pass differ, and
+	 * would wake an idle daemon each second for ever. */
+	now.lag_us = h->stats.lag_us / 10000 == now.lag_us / 10000 ?
+	    h->stats.lag_us : now.lag_us;
+	if (h->fd != -1 && memcmp(&now, &h->stats, sizeof now) != 0) {
+		left = (h->stats_next - mono) / 1000 + 1;
+		if (left < 1)
+			left = 1;
+		if (t < 0 || t > left)
+			t = (int)left;
+	}
+	h->wait_deadline = t >= 0 ? mono + (int64_t)t * 1000 : 0;
 	return t;
 }
 

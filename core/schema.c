@@ -297,6 +297,11 @@ static const char *const steps[] = {
 	 * reached the interval; the watermark it resumes from reads this. */
 	"ALTER TABLE runs ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0;\n"
 	"UPDATE runs SET scheduled = 1 WHERE \"trigger\" = 'schedule';\n",
+
+	/* Version 9: /metrics counts the runs that ended since its last
+	 * scrape (a rerun ends again with a newer ended_us), a range of
+	 * this index instead of a scan of every run. */
+	"CREATE INDEX runs_ended ON runs(ended_us);\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,
