@@ -114,8 +114,8 @@ read_metrics_attempts_init(struct state *st, const int64_t *bounds_us,
 	}
 	sql = xasprintf("SELECT j.name, x.task_id, x.stage, x.state, x.b, "
 	    "sum(x.n), sum(x.d), sum(x.rows), count(x.rows) FROM (SELECT "
-	    "r.job_id, ti.task_id, ti.stage, a.state, d, CASE%s ELSE %zu END "
-	    "AS b, count(*) AS n, sum(d) AS d, sum((SELECT m.value FROM "
+	    "r.job_id, ti.task_id, ti.stage, a.state, CASE%s ELSE %zu END "
+	    "AS b, count(*) AS n, sum(a.d) AS d, sum((SELECT m.value FROM "
 	    "metrics m WHERE m.attempt_id = a.id AND m.name = 'rows')) AS "
 	    "rows FROM (SELECT id, task_instance_id, state, coalesce(ended_us,"
 	    " started_us) - started_us AS d FROM attempts WHERE id <= ?1 AND "
@@ -253,7 +253,7 @@ read_metrics_runs_ended(struct state *st, int64_t since,
 	/* runs_ended (schema version 9): a range of the newest. */
 	if (prepare(st, "SELECT r.id, j.name, r.state, r.ended_us FROM runs r "
 	    "JOIN jobs j ON j.id = r.job_id WHERE r.ended_us >= ?1 AND "
-	    "r.state IN ('success', 'failed', 'cancelled') ORDER BY "
+	    "+r.state IN ('success', 'failed', 'cancelled') ORDER BY "
 	    "r.ended_us, r.id", &stmt, err) != 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, since);
