@@ -178,6 +178,10 @@ config_free(struct meshd_config *cfg)
 	free(cfg->lineage_url);
 	/* freshness and retention */
 	alert_conf_free(cfg->alerts);
+	/* http */
+	free(cfg->http_listen);
+	free(cfg->http_token_file);
+	free(cfg->http_where);
 	free(cfg);
 }
 
@@ -258,7 +262,7 @@ static const char *const config_keys[] = {
 	"state_group_write", "synchronous", "lineage", "policies",
 	ALERT_CONF_KEYS, "quarantine_retention", "staging_retention",
 	"log_max_bytes", "task_max_bytes", "min_free_space", "log_overflow",
-	"empty_check", NULL
+	"empty_check", "http", NULL
 };
 static const char *const lineage_keys[] = {
 	"sink", "path", "url", "namespace", "timeout", "keep", NULL
@@ -779,6 +783,8 @@ config_load(const char *path, struct errlist *errs)
 		}
 		else if (strcmp(name, "lineage") == 0)
 			cload_lineage(&cl, s, dir, cfg);
+		else if (strcmp(name, "http") == 0)	/* config-http.c */
+			config_http_parse(cfg, s, path, dir, errs);
 		else if (strcmp(name, "policies") == 0) {
 			/* policies: parsed by policy-conf.c; policy.c judges
 			 * by them */
@@ -1153,6 +1159,9 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 	    (next->lineage_sink != LINEAGE_SINK_NONE &&
 	    cur->lineage_keep_s != next->lineage_keep_s))
 		ch->deliverer = 1;
+	/* The HTTP child is started again with them (meshd-http.c). */
+	if (config_http_differ(cur, next))
+		reload_note(ch, 1, "http");
 	/* The namespace is read by each event as it is made. */
 	if (ch->deliverer || str_differ(cur->lineage_namespace,
 	    next->lineage_namespace))

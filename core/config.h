@@ -30,6 +30,9 @@
  *     quarantine_retention = 604800;    # seconds; 0 = keep forever
  *     staging_retention = 604800;       # a succeeded run's staging, the
  *                                       # same; 0 = keep forever
+ *     http = { listen = "127.0.0.1:8642";  # the API, web UI and /metrics
+ *         token_file = "/etc/meshd/http-token"; };  # (core/http.h);
+ *                                       # absent: no listener
  *
  * Relative paths are taken relative to the directory holding meshd.conf, so
  * a checkout runs in place.
@@ -81,6 +84,13 @@ struct meshd_config {
 	int	  lineage_timeout_s;	/* sink = "http": per POST, default 5 */
 	int	  lineage_keep_s;	/* acked events kept, default 3600 */
 	/* end of lineage */
+	/* http = { listen; token_file; } (core/config-http.c): served by
+	 * the HTTP child (core/http.h).  http_listen NULL: no listener. */
+	char	 *http_listen;		/* "127.0.0.1:8642", "[::1]:8642" */
+	char	 *http_token_file;	/* NULL: writes are refused */
+	char	 *http_where;		/* "file:line" of token_file, for
+					 * the daemon's start-time check */
+	/* end of http */
 	/* policies = { ... }: governance (core/policy-conf.h).  NULL when the
 	 * group is absent: the defaults then apply. */
 	struct policy_conf *policies;
@@ -142,6 +152,37 @@ int	config_apply_access(const struct meshd_config *, char **cause);
  * "permission denied: ..." cause naming the file and what to do.
  */
 int	config_check_write(const struct meshd_config *, char **cause);
+
+/*
+ * http.listen as a socket address: "IPv4:port", "[IPv6]:port" or a port
+ * alone (loopback).  0, or -1 with a cause naming what is wrong.  For the
+ * config check and the HTTP child.
+ */
+struct sockaddr_storage;
+int	config_http_addr(const char *listen, struct sockaddr_storage *,
+	    unsigned int *len, char **cause);
+/*
+ * Can http.token_file be read, and does it hold a token?  meshd checks at
+ * start and on reload, not config_load(): meshctl's users read meshd.conf
+ * but need not read the token.  0, or -1 with "file:line: ..." cause.
+ */
+int	config_http_check(const struct meshd_config *, char **cause);
+/*
+ * Read the token of http.token_file: its first line without surrounding
+ * white space, a new string; NULL with cause if it cannot be read or is
+ * empty.
+ */
+char	*config_http_token(const char *path, char **cause);
+
+/* http = { ... } of meshd.conf into cfg (config_load calls it); errors
+ * at the file and line.  Since 0.6.0. */
+struct config_setting_t;
+void	config_http_parse(struct meshd_config *, const struct config_setting_t *,
+	    const char *path, const char *dir, struct errlist *);
+/* Do two configs serve HTTP differently (listen, token_file)?  The
+ * child is started again when they do. */
+int	config_http_differ(const struct meshd_config *,
+	    const struct meshd_config *);
 
 /* Index of a pool by name, or -1. */
 int	config_pool_index(const struct meshd_config *, const char *name);

@@ -119,8 +119,12 @@ int		 metrics_render(struct metrics *, struct read_ctx *,
 int	 http_token_equal(const char *want, size_t wantlen, const char *given,
 	    size_t givenlen);
 
+/* meshd's hidden first argument for the child (meshd-http.c). */
+#define HTTP_CHILD_ARG	"--http"
+
 /*
- * The HTTP child's main: `meshd --http LOGFLAGS CONFIG`.  Never returns
+ * The HTTP child's main: `meshd --http LOGFLAGS CONFIG STATE_DB`, argv
+ * after "--http".  Never returns
  * normally; exits 0 when the daemon closes the kick pipe, non-zero on a
  * failure to start (the daemon logs it and retries with backoff).
  */

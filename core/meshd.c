@@ -33,6 +33,7 @@
 #include "executor.h"
 #include "job.h"
 #include "alert.h"
+#include "http.h"
 #include "lineage.h"
 #include "lock.h"
 #include "log.h"
@@ -940,6 +941,7 @@ daemon_reload(struct daemon *d)
 		cause = NULL;
 	}
 	reload_lineage(d, next, ch.deliverer);
+	daemon_http_reload(d, next);
 	config_free(next);
 
 	w = watermarks_for(d, &js, &oldview, d->watermark);
@@ -1087,7 +1089,8 @@ daemon_start(struct daemon *d, int *lockfd)
 	 * but at start it is simply first. */
 	if ((*lockfd = state_lock(d->cfg->state_db, &holder, &cause)) == -1 ||
 	    lineage_start(d->cfg, &cause) != 0 ||
-	    alert_start(d->cfg, &cause) != 0)
+	    alert_start(d->cfg, &cause) != 0 ||
+	    daemon_http_start(d, &cause) != 0)
 		goto fail;
 	if ((d->st = state_open(d->cfg->state_db, STATE_RDWR, &cause)) ==
 	    NULL || config_apply_sync(d->cfg, d->st, &cause) != 0 ||
@@ -1197,6 +1200,7 @@ daemon_loop(struct daemon *d)
 			return -1;
 		}
 		daemon_gc(d);
+		daemon_http_watch(d);
 		/* With nothing running, engine_step() returns at once:
 		 * sleep until something is due or a signal comes. */
 		if (engine_running_tasks(d->engine) == 0 &&
@@ -1221,6 +1225,7 @@ daemon_free(struct daemon *d)
 
 	lineage_stop();
 	alert_stop();
+	daemon_http_stop();
 	daemon_health_free(d);
 	engine_free(d->engine);
 	if (d->ex != NULL)
@@ -1267,6 +1272,8 @@ main(int argc, char **argv)
 		return lineage_main(argc - 2, argv + 2);
 	if (argc > 1 && strcmp(argv[1], ALERT_DELIVERER_ARG) == 0)
 		return alert_main(argc - 2, argv + 2);
+	if (argc > 1 && strcmp(argv[1], HTTP_CHILD_ARG) == 0)
+		return http_main(argc - 2, argv + 2);
 	memset(&d, 0, sizeof d);
 	d.config_path = config_default_path();
 	while ((c = getopt_long(argc, argv, "c:fdshV", longopts, NULL)) !=

@@ -183,4 +183,10 @@ int	daemon_health_timeout(struct daemon *, int timeout_ms);
 void	daemon_health_write(struct daemon *);
 void	daemon_health_free(struct daemon *);
 
+/* meshd-http.c: the HTTP child (http.h), if meshd.conf has http. */
+int	daemon_http_start(struct daemon *, char **cause);
+void	daemon_http_watch(struct daemon *);
+void	daemon_http_reload(struct daemon *, const struct meshd_config *old);
+void	daemon_http_stop(void);
+
 #endif

@@ -1,0 +1,186 @@
+/*
+ * check_http.c -- unit tests for the HTTP child's parts that need no
+ * socket: the reply buffer (HTML escaping, JSON errors), the constant-time
+ * token comparison and the path check.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "http-int.h"
+
+START_TEST(test_reply_html)
+{
+	struct http_reply	r;
+
+	http_reply_init(&r);
+	ck_assert_int_eq(r.status, 200);
+	http_reply_printf(&r, "<p>%d ", 7);
+	http_reply_html(&r, "<script>alert('x') & \"y\"</script>");
+	http_reply_html(&r, NULL);
+	ck_assert_str_eq(r.body, "<p>7 &lt;script&gt;alert(&#39;x&#39;) "
+	    "&amp; &quot;y&quot;&lt;/script&gt;");
+	ck_assert_uint_eq(r.len, strlen(r.body));
+	http_reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_reply_grows)
+{
+	struct http_reply	r;
+	size_t			i;
+
+	http_reply_init(&r);
+	for (i = 0; i < 100000; i++)
+		http_reply_add(&r, "ab", 2);
+	ck_assert_uint_eq(r.len, 200000);
+	ck_assert_int_eq(r.body[199999], 'b');
+	ck_assert_int_eq(r.body[200000], '\0');
+	http_reply_reset(&r);
+	ck_assert_uint_eq(r.len, 0);
+	http_reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_reply_error)
+{
+	struct http_reply	 r;
+	json_t			*doc;
+
+	http_reply_init(&r);
+	http_reply_printf(&r, "junk");
+	http_reply_error(&r, 404, "unknown job '%s'", "a\"b");
+	ck_assert_int_eq(r.status, 404);
+	ck_assert_str_eq(r.content_type, "application/json");
+	doc = json_loads(r.body, 0, NULL);
+	ck_assert_ptr_nonnull(doc);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(
+	    doc, "error"), "status")), 404);
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(
+	    doc, "error"), "message")), "unknown job 'a\"b'");
+	json_decref(doc);
+	http_reply_header(&r, "Allow", "GET");
+	ck_assert_int_eq(r.nheaders, 1);
+	http_reply_free(&r);
+}
+END_TEST
+
+START_TEST(test_token_equal)
+{
+	const char	*want = "s3cret-token";
+	size_t		 n = strlen(want), i;
+	char		 buf[64];
+
+	ck_assert_int_eq(http_token_equal(want, n, want, n), 1);
+	ck_assert_int_eq(http_token_equal(want, n, "", 0), 0);
+	ck_assert_int_eq(http_token_equal("", 0, "", 0), 0);
+	ck_assert_int_eq(http_token_equal(want, n, want, n - 1), 0);
+	ck_assert_int_eq(http_token_equal(want, n, "s3cret-token1", n + 1),
+	    0);
+	/* The token repeated: a cyclic read must not make it match. */
+	ck_assert_int_eq(http_token_equal("ab", 2, "abab", 4), 0);
+	/* Any one byte wrong, anywhere. */
+	for (i = 0; i < n; i++) {
+		memcpy(buf, want, n);
+		buf[i] ^= 1;
+		ck_assert_int_eq(http_token_equal(want, n, buf, n), 0);
+	}
+}
+END_TEST
+
+static double
+time_compare(const char *want, size_t n, const char *given)
+{
+	struct timespec	a, b;
+	double		best = 1e30, t;
+	int		round, i;
+	volatile int	sink = 0;
+
+	/* The best of several rounds: the machine's noise only adds. */
+	for (round = 0; round < 15; round++) {
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		for (i = 0; i < 20000; i++)
+			sink += http_token_equal(want, n, given, n);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		t = (double)(b.tv_sec - a.tv_sec) * 1e9 +
+		    (double)(b.tv_nsec - a.tv_nsec);
+		if (t < best)
+			best = t;
+	}
+	(void)sink;
+	return best;
+}
+
+/*
+ * A guess wrong in its first byte takes as long as one wrong only in its
+ * last: an early exit (memcmp, strcmp) would make the first several times
+ * faster with a token this long.
+ */
+START_TEST(test_token_constant_time)
+{
+	char	want[4097], first[4097], last[4097];
+	double	tf, tl, ratio;
+
+	memset(want, 'k', 4096);
+	want[4096] = '\0';
+	memcpy(first, want, sizeof want);
+	memcpy(last, want, sizeof want);
+	first[0] = 'x';
+	last[4095] = 'x';
+	tf = time_compare(want, 4096, first);
+	tl = time_compare(want, 4096, last);
+	ratio = tf > tl ? tf / tl : tl / tf;
+	ck_assert_msg(ratio < 1.5, "first byte wrong: %.0f ns, last byte "
+	    "wrong: %.0f ns", tf, tl);
+}
+END_TEST
+
+START_TEST(test_path_safe)
+{
+	static const char *const ok[] = { "/", "/api/v1/runs", "/ui/",
+	    "/ui/job/flights_daily", "/ui/a.b/c..d/...", "/metrics", NULL };
+	static const char *const bad[] = { "", "ui", "/..", "/../etc/passwd",
+	    "/ui/../../etc/passwd", "/ui/./x", "/ui//x", "//etc/passwd",
+	    "/ui/..", "/ui/x\\..\\y", "/ui/%2e%2e/x", "/ui/a\nb",
+	    "/ui/..%2f..%2fetc/passwd", "/.", NULL };
+	int	i;
+
+	for (i = 0; ok[i] != NULL; i++)
+		ck_assert_msg(http_path_safe(ok[i]), "refused %s", ok[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(!http_path_safe(bad[i]), "allowed %s", bad[i]);
+}
+END_TEST
+
+static Suite *
+http_suite(void)
+{
+	Suite	*s = suite_create("http");
+	TCase	*tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_reply_html);
+	tcase_add_test(tc, test_reply_grows);
+	tcase_add_test(tc, test_reply_error);
+	tcase_add_test(tc, test_token_equal);
+	tcase_add_test(tc, test_token_constant_time);
+	tcase_add_test(tc, test_path_safe);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(http_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
