@@ -216,6 +216,37 @@ health_lag(struct dhealth *h, int64_t lag)
 		h->lag_max = lag;
 }
 
+/*
+ * Replace the file's contents.  Readers (meshctl status, the HTTP child,
+ * polling it) must never see half a document, so it is written whole
+ * beside it and renamed over it.  On a full disk that new file cannot be
+ * made: then it is written in place, where the blocks it has are kept
+ * (a reader may catch that write half done, and reads it again later).
+ */
+static void
+health_put(struct dhealth *h, const char *text, size_t len)
+{
+	char	*tmp = xasprintf("%s.tmp", h->path);
+	int	 fd;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0640);
+	if (fd != -1 && write(fd, text, len) == (ssize_t)len &&
+	    rename(tmp, h->path) == 0) {
+		close(h->fd);
+		h->fd = fd;
+		free(tmp);
+		return;
+	}
+	if (fd != -1) {
+		close(fd);
+		(void)unlink(tmp);
+	}
+	free(tmp);
+	if (pwrite(h->fd, text, len, 0) == (ssize_t)len)
+		(void)ftruncate(h->fd, (off_t)len);
+}
+
 void
 daemon_health_write(struct daemon *d)
 {
@@ -260,12 +291,9 @@ daemon_health_write(struct daemon *d)
 		free(text);
 		return;
 	}
-	/* Written in place: on a full disk, a new file could not be made,
-	 * but the blocks this one has are kept. */
 	len = strlen(text);
 	text[len] = '\n';
-	if (pwrite(h->fd, text, len + 1, 0) == (ssize_t)len + 1)
-		(void)ftruncate(h->fd, (off_t)len + 1);
+	health_put(h, text, len + 1);
 	text[len] = '\0';
 	free(h->last);
 	h->last = text;
