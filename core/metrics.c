@@ -616,7 +616,7 @@ sample_double(struct http_reply *r, const char *name, const char *const *kv,
     double v)
 {
 	sample_start(r, name, kv);
-	http_reply_printf(r, " %.17g\n", v);
+	http_reply_printf(r, " %.15g\n", v);
 }
 
 static void
