@@ -317,6 +317,8 @@ seen_has(struct metrics *m, int64_t id, int64_t ended_us)
 {
 	struct mseen	key = { id, ended_us };
 
+	if (m->nseen == 0)
+		return 0;	/* bsearch() wants an array, even empty */
 	return bsearch(&key, m->seen, m->nseen, sizeof *m->seen,
 	    seen_cmp) != NULL;
 }
