@@ -84,11 +84,10 @@ struct mseen {
 /* What one scrape read, applied once all of it was read. */
 struct mrow {
 	int	 run;		/* a run, else an attempt */
-	int	 group;		/* history: count and bucket given */
-	int	 running;
+	int	 group;		/* a run: the history's count of a job */
+	int	 running;	/* a run: only remember it as seen */
 	char	*job, *task, *stage, *state;
 	int64_t	 id, duration_us, count, ended_us;
-	int	 bucket;
 	double	 rows;
 	int	 has_rows;
 };
@@ -115,6 +114,7 @@ struct metrics {
 	size_t		 nruns, runs_cap;
 	struct mprod	*prods;		/* sorted by product */
 	size_t		 nprods, prods_cap;
+	int64_t		 last_us;	/* the previous scrape took */
 };
 
 struct metrics *
@@ -323,33 +323,32 @@ seen_has(struct metrics *m, int64_t id, int64_t ended_us)
 	    seen_cmp) != NULL;
 }
 
-/* Apply one attempt (or history group). */
+/* Count one attempt, or add it to the running set. */
 static void
 apply_attempt(struct metrics *m, const struct read_ctx *ctx,
-    const struct mrow *r)
+    const struct read_metrics_attempt *a)
 {
 	struct magg	*g;
 	struct mprod	*p;
 	const char	*product;
 	int		 s;
 
-	if (r->running) {
-		running_add(m, r->id);
+	if (strcmp(a->state, "running") == 0) {
+		running_add(m, a->id);
 		return;
 	}
-	if ((s = state_index(attempt_states, NASTATES, r->state)) == -1)
+	if ((s = state_index(attempt_states, NASTATES, a->state)) == -1)
 		return;
-	g = agg_get(m, r->job, r->stage);
-	g->n[s] += r->count;
-	g->bucket[r->group ? r->bucket : bucket_of(r->duration_us)] +=
-	    r->count;
-	g->count += r->count;
-	g->sum_us += r->duration_us;
-	if (s == 0 && strcmp(r->stage, "publish") == 0 &&
-	    (product = task_product(ctx, r->job, r->task)) != NULL) {
+	g = agg_get(m, a->job, a->stage);
+	g->n[s]++;
+	g->bucket[bucket_of(a->duration_us)]++;
+	g->count++;
+	g->sum_us += a->duration_us;
+	if (s == 0 && strcmp(a->stage, "publish") == 0 &&
+	    (product = task_product(ctx, a->job, a->task)) != NULL) {
 		p = prod_get(m, product);
-		p->publications += r->count;
-		p->rows += r->has_rows ? r->rows : 0;
+		p->publications++;
+		p->rows += a->has_rows ? a->rows : 0;
 	}
 }
 
@@ -416,38 +415,35 @@ batch_free(struct mbatch *b)
 	memset(b, 0, sizeof *b);
 }
 
-static void
-row_attempt(struct mrow *r, const struct read_metrics_attempt *a)
+static int
+on_attempt(void *arg, const struct read_metrics_attempt *a)
 {
+	struct mrow	*r = batch_push(arg);
+
 	r->job = xstrdup(a->job);
 	r->task = xstrdup(a->task);
 	r->stage = xstrdup(a->stage);
 	r->state = xstrdup(a->state);
 	r->id = a->id;
 	r->duration_us = a->duration_us;
-	r->count = a->count;
-	r->bucket = a->bucket;
 	r->rows = a->rows;
 	r->has_rows = a->has_rows;
-	r->running = strcmp(a->state, "running") == 0;
-}
-
-static int
-on_attempt(void *arg, const struct read_metrics_attempt *a)
-{
-	row_attempt(batch_push(arg), a);
 	return 0;
 }
 
-static int
-on_group(void *arg, const struct read_metrics_attempt *a)
-{
-	struct mrow	*r = batch_push(arg);
+/* The history: summed straight into a new set of aggregates, without a
+ * copy of each of a million rows. */
+struct hist {
+	struct metrics		*h;
+	const struct read_ctx	*ctx;
+};
 
-	row_attempt(r, a);
-	r->group = 1;
-	if (r->bucket < 0 || (size_t)r->bucket > NBOUNDS)
-		r->bucket = (int)NBOUNDS;
+static int
+on_history(void *arg, const struct read_metrics_attempt *a)
+{
+	struct hist	*x = arg;
+
+	apply_attempt(x->h, x->ctx, a);
 	return 0;
 }
 
@@ -469,35 +465,39 @@ on_run(void *arg, const struct read_metrics_run *x)
 }
 
 /*
- * Read what changed (or the history) into b; nothing is applied.  *wm is
- * the attempts' new watermark.
+ * Read what changed into b, nothing applied; or, at the first scrape, the
+ * history: its attempts summed into *hp, a new set of aggregates, its
+ * runs into b.  *wm is the attempts' new watermark.
  */
 static int
 metrics_read(struct metrics *m, struct read_ctx *ctx, struct mbatch *b,
-    int64_t *wm, struct read_error *err)
+    struct metrics **hp, int64_t *wm, struct read_error *err)
 {
 	struct mbatch	 seen = { 0 };
+	struct hist	 x;
 	size_t		 i;
 
 	*wm = m->attempt_wm;
+	*hp = NULL;
 	if (!m->ready) {
-		if (read_metrics_attempts_init(ctx->st, metrics_bounds_us,
-		    NBOUNDS, wm, on_group, on_attempt, b, err) != 0 ||
-		    read_metrics_runs_init(ctx->st, &m->run_wm, on_run, b,
+		x.h = *hp = metrics_new();
+		x.ctx = ctx;
+		if (read_metrics_attempts_init(ctx->st, wm, on_history, &x,
+		    err) != 0 ||
+		    read_metrics_runs_init(ctx->st, &x.h->run_wm, on_run, b,
 		    err) != 0)
 			return -1;
 		/* The runs in the window are counted by the history:
 		 * remember them so that the next scrape does not count them
 		 * again. */
 		seen.seen_only = 1;
-		if (read_metrics_runs_ended(ctx->st, m->run_wm -
+		if (read_metrics_runs_ended(ctx->st, x.h->run_wm -
 		    RUN_OVERLAP_US, on_run, &seen, err) != 0) {
 			batch_free(&seen);
 			return -1;
 		}
-		for (i = 0; i < seen.n; i++) {
+		for (i = 0; i < seen.n; i++)
 			*batch_push(b) = seen.v[i];
-		}
 		free(seen.v);
 		return 0;
 	}
@@ -511,21 +511,53 @@ metrics_read(struct metrics *m, struct read_ctx *ctx, struct mbatch *b,
 	return 0;
 }
 
+#define SWAP(a, b) do {							\
+	__typeof__(a) t_ = (a);						\
+	(a) = (b);							\
+	(b) = t_;							\
+} while (0)
+
 static void
 metrics_apply(struct metrics *m, const struct read_ctx *ctx,
-    struct mbatch *b, int64_t wm)
+    struct mbatch *b, struct metrics *h, int64_t wm)
 {
-	struct mseen	*add = NULL;
-	size_t		 nadd = 0, i;
+	struct read_metrics_attempt	 a;
+	struct mseen			*add = NULL;
+	size_t				 nadd = 0, i;
 
-	/* The running set is rebuilt from what was read: those still
-	 * running come back with the new ones. */
-	m->nrunning = 0;
+	if (h != NULL) {
+		/* The history's aggregates become these (empty until now:
+		 * nothing is applied before the history). */
+		SWAP(m->agg, h->agg);
+		SWAP(m->nagg, h->nagg);
+		SWAP(m->agg_cap, h->agg_cap);
+		SWAP(m->prods, h->prods);
+		SWAP(m->nprods, h->nprods);
+		SWAP(m->prods_cap, h->prods_cap);
+		SWAP(m->running, h->running);
+		SWAP(m->nrunning, h->nrunning);
+		SWAP(m->running_cap, h->running_cap);
+		m->run_wm = h->run_wm;
+	} else {
+		/* The running set is rebuilt from what was read: those
+		 * still running come back with the new ones. */
+		m->nrunning = 0;
+	}
 	for (i = 0; i < b->n; i++) {
-		if (b->v[i].run)
+		if (b->v[i].run) {
 			apply_run(m, &b->v[i], &add, &nadd, b->v[i].running);
-		else
-			apply_attempt(m, ctx, &b->v[i]);
+			continue;
+		}
+		memset(&a, 0, sizeof a);
+		a.id = b->v[i].id;
+		a.job = b->v[i].job;
+		a.task = b->v[i].task;
+		a.stage = b->v[i].stage;
+		a.state = b->v[i].state;
+		a.duration_us = b->v[i].duration_us;
+		a.rows = b->v[i].rows;
+		a.has_rows = b->v[i].has_rows;
+		apply_attempt(m, ctx, &a);
 	}
 	m->attempt_wm = wm;
 	if (nadd > 0) {
@@ -848,24 +880,27 @@ metrics_render(struct metrics *m, struct read_ctx *ctx,
 	struct read_metrics_gauges	g;
 	struct prod_render		pr = { r, { 0 } };
 	struct mbatch			b = { 0 };
+	struct metrics			*h = NULL;
 	const char			*kv[3];
-	int64_t				wm;
+	int64_t				wm, t0 = mono_us(), last;
 
 	pthread_mutex_lock(&m->lock);
 	if (read_metrics_begin(ctx->st, &err) != 0 ||
-	    metrics_read(m, ctx, &b, &wm, &err) != 0 ||
+	    metrics_read(m, ctx, &b, &h, &wm, &err) != 0 ||
 	    read_metrics_gauges(ctx->st, &g, &err) != 0 ||
 	    read_metrics_products(ctx->st, on_product, &pr, &err) != 0) {
 		read_metrics_end(ctx->st);
 		pthread_mutex_unlock(&m->lock);
 		batch_free(&b);
 		batch_free(&pr.b);
+		metrics_free(h);
 		http_reply_error(r, err.status != 0 ? err.status : 503,
 		    "metrics: %s", err.message);
 		return -1;
 	}
 	read_metrics_end(ctx->st);
-	metrics_apply(m, ctx, &b, wm);
+	metrics_apply(m, ctx, &b, h, wm);
+	metrics_free(h);
 	batch_free(&b);
 
 	http_reply_reset(r);
@@ -876,9 +911,17 @@ metrics_render(struct metrics *m, struct read_ctx *ctx,
 	sample_int(r, "meshd_build_info", kv, 1);
 	render_health(ctx, r);
 	render_counts(m, r);
+	last = m->last_us;
 	pthread_mutex_unlock(&m->lock);
 	render_gauges(ctx, r, &g);
 	render_products(r, &pr.b);
 	batch_free(&pr.b);
+	family(r, "meshd_metrics_render_seconds", "gauge", "How long the "
+	    "previous /metrics took to read and render in this HTTP child.");
+	sample_double(r, "meshd_metrics_render_seconds", NULL,
+	    (double)last / 1e6);
+	pthread_mutex_lock(&m->lock);
+	m->last_us = mono_us() - t0;
+	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

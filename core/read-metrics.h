@@ -8,8 +8,8 @@
  * is the only writer and never deletes an attempt), the attempts last
  * seen running by id, runs by ended_us through runs_ended, and small
  * index ranges for the gauges.  The *_init functions read the history
- * once, when a new HTTP child makes its first scrape: a GROUP BY each,
- * O(attempts) and O(runs) once, returning a few rows.
+ * once, when a new HTTP child makes its first scrape: O(attempts) and
+ * O(runs), once.
  *
  * All return 0, or -1 with a 503 read_error (the state is busy or
  * unreadable).  Strings handed to callbacks are borrowed for the call.
@@ -25,18 +25,17 @@
 struct state;
 struct read_error;
 
-/* One ended attempt, or a group of them (the init GROUP BY). */
+/* One attempt. */
 struct read_metrics_attempt {
-	int64_t		 id;		/* 0 for a group */
+	int64_t		 id;
 	const char	*job;
 	const char	*task;		/* task id in the job */
 	const char	*stage;		/* "extract", "check", "publish" */
 	const char	*state;		/* running success failed retry
 					 * skipped */
-	int64_t		 duration_us;	/* ended - started; a group: sum */
-	int		 bucket;	/* a group: its histogram bucket */
-	int64_t		 count;		/* 1, or a group's size */
-	double		 rows;		/* its "rows" metric summed; 0 */
+	int64_t		 duration_us;	/* ended - started */
+	double		 rows;		/* a successful publish's "rows"
+					 * metric, if has_rows */
 	int		 has_rows;
 };
 typedef int (*read_metrics_attempt_fn)(void *,
@@ -49,15 +48,10 @@ void	read_metrics_end(struct state *);
 
 /*
  * The history of attempts, once: every attempt with id <= *max_id (set
- * here to the largest id) that has ended, grouped by job, task, stage,
- * state and histogram bucket (bounds_us[0..nbounds-1] are the upper
- * bounds, ascending; bucket nbounds is above them all), then the ids of
- * those still running through running_fn (one call each, count 1).
+ * here to the largest id), running or not, in id order, one call each.
  */
-int	read_metrics_attempts_init(struct state *, const int64_t *bounds_us,
-	    size_t nbounds, int64_t *max_id, read_metrics_attempt_fn group_fn,
-	    read_metrics_attempt_fn running_fn, void *arg,
-	    struct read_error *);
+int	read_metrics_attempts_init(struct state *, int64_t *max_id,
+	    read_metrics_attempt_fn, void *arg, struct read_error *);
 /*
  * Attempts with id > after (all of them, running or not), in id order;
  * *max_id is set to the largest seen (left alone if none).
