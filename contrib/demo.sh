@@ -27,6 +27,16 @@ days=${MESHD_DEMO_DAYS:-90}
 held=2001-01-12
 wider=600
 
+# The web UI and API (meshd's HTTP child): 127.0.0.1:8642, or a free port
+# when that one is taken (another demo, a test running beside it).
+port=${MESHD_DEMO_PORT:-$(/usr/bin/python3 -c 'import socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 8642))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' 2>/dev/null || echo 8642)}
+
 rm -rf "$demo"
 mkdir -p "$demo/jobs"
 # The jobs are copied, so that the demo can change one as an operator
@@ -41,6 +51,7 @@ jobs_dir    = "jobs";
 plugin_path = [ "$build/plugins/.libs" ];
 log_dir     = "state/logs";
 staging_dir = "state/staging";
+http        = { listen = "127.0.0.1:$port"; };   # web UI, API, /metrics
 CONF
 export MESHD_CONFIG="$demo/meshd.conf"
 
@@ -67,6 +78,7 @@ until "$meshctl" status --json 2>/dev/null | jq -e .up >/dev/null; do
 	[ "$i" -lt 100 ] || { cat "$demo/meshd.log"; exit 1; }
 	sleep 0.1
 done
+echo "web UI: http://127.0.0.1:$port/ (while meshd runs)"
 rc=0
 "$meshctl" backfill flights_daily --from 2001-01-01 --to "$last" \
     --max-active-runs 4 --wait --interval 1 || rc=$?
@@ -78,7 +90,7 @@ rc=0
 # wait.  (Poll until no analytics run is running or ready to.)
 analytics_settled() {
 	"$meshctl" runs analytics_daily --limit 1000 --json 2>/dev/null |
-	    jq -e 'length > 0 and all(.[]; .state == "success" or
+	    jq -e '.runs | length > 0 and all(.[]; .state == "success" or
 	    .state == "failed" or (.state == "queued" and .waiting_for != null))' \
 	    >/dev/null
 }
@@ -112,7 +124,7 @@ sleep 1
 "$meshctl" clear flights_daily --partition "$held" --failed-only
 day_built() {
 	"$meshctl" runs analytics_daily --limit 1000 --json 2>/dev/null |
-	    jq -e --arg d "$held" 'any(.[]; .partition == $d and .state == "success")' \
+	    jq -e --arg d "$held" 'any(.runs[]; .partition == $d and .state == "success")' \
 	    >/dev/null
 }
 i=0
@@ -153,3 +165,5 @@ echo "== meshctl products: owners, last partitions, freshness, failed checks"
 echo
 echo "== catalog"
 "$meshctl" catalog
+echo
+echo "web UI: http://127.0.0.1:$port/ -- serve it again with: $build/meshd -c $demo/meshd.conf"

@@ -173,6 +173,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	struct http_reply	 r;
 	const char		*cl;
 	enum MHD_Result		 ret;
+	int64_t			 t0;
+	char			 timing[64];
 	int			 get;
 
 	(void)cls;
@@ -253,6 +255,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return send_error(conn, 400, NULL, "more than %d query "
 		    "parameters", READ_MAXARGS);
 
+	t0 = mono_us();
 	http_reply_init(&r);
 	if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
 		http_api(&req, &r);
@@ -262,8 +265,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		serve_page(&req, &r, 0);
 	if (req.streaming)
 		ret = send_stream(conn, &req.stream);
-	else
+	else {
+		/* What the request cost here, for make bench-http and for
+		 * browsers' developer tools. */
+		snprintf(timing, sizeof timing, "app;dur=%.3f",
+		    (double)(mono_us() - t0) / 1000.0);
+		http_reply_header(&r, "Server-Timing", timing);
 		ret = send_reply(conn, &r);
+	}
 	log_debug("http: %s %s: %d", method, url, req.streaming ? 200 :
 	    r.status);
 	http_reply_free(&r);
@@ -317,7 +326,6 @@ http_server_start(const char *listen, char **cause)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_CONN_TIMEOUT_S,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_CONN_MAX,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-	    MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 	    MHD_OPTION_END);

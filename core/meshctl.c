@@ -165,29 +165,27 @@ ctl_config(struct ctl *ctl)
 }
 
 struct state *
-ctl_state(struct ctl *ctl, enum state_mode mode)
+ctl_state_cause(struct ctl *ctl, enum state_mode mode, char **cause)
 {
 	struct state	*st;
 	struct passwd	*pw;
-	char		*cause = NULL;
 	int64_t		 wait_ms;
 
-	if (ctl_config(ctl) == NULL)
+	if (ctl_config(ctl) == NULL) {
+		set_cause(cause, "cannot read %s", ctl->config_path);
 		return NULL;
+	}
 	/* Say "permission denied" plainly, before SQLite says something
 	 * vaguer ("attempt to write a readonly database"). */
 	if (access(ctl->cfg->state_db, R_OK) != 0 && errno == EACCES) {
 		pw = getpwuid(geteuid());
-		ctl_error("permission denied: user %s cannot read %s (members "
-		    "of meshd.conf's state_group may)", pw != NULL ?
+		set_cause(cause, "permission denied: user %s cannot read %s "
+		    "(members of meshd.conf's state_group may)", pw != NULL ?
 		    pw->pw_name : "?", ctl->cfg->state_db);
 		return NULL;
 	}
-	if (mode == STATE_RDWR && config_check_write(ctl->cfg, &cause) != 0) {
-		ctl_error("%s", cause);
-		free(cause);
+	if (mode == STATE_RDWR && config_check_write(ctl->cfg, cause) != 0)
 		return NULL;
-	}
 	/* One deadline for the whole command, however many times it opens
 	 * the state (a verb may read, then record a request). */
 	if (ctl->deadline_us == 0)
@@ -196,14 +194,26 @@ ctl_state(struct ctl *ctl, enum state_mode mode)
 	if (wait_ms < 0)
 		wait_ms = 0;
 	if ((st = state_open_wait(ctl->cfg->state_db, mode, (int)wait_ms,
-	    &cause)) == NULL) {
-		ctl_error("%s", cause);
-		free(cause);
+	    cause)) == NULL)
 		return NULL;
-	}
 	/* Later waits: each bounded by --timeout, all by the deadline. */
 	state_set_wait(st, ctl->timeout_ms);
 	state_set_deadline(st, ctl->deadline_us);
+	return st;
+}
+
+struct state *
+ctl_state(struct ctl *ctl, enum state_mode mode)
+{
+	struct state	*st;
+	char		*cause = NULL;
+
+	if (ctl_config(ctl) == NULL)
+		return NULL;
+	if ((st = ctl_state_cause(ctl, mode, &cause)) == NULL) {
+		ctl_error("%s", cause);
+		free(cause);
+	}
 	return st;
 }
 

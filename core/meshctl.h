@@ -69,6 +69,8 @@ struct meshd_config *ctl_config(struct ctl *);
  * is bounded by --timeout.
  */
 struct state	*ctl_state(struct ctl *, enum state_mode);
+/* The same, quiet: NULL with *cause. */
+struct state	*ctl_state_cause(struct ctl *, enum state_mode, char **cause);
 /* Load every job; prints diagnostics.  Returns 0, or -1 if any job had an
  * error (loaded jobs are still in `js` when `partial` is set). */
 int	 ctl_jobs(struct ctl *, struct jobset *js, int partial);
@@ -138,6 +140,54 @@ int	 ctl_product(struct sqlite3 *, const char *name, int64_t *id);
  * line at most every `interval` seconds.  CTL_EXIT_OK if it succeeded,
  * CTL_EXIT_FAILED if it failed or was cancelled.  In cmd-backfills.c. */
 int	 ctl_backfill_wait(struct ctl *, int64_t id, int interval);
+
+/*
+ * The read layer from the command line (ctl-read.c).  ctl_ask() asks
+ * question `q` of read.h with `args` (adding utc=1 under -u): CTL_EXIT_OK
+ * and a new *doc, or the error printed ("meshctl: --limit: ...") and its
+ * exit code.
+ */
+struct read_args;
+int	 ctl_ask(struct ctl *, const char *q, struct read_args *args,
+	    json_t **doc);
+/* The options list verbs share: --json, -n/--limit N, -s/--state S,
+ * -S/--since WHEN, --cursor C.  Put CTL_LIST_LONGOPTS in the verb's
+ * longopts and CTL_LIST_SHORTOPTS in its optstring; ctl_list_opt() takes
+ * one of them into args (or *json) and returns 1, or returns 0. */
+enum {
+	CTL_OPT_JSON = 0x100, CTL_OPT_CURSOR,
+	CTL_OPT_LIMIT = 'n', CTL_OPT_STATE = 's', CTL_OPT_SINCE = 'S'
+};
+#define CTL_LIST_SHORTOPTS	"n:s:S:"
+#define CTL_LIST_LONGOPTS						\
+	{ "json", no_argument, NULL, CTL_OPT_JSON },			\
+	{ "limit", required_argument, NULL, CTL_OPT_LIMIT },		\
+	{ "state", required_argument, NULL, CTL_OPT_STATE },		\
+	{ "since", required_argument, NULL, CTL_OPT_SINCE },		\
+	{ "cursor", required_argument, NULL, CTL_OPT_CURSOR }
+int	 ctl_list_opt(int c, const char *arg, struct read_args *args,
+	    int *json);
+/* "(more WHAT: meshctl VERB ... --cursor C)" when the document has a
+ * next_cursor; on stderr with --json. */
+void	 ctl_list_more(struct ctl *, const json_t *doc, int json,
+	    const char *what);
+/*
+ * A table of `rows` (a JSON array of objects), one column per entry of
+ * `cols` (ending with { NULL }): the member `key` as text, or fmt(row)
+ * when set.  CTL_COL_STATE colours the cell by the state word on a
+ * terminal; CTL_COL_OPTIONAL hides the column unless some row has `key`.
+ */
+struct ctl_column {
+	const char	*header;
+	const char	*key;
+	int		 flags;
+	const char	*(*fmt)(const json_t *row, char *buf, size_t len);
+};
+#define CTL_COL_STATE		0x1
+#define CTL_COL_RIGHT		0x2
+#define CTL_COL_OPTIONAL	0x4
+int	 ctl_table(struct ctl *, const json_t *rows,
+	    const struct ctl_column *cols);
 
 extern const struct cmd_entry cmd_validate_entry;
 extern const struct cmd_entry cmd_plugin_entry;

@@ -50,8 +50,8 @@ http_spawn(struct daemon *d, char **cause)
 		return -1;
 	hd_pid = pid;
 	hd_started = mono_us();
-	log_info("http: serving http://%s/ from pid %ld", d->cfg->http_listen,
-	    (long)pid);
+	log_debug("http: started the HTTP child for %s (pid %ld)",
+	    d->cfg->http_listen, (long)pid);
 	return 0;
 }
 

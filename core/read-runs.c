@@ -54,6 +54,8 @@ read_job(struct read_ctx *ctx, const char *name, int64_t *id,
 	char	*cause = NULL;
 
 	*def = ctx->jobs != NULL ? jobset_find(ctx->jobs, name) : NULL;
+	if (read_need_state(ctx, err) != 0)
+		return -1;
 	if (state_job_find(ctx->st, name, id, &cause) == 0)
 		return 0;
 	free(cause);
@@ -93,14 +95,17 @@ read_runs(struct read_ctx *ctx, const struct read_args *args,
 	}
 	if (read_arg_limit(args, &limit, err) != 0)
 		return NULL;
-	if (read_job(ctx, name, &job_id, &job, err) != 0)
-		return NULL;
+	/* The arguments first: a usage error is one with or without a
+	 * state.  (A job that does not exist is known only from both.) */
+	job = ctx->jobs != NULL ? jobset_find(ctx->jobs, name) : NULL;
 	if (since_arg != NULL && read_since(ctx, job, since_arg, &since,
 	    err) != 0)
 		return NULL;
 	if (cursor_arg != NULL && read_cursor_parse(cursor_arg, 2, &cur,
 	    err) != 0)
 		return NULL;
+	if (read_job(ctx, name, &job_id, &job, err) != 0)
+		goto out;
 	/*
 	 * One more row than asked says whether there is a next page.  The
 	 * order (interval_start_us, partition_key) DESC walks the

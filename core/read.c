@@ -52,6 +52,16 @@ read_fail_state(struct read_error *err, struct state *st)
 }
 
 int
+read_need_state(const struct read_ctx *ctx, struct read_error *err)
+{
+	if (ctx->st != NULL)
+		return 0;
+	read_fail(err, 503, "%s", ctx->st_error != NULL ? ctx->st_error :
+	    "the state is not open");
+	return -1;
+}
+
+int
 read_exit_code(int status)
 {
 	switch (status) {

@@ -47,6 +47,10 @@ struct jobset;
  * jobs are meshd.conf and the job files as loaded now (jobs may hold
  * broken jobs: jobset's broken[]); health is meshd's health file as JSON,
  * or NULL when no meshd runs.  The caller owns all of them.
+ *
+ * st is NULL when the state cannot be opened, with st_error saying why: a
+ * question checks its arguments first, so that a usage error is reported
+ * as one whether or not there is a state, then calls read_need_state().
  */
 struct read_ctx {
 	struct state			*st;
@@ -55,6 +59,7 @@ struct read_ctx {
 	json_t				*health;
 	int64_t				 now_us;
 	int				 utc;	/* set by read_ask() */
+	const char			*st_error;
 };
 
 /* The arguments of one question: name=value pairs.  Names and values are
@@ -134,6 +139,8 @@ int	 read_arg_bool(const struct read_args *, const char *name);
 /* Set *err and return NULL, for `return read_fail(err, 404, ...)`. */
 json_t	*read_fail(struct read_error *, int status, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* 0 if ctx has a state, else -1 with 503 and ctx->st_error. */
+int	 read_need_state(const struct read_ctx *, struct read_error *);
 /* Turn a state or SQLite failure into 503 with its message; NULL. */
 json_t	*read_fail_state(struct read_error *, struct state *);
 

@@ -72,7 +72,7 @@ eq "$(sql "SELECT count(*) || ' v' || max(version) FROM product_partitions")" "1
 eq "$(sql "SELECT count(*) FROM runs")" "1" "one run per (job, partition)"
 eq "$(sql "SELECT try_number FROM task_instances WHERE task_id = 'extract'")" "2" "try numbers continue"
 run_ctl 0 "runs --json" runs okjob --json
-eq "$(jq -r '.[0].partition + " " + .[0].state' "$T/out")" "2001-01-02 success" "runs --json parses"
+eq "$(jq -r '.runs[0].partition + " " + .runs[0].state' "$T/out")" "2001-01-02 success" "runs --json parses"
 run_ctl 0 "tasks --json" tasks okjob 2001-01-02 --json
 eq "$(jq -r '[.tasks[].state] | join(",")' "$T/out")" "success,success,success" "tasks --json parses"
 

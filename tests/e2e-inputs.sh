@@ -44,7 +44,7 @@ eq "$(rstate down 2001-01-03)" "queued" "it stays queued"
 run_ctl 0 "runs shows the wait" runs down
 has "$T/out" "waiting for test.ok 2001-01-03 (missing)" "runs says what it waits for"
 run_ctl 0 "runs --json shows the wait" runs down --json
-eq "$(jq -r '.[0].waiting_for' "$T/out")" "test.ok 2001-01-03 (missing)" "runs --json too"
+eq "$(jq -r '.runs[0].waiting_for' "$T/out")" "test.ok 2001-01-03 (missing)" "runs --json too"
 
 # --- a quarantined input keeps it waiting
 touch "$T/fail-up-2001-01-03"

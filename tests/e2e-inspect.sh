@@ -160,11 +160,20 @@ has "$T/out" "2001-01-05" "seconds are taken too"
 run_ctl 0 "runs --limit 1" runs berlin --limit 1
 has "$T/out" "2001-01-06" "newest partition first"
 hasnt "$T/out" "2001-01-05" "only one run"
-has "$T/out" "(more runs than the 1 shown; use --limit" "says there is more"
+has "$T/out" "(more runs: meshctl runs ... --cursor " "says there is more, and where the next page starts"
+cur=$(sed -n 's/.*--cursor \([0-9a-f.]*\))$/\1/p' "$T/out")
+run_ctl 0 "runs --limit 1 --cursor C" runs berlin --limit 1 --cursor "$cur"
+has "$T/out" "2001-01-05" "the next page has the next partition"
+hasnt "$T/out" "2001-01-06" "and not the first page's"
+run_ctl 2 "a forged cursor" runs berlin --cursor "zz"
+has "$T/err" "not a cursor" "is refused as a usage error"
 run_ctl 0 "runs --limit 2" runs berlin --limit 2
 hasnt "$T/out" "more runs" "no note when nothing is cut"
+run_ctl 0 "runs --json --limit 2" runs berlin --json --limit 2
+eq "$(jq -r '.next_cursor' "$T/out")" "null" "the last page has no cursor"
 run_ctl 0 "runs --json --limit 1" runs berlin --json --limit 1
-eq "$(jq -r 'length' "$T/out")" "1" "runs --json --limit 1 parses, one run"
+eq "$(jq -r '.runs | length' "$T/out")" "1" "runs --json --limit 1 parses, one run"
+eq "$(jq -r '.next_cursor | type' "$T/out")" "string" "with the cursor of the next page"
 has "$T/err" "more runs" "the note goes to stderr with --json"
 
 # --- times in the job's zone, and in UTC with -u
@@ -199,8 +208,8 @@ rx "$T/out" "^berlin .*$utc_re" "jobs -u: in UTC"
 
 # --- --json parses, with UTC instants and local strings
 run_ctl 0 "runs --json" runs berlin --json
-eq "$(jq -r '[.[].partition] | join(" ")' "$T/out")" "2001-01-06 2001-01-05" "runs --json: newest partition first"
-jq -e '.[0].created_us > 0 and (.[0].created_local | test("CES?T$"))' "$T/out" >/dev/null && ok "runs --json: UTC instant and local string" || fail "runs --json fields"
+eq "$(jq -r '[.runs[].partition] | join(" ")' "$T/out")" "2001-01-06 2001-01-05" "runs --json: newest partition first"
+jq -e '.runs[0].created_us > 0 and (.runs[0].created_local | test("CES?T$"))' "$T/out" >/dev/null && ok "runs --json: UTC instant and local string" || fail "runs --json fields"
 run_ctl 0 "tasks --json" tasks berlin 2001-01-05 --json
 eq "$(jq -r '.tasks[0].task + " " + .tasks[0].state' "$T/out")" "extract success" "tasks --json parses"
 run_ctl 0 "jobs --json" jobs --json
