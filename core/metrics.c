@@ -331,6 +331,7 @@ apply_attempt(struct metrics *m, const struct read_ctx *ctx,
 	struct magg	*g;
 	struct mprod	*p;
 	const char	*product;
+	int64_t		 us;
 	int		 s;
 
 	if (strcmp(a->state, "running") == 0) {
@@ -339,11 +340,13 @@ apply_attempt(struct metrics *m, const struct read_ctx *ctx,
 	}
 	if ((s = state_index(attempt_states, NASTATES, a->state)) == -1)
 		return;
+	/* A wall clock stepped back mid-attempt is no negative time. */
+	us = a->duration_us > 0 ? a->duration_us : 0;
 	g = agg_get(m, a->job, a->stage);
 	g->n[s]++;
-	g->bucket[bucket_of(a->duration_us)]++;
+	g->bucket[bucket_of(us)]++;
 	g->count++;
-	g->sum_us += a->duration_us;
+	g->sum_us += us;
 	if (s == 0 && strcmp(a->stage, "publish") == 0 &&
 	    (product = task_product(ctx, a->job, a->task)) != NULL) {
 		p = prod_get(m, product);
@@ -741,52 +744,71 @@ render_counts(struct metrics *m, struct http_reply *r)
 	}
 }
 
-struct prod_render {
-	struct http_reply	*r;
-	struct mbatch		 b;	/* product, late, unpub, quar, slo */
+/* The products' figures of one scrape, read afresh each time. */
+struct mprods {
+	struct mprodrow {
+		char	*product;
+		int64_t	 v[4];	/* as metrics_prod_fam[] */
+	}	*v;
+	size_t	 n;
+};
+
+static const struct {
+	const char	*name, *type, *help;
+} metrics_prod_fam[] = {
+	{ "meshd_product_late_partitions_total", "counter",
+	  "Partitions found late against the product's freshness SLO (not "
+	  "published by interval end + freshness_seconds)." },
+	{ "meshd_product_late_unpublished_partitions", "gauge",
+	  "Partitions found late and still not published." },
+	{ "meshd_product_quarantined_partitions", "gauge",
+	  "Partitions quarantined by failed checks." },
+	{ "meshd_product_freshness_slo_seconds", "gauge",
+	  "The product's freshness_seconds (0: no SLO)." },
 };
 
 static int
 on_product(void *arg, const struct read_metrics_product *p)
 {
-	struct prod_render	*pr = arg;
-	struct mrow		*row = batch_push(&pr->b);
+	struct mprods	*ps = arg;
+	struct mprodrow	*row;
 
-	row->job = xstrdup(p->product);
-	row->id = p->late_count;
-	row->count = p->late_unpublished;
-	row->ended_us = p->quarantined;
-	row->duration_us = p->freshness_s;
+	ps->v = xreallocarray(ps->v, ps->n + 1, sizeof *ps->v);
+	row = &ps->v[ps->n++];
+	row->product = xstrdup(p->product);
+	row->v[0] = p->late_count;
+	row->v[1] = p->late_unpublished;
+	row->v[2] = p->quarantined;
+	row->v[3] = p->freshness_s;
 	return 0;
 }
 
 static void
-render_products(struct http_reply *r, struct mbatch *b)
+mprods_free(struct mprods *ps)
 {
-	static const struct {
-		const char	*name, *type, *help;
-	} fam[] = {
-		{ "meshd_product_late_partitions_total", "counter",
-		  "Partitions found late against the product's freshness "
-		  "SLO (not published by interval end + freshness_seconds)." },
-		{ "meshd_product_late_unpublished_partitions", "gauge",
-		  "Partitions found late and still not published." },
-		{ "meshd_product_quarantined_partitions", "gauge",
-		  "Partitions quarantined by failed checks." },
-		{ "meshd_product_freshness_slo_seconds", "gauge",
-		  "The product's freshness_seconds (0: no SLO)." },
-	};
+	size_t	i;
+
+	for (i = 0; i < ps->n; i++)
+		free(ps->v[i].product);
+	free(ps->v);
+	memset(ps, 0, sizeof *ps);
+}
+
+static void
+render_products(struct http_reply *r, const struct mprods *ps)
+{
 	const char	*kv[3];
 	size_t		 f, i;
-	int64_t		 v;
 
-	for (f = 0; f < nitems(fam); f++) {
-		family(r, fam[f].name, fam[f].type, fam[f].help);
-		for (i = 0; i < b->n; i++) {
-			kv[0] = "product"; kv[1] = b->v[i].job; kv[2] = NULL;
-			v = f == 0 ? b->v[i].id : f == 1 ? b->v[i].count :
-			    f == 2 ? b->v[i].ended_us : b->v[i].duration_us;
-			sample_int(r, fam[f].name, kv, v);
+	for (f = 0; f < nitems(metrics_prod_fam); f++) {
+		family(r, metrics_prod_fam[f].name, metrics_prod_fam[f].type,
+		    metrics_prod_fam[f].help);
+		for (i = 0; i < ps->n; i++) {
+			kv[0] = "product";
+			kv[1] = ps->v[i].product;
+			kv[2] = NULL;
+			sample_int(r, metrics_prod_fam[f].name, kv,
+			    ps->v[i].v[f]);
 		}
 	}
 }
@@ -878,7 +900,7 @@ metrics_render(struct metrics *m, struct read_ctx *ctx,
 {
 	struct read_error		err = { 0, "" };
 	struct read_metrics_gauges	g;
-	struct prod_render		pr = { r, { 0 } };
+	struct mprods			ps = { NULL, 0 };
 	struct mbatch			b = { 0 };
 	struct metrics			*h = NULL;
 	const char			*kv[3];
@@ -888,11 +910,11 @@ metrics_render(struct metrics *m, struct read_ctx *ctx,
 	if (read_metrics_begin(ctx->st, &err) != 0 ||
 	    metrics_read(m, ctx, &b, &h, &wm, &err) != 0 ||
 	    read_metrics_gauges(ctx->st, &g, &err) != 0 ||
-	    read_metrics_products(ctx->st, on_product, &pr, &err) != 0) {
+	    read_metrics_products(ctx->st, on_product, &ps, &err) != 0) {
 		read_metrics_end(ctx->st);
 		pthread_mutex_unlock(&m->lock);
 		batch_free(&b);
-		batch_free(&pr.b);
+		mprods_free(&ps);
 		metrics_free(h);
 		http_reply_error(r, err.status != 0 ? err.status : 503,
 		    "metrics: %s", err.message);
@@ -914,8 +936,8 @@ metrics_render(struct metrics *m, struct read_ctx *ctx,
 	last = m->last_us;
 	pthread_mutex_unlock(&m->lock);
 	render_gauges(ctx, r, &g);
-	render_products(r, &pr.b);
-	batch_free(&pr.b);
+	render_products(r, &ps);
+	mprods_free(&ps);
 	family(r, "meshd_metrics_render_seconds", "gauge", "How long the "
 	    "previous /metrics took to read and render in this HTTP child.");
 	sample_double(r, "meshd_metrics_render_seconds", NULL,

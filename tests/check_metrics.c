@@ -13,6 +13,7 @@
 #include <check.h>
 #include <ftw.h>
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -449,6 +450,96 @@ START_TEST(test_unreadable)
 }
 END_TEST
 
+/* A clock stepped back: the attempt took no time, not minus a second. */
+START_TEST(test_clock_back)
+{
+	struct metrics	*m = metrics_new();
+	char		*t;
+
+	attempt("flights", "k", "extract", "extract", "success", -1000000,
+	    NAN);
+	t = scrape(m, NULL);
+	ck_value(t, "meshd_attempt_duration_seconds_bucket{job=\"flights\","
+	    "stage=\"extract\",le=\"0.1\"}", 1);
+	ck_value(t, "meshd_attempt_duration_seconds_sum{job=\"flights\","
+	    "stage=\"extract\"}", 0);
+	free(t);
+	metrics_free(m);
+}
+END_TEST
+
+/*
+ * The HTTP child scrapes from several threads at once, each with its own
+ * connection, while meshd writes: every attempt is counted exactly once.
+ */
+struct scraper {
+	struct metrics	*m;
+	int		 n;
+	int		 failed;
+};
+
+static void *
+scraper_run(void *arg)
+{
+	struct scraper		*sc = arg;
+	struct read_ctx		 ctx = { 0 };
+	struct http_reply	 r;
+	char			*cause = NULL;
+	int			 i;
+
+	if ((ctx.st = state_open(db, STATE_RDONLY, &cause)) == NULL) {
+		free(cause);
+		sc->failed = 1;
+		return NULL;
+	}
+	ctx.jobs = &js;
+	for (i = 0; i < sc->n; i++) {
+		http_reply_init(&r);
+		if (metrics_render(sc->m, &ctx, &r) != 0)
+			sc->failed++;
+		http_reply_free(&r);
+	}
+	state_close(ctx.st);
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	struct metrics	*m = metrics_new();
+	struct scraper	 sc[3];
+	pthread_t	 th[3];
+	int64_t		 id[40];
+	char		*t;
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		sc[i].m = m;
+		sc[i].n = 60;
+		sc[i].failed = 0;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, scraper_run,
+		    &sc[i]), 0);
+	}
+	for (i = 0; i < 40; i++) {
+		id[i] = attempt("flights", i % 2 ? "a" : "b", "extract",
+		    "extract", "running", 0, NAN);
+		if (i >= 3)
+			attempt_end(id[i - 3], "failed", 1000);
+	}
+	for (i = 37; i < 40; i++)
+		attempt_end(id[i], "failed", 1000);
+	for (i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(sc[i].failed, 0);
+	}
+	t = scrape(m, NULL);
+	ck_value(t, "meshd_attempts_total{job=\"flights\",stage=\"extract\","
+	    "state=\"failed\"}", 40);
+	ck_value(t, "meshd_attempts_running", 0);
+	free(t);
+	metrics_free(m);
+}
+END_TEST
+
 static double
 ms_since(const struct timespec *a)
 {
@@ -545,6 +636,8 @@ main(void)
 	tcase_add_test(tc, test_counts);
 	tcase_add_test(tc, test_gauges);
 	tcase_add_test(tc, test_unreadable);
+	tcase_add_test(tc, test_clock_back);
+	tcase_add_test(tc, test_threads);
 	tcase_add_test(tc, test_scale);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
