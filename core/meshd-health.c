@@ -19,6 +19,22 @@
  *   infra results  a worker that cannot create the attempt's log or
  *                  staging reports it; the engine backs off launching
  *                  without costing the task a try (engine_infra_fault()).
+ *
+ * The health file also carries figures only the daemon knows, for the
+ * HTTP child's /metrics (core/metrics.c): workers busy and idle, runs
+ * waiting in its queue, runs and attempts in the engine, and the loop
+ * lag.  They are taken at most once a second, so that a busy loop does
+ * not rewrite the file on every pass; a figure that changed is written
+ * within about a second even if the loop then sleeps, so an idle daemon
+ * never keeps saying "busy".
+ *
+ * Loop lag: the longest, over the last second, of (a) the work of one
+ * pass before it waits again (requests, schedule, backfills, admitting
+ * runs: an event that comes meanwhile waits that long) and (b) how late
+ * the loop came back from a wait, past that wait's deadline (results
+ * committed after the wait, e.g. through a lock held by another process).
+ * Every wait has a deadline within a second, so (b) is at most a second
+ * short of a stall that followed an early wake-up.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -514,9 +530,16 @@ daemon_health_timeout(struct daemon *d, int t)
 		health_lag(h, mono - h->pass_start);
 		h->pass_start = 0;
 	}
-	if (state_pending(d->st) || h->space_why != NULL ||
-	    h->pass_why != NULL || engine_infra_fault(d->engine) != NULL)
-		t = t < 0 || t > 1000 ? 1000 : t;
+	/* A second wait in the same pass (the loop's sleep after the
+	 * engine's step): how far the first overran counts too. */
+	if (h->wait_deadline != 0 && mono > h->wait_deadline)
+		health_lag(h, mono - h->wait_deadline);
+	/* Every wait ends within a second (an idle meshd wakes each second
+	 * rather than each five; while anything is wrong it did already):
+	 * a pass that overran its wait's deadline is measured as loop lag,
+	 * whatever woke it. */
+	if (t < 0 || t > 1000)
+		t = 1000;
 	health_stats_now(d, &now);
 	/* The lag only by 10 ms: the microseconds of every pass differ, and
 	 * would wake an idle daemon each second for ever. */

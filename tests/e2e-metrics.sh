@@ -6,7 +6,8 @@
 # HTTP child is killed and restarted by meshd without a counter going
 # down (Prometheus's own resets() says so); a product name with a quote,
 # a backslash and a line feed comes through escaped and intact; meshd's
-# health file carries the figures only meshd knows (workers, loop lag).
+# health file carries the figures only meshd knows (workers, loop lag,
+# which shows a stall on a lock another process holds).
 . "$(dirname "$0")/e2e-lib.sh"
 PPID_=
 trap 'for p in $pids; do kill -9 $p 2>/dev/null; done; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
@@ -35,6 +36,11 @@ tasks = (
   { id = "p"; plugin = "ok"; stage = "publish"; after = [ "c" ];
     product = "test.ok"; }
 );
+JOB
+cat >"$T/jobs/slow.conf" <<'JOB'
+name = "slow"; domain = "test"; owner = "tests@example.org";
+params = { sleep_ms = 1000; };
+tasks = ( { id = "e"; plugin = "ok"; stage = "extract"; } );
 JOB
 
 # The value of the sample `series` (name and labels exactly) in file $1.
@@ -103,6 +109,29 @@ jq -e '(.loop_lag_us | type) == "number" and (.active_runs | type) == "number" a
     "$T/state/state.db.health" >/dev/null
 eq "$?" "0" "meshd's health file carries the loop lag and the engine's figures"
 hasnt "$T/m1" "# TYPE meshd_attempts_total gauge" "counters are typed counter"
+
+# --- loop lag: another process holds the state's write lock for 3.5 s
+# while an attempt ends; meshd's loop stalls on it (and says so), and
+# /metrics, on its own read-only connection, still answers meanwhile.
+run_ctl 0 "trigger slow" trigger slow
+waitsql "slow's attempt runs" "1" "SELECT count(*) FROM attempts WHERE state = 'running'"
+/usr/bin/python3 -c '
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+c.execute("BEGIN IMMEDIATE")
+time.sleep(3.5)
+c.execute("COMMIT")' "$T/state/state.db" &
+lockpid=$!
+pids="$pids $lockpid"
+sleep 0.5
+curl -sf -m 1 -o "$T/m-locked" "$URL"
+eq "$?" "0" "/metrics answers within 1 s while the write lock is held"
+stalled() { jq -e '.loop_lag_us >= 1000000' "$T/state/state.db.health"; }
+wait_for "meshd's health file shows a loop lag of a second or more" 8 stalled
+wait "$lockpid"
+waitsql "slow's run ended" "success" "SELECT r.state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'slow'"
+calm() { jq -e '.loop_lag_us < 1000000' "$T/state/state.db.health"; }
+wait_for "and a normal one once the lock is free" 8 calm
 
 # --- a product name a job file could not write, written into the state
 # behind meshd's back: its label must be escaped, and survive Prometheus.
