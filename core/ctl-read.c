@@ -59,6 +59,15 @@ ctl_ask(struct ctl *ctl, const char *question, struct read_args *args,
 	json_decref(rc.health);
 	if (*doc != NULL)
 		return CTL_EXIT_OK;
+	/* A parameter the verb passed but the question does not take is
+	 * an option the verb should not have accepted: say so in the
+	 * command line's words. */
+	if (strncmp(err.message, "unknown parameter '", 19) == 0) {
+		len = strcspn(err.message + 19, "'");
+		ctl_error("--%.*s is not an option of %s", (int)len,
+		    err.message + 19, ctl->entry->name);
+		return CTL_EXIT_USAGE;
+	}
 	/* "limit: ..." is "--limit: ..." on the command line. */
 	for (p = q != NULL ? q->params : NULL; p != NULL && p->name != NULL;
 	    p++) {
