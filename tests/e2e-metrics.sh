@@ -142,16 +142,19 @@ promtool check metrics <"$T/m2" >/dev/null 2>&1
 eq "$?" "0" "promtool accepts the escaped label"
 
 # --- Debian's prometheus, scraping every second
-cat >"$T/prom.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: meshd
-    honor_labels: true
-    static_configs:
-      - targets: ['127.0.0.1:$port']
-YML
+# The example that meshd ships, pointed at this meshd, every second.
+{
+	printf 'global:\n  evaluation_interval: 1s\n'
+	sed -e "s/127\.0\.0\.1:8642/127.0.0.1:$port/" \
+	    -e 's/scrape_interval: 15s/scrape_interval: 1s/' \
+	    "$top_srcdir/contrib/prometheus/meshd.yml"
+} >"$T/prom.yml"
+if promtool check config "$T/prom.yml" >"$T/promtool" 2>&1; then
+	ok "promtool check config: contrib/prometheus/meshd.yml is valid"
+else
+	fail "promtool check config"; sed 's/^/    | /' "$T/promtool"
+fi
+has "$T/prom.yml" "127.0.0.1:$port" "the scrape config points at this meshd"
 prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/prom" \
     --web.listen-address="127.0.0.1:$pport" --log.level=warn \
     >"$T/prom.log" 2>&1 &
