@@ -20,8 +20,11 @@
  * A scrape whose reading fails changes nothing: what it read is applied
  * only once everything was read.
  *
- * The first scrape of a child reads the history instead: a GROUP BY over
- * attempts and one over runs, a few rows back, done once.
+ * The first scrape of a child reads the history instead, once: every
+ * attempt streamed in id order and summed here into a new set of
+ * aggregates (a million in about a second: no sort), and the runs by job
+ * and final state (a GROUP BY over runs_state).  Its time is the one
+ * slow scrape of a child; meshd_metrics_render_seconds shows each.
  */
 #include <pthread.h>
 #include <stdio.h>
