@@ -26,7 +26,8 @@
  * lag.  They are taken at most once a second, so that a busy loop does
  * not rewrite the file on every pass; a figure that changed is written
  * within about a second even if the loop then sleeps, so an idle daemon
- * never keeps saying "busy".
+ * never keeps saying "busy".  The lag is written again only when it is
+ * news: from under 10 ms to over, or by more than a tenth.
  *
  * Loop lag: the longest, over the last second, of (a) the work of one
  * pass before it waits again (requests, schedule, backfills, admitting
@@ -212,15 +213,32 @@ health_stats_now(struct daemon *d, struct health_stats *s)
 	}
 }
 
+/* Are two loop lags the same news: both under 10 ms, or within 10% of
+ * each other? */
+static int
+lag_same(int64_t a, int64_t b)
+{
+	int64_t	d = a > b ? a - b : b - a;
+
+	return (a < 10000 && b < 10000) || d * 10 < (a > b ? a : b);
+}
+
 /* Take the figures if a second has passed since the last time. */
 static void
 health_stats(struct daemon *d, int64_t mono)
 {
 	struct dhealth	*h = d->health;
 
+	int64_t		 lag = h->stats.lag_us;
+
 	if (mono < h->stats_next)
 		return;
 	health_stats_now(d, &h->stats);
+	/* A lag that moved by microseconds is not news: rewriting the file
+	 * for it every second would have its readers (the HTTP child
+	 * reloads its snapshot when the file changes) do so too. */
+	if (lag_same(lag, h->stats.lag_us))
+		h->stats.lag_us = lag;
 	h->lag_max = 0;
 	h->stats_next = mono + 1000000;
 }
@@ -541,10 +559,10 @@ daemon_health_timeout(struct daemon *d, int t)
 	if (t < 0 || t > 1000)
 		t = 1000;
 	health_stats_now(d, &now);
-	/* The lag only by 10 ms: the microseconds of every pass differ, and
-	 * would wake an idle daemon each second for ever. */
-	now.lag_us = h->stats.lag_us / 10000 == now.lag_us / 10000 ?
-	    h->stats.lag_us : now.lag_us;
+	/* The lag only when it is news (the microseconds of every pass
+	 * differ, and would wake an idle daemon each second for ever). */
+	if (lag_same(h->stats.lag_us, now.lag_us))
+		now.lag_us = h->stats.lag_us;
 	if (h->fd != -1 && memcmp(&now, &h->stats, sizeof now) != 0) {
 		left = (h->stats_next - mono) / 1000 + 1;
 		if (left < 1)
