@@ -19,6 +19,23 @@
  *   infra results  a worker that cannot create the attempt's log or
  *                  staging reports it; the engine backs off launching
  *                  without costing the task a try (engine_infra_fault()).
+ *
+ * The health file also carries figures only the daemon knows, for the
+ * HTTP child's /metrics (core/metrics.c): workers busy and idle, runs
+ * waiting in its queue, runs and attempts in the engine, and the loop
+ * lag.  They are taken at most once a second, so that a busy loop does
+ * not rewrite the file on every pass; a figure that changed is written
+ * within about a second even if the loop then sleeps, so an idle daemon
+ * never keeps saying "busy".  The lag is written again only when it is
+ * news: from under 10 ms to over, or by more than a tenth.
+ *
+ * Loop lag: the longest, over the last second, of (a) the work of one
+ * pass before it waits again (requests, schedule, backfills, admitting
+ * runs: an event that comes meanwhile waits that long) and (b) how late
+ * the loop came back from a wait, past that wait's deadline (results
+ * committed after the wait, e.g. through a lock held by another process).
+ * Every wait has a deadline within a second, so (b) is at most a second
+ * short of a stall that followed an early wake-up.
  */
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -34,6 +51,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "executor.h"
 #include "log.h"
 #include "meshd.h"
 #include "util.h"
@@ -60,6 +78,16 @@ struct dhealth {
 	/* infra */
 	int64_t			 infra_since;
 	int64_t			 infra_told;
+	/* figures for /metrics: the ones written, and when next */
+	struct health_stats {
+		int64_t		 lag_us;
+		int64_t		 busy, idle, queued, active, running;
+	}			 stats;
+	int64_t			 stats_next;	/* mono_us */
+	/* loop lag: the current second's longest, the pass being timed */
+	int64_t			 lag_max;
+	int64_t			 pass_start;	/* mono_us; 0 once it waits */
+	int64_t			 wait_deadline;	/* mono_us; 0 without */
 };
 
 /* "pid 1234, sqlite3", from state_wal_writer(). */
@@ -166,6 +194,93 @@ health_broken(const struct jobset *js)
 	return a;
 }
 
+/* The figures now; the lag is the current second's so far. */
+static void
+health_stats_now(struct daemon *d, struct health_stats *s)
+{
+	struct dhealth	*h = d->health;
+
+	memset(s, 0, sizeof *s);
+	s->lag_us = h->lag_max;
+	if (d->ex != NULL) {
+		s->busy = executor_busy(d->ex);
+		s->idle = executor_idle(d->ex);
+	}
+	s->queued = (int64_t)d->nq;
+	if (d->engine != NULL) {
+		s->active = (int64_t)engine_active_runs(d->engine);
+		s->running = (int64_t)engine_running_tasks(d->engine);
+	}
+}
+
+/* Are two loop lags the same news: both under 10 ms, or within 10% of
+ * each other? */
+static int
+lag_same(int64_t a, int64_t b)
+{
+	int64_t	d = a > b ? a - b : b - a;
+
+	return (a < 10000 && b < 10000) || d * 10 < (a > b ? a : b);
+}
+
+/* Take the figures if a second has passed since the last time. */
+static void
+health_stats(struct daemon *d, int64_t mono)
+{
+	struct dhealth	*h = d->health;
+
+	int64_t		 lag = h->stats.lag_us;
+
+	if (mono < h->stats_next)
+		return;
+	health_stats_now(d, &h->stats);
+	/* A lag that moved by microseconds is not news: rewriting the file
+	 * for it every second would have its readers (the HTTP child
+	 * reloads its snapshot when the file changes) do so too. */
+	if (lag_same(lag, h->stats.lag_us))
+		h->stats.lag_us = lag;
+	h->lag_max = 0;
+	h->stats_next = mono + 1000000;
+}
+
+static void
+health_lag(struct dhealth *h, int64_t lag)
+{
+	if (lag > h->lag_max)
+		h->lag_max = lag;
+}
+
+/*
+ * Replace the file's contents.  Readers (meshctl status, the HTTP child,
+ * polling it) must never see half a document, so it is written whole
+ * beside it and renamed over it.  On a full disk that new file cannot be
+ * made: then it is written in place, where the blocks it has are kept
+ * (a reader may catch that write half done, and reads it again later).
+ */
+static void
+health_put(struct dhealth *h, const char *text, size_t len)
+{
+	char	*tmp = xasprintf("%s.tmp", h->path);
+	int	 fd;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0640);
+	if (fd != -1 && write(fd, text, len) == (ssize_t)len &&
+	    rename(tmp, h->path) == 0) {
+		close(h->fd);
+		h->fd = fd;
+		free(tmp);
+		return;
+	}
+	if (fd != -1) {
+		close(fd);
+		(void)unlink(tmp);
+	}
+	free(tmp);
+	if (pwrite(h->fd, text, len, 0) == (ssize_t)len)
+		(void)ftruncate(h->fd, (off_t)len);
+}
+
 void
 daemon_health_write(struct daemon *d)
 {
@@ -189,11 +304,19 @@ daemon_health_write(struct daemon *d)
 		health_problem(a, "infrastructure", infra, h->infra_since);
 	if (h->pass_why != NULL)
 		health_problem(a, "scheduling", h->pass_why, h->pass_since);
-	o = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o}", "pid",
+	health_stats(d, mono_us());
+	o = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o, s:I, s:I, s:I, s:I, "
+	    "s:I, s:I}", "pid",
 	    (json_int_t)getpid(), "launching", json_array_size(a) > 0 ?
 	    "paused" : "on", "held_results", (json_int_t)(d->engine != NULL ?
 	    engine_held(d->engine) : 0), "problems", a, "jobs",
-	    (json_int_t)d->jobs.n, "broken_jobs", health_broken(&d->jobs));
+	    (json_int_t)d->jobs.n, "broken_jobs", health_broken(&d->jobs),
+	    "loop_lag_us", (json_int_t)h->stats.lag_us,
+	    "workers_busy", (json_int_t)h->stats.busy,
+	    "workers_idle", (json_int_t)h->stats.idle,
+	    "queued_runs", (json_int_t)h->stats.queued,
+	    "active_runs", (json_int_t)h->stats.active,
+	    "running_attempts", (json_int_t)h->stats.running);
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (text == NULL)
@@ -202,12 +325,9 @@ daemon_health_write(struct daemon *d)
 		free(text);
 		return;
 	}
-	/* Written in place: on a full disk, a new file could not be made,
-	 * but the blocks this one has are kept. */
 	len = strlen(text);
 	text[len] = '\n';
-	if (pwrite(h->fd, text, len + 1, 0) == (ssize_t)len + 1)
-		(void)ftruncate(h->fd, (off_t)len + 1);
+	health_put(h, text, len + 1);
 	text[len] = '\0';
 	free(h->last);
 	h->last = text;
@@ -334,6 +454,11 @@ daemon_health(struct daemon *d)
 	int64_t		 mono = mono_us();
 	const char	*infra;
 
+	/* A new pass: how late it came back from a wait with a timeout. */
+	if (h->wait_deadline != 0 && mono > h->wait_deadline)
+		health_lag(h, mono - h->wait_deadline);
+	h->wait_deadline = 0;
+	h->pass_start = mono;
 	/* The lock was waited for and is free again. */
 	if (h->busy_why != NULL) {
 		log_info("the state's write lock is free again after %llds",
@@ -403,16 +528,49 @@ daemon_health_pass(struct daemon *d, const char *what, int rc)
 	daemon_health_write(d);
 }
 
+/*
+ * Called just before the loop waits: the pass's work ends here.  A figure
+ * that changed since it was last written caps the wait at the moment it
+ * may be written (once a second), or the file would keep saying "busy"
+ * while an idle daemon sleeps.
+ */
 int
 daemon_health_timeout(struct daemon *d, int t)
 {
-	struct dhealth	*h = d->health;
+	struct dhealth		*h = d->health;
+	struct health_stats	 now;
+	int64_t			 mono, left;
 
 	if (h == NULL)
 		return t;
-	if (state_pending(d->st) || h->space_why != NULL ||
-	    h->pass_why != NULL || engine_infra_fault(d->engine) != NULL)
-		return t < 0 || t > 1000 ? 1000 : t;
+	mono = mono_us();
+	if (h->pass_start != 0) {
+		health_lag(h, mono - h->pass_start);
+		h->pass_start = 0;
+	}
+	/* A second wait in the same pass (the loop's sleep after the
+	 * engine's step): how far the first overran counts too. */
+	if (h->wait_deadline != 0 && mono > h->wait_deadline)
+		health_lag(h, mono - h->wait_deadline);
+	/* Every wait ends within a second (an idle meshd wakes each second
+	 * rather than each five; while anything is wrong it did already):
+	 * a pass that overran its wait's deadline is measured as loop lag,
+	 * whatever woke it. */
+	if (t < 0 || t > 1000)
+		t = 1000;
+	health_stats_now(d, &now);
+	/* The lag only when it is news (the microseconds of every pass
+	 * differ, and would wake an idle daemon each second for ever). */
+	if (lag_same(h->stats.lag_us, now.lag_us))
+		now.lag_us = h->stats.lag_us;
+	if (h->fd != -1 && memcmp(&now, &h->stats, sizeof now) != 0) {
+		left = (h->stats_next - mono) / 1000 + 1;
+		if (left < 1)
+			left = 1;
+		if (t < 0 || t > left)
+			t = (int)left;
+	}
+	h->wait_deadline = t >= 0 ? mono + (int64_t)t * 1000 : 0;
 	return t;
 }
 

@@ -280,13 +280,14 @@ START_TEST(test_schema)
 	    "product_partitions_product_key "
 	    "product_partitions_product_state_key product_partitions_rerun "
 	    "product_partitions_state products_domain_name requests_state "
-	    "run_inputs_product "
+	    "run_inputs_product runs_ended "
 	    "runs_job_created runs_job_interval runs_job_partition runs_state "
 	    "task_instances_run_task");
 	ck_assert_sql_str(h, "SELECT group_concat(name || ':' || \"unique\", ' ')"
 	    " FROM (SELECT name, \"unique\" FROM pragma_index_list('runs')"
 	    " ORDER BY name)",
-	    "runs_job_created:0 runs_job_interval:0 runs_job_partition:1 runs_state:0");
+	    "runs_ended:0 runs_job_created:0 runs_job_interval:0 "
+	    "runs_job_partition:1 runs_state:0");
 	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM pragma_foreign_key_check"),
 	    0);
 	state_close(s);
