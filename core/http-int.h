@@ -95,5 +95,14 @@ void	 http_server_stop(struct http_server *);
 /* Does the path stay inside the tree: no "." or ".." segment, no "//",
  * backslash or control character?  1 if safe. */
 int	 http_path_safe(const char *path);
+/*
+ * May a request with this Host header be answered by a server listening
+ * on a loopback address?  Only if it names loopback ("localhost",
+ * "127.0.0.1", "[::1]", with or without a port) or is absent (HTTP/1.0):
+ * a web page on another site that had its name re-pointed at 127.0.0.1
+ * (DNS rebinding) would otherwise read the API from the victim's browser.
+ * 1 if allowed.
+ */
+int	 http_host_loopback(const char *host);
 
 #endif

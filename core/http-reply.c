@@ -3,10 +3,13 @@
  * comparison of write requests and the path check: the parts of the
  * server that need no socket (tests/check_http.c tests them alone).
  */
+#include <arpa/inet.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -217,4 +220,39 @@ http_path_safe(const char *path)
 		if (n == 0)
 			return 0;
 	}
+}
+
+int
+http_host_loopback(const char *host)
+{
+	char		 name[256];
+	const char	*end;
+	size_t		 len;
+	struct in_addr	 a4;
+
+	if (host == NULL)
+		return 1;
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return 0;
+		len = (size_t)(end - host - 1);
+		host++;
+		end++;
+	} else {
+		len = strcspn(host, ":");
+		end = host + len;
+	}
+	if (len == 0 || len >= sizeof name)
+		return 0;
+	/* Nothing but a port may follow the name. */
+	if (*end == ':')
+		end += 1 + strspn(end + 1, "0123456789");
+	if (*end != '\0')
+		return 0;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (strcasecmp(name, "localhost") == 0 || strcmp(name, "::1") == 0)
+		return 1;
+	return inet_pton(AF_INET, name, &a4) == 1 &&
+	    (ntohl(a4.s_addr) >> 24) == 127;
 }

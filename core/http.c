@@ -14,6 +14,8 @@
  * (design decision 11).
  */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/types.h>
 
 #include <stdarg.h>
@@ -163,6 +165,9 @@ serve_page(struct http_request *req, struct http_reply *r, int metrics)
 	http_ctx_put(&c);
 }
 
+/* Listening on loopback: answer only requests that name it (Host). */
+static int	http_loopback_only;
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -192,6 +197,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		if (!http_path_safe(url)) {
 			h->refused = 1;
 			return send_error(conn, 400, NULL, "bad path");
+		}
+		if (http_loopback_only && !http_host_loopback(
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_HOST))) {
+			h->refused = 1;
+			return send_error(conn, 421, NULL, "this server listens "
+			    "on loopback and answers only requests for "
+			    "localhost, 127.0.0.1 or [::1]");
 		}
 		/* Refuse what is too big before reading any of it. */
 		if (h->post && (cl = MHD_lookup_connection_value(conn,
@@ -320,6 +333,9 @@ http_server_start(const char *listen, char **cause)
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	http_loopback_only = ss.ss_family == AF_INET ?
+	    (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) ==
+	    127 : IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
 	s = xcalloc(1, sizeof *s);
 	s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

@@ -195,9 +195,12 @@ struct state {
 	int64_t		 gave_up_us;	/* the wait given up, how long; or 0 */
 };
 
-/* The last wait this process gave up, for state_busy_report(). */
-static char	*state_busy_last;
-static int	 state_busy_told;
+/* The last wait this thread gave up, for state_busy_report().  Per
+ * thread, in a buffer rather than on the heap: the HTTP child's threads
+ * give up waits of their own, and a thread that ends leaves nothing to
+ * free. */
+static _Thread_local char	state_busy_last[512];
+static _Thread_local int	state_busy_told;
 
 /* task_instances.state words, so state_ti_open can hand out static strings. */
 static const char *const ti_states[] = {
@@ -383,8 +386,8 @@ state_busy_cause(struct state *s, char **cause)
 	msg = state_busy_message(s->path, s->gave_up_us);
 	s->gave_up_us = 0;
 	set_cause(cause, "%s", msg);
-	free(state_busy_last);
-	state_busy_last = msg;
+	snprintf(state_busy_last, sizeof state_busy_last, "%s", msg);
+	free(msg);
 	state_busy_told = cause != NULL;
 	return 0;
 }
@@ -394,7 +397,7 @@ state_gave_up(int *told)
 {
 	if (told != NULL)
 		*told = state_busy_told;
-	return state_busy_last;
+	return state_busy_last[0] != '\0' ? state_busy_last : NULL;
 }
 
 /*

@@ -164,6 +164,28 @@ START_TEST(test_path_safe)
 }
 END_TEST
 
+/* A loopback listener answers only requests that name loopback: a page
+ * whose name was re-pointed at 127.0.0.1 (DNS rebinding) is refused. */
+START_TEST(test_host_loopback)
+{
+	static const char *const ok[] = { "localhost", "LocalHost:8642",
+	    "127.0.0.1", "127.0.0.1:8642", "127.1.2.3:80", "[::1]",
+	    "[::1]:8642", NULL };
+	static const char *const bad[] = { "evil.example", "evil.example:8642",
+	    "localhost.evil.example", "127.0.0.1.evil.example", "10.0.0.1",
+	    "128.0.0.1:80", "[::2]:80", "[::1", "localhost:80x", "", ":80",
+	    "localhost:80:80", "[::1]x", "127.0.0.1 ", NULL };
+	int	i;
+
+	ck_assert(http_host_loopback(NULL));	/* HTTP/1.0: no Host */
+	for (i = 0; ok[i] != NULL; i++)
+		ck_assert_msg(http_host_loopback(ok[i]), "refused %s", ok[i]);
+	for (i = 0; bad[i] != NULL; i++)
+		ck_assert_msg(!http_host_loopback(bad[i]), "allowed %s",
+		    bad[i]);
+}
+END_TEST
+
 START_TEST(test_listen_addr)
 {
 	static const char *const ok[] = { "127.0.0.1:8642", "[::1]:8642",
@@ -236,6 +258,7 @@ http_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_reply_html);
+	tcase_add_test(tc, test_host_loopback);
 	tcase_add_test(tc, test_reply_grows);
 	tcase_add_test(tc, test_reply_error);
 	tcase_add_test(tc, test_token_equal);

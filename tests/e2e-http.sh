@@ -285,6 +285,14 @@ for p in '/../../etc/passwd' '/%2e%2e/%2e%2e/etc/passwd' '/ui/..%2f..%2fetc/pass
 	hasnt "$T/o" "root:" "$p does not return /etc/passwd"
 done
 
+# --- DNS rebinding: a page on another site whose name now points at
+# 127.0.0.1 is refused; requests naming loopback are answered
+code=$(curl -s -o "$T/o" -w '%{http_code}' -H "Host: evil.example:$PORT" "$URL/api/v1/jobs")
+eq "$code" "421" "a request for another host name is refused (421)"
+hasnt "$T/o" '"jobs"' "and reads nothing"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: localhost:$PORT" "$URL/api/v1/jobs")
+eq "$code" "200" "a request for localhost is answered"
+
 # --- a slow client does not block others
 $PY "$top_srcdir/tests/http-slow.py" 127.0.0.1 "$PORT" 20 11 >"$T/slow.out" &
 slow=$!
