@@ -44,6 +44,8 @@ mkdir -p "$demo/jobs"
 for f in "$src"/jobs/*.conf; do
 	sed "s|\${jobdir}/\.\./contrib/|$src/contrib/|g" "$f" >"$demo/jobs/${f##*/}"
 done
+# The token the UI's buttons and the API's writes need (owner-only).
+(umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$demo/http-token")
 cat >"$demo/meshd.conf" <<CONF
 # written by contrib/demo.sh
 state_db    = "state/state.db";
@@ -51,7 +53,7 @@ jobs_dir    = "jobs";
 plugin_path = [ "$build/plugins/.libs" ];
 log_dir     = "state/logs";
 staging_dir = "state/staging";
-http        = { listen = "127.0.0.1:$port"; };   # web UI, API, /metrics
+http        = { listen = "127.0.0.1:$port"; token_file = "http-token"; };   # web UI, API, /metrics
 CONF
 export MESHD_CONFIG="$demo/meshd.conf"
 
@@ -167,3 +169,4 @@ echo "== catalog"
 "$meshctl" catalog
 echo
 echo "web UI: http://127.0.0.1:$port/ -- serve it again with: $build/meshd -c $demo/meshd.conf"
+echo "        (its buttons and the API's writes take the token in $demo/http-token)"

@@ -123,8 +123,14 @@ http_ctx_get(struct http_ctx *c, int rdwr, struct read_error *err)
 	c->rc.st = st;
 	c->rc.cfg = c->snap->cfg;
 	c->rc.jobs = &c->snap->jobs;
-	c->rc.health = c->snap->health;
+	c->rc.jobs_judged = 1;
 	c->rc.now_us = now_us();
+	/* The health record is swapped under the lock without a new
+	 * snapshot (it changes every second on a busy meshd); a request
+	 * holds its own reference. */
+	pthread_mutex_lock(&hc.lock);
+	c->rc.health = json_incref(c->snap->health);
+	pthread_mutex_unlock(&hc.lock);
 	return 0;
 }
 
@@ -133,6 +139,7 @@ http_ctx_put(struct http_ctx *c)
 {
 	struct http_snap	*old = NULL;
 
+	json_decref(c->rc.health);
 	pthread_mutex_lock(&hc.lock);
 	if (c->rc.st != NULL) {
 		if (hc.nidle[c->rdwr] < HTTP_POOL_MAX) {
@@ -249,17 +256,28 @@ child_load(int force)
 	free(hpath);
 	sc = sig_conf();
 	cur = hc.snap;
-	if (!force && cur != NULL && strcmp(sc, hc.sig_conf) == 0 &&
-	    sb.st_mtim.tv_sec == hc.health_mtime.tv_sec &&
-	    sb.st_mtim.tv_nsec == hc.health_mtime.tv_nsec) {
+	if (!force && cur != NULL && strcmp(sc, hc.sig_conf) == 0) {
 		/* The health record may be written within one mtime tick;
 		 * jobs files are checked below only when something moved. */
-		sj = sig_jobs(cur->cfg, cur->health);
+		if (sb.st_mtim.tv_sec == hc.health_mtime.tv_sec &&
+		    sb.st_mtim.tv_nsec == hc.health_mtime.tv_nsec)
+			health = json_incref(cur->health);
+		else
+			health = child_health(cur->cfg);
+		hc.health_mtime = sb.st_mtim;
+		sj = sig_jobs(cur->cfg, health);
 		if (strcmp(sj, hc.sig_jobs) == 0) {
+			/* Only meshd's figures moved: swap the record,
+			 * keep the judged jobs (judging probes plugins). */
+			pthread_mutex_lock(&hc.lock);
+			json_decref(cur->health);
+			cur->health = health;
+			pthread_mutex_unlock(&hc.lock);
 			free(sc);
 			free(sj);
 			return 0;
 		}
+		json_decref(health);
 		free(sj);
 	}
 	hc.health_mtime = sb.st_mtim;

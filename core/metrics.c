@@ -13,8 +13,8 @@
  *  - runs: those whose ended_us is at or after the newest one seen less
  *    RUN_OVERLAP, minus the (id, ended_us) pairs already counted.  A rerun
  *    ends again with a newer ended_us and counts again.  The overlap
- *    covers runs whose end was committed after a later one's (group
- *    commit, a commit held through a full disk for less than that).
+ *    covers runs whose end was committed after a later one's (a wall
+ *    clock stepped back by less than that).
  *  - gauges: from index ranges of what is pending (read-metrics.c) and
  *    from meshd's health file.
  * A scrape whose reading fails changes nothing: what it read is applied
@@ -40,8 +40,12 @@
 #include "state.h"
 #include "util.h"
 
-/* How far back the runs' window reaches behind the newest end seen. */
-#define RUN_OVERLAP_US	(120 * (int64_t)1000000)
+/* How far back the runs' window reaches behind the newest end seen: the
+ * window is read at every scrape, so it costs the runs that ended in it
+ * (a busy meshd ends thousands a second).  meshd is the one writer and
+ * commits run ends in the order it stamps them, so only a wall clock
+ * stepped back by more than this can commit an end before the window. */
+#define RUN_OVERLAP_US	(5 * (int64_t)1000000)
 
 /* Histogram buckets of attempt durations: from a quick check to a long
  * extract. */

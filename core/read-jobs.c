@@ -289,6 +289,7 @@ read_jobs(struct read_ctx *ctx, const struct read_args *args,
 	const char	*name, *last = NULL;
 	struct read_cursor cur = { 0 };
 	struct jobset	 js;
+	const struct jobset *jv;
 	struct errlist	 errs = ERRLIST_INIT;
 	sqlite3_stmt	*jstmt = NULL, *rstmt = NULL;
 	json_t		*doc = NULL, *arr, *row, *next = json_null();
@@ -306,9 +307,14 @@ read_jobs(struct read_ctx *ctx, const struct read_args *args,
 		read_fail(err, 503, "no configuration");
 		goto out;
 	}
-	/* Every error is in the rows (and in meshctl validate). */
-	read_jobs_judged(ctx->cfg, &js, &errs, ctx->health);
-	errlist_free(&errs);
+	/* Every error is in the rows (and in meshctl validate).  Jobs the
+	 * caller judged already (the HTTP child, once per change of the
+	 * files) are not judged again: judging starts a probe per plugin. */
+	if (!ctx->jobs_judged || ctx->jobs == NULL) {
+		read_jobs_judged(ctx->cfg, &js, &errs, ctx->health);
+		errlist_free(&errs);
+	}
+	jv = ctx->jobs_judged && ctx->jobs != NULL ? ctx->jobs : &js;
 	/* Without a state yet (meshd never ran) every job is listed, with
 	 * no runs: the job files are the list. */
 	if (ctx->st != NULL && (sqlite3_prepare_v2(state_sqlite(ctx->st),
@@ -322,15 +328,15 @@ read_jobs(struct read_ctx *ctx, const struct read_args *args,
 	}
 	arr = json_array();
 	doc = json_pack("{s:o, s:I, s:I}", "jobs", arr, "valid",
-	    (json_int_t)js.n, "broken", (json_int_t)js.nbroken);
-	for (i = 0, b = 0; i < js.n || b < js.nbroken; ) {
+	    (json_int_t)jv->n, "broken", (json_int_t)jv->nbroken);
+	for (i = 0, b = 0; i < jv->n || b < jv->nbroken; ) {
 		/* Both lists are in name order: merge them. */
-		is_broken = b < js.nbroken && (i >= js.n ||
-		    strcmp(js.broken[b].name, js.v[i]->name) < 0);
-		name = is_broken ? js.broken[b].name : js.v[i]->name;
+		is_broken = b < jv->nbroken && (i >= jv->n ||
+		    strcmp(jv->broken[b].name, jv->v[i]->name) < 0);
+		name = is_broken ? jv->broken[b].name : jv->v[i]->name;
 		if ((cur.n > 0 && strcmp(name, cur.s[0]) <= 0) ||
 		    (domain != NULL && (is_broken ||
-		    strcmp(js.v[i]->domain, domain) != 0))) {
+		    strcmp(jv->v[i]->domain, domain) != 0))) {
 			if (is_broken)
 				b++;
 			else
@@ -342,8 +348,8 @@ read_jobs(struct read_ctx *ctx, const struct read_args *args,
 			break;
 		}
 		if (is_broken)
-			row = read_jobs_broken_row(ctx, &js.broken[b++]);
-		else if ((row = read_jobs_row(ctx, js.v[i++], jstmt, rstmt,
+			row = read_jobs_broken_row(ctx, &jv->broken[b++]);
+		else if ((row = read_jobs_row(ctx, jv->v[i++], jstmt, rstmt,
 		    err)) == NULL) {
 			json_decref(doc);
 			doc = NULL;

@@ -59,6 +59,9 @@ struct read_ctx {
 	json_t				*health;
 	int64_t				 now_us;
 	int				 utc;	/* set by read_ask() */
+	/* jobs were judged as meshd judges them (read_jobs_judged()):
+	 * the jobs question need not judge them again. */
+	int				 jobs_judged;
 	const char			*st_error;
 };
 
