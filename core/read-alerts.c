@@ -137,7 +137,7 @@ read_alerts(struct read_ctx *ctx, const struct read_args *args,
 	struct read_cursor cur = { 0 };
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *counts, *next = NULL;
-	char		*sql, seq_s[32];
+	char		 seq_s[32];
 	int64_t		 limit, n = 0, last = 0;
 	int		 rc;
 
@@ -152,18 +152,13 @@ read_alerts(struct read_ctx *ctx, const struct read_args *args,
 		return NULL;
 	if (read_need_state(ctx, err) != 0)
 		goto out;
-	sql = xasprintf("SELECT seq, event_id, event, job, partition_key, "
+	if (read_prepare(ctx, &stmt, err, "SELECT seq, event_id, event, job, partition_key, "
 	    "run_id, state, attempts, created_us, next_try_us, delivered_us, "
 	    "last_error, hook FROM alert_outbox WHERE 1%s%s%s ORDER BY seq "
 	    "DESC LIMIT ?3", job != NULL ? " AND job = ?1" : "",
 	    state != NULL ? " AND state = ?2" : "",
-	    cursor_arg != NULL ? " AND seq < ?4" : "");
-	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), sql, -1, &stmt, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		read_fail_state(err, ctx->st);
+	    cursor_arg != NULL ? " AND seq < ?4" : "") != 0)
 		goto out;
-	}
 	if (job != NULL)
 		sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
 	if (state != NULL)

@@ -162,7 +162,7 @@ read_backfills(struct read_ctx *ctx, const struct read_args *args,
 	struct bf_info	 b;
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *next = NULL;
-	char		*sql, id_s[32];
+	char		 id_s[32];
 	int64_t		 id, limit, job_id, n = 0, last = 0;
 	size_t		 i;
 	int		 rc;
@@ -198,16 +198,11 @@ read_backfills(struct read_ctx *ctx, const struct read_args *args,
 		goto out;
 	/* Newest first through backfills_job or backfills_state (or the
 	 * primary key), from the cursor: no scan, however many there are. */
-	sql = xasprintf("SELECT " BF_COLUMNS " FROM backfills WHERE 1%s%s%s "
+	if (read_prepare(ctx, &stmt, err, "SELECT " BF_COLUMNS " FROM backfills WHERE 1%s%s%s "
 	    "ORDER BY id DESC LIMIT ?3", name != NULL ? " AND job = ?1" : "",
 	    state != NULL ? " AND state = ?2" : "",
-	    cursor_arg != NULL ? " AND id < ?4" : "");
-	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), sql, -1, &stmt, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		read_fail_state(err, ctx->st);
+	    cursor_arg != NULL ? " AND id < ?4" : "") != 0)
 		goto out;
-	}
 	if (name != NULL)
 		sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	if (state != NULL)

@@ -127,7 +127,6 @@ read_catalog(struct read_ctx *ctx, const struct read_args *args,
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *p, *last, *next = NULL;
 	int64_t		 limit, n = 0;
-	char		*sql;
 	int		 rc;
 
 	if (read_arg_limit(args, &limit, err) != 0)
@@ -139,16 +138,11 @@ read_catalog(struct read_ctx *ctx, const struct read_args *args,
 		goto out;
 	/* By domain, then name: the products_domain_name index (schema
 	 * version 9) from the cursor, a page at a time. */
-	sql = xasprintf("SELECT " READ_PRODUCT_COLS " FROM products p LEFT "
+	if (read_prepare(ctx, &stmt, err, "SELECT " READ_PRODUCT_COLS " FROM products p LEFT "
 	    "JOIN jobs j ON j.id = p.job_id WHERE 1%s%s ORDER BY p.domain, "
 	    "p.name LIMIT ?4", domain != NULL ? " AND p.domain = ?1" : "",
-	    cursor_arg != NULL ? " AND (p.domain, p.name) > (?2, ?3)" : "");
-	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), sql, -1, &stmt, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		read_fail_state(err, ctx->st);
+	    cursor_arg != NULL ? " AND (p.domain, p.name) > (?2, ?3)" : "") != 0)
 		goto out;
-	}
 	if (domain != NULL)
 		sqlite3_bind_text(stmt, 1, domain, -1, SQLITE_STATIC);
 	if (cursor_arg != NULL) {

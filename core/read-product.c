@@ -259,7 +259,6 @@ read_products(struct read_ctx *ctx, const struct read_args *args,
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *next = NULL;
 	int64_t		 limit, n = 0;
-	char		*sql;
 	int		 rc;
 
 	if (read_arg_limit(args, &limit, err) != 0)
@@ -270,16 +269,11 @@ read_products(struct read_ctx *ctx, const struct read_args *args,
 	if (read_need_state(ctx, err) != 0)
 		goto out;
 	/* By name, from the name's unique index, a page at a time. */
-	sql = xasprintf("SELECT " READ_PRODUCT_COLS " FROM products p LEFT "
+	if (read_prepare(ctx, &stmt, err, "SELECT " READ_PRODUCT_COLS " FROM products p LEFT "
 	    "JOIN jobs j ON j.id = p.job_id WHERE 1%s%s ORDER BY p.name "
 	    "LIMIT ?3", domain != NULL ? " AND p.domain = ?1" : "",
-	    cursor_arg != NULL ? " AND p.name > ?2" : "");
-	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), sql, -1, &stmt, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		read_fail_state(err, ctx->st);
+	    cursor_arg != NULL ? " AND p.name > ?2" : "") != 0)
 		goto out;
-	}
 	if (domain != NULL)
 		sqlite3_bind_text(stmt, 1, domain, -1, SQLITE_STATIC);
 	if (cursor_arg != NULL)

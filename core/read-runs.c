@@ -79,7 +79,7 @@ read_runs(struct read_ctx *ctx, const struct read_args *args,
 	struct read_cursor cur = { 0 };
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *next = NULL;
-	char		 a[64], b[64], is_s[32], *sql;
+	char		 a[64], b[64], is_s[32];
 	int64_t		 job_id, since = 0, limit, n = 0;
 	size_t		 i;
 	int		 rc;
@@ -113,20 +113,15 @@ read_runs(struct read_ctx *ctx, const struct read_args *args,
 	 * clauses are left out rather than disabled with "?N IS NULL OR",
 	 * which would keep SQLite from seeking to the cursor.
 	 */
-	sql = xasprintf("SELECT id, partition_key, state, \"trigger\", "
+	if (read_prepare(ctx, &stmt, err, "SELECT id, partition_key, state, \"trigger\", "
 	    "interval_start_us, interval_end_us, started_us, ended_us, "
 	    "created_us, waiting_for FROM runs WHERE job_id = ?1%s%s%s "
 	    "ORDER BY interval_start_us DESC, partition_key DESC LIMIT ?3",
 	    state != NULL ? " AND state = ?2" : "",
 	    since_arg != NULL ? " AND created_us >= ?4" : "",
 	    cursor_arg != NULL ?
-	    " AND (interval_start_us, partition_key) < (?5, ?6)" : "");
-	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), sql, -1, &stmt, NULL);
-	free(sql);
-	if (rc != SQLITE_OK) {
-		read_fail_state(err, ctx->st);
+	    " AND (interval_start_us, partition_key) < (?5, ?6)" : "") != 0)
 		goto out;
-	}
 	sqlite3_bind_int64(stmt, 1, job_id);
 	if (state != NULL)
 		sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);

@@ -52,6 +52,26 @@ read_fail_state(struct read_error *err, struct state *st)
 }
 
 int
+read_prepare(struct read_ctx *ctx, sqlite3_stmt **stmt,
+    struct read_error *err, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*sql;
+	int	 rc;
+
+	va_start(ap, fmt);
+	sql = xvasprintf(fmt, ap);
+	va_end(ap);
+	rc = sqlite3_prepare_v2(state_sqlite(ctx->st), sql, -1, stmt, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
+		read_fail_state(err, ctx->st);
+		return -1;
+	}
+	return 0;
+}
+
+int
 read_need_state(const struct read_ctx *ctx, struct read_error *err)
 {
 	if (ctx->st != NULL)

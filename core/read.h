@@ -142,6 +142,12 @@ int	 read_arg_bool(const struct read_args *, const char *name);
 /* Set *err and return NULL, for `return read_fail(err, 404, ...)`. */
 json_t	*read_fail(struct read_error *, int status, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+/* Prepare the SQL that fmt formats (clauses chosen by the arguments) on
+ * ctx's state: 0, or -1 with 503 (read_need_state() first). */
+struct sqlite3_stmt;
+int	 read_prepare(struct read_ctx *, struct sqlite3_stmt **,
+	    struct read_error *, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
 /* 0 if ctx has a state, else -1 with 503 and ctx->st_error. */
 int	 read_need_state(const struct read_ctx *, struct read_error *);
 /* Turn a state or SQLite failure into 503 with its message; NULL. */
