@@ -137,18 +137,6 @@ int	alert_late(struct state *, const struct meshd_config *,
 	    const struct job_def *, const char *partition,
 	    struct json_t *fields, char **cause);
 
-/* --------------------------------------------------------------- reading */
-
-/*
- * The read layer of `meshctl alerts`: alerts newest first, of `job` (or
- * all) in `state` (pending, delivered, failed or NULL for all), at most
- * `limit`.  {"alerts": [{seq, event_id, event, job, partition, run_id,
- * state, attempts, created_utc, next_try_utc, delivered_utc, last_error,
- * hook}], "counts": {...}}.  NULL with cause on error.  Since 0.4.0.
- */
-struct json_t	*alert_list(struct state *, const char *job, const char *state,
-		    int limit, char **cause);
-
 /* -------------------------------------------------------------- delivery */
 
 /* The hidden first argument that makes meshd the alert deliverer. */
