@@ -552,13 +552,17 @@ daemon_health_timeout(struct daemon *d, int t)
 	 * engine's step): how far the first overran counts too. */
 	if (h->wait_deadline != 0 && mono > h->wait_deadline)
 		health_lag(h, mono - h->wait_deadline);
-	/* Every wait ends within a second (an idle meshd wakes each second
-	 * rather than each five; while anything is wrong it did already):
-	 * a pass that overran its wait's deadline is measured as loop lag,
-	 * whatever woke it. */
-	if (t < 0 || t > 1000)
-		t = 1000;
 	health_stats_now(d, &now);
+	/* While anything runs, is queued or is wrong, every wait ends
+	 * within a second: a pass that overran its wait's deadline is
+	 * measured as loop lag, whatever woke it.  An idle meshd sleeps as
+	 * long as its loop asks (an overrun of that long wait still counts
+	 * when it wakes). */
+	if ((now.busy > 0 || now.queued > 0 || now.active > 0 ||
+	    now.running > 0 || state_pending(d->st) || h->space_why != NULL ||
+	    h->pass_why != NULL || engine_infra_fault(d->engine) != NULL) &&
+	    (t < 0 || t > 1000))
+		t = 1000;
 	/* The lag only when it is news (the microseconds of every pass
 	 * differ, and would wake an idle daemon each second for ever). */
 	if (lag_same(h->stats.lag_us, now.lag_us))

@@ -178,7 +178,8 @@ int	daemon_health_may_schedule(struct daemon *);
 /* Report how a scheduling pass `what` went (rc 0 or -1): a failure
  * backs the passes off, 1 s doubling to 30 s, instead of stopping. */
 void	daemon_health_pass(struct daemon *, const char *what, int rc);
-/* The loop's sleep, capped at 1 s (loop lag, figures to write). */
+/* The loop's sleep, capped at 1 s while anything runs, waits or is wrong
+ * (loop lag, figures to write). */
 int	daemon_health_timeout(struct daemon *, int timeout_ms);
 void	daemon_health_write(struct daemon *);
 void	daemon_health_free(struct daemon *);
