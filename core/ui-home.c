@@ -156,7 +156,9 @@ ui_home(struct read_ctx *ctx, const struct read_args *q,
 			    "data-domain=\"");
 			ui_text(r, dom);
 			http_reply_printf(r, "\"><h2>");
-			ui_text(r, *dom != '\0' ? dom : "(no domain)");
+			/* A broken job file gave no domain meshd could
+			 * read: its jobs gather under their own heading. */
+			ui_text(r, *dom != '\0' ? dom : "broken jobs");
 			http_reply_printf(r, "</h2><table class=\"jobs\">"
 			    "<thead><tr><th>job</th><th>schedule</th>"
 			    "<th>next fire</th><th>last runs (newest first)"
