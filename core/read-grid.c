@@ -237,6 +237,8 @@ read_grid_run(struct read_ctx *ctx, int64_t id, char **name, char **part,
 	sqlite3_stmt	*stmt = NULL;
 	int		 rc;
 
+	if (read_need_state(ctx, err) != 0)
+		return -1;
 	if (sqlite3_prepare_v2(state_sqlite(ctx->st), "SELECT j.name, "
 	    "r.partition_key FROM runs AS r JOIN jobs AS j ON j.id = "
 	    "r.job_id WHERE r.id = ?1", -1, &stmt, NULL) != SQLITE_OK) {
