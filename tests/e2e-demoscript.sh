@@ -16,6 +16,13 @@ else
 	fail "contrib/demo.sh failed"
 	sed 's/^/    | /' "$out" | tail -n 40
 fi
+# The web UI: its address printed, served while meshd ran, and a token
+# for its buttons that only its owner can read.
+port=$(sed -n 's|^web UI: http://127.0.0.1:\([0-9]*\)/ (while meshd runs)$|\1|p' "$out")
+[ -n "$port" ] && ok "the demo prints the web UI's address" || fail "no web UI address in the demo's output"
+has "$T/demo/meshd.log" "http: serving http://127.0.0.1:$port/" "meshd's HTTP child served it"
+eq "$(stat -c %a "$T/demo/http-token")" "600" "the demo's API token is its owner's alone"
+has "$out" "its buttons and the API's writes take the token in" "the demo says where the token is"
 has "$out" "waiting for ops.flights $held (quarantined)" \
     "the analytics day waits for its quarantined flights day"
 has "$out" "max_delay                error  FAILED" \
