@@ -133,11 +133,9 @@ read_alerts(struct read_ctx *ctx, const struct read_args *args,
 	const char	*job = read_arg(args, "job");
 	const char	*state = read_arg(args, "state");
 	const char	*cursor_arg = read_arg(args, "cursor");
-	const char	*part;
 	struct read_cursor cur = { 0 };
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *counts, *next = NULL;
-	char		 seq_s[32];
 	int64_t		 limit, n = 0, last = 0;
 	int		 rc;
 
@@ -170,9 +168,7 @@ read_alerts(struct read_ctx *ctx, const struct read_args *args,
 	doc = json_pack("{s:o}", "alerts", arr);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (n++ == limit) {
-			snprintf(seq_s, sizeof seq_s, "%lld", (long long)last);
-			part = seq_s;
-			next = read_cursor_make(1, &part);
+			next = read_cursor_int(last);
 			break;
 		}
 		last = sqlite3_column_int64(stmt, 0);

@@ -156,13 +156,11 @@ read_backfills(struct read_ctx *ctx, const struct read_args *args,
 	const char	*name = read_arg(args, "job");
 	const char	*state = read_arg(args, "state");
 	const char	*cursor_arg = read_arg(args, "cursor");
-	const char	*part;
 	const struct job_def *def;
 	struct read_cursor cur = { 0 };
 	struct bf_info	 b;
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *next = NULL;
-	char		 id_s[32];
 	int64_t		 id, limit, job_id, n = 0, last = 0;
 	size_t		 i;
 	int		 rc;
@@ -214,9 +212,7 @@ read_backfills(struct read_ctx *ctx, const struct read_args *args,
 	doc = json_pack("{s:o}", "backfills", arr);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		if (n++ == limit) {
-			snprintf(id_s, sizeof id_s, "%lld", (long long)last);
-			part = id_s;
-			next = read_cursor_make(1, &part);
+			next = read_cursor_int(last);
 			break;
 		}
 		bf_row(stmt, &b);

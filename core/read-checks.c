@@ -150,8 +150,7 @@ read_checks(struct read_ctx *ctx, const struct read_args *args,
 	struct read_cursor cur = { 0 };
 	sqlite3_stmt	*stmt = NULL;
 	json_t		*doc = NULL, *arr, *sum, *last, *staging;
-	char		 id_s[32], *jobname = NULL;
-	const char	*parts[1];
+	char		*jobname = NULL;
 	int64_t		 id, limit, run_id = 0, after = 0, updated;
 	int		 rc, more, has_run;
 
@@ -207,11 +206,8 @@ read_checks(struct read_ctx *ctx, const struct read_args *args,
 		goto fail;
 	if (more) {
 		last = json_array_get(arr, json_array_size(arr) - 1);
-		snprintf(id_s, sizeof id_s, "%lld", (long long)
-		    json_integer_value(json_object_get(last, "id")));
-		parts[0] = id_s;
-		json_object_set_new(doc, "next_cursor",
-		    read_cursor_make(1, parts));
+		json_object_set_new(doc, "next_cursor", read_cursor_int(
+		    json_integer_value(json_object_get(last, "id"))));
 	} else
 		json_object_set_new(doc, "next_cursor", json_null());
 	staging = json_null();

@@ -128,6 +128,9 @@ struct read_cursor {
 	int64_t	 i[4];
 };
 json_t	*read_cursor_make(int n, const char *const *s);
+/* The cursor of one integer (an id, a time): read_cursor_parse(arg, 1)
+ * gives it back in i[0]. */
+json_t	*read_cursor_int(int64_t);
 int	 read_cursor_parse(const char *arg, int n, struct read_cursor *,
 	    struct read_error *);
 void	 read_cursor_free(struct read_cursor *);

@@ -71,8 +71,7 @@ read_next(struct read_ctx *ctx, const struct read_args *args,
 	const struct job_def	*job;
 	struct read_cursor	 cur = { 0 };
 	json_t			*doc = NULL, *fires, *next = json_null();
-	char			*key, local[64], f_s[32];
-	const char		*part;
+	char			*key, local[64];
 	int64_t			 limit, t = ctx->now_us, f, p, hi = 0, dummy;
 	int64_t			 n = 0;
 
@@ -106,9 +105,7 @@ read_next(struct read_ctx *ctx, const struct read_args *args,
 		if (hi != 0 && p >= hi)
 			break;
 		if (n++ == limit) {
-			snprintf(f_s, sizeof f_s, "%lld", (long long)t);
-			part = f_s;
-			next = read_cursor_make(1, &part);
+			next = read_cursor_int(t);
 			break;
 		}
 		t = f;

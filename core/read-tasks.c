@@ -216,12 +216,11 @@ read_tasks(struct read_ctx *ctx, const struct read_args *args,
 	const char	*name = read_arg(args, "job");
 	const char	*key = read_arg(args, "partition");
 	const char	*cursor_arg = read_arg(args, "cursor");
-	const char	*part;
 	const struct job_def *def = NULL;
 	struct read_cursor cur = { 0 };
 	sqlite3_stmt	*stmt = NULL, *as = NULL, *cs = NULL;
 	json_t		*doc = NULL, *arr, *next = NULL, *t;
-	char		 a[64], id_s[32];
+	char		 a[64];
 	int64_t		 run_id, limit, n = 0, last = 0;
 	int		 rc;
 
@@ -286,9 +285,7 @@ read_tasks(struct read_ctx *ctx, const struct read_args *args,
 		int	tries = sqlite3_column_int(stmt, 4);
 
 		if (n++ == limit) {
-			snprintf(id_s, sizeof id_s, "%lld", (long long)last);
-			part = id_s;
-			next = read_cursor_make(1, &part);
+			next = read_cursor_int(last);
 			break;
 		}
 		last = ti_id;

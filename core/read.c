@@ -236,6 +236,16 @@ read_cursor_make(int n, const char *const *s)
 	return v;
 }
 
+json_t *
+read_cursor_int(int64_t v)
+{
+	char		 buf[32];
+	const char	*part = buf;
+
+	snprintf(buf, sizeof buf, "%lld", (long long)v);
+	return read_cursor_make(1, &part);
+}
+
 static int
 read_hexval(char c)
 {
