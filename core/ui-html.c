@@ -9,30 +9,11 @@
 #include "ui-int.h"
 #include "util.h"
 
+/* Every text of the UI goes through http.h's one HTML escaper. */
 void
 ui_text(struct http_reply *r, const char *s)
 {
-	const char	*run;
-
-	if (s == NULL)
-		return;
-	/* Copy runs of harmless bytes at once: most text has none. */
-	for (run = s; *s != '\0'; s++) {
-		const char *rep;
-
-		switch (*s) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: continue;
-		}
-		http_reply_add(r, run, (size_t)(s - run));
-		http_reply_add(r, rep, strlen(rep));
-		run = s + 1;
-	}
-	http_reply_add(r, run, (size_t)(s - run));
+	http_reply_html(r, s);
 }
 
 void
