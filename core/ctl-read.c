@@ -141,8 +141,7 @@ ctl_list_more(struct ctl *ctl, const json_t *doc, int json,
 	    "%s)\n", what, ctl->entry->name, cur);
 }
 
-/* libsmartcols' colour for a state word, or NULL. */
-static const char *
+const char *
 ctl_state_color(const char *state)
 {
 	if (strcmp(state, "success") == 0 || strcmp(state, "published") == 0)

@@ -304,18 +304,16 @@ ctl_time(int64_t us, char *buf, size_t len)
 const char *
 ctl_color_on(struct ctl *ctl, const char *state)
 {
-	if (!ctl->color)
+	const char	*c;
+
+	if (!ctl->color || (c = ctl_state_color(state)) == NULL)
 		return "";
-	if (strcmp(state, "success") == 0 || strcmp(state, "published") == 0)
+	/* The same colours as the tables' (ctl_table()). */
+	if (strcmp(c, "green") == 0)
 		return "\033[32m";
-	if (strcmp(state, "failed") == 0 ||
-	    strcmp(state, "upstream_failed") == 0 ||
-	    strcmp(state, "quarantined") == 0)
+	if (strcmp(c, "red") == 0)
 		return "\033[31m";
-	if (strcmp(state, "running") == 0 ||
-	    strcmp(state, "up_for_retry") == 0)
-		return "\033[33m";
-	return "";
+	return "\033[33m";
 }
 
 const char *

@@ -113,6 +113,9 @@ const char *ctl_time(int64_t us, char *buf, size_t len);
  * in ctl-time.c. */
 const char *ctl_time_job(struct ctl *, const struct job_def *, int64_t us,
 	    char *buf, size_t len);
+/* The colour of a state word, as libsmartcols names it ("green", "red",
+ * "yellow"), or NULL; in ctl-read.c. */
+const char *ctl_state_color(const char *state);
 /* Colour escapes for a state word, "" when colour is off. */
 const char *ctl_color_on(struct ctl *, const char *state);
 
