@@ -319,8 +319,6 @@ act_clear(struct read_ctx *ctx, const struct read_args *args,
 		    "--from: " : "--to: ", cause);
 		goto out;
 	}
-	if (act_key_safe(fkey, err) != 0 || act_key_safe(tkey, err) != 0)
-		goto out;
 	/* The job's start and end hold for a clear as for a trigger (the same
 	 * check, schedule.c); a range partly outside is refused whole.  meshd
 	 * checks again when it acts. */

@@ -70,13 +70,6 @@ int	 act_number(const struct read_args *, const char *name, int64_t min,
 /* The argument name as meshctl's option: "max_active_runs" ->
  * "--max-active-runs" (in buf). */
 const char *act_option(const char *name, char *buf, size_t len);
-/*
- * Refuse "." and "..": partition_parse() lets an unscheduled job take
- * them, and the run's staging (staging_dir/JOB/KEY), which meshd removes
- * after its retention, would then be a parent directory.  0, or -1 with a
- * 400.
- */
-int	 act_key_safe(const char *key, struct read_error *);
 /* ctx->st, or NULL with 503 (ctx->st_error, or "no state database")
  * when there is none. */
 struct state *act_state(struct read_ctx *, struct read_error *);

@@ -43,10 +43,6 @@ act_cancel(struct read_ctx *ctx, const struct read_args *args,
 		free(cause);
 		return NULL;
 	}
-	if (act_key_safe(key, err) != 0) {
-		free(key);
-		return NULL;
-	}
 	if ((doc = act_record(ctx, "cancel", job->name, key, NULL, err)) !=
 	    NULL) {
 		json_object_set_new(doc, "partition", json_string(key));

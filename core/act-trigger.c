@@ -161,8 +161,6 @@ act_trigger(struct read_ctx *ctx, const struct read_args *args,
 		read_fail(err, 400, "%s", cause);
 		goto out;
 	}
-	if (act_key_safe(key, err) != 0)
-		goto out;
 	if (json_object_size(params) > 0 &&
 	    act_trigger_check_params(job, params, warnings, err) != 0)
 		goto out;

@@ -202,16 +202,6 @@ act_number(const struct read_args *args, const char *name, int64_t min,
 	return 0;
 }
 
-int
-act_key_safe(const char *key, struct read_error *err)
-{
-	if (strcmp(key, ".") != 0 && strcmp(key, "..") != 0)
-		return 0;
-	read_fail(err, 400, "partition key '%s' is not allowed: the run's "
-	    "staging directory would be a parent directory", key);
-	return -1;
-}
-
 struct state *
 act_state(struct read_ctx *ctx, struct read_error *err)
 {
