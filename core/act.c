@@ -182,24 +182,15 @@ int
 act_number(const struct read_args *args, const char *name, int64_t min,
     int64_t max, int64_t dflt, int64_t *out, struct read_error *err)
 {
-	const char	*v = read_arg(args, name);
-	char		*end, o[64];
-	long long	 n;
+	char	o[64];
 
-	if (v == NULL) {
-		*out = dflt;
+	if (read_arg_int(args, name, min, max, dflt, out, err) == 0)
 		return 0;
-	}
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
-		read_fail(err, 400, "%s: '%s' is not a number from %lld to "
-		    "%lld", act_option(name, o, sizeof o), v, (long long)min,
-		    (long long)max);
-		return -1;
-	}
-	*out = n;
-	return 0;
+	/* The same refusal, naming the argument as meshctl's option. */
+	read_fail(err, 400, "%s: '%s' is not a number from %lld to %lld",
+	    act_option(name, o, sizeof o), read_arg(args, name),
+	    (long long)min, (long long)max);
+	return -1;
 }
 
 struct state *

@@ -2,6 +2,7 @@
  * read.c -- the read layer's frame: arguments, errors and the table of
  * questions.  The questions themselves live in core/read-*.c.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,8 +131,9 @@ read_arg_int(const struct read_args *args, const char *name, int64_t min,
 		*out = dflt;
 		return 0;
 	}
+	errno = 0;
 	n = strtoll(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || n < min || n > max) {
+	if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max) {
 		read_fail(err, 400, "%s: '%s' is not a number from %lld to "
 		    "%lld", name, v, (long long)min, (long long)max);
 		return -1;
