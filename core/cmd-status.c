@@ -28,14 +28,20 @@ const struct cmd_entry cmd_status_entry = {
 	"      --json      the document of GET /api/v1/status: {up, pid,\n"
 	"                  uptime_s, version, workers, queued, health, jobs,\n"
 	"                  broken, broken_jobs: [{job, running_previous}],\n"
-	"                  running: [{job, partition, task, attempt,\n"
-	"                  worker_pid, started_us, started_local}],\n"
+	"                  executors: [{name, type, mode, running, queued,\n"
+	"                  pilots, error}], running: [{job, partition,\n"
+	"                  task, attempt, worker_pid, started_us,\n"
+	"                  started_local, executor, ext_id}],\n"
 	"                  next_cursor}\n"
 	"\n"
 	"A running daemon also says whether it is launching or has paused,\n"
 	"and why: a full disk (held results), free space below\n"
 	"min_free_space, another process holding the state's lock, a log or\n"
 	"staging directory it cannot write, a failing scheduling pass.\n"
+	"\n"
+	"Each executor meshd.conf declares (issue 13: Slurm, in job or pilot\n"
+	"mode) gets a line with its running and queued attempts, its pilots,\n"
+	"and the Slurm controller's last error if it is not answering.\n"
 	"\n"
 	"The jobs line counts the jobs that run and the broken ones, which are\n"
 	"refused (meshctl jobs says why): as the running daemon loaded them,\n"
@@ -45,6 +51,44 @@ const struct cmd_entry cmd_status_entry = {
 	"cannot be read.\n",
 	.exec = cmd_status_exec,
 };
+
+/* "executor hpc (slurm, job mode): 3 running, 12 queued" per remote
+ * executor, when meshd.conf declares any. */
+static void
+status_executors_print(const json_t *doc)
+{
+	const json_t	*x, *v;
+	size_t		 i;
+	char		 n[3][32];
+	const char	*keys[] = { "running", "queued", "pilots" };
+	int		 k;
+
+	json_array_foreach(json_object_get(doc, "executors"), i, x) {
+		if (strcmp(json_string_value(json_object_get(x, "type")),
+		    "local") == 0)
+			continue;
+		for (k = 0; k < 3; k++) {
+			v = json_object_get(x, keys[k]);
+			if (json_is_integer(v))
+				snprintf(n[k], sizeof n[k], "%lld",
+				    (long long)json_integer_value(v));
+			else
+				snprintf(n[k], sizeof n[k], "?");
+		}
+		printf("executor: %s (%s, %s mode): %s running, %s queued",
+		    json_string_value(json_object_get(x, "name")),
+		    json_string_value(json_object_get(x, "type")),
+		    json_string_value(json_object_get(x, "mode")), n[0], n[1]);
+		if (strcmp(json_string_value(json_object_get(x, "mode")),
+		    "pilot") == 0)
+			printf(", %s pilot%s", n[2], strcmp(n[2], "1") == 0 ?
+			    "" : "s");
+		if (json_is_string(json_object_get(x, "error")))
+			printf("; %s", json_string_value(json_object_get(x,
+			    "error")));
+		printf("\n");
+	}
+}
 
 static void
 health_print(const json_t *h)
@@ -169,6 +213,7 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	printf("workers:  %lld\nqueued:   %lld run%s\n",
 	    (long long)json_integer_value(json_object_get(doc, "workers")),
 	    (long long)queued, queued == 1 ? "" : "s");
+	status_executors_print(doc);
 	running = json_object_get(doc, "running");
 	if (json_array_size(running) == 0)
 		printf("running:  nothing\n");

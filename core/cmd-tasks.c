@@ -16,6 +16,8 @@ const struct cmd_entry cmd_tasks_entry = {
 	.help =
 	"Shows each task instance of the run (state, tries, duration, reason)\n"
 	"and the quality-check results of the latest attempt of each task.\n"
+	"A task whose latest attempt ran on a remote executor also shows the\n"
+	"executor, its Slurm job id and the job's Slurm state.\n"
 	"Start times are in the job's zone (UTC with -u).\n"
 	"\n"
 	"  -n, --limit N      at most N tasks (default 50, at most 10000); a\n"
@@ -76,9 +78,40 @@ static const struct ctl_column tasks_columns[] = {
 	{ "TRIES", "tries", CTL_COL_RIGHT, NULL },
 	{ "STARTED", "started_local", 0, NULL },
 	{ "DURATION", "ended_us", CTL_COL_RIGHT, tasks_duration },
+	/* Shown when a task ran on a remote executor (issue 13). */
+	{ "EXECUTOR", "executor", CTL_COL_OPTIONAL, NULL },
+	{ "SLURM JOB", "slurm_job", CTL_COL_OPTIONAL, NULL },
+	{ "SLURM STATE", "slurm_state", CTL_COL_OPTIONAL, NULL },
 	{ "REASON", "reason", 0, tasks_reason },
 	{ NULL, NULL, 0, NULL }
 };
+
+/* The latest attempt's executor, Slurm job id and state as columns of the
+ * task, when it did not run on the local pool. */
+static void
+tasks_remote(json_t *tasks)
+{
+	json_t		*t, *a, *v;
+	const char	*x;
+	size_t		 i, n;
+
+	json_array_foreach(tasks, i, t) {
+		n = json_array_size(json_object_get(t, "attempts"));
+		if (n == 0)
+			continue;
+		a = json_array_get(json_object_get(t, "attempts"), n - 1);
+		x = json_string_value(json_object_get(a, "executor"));
+		if (x == NULL || strcmp(x, "local") == 0)
+			continue;
+		json_object_set_new(t, "executor", json_string(x));
+		v = json_object_get(a, "ext_id");
+		json_object_set_new(t, "slurm_job", json_string(
+		    json_is_string(v) ? json_string_value(v) : "-"));
+		v = json_object_get(a, "ext_state");
+		json_object_set_new(t, "slurm_state", json_string(
+		    json_is_string(v) ? json_string_value(v) : "-"));
+	}
+}
 
 static const struct ctl_column tasks_check_columns[] = {
 	{ "TASK", "task", 0, NULL },
@@ -132,8 +165,10 @@ cmd_tasks_exec(struct ctl *ctl, int argc, char **argv)
 	tasks = json_object_get(doc, "tasks");
 	if (json_array_size(tasks) == 0)
 		printf("(no tasks)\n");
-	else
+	else {
+		tasks_remote(tasks);
 		ctl_table(ctl, tasks, tasks_columns);
+	}
 	/* The checks of every task shown, as one table below. */
 	checks = json_array();
 	json_array_foreach(tasks, i, t) {

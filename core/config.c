@@ -22,6 +22,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "xdef.h"
 #include "limit.h"
 #include "policy-conf.h"
 #include "state.h"
@@ -166,9 +167,16 @@ config_free(struct meshd_config *cfg)
 	free(cfg->log_dir);
 	free(cfg->staging_dir);
 	free(cfg->state_group);
-	for (size_t i = 0; i < cfg->npools; i++)
+	for (size_t i = 0; i < cfg->npools; i++) {
 		free(cfg->pools[i].name);
+		free(cfg->pools[i].executor);
+	}
 	free(cfg->pools);
+	/* executors */
+	for (size_t i = 0; i < cfg->nexecutors; i++)
+		executor_def_free(&cfg->executors[i]);
+	free(cfg->executors);
+	free(cfg->executors_text);
 	/* policies */
 	policy_conf_free(cfg->policies);
 	free(cfg->policies_text);
@@ -262,7 +270,7 @@ static const char *const config_keys[] = {
 	"state_group_write", "synchronous", "lineage", "policies",
 	ALERT_CONF_KEYS, "quarantine_retention", "staging_retention",
 	"log_max_bytes", "task_max_bytes", "min_free_space", "log_overflow",
-	"empty_check", "http", NULL
+	"empty_check", "http", "executors", NULL
 };
 static const char *const lineage_keys[] = {
 	"sink", "path", "url", "namespace", "timeout", "keep", NULL
@@ -515,7 +523,9 @@ static void
 cload_pools(struct cload *cl, const config_setting_t *g,
     struct meshd_config *cfg)
 {
+	static const char *const pool_keys[] = { "slots", "executor", NULL };
 	config_setting_t	*e;
+	char			*executor;
 	int			 i, n, slots;
 
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
@@ -535,12 +545,41 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 			free(q);
 			continue;
 		}
-		if (cload_int(cl, e, 1, CFG_MAX_POOL_SLOTS, &slots) != 0)
+		executor = NULL;
+		if (config_setting_type(e) == CONFIG_TYPE_GROUP) {
+			/* warehouse = { slots = 2; executor = "hpc"; } */
+			config_setting_t *k;
+			int j, m = config_setting_length(e);
+
+			slots = -1;
+			for (j = 0; j < m; j++) {
+				k = config_setting_get_elem(e, (unsigned int)j);
+				if (strcmp(config_setting_name(k), "slots") == 0)
+					cload_int(cl, k, 1, CFG_MAX_POOL_SLOTS,
+					    &slots);
+				else if (strcmp(config_setting_name(k),
+				    "executor") == 0 && config_setting_type(k) ==
+				    CONFIG_TYPE_STRING) {
+					free(executor);
+					executor = xstrdup(
+					    config_setting_get_string(k));
+				} else
+					cload_unknown(cl, k, "pool",
+					    pool_keys);
+			}
+			if (slots == -1) {
+				cload_error(cl, e, "pool '%s' has no slots",
+				    config_setting_name(e));
+				free(executor);
+				continue;
+			}
+		} else if (cload_int(cl, e, 1, CFG_MAX_POOL_SLOTS, &slots) != 0)
 			continue;
 		cfg->pools = xreallocarray(cfg->pools, cfg->npools + 1,
 		    sizeof *cfg->pools);
 		cfg->pools[cfg->npools].name = xstrdup(config_setting_name(e));
 		cfg->pools[cfg->npools].slots = slots;
+		cfg->pools[cfg->npools].executor = executor;
 		cfg->npools++;
 	}
 }
@@ -785,6 +824,11 @@ config_load(const char *path, struct errlist *errs)
 			cload_lineage(&cl, s, dir, cfg);
 		else if (strcmp(name, "http") == 0)	/* config-http.c */
 			config_http_parse(cfg, s, path, dir, errs);
+		else if (strcmp(name, "executors") == 0) { /* config-exec.c */
+			config_executors_parse(cfg, s, path, dir, errs);
+			free(cfg->executors_text);
+			cfg->executors_text = cload_canon(s);
+		}
 		else if (strcmp(name, "policies") == 0) {
 			/* policies: parsed by policy-conf.c; policy.c judges
 			 * by them */
@@ -824,6 +868,31 @@ config_load(const char *path, struct errlist *errs)
 		cfg->workers = workers;
 	if (cfg->lineage_path == NULL)
 		cfg->lineage_path = config_lineage_default(cfg->state_db);
+	/* An executor's spool defaults to beside the staging areas,
+	 * wherever staging_dir was set. */
+	for (size_t k = 0; k < cfg->nexecutors; k++)
+		if (cfg->executors[k].spool_dir == NULL)
+			cfg->executors[k].spool_dir = xasprintf("%s/.slurm/%s",
+			    cfg->staging_dir, cfg->executors[k].name);
+	/* A pool's executor, once every executor is known. */
+	if ((s = config_lookup(&cf, "pools")) != NULL &&
+	    config_setting_type(s) == CONFIG_TYPE_GROUP) {
+		for (i = 0; i < config_setting_length(s); i++) {
+			config_setting_t *e = config_setting_get_elem(s,
+			    (unsigned int)i), *x;
+			const char *v;
+			char *msg;
+
+			if ((x = config_setting_get_member(e, "executor")) ==
+			    NULL || (v = config_setting_get_string(x)) == NULL ||
+			    config_executor_index(cfg, v) >= 0)
+				continue;
+			msg = config_executor_unknown(cfg, v);
+			cload_error(&cl, x, "pool '%s': %s",
+			    config_setting_name(e), msg);
+			free(msg);
+		}
+	}
 
 	if (errs->nerrors > nerr0) {
 		config_free(cfg);
@@ -1057,7 +1126,9 @@ reload_pools(const struct meshd_config *cur, struct meshd_config *next)
 			for (i = 0; i < cur->npools; i++) {
 				k = config_pool_index(next, cur->pools[i].name);
 				v[i] = next->pools[k];
-				if (v[i].slots != cur->pools[i].slots)
+				if (v[i].slots != cur->pools[i].slots ||
+				    str_differ(v[i].executor,
+				    cur->pools[i].executor))
 					changed = 1;
 			}
 			free(next->pools);
@@ -1065,8 +1136,10 @@ reload_pools(const struct meshd_config *cur, struct meshd_config *next)
 			return changed;
 		}
 	}
-	for (i = 0; i < next->npools; i++)
+	for (i = 0; i < next->npools; i++) {
 		free(next->pools[i].name);
+		free(next->pools[i].executor);
+	}
 	free(next->pools);
 	next->pools = xcalloc(cur->npools == 0 ? 1 : cur->npools,
 	    sizeof *next->pools);
@@ -1075,6 +1148,8 @@ reload_pools(const struct meshd_config *cur, struct meshd_config *next)
 		next->pools[i].slots = cur->pools[i].slots;
 	}
 	next->npools = cur->npools;
+	for (i = 0; i < cur->npools; i++)
+		next->pools[i].executor = xstrdup_null(cur->pools[i].executor);
 	return -1;
 }
 
@@ -1121,6 +1196,12 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 	KEEP_INT("state_group_write", state_group_write);
 	if ((pools = reload_pools(cur, next)) != 0)
 		reload_note(ch, pools > 0, "pools");
+	/* The agents run with the executors they were started with, and
+	 * the engine counts by their index. */
+	if (str_differ(cur->executors_text, next->executors_text)) {
+		reload_note(ch, 0, "executors");
+		config_executors_copy(cur, next);
+	}
 
 	/* At once: the job load that follows reads these. */
 	if (str_differ(cur->jobs_dir, next->jobs_dir))

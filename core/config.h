@@ -72,6 +72,7 @@ struct meshd_config {
 	struct pool_def {
 		char	*name;
 		int	 slots;
+		char	*executor;	/* executor = "hpc"; NULL: local */
 	}	 *pools;		/* named pools: pool = "x" in a task */
 	size_t	  npools;
 	/* lineage = { ... }: OpenLineage events (core/lineage.c).  The
@@ -91,6 +92,12 @@ struct meshd_config {
 	char	 *http_where;		/* "file:line" of token_file, for
 					 * the daemon's start-time check */
 	/* end of http */
+	/* executors = { NAME = { type = "slurm"; ... }; } (config-exec.c,
+	 * xdef.h): where tasks run besides the embedded pool.  A task's
+	 * executor index is 0 for local, k + 1 for executors[k]. */
+	struct executor_def *executors;
+	size_t		  nexecutors;
+	char		 *executors_text;	/* canonical, for reload */
 	/* policies = { ... }: governance (core/policy-conf.h).  NULL when the
 	 * group is absent: the defaults then apply. */
 	struct policy_conf *policies;
@@ -183,6 +190,28 @@ void	config_http_parse(struct meshd_config *, const struct config_setting_t *,
  * child is started again when they do. */
 int	config_http_differ(const struct meshd_config *,
 	    const struct meshd_config *);
+
+/* executors = { ... } of meshd.conf into cfg (config_load calls it). */
+void	config_executors_parse(struct meshd_config *,
+	    const struct config_setting_t *, const char *path,
+	    const char *dir, struct errlist *);
+/* Give `next` a copy of cur's executors (a reload keeps them). */
+void	config_executors_copy(const struct meshd_config *cur,
+	    struct meshd_config *next);
+/* An executor's index by name: 0 for "local" or NULL, k + 1 for
+ * cfg->executors[k], -1 if there is none. */
+int	config_executor_index(const struct meshd_config *, const char *name);
+/* Its name by index ("local" for 0).  Static or the config's string. */
+const char *config_executor_name(const struct meshd_config *, int index);
+/* "unknown executor 'hcp'; did you mean 'hpc'? (meshd.conf declares:
+ * local, hpc)", a new string. */
+char	*config_executor_unknown(const struct meshd_config *,
+	    const char *name);
+
+/* The remote executors' names as an SQL list, "('hpc', 'burst')" or
+ * "()": attempts in flight on them are adopted after a restart, not
+ * failed (recover.c, lineage.c).  New string. */
+char	*config_remote_in(const struct meshd_config *);
 
 /* Index of a pool by name, or -1. */
 int	config_pool_index(const struct meshd_config *, const char *name);

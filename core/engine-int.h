@@ -36,6 +36,13 @@ struct rtask {
 	const char		*product;	/* product the task builds */
 	int64_t			 product_id;	/* 0: none */
 	int			 running;
+	/* Remote executors (engine-exec.c): the Slurm job name and array
+	 * index recorded with the attempt; while a resumed run opens, the
+	 * executor and job id of an attempt to adopt. */
+	char			 ext_name[32];
+	int			 ext_index;
+	int			 adopt_exec;
+	char			*adopt_ext_id;
 };
 
 /* An active run. */
@@ -116,6 +123,12 @@ struct engine {
 	int64_t				  infra_until;	/* mono_us */
 	int64_t				  infra_backoff;
 	char				 *infra_why;
+	/* Executors (engine-exec.c): the remote ones by index - 1, and
+	 * the room each has in the launch pass under way (index 0: the
+	 * local pool). */
+	struct xremote			**xr;
+	size_t				  nxr;
+	int				 *room;
 };
 
 /* engine.c */
@@ -128,6 +141,23 @@ char	*run_path(const char *base, const struct erun *r, const char *fmt,
  * NULL); its key and string are borrowed.  0, or -1 with cause. */
 int	run_param_parse(const struct param *decl, const char *key,
 	    const char *value, struct param *out, char **cause);
+
+/* engine-exec.c */
+struct task_req;
+/* The executor index a task runs on: 0 local, k + 1 remote. */
+int	task_executor(const struct engine *, const struct rtask *);
+/* Fill e->room for a launch pass; the total. */
+int	engine_room(struct engine *);
+int	launch_name(struct engine *, struct rtask **, size_t, char **cause);
+void	task_remote_submit(struct engine *, struct rtask *,
+	    const struct task_req *);
+void	engine_remotes_flush(struct engine *);
+void	task_cancel(struct engine *, struct rtask *, const char *why);
+int	task_detach(struct engine *, struct rtask *);
+int	engine_flush_updates(struct engine *, char **cause);
+int	engine_has_updates(const struct engine *);
+int	task_adoptable(struct engine *, struct rtask *, char **cause);
+void	run_adopt(struct erun *);
 
 /* engine-run.c */
 void	run_free(struct erun *);

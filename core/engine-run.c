@@ -282,8 +282,10 @@ run_free(struct erun *r)
 	if (r->ready != NULL)
 		dag_ready_free(r->ready);
 	free(r->infos);		/* the descriptions are the engine's */
-	for (i = 0; i < r->n; i++)
+	for (i = 0; i < r->n; i++) {
 		free(r->t[i].reason);
+		free(r->t[i].adopt_ext_id);
+	}
 	free(r->deferred);
 	free(r->t);
 	free(r->key);
@@ -357,6 +359,20 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 			    "skipped";
 			continue;
 		}
+		/* An attempt still in flight on a remote executor (meshd
+		 * restarted under it) is adopted, never submitted twice. */
+		if (redo == ENGINE_RESUME && strcmp(st, "running") == 0) {
+			int a = task_adoptable(e, t, cause);
+
+			if (a == -1)
+				goto fail;
+			if (a == 1) {
+				t->state = "running";
+				if (t->max_tries < t->tries)
+					t->max_tries = t->tries;
+				continue;
+			}
+		}
 		/* Try numbers go on from the earlier attempts; a resumed task
 		 * always gets at least one more. */
 		if (redo == ENGINE_RERUN)
@@ -417,6 +433,7 @@ engine_add_run(struct engine *e, const struct job_def *job, const char *key,
 	}
 	r->ready = dag_ready_new(job->dag, done);
 	free(done);
+	run_adopt(r);
 	ptr_push(&e->runs, &e->nruns, &e->runs_cap, r);
 	if (run_id != NULL)
 		*run_id = r->run_id;

@@ -145,7 +145,8 @@ engine_flush_pids(struct engine *e, char **cause)
 			return -1;
 		t->pid_unsaved = 0;
 	}
-	return 0;
+	/* And the Slurm job ids and states learnt since. */
+	return engine_flush_updates(e, cause);
 }
 
 /* Submit one recorded attempt to a worker; `params` are the task's with
@@ -184,7 +185,12 @@ task_submit(struct rtask *t, const char *log, const struct paramset *params,
 	    job_product_location(r->job, t->product) : NULL;
 	req.params = params != NULL ? params : &t->def->params;
 	req.timeout_us = t->def->timeout_us;
-	pid = executor_submit(e->ex, &req, &why);
+	if (task_executor(e, t) != 0) {
+		/* A remote attempt: its failures come back as results. */
+		task_remote_submit(e, t, &req);
+		pid = 0;
+	} else
+		pid = executor_submit(e->ex, &req, &why);
 	free(adir);
 	free(staging);
 	if (pid == -1) {
@@ -264,6 +270,9 @@ task_allowed(const struct engine *e, const struct rtask *t)
 		return 0;
 	if (p >= 0 && (size_t)p < e->cfg->npools &&
 	    e->pool_used[p] >= e->cfg->pools[p].slots)
+		return 0;
+	/* Its executor has room in this pass (engine_room()). */
+	if (e->room != NULL && e->room[task_executor(e, t)] <= 0)
 		return 0;
 	return 1;
 }
@@ -439,7 +448,7 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
 	    !engine_may_launch(e))
 		return 0;
-	idle = executor_idle(e->ex);
+	idle = engine_room(e);
 	while (idle > 0 && l->nb < nitems(l->batch) &&
 	    l->nf < nitems(l->failed)) {
 		struct rtask	*t;
@@ -473,6 +482,7 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 		l->logs[l->nb] = run_path(e->cfg->log_dir, t->run,
 		    "/%s.%d.log", t->def->id, t->tries);
 		l->batch[l->nb++] = t;
+		e->room[task_executor(e, t)]--;
 		idle--;
 	}
 	/* Nobody hears of an attempt before its record commits. */
@@ -487,7 +497,8 @@ launch_record(struct engine *e, struct launch *l, char **cause)
 			return -1;
 		t->state = "running";
 	}
-	return 0;
+	/* The Slurm job names, before any job is submitted. */
+	return launch_name(e, l->batch, l->nb, cause);
 }
 
 static void
@@ -520,6 +531,8 @@ launch_submit(struct engine *e, struct launch *l, char **cause)
 			e->obs->task_start(e->obs->arg, r->job, r->key,
 			    r->run_id, t->def->id, t->tries, t->pid);
 	}
+	/* What shares a Slurm job name goes as one job array. */
+	engine_remotes_flush(e);
 	/* No worker started these: observers hear only of their end. */
 	for (i = 0; i < l->nf && e->obs != NULL &&
 	    e->obs->task_end != NULL; i++) {
@@ -562,6 +575,20 @@ engine_submit_later(struct engine *e, char **cause)
 	return rc;
 }
 
+/* Slurm job ids and states learnt while nothing else was committed: a
+ * transaction of their own, at most one a poll of the agent. */
+static int
+engine_commit_updates(struct engine *e, char **cause)
+{
+	if (state_begin(e->st, cause) != 0)
+		return -1;
+	if (engine_flush_pids(e, cause) != 0) {
+		state_rollback(e->st);
+		return -1;
+	}
+	return state_commit(e->st, cause);
+}
+
 /* Start every ready task there is a worker for, in a transaction of its
  * own (when no result brought them). */
 static int
@@ -570,7 +597,7 @@ engine_launch(struct engine *e, char **cause)
 	struct launch	l;
 
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
-	    executor_idle(e->ex) == 0 || !engine_may_launch(e))
+	    engine_room(e) == 0 || !engine_may_launch(e))
 		return 0;
 	if (state_begin(e->st, cause) != 0)
 		return -1;
@@ -966,8 +993,7 @@ engine_deadlines(struct engine *e)
 		    r->job->run_timeout_us, d, sizeof d));
 		for (j = 0; j < e->nbusy; j++)
 			if (e->busy[j]->run == r)
-				executor_cancel(e->ex, e->busy[j]->attempt_id,
-				    why);
+				task_cancel(e, e->busy[j], why);
 		free(why);
 	}
 	return next;
@@ -994,6 +1020,9 @@ engine_step(struct engine *e, int timeout_ms, char **cause)
 	if (next >= 0 && (timeout_ms < 0 || next / 1000 + 1 < timeout_ms))
 		timeout_ms = (int)(next / 1000) + 1;
 	if ((rc = engine_collect(e, timeout_ms, cause)) == -1)
+		return -1;
+	if (engine_has_updates(e) && !state_pending(e->st) &&
+	    engine_commit_updates(e, cause) != 0)
 		return -1;
 	return state_pending(e->st) ? 0 : engine_reap(e, cause);
 }
@@ -1074,7 +1103,7 @@ engine_cancel_all(struct engine *e, const char *why)
 	for (i = 0; i < e->nruns; i++)
 		e->runs[i]->cancelled = 1;
 	for (i = 0; i < e->nbusy; i++)
-		executor_cancel(e->ex, e->busy[i]->attempt_id, why);
+		task_cancel(e, e->busy[i], why);
 }
 
 int
@@ -1091,8 +1120,7 @@ engine_cancel_run(struct engine *e, const char *job, const char *key,
 		r->cancelled = 1;
 		for (j = 0; j < e->nbusy; j++)
 			if (e->busy[j]->run == r)
-				executor_cancel(e->ex, e->busy[j]->attempt_id,
-				    why);
+				task_cancel(e, e->busy[j], why);
 		return 1;
 	}
 	return 0;
@@ -1113,8 +1141,21 @@ engine_stop(struct engine *e, const char *why)
 		return;
 	e->stopping = 1;
 	e->stop_why = xstrdup(why);
-	for (i = 0; i < e->nbusy; i++)
-		executor_cancel(e->ex, e->busy[i]->attempt_id, why);
+	i = 0;
+	while (i < e->nbusy) {
+		struct rtask *t = e->busy[i];
+
+		/* A Slurm job outlives meshd: left running in the state,
+		 * it is adopted by the next start rather than killed. */
+		if (task_detach(e, t) == 0) {
+			ptr_remove((void **)e->busy, &e->nbusy, t);
+			t->running = 0;
+			t->run->running--;
+			continue;
+		}
+		task_cancel(e, t, why);
+		i++;
+	}
 }
 
 void
@@ -1140,6 +1181,7 @@ engine_free(struct engine *e)
 	free(e->cancel_why);
 	free(e->stop_why);
 	free(e->pool_used);
+	free(e->room);
 	free(e->blocked);
 	for (i = 0; i < e->nprobes; i++) {
 		free(e->probes[i].path);

@@ -64,6 +64,12 @@ struct engine;
 /* An engine on the given state and pool; neither is owned. */
 struct engine	*engine_new(const struct meshd_config *, struct state *,
 		    struct executor *, const struct run_observer *);
+/* The remote executors (xremote.h), by executor index - 1 (a NULL entry,
+ * or none at all as in meshctl run, runs those tasks locally).  Neither
+ * the array nor its entries are owned; they must outlive the engine. */
+struct xremote;
+void		 engine_set_remotes(struct engine *, struct xremote **,
+		    size_t);
 /* Free the engine.  Active runs are abandoned as they are in the state
  * (the next engine_recover() picks them up). */
 void		 engine_free(struct engine *);
@@ -142,6 +148,8 @@ void		 run_summary_free(struct run_summary *);
 /*
  * After a crash: attempts recorded as running are finished as failed
  * ("daemon restarted"), their tasks made ready again (a new attempt), and
+ * (except those on a remote executor of `cfg`, which the reopened run
+ * adopts)
  * runs recorded as running or queued are returned in *keys so the caller
  * can add them back with ENGINE_RESUME.  Runs of jobs not in `js` are
  * ended as failed ("job no longer configured").  0, or -1 with cause.
@@ -154,7 +162,8 @@ void		 run_summary_free(struct run_summary *);
  * `committed` says the state holds it, and frees the list.
  */
 struct lost_attempt;
-struct lost_attempt *engine_lost_attempts(struct state *, size_t *n);
+struct lost_attempt *engine_lost_attempts(struct state *,
+		    const struct meshd_config *, size_t *n);
 void		 engine_lost_close(struct lost_attempt *, size_t n,
 		    int committed);
 
@@ -164,8 +173,9 @@ struct recovered_run {
 	int64_t		 istart, iend;
 	char		*trigger;
 };
-int		 engine_recover(struct state *, const struct jobset *,
-		    struct recovered_run **out, size_t *nout, char **cause);
+int		 engine_recover(struct state *, const struct meshd_config *,
+		    const struct jobset *, struct recovered_run **out,
+		    size_t *nout, char **cause);
 void		 recovered_runs_free(struct recovered_run *, size_t);
 
 #endif

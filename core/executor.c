@@ -101,6 +101,9 @@ struct executor {
 
 	unsigned char		 *buf;		/* WIRE_MAX */
 	int			  wakefd;	/* ends a wait, or -1 */
+
+	struct executor_source	 *src;		/* remote executors */
+	size_t			  nsrc;
 };
 
 static const struct {
@@ -1040,11 +1043,12 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 	struct slot	**which;
 	int64_t		 deadline = 0, now, next, wait_us;
 	int		 i, n, rc, polled = 0;
+	size_t		 k, nw;
 
 	*out = NULL;
 	if (timeout_ms >= 0)
 		deadline = mono_us() + (int64_t)timeout_ms * 1000;
-	pfd = xcalloc((size_t)ex->nslots + 1, sizeof *pfd);
+	pfd = xcalloc((size_t)ex->nslots + ex->nsrc + 1, sizeof *pfd);
 	which = xcalloc((size_t)ex->nslots + 1, sizeof *which);
 	for (;;) {
 		if ((*out = done_pop(ex)) != NULL) {
@@ -1053,6 +1057,9 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 		}
 		now = mono_us();
 		next = executor_enforce(ex, now);
+		for (k = 0; k < ex->nsrc; k++)
+			next = min_deadline(next,
+			    ex->src[k].tick(ex->src[k].arg, now));
 		if ((*out = done_pop(ex)) != NULL) {
 			rc = 1;
 			goto out;
@@ -1084,7 +1091,15 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 			pfd[n].revents = 0;
 			which[n] = NULL;
 		}
-		rc = poll(pfd, (nfds_t)n + (ex->wakefd != -1), wait_us < 0 ?
+		/* The remote executors' descriptors, after the wake-up's. */
+		nw = n + (ex->wakefd != -1);
+		for (k = 0; k < ex->nsrc; k++) {
+			pfd[nw + k].events = 0;
+			pfd[nw + k].revents = 0;
+			pfd[nw + k].fd = ex->src[k].poll_fd(ex->src[k].arg,
+			    &pfd[nw + k].events);
+		}
+		rc = poll(pfd, (nfds_t)(nw + ex->nsrc), wait_us < 0 ?
 		    -1 : (int)((wait_us + 999) / 1000));
 		if (rc == -1) {
 			if (errno == EINTR) {
@@ -1099,6 +1114,10 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 			if (pfd[i].revents != 0 && which[i]->fd == pfd[i].fd)
 				slot_read(ex, which[i]);
 		}
+		for (k = 0; k < ex->nsrc; k++)
+			if (pfd[nw + k].fd != -1 && pfd[nw + k].revents != 0)
+				ex->src[k].ready(ex->src[k].arg,
+				    pfd[nw + k].revents);
 		/* The owner has something to do (a signal, say): return
 		 * after reading what the workers sent. */
 		if (ex->wakefd != -1 && pfd[n].revents != 0) {
@@ -1110,6 +1129,31 @@ out:
 	free(pfd);
 	free(which);
 	return rc;
+}
+
+void
+executor_add_source(struct executor *ex, const struct executor_source *src)
+{
+	ex->src = xreallocarray(ex->src, ex->nsrc + 1, sizeof *ex->src);
+	ex->src[ex->nsrc++] = *src;
+}
+
+void
+executor_remove_source(struct executor *ex, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < ex->nsrc; i++)
+		if (ex->src[i].arg == arg) {
+			ex->src[i] = ex->src[--ex->nsrc];
+			return;
+		}
+}
+
+void
+executor_push_result(struct executor *ex, struct task_result *r)
+{
+	done_push(ex, r);
 }
 
 void
@@ -1215,5 +1259,6 @@ executor_free(struct executor *ex)
 	free(ex->reap);
 	free(ex->slots);
 	free(ex->buf);
+	free(ex->src);
 	free(ex);
 }

@@ -147,6 +147,26 @@ int		 executor_wait(struct executor *, int timeout_ms,
  * handlers, so that no signal waits for the next timeout.  -1: none.  The
  * caller drains it. */
 void		 executor_set_wakeup(struct executor *, int fd);
+/*
+ * Another executor plugged into executor_wait() (issue 13: the Slurm
+ * executor's agent, xremote.h).  poll_fd() gives a descriptor to poll
+ * and the events wanted (-1: none now), ready() is called with what
+ * poll() reported, tick() does what is due at mono_us `now` and returns
+ * the next mono_us it wants to run (0: none).  Its results go through
+ * executor_push_result() and come out of executor_wait() like the
+ * pool's own.
+ */
+struct executor_source {
+	int	(*poll_fd)(void *arg, short *events);
+	void	(*ready)(void *arg, short revents);
+	int64_t	(*tick)(void *arg, int64_t now);
+	void	 *arg;
+};
+void		 executor_add_source(struct executor *,
+		    const struct executor_source *);
+/* Unplug the source whose arg is `arg`. */
+void		 executor_remove_source(struct executor *, void *arg);
+void		 executor_push_result(struct executor *, struct task_result *);
 /* New kill grace and heartbeat timeout (a reload of meshd.conf): taken by
  * the next stop and the next silence check.  Workers need not know: they
  * beat every second whatever the timeout. */

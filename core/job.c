@@ -136,7 +136,7 @@ static const char *const job_keys[] = {
 static const char *const task_keys[] = {
 	"id", "plugin", "stage", "after", "params", "product", "retries",
 	"retry_delay", "retry_backoff", "retry_delay_max", "retry_jitter",
-	"timeout", "pool", NULL
+	"timeout", "pool", "executor", NULL
 };
 static const char *const input_keys[] = { "product", "partitions", NULL };
 static const char *const product_keys[] = { "name", "location", NULL };
@@ -747,7 +747,8 @@ jload_task(struct jload *jl, const struct job_def *job,
 			if (jload_string(jl, e, &t->product) == 0)
 				jload_name(jl, e, "product", t->product, "_.-");
 		} else if (strcmp(key, "retries") == 0)
-			jload_int(jl, e, 0, JOB_MAX_RETRIES, &t->retries); else if (strcmp(key, "retry_backoff") == 0)
+			jload_int(jl, e, 0, JOB_MAX_RETRIES, &t->retries);
+		else if (strcmp(key, "retry_backoff") == 0)
 			jload_fraction(jl, e, 1.0, 100.0, &t->retry_backoff);
 		else if (strcmp(key, "retry_delay_max") == 0)
 			jload_seconds(jl, e, &t->retry_delay_max_us);
@@ -761,6 +762,17 @@ jload_task(struct jload *jl, const struct job_def *job,
 				    "(pools are defined in meshd.conf)", label,
 				    t->pool);
 		}
+		else if (strcmp(key, "executor") == 0) {
+			if (jload_string(jl, e, &t->executor) == 0 &&
+			    (t->executor_index = config_executor_index(jl->cfg,
+			    t->executor)) == -1) {
+				char *msg = config_executor_unknown(jl->cfg,
+				    t->executor);
+
+				jload_error(jl, e, "%s: %s", label, msg);
+				free(msg);
+			}
+		}
 		else if (strcmp(key, "retry_delay") == 0)
 			jload_seconds(jl, e, &t->retry_delay_us);
 		else if (strcmp(key, "timeout") == 0)
@@ -771,6 +783,16 @@ jload_task(struct jload *jl, const struct job_def *job,
 			free(where);
 		}
 	}
+	/* Without its own, a task runs where its pool's tasks run. */
+	if (t->executor == NULL && t->pool_index >= 0 && jl->cfg != NULL &&
+	    jl->cfg->pools[t->pool_index].executor != NULL) {
+		t->executor_index = config_executor_index(jl->cfg,
+		    jl->cfg->pools[t->pool_index].executor);
+		if (t->executor_index < 0)
+			t->executor_index = 0;
+	}
+	if (t->executor_index < 0)
+		t->executor_index = 0;
 	if (config_setting_get_member(g, "plugin") == NULL)
 		jload_error(jl, g, "%s: missing required key 'plugin'", label);
 	if (config_setting_get_member(g, "stage") == NULL)
@@ -1277,6 +1299,7 @@ job_free(struct job_def *job)
 		paramset_free(&t->params);
 		free(t->product);
 		free(t->pool);
+		free(t->executor);
 	}
 	free(job->tasks);
 	for (i = 0; i < job->nproducts; i++) {

@@ -93,6 +93,9 @@ struct task_def {
 	double		  retry_jitter;	/* +- this fraction of the delay */
 	char		 *pool;		/* named pool it draws a slot from */
 	int		  pool_index;	/* in cfg->pools, or -1 */
+	char		 *executor;	/* executor = "hpc", or NULL */
+	int		  executor_index; /* 0 local, k + 1: cfg->executors[k]
+					 * (from the task or its pool) */
 };
 
 /* Delay before try `tries + 1` of a task that has made `tries` attempts:

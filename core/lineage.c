@@ -479,7 +479,7 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 	sqlite3_stmt		*stmt;
 	struct lineage_attempt	 a;
 	json_t			*ev, *rf;
-	char			 id[37], when[64], *s;
+	char			 id[37], when[64], *s, *sql, *remote;
 	int			 rc;
 	static const char	 why[] = "daemon restarted";
 
@@ -487,12 +487,18 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 		return 0;
 	if (state_begin(st, cause) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT a.id, a.started_us, "
+	/* Attempts on a remote executor are adopted, not ended. */
+	remote = config_remote_in(cfg);
+	sql = xasprintf("SELECT a.id, a.started_us, "
 	    "a.try_number, r.created_us, r.id, j.name, ti.task_id, ti.stage, "
 	    "r.partition_key FROM attempts a JOIN task_instances ti ON ti.id "
 	    "= a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j "
-	    "ON j.id = r.job_id WHERE a.state = 'running' ORDER BY a.id", -1,
-	    &stmt, NULL) != SQLITE_OK) {
+	    "ON j.id = r.job_id WHERE a.state = 'running' AND (a.executor IS "
+	    "NULL OR a.executor NOT IN %s) ORDER BY a.id", remote);
+	free(remote);
+	rc = sqlite3_prepare_v2(state_sqlite(st), sql, -1, &stmt, NULL);
+	free(sql);
+	if (rc != SQLITE_OK) {
 		db_fail(st, cause, "recover");
 		goto fail;
 	}

@@ -55,6 +55,7 @@
 #include "log.h"
 #include "meshd.h"
 #include "util.h"
+#include "xremote.h"
 
 struct dhealth {
 	volatile sig_atomic_t	*stop;
@@ -281,11 +282,37 @@ health_put(struct dhealth *h, const char *text, size_t len)
 		(void)ftruncate(h->fd, (off_t)len);
 }
 
+/* The remote executors as meshd sees them now (issue 13): what is in
+ * flight, what the agent reports queued and running, the pilots, and
+ * the Slurm controller's last error. */
+static json_t *
+health_executors(struct daemon *d)
+{
+	json_t		*a = json_array();
+	struct xcounts	 c;
+	size_t		 i;
+
+	for (i = 0; i < d->nxr; i++) {
+		const struct executor_def *def = &d->cfg->executors[i];
+
+		xremote_counts(d->xr[i], &c);
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:b, s:i, "
+		    "s:i, s:i, s:i, s:i, s:s?}", "name",
+		    xremote_name(d->xr[i]), "type", def->type != NULL ?
+		    def->type : "slurm", "mode", def->mode == XMODE_PILOT ?
+		    "pilot" : "job", "agent", c.agent_up, "in_flight",
+		    c.inflight, "queued", c.queued, "running", c.running,
+		    "pilots", c.pilots, "pilots_busy", c.pilots_busy, "error",
+		    c.error));
+	}
+	return a;
+}
+
 void
 daemon_health_write(struct daemon *d)
 {
 	struct dhealth	*h = d->health;
-	json_t		*o, *a;
+	json_t		*o, *a, *x;
 	const char	*fault, *infra;
 	int64_t		 since;
 	char		*text;
@@ -305,6 +332,7 @@ daemon_health_write(struct daemon *d)
 	if (h->pass_why != NULL)
 		health_problem(a, "scheduling", h->pass_why, h->pass_since);
 	health_stats(d, mono_us());
+	x = health_executors(d);
 	o = json_pack("{s:I, s:s, s:I, s:o, s:I, s:o, s:I, s:I, s:I, s:I, "
 	    "s:I, s:I}", "pid",
 	    (json_int_t)getpid(), "launching", json_array_size(a) > 0 ?
@@ -317,6 +345,7 @@ daemon_health_write(struct daemon *d)
 	    "queued_runs", (json_int_t)h->stats.queued,
 	    "active_runs", (json_int_t)h->stats.active,
 	    "running_attempts", (json_int_t)h->stats.running);
+	json_object_set_new(o, "executors", x);
 	text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	if (text == NULL)

@@ -42,7 +42,9 @@
 #include "request.h"
 #include "schedule.h"
 #include "state.h"
+#include "xremote.h"
 #include "util.h"
+#include "xremote.h"
 #include "meshd.h"
 
 static volatile sig_atomic_t	sig_stop, sig_hup;
@@ -1120,12 +1122,25 @@ daemon_start(struct daemon *d, int *lockfd)
 	d->engine = engine_new(d->cfg, d->st, d->ex, &d->obs);
 	daemon_health_init(d, &sig_stop);
 	d->max_active = 4 * d->cfg->workers < 16 ? 16 : 4 * d->cfg->workers;
+	/* The remote executors, before the runs that may adopt attempts on
+	 * them are resumed; each counts its max_jobs among the runs the
+	 * engine may hold. */
+	if (d->cfg->nexecutors > 0) {
+		d->xr = xcalloc(d->cfg->nexecutors, sizeof *d->xr);
+		for (i = 0; i < d->cfg->nexecutors; i++) {
+			d->xr[i] = xremote_new(&d->cfg->executors[i],
+			    (int)i + 1, &eo, d->cfg->kill_grace_s, d->ex);
+			d->max_active += d->cfg->executors[i].max_jobs;
+		}
+		d->nxr = d->cfg->nexecutors;
+		engine_set_remotes(d->engine, d->xr, d->nxr);
+	}
 
 	/* Resume what a crash or stop left unfinished, before anything
 	 * new. */
-	lost = engine_lost_attempts(d->st, &nlost);
+	lost = engine_lost_attempts(d->st, d->cfg, &nlost);
 	if (lineage_recover(d->st, d->cfg, now_us(), &cause) != 0 ||
-	    engine_recover(d->st, &d->jobs, &rec, &nrec, &cause) != 0) {
+	    engine_recover(d->st, d->cfg, &d->jobs, &rec, &nrec, &cause) != 0) {
 		engine_lost_close(lost, nlost, 0);
 		goto fail;
 	}
@@ -1228,6 +1243,9 @@ daemon_free(struct daemon *d)
 	daemon_http_stop();
 	daemon_health_free(d);
 	engine_free(d->engine);
+	for (i = 0; i < d->nxr; i++)
+		xremote_free(d->xr[i]);
+	free(d->xr);
 	if (d->ex != NULL)
 		executor_free(d->ex);
 	if (d->st != NULL)

@@ -62,6 +62,8 @@ struct daemon {
 	int			 catchup_due;	/* unpaused: apply catchup */
 	struct state		*st;
 	struct executor		*ex;
+	struct xremote		**xr;		/* remote executors by index - 1 */
+	size_t			 nxr;
 	struct engine		*engine;
 	struct run_observer	 obs;
 	struct pending		*q;

@@ -18,6 +18,7 @@
 #include "read-jobs.h"
 #include "state.h"
 #include "util.h"
+#include "xdef.h"
 
 const struct read_param read_status_params[] = {
 	READ_PARAMS_PAGE,
@@ -27,7 +28,7 @@ const struct read_param read_status_params[] = {
 const char read_status_schema[] =
 	"{\"type\":\"object\",\"required\":[\"up\",\"pid\",\"uptime_s\","
 	"\"version\",\"workers\",\"queued\",\"health\",\"jobs\",\"broken\","
-	"\"broken_jobs\",\"running\",\"next_cursor\"],"
+	"\"broken_jobs\",\"executors\",\"running\",\"next_cursor\"],"
 	"\"additionalProperties\":false,\"properties\":{"
 	"\"up\":{\"type\":\"boolean\"},"
 	"\"pid\":{\"type\":\"integer\",\"minimum\":0},"
@@ -43,9 +44,21 @@ const char read_status_schema[] =
 	"\"additionalProperties\":false,\"properties\":{"
 	"\"job\":{\"type\":\"string\"},"
 	"\"running_previous\":{\"type\":\"boolean\"}}}},"
+	"\"executors\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+	"\"required\":[\"name\",\"type\",\"mode\",\"running\",\"queued\","
+	"\"pilots\",\"error\"],"
+	"\"additionalProperties\":false,\"properties\":{"
+	"\"name\":{\"type\":\"string\"},"
+	"\"type\":{\"enum\":[\"local\",\"slurm\"]},"
+	"\"mode\":{\"enum\":[\"pool\",\"job\",\"pilot\"]},"
+	"\"running\":{\"type\":[\"integer\",\"null\"]},"
+	"\"queued\":{\"type\":[\"integer\",\"null\"]},"
+	"\"pilots\":{\"type\":[\"integer\",\"null\"]},"
+	"\"error\":{\"type\":[\"string\",\"null\"]}}}},"
 	"\"running\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 	"\"required\":[\"job\",\"partition\",\"task\",\"attempt\","
-	"\"worker_pid\",\"started_us\",\"started_local\"],"
+	"\"worker_pid\",\"started_us\",\"started_local\",\"executor\","
+	"\"ext_id\"],"
 	"\"additionalProperties\":false,\"properties\":{"
 	"\"job\":{\"type\":\"string\"},"
 	"\"partition\":{\"type\":\"string\"},"
@@ -53,8 +66,61 @@ const char read_status_schema[] =
 	"\"attempt\":{\"type\":\"integer\"},"
 	"\"worker_pid\":{\"type\":\"integer\"},"
 	"\"started_us\":{\"type\":\"integer\"},"
-	"\"started_local\":{\"type\":\"string\"}}}},"
+	"\"started_local\":{\"type\":\"string\"},"
+	"\"executor\":{\"type\":\"string\"},"
+	"\"ext_id\":{\"type\":[\"string\",\"null\"]}}}},"
 	READ_SCHEMA_CURSOR "}}";
+
+/*
+ * Each executor: the local pool, then those of meshd.conf, with what
+ * meshd's health record says of them (null while meshd is down).
+ */
+static json_t *
+read_status_executors(const struct read_ctx *ctx)
+{
+	json_t		*a = json_array(), *h = NULL, *e;
+	json_int_t	 busy = -1;
+	size_t		 i, j;
+
+	if (ctx->health != NULL) {
+		h = json_object_get(ctx->health, "executors");
+		if (json_is_integer(json_object_get(ctx->health,
+		    "workers_busy")))
+			busy = json_integer_value(json_object_get(ctx->health,
+			    "workers_busy"));
+	}
+	json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o, s:n, "
+	    "s:n}", "name", "local", "type", "local", "mode", "pool",
+	    "running", busy >= 0 ? json_integer(busy) : json_null(), "queued",
+	    busy >= 0 ? json_integer(0) : json_null(), "pilots", "error"));
+	for (i = 0; ctx->cfg != NULL && i < ctx->cfg->nexecutors; i++) {
+		const struct executor_def *d = &ctx->cfg->executors[i];
+		json_t *hx = NULL, *v;
+
+		json_array_foreach(h, j, e) {
+			v = json_object_get(e, "name");
+			if (json_is_string(v) &&
+			    strcmp(json_string_value(v), d->name) == 0) {
+				hx = e;
+				break;
+			}
+		}
+#define HX(k) (hx != NULL && json_is_integer(json_object_get(hx, k)) ? \
+	json_integer(json_integer_value(json_object_get(hx, k))) : json_null())
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o, "
+		    "s:o, s:o}", "name", d->name, "type", "slurm", "mode",
+		    d->mode == XMODE_PILOT ? "pilot" : "job", "running",
+		    HX("running"), "queued", HX("queued"), "pilots",
+		    d->mode == XMODE_PILOT ? HX("pilots") : json_null(),
+		    "error", hx != NULL && json_is_string(json_object_get(hx,
+		    "error")) ? json_incref(json_object_get(hx, "error")) :
+		    hx != NULL && json_is_false(json_object_get(hx, "agent")) ?
+		    json_string("the Slurm agent is not running") :
+		    json_null()));
+#undef HX
+	}
+	return a;
+}
 
 /* Seconds a process has been running, from /proc; -1 if unknown. */
 static long
@@ -176,7 +242,8 @@ read_status(struct read_ctx *ctx, const struct read_args *args,
 	 * instance): the cost follows what is active, not the history.
 	 */
 	sql = xasprintf("SELECT j.name, r.partition_key, ti.task_id, "
-	    "a.try_number, a.worker_pid, a.started_us, a.id FROM runs r JOIN "
+	    "a.try_number, a.worker_pid, a.started_us, a.id, a.executor, "
+	    "a.ext_id FROM runs r JOIN "
 	    "task_instances ti ON ti.run_id = r.id JOIN attempts a ON "
 	    "a.task_instance_id = ti.id JOIN jobs j ON j.id = r.job_id WHERE "
 	    "r.state IN ('queued', 'running') AND a.state = 'running'%s "
@@ -197,13 +264,13 @@ read_status(struct read_ctx *ctx, const struct read_args *args,
 	running = json_array();
 	broken = read_status_broken(ctx, &njobs);
 	doc = json_pack("{s:b, s:I, s:o, s:s, s:i, s:I, s:O, s:I, s:I, s:o, "
-	    "s:o}", "up", pid != 0, "pid", (json_int_t)pid, "uptime_s",
+	    "s:o, s:o}", "up", pid != 0, "pid", (json_int_t)pid, "uptime_s",
 	    up >= 0 ? json_integer(up) : json_null(), "version",
 	    PACKAGE_VERSION, "workers", ctx->cfg->workers, "queued",
 	    (json_int_t)queued, "health", ctx->health != NULL ? ctx->health :
 	    json_null(), "jobs", njobs, "broken",
 	    (json_int_t)json_array_size(broken), "broken_jobs", broken,
-	    "running", running);
+	    "executors", read_status_executors(ctx), "running", running);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		int64_t s = sqlite3_column_int64(stmt, 5);
 
@@ -216,13 +283,16 @@ read_status(struct read_ctx *ctx, const struct read_args *args,
 			break;
 		}
 		json_array_append_new(running, json_pack("{s:s, s:s, s:s, s:i, "
-		    "s:i, s:I, s:s}", "job", read_col(stmt, 0), "partition",
+		    "s:i, s:I, s:s, s:s, s:o}", "job", read_col(stmt, 0),
+		    "partition",
 		    read_col(stmt, 1), "task", read_col(stmt, 2), "attempt",
 		    sqlite3_column_int(stmt, 3), "worker_pid",
 		    sqlite3_column_int(stmt, 4), "started_us", (json_int_t)s,
 		    "started_local", read_time_local(ctx->utc, ctx->jobs !=
 		    NULL ? jobset_find(ctx->jobs, read_col(stmt, 0)) : NULL, s,
-		    t, sizeof t)));
+		    t, sizeof t), "executor", sqlite3_column_type(stmt, 7) ==
+		    SQLITE_NULL ? "local" : read_col(stmt, 7), "ext_id",
+		    read_col_json(stmt, 8)));
 		last_s = s;
 		last_id = sqlite3_column_int64(stmt, 6);
 	}

@@ -54,7 +54,8 @@ const char read_tasks_schema[] =
 	"\"reason\":" READ_TASKS_NSTR ","
 	"\"attempts\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 	"\"required\":[\"attempt_id\",\"attempt\",\"state\",\"started_us\","
-	"\"ended_us\",\"started_local\",\"log_path\",\"reason\",\"message\"],"
+	"\"ended_us\",\"started_local\",\"log_path\",\"reason\",\"message\","
+	"\"executor\",\"ext_id\",\"ext_state\"],"
 	"\"additionalProperties\":false,\"properties\":{"
 	"\"attempt_id\":{\"type\":\"integer\"},"
 	"\"attempt\":{\"type\":\"integer\"},"
@@ -65,7 +66,10 @@ const char read_tasks_schema[] =
 	"\"started_local\":{\"type\":\"string\"},"
 	"\"log_path\":" READ_TASKS_NSTR ","
 	"\"reason\":" READ_TASKS_NSTR ","
-	"\"message\":" READ_TASKS_NSTR "}}},"
+	"\"message\":" READ_TASKS_NSTR ","
+	"\"executor\":{\"type\":\"string\"},"
+	"\"ext_id\":" READ_TASKS_NSTR ","
+	"\"ext_state\":" READ_TASKS_NSTR "}}},"
 	"\"checks\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
 	"\"required\":[\"check\",\"severity\",\"passed\",\"observed\","
 	"\"expectation\",\"attempt\"],"
@@ -160,7 +164,7 @@ read_tasks_attempts(struct read_ctx *ctx, sqlite3_stmt *stmt, int64_t ti_id,
 		int64_t	s = sqlite3_column_int64(stmt, 3);
 
 		json_array_append_new(arr, json_pack("{s:I, s:i, s:s, s:I, "
-		    "s:I, s:s, s:o, s:o, s:o}",
+		    "s:I, s:s, s:o, s:o, s:o, s:s, s:o, s:o}",
 		    "attempt_id", (json_int_t)sqlite3_column_int64(stmt, 0),
 		    "attempt", sqlite3_column_int(stmt, 1),
 		    "state", read_col(stmt, 2),
@@ -170,7 +174,11 @@ read_tasks_attempts(struct read_ctx *ctx, sqlite3_stmt *stmt, int64_t ti_id,
 		    sizeof a),
 		    "log_path", read_col_json(stmt, 5),
 		    "reason", read_col_json(stmt, 6),
-		    "message", read_col_json(stmt, 7)));
+		    "message", read_col_json(stmt, 7),
+		    "executor", sqlite3_column_type(stmt, 8) == SQLITE_NULL ?
+		    "local" : read_col(stmt, 8),
+		    "ext_id", read_col_json(stmt, 9),
+		    "ext_state", read_col_json(stmt, 10)));
 	}
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
@@ -265,7 +273,8 @@ read_tasks(struct read_ctx *ctx, const struct read_args *args,
 	    "max_tries, started_us, ended_us, reason FROM task_instances "
 	    "WHERE run_id = ?1 ORDER BY id LIMIT ?2", &stmt, err) != 0 ||
 	    read_tasks_prepare(ctx, "SELECT id, try_number, state, started_us, "
-	    "ended_us, log_path, reason, message FROM attempts WHERE "
+	    "ended_us, log_path, reason, message, executor, ext_id, ext_state "
+	    "FROM attempts WHERE "
 	    "task_instance_id = ?1 ORDER BY try_number, id", &as, err) != 0 ||
 	    read_tasks_prepare(ctx, "SELECT c.name, c.severity, c.passed, "
 	    "c.observed, c.expectation, a.try_number FROM attempts a JOIN "

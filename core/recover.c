@@ -17,16 +17,25 @@ struct lost_attempt {
 };
 
 struct lost_attempt *
-engine_lost_attempts(struct state *st, size_t *np)
+engine_lost_attempts(struct state *st, const struct meshd_config *cfg,
+    size_t *np)
 {
 	sqlite3_stmt		*stmt;
 	struct lost_attempt	*v = NULL;
 	size_t			 n = 0;
+	char			*sql, *remote;
+	int			 rc;
 
 	*np = 0;
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT log_path, try_number FROM attempts "
-	    "WHERE state = 'running' AND log_path IS NOT NULL", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	/* Not those on a remote executor: they are adopted. */
+	remote = config_remote_in(cfg);
+	sql = xasprintf("SELECT log_path, try_number FROM attempts WHERE "
+	    "state = 'running' AND log_path IS NOT NULL AND (executor IS NULL "
+	    "OR executor NOT IN %s)", remote);
+	free(remote);
+	rc = sqlite3_prepare_v2(state_sqlite(st), sql, -1, &stmt, NULL);
+	free(sql);
+	if (rc != SQLITE_OK)
 		return NULL;
 	while (sqlite3_step(stmt) == SQLITE_ROW) {
 		v = xreallocarray(v, n + 1, sizeof *v);
@@ -81,9 +90,12 @@ exec_bind(sqlite3 *db, const char *sql, int64_t a, int64_t b, char **cause)
 }
 
 int
-engine_recover(struct state *st, const struct jobset *js,
-    struct recovered_run **out, size_t *nout, char **cause)
+engine_recover(struct state *st, const struct meshd_config *cfg,
+    const struct jobset *js, struct recovered_run **out, size_t *nout,
+    char **cause)
 {
+	char			*remote, *sql1, *sql2;
+	int			 rc;
 	sqlite3			*db = state_sqlite(st);
 	sqlite3_stmt		*stmt = NULL;
 	struct recovered_run	*v = NULL;
@@ -96,14 +108,25 @@ engine_recover(struct state *st, const struct jobset *js,
 	if (state_begin(st, cause) != 0)
 		return -1;
 	/* Attempts in flight when the daemon died are over: their workers
-	 * died with it.  Their tasks get a new attempt. */
-	if (exec_bind(db, "UPDATE attempts SET state = 'failed', ended_us = ?1, "
-	    "reason = 'daemon restarted' WHERE state = 'running'", now, 0,
-	    cause) != 0 ||
-	    exec_bind(db, "UPDATE task_instances SET state = 'queued', "
+	 * died with it.  Their tasks get a new attempt.  Not so on a remote
+	 * executor: a Slurm job outlives meshd, and the run's reopening
+	 * adopts it (engine-exec.c). */
+	remote = config_remote_in(cfg);
+	sql1 = xasprintf("UPDATE attempts SET state = 'failed', ended_us = "
+	    "?1, reason = 'daemon restarted' WHERE state = 'running' AND "
+	    "(executor IS NULL OR executor NOT IN %s)", remote);
+	sql2 = xasprintf("UPDATE task_instances SET state = 'queued', "
 	    "reason = 'daemon restarted' WHERE state IN ('running', "
 	    "'up_for_retry') AND run_id IN (SELECT id FROM runs WHERE state IN "
-	    "('queued', 'running'))", now, 0, cause) != 0)
+	    "('queued', 'running')) AND id NOT IN (SELECT task_instance_id "
+	    "FROM attempts WHERE state = 'running' AND executor IN %s)",
+	    remote);
+	free(remote);
+	rc = exec_bind(db, sql1, now, 0, cause) != 0 ||
+	    exec_bind(db, sql2, now, 0, cause) != 0;
+	free(sql1);
+	free(sql2);
+	if (rc)
 		goto fail;
 	if (sqlite3_prepare_v2(db, "SELECT r.id, j.name, r.partition_key, "
 	    "r.interval_start_us, r.interval_end_us, r.\"trigger\" FROM runs r "
@@ -117,7 +140,12 @@ engine_recover(struct state *st, const struct jobset *js,
 		const char	*name = (const char *)sqlite3_column_text(stmt, 1);
 
 		if ((job = jobset_find(js, name)) == NULL) {
-			if (exec_bind(db, "UPDATE task_instances SET state = "
+			if (exec_bind(db, "UPDATE attempts SET state = "
+			    "'failed', ended_us = ?2, reason = 'job no longer "
+			    "configured' WHERE state = 'running' AND "
+			    "task_instance_id IN (SELECT id FROM task_instances "
+			    "WHERE run_id = ?1)", run_id, now, cause) != 0 ||
+			    exec_bind(db, "UPDATE task_instances SET state = "
 			    "'cancelled', reason = 'job no longer configured', "
 			    "ended_us = ?2 WHERE run_id = ?1 AND state NOT IN "
 			    "('success', 'skipped', 'failed', 'upstream_failed', "

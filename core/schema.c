@@ -316,6 +316,18 @@ static const char *const steps[] = {
 	 * scrape (a rerun ends again with a newer ended_us), a range of
 	 * this index instead of a scan of every run. */
 	"CREATE INDEX runs_ended ON runs(ended_us);\n",
+
+	/* Version 11: executors (issue 13).  An attempt on a remote
+	 * executor records where it runs before it is submitted: the
+	 * executor's name (NULL: the local pool), the Slurm job name it
+	 * will get and its index in a job array, so that a restarted meshd
+	 * finds and adopts it instead of submitting it twice; then the
+	 * Slurm job id and state as they become known. */
+	"ALTER TABLE attempts ADD COLUMN executor TEXT;\n"
+	"ALTER TABLE attempts ADD COLUMN ext_name TEXT;\n"
+	"ALTER TABLE attempts ADD COLUMN ext_index INTEGER;\n"
+	"ALTER TABLE attempts ADD COLUMN ext_id TEXT;\n"
+	"ALTER TABLE attempts ADD COLUMN ext_state TEXT;\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

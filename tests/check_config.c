@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "xdef.h"
 #include "dag.h"
 #include "job.h"
 #include "limit.h"
@@ -937,6 +938,136 @@ START_TEST(test_limits_helpers)
 }
 END_TEST
 
+/* ------------------------------------------------------------ executors */
+
+START_TEST(test_config_executors)
+{
+	static const char text[] =
+	    "staging_dir = \"st\";\n"
+	    "executors = {\n"
+	    "  hpc = { type = \"slurm\"; partition = \"debug\";\n"
+	    "          sbatch_args = [ \"--account=x\", \"--qos=low\" ];\n"
+	    "          max_jobs = 50; time_limit = \"90\"; };\n"
+	    "  burst = { type = \"slurm\"; mode = \"pilot\"; pilots = 3;\n"
+	    "            listen = \"127.0.0.1:0\"; secret_file = \"s\"; };\n"
+	    "};\n"
+	    "pools = { io = 2; big = { slots = 7; executor = \"hpc\"; }; };\n";
+	struct meshd_config	*cfg;
+	char			*p = write_text("x.conf", text, sizeof text - 1);
+	const struct executor_def *d;
+
+	cfg = config_load(p, &errs);
+	ck_assert_msg(cfg != NULL, "%s", dump());
+	ck_assert_uint_eq(cfg->nexecutors, 2);
+	d = &cfg->executors[0];
+	ck_assert_str_eq(d->name, "hpc");
+	ck_assert_int_eq(d->mode, XMODE_JOB);
+	ck_assert_str_eq(d->partition, "debug");
+	ck_assert_uint_eq(d->nsbatch_args, 2);
+	ck_assert_str_eq(d->sbatch_args[1], "--qos=low");
+	ck_assert_int_eq(d->max_jobs, 50);
+	ck_assert_int_eq(d->poll_ms, 1000);
+	ck_assert_ptr_nonnull(strstr(d->spool_dir, "st/.slurm/hpc"));
+	d = &cfg->executors[1];
+	ck_assert_int_eq(d->mode, XMODE_PILOT);
+	ck_assert_int_eq(d->pilots, 3);
+	ck_assert_int_eq(d->pilot_slots, 1);
+	ck_assert_ptr_nonnull(strstr(d->secret_file, "/s"));
+	ck_assert_int_eq(config_executor_index(cfg, "local"), 0);
+	ck_assert_int_eq(config_executor_index(cfg, NULL), 0);
+	ck_assert_int_eq(config_executor_index(cfg, "burst"), 2);
+	ck_assert_int_eq(config_executor_index(cfg, "nope"), -1);
+	ck_assert_str_eq(config_executor_name(cfg, 1), "hpc");
+	ck_assert_str_eq(config_executor_name(cfg, 0), "local");
+	ck_assert_ptr_null(cfg->pools[0].executor);
+	ck_assert_str_eq(cfg->pools[1].executor, "hpc");
+	ck_assert_int_eq(cfg->pools[1].slots, 7);
+	config_free(cfg);
+	free(p);
+}
+END_TEST
+
+/* Every mistake at its line, with the closest key or name. */
+START_TEST(test_config_executors_bad)
+{
+	static const char text[] =
+	    "executors = {\n"
+	    "  hpc = { type = \"slurm\"; partiton = \"debug\"; };\n"	/* 2 */
+	    "  k8s = { type = \"kubernetes\"; };\n"			/* 3 */
+	    "  p = { type = \"slurm\"; mode = \"pilot\"; };\n"		/* 4 */
+	    "  local = { type = \"slurm\"; };\n"			/* 5 */
+	    "  m = { type = \"slurm\"; max_jobs = 0; mode = \"jobs\"; };\n"
+	    "};\n"
+	    "pools = { big = { slots = 2; executor = \"hcp\"; }; };\n"; /* 8 */
+	char	*p = write_text("x.conf", text, sizeof text - 1);
+
+	ck_assert_ptr_null(config_load(p, &errs));
+	free(p);
+	ck_diag("x.conf:2: error: unknown key 'partiton' in executor 'hpc'; "
+	    "did you mean 'partition'?");
+	ck_diag("x.conf:3: error: executor 'k8s': unknown type 'kubernetes'");
+	ck_diag("x.conf:4: error: executor 'p': pilot mode needs listen");
+	ck_diag("x.conf:4: error: executor 'p': pilot mode needs secret_file");
+	ck_diag("x.conf:5: error: 'local' is the embedded worker pool");
+	ck_diag("x.conf:6: error: max_jobs is 0; it must be between 1");
+	ck_diag("x.conf:6: error: executor 'm': mode must be \"job\" or "
+	    "\"pilot\", not 'jobs'");
+	ck_diag("x.conf:8: error: pool 'big': unknown executor 'hcp'; did "
+	    "you mean 'hpc'?");
+}
+END_TEST
+
+/* A task picks an executor, or inherits its pool's; an unknown one is
+ * refused at its line. */
+START_TEST(test_job_executor)
+{
+	static const char conf[] =
+	    "jobs_dir = \"j\";\nplugin_path = \"plugins\";\n"
+	    "executors = { hpc = { type = \"slurm\"; }; };\n"
+	    "pools = { big = { slots = 2; executor = \"hpc\"; }; };\n";
+	static const char job[] =
+	    "name = \"x\";\n"
+	    "tasks = (\n"
+	    "  { id = \"a\"; plugin = \"x\"; stage = \"extract\";\n"
+	    "    executor = \"hpc\"; },\n"
+	    "  { id = \"b\"; plugin = \"x\"; stage = \"extract\";\n"
+	    "    pool = \"big\"; },\n"
+	    "  { id = \"c\"; plugin = \"x\"; stage = \"extract\";\n"
+	    "    pool = \"big\"; executor = \"local\"; },\n"
+	    "  { id = \"d\"; plugin = \"x\"; stage = \"extract\"; }\n"
+	    ");\n";
+	static const char bad[] =
+	    "name = \"y\";\n"
+	    "tasks = (\n"
+	    "  { id = \"a\"; plugin = \"x\"; stage = \"extract\";\n"
+	    "    executor = \"hcp\"; }\n"
+	    ");\n";
+	struct meshd_config	*cfg;
+	struct job_def		*j;
+	char			*p, *jp;
+
+	p = write_text("x.conf", conf, sizeof conf - 1);
+	cfg = config_load(p, &errs);
+	ck_assert_msg(cfg != NULL, "%s", dump());
+	jp = write_text("j/x.conf", job, sizeof job - 1);
+	j = job_load_file(cfg, jp, &errs);
+	ck_assert_msg(j != NULL, "%s", dump());
+	ck_assert_int_eq(j->tasks[0].executor_index, 1);
+	ck_assert_int_eq(j->tasks[1].executor_index, 1);
+	ck_assert_int_eq(j->tasks[2].executor_index, 0);
+	ck_assert_int_eq(j->tasks[3].executor_index, 0);
+	job_free(j);
+	free(jp);
+	jp = write_text("j/y.conf", bad, sizeof bad - 1);
+	ck_assert_ptr_null(job_load_file(cfg, jp, &errs));
+	ck_diag("y.conf:4: error: task 'a': unknown executor 'hcp'; did you "
+	    "mean 'hpc'? (meshd.conf declares: local, hpc)");
+	free(jp);
+	free(p);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -955,6 +1086,9 @@ config_suite(void)
 	tcase_add_test(tc, test_config_missing);
 	tcase_add_test(tc, test_config_default_path);
 	tcase_add_test(tc, test_find_plugin);
+	tcase_add_test(tc, test_config_executors);
+	tcase_add_test(tc, test_config_executors_bad);
+	tcase_add_test(tc, test_job_executor);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");

@@ -1,0 +1,228 @@
+#!/bin/sh
+# End-to-end: the Slurm executor (issue 13) against a real single-node
+# Slurm on loopback, started here (tests/slurm-local.sh) and stopped here.
+# A test that cannot start it fails; it never skips.
+#
+# What it attacks:
+#   - the demo domains with executor = "hpc" publish the same partitions,
+#     rows and states as on the local pool;
+#   - a 1,000-partition backfill goes through job arrays: sbatch is
+#     counted through a shim first in PATH, at most one call per launch
+#     batch, never one per partition;
+#   - kill -9 of meshd in the middle of that backfill: the next start
+#     adopts the Slurm jobs by name, and Slurm's own record (jobcomp) shows
+#     every attempt's job ran exactly once;
+#   - an outside scancel fails the attempt "cancelled outside meshd";
+#   - a job over its --time fails with TIMEOUT;
+#   - a plugin that segfaults on the node fails with the signal;
+#   - an unknown partition fails with sbatch's own message;
+#   - sbatch missing from PATH gives a clear error;
+#   - a forged result file (another attempt's) is refused.
+. "$(dirname "$0")/e2e-lib.sh"
+SL="$T/slurm"
+slurm_down() { bash "$top_srcdir/tests/slurm-local.sh" down "$SL" >/dev/null 2>&1; }
+trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; slurm_down;
+    chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+# Fast enough for a test on two cores: 32 jobs per core.
+if ! env SLURM_LOCAL_OVERSUBSCRIBE=32 bash "$top_srcdir/tests/slurm-local.sh" \
+    up "$SL" >"$T/slurm.env" 2>"$T/slurm.log"; then
+	fail "a real Slurm could not be started here (tests/slurm-local.sh up)"
+	sed 's/^/    slurm: /' "$T/slurm.log" | tail -n 20
+	finish
+	exit 1
+fi
+. "$T/slurm.env"
+ok "single-node Slurm is up ($(sinfo -h -o '%P %t %c' 2>&1))"
+# Plugins under /tmp are refused unless allowed (the build may be there);
+# the jobs inherit this through sbatch.
+export MESHD_INSECURE_PLUGIN_PATHS=1
+
+# sbatch through a counting shim; the real one stays where it is.
+real_sbatch=$(command -v sbatch)
+mkdir -p "$T/bin"
+cat >"$T/bin/sbatch" <<SHIM
+#!/bin/sh
+echo "sbatch \$*" >>"$T/sbatch.log"
+exec "$real_sbatch" "\$@"
+SHIM
+chmod +x "$T/bin/sbatch"
+export PATH="$T/bin:$PATH"
+: >"$T/sbatch.log"
+nsbatch() { wc -l <"$T/sbatch.log" | tr -d ' '; }
+jobcomp="$SL/log/jobcomp.txt"
+
+# ---------------------------------------------------------------- demo
+# The three demo domains, once on the local pool and once on Slurm: the
+# catalog (every partition, its rows and state) must be the same.
+demo_conf() { # DIR EXECUTOR-LINE
+	mkdir -p "$1/jobs"
+	for f in "$top_srcdir"/jobs/*.conf; do
+		if [ -n "$2" ]; then
+			sed 's/stage *= */executor = "hpc"; stage = /' "$f" >"$1/jobs/$(basename "$f")"
+		else
+			cp "$f" "$1/jobs/"
+		fi
+	done
+	cat >"$1/meshd.conf" <<CONF
+state_db = "state/state.db";
+jobs_dir = "jobs";
+plugin_path = [ "$top_builddir/plugins/.libs" ];
+log_dir = "state/logs";
+staging_dir = "state/staging";
+workers = 2;
+executors = { hpc = { type = "slurm"; partition = "debug";
+    poll_interval_ms = 200; worker = "$top_builddir/meshd-worker"; }; };
+CONF
+}
+demo_run() { # DIR: run the demo jobs on a few days, print the catalog
+	d=$1
+	"$MESHD" -c "$d/meshd.conf" >"$d/meshd.log" 2>&1 &
+	dp=$!
+	pids="$pids $dp"
+	MESHD_CONFIG="$d/meshd.conf" "$MESHCTL" trigger airports >/dev/null 2>&1
+	i=0
+	while [ $i -lt 600 ] && [ "$(sqlite3 "$d/state/state.db" "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'airports' AND r.state = 'success'" 2>/dev/null)" != 1 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	MESHD_CONFIG="$d/meshd.conf" "$MESHCTL" backfill flights_daily --from 2001-01-01 --to 2001-01-06 >/dev/null 2>&1
+	MESHD_CONFIG="$d/meshd.conf" "$MESHCTL" backfill analytics_daily --from 2001-01-01 --to 2001-01-06 >/dev/null 2>&1
+	i=0
+	while [ $i -lt 1200 ] && [ "$(sqlite3 "$d/state/state.db" "SELECT count(*) FROM runs WHERE state IN ('queued', 'running')" 2>/dev/null)" != 0 ] ||
+	    [ "$(sqlite3 "$d/state/state.db" "SELECT count(*) FROM runs" 2>/dev/null)" -lt 13 ]; do
+		sleep 0.1; i=$((i + 1))
+		[ $i -ge 1200 ] && break
+	done
+	kill -TERM "$dp"; wait "$dp"
+	sqlite3 "$d/state/state.db" "SELECT p.name, pp.partition_key, pp.state, pp.rows FROM product_partitions pp JOIN products p ON p.id = pp.product_id ORDER BY 1, 2"
+}
+demo_conf "$T/local" ""
+demo_conf "$T/hpc" hpc
+demo_run "$T/local" >"$T/local.catalog"
+demo_run "$T/hpc" >"$T/hpc.catalog"
+n=$(wc -l <"$T/local.catalog" | tr -d ' ')
+[ "$n" -ge 13 ] && ok "the demo published $n partitions locally" || fail "the demo published only $n partitions locally"
+if cmp -s "$T/local.catalog" "$T/hpc.catalog"; then
+	ok "on Slurm the demo published the same partitions, rows and states"
+else
+	fail "the catalogs differ (local < > hpc)"
+	diff "$T/local.catalog" "$T/hpc.catalog" | sed 's/^/    /' | head -n 20
+	tail -n 20 "$T/hpc/meshd.log" | sed 's/^/    log: /'
+fi
+eq "$(sqlite3 "$T/hpc/state/state.db" "SELECT count(*) FROM attempts WHERE executor IS NOT 'hpc'")" "0" "every attempt of the hpc demo ran on hpc"
+eq "$(sqlite3 "$T/hpc/state/state.db" "SELECT count(*) FROM attempts WHERE ext_id IS NULL OR ext_name NOT LIKE 'meshd-%'")" "0" "every attempt has its Slurm job name and id recorded"
+
+# ---------------------------------------------------------------- faults
+conf "kill_grace = 2;" \
+    "executors = { hpc = { type = \"slurm\"; partition = \"debug\"; poll_interval_ms = 200; worker = \"$top_builddir/meshd-worker\"; };" \
+    "  short = { type = \"slurm\"; time_limit = \"1\"; poll_interval_ms = 200; worker = \"$top_builddir/meshd-worker\"; };" \
+    "  nopart = { type = \"slurm\"; partition = \"nosuch\"; worker = \"$top_builddir/meshd-worker\"; };" \
+    "  bad = { type = \"slurm\"; worker = \"$top_builddir/meshd-worker\"; sbatch_args = [ \"--no-such-option\" ]; };" \
+    "};"
+job() { # NAME PLUGIN EXECUTOR [EXTRA]
+	cat >"$T/jobs/$1.conf" <<JOB
+name = "$1";
+domain = "test";
+owner = "tests@example.org";
+$4
+tasks = ( { id = "a"; plugin = "$2"; stage = "extract"; executor = "$3"; } );
+JOB
+}
+job crash segv hpc
+job outside ok hpc 'params = { sleep_ms = 120000; };'
+job tmo ok short 'params = { sleep_ms = 600000; };'
+job nopart ok nopart
+job badarg ok bad
+job forge ok hpc 'params = { sleep_ms = 120000; };'
+cat >"$T/jobs/bf.conf" <<'JOB'
+name = "bf";
+domain = "test";
+owner = "tests@example.org";
+schedule = "@daily";
+start = "2001-01-01";
+catchup = "none";
+max_active_runs = 1000;
+tasks = ( { id = "a"; plugin = "ok"; stage = "extract"; executor = "hpc"; } );
+JOB
+run_ctl 0 "the fault jobs validate" validate
+start_meshd
+wait_for "meshd started its agents" 20 logged "Slurm agent started"
+for j in crash outside tmo nopart badarg forge; do "$MESHCTL" trigger "$j" >/dev/null 2>&1; done
+state_of() { sql "SELECT a.state || ': ' || coalesce(a.reason, '') FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' ORDER BY a.id DESC LIMIT 1"; }
+failed_with() { state_of "$1" | grep -qF -- "$2"; }
+wait_for "a plugin crash on the node fails with the signal" 60 failed_with crash "killed by signal 11"
+wait_for "an unknown partition fails with sbatch's message" 30 failed_with nopart "invalid partition"
+wait_for "an unknown sbatch option fails with sbatch's message" 30 failed_with badarg "no-such-option"
+# The outside job runs; cancel it behind meshd's back.
+wait_for "the long job is running in Slurm" 60 sh -c "squeue -h -t R -o %j | grep -q meshd-"
+jid=$(sql "SELECT a.ext_id FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'outside'")
+[ -n "$jid" ] && ok "the attempt knows its Slurm job id ($jid)" || fail "no Slurm job id recorded"
+run_ctl 0 "tasks shows the executor and Slurm job" tasks outside "$(sql "SELECT partition_key FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'outside'")"
+has "$T/out" "hpc" "the executor column"
+has "$T/out" "$jid" "the Slurm job id column"
+run_ctl 0 "status shows the executors" status
+has "$T/out" "executor: hpc (slurm, job mode)" "a line per executor"
+scancel "$jid"
+wait_for "an outside scancel fails the attempt" 30 failed_with outside "cancelled outside meshd"
+
+# ---------------------------------------------------------------- arrays
+: >"$T/sbatch.log"
+run_ctl 0 "a 1,000-partition backfill is accepted" backfill bf --from 2001-01-01 --to 2003-09-27
+nparts=1000
+done_parts() { sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'bf' AND r.state = 'success'"; }
+# Kill meshd -9 in the middle, with jobs in Slurm.
+i=0
+while [ $i -lt 600 ] && [ "$(done_parts)" -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+before=$(done_parts)
+kill -9 "$MPID"
+wait "$MPID" 2>/dev/null
+inflight=$(sql "SELECT count(*) FROM attempts WHERE state = 'running' AND executor = 'hpc'")
+[ "$inflight" -gt 0 ] && ok "kill -9 with $inflight attempts in flight in Slurm ($before partitions done)" ||
+    fail "kill -9 found nothing in flight ($before done): nothing to adopt"
+start_meshd
+wait_for "the next start adopts the Slurm jobs" 30 logged "adopted on executor 'hpc'"
+i=0
+while [ $i -lt 1800 ] && [ "$(done_parts)" -lt $nparts ]; do sleep 0.1; i=$((i + 1)); done
+eq "$(done_parts)" "$nparts" "all $nparts partitions succeeded"
+eq "$(sql "SELECT count(*) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'bf' AND a.try_number > 1")" "0" "no partition needed a second attempt"
+n=$(nsbatch)
+[ "$n" -le 40 ] && ok "$nparts partitions took $n sbatch calls (job arrays)" ||
+    fail "$nparts partitions took $n sbatch calls: not job arrays"
+# Slurm's own record: every attempt's job (name, array index) ran once.
+sql "SELECT ext_name || ' ' || coalesce(ext_index, 0) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'bf'" | sort >"$T/want-jobs"
+sed -n 's/.* Name=\(meshd-[0-9]*\) .*ArrayTaskId=\([0-9]*\).*/\1 \2/p; /ArrayTaskId=/!s/.* Name=\(meshd-[0-9]*\) .*/\1 0/p' "$jobcomp" | sort >"$T/ran-jobs"
+dups=$(uniq -d "$T/ran-jobs" | wc -l | tr -d ' ')
+eq "$dups" "0" "no Slurm job of an attempt ran twice (jobcomp)"
+missing=$(comm -23 "$T/want-jobs" "$T/ran-jobs" | wc -l | tr -d ' ')
+eq "$missing" "0" "every attempt's Slurm job is in jobcomp"
+
+# ---------------------------------------------------------------- TIMEOUT
+wait_for "a job over its --time fails with TIMEOUT" 150 failed_with tmo "TIMEOUT"
+
+# ---------------------------------------------------------------- forged
+# A result written for another attempt is refused: the attempt fails
+# with what is wrong, not with the other attempt's outcome.
+adir() { # JOB: the attempt directory of its first attempt
+	echo "$T/state/staging/$1/$(sql "SELECT partition_key FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1'")/.attempts/a.1"
+}
+if [ -f "$(adir crash)/result" ]; then
+	cp "$(adir crash)/result" "$(adir forge)/result.tmp" &&
+	    mv "$(adir forge)/result.tmp" "$(adir forge)/result"
+	wait_for "a result forged from another attempt is refused" 30 failed_with forge "written for attempt"
+	hasnt "$T/meshd.log" "forge.*killed by signal 11" "the forged outcome was not taken"
+else
+	fail "the crash attempt left no result file at $(adir crash)/result"
+fi
+stop_meshd
+eq "$STOPRC" "0" "meshd stops cleanly"
+
+# ---------------------------------------------------------------- no sbatch
+conf "executors = { hpc = { type = \"slurm\"; worker = \"$top_builddir/meshd-worker\"; }; };"
+job lonely ok hpc
+rm -f "$T/jobs/bf.conf" "$T/jobs/tmo.conf"
+env PATH=/nonexistent "$MESHD" -c "$T/meshd.conf" >>"$T/meshd.log" 2>&1 &
+MPID=$!
+pids="$pids $MPID"
+"$MESHCTL" trigger lonely >/dev/null 2>&1
+wait_for "sbatch missing from PATH is a clear error" 30 failed_with lonely "sbatch: not found in PATH"
+stop_meshd
+finish
