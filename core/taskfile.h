@@ -86,4 +86,46 @@ int	 taskfile_read_result(const char *path, int64_t attempt_id,
 /* A wire_task as the request of an executor: pointers into `t`. */
 void	 taskfile_task_req(const struct wire_task *t, struct task_req *req);
 
+/*
+ * Added with taskfile.c (issue 13).  The largest file a reader accepts,
+ * framing included.
+ */
+#define TASKFILE_MAX_BYTES	(64 * 1024 * 1024)
+/*
+ * A whole request file / result file (framing included) into `out`
+ * (initialised here; wbuf_free()).  What the write functions write.
+ */
+void	 taskfile_encode_request(struct wbuf *out, const struct task_req *,
+	    const struct executor_opts *);
+void	 taskfile_encode_result_file(struct wbuf *out,
+	    const struct task_result *);
+/*
+ * Decode the n bytes of a whole file, as the read functions do after
+ * reading it.  Pure (fuzzable).  0, or -1 with a cause that does not
+ * name a file ("truncated (412 of 980 bytes)", "bad magic ...",
+ * "written for attempt 12, not 13").  On success *t / *out are set as
+ * by the read functions.
+ */
+int	 taskfile_parse_request(const void *, size_t n, struct wire_task *t,
+	    struct executor_opts *opts, char **cause);
+int	 taskfile_parse_result(const void *, size_t n, int64_t attempt_id,
+	    struct task_result **out, char **cause);
+/*
+ * Write len bytes to `path` atomically: "<path>.tmp.<pid>" in the same
+ * directory (created with its parents, mode 0755, if missing), fsync,
+ * rename, fsync of the directory.  The file is mode 0640.  0, or -1 with
+ * cause naming the file.
+ */
+int	 taskfile_write_atomic(const char *path, const void *, size_t len,
+	    char **cause);
+/*
+ * Write the started marker `path` (<attempt_dir>/started) atomically: a
+ * few "key value" lines, for operators and for the executor that wants
+ * to know a task began: host, pid, attempt_id, started (UTC),
+ * started_us, and slurm_job_id, slurm_array_job_id, slurm_array_task_id
+ * when Slurm set them.  0, or -1 with cause.
+ */
+int	 taskfile_write_started(const char *path, int64_t attempt_id,
+	    char **cause);
+
 #endif

@@ -1,0 +1,81 @@
+/*
+ * slurm-agent.h -- the Slurm agent's state, shared by slurm-agent.c (the
+ * loop and meshd's messages) and slurm-agent-job.c (sbatch, squeue and
+ * scancel for job mode).  Internal to the agent.
+ */
+#ifndef MESHD_SLURM_AGENT_H
+#define MESHD_SLURM_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "xdef.h"
+
+enum att_st {
+	AT_QUEUED,	/* waiting for sbatch */
+	AT_LOOKUP,	/* adopted without a job id: look it up by name */
+	AT_SUBMITTED	/* has a Slurm job; polled */
+};
+
+/* One attempt the agent holds. */
+struct att {
+	int64_t	 id;
+	char	*job_name;
+	int	 index;		/* meshd's index in its job array */
+	char	*attempt_dir;
+	int64_t	 timeout_us;
+	int	 memory_mb;
+	int	 st;		/* enum att_st */
+	int	 flushed;	/* its SUBMIT batch has ended (FLUSH) */
+	int	 verify;	/* an sbatch for it may have worked: look
+				 * the name up before submitting again */
+	int	 adopted;	/* from ADOPT */
+	char	*job_id;	/* Slurm job id, the array's for an element */
+	int	 aidx;		/* index in that array, -1: plain job */
+	char	*ext_id;	/* "1234" or "1234_5" */
+	char	*state;		/* last Slurm state sent to meshd */
+	char	*sreason;	/* last Slurm reason (pending why) */
+	char	*cancel_why;	/* meshd (or the agent) cancelled it */
+	int	 cancel_sent;	/* scancel done */
+	char	*time_arg;	/* --time asked */
+	int	 mem_mb;	/* --mem asked */
+	int64_t	 pending_since;	/* mono_us first seen pending, 0 */
+	int	 missing;	/* polls squeue did not list it */
+	int	 done;		/* DONE sent: dropped at the end of the step */
+};
+
+struct agent {
+	int			 fd;
+	struct executor_def	 def;
+	int			 kill_grace_s;
+	int			 have_config;
+	struct att		**a;
+	size_t			 n, cap;
+	char			*missing;	/* a Slurm command not in PATH */
+	char			*error;		/* the controller's last error */
+	int64_t			 backoff_us;	/* sbatch/squeue retry */
+	int64_t			 retry_at;	/* mono_us */
+	int64_t			 next_poll;	/* mono_us */
+	int			 c_queued, c_running, c_sent;
+	char			*c_error;
+	int			 exiting;
+	char			*buf;		/* WIRE_MAX */
+};
+
+/* slurm-agent.c */
+void	agent_drain(struct agent *);
+void	agent_update(struct agent *, struct att *);
+void	agent_done(struct agent *, struct att *, int have_file,
+	    const char *reason, int retryable, int infra);
+int	agent_has_file(const struct att *, const char *name);
+void	agent_error(struct agent *, const char *);
+void	agent_backoff(struct agent *);
+int	agent_max_jobs(const struct agent *);
+
+/* slurm-agent-job.c */
+void	job_cancels(struct agent *);
+void	job_lookups(struct agent *);
+void	job_submit(struct agent *);
+void	job_poll(struct agent *);
+
+#endif
