@@ -44,27 +44,6 @@ xerr(struct errlist *errs, const char *path, const config_setting_t *s,
 	free(msg);
 }
 
-void
-executor_def_free(struct executor_def *d)
-{
-	size_t	i;
-
-	if (d == NULL)
-		return;
-	free(d->name);
-	free(d->type);
-	free(d->partition);
-	for (i = 0; i < d->nsbatch_args; i++)
-		free(d->sbatch_args[i]);
-	free(d->sbatch_args);
-	free(d->worker);
-	free(d->spool_dir);
-	free(d->time_limit);
-	free(d->listen);
-	free(d->secret_file);
-	memset(d, 0, sizeof *d);
-}
-
 static int
 xstring(struct errlist *errs, const char *path, const config_setting_t *s,
     const char *what, char **out)
@@ -119,10 +98,10 @@ xparse_one(const config_setting_t *g, const char *path, const char *dir,
 	d->pilot_time_s = 3600;
 	d->pilot_slots = 1;
 	d->pilot_idle_s = 60;
-	where = xasprintf("executor '%s'", d->name);
+	where = xasprintf("in executor '%s'", d->name);
 	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		xerr(errs, path, g, "%s must be a group: %s = { type = "
-		    "\"slurm\"; ... };", where, d->name);
+		xerr(errs, path, g, "executor '%s' must be a group: %s = "
+		    "{ type = \"slurm\"; ... };", d->name, d->name);
 		goto out;
 	}
 	n = config_setting_length(g);
@@ -202,29 +181,30 @@ xparse_one(const config_setting_t *g, const char *path, const char *dir,
 		}
 	}
 	if (d->type == NULL)
-		xerr(errs, path, g, "%s has no type; the one remote type is "
-		    "\"slurm\"", where);
+		xerr(errs, path, g, "executor '%s' has no type; the one remote "
+		    "type is \"slurm\"", d->name);
 	else if (strcmp(d->type, "slurm") != 0)
-		xerr(errs, path, g, "%s: unknown type '%s'; the one remote "
-		    "type is \"slurm\" (\"local\", the embedded pool, needs "
-		    "no declaration)", where, d->type);
+		xerr(errs, path, g, "executor '%s': unknown type '%s'; the one "
+		    "remote type is \"slurm\" (\"local\", the embedded pool, "
+		    "needs no declaration)", d->name, d->type);
 	if (mode == NULL || strcmp(mode, "job") == 0)
 		d->mode = XMODE_JOB;
 	else if (strcmp(mode, "pilot") == 0)
 		d->mode = XMODE_PILOT;
 	else
-		xerr(errs, path, g, "%s: mode must be \"job\" or \"pilot\", "
-		    "not '%s'", where, mode);
+		xerr(errs, path, g, "executor '%s': mode must be \"job\" or "
+		    "\"pilot\", not '%s'", d->name, mode);
 	if (d->mode == XMODE_PILOT) {
 		if (d->pilots == 0)
 			d->pilots = 1;
 		if (d->listen == NULL)
-			xerr(errs, path, g, "%s: pilot mode needs listen = "
-			    "\"host:port\", the address pilots connect to",
-			    where);
+			xerr(errs, path, g, "executor '%s': pilot mode needs "
+			    "listen = \"host:port\", the address pilots "
+			    "connect to", d->name);
 		if (d->secret_file == NULL)
-			xerr(errs, path, g, "%s: pilot mode needs secret_file, "
-			    "the secret pilots prove they know", where);
+			xerr(errs, path, g, "executor '%s': pilot mode needs "
+			    "secret_file, the secret pilots prove they know",
+			    d->name);
 	}
 out:
 	free(tmp);

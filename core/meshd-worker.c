@@ -33,6 +33,7 @@
 #include "../sdk/meshd/plugin.h"
 #include "executor.h"
 #include "job.h"
+#include "slurm.h"
 #include "taskfile.h"
 #include "util.h"
 #include "wire.h"
@@ -719,11 +720,7 @@ main(int argc, char **argv)
 			fprintf(stderr, "usage: meshd-worker --agent\n");
 			return W_EXIT_USAGE;
 		}
-		/* TODO(issue 13, merge): return slurm_agent_main(3);
-		 * -- slurm-agent.c is built on another branch. */
-		fprintf(stderr, "meshd-worker: --agent is not built in this "
-		    "build\n");
-		return W_EXIT_USAGE;
+		return slurm_agent_main(3);
 	}
 	if (strcmp(argv[1], "--pilot") == 0)
 		return w_pilot(argc - 1, argv + 1);

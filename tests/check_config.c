@@ -1026,7 +1026,7 @@ START_TEST(test_job_executor)
 	    "executors = { hpc = { type = \"slurm\"; }; };\n"
 	    "pools = { big = { slots = 2; executor = \"hpc\"; }; };\n";
 	static const char job[] =
-	    "name = \"x\";\n"
+	    "name = \"x\"; domain = \"t\"; owner = \"t@example.org\";\n"
 	    "tasks = (\n"
 	    "  { id = \"a\"; plugin = \"x\"; stage = \"extract\";\n"
 	    "    executor = \"hpc\"; },\n"
@@ -1037,7 +1037,7 @@ START_TEST(test_job_executor)
 	    "  { id = \"d\"; plugin = \"x\"; stage = \"extract\"; }\n"
 	    ");\n";
 	static const char bad[] =
-	    "name = \"y\";\n"
+	    "name = \"y\"; domain = \"t\"; owner = \"t@example.org\";\n"
 	    "tasks = (\n"
 	    "  { id = \"a\"; plugin = \"x\"; stage = \"extract\";\n"
 	    "    executor = \"hcp\"; }\n"

@@ -23,6 +23,8 @@ SL="$T/slurm"
 slurm_down() { bash "$top_srcdir/tests/slurm-local.sh" down "$SL" >/dev/null 2>&1; }
 trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; slurm_down;
     chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+# munged wants every directory above its socket searchable by all.
+chmod 755 "$T"
 # Fast enough for a test on two cores: 32 jobs per core.
 if ! env SLURM_LOCAL_OVERSUBSCRIBE=32 bash "$top_srcdir/tests/slurm-local.sh" \
     up "$SL" >"$T/slurm.env" 2>"$T/slurm.log"; then
@@ -56,6 +58,8 @@ jobcomp="$SL/log/jobcomp.txt"
 # catalog (every partition, its rows and state) must be the same.
 demo_conf() { # DIR EXECUTOR-LINE
 	mkdir -p "$1/jobs"
+	# The demo jobs find their data at ../contrib/data from their files.
+	ln -s "$top_srcdir/contrib" "$1/contrib"
 	for f in "$top_srcdir"/jobs/*.conf; do
 		if [ -n "$2" ]; then
 			sed 's/stage *= */executor = "hpc"; stage = /' "$f" >"$1/jobs/$(basename "$f")"
@@ -74,26 +78,38 @@ executors = { hpc = { type = "slurm"; partition = "debug";
     poll_interval_ms = 200; worker = "$top_builddir/meshd-worker"; }; };
 CONF
 }
+dsql() { sqlite3 "$d/state/state.db" "$1" 2>/dev/null; }
+# quiet: no run queued or running, and none for two seconds.
+demo_quiet() {
+	q=0; i=0
+	while [ $i -lt 1800 ] && [ $q -lt 20 ]; do
+		if [ "$(dsql "SELECT count(*) FROM runs WHERE state IN ('queued', 'running')")" = 0 ] &&
+		    [ "$(dsql "SELECT count(*) FROM backfills WHERE state IN ('pending', 'running')")" = 0 ]; then
+			q=$((q + 1))
+		else
+			q=0
+		fi
+		sleep 0.1; i=$((i + 1))
+	done
+}
 demo_run() { # DIR: run the demo jobs on a few days, print the catalog
 	d=$1
-	"$MESHD" -c "$d/meshd.conf" >"$d/meshd.log" 2>&1 &
+	# A clock before the jobs start: only what the test asks for runs.
+	echo "2000-06-01T00:00:00Z" >"$d/clock"
+	"$MESHD" -c "$d/meshd.conf" --clock "$d/clock" >"$d/meshd.log" 2>&1 &
 	dp=$!
 	pids="$pids $dp"
 	MESHD_CONFIG="$d/meshd.conf" "$MESHCTL" trigger airports >/dev/null 2>&1
 	i=0
-	while [ $i -lt 600 ] && [ "$(sqlite3 "$d/state/state.db" "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'airports' AND r.state = 'success'" 2>/dev/null)" != 1 ]; do
+	while [ $i -lt 600 ] && [ "$(dsql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'airports' AND r.state = 'success'")" != 1 ]; do
 		sleep 0.1; i=$((i + 1))
 	done
 	MESHD_CONFIG="$d/meshd.conf" "$MESHCTL" backfill flights_daily --from 2001-01-01 --to 2001-01-06 >/dev/null 2>&1
+	demo_quiet
 	MESHD_CONFIG="$d/meshd.conf" "$MESHCTL" backfill analytics_daily --from 2001-01-01 --to 2001-01-06 >/dev/null 2>&1
-	i=0
-	while [ $i -lt 1200 ] && [ "$(sqlite3 "$d/state/state.db" "SELECT count(*) FROM runs WHERE state IN ('queued', 'running')" 2>/dev/null)" != 0 ] ||
-	    [ "$(sqlite3 "$d/state/state.db" "SELECT count(*) FROM runs" 2>/dev/null)" -lt 13 ]; do
-		sleep 0.1; i=$((i + 1))
-		[ $i -ge 1200 ] && break
-	done
+	demo_quiet
 	kill -TERM "$dp"; wait "$dp"
-	sqlite3 "$d/state/state.db" "SELECT p.name, pp.partition_key, pp.state, pp.rows FROM product_partitions pp JOIN products p ON p.id = pp.product_id ORDER BY 1, 2"
+	dsql "SELECT p.name, pp.partition_key, pp.state, pp.rows FROM product_partitions pp JOIN products p ON p.id = pp.product_id ORDER BY 1, 2"
 }
 demo_conf "$T/local" ""
 demo_conf "$T/hpc" hpc
@@ -123,7 +139,7 @@ job() { # NAME PLUGIN EXECUTOR [EXTRA]
 name = "$1";
 domain = "test";
 owner = "tests@example.org";
-$4
+${4:-}
 tasks = ( { id = "a"; plugin = "$2"; stage = "extract"; executor = "$3"; } );
 JOB
 }
