@@ -40,9 +40,10 @@ req() {
 	    --kill-grace 1 "$@" >"$T/out" 2>"$T/err" ||
 		{ fail "write-request $*"; cat "$T/err"; }
 }
-# run DIR WANT_RC DESC: meshd-worker on DIR/request.
+# run DIR WANT_RC DESC: meshd-worker on DIR/request (killed after 30 s:
+# a hang is a failure, not a stuck suite).
 run() {
-	"$W" "$1/request" >"$T/out" 2>"$T/err"
+	timeout -s KILL 30 "$W" "$1/request" >"$T/out" 2>"$T/err"
 	rc=$?
 	eq "$rc" "$2" "$3 (exit $rc)"
 	[ "$rc" = "$2" ] || sed 's/^/    err: /' "$T/err"
@@ -271,6 +272,17 @@ wait_started() {
 	done
 	sleep 0.5
 }
+# reap PID: wait for it, SIGKILL after 20 s (a hang fails, not sticks);
+# its exit status in $rc.
+reap() {
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ "$i" -lt 200 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -KILL "$1" 2>/dev/null && fail "pid $1 did not end within 20 s"
+	wait "$1"
+	rc=$?
+}
 # A plugin that ignores SIGTERM: the pool kills it after the grace.
 A="$T/a-term"
 req "$A" --plugin "$TP/hang.so"
@@ -279,8 +291,8 @@ wp=$!
 wait_started "$A"
 t0=$(date +%s)
 kill -TERM "$wp"
-wait "$wp"
-eq "$?" 0 "SIGTERM: a result was written (exit 0)"
+reap "$wp"
+eq "$rc" 0 "SIGTERM: a result was written (exit 0)"
 t1=$(date +%s)
 show "$A"
 has "$A/shown" "reason stopped by Slurm (SIGTERM)" "SIGTERM: the Slurm reason"
@@ -295,13 +307,16 @@ req "$A" --plugin "$TP/hang.so" --param honour_cancel:bool=true
 "$W" "$A/request" >"$T/out" 2>"$T/err" &
 wp=$!
 wait_started "$A"
-kill -TERM "$wp" $(pgrep -P "$wp") 2>/dev/null
-wait "$wp"
-eq "$?" 0 "SIGTERM to every process: a result was written"
+kids=$(pgrep -P "$wp")
+kill -TERM "$wp" $kids 2>/dev/null
+reap "$wp"
+eq "$rc" 0 "SIGTERM to every process: a result was written"
 show "$A"
 has "$A/shown" "reason stopped by Slurm (SIGTERM)" "SIGTERM to every process: still the Slurm reason"
-pgrep -P "$wp" >/dev/null 2>&1 && fail "SIGTERM: a worker outlived meshd-worker" ||
-	ok "SIGTERM: no worker outlives meshd-worker"
+alive=""
+for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
+[ -z "$alive" ] && [ -n "$kids" ] && ok "SIGTERM: no worker outlives meshd-worker" ||
+	fail "SIGTERM: workers '$kids', alive after: '$alive'"
 
 # ---------------------------------------------------------------- real Slurm
 # A free pair of ports from 17817 (COMMON.md), and a state dir of our own.
