@@ -242,11 +242,13 @@ w_execute(struct wire_task *t, struct executor_opts *opts,
 	}
 	/*
 	 * Slurm signals every process of the job, the worker too: a plugin
-	 * that honours cancellation may have given up before our own stop
-	 * reached the pool.  It ended because of the signal all the same;
-	 * the log gets the outcome that is recorded.
+	 * that honours cancellation may have given up, and its result come
+	 * back, before our own stop reached the pool.  It ended because of
+	 * the signal all the same; the log gets the outcome recorded.  Once
+	 * the pool was told, it decides (a timeout already under way keeps
+	 * its reason, as under meshd).
 	 */
-	why = w_stop != 0 ? w_stop_reason(w_stop) : NULL;
+	why = w_stop != 0 && !stopped ? w_stop_reason(w_stop) : NULL;
 	if (why != NULL && res->status != MESHD_OK &&
 	    res->status != MESHD_SKIPPED &&
 	    (res->reason == NULL || strcmp(res->reason, why) != 0)) {
