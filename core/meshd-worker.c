@@ -237,6 +237,10 @@ w_execute(struct wire_task *t, struct executor_opts *opts,
 		res = w_fault(t->attempt_id, 1, xasprintf("meshd-worker: "
 		    "waiting for the worker: %s", cause));
 		free(cause);
+		/* The stage may still run: stop it before the result says
+		 * the attempt is over. */
+		executor_free(ex);
+		*exp = NULL;
 		executor_log_outcome(t->log_path, t->attempt, res);
 		return res;
 	}
