@@ -113,6 +113,15 @@ print('format ok')
 EOF
 has "$T/out" "format ok" "ok: the result file's framing is as taskfile.h says"
 
+# A result is believed only for its own attempt, and only whole.
+"$W" --show-result "$A/result" 14 >"$T/out" 2>&1
+eq "$?" 1 "a result shown for another attempt is refused"
+has "$T/out" "written for attempt 13, not 14" "another attempt's result: says whose it is"
+head -c 60 "$A/result" >"$T/cut-result"
+"$W" --show-result "$T/cut-result" 13 >"$T/out" 2>&1
+eq "$?" 1 "a cut result is refused"
+has "$T/out" "truncated (60 of" "a cut result: says so"
+
 A="$T/a-check"
 req "$A" --plugin "$TP/ok.so" --stage check --attempt 2
 run "$A" 0 "check stage: a result was written"
