@@ -58,6 +58,7 @@ w_usage(FILE *f)
 "       meshd-worker --pilot --connect HOST:PORT --secret-file FILE "
 "[--slots N]\n"
 "       meshd-worker --write-request OUT --plugin PATH [options]\n"
+"       meshd-worker --show-result FILE ATTEMPT_ID\n"
 "       meshd-worker --help | --version\n"
 "\n"
 "The remote side of meshd's Slurm executor: runs tasks that meshd handed\n"
@@ -93,6 +94,9 @@ w_usage(FILE *f)
 "      --empty-check-fails    the worker options meshd.conf would give\n"
 "                             (defaults: none, 5, 10, 32 MiB, off, 16 MiB,\n"
 "                             off)\n"
+"  --show-result      print a result file as meshd reads it, refusing it\n"
+"                     as meshd would (cut, altered, another attempt's);\n"
+"                     exit 1 if it is refused or missing\n"
 "\n"
 "Exit status: 0 if a result file was written, whatever the task's outcome;\n"
 "1 if none could be (the request is unreadable, truncated or altered, or\n"
@@ -234,16 +238,22 @@ w_execute(struct wire_task *t, struct executor_opts *opts,
 		res = w_fault(t->attempt_id, 1, xasprintf("meshd-worker: "
 		    "waiting for the worker: %s", cause));
 		free(cause);
+		/* The stage may still run: stop it before the result says
+		 * the attempt is over. */
+		executor_free(ex);
+		*exp = NULL;
 		executor_log_outcome(t->log_path, t->attempt, res);
 		return res;
 	}
 	/*
 	 * Slurm signals every process of the job, the worker too: a plugin
-	 * that honours cancellation may have given up before our own stop
-	 * reached the pool.  It ended because of the signal all the same;
-	 * the log gets the outcome that is recorded.
+	 * that honours cancellation may have given up, and its result come
+	 * back, before our own stop reached the pool.  It ended because of
+	 * the signal all the same; the log gets the outcome recorded.  Once
+	 * the pool was told, it decides (a timeout already under way keeps
+	 * its reason, as under meshd).
 	 */
-	why = w_stop != 0 ? w_stop_reason(w_stop) : NULL;
+	why = w_stop != 0 && !stopped ? w_stop_reason(w_stop) : NULL;
 	if (why != NULL && res->status != MESHD_OK &&
 	    res->status != MESHD_SKIPPED &&
 	    (res->reason == NULL || strcmp(res->reason, why) != 0)) {
@@ -650,6 +660,69 @@ out:
 	return rc;
 }
 
+/* A string on one line: control characters as '?'. */
+static void
+w_print_str(const char *key, const char *v)
+{
+	const char	*p;
+
+	printf("%s ", key);
+	if (v == NULL) {
+		printf("(null)\n");
+		return;
+	}
+	for (p = v; *p != '\0'; p++)
+		putchar((unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p);
+	putchar('\n');
+}
+
+/* --show-result FILE ATTEMPT_ID: what meshd would read, as text. */
+static int
+w_show_result(int argc, char **argv)
+{
+	static const char *const words[] = { "ok", "failed", "retry",
+	    "skipped" };
+	struct task_result	*r;
+	long long		 id;
+	char			*cause = NULL;
+	size_t			 i;
+	int			 rc;
+
+	if (argc != 3 || (id = w_number(argv[2], INT64_MAX)) < 0) {
+		fprintf(stderr, "usage: meshd-worker --show-result FILE "
+		    "ATTEMPT_ID\n");
+		return W_EXIT_USAGE;
+	}
+	if ((rc = taskfile_read_result(argv[1], id, &r, &cause)) <= 0) {
+		if (rc == 0)
+			fprintf(stderr, "meshd-worker: result file %s: no such "
+			    "file (the attempt has not ended)\n", argv[1]);
+		else
+			fprintf(stderr, "meshd-worker: %s\n", cause);
+		free(cause);
+		return W_EXIT_NORESULT;
+	}
+	printf("attempt_id %lld\nstatus %s\nretryable %d\ninfra %d\n",
+	    (long long)r->attempt_id, words[r->status], r->retryable,
+	    r->infra);
+	w_print_str("reason", r->reason);
+	w_print_str("message", r->message);
+	printf("started_us %lld\nended_us %lld\n", (long long)r->started_us,
+	    (long long)r->ended_us);
+	for (i = 0; i < r->nchecks; i++) {
+		printf("check %s %s %s %.17g ", r->checks[i].name,
+		    r->checks[i].severity == MESHD_SEV_ERROR ? "error" : "warn",
+		    r->checks[i].passed ? "passed" : "failed",
+		    r->checks[i].observed);
+		w_print_str("expectation", r->checks[i].expectation);
+	}
+	for (i = 0; i < r->nmetrics; i++)
+		printf("metric %s %.17g\n", r->metrics[i].name,
+		    r->metrics[i].value);
+	task_result_free(r);
+	return W_EXIT_OK;
+}
+
 /* --pilot --connect HOST:PORT --secret-file F [--slots N] */
 static int
 w_pilot(int argc, char **argv)
@@ -724,6 +797,8 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "--pilot") == 0)
 		return w_pilot(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--show-result") == 0)
+		return w_show_result(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--write-request") == 0)
 		return w_write_request(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--array") == 0) {
