@@ -70,7 +70,15 @@ if [ ! -e "$W/flaky.done" ]; then
 fi
 exec "$SBATCH" "\$@"
 EOS
-chmod +x "$W/worker" "$W/shim/sbatch" "$W/flaky/sbatch"
+# The controller takes the job, then sbatch hangs (a reply lost).
+mkdir -p "$W/slow"
+cat >"$W/slow/sbatch" <<EOS
+#!/bin/sh
+echo "\$*" >>"$W/slow.log"
+"$SBATCH" "\$@"
+sleep 30
+EOS
+chmod +x "$W/worker" "$W/shim/sbatch" "$W/flaky/sbatch" "$W/slow/sbatch"
 
 t0=$(date +%s)
 if /usr/bin/python3 "$top_srcdir/tests/slurm-drive.py" "$AGENT" "$W"; then

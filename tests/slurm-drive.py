@@ -29,7 +29,6 @@ WORK = sys.argv[2]
 REAL_PATH = os.environ["PATH"]
 failures = []
 flock = threading.Lock()
-spawn_lock = threading.Lock()
 
 
 def s_str(s):
@@ -54,32 +53,24 @@ class Agent:
         self.name = name
         self.msgs = []
         self.cv = threading.Condition()
-        with spawn_lock:
-            self.spawn(name, path, env_extra)
+        self.spawn(name, path, env_extra)
         self.t = threading.Thread(target=self.reader, daemon=True)
         self.t.start()
 
     def spawn(self, name, path, env_extra):
-        # Descriptor 3 is process-wide: one spawn at a time.
+        # The agent serves descriptor 3: sh moves the socket there, so
+        # that this (threaded) process never touches its own fd 3.
         a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        if a.fileno() == 3:
-            a2 = a.dup()
-            a.close()
-            a = a2
-        if b.fileno() != 3:
-            os.dup2(b.fileno(), 3)
         env = dict(os.environ)
         env["PATH"] = path
         env.update(env_extra or {})
         self.errpath = os.path.join(WORK, "agent-%s.err" % name)
         self.err = open(self.errpath, "ab")
-        self.proc = subprocess.Popen([AGENT], pass_fds=(3,), env=env,
-                                     stdin=subprocess.DEVNULL,
-                                     stderr=self.err)
-        try:
-            os.close(3)
-        except OSError:
-            pass
+        fd = b.fileno()
+        self.proc = subprocess.Popen(
+            ["/bin/bash", "-c", 'exec "$0" 3<&%d %d<&-' % (fd, fd), AGENT],
+            pass_fds=(fd,), env=env, stdin=subprocess.DEVNULL,
+            stderr=self.err)
         b.close()
         self.sock = a
 
@@ -125,9 +116,11 @@ class Agent:
         self.sock.send(b)
 
     def config(self, partition=None, max_jobs=100, time_limit=None,
-               start_timeout=0, spool=None, mode=0):
+               start_timeout=0, spool=None, mode=0, args=()):
         b = struct.pack("<I", CONFIG) + s_str(self.name) + struct.pack("<i", mode)
-        b += s_str(partition) + struct.pack("<I", 0)
+        b += s_str(partition) + struct.pack("<I", len(args))
+        for a in args:
+            b += s_str(a)
         b += s_str(os.path.join(WORK, "worker"))
         b += s_str(spool or os.path.join(WORK, "spool", self.name))
         b += s_str(time_limit)
@@ -288,10 +281,13 @@ def scenario_main(with_timeout):
         for aid in [1, 2, 3, 4, 5, 6] + list(range(101, 121)):
             once(ag, aid)
         # COUNTS follows the DONEs of a step.
-        ag.wait(lambda m: m[0] == "COUNTS" and m[1] == 0 and m[2] == 0, 10,
-                "COUNTS 0 queued, 0 running at the end")
-        c = ag.all("COUNTS")
-        check(c[-1][1:3] == (0, 0), "COUNTS at the end: %r" % (c[-1],))
+        last = max(i for i, m in enumerate(ag.msgs) if m[0] == "DONE")
+        end = time.monotonic() + 10
+        while not any(m[0] == "COUNTS" and m[1:3] == (0, 0)
+                      for m in ag.msgs[last + 1:]):
+            check(time.monotonic() < end, "no COUNTS 0 queued, 0 running "
+                  "after the last DONE: %r" % ag.msgs[last:])
+            time.sleep(0.1)
         check(not ag.all("BAD"), "malformed messages: %r" % ag.all("BAD"))
     finally:
         ag.stop()
@@ -409,6 +405,69 @@ def scenario_adopt():
         a2.stop()
 
 
+def scenario_hung():
+    """sbatch hangs past the bound after the controller took the job: the
+    agent keeps reading its socket, then finds the job by name instead of
+    submitting it again."""
+    shim = os.path.join(WORK, "slow")
+    ag = Agent("hung", shim + ":" + REAL_PATH,
+               {"MESHD_SLURM_CLI_TIMEOUT_MS": "1500"})
+    try:
+        ag.config()
+        ag.submit(601, "meshd-601", 0, "ok")
+        ag.flush()
+        ag.submit(602, "meshd-602", 0, "ok")
+        time.sleep(0.3)         # inside the hung sbatch
+        ag.cancel(602, "cancelled while sbatch hung")
+        failed_with(ag.done(602, 10), "cancelled while sbatch hung", 0)
+        ag.wait(lambda m: m[0] == "COUNTS" and m[5] and "timed out" in m[5],
+                20, "COUNTS with the time-out")
+        have_file(ag.done(601, 60))
+        with open(os.path.join(WORK, "slow.log")) as f:
+            n = f.read().count("--job-name=meshd-601 ")
+        check(n == 1, "meshd-601 submitted %d times" % n)
+        once(ag, 601)
+    finally:
+        ag.stop()
+
+
+def scenario_max_jobs():
+    """Never more than max_jobs attempts in Slurm at once."""
+    ag = Agent("maxjobs", SHIM_PATH)
+    try:
+        ag.config(max_jobs=2)
+        for i in range(5):
+            ag.submit(701 + i, "meshd-%d" % (701 + i), 0, "sleepok 2")
+        ag.flush()
+        for i in range(5):
+            have_file(ag.done(701 + i, 90))
+        live, peak = set(), 0
+        for m in list(ag.msgs):
+            if m[0] == "UPDATE" and m[3] == "PENDING":
+                live.add(m[1])
+            elif m[0] == "DONE":
+                live.discard(m[1])
+            peak = max(peak, len(live))
+        check(peak == 2, "max_jobs=2: %d attempts in Slurm at once" % peak)
+    finally:
+        ag.stop()
+
+
+def scenario_start_timeout():
+    """A job held in the queue past start_timeout is cancelled: "never
+    started"."""
+    ag = Agent("held", SHIM_PATH)
+    try:
+        ag.config(start_timeout=2, args=("--hold",))
+        ag.submit(801, "meshd-801", 0, "ok")
+        ag.flush()
+        m = ag.done(801, 30)
+        failed_with(m, "never started: pending for ", None)
+        check("(JobHeldUser)" in m[6], "start timeout: reason %r" % m[6])
+    finally:
+        ag.stop()
+
+
 def run(fn, *args):
     try:
         fn(*args)
@@ -423,7 +482,8 @@ def main():
     with_timeout = os.environ.get("SLURM_DRIVE_TIMEOUT", "1") == "1"
     ts = [threading.Thread(target=run, args=a) for a in (
         (scenario_main, with_timeout), (scenario_partition,),
-        (scenario_no_sbatch,), (scenario_transient,), (scenario_adopt,))]
+        (scenario_no_sbatch,), (scenario_transient,), (scenario_adopt,),
+        (scenario_hung,), (scenario_max_jobs,), (scenario_start_timeout,))]
     for t in ts:
         t.start()
     for t in ts:
