@@ -278,7 +278,10 @@ agent_message(struct agent *ag, const void *buf, size_t len)
 		if (t->cancel_why == NULL)
 			t->cancel_why = xstrdup(m.why != NULL ? m.why :
 			    "cancelled");
-		if (t->st == AT_QUEUED)
+		/* Not sent yet: ends now.  An sbatch that may have
+		 * worked (verify) is looked up first: its job would run
+		 * unwatched. */
+		if (t->st == AT_QUEUED && !t->verify)
 			agent_done(ag, t, 0, t->cancel_why, 0, 0);
 		break;
 	case SX_EXIT:
@@ -412,7 +415,10 @@ agent_timeout(struct agent *ag)
 		return -1;
 	if (agent_has(ag, AT_SUBMITTED, 0))
 		at = ag->next_poll;
-	if (agent_has(ag, AT_LOOKUP, 0) || agent_has(ag, AT_QUEUED, 1)) {
+	/* Queued attempts held back by max_jobs wait for the poll that
+	 * ends a job, not for a retry: no busy loop. */
+	if (agent_has(ag, AT_LOOKUP, 0) ||
+	    (!ag->blocked && agent_has(ag, AT_QUEUED, 1))) {
 		if (at == -1 || ag->retry_at < at)
 			at = ag->retry_at;
 	}

@@ -59,6 +59,7 @@ struct agent {
 	int			 c_queued, c_running, c_sent;
 	char			*c_error;
 	int			 exiting;
+	int			 blocked;	/* queued, waiting for max_jobs */
 	char			*buf;		/* WIRE_MAX */
 };
 
