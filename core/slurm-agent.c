@@ -28,6 +28,12 @@
 #include "slurm-agent.h"
 #include "meshd/plugin.h"
 
+/* meshd always names the worker; this is for a CONFIG without one.  The
+ * fuzz build does not define BINDIR. */
+#ifndef BINDIR
+#define BINDIR "/usr/local/bin"
+#endif
+
 static void
 agent_send(struct agent *ag, const struct sx_msg *m)
 {
