@@ -75,6 +75,7 @@ struct pclient {
 	int64_t		 down_since;	/* 0: never lost yet */
 	int64_t		 next_try, backoff;
 	int64_t		 next_hb;
+	int64_t		 shake_deadline;	/* connect and CHALLENGE by */
 	int		 welcomed, ever_ready, refusals, gave_up;
 	int		 released, stopping;
 
@@ -160,6 +161,7 @@ pc_connect(struct pclient *pc, int64_t now)
 	struct addrinfo	 hints, *res = NULL;
 	char		 port[16];
 	int		 fd, rc, one = 1;
+	unsigned int	 user_timeout = PILOT_HEARTBEAT_S * 3 * 1000;
 
 	snprintf(port, sizeof port, "%d", pc->port);
 	memset(&hints, 0, sizeof hints);
@@ -180,6 +182,11 @@ pc_connect(struct pclient *pc, int64_t now)
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	/* A pool whose host vanished never closes the connection: with
+	 * heartbeats unacknowledged this long, the kernel does, and the
+	 * pilot goes looking for the pool again. */
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout,
+	    sizeof user_timeout);
 	pilot_io_init(&pc->io, fd);
 	rc = connect(fd, res->ai_addr, res->ai_addrlen);
 	freeaddrinfo(res);
@@ -189,6 +196,7 @@ pc_connect(struct pclient *pc, int64_t now)
 		return;
 	}
 	pc->state = PC_CONNECTING;
+	pc->shake_deadline = now + PILOT_HEARTBEAT_S * 1000000LL;
 	pc_epoll(pc, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLOUT);
 	pc->want_out = 1;
 }
@@ -520,6 +528,9 @@ pc_loop(struct pclient *pc)
 			if (pc->gave_up)
 				return 1;
 		}
+		if ((pc->state == PC_CONNECTING || pc->state == PC_HELLO) &&
+		    now >= pc->shake_deadline)
+			pc_lost(pc, "no answer", now);
 		if (pc->state == PC_DOWN && !pc->gave_up && now >=
 		    pc->next_try) {
 			if (pc->down_since == 0)
@@ -531,6 +542,9 @@ pc_loop(struct pclient *pc)
 			wake = pc->next_try;
 		if (pc->state == PC_READY && pc->next_hb < wake)
 			wake = pc->next_hb;
+		if ((pc->state == PC_CONNECTING || pc->state == PC_HELLO) &&
+		    pc->shake_deadline < wake)
+			wake = pc->shake_deadline;
 		timeout_ms = wake <= now ? 0 : (int)((wake - now + 999) / 1000);
 		if (pc->ex != NULL) {
 			rc = executor_wait(pc->ex, timeout_ms, &res, &cause);
