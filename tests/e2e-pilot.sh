@@ -11,8 +11,8 @@
 DRIVE="$top_builddir/tests/pilot-drive"
 PLUGIN="$TP/pilotcount.so"
 
-[ -x "$DRIVE" ] || { fail "no $DRIVE (make check builds it)"; finish; }
-[ -f "$PLUGIN" ] || { fail "no $PLUGIN (make check builds it)"; finish; }
+[ -x "$DRIVE" ] || { fail "no $DRIVE (make check builds it)"; finish; exit 1; }
+[ -f "$PLUGIN" ] || { fail "no $PLUGIN (make check builds it)"; finish; exit 1; }
 
 # scenario NAME DESC: run the driver, its stderr in $T/NAME.log.
 scenario() {

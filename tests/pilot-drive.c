@@ -25,6 +25,15 @@
  *   sigterm    SIGTERM to a pilot (Slurm's --time, scancel): its task
  *              ends with "pilot stopped by Slurm (SIGTERM)" in its
  *              result file, and the pilot exits 0
+ *   slurm      (needs a Slurm: tests/e2e-pilot-slurm.sh) a pilot submitted
+ *              with sbatch connects with its Slurm job id, runs 100
+ *              tasks; scancel of the job ends its running task with the
+ *              reason
+ *
+ *     pilot-drive PLUGIN WORKDIR pilot ADDR SECRET_FILE SLOTS
+ *
+ * is the pilot alone, as `meshd-worker --pilot` runs it (the slurm
+ * scenario's job script runs it so).
  *
  * Exit 0 when every check passed; a failed check prints "FAIL: ..." and
  * exits 1.
@@ -590,9 +599,66 @@ s_sigterm(void)
 	free(sf);
 }
 
+static void
+s_slurm(const char *self)
+{
+	struct pilot_pool	*pp;
+	char			*sf = secret("secret", "slurm", 0600), *cmd;
+	char			 job[64], *why = NULL;
+	int64_t			 ids[100];
+	FILE			*f;
+	int			 i;
+
+	for (i = 1; i <= 100; i++)
+		request(i, 0, 1);
+	request(101, 60000, 0);
+	pp = pool("127.0.0.1:0", sf, 1, 2, 120);
+	cmd = xasprintf("sbatch --parsable --job-name=meshd-pilot-test "
+	    "--time=3 --output=%s/pilot-%%j.out --wrap 'exec %s %s %s pilot "
+	    "%s %s 2'", work, self, plugin, work, pilot_pool_address(pp), sf);
+	CHECK((f = popen(cmd, "r")) != NULL, "%s", cmd);
+	CHECK(fgets(job, sizeof job, f) != NULL, "sbatch printed nothing");
+	CHECK(pclose(f) == 0, "%s failed", cmd);
+	job[strcspn(job, ";\n")] = '\0';
+	printf("sbatch: pilot job %s\n", job);
+	fflush(stdout);
+	want_connected = 1;
+	CHECK(loop(pp, c_connected, 60), "the pilot job did not connect");
+	ndone = 0;
+	CHECK(feed(pp, 100) < 60, "slow");
+	for (i = 1; i <= 100; i++) {
+		CHECK(recs[i].have_file && result(i, NULL) == MESHD_OK &&
+		    strcmp(recs[i].ext, job) == 0, "attempt %d on %s", i,
+		    recs[i].ext);
+		ids[i - 1] = i;
+	}
+	count_once(ids, 100);
+	CHECK(pilot_pool_submit(pp, 101, adir(101)) == 0, "submit 101");
+	while (!recs[101].started)
+		loop(pp, c_done, 0.02);
+	free(cmd);
+	cmd = xasprintf("scancel %s", job);
+	CHECK(system(cmd) == 0, "%s", cmd);
+	want_done = 101;
+	CHECK(loop(pp, c_done, 40), "attempt 101 did not end after scancel");
+	if (recs[101].have_file) {
+		result(101, &why);
+		CHECK(why != NULL && strstr(why, "SIGTERM") != NULL,
+		    "attempt 101: %s", why);
+	} else
+		why = xstrdup(recs[101].reason);
+	printf("slurm: pilot job %s ran 100 tasks; scancel: %s\n", job, why);
+	free(why);
+	free(cmd);
+	pilot_pool_free(pp);
+	free(sf);
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc == 7 && strcmp(argv[3], "pilot") == 0)
+		return pilot_client_main(argv[4], argv[5], atoi(argv[6]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: pilot-drive PLUGIN WORKDIR "
 		    "run|bench|badsecret|kill9|restart|sigterm\n");
@@ -613,6 +679,8 @@ main(int argc, char **argv)
 		s_restart();
 	else if (strcmp(argv[3], "sigterm") == 0)
 		s_sigterm();
+	else if (strcmp(argv[3], "slurm") == 0)
+		s_slurm(argv[0]);
 	else {
 		fprintf(stderr, "pilot-drive: unknown scenario %s\n", argv[3]);
 		return 2;
