@@ -652,6 +652,7 @@ job_poll(struct agent *ag)
 		free(ids);
 		ids = x;
 	}
+	ids = pilot_poll_ids(ag, ids);
 	if (ids == NULL)
 		return;
 	if (job_squeue(ag, "-j", ids, &rows, &n) != 0) {
@@ -683,6 +684,7 @@ job_poll(struct agent *ag)
 		free(st);
 		free(node);
 	}
+	pilot_rows(ag, rows, n);
 	sq_rows_free(rows, n);
 	agent_drain(ag);
 }
