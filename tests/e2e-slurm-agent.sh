@@ -80,6 +80,9 @@ sleep 30
 EOS
 chmod +x "$W/worker" "$W/shim/sbatch" "$W/flaky/sbatch" "$W/slow/sbatch"
 
+export PLUGIN_OK=$top_builddir/tests/plugins/.libs/ok.so
+export PLUGIN_HANG=$top_builddir/tests/plugins/.libs/hang.so
+[ -f "$PLUGIN_OK" ] && [ -f "$PLUGIN_HANG" ] || { echo "FAIL - $PLUGIN_OK not built (make check builds it)"; exit 1; }
 t0=$(date +%s)
 if /usr/bin/python3 "$top_srcdir/tests/slurm-drive.py" "$AGENT" "$W"; then
 	ok "agent scenarios ($(($(date +%s) - t0)) s)"

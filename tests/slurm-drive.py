@@ -116,16 +116,18 @@ class Agent:
         self.sock.send(b)
 
     def config(self, partition=None, max_jobs=100, time_limit=None,
-               start_timeout=0, spool=None, mode=0, args=()):
+               start_timeout=0, spool=None, mode=0, args=(), worker=None,
+               pilots=0, pilot_slots=0, listen=None, secret=None):
         b = struct.pack("<I", CONFIG) + s_str(self.name) + struct.pack("<i", mode)
         b += s_str(partition) + struct.pack("<I", len(args))
         for a in args:
             b += s_str(a)
-        b += s_str(os.path.join(WORK, "worker"))
+        b += s_str(worker or os.path.join(WORK, "worker"))
         b += s_str(spool or os.path.join(WORK, "spool", self.name))
         b += s_str(time_limit)
-        b += struct.pack("<iiiiiii", max_jobs, 200, start_timeout, 0, 0, 0, 0)
-        b += s_str(None) + s_str(None) + struct.pack("<i", 5)
+        b += struct.pack("<iiiiiii", max_jobs, 200, start_timeout, pilots,
+                         600, pilot_slots, 5)
+        b += s_str(listen) + s_str(secret) + struct.pack("<i", 5)
         self.send(b)
 
     def submit(self, aid, job, index, mode, timeout_us=0, memory_mb=0):
@@ -468,6 +470,58 @@ def scenario_start_timeout():
         ag.stop()
 
 
+def scenario_pilot():
+    """Pilot mode: 30 attempts of a real plugin run on at most 2 pilot
+    jobs (2 slots each) that the agent submits with sbatch; each ends
+    with its result file, once."""
+    secret = os.path.join(WORK, "pilot-secret")
+    with open(secret, "w") as f:
+        f.write("a shared secret for the pilots\n")
+    os.chmod(secret, 0o600)
+    ag = Agent("pilot", SHIM_PATH)
+    try:
+        ag.config(mode=1, worker=AGENT, pilots=2, pilot_slots=2,
+                  listen="127.0.0.1:0", secret=secret)
+        for i in range(30):
+            aid = 901 + i
+            d = os.path.join(WORK, "att", str(aid))
+            os.makedirs(d, exist_ok=True)
+            subprocess.run([AGENT, "--request", d, str(aid),
+                            os.environ["PLUGIN_OK"]], check=True)
+            ag.send(struct.pack("<Iq", SUBMIT, aid) + s_str("meshd-%d" % aid) +
+                    struct.pack("<i", 0) + s_str(d) + s_str("g") +
+                    struct.pack("<qi", 0, 0))
+        ag.flush()
+        for i in range(30):
+            have_file(ag.done(901 + i, 90))
+            once(ag, 901 + i)
+        with open(SHIMLOG) as f:
+            n = sum(1 for l in f if "--job-name=meshd-pilot-pilot-" in l)
+        check(1 <= n <= 2, "%d pilot jobs submitted for pilots=2" % n)
+        u = ag.all("UPDATE", 901)
+        check(u and u[0][3] == "RUNNING" and u[0][2].isdigit(),
+              "pilot attempt UPDATE: %r" % u[:1])
+        check(any(m[3] > 0 for m in ag.all("COUNTS")),
+              "no COUNTS with pilots > 0")
+        # scancel of a pilot's job fails the attempt it runs, with why.
+        d = os.path.join(WORK, "att", "950")
+        os.makedirs(d, exist_ok=True)
+        subprocess.run([AGENT, "--request", d, "950",
+                        os.environ["PLUGIN_HANG"]], check=True)
+        ag.send(struct.pack("<Iq", SUBMIT, 950) + s_str("meshd-950") +
+                struct.pack("<i", 0) + s_str(d) + s_str("g") +
+                struct.pack("<qi", 0, 0))
+        ag.flush()
+        u = ag.update(950, "RUNNING", 60)
+        subprocess.run(["scancel", u[2]], check=True)
+        m = ag.done(950, 60)
+        check(m[2] == 1 or (m[6] and "pilot" in m[6]),
+              "attempt on a cancelled pilot: %r" % (m,))
+        print("     pilot scancel: have_file=%d reason=%r" % (m[2], m[6]), flush=True)
+    finally:
+        ag.stop()
+
+
 def run(fn, *args):
     try:
         fn(*args)
@@ -480,10 +534,14 @@ def run(fn, *args):
 
 def main():
     with_timeout = os.environ.get("SLURM_DRIVE_TIMEOUT", "1") == "1"
+    only = os.environ.get("SLURM_DRIVE_ONLY")
     ts = [threading.Thread(target=run, args=a) for a in (
         (scenario_main, with_timeout), (scenario_partition,),
         (scenario_no_sbatch,), (scenario_transient,), (scenario_adopt,),
-        (scenario_hung,), (scenario_max_jobs,), (scenario_start_timeout,))]
+        (scenario_hung,), (scenario_max_jobs,), (scenario_start_timeout,),
+        (scenario_pilot,))]
+    if only:
+        ts = [t for t in ts if t._args[0].__name__ == "scenario_" + only]
     for t in ts:
         t.start()
     for t in ts:
