@@ -83,6 +83,8 @@ agent_done(struct agent *ag, struct att *t, int have_file,
 	m.ended_us = now_us();
 	agent_send(ag, &m);
 	t->done = 1;
+	/* Room for a queued attempt held back by max_jobs. */
+	ag->blocked = 0;
 }
 
 int
