@@ -187,10 +187,16 @@ class Agent:
         except OSError:
             pass
         try:
-            self.proc.wait(10)
+            rc = self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise AssertionError("%s: did not exit on EXIT" % self.name)
+        # Exit 0, and nothing from the sanitizers in a sanitizer build.
+        with open(self.errpath) as f:
+            err = f.read()
+        if rc != 0 or "Sanitizer" in err or "runtime error" in err:
+            raise AssertionError("%s: exit %d on EXIT:\n%s" % (
+                self.name, rc, err[-3000:]))
 
 
 def attempt_dir(aid, mode):
