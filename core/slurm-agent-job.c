@@ -254,6 +254,9 @@ job_lookups(struct agent *ag)
 			}
 			if (pass == 1) {	/* it never reached Slurm */
 				t->verify = 0;
+				if (t->cancel_why != NULL)
+					agent_done(ag, t, 0, t->cancel_why, 0,
+					    0);
 				continue;
 			}
 			if (agent_has_file(t, TASKFILE_RESULT))
@@ -427,6 +430,7 @@ job_submit(struct agent *ag)
 	size_t		  i, n, inflight;
 	int		  max = agent_max_jobs(ag);
 
+	ag->blocked = 0;
 	for (;;) {
 		if (ag->exiting)
 			return;
@@ -444,6 +448,10 @@ job_submit(struct agent *ag)
 		}
 		if (first == NULL)
 			return;
+		if (first->cancel_why != NULL) {
+			agent_done(ag, first, 0, first->cancel_why, 0, 0);
+			continue;
+		}
 		if (ag->missing != NULL) {
 			agent_done(ag, first, 0, ag->missing, 0, 0);
 			continue;
@@ -470,6 +478,7 @@ job_submit(struct agent *ag)
 		 * larger than that goes alone, throttled to max_jobs. */
 		if (inflight + n > (size_t)max &&
 		    !(n > (size_t)max && inflight == 0)) {
+			ag->blocked = 1;
 			free(g);
 			return;
 		}
@@ -643,6 +652,7 @@ job_poll(struct agent *ag)
 		free(ids);
 		ids = x;
 	}
+	ids = pilot_poll_ids(ag, ids);
 	if (ids == NULL)
 		return;
 	if (job_squeue(ag, "-j", ids, &rows, &n) != 0) {
@@ -674,6 +684,7 @@ job_poll(struct agent *ag)
 		free(st);
 		free(node);
 	}
+	pilot_rows(ag, rows, n);
 	sq_rows_free(rows, n);
 	agent_drain(ag);
 }

@@ -27,6 +27,13 @@
 #include "slurm-int.h"
 #include "slurm-agent.h"
 #include "meshd/plugin.h"
+#include "pilot.h"
+
+/* meshd always names the worker; this is for a CONFIG without one.  The
+ * fuzz build does not define BINDIR. */
+#ifndef BINDIR
+#define BINDIR "/usr/local/bin"
+#endif
 
 static void
 agent_send(struct agent *ag, const struct sx_msg *m)
@@ -76,6 +83,8 @@ agent_done(struct agent *ag, struct att *t, int have_file,
 	m.ended_us = now_us();
 	agent_send(ag, &m);
 	t->done = 1;
+	/* Room for a queued attempt held back by max_jobs. */
+	ag->blocked = 0;
 }
 
 int
@@ -216,6 +225,7 @@ agent_config(struct agent *ag, struct sx_msg *m)
 		ag->def.name = xstrdup("slurm");
 	ag->have_config = 1;
 	agent_check_path(ag);
+	pilot_config(ag);
 }
 
 static void
@@ -243,9 +253,6 @@ agent_message(struct agent *ag, const void *buf, size_t len)
 			    "CONFIG", 0, 0);
 		else if (ag->missing != NULL)
 			agent_done(ag, t, 0, ag->missing, 0, 0);
-		else if (ag->def.mode == XMODE_PILOT)
-			agent_done(ag, t, 0, "slurm agent: pilot mode is not "
-			    "built into this meshd-worker", 0, 0);
 		break;
 	case SX_FLUSH:
 		for (i = 0; i < ag->n; i++)
@@ -257,7 +264,9 @@ agent_message(struct agent *ag, const void *buf, size_t len)
 			break;
 		t->adopted = 1;
 		t->flushed = 1;
-		if (m.ext_id != NULL &&
+		if (ag->def.mode == XMODE_PILOT)
+			pilot_adopt(ag, t);
+		else if (m.ext_id != NULL &&
 		    sq_parse_ext_id(m.ext_id, &t->job_id, &t->aidx) == 0) {
 			struct sb_task	 k;
 			k.attempt_dir = t->attempt_dir;
@@ -278,8 +287,13 @@ agent_message(struct agent *ag, const void *buf, size_t len)
 		if (t->cancel_why == NULL)
 			t->cancel_why = xstrdup(m.why != NULL ? m.why :
 			    "cancelled");
-		if (t->st == AT_QUEUED)
+		/* Not sent yet: ends now.  An sbatch that may have
+		 * worked (verify) is looked up first: its job would run
+		 * unwatched. */
+		if (t->st == AT_QUEUED && !t->verify)
 			agent_done(ag, t, 0, t->cancel_why, 0, 0);
+		else if (t->st == AT_PILOT)
+			pilot_cancel(ag, t);
 		break;
 	case SX_EXIT:
 		ag->exiting = 1;
@@ -322,20 +336,23 @@ agent_counts(struct agent *ag)
 {
 	struct sx_msg	 m;
 	size_t		 i;
-	int		 q = 0, r = 0;
+	int		 q = 0, r = 0, p, pb;
 	struct att	*t;
 
 	for (i = 0; i < ag->n; i++) {
 		t = ag->a[i];
 		if (t->done)
 			continue;
-		if (t->st != AT_SUBMITTED || t->state == NULL ||
-		    sq_classify(t->state) == SQ_PENDING)
+		if (t->st == AT_QUEUED || t->st == AT_LOOKUP ||
+		    t->state == NULL || sq_classify(t->state) == SQ_PENDING)
 			q++;
 		else if (sq_classify(t->state) == SQ_RUNNING)
 			r++;
 	}
+	p = (int)ag->npj;
+	pb = ag->pool != NULL ? pilot_pool_busy(ag->pool) : 0;
 	if (ag->c_sent && q == ag->c_queued && r == ag->c_running &&
+	    p == ag->c_pilots && pb == ag->c_busy &&
 	    ((ag->error == NULL && ag->c_error == NULL) ||
 	    (ag->error != NULL && ag->c_error != NULL &&
 	    strcmp(ag->error, ag->c_error) == 0)))
@@ -344,11 +361,15 @@ agent_counts(struct agent *ag)
 	m.type = SX_COUNTS;
 	m.queued = q;
 	m.running = r;
+	m.pilots = p;
+	m.pilots_busy = pb;
 	m.error = ag->error;
 	agent_send(ag, &m);
 	ag->c_sent = 1;
 	ag->c_queued = q;
 	ag->c_running = r;
+	ag->c_pilots = p;
+	ag->c_busy = pb;
 	free(ag->c_error);
 	ag->c_error = xstrdup_null(ag->error);
 }
@@ -389,11 +410,14 @@ agent_step(struct agent *ag)
 	if (!ag->have_config)
 		return;
 	job_cancels(ag);
-	if (now >= ag->retry_at) {
+	if (ag->def.mode == XMODE_PILOT)
+		pilot_step(ag);
+	else if (now >= ag->retry_at) {
 		job_lookups(ag);
 		job_submit(ag);
 	}
-	if (agent_has(ag, AT_SUBMITTED, 0) && mono_us() >= ag->next_poll) {
+	if ((agent_has(ag, AT_SUBMITTED, 0) || ag->npj > 0) &&
+	    mono_us() >= ag->next_poll) {
 		job_poll(ag);
 		ag->next_poll = mono_us() + (int64_t)(ag->def.poll_ms > 0 ?
 		    ag->def.poll_ms : 1000) * 1000;
@@ -410,9 +434,12 @@ agent_timeout(struct agent *ag)
 
 	if (!ag->have_config)
 		return -1;
-	if (agent_has(ag, AT_SUBMITTED, 0))
+	if (agent_has(ag, AT_SUBMITTED, 0) || ag->npj > 0)
 		at = ag->next_poll;
-	if (agent_has(ag, AT_LOOKUP, 0) || agent_has(ag, AT_QUEUED, 1)) {
+	/* Queued attempts held back by max_jobs wait for the poll that
+	 * ends a job, not for a retry: no busy loop. */
+	if (agent_has(ag, AT_LOOKUP, 0) ||
+	    (!ag->blocked && agent_has(ag, AT_QUEUED, 1))) {
 		if (at == -1 || ag->retry_at < at)
 			at = ag->retry_at;
 	}
@@ -423,12 +450,17 @@ agent_timeout(struct agent *ag)
 	return (int)((at - now + 999) / 1000);
 }
 
+/* meshd's socket and the pilot pool's, at most this many. */
+#define AGENT_POLLFDS	2048
+
 int
 slurm_agent_main(int fd)
 {
 	struct agent	 ag;
-	struct pollfd	 pfd;
-	size_t		 i;
+	struct pollfd	*pfd;
+	size_t		 i, np;
+	int64_t		 next;
+	int		 timeout, t;
 
 	/* Die with meshd; the Slurm jobs live on and are adopted. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -438,22 +470,35 @@ slurm_agent_main(int fd)
 	memset(&ag, 0, sizeof ag);
 	ag.fd = fd;
 	ag.buf = xmalloc(WIRE_MAX);
+	pfd = xcalloc(AGENT_POLLFDS, sizeof *pfd);
 	while (!ag.exiting) {
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		if (poll(&pfd, 1, agent_timeout(&ag)) == -1 &&
-		    errno != EINTR) {
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		np = 1 + pilot_pollfds(&ag, pfd + 1, AGENT_POLLFDS - 1);
+		timeout = agent_timeout(&ag);
+		if ((next = pilot_tick(&ag)) > 0) {
+			t = next <= mono_us() ? 0 :
+			    (int)((next - mono_us() + 999) / 1000);
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
+		if (poll(pfd, np, timeout) == -1 && errno != EINTR) {
 			fprintf(stderr, "slurm agent: poll: %s\n",
 			    strerror(errno));
 			break;
 		}
-		if (pfd.revents != 0)
+		if (pfd[0].revents != 0)
 			agent_drain(&ag);
 		if (ag.exiting)
 			break;
+		pilot_handle(&ag, pfd + 1, np - 1);
 		agent_step(&ag);
 	}
+	/* Pilots see their connection close and reconnect to the next
+	 * agent, naming what they run. */
+	pilot_free(&ag);
+	free(pfd);
 	for (i = 0; i < ag.n; i++)
 		att_free(ag.a[i]);
 	free(ag.a);

@@ -10,11 +10,24 @@
 #include <stdint.h>
 
 #include "xdef.h"
+#include "slurm-int.h"
+
+struct pollfd;
 
 enum att_st {
 	AT_QUEUED,	/* waiting for sbatch */
 	AT_LOOKUP,	/* adopted without a job id: look it up by name */
-	AT_SUBMITTED	/* has a Slurm job; polled */
+	AT_SUBMITTED,	/* has a Slurm job; polled */
+	AT_PILOT	/* pilot mode: handed to the pilot pool */
+};
+
+struct pilot_pool;
+
+/* A pilot job (pilot mode). */
+struct pjob {
+	char	*job_id;
+	char	*state;
+	int	 missing;
 };
 
 /* One attempt the agent holds. */
@@ -57,9 +70,18 @@ struct agent {
 	int64_t			 retry_at;	/* mono_us */
 	int64_t			 next_poll;	/* mono_us */
 	int			 c_queued, c_running, c_sent;
+	int			 c_pilots, c_busy;
 	char			*c_error;
 	int			 exiting;
+	int			 blocked;	/* queued, waiting for max_jobs */
 	char			*buf;		/* WIRE_MAX */
+	/* pilot mode (slurm-agent-pilot.c) */
+	struct pilot_pool	*pool;
+	char			*pool_error;	/* the pool cannot work */
+	struct pjob		*pj;
+	size_t			 npj;
+	int			 pilot_seq;	/* next n of meshd-pilot-X-n */
+	int			 pilots_found;	/* looked for after a restart */
 };
 
 /* slurm-agent.c */
@@ -71,6 +93,18 @@ int	agent_has_file(const struct att *, const char *name);
 void	agent_error(struct agent *, const char *);
 void	agent_backoff(struct agent *);
 int	agent_max_jobs(const struct agent *);
+
+/* slurm-agent-pilot.c */
+void	pilot_config(struct agent *);
+size_t	pilot_pollfds(struct agent *, struct pollfd *, size_t);
+void	pilot_handle(struct agent *, const struct pollfd *, size_t);
+int64_t	pilot_tick(struct agent *);
+void	pilot_step(struct agent *);
+void	pilot_cancel(struct agent *, struct att *);
+void	pilot_adopt(struct agent *, struct att *);
+char	*pilot_poll_ids(struct agent *, char *ids);
+void	pilot_rows(struct agent *, const struct sq_row *, size_t);
+void	pilot_free(struct agent *);
 
 /* slurm-agent-job.c */
 void	job_cancels(struct agent *);
