@@ -107,6 +107,27 @@ adir(int64_t id)
 	return xasprintf("%s/a/%lld", work, (long long)id);
 }
 
+/* pilot_pool_submit() of attempt `id` in its directory. */
+static int
+submit(struct pilot_pool *pp, int64_t id)
+{
+	char	*d = adir(id);
+	int	 rc = pilot_pool_submit(pp, id, d);
+
+	free(d);
+	return rc;
+}
+
+/* pilot_pool_adopt() of attempt `id`, `secs` from now. */
+static void
+adopt(struct pilot_pool *pp, int64_t id, double secs)
+{
+	char	*d = adir(id);
+
+	pilot_pool_adopt(pp, id, d, mono_us() + (int64_t)(secs * 1e6));
+	free(d);
+}
+
 /* The request of attempt `id`: the test plugin's extract stage. */
 static void
 request(int64_t id, int sleep_ms, int count)
@@ -223,13 +244,15 @@ pilot(const char *addr, const char *sf, int slots, const char *job)
 {
 	pid_t	pid;
 
-	fflush(stderr);
+	fflush(NULL);
 	CHECK((pid = fork()) != -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		/* The pool's sockets are not the pilot's to hold. */
 		close_range(3, ~0U, 0);
 		setenv("SLURM_JOB_ID", job, 1);
-		_exit(pilot_client_main(addr, sf, slots));
+		/* exit(), not _exit(): the sanitizer build checks the
+		 * pilot for leaks too. */
+		exit(pilot_client_main(addr, sf, slots));
 	}
 	return pid;
 }
@@ -329,7 +352,7 @@ feed(struct pilot_pool *pp, int total)
 		CHECK(mono_us() < end, "%d of %d tasks done in 120s", ndone,
 		    total);
 		while (next <= total && pilot_pool_free_slots(pp) > 0) {
-			CHECK(pilot_pool_submit(pp, next, adir(next)) == 0,
+			CHECK(submit(pp, next) == 0,
 			    "submit %d", next);
 			next++;
 		}
@@ -444,8 +467,8 @@ s_kill9(void)
 	b = pilot(pilot_pool_address(pp), sf, 1, "6002");
 	want_connected = 2;
 	CHECK(loop(pp, c_connected, 20), "2 pilots did not connect");
-	CHECK(pilot_pool_submit(pp, 1, adir(1)) == 0, "submit 1");
-	CHECK(pilot_pool_submit(pp, 2, adir(2)) == 0, "submit 2");
+	CHECK(submit(pp, 1) == 0, "submit 1");
+	CHECK(submit(pp, 2) == 0, "submit 2");
 	want_done = 0;
 	for (i = 0; i < 250 && !(recs[1].started && recs[2].started); i++)
 		loop(pp, c_done, 0.02);
@@ -469,7 +492,7 @@ s_kill9(void)
 		want_connected = 1;
 		while (pilot_pool_free_slots(pp) == 0)
 			loop(pp, c_done, 0.02);
-		CHECK(pilot_pool_submit(pp, i, adir(i)) == 0, "submit %d", i);
+		CHECK(submit(pp, i) == 0, "submit %d", i);
 		want_done = i;
 		CHECK(loop(pp, c_done, 10), "attempt %d", i);
 		CHECK(recs[i].have_file && result(i, NULL) == MESHD_OK,
@@ -516,8 +539,8 @@ s_restart(void)
 		CHECK(write(fds[1], buf, (size_t)n) == n, "write");
 		want_connected = 1;
 		CHECK(loop(pp, c_connected, 20), "no pilot");
-		CHECK(pilot_pool_submit(pp, 1, adir(1)) == 0, "submit 1");
-		CHECK(pilot_pool_submit(pp, 2, adir(2)) == 0, "submit 2");
+		CHECK(submit(pp, 1) == 0, "submit 1");
+		CHECK(submit(pp, 2) == 0, "submit 2");
 		while (!(recs[1].started && recs[2].started))
 			loop(pp, c_done, 0.02);
 		CHECK(write(fds[1], "s\n", 2) == 2, "write");
@@ -538,9 +561,9 @@ s_restart(void)
 	waitpid(p1, NULL, 0);
 	usleep(800000);	/* 2 finishes while there is no pool */
 	pp = pool(addr, sf, 1, 2, 60);
-	pilot_pool_adopt(pp, 1, adir(1), mono_us() + 20000000);
-	pilot_pool_adopt(pp, 2, adir(2), mono_us() + 20000000);
-	pilot_pool_adopt(pp, 3, adir(3), mono_us() + 3000000);
+	adopt(pp, 1, 20);
+	adopt(pp, 2, 20);
+	adopt(pp, 3, 3);
 	want_done = 3;
 	CHECK(loop(pp, c_done, 25), "%d of 3 adopted attempts ended", ndone);
 	CHECK(recs[1].have_file && result(1, NULL) == MESHD_OK &&
@@ -554,7 +577,7 @@ s_restart(void)
 	    "attempt 3: %s", recs[3].reason);
 	want_connected = 1;
 	CHECK(loop(pp, c_connected, 5), "pilot not connected");
-	CHECK(pilot_pool_submit(pp, 4, adir(4)) == 0, "submit 4");
+	CHECK(submit(pp, 4) == 0, "submit 4");
 	want_done = 4;
 	CHECK(loop(pp, c_done, 10), "attempt 4");
 	CHECK(recs[4].have_file && result(4, NULL) == MESHD_OK, "attempt 4");
@@ -580,7 +603,7 @@ s_sigterm(void)
 	p = pilot(pilot_pool_address(pp), sf, 1, "8001");
 	want_connected = 1;
 	CHECK(loop(pp, c_connected, 20), "no pilot");
-	CHECK(pilot_pool_submit(pp, 1, adir(1)) == 0, "submit");
+	CHECK(submit(pp, 1) == 0, "submit");
 	while (!recs[1].started)
 		loop(pp, c_done, 0.02);
 	usleep(300000);
@@ -633,7 +656,7 @@ s_slurm(const char *self)
 		ids[i - 1] = i;
 	}
 	count_once(ids, 100);
-	CHECK(pilot_pool_submit(pp, 101, adir(101)) == 0, "submit 101");
+	CHECK(submit(pp, 101) == 0, "submit 101");
 	while (!recs[101].started)
 		loop(pp, c_done, 0.02);
 	free(cmd);
