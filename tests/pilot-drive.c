@@ -22,6 +22,10 @@
  *              a new pool on the same port adopts them: one reported
  *              running, one finished while away; none runs twice; an
  *              adopted attempt nobody claims is lost at its deadline
+ *   sigstop    a pilot stopped (SIGSTOP) for over 10 s is dropped and its
+ *              attempt fails "stopped answering (no heartbeat for 10s)";
+ *              the other pilot's attempt succeeds; the stopped pilot,
+ *              continued, reconnects and takes work again
  *   sigterm    SIGTERM to a pilot (Slurm's --time, scancel): its task
  *              ends with "pilot stopped by Slurm (SIGTERM)" in its
  *              result file, and the pilot exits 0
@@ -591,6 +595,59 @@ s_restart(void)
 }
 
 static void
+s_sigstop(void)
+{
+	struct pilot_pool	*pp;
+	char			*sf = secret("secret", "z", 0600), *want;
+	pid_t			 a, b, victim;
+
+	request(1, 1000, 1);
+	request(2, 1000, 1);
+	request(3, 0, 1);
+	pp = pool("127.0.0.1:0", sf, 2, 1, 60);
+	a = pilot(pilot_pool_address(pp), sf, 1, "9001");
+	b = pilot(pilot_pool_address(pp), sf, 1, "9002");
+	want_connected = 2;
+	CHECK(loop(pp, c_connected, 20), "2 pilots did not connect");
+	CHECK(submit(pp, 1) == 0 && submit(pp, 2) == 0, "submit");
+	while (!(recs[1].started && recs[2].started))
+		loop(pp, c_done, 0.02);
+	victim = strcmp(recs[1].ext, "9001") == 0 ? a : b;
+	kill(victim, SIGSTOP);
+	want_done = 2;
+	CHECK(loop(pp, c_done, 15), "%d done", ndone);
+	want = xasprintf("pilot %s stopped answering (no heartbeat for 10s)",
+	    recs[1].ext);
+	CHECK(!recs[1].have_file && recs[1].retryable &&
+	    strcmp(recs[1].reason, want) == 0, "attempt 1: %s",
+	    recs[1].reason);
+	CHECK(recs[2].have_file && result(2, NULL) == MESHD_OK, "attempt 2");
+	CHECK(pilot_pool_connected(pp) == 1, "the silent pilot is counted");
+	/* Continued, it finds its connection gone and comes back. */
+	kill(victim, SIGCONT);
+	want_connected = 2;
+	CHECK(loop(pp, c_connected, 10), "the continued pilot did not "
+	    "reconnect");
+	kill(victim == a ? b : a, SIGTERM);
+	reap(victim == a ? b : a, 5);
+	want_connected = 1;
+	while (pilot_pool_free_slots(pp) == 0 || pilot_pool_connected(pp) != 1)
+		loop(pp, c_done, 0.02);
+	CHECK(submit(pp, 3) == 0, "submit 3");
+	want_done = 3;
+	CHECK(loop(pp, c_done, 10), "attempt 3");
+	CHECK(recs[3].have_file && result(3, NULL) == MESHD_OK &&
+	    strcmp(recs[3].ext, recs[1].ext) == 0, "attempt 3 on %s",
+	    recs[3].ext);
+	printf("sigstop: %s\n", want);
+	kill(victim, SIGTERM);
+	CHECK(reap(victim, 5) == 0, "pilot exit");
+	free(want);
+	pilot_pool_free(pp);
+	free(sf);
+}
+
+static void
 s_sigterm(void)
 {
 	struct pilot_pool	*pp;
@@ -684,7 +741,7 @@ main(int argc, char **argv)
 		return pilot_client_main(argv[4], argv[5], atoi(argv[6]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: pilot-drive PLUGIN WORKDIR "
-		    "run|bench|badsecret|kill9|restart|sigterm\n");
+		    "run|bench|badsecret|kill9|restart|sigstop|sigterm|slurm\n");
 		return 2;
 	}
 	plugin = argv[1];
@@ -702,6 +759,8 @@ main(int argc, char **argv)
 		s_restart();
 	else if (strcmp(argv[3], "sigterm") == 0)
 		s_sigterm();
+	else if (strcmp(argv[3], "sigstop") == 0)
+		s_sigstop();
 	else if (strcmp(argv[3], "slurm") == 0)
 		s_slurm(argv[0]);
 	else {
