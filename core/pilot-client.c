@@ -147,7 +147,11 @@ pc_lost(struct pclient *pc, const char *why, int64_t now)
 		pc->down_since = now;
 		pc->backoff = 100000;
 	}
-	pilot_io_close(&pc->io);	/* closing drops it from the set */
+	/* A worker forked while the socket was open holds it for a
+	 * moment: closing alone would leave it in the epoll set. */
+	if (pc->io.fd >= 0)
+		epoll_ctl(pc->ep, EPOLL_CTL_DEL, pc->io.fd, NULL);
+	pilot_io_close(&pc->io);
 	pc->want_out = 0;
 	pc->welcomed = 0;
 	pc->state = PC_DOWN;

@@ -47,6 +47,7 @@ scenario kill9 "kill -9 of a pilot fails only its attempt"
 scenario restart "a pool restart: its pilot's tasks are adopted, none run twice"
 has "$T/restart.log" "1 running, 1 finished while away" \
     "the pilot named both attempts in its HELLO"
+scenario sigstop "a pilot silent for 10s fails only its attempt, and comes back"
 scenario sigterm "SIGTERM to a pilot ends its task with the reason"
 scenario bench "pilot throughput"
 grep 'tasks/s' "$T/bench.out" || true

@@ -22,6 +22,10 @@
  *              a new pool on the same port adopts them: one reported
  *              running, one finished while away; none runs twice; an
  *              adopted attempt nobody claims is lost at its deadline
+ *   sigstop    a pilot stopped (SIGSTOP) for over 10 s is dropped and its
+ *              attempt fails "stopped answering (no heartbeat for 10s)";
+ *              the other pilot's attempt succeeds; the stopped pilot,
+ *              continued, reconnects and takes work again
  *   sigterm    SIGTERM to a pilot (Slurm's --time, scancel): its task
  *              ends with "pilot stopped by Slurm (SIGTERM)" in its
  *              result file, and the pilot exits 0
@@ -105,6 +109,27 @@ static char *
 adir(int64_t id)
 {
 	return xasprintf("%s/a/%lld", work, (long long)id);
+}
+
+/* pilot_pool_submit() of attempt `id` in its directory. */
+static int
+submit(struct pilot_pool *pp, int64_t id)
+{
+	char	*d = adir(id);
+	int	 rc = pilot_pool_submit(pp, id, d);
+
+	free(d);
+	return rc;
+}
+
+/* pilot_pool_adopt() of attempt `id`, `secs` from now. */
+static void
+adopt(struct pilot_pool *pp, int64_t id, double secs)
+{
+	char	*d = adir(id);
+
+	pilot_pool_adopt(pp, id, d, mono_us() + (int64_t)(secs * 1e6));
+	free(d);
 }
 
 /* The request of attempt `id`: the test plugin's extract stage. */
@@ -223,13 +248,15 @@ pilot(const char *addr, const char *sf, int slots, const char *job)
 {
 	pid_t	pid;
 
-	fflush(stderr);
+	fflush(NULL);
 	CHECK((pid = fork()) != -1, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		/* The pool's sockets are not the pilot's to hold. */
 		close_range(3, ~0U, 0);
 		setenv("SLURM_JOB_ID", job, 1);
-		_exit(pilot_client_main(addr, sf, slots));
+		/* exit(), not _exit(): the sanitizer build checks the
+		 * pilot for leaks too. */
+		exit(pilot_client_main(addr, sf, slots));
 	}
 	return pid;
 }
@@ -329,7 +356,7 @@ feed(struct pilot_pool *pp, int total)
 		CHECK(mono_us() < end, "%d of %d tasks done in 120s", ndone,
 		    total);
 		while (next <= total && pilot_pool_free_slots(pp) > 0) {
-			CHECK(pilot_pool_submit(pp, next, adir(next)) == 0,
+			CHECK(submit(pp, next) == 0,
 			    "submit %d", next);
 			next++;
 		}
@@ -444,8 +471,8 @@ s_kill9(void)
 	b = pilot(pilot_pool_address(pp), sf, 1, "6002");
 	want_connected = 2;
 	CHECK(loop(pp, c_connected, 20), "2 pilots did not connect");
-	CHECK(pilot_pool_submit(pp, 1, adir(1)) == 0, "submit 1");
-	CHECK(pilot_pool_submit(pp, 2, adir(2)) == 0, "submit 2");
+	CHECK(submit(pp, 1) == 0, "submit 1");
+	CHECK(submit(pp, 2) == 0, "submit 2");
 	want_done = 0;
 	for (i = 0; i < 250 && !(recs[1].started && recs[2].started); i++)
 		loop(pp, c_done, 0.02);
@@ -469,7 +496,7 @@ s_kill9(void)
 		want_connected = 1;
 		while (pilot_pool_free_slots(pp) == 0)
 			loop(pp, c_done, 0.02);
-		CHECK(pilot_pool_submit(pp, i, adir(i)) == 0, "submit %d", i);
+		CHECK(submit(pp, i) == 0, "submit %d", i);
 		want_done = i;
 		CHECK(loop(pp, c_done, 10), "attempt %d", i);
 		CHECK(recs[i].have_file && result(i, NULL) == MESHD_OK,
@@ -516,8 +543,8 @@ s_restart(void)
 		CHECK(write(fds[1], buf, (size_t)n) == n, "write");
 		want_connected = 1;
 		CHECK(loop(pp, c_connected, 20), "no pilot");
-		CHECK(pilot_pool_submit(pp, 1, adir(1)) == 0, "submit 1");
-		CHECK(pilot_pool_submit(pp, 2, adir(2)) == 0, "submit 2");
+		CHECK(submit(pp, 1) == 0, "submit 1");
+		CHECK(submit(pp, 2) == 0, "submit 2");
 		while (!(recs[1].started && recs[2].started))
 			loop(pp, c_done, 0.02);
 		CHECK(write(fds[1], "s\n", 2) == 2, "write");
@@ -538,9 +565,9 @@ s_restart(void)
 	waitpid(p1, NULL, 0);
 	usleep(800000);	/* 2 finishes while there is no pool */
 	pp = pool(addr, sf, 1, 2, 60);
-	pilot_pool_adopt(pp, 1, adir(1), mono_us() + 20000000);
-	pilot_pool_adopt(pp, 2, adir(2), mono_us() + 20000000);
-	pilot_pool_adopt(pp, 3, adir(3), mono_us() + 3000000);
+	adopt(pp, 1, 20);
+	adopt(pp, 2, 20);
+	adopt(pp, 3, 3);
 	want_done = 3;
 	CHECK(loop(pp, c_done, 25), "%d of 3 adopted attempts ended", ndone);
 	CHECK(recs[1].have_file && result(1, NULL) == MESHD_OK &&
@@ -554,7 +581,7 @@ s_restart(void)
 	    "attempt 3: %s", recs[3].reason);
 	want_connected = 1;
 	CHECK(loop(pp, c_connected, 5), "pilot not connected");
-	CHECK(pilot_pool_submit(pp, 4, adir(4)) == 0, "submit 4");
+	CHECK(submit(pp, 4) == 0, "submit 4");
 	want_done = 4;
 	CHECK(loop(pp, c_done, 10), "attempt 4");
 	CHECK(recs[4].have_file && result(4, NULL) == MESHD_OK, "attempt 4");
@@ -563,6 +590,59 @@ s_restart(void)
 	kill(pl, SIGTERM);
 	CHECK(reap(pl, 5) == 0, "pilot exit");
 	free(addr);
+	pilot_pool_free(pp);
+	free(sf);
+}
+
+static void
+s_sigstop(void)
+{
+	struct pilot_pool	*pp;
+	char			*sf = secret("secret", "z", 0600), *want;
+	pid_t			 a, b, victim;
+
+	request(1, 1000, 1);
+	request(2, 1000, 1);
+	request(3, 0, 1);
+	pp = pool("127.0.0.1:0", sf, 2, 1, 60);
+	a = pilot(pilot_pool_address(pp), sf, 1, "9001");
+	b = pilot(pilot_pool_address(pp), sf, 1, "9002");
+	want_connected = 2;
+	CHECK(loop(pp, c_connected, 20), "2 pilots did not connect");
+	CHECK(submit(pp, 1) == 0 && submit(pp, 2) == 0, "submit");
+	while (!(recs[1].started && recs[2].started))
+		loop(pp, c_done, 0.02);
+	victim = strcmp(recs[1].ext, "9001") == 0 ? a : b;
+	kill(victim, SIGSTOP);
+	want_done = 2;
+	CHECK(loop(pp, c_done, 15), "%d done", ndone);
+	want = xasprintf("pilot %s stopped answering (no heartbeat for 10s)",
+	    recs[1].ext);
+	CHECK(!recs[1].have_file && recs[1].retryable &&
+	    strcmp(recs[1].reason, want) == 0, "attempt 1: %s",
+	    recs[1].reason);
+	CHECK(recs[2].have_file && result(2, NULL) == MESHD_OK, "attempt 2");
+	CHECK(pilot_pool_connected(pp) == 1, "the silent pilot is counted");
+	/* Continued, it finds its connection gone and comes back. */
+	kill(victim, SIGCONT);
+	want_connected = 2;
+	CHECK(loop(pp, c_connected, 10), "the continued pilot did not "
+	    "reconnect");
+	kill(victim == a ? b : a, SIGTERM);
+	reap(victim == a ? b : a, 5);
+	want_connected = 1;
+	while (pilot_pool_free_slots(pp) == 0 || pilot_pool_connected(pp) != 1)
+		loop(pp, c_done, 0.02);
+	CHECK(submit(pp, 3) == 0, "submit 3");
+	want_done = 3;
+	CHECK(loop(pp, c_done, 10), "attempt 3");
+	CHECK(recs[3].have_file && result(3, NULL) == MESHD_OK &&
+	    strcmp(recs[3].ext, recs[1].ext) == 0, "attempt 3 on %s",
+	    recs[3].ext);
+	printf("sigstop: %s\n", want);
+	kill(victim, SIGTERM);
+	CHECK(reap(victim, 5) == 0, "pilot exit");
+	free(want);
 	pilot_pool_free(pp);
 	free(sf);
 }
@@ -580,7 +660,7 @@ s_sigterm(void)
 	p = pilot(pilot_pool_address(pp), sf, 1, "8001");
 	want_connected = 1;
 	CHECK(loop(pp, c_connected, 20), "no pilot");
-	CHECK(pilot_pool_submit(pp, 1, adir(1)) == 0, "submit");
+	CHECK(submit(pp, 1) == 0, "submit");
 	while (!recs[1].started)
 		loop(pp, c_done, 0.02);
 	usleep(300000);
@@ -633,7 +713,7 @@ s_slurm(const char *self)
 		ids[i - 1] = i;
 	}
 	count_once(ids, 100);
-	CHECK(pilot_pool_submit(pp, 101, adir(101)) == 0, "submit 101");
+	CHECK(submit(pp, 101) == 0, "submit 101");
 	while (!recs[101].started)
 		loop(pp, c_done, 0.02);
 	free(cmd);
@@ -661,7 +741,7 @@ main(int argc, char **argv)
 		return pilot_client_main(argv[4], argv[5], atoi(argv[6]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: pilot-drive PLUGIN WORKDIR "
-		    "run|bench|badsecret|kill9|restart|sigterm\n");
+		    "run|bench|badsecret|kill9|restart|sigstop|sigterm|slurm\n");
 		return 2;
 	}
 	plugin = argv[1];
@@ -679,6 +759,8 @@ main(int argc, char **argv)
 		s_restart();
 	else if (strcmp(argv[3], "sigterm") == 0)
 		s_sigterm();
+	else if (strcmp(argv[3], "sigstop") == 0)
+		s_sigstop();
 	else if (strcmp(argv[3], "slurm") == 0)
 		s_slurm(argv[0]);
 	else {
