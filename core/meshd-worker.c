@@ -33,6 +33,7 @@
 #include "../sdk/meshd/plugin.h"
 #include "executor.h"
 #include "job.h"
+#include "pilot.h"
 #include "slurm.h"
 #include "taskfile.h"
 #include "util.h"
@@ -135,7 +136,7 @@ static const char *
 w_stop_reason(int sig)
 {
 	if (sig == SIGTERM)
-		return "stopped by Slurm (SIGTERM)";
+		return TASKFILE_SLURM_STOP;
 	if (sig == SIGINT)
 		return "interrupted (SIGINT)";
 	return "stopped by a signal";
@@ -762,11 +763,7 @@ w_pilot(int argc, char **argv)
 		    "HOST:PORT --secret-file FILE [--slots N]\n");
 		return W_EXIT_USAGE;
 	}
-	/* TODO(issue 13, merge): return pilot_client_main(connect, secret,
-	 * (int)slots); -- pilot-client.c is built on another branch. */
-	(void)slots;
-	fprintf(stderr, "meshd-worker: --pilot is not built in this build\n");
-	return W_EXIT_USAGE;
+	return pilot_client_main(connect, secret, (int)slots);
 }
 
 int

@@ -126,7 +126,7 @@ job_squeue(struct agent *ag, const char *sel, const char *list,
 	av[9] = NULL;
 	if (list == NULL) {	/* --name=A,B: one word */
 		av[6] = "-O";
-		av[7] = SQUEUE_FORMAT;
+		av[7] = SQUEUE_FORMAT_OUT;
 		av[8] = NULL;
 	}
 	r = cli_run(av, cli_timeout_ms(), &o);
@@ -142,7 +142,8 @@ job_squeue(struct agent *ag, const char *sel, const char *list,
 		return -1;
 	}
 	agent_error(ag, NULL);
-	*rows = sq_parse(o.out, n, &bad);
+	*rows = list == NULL ? sq_parse_out(o.out, n, &bad) :
+	    sq_parse(o.out, n, &bad);
 	if (bad > 0)
 		fprintf(stderr, "slurm agent: %zu line(s) of squeue output "
 		    "not understood\n", bad);
@@ -151,14 +152,28 @@ job_squeue(struct agent *ag, const char *sel, const char *list,
 }
 
 /* The row of squeue's answer that is the attempt's job, by name. */
+/* Does the job write into this executor's spool?  Names are per state
+ * database: another meshd on the cluster, or this one before its state
+ * was made anew, has its own meshd-1. */
+static int
+job_ours(const struct agent *ag, const struct sq_row *r)
+{
+	size_t	len = strlen(ag->def.spool_dir);
+
+	return r->out != NULL && strncmp(r->out, ag->def.spool_dir, len) ==
+	    0 && r->out[len] == '/';
+}
+
 static const struct sq_row *
-job_by_name(const struct att *t, const struct sq_row *rows, size_t n)
+job_by_name(const struct agent *ag, const struct att *t,
+    const struct sq_row *rows, size_t n)
 {
 	const struct sq_row	*best = NULL, *plain = NULL;
 	size_t			 i;
 
 	for (i = 0; i < n; i++) {
-		if (strcmp(rows[i].name, t->job_name) != 0)
+		if (strcmp(rows[i].name, t->job_name) != 0 ||
+		    !job_ours(ag, &rows[i]))
 			continue;
 		if (rows[i].array_task == t->index) {
 			/* A live job wins over an ended one. */
@@ -246,7 +261,7 @@ job_lookups(struct agent *ag)
 			if (!att_live(t) || !(pass == 0 ? t->st == AT_LOOKUP :
 			    (t->st == AT_QUEUED && t->verify)))
 				continue;
-			if ((row = job_by_name(t, rows, n)) != NULL) {
+			if ((row = job_by_name(ag, t, rows, n)) != NULL) {
 				att_track(ag, t, row->array_task >= 0 ?
 				    row->array_job_id : row->job_id,
 				    row->array_task, row->state);
@@ -542,8 +557,11 @@ job_ended(struct agent *ag, struct att *t, const char *state, int exit_raw)
 	int		 retryable, infra, x;
 
 	/* The worker writes the file just before it exits: look again
-	 * now that Slurm says it ended. */
-	if (agent_has_file(t, TASKFILE_RESULT)) {
+	 * now that Slurm says it ended.  A task the worker stopped because
+	 * Slurm told it to takes Slurm's reason (CANCELLED, TIMEOUT...)
+	 * unless the job ended as if nothing had happened. */
+	if (agent_result_ready(t) || (t->slurm_stop &&
+	    (strcmp(state, "COMPLETED") == 0 || strcmp(state, "FAILED") == 0))) {
 		agent_done(ag, t, 1, NULL, 0, 0);
 		return;
 	}
@@ -632,7 +650,7 @@ job_poll(struct agent *ag)
 	for (i = 0; i < ag->n; i++) {
 		struct att *t = ag->a[i];
 		if (att_live(t) && t->st == AT_SUBMITTED &&
-		    agent_has_file(t, TASKFILE_RESULT))
+		    agent_result_ready(t))
 			agent_done(ag, t, 1, NULL, 0, 0);
 	}
 	for (i = 0; i < ag->n; i++) {
@@ -668,7 +686,7 @@ job_poll(struct agent *ag)
 			job_seen(ag, t, row);
 			continue;
 		}
-		if (agent_has_file(t, TASKFILE_RESULT)) {
+		if (agent_result_ready(t)) {
 			agent_done(ag, t, 1, NULL, 0, 0);
 			continue;
 		}

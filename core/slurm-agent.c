@@ -21,6 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "executor.h"
+#include "taskfile.h"
 #include "util.h"
 #include "wire.h"
 #include "slurm.h"
@@ -98,6 +100,30 @@ agent_has_file(const struct att *t, const char *name)
 	r = stat(p, &sb) == 0 && S_ISREG(sb.st_mode);
 	free(p);
 	return r;
+}
+
+int
+agent_result_ready(struct att *t)
+{
+	struct task_result	*res = NULL;
+	char			*path, *cause = NULL;
+	int			 rc, stop = 0;
+
+	if (!agent_has_file(t, TASKFILE_RESULT))
+		return 0;
+	if (t->cancel_why != NULL)
+		return 1;	/* meshd's cancel: its why is the reason */
+	path = taskfile_path(t->attempt_dir, TASKFILE_RESULT);
+	rc = taskfile_read_result(path, t->id, &res, &cause);
+	free(path);
+	free(cause);
+	if (rc == 1 && res->reason != NULL &&
+	    strcmp(res->reason, TASKFILE_SLURM_STOP) == 0)
+		stop = 1;
+	task_result_free(res);
+	/* A file meshd cannot read is passed on: it says what is wrong. */
+	t->slurm_stop = stop;
+	return !stop;
 }
 
 /* The controller's last error (NULL: it answered), for COUNTS. */

@@ -55,6 +55,8 @@ struct att {
 	int64_t	 pending_since;	/* mono_us first seen pending, 0 */
 	int	 missing;	/* polls squeue did not list it */
 	int	 done;		/* DONE sent: dropped at the end of the step */
+	int	 slurm_stop;	/* its result says Slurm stopped it: wait
+				 * for Slurm to say why */
 };
 
 struct agent {
@@ -90,6 +92,10 @@ void	agent_update(struct agent *, struct att *);
 void	agent_done(struct agent *, struct att *, int have_file,
 	    const char *reason, int retryable, int infra);
 int	agent_has_file(const struct att *, const char *name);
+/* Is the attempt's result file there and to be passed on now?  Not a
+ * result of TASKFILE_SLURM_STOP meshd did not ask for: that one waits for
+ * Slurm's state (t->slurm_stop is set). */
+int	agent_result_ready(struct att *);
 void	agent_error(struct agent *, const char *);
 void	agent_backoff(struct agent *);
 int	agent_max_jobs(const struct agent *);

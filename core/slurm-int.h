@@ -55,6 +55,12 @@ char	*sh_quote(const char *s);
 /* The columns the agent asks squeue for, in this order. */
 #define SQUEUE_FORMAT \
 	"JobID:|,ArrayJobID:|,ArrayTaskID:|,State:|,exit_code:|,Reason:|,Name:"
+/* The same with each job's output path before the name, for finding
+ * jobs by name: only those writing into this executor's spool are this
+ * meshd's (another meshd, or an older state, may use the same names). */
+#define SQUEUE_FORMAT_OUT \
+	"JobID:|,ArrayJobID:|,ArrayTaskID:|,State:|,exit_code:|,Reason:|," \
+	"StdOut:|,Name:"
 
 struct sq_row {
 	char	*job_id;	/* own id: "1234" (a pending array element
@@ -65,12 +71,15 @@ struct sq_row {
 	int	 exit_raw;	/* raw wait status */
 	char	*reason;	/* "None", "Priority", ... */
 	char	*name;
+	char	*out;		/* StdOut (SQUEUE_FORMAT_OUT), else NULL */
 };
 
 /* Parse squeue -h -O SQUEUE_FORMAT output.  Lines that do not parse are
  * skipped and counted in *bad (if not NULL).  Returns the rows (free with
  * sq_rows_free()); *n their count. */
 struct sq_row	*sq_parse(const char *text, size_t *n, size_t *bad);
+/* The same for SQUEUE_FORMAT_OUT. */
+struct sq_row	*sq_parse_out(const char *text, size_t *n, size_t *bad);
 void		 sq_rows_free(struct sq_row *, size_t n);
 
 enum sq_class { SQ_PENDING, SQ_RUNNING, SQ_ENDED };

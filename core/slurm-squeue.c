@@ -63,15 +63,15 @@ sq_trim(const char *s, size_t n)
 }
 
 static int
-sq_line(const char *s, size_t n, struct sq_row *row)
+sq_line(const char *s, size_t n, struct sq_row *row, int with_out)
 {
-	const char	*f[7];
-	size_t		 fl[7], k = 0;
+	const char	*f[8];
+	size_t		 fl[8], k = 0, last = with_out ? 7 : 6;
 	const char	*p = s, *e = s + n, *bar;
 
-	/* Six '|' separate the seven columns; the name, last, may hold
-	 * '|' itself. */
-	while (k < 6) {
+	/* Six '|' separate the seven columns (seven the eight, with StdOut
+	 * before the name); the name, last, may hold '|' itself. */
+	while (k < last) {
 		if ((bar = memchr(p, '|', (size_t)(e - p))) == NULL)
 			return -1;
 		f[k] = p;
@@ -83,8 +83,8 @@ sq_line(const char *s, size_t n, struct sq_row *row)
 		k++;
 		p = bar + 1;
 	}
-	f[6] = p;
-	fl[6] = sq_trim(p, (size_t)(e - p));
+	f[last] = p;
+	fl[last] = sq_trim(p, (size_t)(e - p));
 	memset(row, 0, sizeof *row);
 	if (!sq_is_id(f[0], fl[0]) || !sq_is_id(f[1], fl[1]) || fl[3] == 0)
 		return -1;
@@ -101,12 +101,14 @@ sq_line(const char *s, size_t n, struct sq_row *row)
 	row->array_job_id = xstrndup(f[1], fl[1]);
 	row->state = xstrndup(f[3], fl[3]);
 	row->reason = xstrndup(f[5], fl[5]);
-	row->name = xstrndup(f[6], fl[6]);
+	row->name = xstrndup(f[last], fl[last]);
+	if (with_out)
+		row->out = xstrndup(f[6], fl[6]);
 	return 0;
 }
 
-struct sq_row *
-sq_parse(const char *text, size_t *n, size_t *bad)
+static struct sq_row *
+sq_parse_with(const char *text, size_t *n, size_t *bad, int with_out)
 {
 	struct sq_row	*rows = NULL, row;
 	size_t		 cap = 0, nbad = 0;
@@ -118,7 +120,7 @@ sq_parse(const char *text, size_t *n, size_t *bad)
 		nl = strchr(p, '\n');
 		len = nl != NULL ? (size_t)(nl - p) : strlen(p);
 		if (sq_trim(p, len) != 0) {
-			if (sq_line(p, len, &row) == 0) {
+			if (sq_line(p, len, &row, with_out) == 0) {
 				if (*n == cap) {
 					cap = cap == 0 ? 16 : cap * 2;
 					rows = xreallocarray(rows, cap,
@@ -137,6 +139,18 @@ sq_parse(const char *text, size_t *n, size_t *bad)
 	return rows;
 }
 
+struct sq_row *
+sq_parse(const char *text, size_t *n, size_t *bad)
+{
+	return sq_parse_with(text, n, bad, 0);
+}
+
+struct sq_row *
+sq_parse_out(const char *text, size_t *n, size_t *bad)
+{
+	return sq_parse_with(text, n, bad, 1);
+}
+
 void
 sq_rows_free(struct sq_row *rows, size_t n)
 {
@@ -148,6 +162,7 @@ sq_rows_free(struct sq_row *rows, size_t n)
 		free(rows[i].state);
 		free(rows[i].reason);
 		free(rows[i].name);
+		free(rows[i].out);
 	}
 	free(rows);
 }

@@ -47,6 +47,12 @@
 #define TASKFILE_REQUEST	"request"
 #define TASKFILE_STARTED	"started"
 #define TASKFILE_RESULT		"result"
+/* The reason meshd-worker gives a task it stopped because Slurm sent it
+ * SIGTERM (scancel, --time, preemption).  The agent does not pass such a
+ * result on by itself: it waits for Slurm's word on why, so that an
+ * outside scancel says "cancelled outside meshd" and a time limit
+ * "slurm: TIMEOUT". */
+#define TASKFILE_SLURM_STOP	"stopped by Slurm (SIGTERM)"
 
 /* "<attempt_dir>/<name>", a new string. */
 char	*taskfile_path(const char *attempt_dir, const char *name);

@@ -377,6 +377,9 @@ xdone(struct xremote *x, struct xflight *f, const struct sx_msg *m)
 		xfinish(x, f, res, 1);
 		return;
 	}
+	/* meshd-worker wrote it as it ended: its job is completing, whatever
+	 * squeue last said. */
+	xupdate_push(x, f->attempt_id, NULL, "COMPLETED");
 	path = taskfile_path(f->adir, TASKFILE_RESULT);
 	rc = taskfile_read_result(path, f->attempt_id, &res, &cause);
 	if (rc == 0)

@@ -359,6 +359,16 @@ START_TEST(squeue_parse_hostile)
 	r = sq_parse("", &n, &bad);
 	ck_assert_uint_eq(n, 0);
 	free(r);
+	/* With StdOut before the name (finding jobs by name): the path is
+	 * kept, the name still last; a line short of a column is refused. */
+	r = sq_parse_out("69|69|1|PENDING|0|None|/s/hpc/%x-%A_%a.out|meshd-7\n"
+	    "70|70|N/A|RUNNING|0|None|meshd-8\n", &n, &bad);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(bad, 1);
+	ck_assert_str_eq(r[0].out, "/s/hpc/%x-%A_%a.out");
+	ck_assert_str_eq(r[0].name, "meshd-7");
+	ck_assert_int_eq(r[0].array_task, 1);
+	sq_rows_free(r, n);
 }
 END_TEST
 
