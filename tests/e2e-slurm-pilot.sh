@@ -1,0 +1,141 @@
+#!/bin/sh
+# End-to-end: the Slurm executor in pilot mode (issue 13, item 4), through
+# the real meshd and meshctl, against a real single-node Slurm started and
+# stopped here.  A test that cannot start it fails; it never skips.
+#
+# What it attacks:
+#   - a 300-partition backfill streams through at most `pilots` pilot jobs
+#     (sbatch counted through a shim), each task run exactly once (the
+#     plugin appends to a file on every run);
+#   - a pilot killed with -9 fails only the attempt it was running, with
+#     the reason; the other pilot's work succeeds;
+#   - kill -9 of meshd in the middle of a backfill: the pilots finish what
+#     they run, reconnect to the next meshd's agent, and their attempts are
+#     adopted; nothing runs twice;
+#   - a pilot with a wrong secret is refused and logged;
+#   - a secret file others can read is refused.
+. "$(dirname "$0")/e2e-lib.sh"
+SL="$T/slurm"
+PY=/usr/bin/python3
+slurm_down() { bash "$top_srcdir/tests/slurm-local.sh" down "$SL" >/dev/null 2>&1; }
+trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; slurm_down;
+    chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
+chmod 755 "$T"
+if ! env SLURM_LOCAL_OVERSUBSCRIBE=8 bash "$top_srcdir/tests/slurm-local.sh" \
+    up "$SL" >"$T/slurm.env" 2>"$T/slurm.log"; then
+	fail "a real Slurm could not be started here (tests/slurm-local.sh up)"
+	sed 's/^/    slurm: /' "$T/slurm.log" | tail -n 20
+	finish
+	exit 1
+fi
+. "$T/slurm.env"
+ok "single-node Slurm is up"
+export MESHD_INSECURE_PLUGIN_PATHS=1
+real_sbatch=$(command -v sbatch)
+mkdir -p "$T/bin"
+cat >"$T/bin/sbatch" <<SHIM
+#!/bin/sh
+echo "sbatch \$*" >>"$T/sbatch.log"
+exec "$real_sbatch" "\$@"
+SHIM
+chmod +x "$T/bin/sbatch"
+export PATH="$T/bin:$PATH"
+: >"$T/sbatch.log"
+PORT=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$T/secret"
+chmod 600 "$T/secret"
+conf "kill_grace = 2;" \
+    "executors = { burst = { type = \"slurm\"; mode = \"pilot\"; pilots = 2;" \
+    "  pilot_slots = 2; pilot_idle = 300; pilot_time = 600;" \
+    "  listen = \"127.0.0.1:$PORT\"; secret_file = \"$T/secret\";" \
+    "  poll_interval_ms = 300; worker = \"$top_builddir/meshd-worker\"; }; };"
+cat >"$T/jobs/bf.conf" <<JOB
+name = "bf";
+domain = "test";
+owner = "tests@example.org";
+schedule = "@daily";
+start = "2001-01-01";
+catchup = "none";
+max_active_runs = 1000;
+params = { count_file = "$T/runs"; sleep_ms = 20; };
+tasks = ( { id = "a"; plugin = "pilotcount"; stage = "extract";
+    executor = "burst"; } );
+JOB
+cat >"$T/jobs/long.conf" <<JOB
+name = "long";
+domain = "test";
+owner = "tests@example.org";
+params = { count_file = "$T/long-runs"; sleep_ms = 600000; };
+tasks = ( { id = "a"; plugin = "pilotcount"; stage = "extract";
+    executor = "burst"; } );
+JOB
+done_parts() { sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'bf' AND r.state = 'success'"; }
+state_of() { sql "SELECT a.state || ': ' || coalesce(a.reason, '') FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' ORDER BY a.id DESC LIMIT 1"; }
+failed_with() { state_of "$1" | grep -qF -- "$2"; }
+
+# --- an open secret file stops nothing but the executor: refused loudly
+chmod 644 "$T/secret"
+start_meshd
+"$MESHCTL" trigger long >/dev/null 2>&1
+wait_for "a secret file others can read is refused" 30 sh -c "grep -q 'secret' '$T/meshd.log' && grep -qi 'refus\|permission\|readable' '$T/meshd.log'"
+stop_meshd
+chmod 600 "$T/secret"
+sql "UPDATE runs SET state = 'failed' WHERE state IN ('queued', 'running')" >/dev/null
+
+# --- a backfill streams through two pilots
+start_meshd
+run_ctl 0 "a 300-partition backfill on the pilot executor" backfill bf --from 2001-01-01 --to 2001-10-27
+i=0
+while [ $i -lt 1200 ] && [ "$(done_parts)" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+eq "$(done_parts)" "300" "every partition succeeded on the pilots"
+n=$(grep -c -- '--job-name=meshd-pilot' "$T/sbatch.log")
+[ "$n" -ge 1 ] && [ "$n" -le 2 ] && ok "$n pilot jobs ran 300 tasks (pilots = 2)" ||
+    fail "$n pilot jobs for 300 tasks (pilots = 2)"
+eq "$(sort "$T/runs" | uniq -d | wc -l | tr -d ' ')" "0" "no task ran twice"
+eq "$(wc -l <"$T/runs" | tr -d ' ')" "300" "each task ran once"
+run_ctl 0 "status counts the pilots" status
+has "$T/out" "executor: burst (slurm, pilot mode)" "the executor line"
+has "$T/out" "pilots" "with its pilots"
+
+# --- a wrong secret is refused and logged
+echo "not the secret" >"$T/wrong"
+chmod 600 "$T/wrong"
+"$top_builddir/meshd-worker" --pilot --connect "127.0.0.1:$PORT" --secret-file "$T/wrong" --slots 1 >"$T/rogue.out" 2>&1 &
+rogue=$!
+pids="$pids $rogue"
+wait_for "a pilot with a wrong secret is refused and logged" 20 grep -q "refused: wrong secret" "$T/meshd.log"
+i=0; while [ $i -lt 300 ] && kill -0 "$rogue" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+kill -0 "$rogue" 2>/dev/null && fail "the rogue pilot is still running" || ok "the rogue pilot gave up"
+
+# --- kill -9 of a pilot fails only its attempt
+"$MESHCTL" trigger long >/dev/null 2>&1
+wait_for "the long task runs on a pilot" 60 sh -c "test -s '$T/long-runs'"
+pp=$(pgrep -f -- "--pilot --connect 127.0.0.1:$PORT" | head -n 1)
+kill -9 "$pp" 2>/dev/null
+wait_for "a killed pilot fails only its attempt, with the reason" 40 failed_with long "pilot"
+has_reason=$(state_of long)
+echo "$has_reason" | grep -q "lost\|ended\|died\|answering" && ok "the reason says what happened ($has_reason)" ||
+    fail "the reason does not say the pilot died: $has_reason"
+
+# --- kill -9 of meshd in the middle of a backfill: the pilots' tasks are adopted
+: >"$T/runs"
+sed -i 's/sleep_ms = 20;/sleep_ms = 1500;/' "$T/jobs/bf.conf"
+kill -HUP "$MPID"
+sleep 1
+run_ctl 0 "a second backfill" backfill bf --from 2002-01-01 --to 2002-01-20
+wait_for "pilots run its tasks" 60 sh -c "test \$(wc -l <'$T/runs') -ge 2"
+kill -9 "$MPID"
+wait "$MPID" 2>/dev/null
+inflight=$(sql "SELECT count(*) FROM attempts WHERE state = 'running' AND executor = 'burst'")
+[ "$inflight" -gt 0 ] && ok "kill -9 with $inflight attempts on pilots" || fail "nothing in flight on the pilots"
+start_meshd
+i=0
+while [ $i -lt 1200 ] && [ "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'bf' AND r.partition_key LIKE '2002-%' AND r.state = 'success'")" -lt 20 ]; do
+	sleep 0.1; i=$((i + 1))
+done
+eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'bf' AND r.partition_key LIKE '2002-%' AND r.state = 'success'")" "20" "all 20 partitions succeeded across the restart"
+eq "$(sort "$T/runs" | uniq -d | wc -l | tr -d ' ')" "0" "no task ran twice across the restart"
+eq "$(sql "SELECT count(*) FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id WHERE r.partition_key LIKE '2002-%' AND a.try_number > 1")" "0" "no partition needed a second attempt"
+stop_meshd
+eq "$STOPRC" "0" "meshd stops cleanly"
+finish
