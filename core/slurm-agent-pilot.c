@@ -24,6 +24,12 @@
 
 /* How long an adopted attempt waits for its pilot to reconnect. */
 #define PILOT_ADOPT_WAIT_US	(90LL * 1000000)
+/* An adopted attempt meshd never heard a pilot take: a pilot that had it
+ * names it on reconnecting (within a second or two); one nobody names by
+ * then never reached a pilot, and is queued for one. */
+#define PILOT_ADOPT_UNSEEN_US	(15LL * 1000000)
+/* The pool's reason for an adopted attempt nobody claimed (pilot.c). */
+#define PILOT_LOST		"lost with its pilot"
 
 static struct att *
 pilot_att(struct agent *ag, int64_t id)
@@ -45,6 +51,14 @@ cb_done(void *arg, int64_t id, int have_file, const char *reason,
 
 	if ((t = pilot_att(ag, id)) == NULL)
 		return;
+	if (t->requeue_unclaimed && !have_file && t->cancel_why == NULL &&
+	    reason != NULL && strcmp(reason, PILOT_LOST) == 0) {
+		/* No pilot ever had it: run it now, once. */
+		t->requeue_unclaimed = 0;
+		t->st = AT_QUEUED;
+		t->flushed = 1;
+		return;
+	}
 	agent_done(ag, t, have_file, reason != NULL ? reason :
 	    "the pilot ended the attempt without a reason", retryable, 0);
 }
@@ -125,8 +139,9 @@ pilot_adopt(struct agent *ag, struct att *t)
 		return;
 	}
 	t->st = AT_PILOT;
-	pilot_pool_adopt(ag->pool, t->id, t->attempt_dir,
-	    mono_us() + PILOT_ADOPT_WAIT_US);
+	t->requeue_unclaimed = t->ext_id == NULL;
+	pilot_pool_adopt(ag->pool, t->id, t->attempt_dir, mono_us() +
+	    (t->ext_id == NULL ? PILOT_ADOPT_UNSEEN_US : PILOT_ADOPT_WAIT_US));
 }
 
 static void

@@ -290,8 +290,11 @@ agent_message(struct agent *ag, const void *buf, size_t len)
 			break;
 		t->adopted = 1;
 		t->flushed = 1;
-		if (ag->def.mode == XMODE_PILOT)
+		if (ag->def.mode == XMODE_PILOT) {
+			/* The pilot that took it, if meshd heard of one. */
+			t->ext_id = xstrdup_null(m.ext_id);
 			pilot_adopt(ag, t);
+		}
 		else if (m.ext_id != NULL &&
 		    sq_parse_ext_id(m.ext_id, &t->job_id, &t->aidx) == 0) {
 			struct sb_task	 k;

@@ -57,6 +57,8 @@ struct att {
 	int	 done;		/* DONE sent: dropped at the end of the step */
 	int	 slurm_stop;	/* its result says Slurm stopped it: wait
 				 * for Slurm to say why */
+	int	 requeue_unclaimed; /* pilot mode, adopted with no pilot
+				 * known: queued again if none claims it */
 };
 
 struct agent {
