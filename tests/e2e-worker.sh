@@ -67,9 +67,13 @@ eq "$?" 2 "no argument is a usage error"
 eq "$?" 2 "an unknown option is a usage error"
 "$W" a b >"$T/out" 2>&1
 eq "$?" 2 "two request files are a usage error"
-"$W" --agent >"$T/out" 2>&1
-eq "$?" 2 "--agent is not built on this branch (exit 2)"
-has "$T/out" "--agent is not built" "--agent says it is not built"
+"$W" --agent extra >"$T/out" 2>&1
+eq "$?" 2 "--agent takes no argument"
+has "$T/out" "usage: meshd-worker --agent" "--agent says how it is used"
+timeout 10 "$W" --agent 3</dev/null >"$T/out" 2>&1
+rc=$?
+[ "$rc" -ne 124 ] && ok "--agent whose meshd is gone (end of file on fd 3) exits (exit $rc)" ||
+    fail "--agent with nothing on fd 3 hung"
 "$W" --pilot --connect 127.0.0.1:1 >"$T/out" 2>&1
 eq "$?" 2 "--pilot without --secret-file is a usage error"
 "$W" --write-request "$T/x/request" >"$T/out" 2>&1

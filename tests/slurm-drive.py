@@ -358,8 +358,12 @@ def scenario_transient():
 def scenario_adopt():
     """kill -9 of the agent mid-run; the next one adopts by name and by id:
     nothing is submitted twice, nothing ends twice."""
+    # The same executor restarted: the same spool.  A job found by name
+    # is believed only if it writes there (another meshd has its own
+    # meshd-201).
+    spool = os.path.join(WORK, "spool", "adopt")
     a1 = Agent("adopt1", SHIM_PATH)
-    a1.config()
+    a1.config(spool=spool)
     a1.submit(201, "meshd-201", 0, "sleepok 8")
     a1.submit(202, "meshd-202", 0, "ok")
     a1.submit(205, "meshd-205", 0, "sleepok 8")
@@ -383,9 +387,27 @@ def scenario_adopt():
     attempt_dir(203, "ok")
     d = attempt_dir(204, "ok")
     open(os.path.join(d, "started"), "w").close()
+    # Another executor's spool first: it must not take 201's job for its
+    # own (it finds none, and submits its own attempt, which is what a
+    # meshd that never ran 201 would do).
+    a3 = Agent("other", SHIM_PATH)
+    try:
+        a3.config()
+        a3.adopt(201, "meshd-201", 0)
+        m = a3.wait(lambda m: m[0] in ("UPDATE", "DONE") and m[1] == 201,
+                    20, "word of 201 (other spool)")
+        if m[0] == "UPDATE":
+            check(m[2] != u201[2], "another spool adopted 201's job %r" %
+                  m[2])
+            a3.cancel(201, "test over")
+        else:
+            check(m[2] == 0, "another spool read 201's result")
+    finally:
+        a3.stop()
+    n201 = len(sbatch_calls(SHIMLOG, "meshd-201"))
     a2 = Agent("adopt2", SHIM_PATH)
     try:
-        a2.config()
+        a2.config(spool=spool)
         a2.adopt(201, "meshd-201", 0)
         a2.adopt(202, "meshd-202", 0)
         a2.adopt(203, "meshd-203", 0)
@@ -402,7 +424,7 @@ def scenario_adopt():
             u = a2.all("UPDATE", 210 + i)
             check(u and u[0][2].endswith("_%d" % i),
                   "array element %d adopted as %r" % (i, u[:1]))
-        for name, n in (("meshd-201", 1), ("meshd-202", 1), ("meshd-203", 1),
+        for name, n in (("meshd-201", n201), ("meshd-202", 1), ("meshd-203", 1),
                         ("meshd-204", 0), ("meshd-205", 1), ("meshd-210", 1)):
             calls = sbatch_calls(SHIMLOG, name)
             check(len(calls) == n, "%s submitted %d times, wanted %d" % (
