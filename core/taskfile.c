@@ -142,8 +142,15 @@ tf_sync_dir(const char *path, char **cause)
 	return rc;
 }
 
-int
-taskfile_write_atomic(const char *path, const void *data, size_t len,
+/*
+ * Write with a rename; with `sync`, the data and the rename are on disk
+ * before it returns.  A request is written without: meshd's state is the
+ * record, and a request lost to a power cut is a worker that refuses a
+ * missing or cut file, which fails the attempt for a retry.  The fsyncs
+ * would cost the scheduler two disk flushes a task.
+ */
+static int
+tf_write(const char *path, const void *data, size_t len, int sync,
     char **cause)
 {
 	const unsigned char	*p = data;
@@ -176,7 +183,7 @@ taskfile_write_atomic(const char *path, const void *data, size_t len,
 	}
 	/* The data before the name: after a crash the name points at a
 	 * whole file or at nothing. */
-	if (fsync(fd) == -1)
+	if (sync && fsync(fd) == -1)
 		goto fail;
 	if (close(fd) == -1) {
 		fd = -1;
@@ -186,7 +193,7 @@ taskfile_write_atomic(const char *path, const void *data, size_t len,
 	if (rename(tmp, path) == -1)
 		goto fail;
 	free(tmp);
-	return tf_sync_dir(path, cause);
+	return sync ? tf_sync_dir(path, cause) : 0;
 fail:
 	e = errno;
 	set_cause(cause, "%s: %s", tmp, strerror(e));
@@ -195,6 +202,13 @@ fail:
 	unlink(tmp);
 	free(tmp);
 	return -1;
+}
+
+int
+taskfile_write_atomic(const char *path, const void *data, size_t len,
+    char **cause)
+{
+	return tf_write(path, data, len, 1, cause);
 }
 
 /*
@@ -384,7 +398,7 @@ taskfile_write_request(const char *path, const struct task_req *req,
 		wbuf_free(&f);
 		return -1;
 	}
-	rc = taskfile_write_atomic(path, f.p, f.len, &why);
+	rc = tf_write(path, f.p, f.len, 0, &why);
 	if (rc != 0) {
 		set_cause(cause, "request file %s: %s", path, why);
 		free(why);

@@ -59,9 +59,10 @@ char	*taskfile_path(const char *attempt_dir, const char *name);
 
 /*
  * Write the request for `req` with the worker options `opts` to `path`
- * atomically (temporary file in the same directory, fsync, rename),
- * creating the directory and its parents (mode 0755) if missing.  0, or
- * -1 with cause.
+ * atomically (temporary file in the same directory, rename; no fsync: a
+ * request lost to a power cut fails its attempt for a retry, and meshd's
+ * state is the record), creating the directory and its parents (mode
+ * 0755) if missing.  0, or -1 with cause.
  */
 int	 taskfile_write_request(const char *path, const struct task_req *req,
 	    const struct executor_opts *opts, char **cause);
