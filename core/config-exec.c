@@ -81,6 +81,40 @@ xint(struct errlist *errs, const char *path, const config_setting_t *s,
 	return 0;
 }
 
+/*
+ * The sbatch options the agent sets itself: a job's name is how a
+ * restarted meshd finds it, its output path (in the spool) tells this
+ * meshd's jobs from another's, and the array and script are the
+ * agent's.  NULL, or why the option is refused.
+ */
+static const char *
+xreserved_arg(const char *a)
+{
+	static const struct {
+		const char	*opt;
+		const char	*why;
+	} reserved[] = {
+		{ "-J", "the job name finds the job after a restart" },
+		{ "--job-name", "the job name finds the job after a restart" },
+		{ "-o", "the output path in the spool marks this meshd's jobs" },
+		{ "--output", "the output path in the spool marks this meshd's "
+		    "jobs" },
+		{ "-a", "job arrays are the agent's" },
+		{ "--array", "job arrays are the agent's" },
+		{ "--wrap", "the job script is the agent's" },
+		{ "--parsable", "the agent reads sbatch's answer" },
+	};
+	size_t	i, n;
+
+	for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+		n = strlen(reserved[i].opt);
+		if (strncmp(a, reserved[i].opt, n) == 0 && (a[n] == '\0' ||
+		    a[n] == '=' || (reserved[i].opt[1] != '-' && a[n] != '\0')))
+			return reserved[i].why;
+	}
+	return NULL;
+}
+
 /* One executor's group into d; errors at their lines. */
 static void
 xparse_one(const config_setting_t *g, const char *path, const char *dir,
@@ -166,6 +200,15 @@ xparse_one(const config_setting_t *g, const char *path, const char *dir,
 				if (config_setting_type(e) != CONFIG_TYPE_STRING) {
 					xerr(errs, path, e, "sbatch_args must "
 					    "be a list of strings");
+					continue;
+				}
+				if (xreserved_arg(config_setting_get_string(
+				    e)) != NULL) {
+					xerr(errs, path, e, "sbatch_args: '%s' "
+					    "is meshd's to set (%s)",
+					    config_setting_get_string(e),
+					    xreserved_arg(
+					    config_setting_get_string(e)));
 					continue;
 				}
 				d->sbatch_args = xreallocarray(d->sbatch_args,

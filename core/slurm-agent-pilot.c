@@ -170,7 +170,7 @@ pilot_find(struct agent *ag)
 	struct cli_out	 o;
 	struct sq_row	*rows;
 	char		*prefix, *e;
-	size_t		 n, i, plen;
+	size_t		 n, i, plen, slen;
 	int		 k;
 
 	av[0] = "squeue";
@@ -178,7 +178,7 @@ pilot_find(struct agent *ag)
 	av[2] = "-t";
 	av[3] = "PD,R,CG,CF,S";
 	av[4] = "-O";
-	av[5] = SQUEUE_FORMAT;
+	av[5] = SQUEUE_FORMAT_OUT;
 	av[6] = NULL;
 	if (cli_run(av, cli_timeout_ms(), &o) != 0) {
 		e = cli_error("squeue", &o);
@@ -191,9 +191,14 @@ pilot_find(struct agent *ag)
 	agent_error(ag, NULL);
 	prefix = xasprintf("meshd-pilot-%s-", ag->def.name);
 	plen = strlen(prefix);
-	rows = sq_parse(o.out, &n, NULL);
+	rows = sq_parse_out(o.out, &n, NULL);
+	slen = strlen(ag->def.spool_dir);
 	for (i = 0; i < n; i++) {
+		/* Ours: named for this executor and writing into its spool
+		 * (another meshd's executor may have the same name). */
 		if (strncmp(rows[i].name, prefix, plen) != 0 ||
+		    rows[i].out == NULL || strncmp(rows[i].out,
+		    ag->def.spool_dir, slen) != 0 || rows[i].out[slen] != '/' ||
 		    rows[i].array_task != -1 ||
 		    sq_classify(rows[i].state) == SQ_ENDED)
 			continue;

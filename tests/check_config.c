@@ -997,8 +997,10 @@ START_TEST(test_config_executors_bad)
 	    "  p = { type = \"slurm\"; mode = \"pilot\"; };\n"		/* 4 */
 	    "  local = { type = \"slurm\"; };\n"			/* 5 */
 	    "  m = { type = \"slurm\"; max_jobs = 0; mode = \"jobs\"; };\n"
+	    "  o = { type = \"slurm\"; sbatch_args = [ \"--qos=x\",\n"
+	    "        \"--output=/tmp/x\", \"-Jname\" ]; };\n"		/* 7, 8 */
 	    "};\n"
-	    "pools = { big = { slots = 2; executor = \"hcp\"; }; };\n"; /* 8 */
+	    "pools = { big = { slots = 2; executor = \"hcp\"; }; };\n"; /* 10 */
 	char	*p = write_text("x.conf", text, sizeof text - 1);
 
 	ck_assert_ptr_null(config_load(p, &errs));
@@ -1012,8 +1014,11 @@ START_TEST(test_config_executors_bad)
 	ck_diag("x.conf:6: error: max_jobs is 0; it must be between 1");
 	ck_diag("x.conf:6: error: executor 'm': mode must be \"job\" or "
 	    "\"pilot\", not 'jobs'");
-	ck_diag("x.conf:8: error: pool 'big': unknown executor 'hcp'; did "
+	ck_diag("x.conf:10: error: pool 'big': unknown executor 'hcp'; did "
 	    "you mean 'hpc'?");
+	ck_diag("x.conf:8: error: sbatch_args: '--output=/tmp/x' is meshd's "
+	    "to set (the output path in the spool marks this meshd's jobs)");
+	ck_diag("x.conf:8: error: sbatch_args: '-Jname' is meshd's to set");
 }
 END_TEST
 

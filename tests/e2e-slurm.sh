@@ -19,38 +19,9 @@
 #   - sbatch missing from PATH gives a clear error;
 #   - a forged result file (another attempt's) is refused.
 . "$(dirname "$0")/e2e-lib.sh"
-SL="$T/slurm"
-slurm_down() { bash "$top_srcdir/tests/slurm-local.sh" down "$SL" >/dev/null 2>&1; }
-trap 'for p in $pids; do kill -9 "$p" 2>/dev/null; done; slurm_down;
-    chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
-# munged wants every directory above its socket searchable by all.
-chmod 755 "$T"
+. "$(dirname "$0")/e2e-slurm-lib.sh"
 # Fast enough for a test on two cores: 32 jobs per core.
-if ! env SLURM_LOCAL_OVERSUBSCRIBE=32 bash "$top_srcdir/tests/slurm-local.sh" \
-    up "$SL" >"$T/slurm.env" 2>"$T/slurm.log"; then
-	fail "a real Slurm could not be started here (tests/slurm-local.sh up)"
-	sed 's/^/    slurm: /' "$T/slurm.log" | tail -n 20
-	finish
-	exit 1
-fi
-. "$T/slurm.env"
-ok "single-node Slurm is up ($(sinfo -h -o '%P %t %c' 2>&1))"
-# Plugins under /tmp are refused unless allowed (the build may be there);
-# the jobs inherit this through sbatch.
-export MESHD_INSECURE_PLUGIN_PATHS=1
-
-# sbatch through a counting shim; the real one stays where it is.
-real_sbatch=$(command -v sbatch)
-mkdir -p "$T/bin"
-cat >"$T/bin/sbatch" <<SHIM
-#!/bin/sh
-echo "sbatch \$*" >>"$T/sbatch.log"
-exec "$real_sbatch" "\$@"
-SHIM
-chmod +x "$T/bin/sbatch"
-export PATH="$T/bin:$PATH"
-: >"$T/sbatch.log"
-nsbatch() { wc -l <"$T/sbatch.log" | tr -d ' '; }
+slurm_up 32
 jobcomp="$SL/log/jobcomp.txt"
 
 # ---------------------------------------------------------------- faults
@@ -97,8 +68,6 @@ run_ctl 0 "the fault jobs validate" validate
 start_meshd
 wait_for "meshd started its agents" 20 logged "Slurm agent started"
 for j in crash outside tmo nopart badarg forge; do "$MESHCTL" trigger "$j" >/dev/null 2>&1; done
-state_of() { sql "SELECT a.state || ': ' || coalesce(a.reason, '') FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = '$1' ORDER BY a.id DESC LIMIT 1"; }
-failed_with() { state_of "$1" | grep -qF -- "$2"; }
 wait_for "a plugin crash on the node fails with the signal" 60 failed_with crash "killed by signal 11"
 wait_for "an unknown partition fails with sbatch's message" 30 failed_with nopart "invalid partition"
 wait_for "an unknown sbatch option fails with sbatch's message" 30 failed_with badarg "no-such-option"
