@@ -87,7 +87,18 @@ kill -0 "$rogue" 2>/dev/null && fail "the rogue pilot is still running" || ok "t
 # --- kill -9 of a pilot fails only its attempt
 "$MESHCTL" trigger long >/dev/null 2>&1
 wait_for "the long task runs on a pilot" 60 sh -c "test -s '$T/long-runs'"
-pp=$(pgrep -f -- "--pilot --connect 127.0.0.1:$PORT" | head -n 1)
+long_pilot() { sql "SELECT ext_id FROM attempts a JOIN task_instances ti ON ti.id = a.task_instance_id JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id WHERE j.name = 'long' AND a.state = 'running'"; }
+wait_for "meshd knows which pilot runs it" 20 sh -c "test -n \"\$(sqlite3 '$T/state/state.db' \"SELECT ext_id FROM attempts WHERE state = 'running' AND ext_id IS NOT NULL\")\""
+jid=$(long_pilot)
+# That pilot's own process (its Slurm job id in its environment), not one
+# of the workers it forked.
+pp=
+for p in $(pgrep -f -- "--pilot --connect 127.0.0.1:$PORT"); do
+	parent=$(ps -o comm= -p "$(ps -o ppid= -p "$p" | tr -d ' ')" 2>/dev/null)
+	[ "$parent" = meshd-worker ] && continue
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_JOB_ID=$jid" && pp=$p
+done
+[ -n "$pp" ] && ok "pilot $jid runs it (pid $pp)" || fail "no process of pilot '$jid'"
 kill -9 "$pp" 2>/dev/null
 wait_for "a killed pilot fails only its attempt, with the reason" 40 failed_with long "pilot"
 has_reason=$(state_of long)
