@@ -31,11 +31,7 @@
 #include "meshd/plugin.h"
 #include "pilot.h"
 
-/* meshd always names the worker; this is for a CONFIG without one.  The
- * fuzz build does not define BINDIR. */
-#ifndef BINDIR
-#define BINDIR "/usr/local/bin"
-#endif
+/* meshd always names the worker; BINDIR's is for a CONFIG without one. */
 
 static void
 agent_send(struct agent *ag, const struct sx_msg *m)

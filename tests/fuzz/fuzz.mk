@@ -18,7 +18,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(SAN) \
 	$(filter-out -Werror,$(WARN_CFLAGS)) -Wno-format-nonliteral $(DEFS) -I$(S) -I$(S)/sdk -I$(S)/core \
 	-DSYSCONFDIR='"/etc"' -DPKGLIBDIR='"/nonexistent"' \
-	-DLOCALSTATEDIR='"/var"' $(DEP_CFLAGS)
+	-DLOCALSTATEDIR='"/var"' -DBINDIR='"/usr/bin"' $(DEP_CFLAGS)
 
 CORE_C := $(filter %.c,$(CORE_SOURCES))
 CORE_O := $(patsubst %.c,$(O)/%.o,$(CORE_C))
