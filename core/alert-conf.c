@@ -11,6 +11,7 @@
 #include <libconfig.h>
 
 #include "alert.h"
+#include "limit.h"
 #include "util.h"
 
 static const char *const event_names[ALERT_NEVENTS] = {
@@ -54,23 +55,8 @@ alert_is_conf_key(const char *key)
 	    strcmp(key, "alert_give_up") == 0;
 }
 
-static void aerr(struct errlist *, const char *, const config_setting_t *,
-    const char *, ...) PRINTFLIKE(4, 5);
-static void
-aerr(struct errlist *errs, const char *file, const config_setting_t *s,
-    const char *fmt, ...)
-{
-	va_list		 ap;
-	char		*msg;
-	const char	*f = config_setting_source_file(s);
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	errlist_error(errs, f != NULL ? f : file, config_setting_source_line(s),
-	    "%s", msg);
-	free(msg);
-}
+/* limit_error(), under the short name this file's lines are wrapped for. */
+#define aerr(...) limit_error(__VA_ARGS__)
 
 static void
 hook_free(struct alert_hook *h)

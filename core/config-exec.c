@@ -26,23 +26,8 @@ static const char *const exec_keys[] = {
 	"secret_file", NULL
 };
 
-static void xerr(struct errlist *, const char *, const config_setting_t *,
-    const char *, ...) PRINTFLIKE(4, 5);
-static void
-xerr(struct errlist *errs, const char *path, const config_setting_t *s,
-    const char *fmt, ...)
-{
-	va_list		 ap;
-	char		*msg;
-	const char	*f = config_setting_source_file(s);
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	errlist_error(errs, f != NULL ? f : path,
-	    config_setting_source_line(s), "%s", msg);
-	free(msg);
-}
+/* limit_error(), under the short name this file's lines are wrapped for. */
+#define xerr(...) limit_error(__VA_ARGS__)
 
 static int
 xstring(struct errlist *errs, const char *path, const config_setting_t *s,
@@ -343,16 +328,23 @@ config_executor_name(const struct meshd_config *cfg, int index)
 	return cfg->executors[index - 1].name;
 }
 
-static char **
-strv_dup(char *const *v, size_t n)
+void
+executor_def_copy(struct executor_def *b, const struct executor_def *a)
 {
-	char	**out;
-	size_t	  i;
+	size_t	i;
 
-	out = xcalloc(n == 0 ? 1 : n, sizeof *out);
-	for (i = 0; i < n; i++)
-		out[i] = xstrdup(v[i]);
-	return out;
+	*b = *a;
+	b->name = xstrdup(a->name);
+	b->type = xstrdup_null(a->type);
+	b->partition = xstrdup_null(a->partition);
+	b->sbatch_args = xcalloc(a->nsbatch_args + 1, sizeof *b->sbatch_args);
+	for (i = 0; i < a->nsbatch_args; i++)
+		b->sbatch_args[i] = xstrdup(a->sbatch_args[i]);
+	b->worker = xstrdup_null(a->worker);
+	b->spool_dir = xstrdup_null(a->spool_dir);
+	b->time_limit = xstrdup_null(a->time_limit);
+	b->listen = xstrdup_null(a->listen);
+	b->secret_file = xstrdup_null(a->secret_file);
 }
 
 void
@@ -366,21 +358,8 @@ config_executors_copy(const struct meshd_config *cur,
 	free(next->executors);
 	next->executors = xcalloc(cur->nexecutors == 0 ? 1 : cur->nexecutors,
 	    sizeof *next->executors);
-	for (i = 0; i < cur->nexecutors; i++) {
-		const struct executor_def	*a = &cur->executors[i];
-		struct executor_def		*b = &next->executors[i];
-
-		*b = *a;
-		b->name = xstrdup(a->name);
-		b->type = xstrdup_null(a->type);
-		b->partition = xstrdup_null(a->partition);
-		b->sbatch_args = strv_dup(a->sbatch_args, a->nsbatch_args);
-		b->worker = xstrdup_null(a->worker);
-		b->spool_dir = xstrdup_null(a->spool_dir);
-		b->time_limit = xstrdup_null(a->time_limit);
-		b->listen = xstrdup_null(a->listen);
-		b->secret_file = xstrdup_null(a->secret_file);
-	}
+	for (i = 0; i < cur->nexecutors; i++)
+		executor_def_copy(&next->executors[i], &cur->executors[i]);
 	next->nexecutors = cur->nexecutors;
 	free(next->executors_text);
 	next->executors_text = xstrdup_null(cur->executors_text);

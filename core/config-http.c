@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "limit.h"
 #include "suggest.h"
 #include "util.h"
 
@@ -28,23 +29,8 @@ static const char *const http_keys[] = { "listen", "token_file", NULL };
 /* The largest token file read: a token is a line, not a document. */
 #define HTTP_TOKEN_MAX	4096
 
-static void herr(struct errlist *, const char *, const config_setting_t *,
-    const char *, ...) PRINTFLIKE(4, 5);
-static void
-herr(struct errlist *errs, const char *path, const config_setting_t *s,
-    const char *fmt, ...)
-{
-	va_list		 ap;
-	char		*msg;
-	const char	*f = config_setting_source_file(s);
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	errlist_error(errs, f != NULL ? f : path,
-	    config_setting_source_line(s), "%s", msg);
-	free(msg);
-}
+/* limit_error(), under the short name this file's lines are wrapped for. */
+#define herr(...) limit_error(__VA_ARGS__)
 
 int
 config_http_addr(const char *listen, struct sockaddr_storage *ss,

@@ -3,6 +3,7 @@
  * read again as written, names checked for length and bytes.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -413,4 +414,20 @@ limit_setting_int(const struct limit_src *src, const config_setting_t *s,
 	rc = limit_int(src, s, what, min, max, out, cause);
 	free(what);
 	return rc;
+}
+
+void
+limit_error(struct errlist *errs, const char *path, const config_setting_t *s,
+    const char *fmt, ...)
+{
+	va_list		 ap;
+	char		*msg;
+	const char	*f = config_setting_source_file(s);
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	errlist_error(errs, f != NULL ? f : path,
+	    config_setting_source_line(s), "%s", msg);
+	free(msg);
 }

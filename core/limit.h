@@ -21,6 +21,9 @@
 
 #include <libconfig.h>
 
+#include "errlist.h"
+#include "util.h"
+
 /* Job names, task ids, param keys, pool and product names: 1 to this many
  * bytes.  Long enough for any name a person types, short enough for a
  * table column, a log line and a file name (jobs/NAME.conf). */
@@ -85,6 +88,13 @@ int	limit_setting_int(const struct limit_src *, const config_setting_t *,
  * "has ' ' at byte 3"), which does not quote the name: limit_quote().
  */
 int	limit_name(const char *s, const char *extra, char **cause);
+/*
+ * An error about setting `s`, at its file (that of an @include, or `path`)
+ * and line: the one way config.c's helpers, config-http.c, config-exec.c
+ * and alert-conf.c report a bad value.
+ */
+void	limit_error(struct errlist *, const char *path, const config_setting_t *s,
+	    const char *fmt, ...) PRINTFLIKE(4, 5);
 /*
  * Has the string setting `s` an escape sequence (a backslash) in the text
  * it was read from?  Names never need one, and libconfig drops "\x00"

@@ -52,5 +52,8 @@ struct executor_def {
 };
 
 void	executor_def_free(struct executor_def *);
+/* A deep copy of `src` into `dst` (free with executor_def_free()). */
+void	executor_def_copy(struct executor_def *dst,
+	    const struct executor_def *src);
 
 #endif

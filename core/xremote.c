@@ -498,25 +498,6 @@ xsrc_tick(void *arg, int64_t now)
 
 /* ------------------------------------------------------------ API */
 
-static void
-def_copy(struct executor_def *b, const struct executor_def *a)
-{
-	size_t	i;
-
-	*b = *a;
-	b->name = xstrdup(a->name);
-	b->type = xstrdup_null(a->type);
-	b->partition = xstrdup_null(a->partition);
-	b->sbatch_args = xcalloc(a->nsbatch_args + 1, sizeof *b->sbatch_args);
-	for (i = 0; i < a->nsbatch_args; i++)
-		b->sbatch_args[i] = xstrdup(a->sbatch_args[i]);
-	b->worker = xstrdup_null(a->worker);
-	b->spool_dir = xstrdup_null(a->spool_dir);
-	b->time_limit = xstrdup_null(a->time_limit);
-	b->listen = xstrdup_null(a->listen);
-	b->secret_file = xstrdup_null(a->secret_file);
-}
-
 struct xremote *
 xremote_new(const struct executor_def *def, int index,
     const struct executor_opts *wopts, int kill_grace_s, struct executor *ex)
@@ -524,7 +505,7 @@ xremote_new(const struct executor_def *def, int index,
 	struct xremote		*x = xcalloc(1, sizeof *x);
 	struct executor_source	 src;
 
-	def_copy(&x->def, def);
+	executor_def_copy(&x->def, def);
 	x->index = index;
 	x->wopts = *wopts;
 	x->kill_grace_s = kill_grace_s;
