@@ -163,10 +163,10 @@ add_inputs(struct state *st, const char *ns, int64_t run_id, json_t *inputs,
 	sqlite3_stmt	*stmt;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT p.name, "
+	if ((stmt = state_prepare(st, "SELECT p.name, "
 	    "ri.partition_key, ri.version FROM run_inputs ri JOIN products p "
 	    "ON p.id = ri.product_id WHERE ri.run_id = ? ORDER BY p.name, "
-	    "ri.partition_key", -1, &stmt, NULL) != SQLITE_OK)
+	    "ri.partition_key")) == NULL)
 		return db_fail(st, cause, "run inputs");
 	sqlite3_bind_int64(stmt, 1, run_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -174,7 +174,7 @@ add_inputs(struct state *st, const char *ns, int64_t run_id, json_t *inputs,
 		    (const char *)sqlite3_column_text(stmt, 0),
 		    (const char *)sqlite3_column_text(stmt, 1),
 		    sqlite3_column_int64(stmt, 2), NULL));
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
 		return db_fail(st, cause, "run inputs");
 	return 0;
@@ -191,10 +191,9 @@ add_output(struct state *st, const char *ns, const char *product,
 	char		*pstate = NULL;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT pp.state, "
+	if ((stmt = state_prepare(st, "SELECT pp.state, "
 	    "pp.version FROM product_partitions pp JOIN products p ON p.id = "
-	    "pp.product_id WHERE p.name = ? AND pp.partition_key = ?", -1,
-	    &stmt, NULL) != SQLITE_OK)
+	    "pp.product_id WHERE p.name = ? AND pp.partition_key = ?")) == NULL)
 		return db_fail(st, cause, "output partition");
 	sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
@@ -204,7 +203,7 @@ add_output(struct state *st, const char *ns, const char *product,
 		if (pstate != NULL && strcmp(pstate, "published") == 0)
 			version = sqlite3_column_int64(stmt, 1);
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		free(pstate);
 		return db_fail(st, cause, "output partition");
@@ -228,9 +227,9 @@ add_checks(struct state *st, const char *ns, const char *product,
 	json_t		*asserts, *checks, *d, *c;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT name, severity, "
+	if ((stmt = state_prepare(st, "SELECT name, severity, "
 	    "passed, observed, expectation FROM check_results WHERE "
-	    "attempt_id = ? ORDER BY id", -1, &stmt, NULL) != SQLITE_OK)
+	    "attempt_id = ? ORDER BY id")) == NULL)
 		return db_fail(st, cause, "check results");
 	sqlite3_bind_int64(stmt, 1, attempt_id);
 	asserts = json_array();
@@ -254,7 +253,7 @@ add_checks(struct state *st, const char *ns, const char *product,
 			    (const char *)sqlite3_column_text(stmt, 4)));
 		json_array_append_new(checks, c);
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE) {
 		json_decref(asserts);
 		json_decref(checks);
@@ -289,12 +288,12 @@ outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
 	int64_t		 seq;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO lineage_outbox (event, "
-	    "created_us) VALUES ('', ?)", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = state_prepare(st, "INSERT INTO lineage_outbox (event, "
+	    "created_us) VALUES ('', ?)")) == NULL)
 		return db_fail(st, cause, "outbox");
 	sqlite3_bind_int64(stmt, 1, now);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
 		return db_fail(st, cause, "outbox");
 	seq = sqlite3_last_insert_rowid(db);
@@ -303,15 +302,15 @@ outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
 	if (m != NULL)
 		json_object_set_new(m, "seq", json_integer(seq));
 	text = json_dumps(ev, JSON_COMPACT);
-	if (sqlite3_prepare_v2(db, "UPDATE lineage_outbox SET event = ? "
-	    "WHERE seq = ?", -1, &stmt, NULL) != SQLITE_OK) {
+	if ((stmt = state_prepare(st, "UPDATE lineage_outbox SET event = ? "
+	    "WHERE seq = ?")) == NULL) {
 		free(text);
 		return db_fail(st, cause, "outbox");
 	}
 	sqlite3_bind_text(stmt, 1, text, -1, free);
 	sqlite3_bind_int64(stmt, 2, seq);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
 		return db_fail(st, cause, "outbox");
 	return 0;
@@ -346,15 +345,14 @@ lineage_emit(struct state *st, const struct meshd_config *cfg,
 
 	if (cfg->lineage_sink == LINEAGE_SINK_NONE)
 		return 0;
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT a.started_us, "
+	if ((stmt = state_prepare(st, "SELECT a.started_us, "
 	    "r.created_us, r.interval_start_us, r.interval_end_us FROM "
 	    "attempts a JOIN task_instances ti ON ti.id = a.task_instance_id "
-	    "JOIN runs r ON r.id = ti.run_id WHERE a.id = ?", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    "JOIN runs r ON r.id = ti.run_id WHERE a.id = ?")) == NULL)
 		return db_fail(st, cause, "attempt");
 	sqlite3_bind_int64(stmt, 1, a->attempt_id);
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		set_cause(cause, "lineage: no attempt %lld",
 		    (long long)a->attempt_id);
 		return -1;
@@ -366,7 +364,7 @@ lineage_emit(struct state *st, const struct meshd_config *cfg,
 	/* An unpartitioned run has no interval (0, 0). */
 	has_interval = sqlite3_column_type(stmt, 2) != SQLITE_NULL &&
 	    iend > istart;
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 
 	/* Ids from what never changes about the attempt and the run, with
 	 * the creation times so that a new database reusing row ids does

@@ -171,11 +171,20 @@ static const char *const stmt_sql[S_MAX] = {
 	    " WHEN excluded.state = 'published' THEN NULL ELSE rerun_us END",
 };
 
+struct scache {
+	uint64_t	 hash;		/* 0: an empty slot */
+	char		*sql;
+	sqlite3_stmt	*stmt;
+};
+
 struct state {
 	sqlite3		*db;
 	char		*path;
 	enum state_mode	 mode;
 	sqlite3_stmt	*stmt[S_MAX];
+	/* state_prepare()'s cache: open addressing on the text's hash. */
+	struct scache	*cache;
+	size_t		 ncache, cache_cap;
 	/* meshd's connection (state_keep_writes()): the write-behind
 	 * journal, and whether it holds a transaction SQLite refused. */
 	struct sjournal	*journal;
@@ -231,6 +240,83 @@ stmt_done(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+}
+
+static uint64_t
+sql_hash(const char *sql)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 0x100000001b3ULL;
+	return h == 0 ? 1 : h;
+}
+
+/* Insert without checking for the text (cache_grow(), state_prepare()
+ * after a miss). */
+static void
+cache_put(struct state *s, uint64_t h, char *sql, sqlite3_stmt *st)
+{
+	size_t	i = (size_t)h & (s->cache_cap - 1);
+
+	while (s->cache[i].hash != 0)
+		i = (i + 1) & (s->cache_cap - 1);
+	s->cache[i].hash = h;
+	s->cache[i].sql = sql;
+	s->cache[i].stmt = st;
+	s->ncache++;
+}
+
+static void
+cache_grow(struct state *s)
+{
+	struct scache	*old = s->cache;
+	size_t		 i, n = s->cache_cap;
+
+	s->cache_cap = n == 0 ? 64 : n * 2;
+	s->cache = xcalloc(s->cache_cap, sizeof *s->cache);
+	s->ncache = 0;
+	for (i = 0; i < n; i++)
+		if (old[i].hash != 0)
+			cache_put(s, old[i].hash, old[i].sql, old[i].stmt);
+	free(old);
+}
+
+sqlite3_stmt *
+state_prepare(struct state *s, const char *sql)
+{
+	sqlite3_stmt	*st;
+	uint64_t	 h = sql_hash(sql);
+	size_t		 i;
+
+	if (s->cache_cap > 0)
+		for (i = (size_t)h & (s->cache_cap - 1); s->cache[i].hash != 0;
+		    i = (i + 1) & (s->cache_cap - 1))
+			if (s->cache[i].hash == h &&
+			    strcmp(s->cache[i].sql, sql) == 0) {
+				st = s->cache[i].stmt;
+				/* A caller that forgot state_stmt_done(). */
+				if (sqlite3_stmt_busy(st))
+					sqlite3_reset(st);
+				sqlite3_clear_bindings(st);
+				return st;
+			}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	    NULL) != SQLITE_OK)
+		return NULL;
+	if ((s->ncache + 1) * 2 > s->cache_cap)
+		cache_grow(s);
+	cache_put(s, h, xstrdup(sql), st);
+	return st;
+}
+
+void
+state_stmt_done(sqlite3_stmt *st)
+{
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+	}
 }
 
 static sqlite3_stmt *
@@ -830,6 +916,11 @@ state_close(struct state *s)
 		return;
 	for (i = 0; i < S_MAX; i++)
 		sqlite3_finalize(s->stmt[i]);
+	for (i = 0; i < s->cache_cap; i++) {
+		sqlite3_finalize(s->cache[i].stmt);
+		free(s->cache[i].sql);
+	}
+	free(s->cache);
 	sjournal_free(s->journal);
 	free(s->fault);
 	if (s->db != NULL) {

@@ -149,6 +149,24 @@ const char	*state_gave_up(int *told);
 void		 state_close(struct state *);
 /* The underlying handle, for read queries (meshctl listings). */
 struct sqlite3	*state_sqlite(struct state *);
+
+/*
+ * The connection's prepared statement for `sql`, prepared on first use
+ * (SQLITE_PREPARE_PERSISTENT) and kept until state_close(): hot paths
+ * (the engine's passes, lineage, the daemon's backfill and inputs passes)
+ * pay SQLite's parser once per connection, not once per call.  The
+ * statement comes back reset and unbound.  NULL, with sqlite3_errmsg()
+ * saying why, when `sql` does not prepare.
+ *
+ * The caller never finalizes it, and calls state_stmt_done() when it is
+ * finished with the rows, so that it holds no read snapshot and no
+ * pointer into the caller's (SQLITE_STATIC) strings.  Only for SQL whose
+ * text is fixed: each distinct text is one cache entry for the life of the
+ * connection.
+ */
+struct sqlite3_stmt;
+struct sqlite3_stmt *state_prepare(struct state *, const char *sql);
+void		 state_stmt_done(struct sqlite3_stmt *);
 const char	*state_path(const struct state *);
 
 /* Group commit: many changes, one transaction (BEGIN IMMEDIATE).  Not

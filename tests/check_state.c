@@ -162,6 +162,51 @@ END_TEST
  * connection's bound, or at its deadline if that comes first, with the
  * busy message; never waiting is possible too.
  */
+/* state_prepare(): one statement per text, handed out reset and unbound,
+ * still right after the cache has grown, and NULL for bad SQL. */
+START_TEST(test_prepare_cache)
+{
+	struct state	*s;
+	sqlite3_stmt	*a, *b, *c;
+	char		*path = xasprintf("%s/cache.db", tmp), *sql;
+	int		 i;
+
+	s = open_ok(path, STATE_RDWR);
+	a = state_prepare(s, "SELECT ?1 + 1");
+	ck_assert_ptr_nonnull(a);
+	sqlite3_bind_int(a, 1, 41);
+	ck_assert_int_eq(sqlite3_step(a), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(a, 0), 42);
+	/* Not done with: the next hand-out resets it and drops the 41. */
+	b = state_prepare(s, "SELECT ?1 + 1");
+	ck_assert_ptr_eq(a, b);
+	ck_assert_int_eq(sqlite3_stmt_busy(b), 0);
+	ck_assert_int_eq(sqlite3_step(b), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_type(b, 0), SQLITE_NULL);
+	state_stmt_done(b);
+	/* Many texts: the table grows and keeps every entry. */
+	for (i = 0; i < 300; i++) {
+		sql = xasprintf("SELECT %d", i);
+		c = state_prepare(s, sql);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_int_eq(sqlite3_step(c), SQLITE_ROW);
+		ck_assert_int_eq(sqlite3_column_int(c, 0), i);
+		state_stmt_done(c);
+		free(sql);
+	}
+	ck_assert_ptr_eq(state_prepare(s, "SELECT ?1 + 1"), a);
+	sql = xasprintf("SELECT %d", 7);
+	c = state_prepare(s, sql);
+	ck_assert_int_eq(sqlite3_step(c), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(c, 0), 7);
+	state_stmt_done(c);
+	free(sql);
+	ck_assert_ptr_null(state_prepare(s, "SELEKT nothing"));
+	state_close(s);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_busy_wait)
 {
 	struct state	*s = open_ok(db, STATE_RDWR), *s2;
@@ -1043,6 +1088,7 @@ state_suite(void)
 	tcase_add_test(tc, test_constraints);
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_prepare_cache);
 	suite_add_tcase(s, tc);
 	return s;
 }
