@@ -1,8 +1,8 @@
 /*
  * lineage.c -- OpenLineage RunEvents: built in the engine's transaction,
  * kept in lineage_outbox, delivered in order by a child process to a JSONL
- * file or an HTTP endpoint.  See lineage.h for why a process, and
- * meshd.conf(5), LINEAGE, for what a user can rely on.
+ * file or an HTTP endpoint (lineage-deliver.c).  See lineage.h for why a
+ * process, and meshd.conf(5), LINEAGE, for what a user can rely on.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -24,6 +24,7 @@
 
 #include "config.h"
 #include "lineage.h"
+#include "lineage-int.h"
 #include "log.h"
 #include "selfexec.h"
 #include "state.h"
@@ -42,13 +43,6 @@
 	"DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
 /* meshd's own facets, described in meshd.conf(5). */
 #define SCHEMA_MESHD LINEAGE_PRODUCER "/doc/meshd.conf.5#LINEAGE"
-
-/* Events per delivery pass, and retention's batch. */
-#define LINEAGE_BATCH		256
-#define LINEAGE_PRUNE_BATCH	1000
-/* Backoff of a failing sink: 0.5 s doubling up to a minute. */
-#define LINEAGE_BACKOFF_MIN_US	500000LL
-#define LINEAGE_BACKOFF_MAX_US	60000000LL
 
 /* ------------------------------------------------------------ events */
 
@@ -147,14 +141,6 @@ dataset(const char *ns, const char *name, const char *key, int64_t version,
 	return d;
 }
 
-static int
-db_fail(struct state *st, char **cause, const char *what)
-{
-	set_cause(cause, "lineage: %s: %s", what,
-	    sqlite3_errmsg(state_sqlite(st)));
-	return -1;
-}
-
 /* The datasets the run consumed (run_inputs), appended to `inputs`. */
 static int
 add_inputs(struct state *st, const char *ns, int64_t run_id, json_t *inputs,
@@ -167,7 +153,7 @@ add_inputs(struct state *st, const char *ns, int64_t run_id, json_t *inputs,
 	    "ri.partition_key, ri.version FROM run_inputs ri JOIN products p "
 	    "ON p.id = ri.product_id WHERE ri.run_id = ? ORDER BY p.name, "
 	    "ri.partition_key")) == NULL)
-		return db_fail(st, cause, "run inputs");
+		return lineage_db_fail(st, cause, "run inputs");
 	sqlite3_bind_int64(stmt, 1, run_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		json_array_append_new(inputs, dataset(ns,
@@ -176,7 +162,7 @@ add_inputs(struct state *st, const char *ns, int64_t run_id, json_t *inputs,
 		    sqlite3_column_int64(stmt, 2), NULL));
 	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
-		return db_fail(st, cause, "run inputs");
+		return lineage_db_fail(st, cause, "run inputs");
 	return 0;
 }
 
@@ -194,7 +180,7 @@ add_output(struct state *st, const char *ns, const char *product,
 	if ((stmt = state_prepare(st, "SELECT pp.state, "
 	    "pp.version FROM product_partitions pp JOIN products p ON p.id = "
 	    "pp.product_id WHERE p.name = ? AND pp.partition_key = ?")) == NULL)
-		return db_fail(st, cause, "output partition");
+		return lineage_db_fail(st, cause, "output partition");
 	sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -206,7 +192,7 @@ add_output(struct state *st, const char *ns, const char *product,
 	state_stmt_done(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		free(pstate);
-		return db_fail(st, cause, "output partition");
+		return lineage_db_fail(st, cause, "output partition");
 	}
 	json_array_append_new(outputs, dataset(ns, product, key, version,
 	    pstate));
@@ -230,7 +216,7 @@ add_checks(struct state *st, const char *ns, const char *product,
 	if ((stmt = state_prepare(st, "SELECT name, severity, "
 	    "passed, observed, expectation FROM check_results WHERE "
 	    "attempt_id = ? ORDER BY id")) == NULL)
-		return db_fail(st, cause, "check results");
+		return lineage_db_fail(st, cause, "check results");
 	sqlite3_bind_int64(stmt, 1, attempt_id);
 	asserts = json_array();
 	checks = json_array();
@@ -257,7 +243,7 @@ add_checks(struct state *st, const char *ns, const char *product,
 	if (rc != SQLITE_DONE) {
 		json_decref(asserts);
 		json_decref(checks);
-		return db_fail(st, cause, "check results");
+		return lineage_db_fail(st, cause, "check results");
 	}
 	if (json_array_size(asserts) == 0 || product == NULL) {
 		json_decref(asserts);
@@ -290,12 +276,12 @@ outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
 
 	if ((stmt = state_prepare(st, "INSERT INTO lineage_outbox (event, "
 	    "created_us) VALUES ('', ?)")) == NULL)
-		return db_fail(st, cause, "outbox");
+		return lineage_db_fail(st, cause, "outbox");
 	sqlite3_bind_int64(stmt, 1, now);
 	rc = sqlite3_step(stmt);
 	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
-		return db_fail(st, cause, "outbox");
+		return lineage_db_fail(st, cause, "outbox");
 	seq = sqlite3_last_insert_rowid(db);
 	m = json_object_get(json_object_get(json_object_get(ev, "run"),
 	    "facets"), "meshd");
@@ -305,14 +291,14 @@ outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
 	if ((stmt = state_prepare(st, "UPDATE lineage_outbox SET event = ? "
 	    "WHERE seq = ?")) == NULL) {
 		free(text);
-		return db_fail(st, cause, "outbox");
+		return lineage_db_fail(st, cause, "outbox");
 	}
 	sqlite3_bind_text(stmt, 1, text, -1, free);
 	sqlite3_bind_int64(stmt, 2, seq);
 	rc = sqlite3_step(stmt);
 	state_stmt_done(stmt);
 	if (rc != SQLITE_DONE)
-		return db_fail(st, cause, "outbox");
+		return lineage_db_fail(st, cause, "outbox");
 	return 0;
 }
 
@@ -349,7 +335,7 @@ lineage_emit(struct state *st, const struct meshd_config *cfg,
 	    "r.created_us, r.interval_start_us, r.interval_end_us FROM "
 	    "attempts a JOIN task_instances ti ON ti.id = a.task_instance_id "
 	    "JOIN runs r ON r.id = ti.run_id WHERE a.id = ?")) == NULL)
-		return db_fail(st, cause, "attempt");
+		return lineage_db_fail(st, cause, "attempt");
 	sqlite3_bind_int64(stmt, 1, a->attempt_id);
 	if (sqlite3_step(stmt) != SQLITE_ROW) {
 		state_stmt_done(stmt);
@@ -423,6 +409,11 @@ lineage_emit(struct state *st, const struct meshd_config *cfg,
 	    a->partition_key, a->attempt_id, inputs, cause) != 0)
 		goto out;
 	rc = outbox_insert(st, ev, now_us(), cause);
+	/* meshd's transaction is open anyway: the deliverer's position
+	 * goes into lineage_sinks here, so that it never waits for the
+	 * write lock itself (lineage-int.h). */
+	if (rc == 0)
+		rc = lineage_fold_file(st, cfg, 0, cause);
 out:
 	json_decref(ev);
 	return rc;
@@ -461,13 +452,13 @@ finish_attempt(struct state *st, int64_t id, int64_t now, const char *why,
 	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE attempts SET state = "
 	    "'failed', ended_us = ?, reason = ? WHERE id = ?", -1, &stmt,
 	    NULL) != SQLITE_OK)
-		return db_fail(st, cause, "recover");
+		return lineage_db_fail(st, cause, "recover");
 	sqlite3_bind_int64(stmt, 1, now);
 	sqlite3_bind_text(stmt, 2, why, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, id);
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, cause, "recover");
+	return rc == SQLITE_DONE ? 0 : lineage_db_fail(st, cause, "recover");
 }
 
 int
@@ -485,6 +476,9 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 		return 0;
 	if (state_begin(st, cause) != 0)
 		return -1;
+	/* Where the deliverer got to before the crash. */
+	if (lineage_fold_file(st, cfg, 1, cause) != 0)
+		goto fail;
 	/* Attempts on a remote executor are adopted, not ended. */
 	remote = config_remote_in(cfg);
 	sql = xasprintf("SELECT a.id, a.started_us, "
@@ -497,7 +491,7 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 	rc = sqlite3_prepare_v2(state_sqlite(st), sql, -1, &stmt, NULL);
 	free(sql);
 	if (rc != SQLITE_OK) {
-		db_fail(st, cause, "recover");
+		lineage_db_fail(st, cause, "recover");
 		goto fail;
 	}
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -546,573 +540,11 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE) {
-		db_fail(st, cause, "recover");
+		lineage_db_fail(st, cause, "recover");
 		goto fail;
 	}
 	return state_commit(st, cause);
 fail:
 	state_rollback(st);
 	return -1;
-}
-
-/* ------------------------------------------------------------ delivery */
-
-/* The sink's row name: one acked position per destination, so that a
- * new file or URL starts from the events still in the outbox. */
-static char *
-sink_name(const struct meshd_config *cfg)
-{
-	if (cfg->lineage_sink == LINEAGE_SINK_HTTP)
-		return xstrdup(cfg->lineage_url);
-	return xasprintf("file:%s", cfg->lineage_path);
-}
-
-static int
-sink_exec(struct state *st, const char *sql, const char *name, int64_t a,
-    int64_t b, const char *text, char **cause)
-{
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(state_sqlite(st), sql, -1, &stmt, NULL) !=
-	    SQLITE_OK)
-		return db_fail(st, cause, "sink");
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_bind_parameter_count(stmt) >= 2)
-		sqlite3_bind_int64(stmt, 2, a);
-	if (sqlite3_bind_parameter_count(stmt) >= 3)
-		sqlite3_bind_int64(stmt, 3, b);
-	if (sqlite3_bind_parameter_count(stmt) >= 4)
-		sqlite3_bind_text(stmt, 4, text, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, cause, "sink");
-	return 0;
-}
-
-/* The offset of the last newline before `from` in `fd`, or -1. */
-static off_t
-file_nl_before(int fd, off_t from)
-{
-	char	 buf[4096], *nl;
-	off_t	 start;
-	ssize_t	 n;
-
-	while (from > 0) {
-		start = from > (off_t)sizeof buf ? from - (off_t)sizeof buf : 0;
-		if ((n = pread(fd, buf, (size_t)(from - start), start)) <= 0)
-			return -1;
-		if ((nl = memrchr(buf, '\n', (size_t)n)) != NULL)
-			return start + (nl - buf);
-		from = start;
-	}
-	return -1;
-}
-
-/*
- * The seq of the last complete event in the JSONL file `fd` (0 if none).
- * A last line without its newline was being written when the deliverer
- * died; it is cut off, since it was never acknowledged and is written
- * again whole.
- */
-static int64_t
-file_last_seq(int fd)
-{
-	struct stat	 sb;
-	off_t		 end, start;
-	char		 c, *line;
-	json_t		*ev, *seq;
-	int64_t		 r = 0;
-
-	if (fstat(fd, &sb) == -1 || sb.st_size == 0)
-		return 0;
-	end = sb.st_size;
-	if (pread(fd, &c, 1, end - 1) != 1)
-		return 0;
-	if (c != '\n') {
-		end = file_nl_before(fd, end) + 1;
-		if (ftruncate(fd, end) == -1)
-			return 0;
-		if (end == 0)
-			return 0;
-	}
-	start = file_nl_before(fd, end - 1) + 1;
-	line = xmalloc((size_t)(end - start));
-	if (pread(fd, line, (size_t)(end - start), start) == end - start) {
-		ev = json_loadb(line, (size_t)(end - start - 1), 0, NULL);
-		seq = json_object_get(json_object_get(json_object_get(
-		    json_object_get(ev, "run"), "facets"), "meshd"), "seq");
-		if (json_is_integer(seq))
-			r = json_integer_value(seq);
-		json_decref(ev);
-	}
-	free(line);
-	return r;
-}
-
-/* Append events [0, n) after those already in the file, then fsync.
- * 0, or -1 with cause. */
-static int
-file_send(const struct meshd_config *cfg, int64_t *seqs, char **events,
-    size_t n, int64_t *acked, char **cause)
-{
-	int	 fd;
-	int64_t	 last;
-	size_t	 i, len;
-	char	*dir;
-
-	dir = path_dirname(cfg->lineage_path);
-	if (mkdir_p(dir, 0750, cause) != 0) {
-		free(dir);
-		return -1;
-	}
-	free(dir);
-	if ((fd = open(cfg->lineage_path, O_RDWR | O_APPEND | O_CREAT |
-	    O_CLOEXEC, 0640)) == -1) {
-		set_cause(cause, "%s: %s", cfg->lineage_path, strerror(errno));
-		return -1;
-	}
-	last = file_last_seq(fd);
-	if (last > *acked)
-		*acked = last;	/* written before a crash, never acked */
-	for (i = 0; i < n; i++) {
-		if (seqs[i] <= last)
-			continue;
-		len = strlen(events[i]);
-		events[i][len] = '\n';	/* the terminator's room */
-		if (write(fd, events[i], len + 1) != (ssize_t)(len + 1)) {
-			events[i][len] = '\0';
-			set_cause(cause, "%s: %s", cfg->lineage_path,
-			    strerror(errno));
-			close(fd);
-			return -1;
-		}
-		events[i][len] = '\0';
-	}
-	if (fsync(fd) == -1) {
-		set_cause(cause, "%s: fsync: %s", cfg->lineage_path,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	if (n > 0 && seqs[n - 1] > *acked)
-		*acked = seqs[n - 1];
-	return 0;
-}
-
-static CURL		*http;		/* kept: the connection is reused */
-static struct curl_slist *http_headers;
-
-/* POST the events in order, advancing *acked past each one the server
- * took (2xx).  0, or -1 with cause at the first that was not taken. */
-static int
-http_send(const struct meshd_config *cfg, int64_t *seqs, char **events,
-    size_t n, int64_t *acked, char **cause)
-{
-	char		 err[CURL_ERROR_SIZE];
-	long		 code = 0;
-	CURLcode	 cc;
-	size_t		 i;
-
-	if (http == NULL) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		if ((http = curl_easy_init()) == NULL) {
-			set_cause(cause, "cannot initialise libcurl");
-			return -1;
-		}
-		http_headers = curl_slist_append(NULL,
-		    "Content-Type: application/json");
-	}
-	for (i = 0; i < n; i++) {
-		curl_easy_reset(http);
-		err[0] = '\0';
-		curl_easy_setopt(http, CURLOPT_URL, cfg->lineage_url);
-		curl_easy_setopt(http, CURLOPT_HTTPHEADER, http_headers);
-		curl_easy_setopt(http, CURLOPT_POSTFIELDS, events[i]);
-		curl_easy_setopt(http, CURLOPT_POSTFIELDSIZE,
-		    (long)strlen(events[i]));
-		curl_easy_setopt(http, CURLOPT_TIMEOUT,
-		    (long)cfg->lineage_timeout_s);
-		curl_easy_setopt(http, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(http, CURLOPT_ERRORBUFFER, err);
-		curl_easy_setopt(http, CURLOPT_USERAGENT, "meshd/"
-		    PACKAGE_VERSION);
-		if ((cc = curl_easy_perform(http)) != CURLE_OK) {
-			set_cause(cause, "%s: %s", cfg->lineage_url,
-			    err[0] != '\0' ? err : curl_easy_strerror(cc));
-			return -1;
-		}
-		curl_easy_getinfo(http, CURLINFO_RESPONSE_CODE, &code);
-		if (code < 200 || code > 299) {
-			set_cause(cause, "%s: HTTP status %ld",
-			    cfg->lineage_url, code);
-			return -1;
-		}
-		*acked = seqs[i];
-	}
-	return 0;
-}
-
-/* Acknowledged events older than lineage.keep go, a batch at a time. */
-static int
-outbox_prune(struct state *st, const struct meshd_config *cfg,
-    int64_t acked, char **cause)
-{
-	sqlite3_stmt	*stmt;
-	int		 rc;
-
-	if (sqlite3_prepare_v2(state_sqlite(st), "DELETE FROM lineage_outbox "
-	    "WHERE seq IN (SELECT seq FROM lineage_outbox WHERE seq <= ? AND "
-	    "created_us < ? ORDER BY seq LIMIT ?)", -1, &stmt, NULL) !=
-	    SQLITE_OK)
-		return db_fail(st, cause, "retention");
-	sqlite3_bind_int64(stmt, 1, acked);
-	sqlite3_bind_int64(stmt, 2, now_us() -
-	    (int64_t)cfg->lineage_keep_s * 1000000);
-	sqlite3_bind_int(stmt, 3, LINEAGE_PRUNE_BATCH);
-	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return db_fail(st, cause, "retention");
-	return 0;
-}
-
-int
-lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
-    char **cause)
-{
-	sqlite3_stmt	*stmt = NULL;
-	char		*name, **events = NULL, *why = NULL;
-	int64_t		*seqs = NULL, acked = 0, acked0, next_try = 0;
-	int64_t		 failures = 0, delay, now = now_us();
-	size_t		 n = 0, i;
-	int		 rc = -1, sent;
-	static int64_t	 last_prune;
-
-	if (cfg->lineage_sink == LINEAGE_SINK_NONE)
-		return 0;
-	name = sink_name(cfg);
-	if (sink_exec(st, "INSERT OR IGNORE INTO lineage_sinks (name) "
-	    "VALUES (?)", name, 0, 0, NULL, cause) != 0)
-		goto out;
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT acked_seq, "
-	    "failures, next_try_us FROM lineage_sinks WHERE name = ?", -1,
-	    &stmt, NULL) != SQLITE_OK) {
-		db_fail(st, cause, "sink");
-		goto out;
-	}
-	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW) {
-		acked = sqlite3_column_int64(stmt, 0);
-		failures = sqlite3_column_int64(stmt, 1);
-		next_try = sqlite3_column_int64(stmt, 2);
-	}
-	sqlite3_finalize(stmt);
-	if (next_try > now) {
-		rc = 0;		/* backing off */
-		goto out;
-	}
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT seq, event FROM "
-	    "lineage_outbox WHERE seq > ? ORDER BY seq LIMIT ?", -1, &stmt,
-	    NULL) != SQLITE_OK) {
-		db_fail(st, cause, "outbox");
-		goto out;
-	}
-	sqlite3_bind_int64(stmt, 1, acked);
-	sqlite3_bind_int(stmt, 2, max);
-	seqs = xcalloc((size_t)max, sizeof *seqs);
-	events = xcalloc((size_t)max, sizeof *events);
-	while (n < (size_t)max && sqlite3_step(stmt) == SQLITE_ROW) {
-		const char *t = (const char *)sqlite3_column_text(stmt, 1);
-		size_t	    len = strlen(t != NULL ? t : "");
-
-		seqs[n] = sqlite3_column_int64(stmt, 0);
-		/* Room for the newline the file sink adds. */
-		events[n] = xmalloc(len + 2);
-		memcpy(events[n], t != NULL ? t : "", len + 1);
-		n++;
-	}
-	sqlite3_finalize(stmt);
-	if (n == 0 && failures == 0) {
-		/* Idle: acknowledged events still age out, once a minute. */
-		if (now - last_prune >= 60000000LL) {
-			last_prune = now;
-			if (outbox_prune(st, cfg, acked, cause) != 0)
-				goto out;
-		}
-		rc = 0;
-		goto out;
-	}
-
-	acked0 = acked;
-	if (cfg->lineage_sink == LINEAGE_SINK_HTTP)
-		sent = http_send(cfg, seqs, events, n, &acked, &why);
-	else
-		sent = file_send(cfg, seqs, events, n, &acked, &why);
-	if (state_begin(st, cause) != 0)
-		goto out;
-	if (sent == 0) {
-		if (sink_exec(st, "UPDATE lineage_sinks SET acked_seq = ?2, "
-		    "failures = 0, next_try_us = 0, last_error = NULL WHERE "
-		    "name = ?1", name, acked, 0, NULL, cause) != 0)
-			goto rollback;
-		if (failures > 0)
-			log_info("lineage: %s: delivering again", name);
-	} else {
-		failures++;
-		delay = LINEAGE_BACKOFF_MIN_US << (failures < 8 ? failures - 1 :
-		    7);
-		if (delay > LINEAGE_BACKOFF_MAX_US)
-			delay = LINEAGE_BACKOFF_MAX_US;
-		if (sink_exec(st, "UPDATE lineage_sinks SET acked_seq = ?2, "
-		    "failures = failures + 1, next_try_us = ?3, last_error = ?4 "
-		    "WHERE name = ?1", name, acked, now + delay, why, cause) != 0)
-			goto rollback;
-		if (failures == 1)
-			log_warn("lineage: %s: %s; events wait in the outbox",
-			    name, why);
-	}
-	if (outbox_prune(st, cfg, acked, cause) != 0)
-		goto rollback;
-	if (state_commit(st, cause) != 0)
-		goto rollback;
-	rc = (int)(acked - acked0 > (int64_t)n ? (int64_t)n : acked - acked0);
-	goto out;
-rollback:
-	state_rollback(st);
-out:
-	for (i = 0; i < n; i++)
-		free(events[i]);
-	free(events);
-	free(seqs);
-	free(why);
-	free(name);
-	return rc;
-}
-
-/* ------------------------------------------------------------ the process */
-
-static pid_t	lin_pid = -1;
-static int	lin_kick = -1;
-
-void
-lineage_kick(void)
-{
-	/* A full pipe already holds a kick. */
-	if (lin_kick != -1 && write(lin_kick, "", 1) == -1)
-		return;
-}
-
-/* The deliverer: deliver, then wait for a kick (or 200 ms, which also
- * catches what `meshctl run` commits), until the daemon closes the pipe. */
-static int
-lineage_child(const struct meshd_config *cfg, int rd)
-{
-	struct state	*st;
-	struct pollfd	 pfd;
-	char		*lock, *cause = NULL, buf[256];
-	int		 lfd, n, closing = 0;
-	ssize_t		 r;
-
-	/* One deliverer per database, even if an old one still lingers. */
-	lock = xasprintf("%s.lineage-lock", cfg->state_db);
-	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) == -1 ||
-	    flock(lfd, LOCK_EX) == -1) {
-		log_error("lineage: %s: %s", lock, strerror(errno));
-		free(lock);
-		return 1;
-	}
-	free(lock);
-	if ((st = state_open(cfg->state_db, STATE_RDWR, &cause)) == NULL) {
-		log_error("lineage: %s", cause);
-		free(cause);
-		return 1;
-	}
-	for (;;) {
-		if ((n = lineage_deliver(st, cfg, LINEAGE_BATCH, &cause)) < 0) {
-			log_error("%s", cause);
-			free(cause);
-			cause = NULL;
-		}
-		if (closing)
-			break;
-		if (n == LINEAGE_BATCH)
-			continue;
-		pfd.fd = rd;
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, n < 0 ? 1000 : 200) > 0) {
-			while ((r = read(rd, buf, sizeof buf)) > 0)
-				;
-			if (r == 0)
-				closing = 1;	/* the daemon is stopping */
-		}
-	}
-	state_close(st);
-	if (http != NULL) {
-		curl_easy_cleanup(http);
-		curl_slist_free_all(http_headers);
-		curl_global_cleanup();
-	}
-	return 0;
-}
-
-void
-lineage_init(const char *argv0, int to_syslog, int debug)
-{
-	selfexec_init(argv0, to_syslog, debug);
-}
-
-/*
- * The deliverer, after the exec: argv is the sink ("file" or "http"), its
- * path or url, the state database, the HTTP timeout, lineage.keep, and the
- * log flags ("-", or 's' for syslog and 'd' for debug).  The settings come
- * from the daemon, not from meshd.conf read again, so that the child
- * delivers exactly where the daemon said it would even if the file has
- * changed since.
- */
-int
-lineage_main(int argc, char **argv)
-{
-	struct meshd_config	*cfg;
-	char			*end;
-	long			 timeout, keep;
-	int			 rc;
-
-	if (argc != 6 || (strcmp(argv[0], "file") != 0 &&
-	    strcmp(argv[0], "http") != 0)) {
-		fprintf(stderr, "meshd: %s is for meshd's own use\n",
-		    LINEAGE_DELIVERER_ARG);
-		return 2;
-	}
-	timeout = strtol(argv[3], &end, 10);
-	if (*end != '\0' || timeout < 1 || timeout > 86400)
-		timeout = 5;
-	keep = strtol(argv[4], &end, 10);
-	if (*end != '\0' || keep < 0 || keep > INT_MAX)
-		keep = 3600;
-	selfexec_log_apply(argv[5]);
-	cfg = config_defaults(".");
-	free(cfg->state_db);
-	cfg->state_db = xstrdup(argv[2]);
-	if (strcmp(argv[0], "http") == 0) {
-		cfg->lineage_sink = LINEAGE_SINK_HTTP;
-		cfg->lineage_url = xstrdup(argv[1]);
-	} else {
-		cfg->lineage_sink = LINEAGE_SINK_FILE;
-		free(cfg->lineage_path);
-		cfg->lineage_path = xstrdup(argv[1]);
-	}
-	cfg->lineage_timeout_s = (int)timeout;
-	cfg->lineage_keep_s = (int)keep;
-	rc = lineage_child(cfg, SELFEXEC_KICK_FD);
-	config_free(cfg);
-	return rc;
-}
-
-int
-lineage_start(const struct meshd_config *cfg, char **cause)
-{
-	pid_t	 pid;
-	char	 timeout[16], keep[16], *argv[9];
-
-	if (cfg->lineage_sink == LINEAGE_SINK_NONE || lin_pid != -1)
-		return 0;
-	snprintf(timeout, sizeof timeout, "%d", cfg->lineage_timeout_s);
-	snprintf(keep, sizeof keep, "%d", cfg->lineage_keep_s);
-	argv[0] = NULL;
-	argv[1] = (char *)LINEAGE_DELIVERER_ARG;
-	argv[2] = (char *)(cfg->lineage_sink == LINEAGE_SINK_HTTP ? "http" :
-	    "file");
-	argv[3] = cfg->lineage_sink == LINEAGE_SINK_HTTP ? cfg->lineage_url :
-	    cfg->lineage_path;
-	argv[4] = cfg->state_db;
-	argv[5] = timeout;
-	argv[6] = keep;
-	argv[7] = (char *)selfexec_log_flags();
-	argv[8] = NULL;
-	if ((pid = selfexec_spawn(argv, &lin_kick, "lineage", cause)) == -1)
-		return -1;
-	lin_pid = pid;
-	log_info("lineage: delivering to %s%s (pid %ld)",
-	    cfg->lineage_sink == LINEAGE_SINK_HTTP ? "" : "file ",
-	    cfg->lineage_sink == LINEAGE_SINK_HTTP ? cfg->lineage_url :
-	    cfg->lineage_path, (long)pid);
-	return 0;
-}
-
-int
-lineage_running(void)
-{
-	return selfexec_running(&lin_pid, &lin_kick, "lineage");
-}
-
-int
-lineage_handoff(struct state *st, const struct meshd_config *from,
-    const struct meshd_config *to, char **cause)
-{
-	sqlite3_stmt	*stmt = NULL;
-	char		*a = NULL, *b = NULL;
-	int64_t		 acked = 0;
-	int		 rc = -1;
-
-	if (from->lineage_sink == LINEAGE_SINK_NONE ||
-	    to->lineage_sink == LINEAGE_SINK_NONE)
-		return 0;
-	a = sink_name(from);
-	b = sink_name(to);
-	if (strcmp(a, b) == 0) {
-		rc = 0;
-		goto out;
-	}
-	if (state_begin(st, cause) != 0)
-		goto out;
-	if (sink_exec(st, "INSERT OR IGNORE INTO lineage_sinks (name) "
-	    "VALUES (?)", b, 0, 0, NULL, cause) != 0)
-		goto rollback;
-	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE lineage_sinks SET "
-	    "acked_seq = max(acked_seq, coalesce((SELECT acked_seq FROM "
-	    "lineage_sinks WHERE name = ?2), 0)) WHERE name = ?1", -1, &stmt,
-	    NULL) != SQLITE_OK) {
-		db_fail(st, cause, "sink");
-		goto rollback;
-	}
-	sqlite3_bind_text(stmt, 1, b, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, a, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		db_fail(st, cause, "sink");
-		goto rollback;
-	}
-	sqlite3_finalize(stmt);
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT acked_seq FROM "
-	    "lineage_sinks WHERE name = ?", -1, &stmt, NULL) != SQLITE_OK) {
-		db_fail(st, cause, "sink");
-		stmt = NULL;
-		goto rollback;
-	}
-	sqlite3_bind_text(stmt, 1, b, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		acked = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	stmt = NULL;
-	if (state_commit(st, cause) != 0)
-		goto rollback;
-	log_info("lineage: %s continues after event %lld, where %s stopped",
-	    b, (long long)acked, a);
-	rc = 0;
-	goto out;
-rollback:
-	sqlite3_finalize(stmt);
-	state_rollback(st);
-out:
-	free(a);
-	free(b);
-	return rc;
-}
-
-void
-lineage_stop(void)
-{
-	selfexec_stop(&lin_pid, &lin_kick);
 }

@@ -1,0 +1,86 @@
+/*
+ * lineage-int.h -- what lineage.c (events, in meshd's transactions),
+ * lineage-pos.c (the deliverer's position, folded into the state) and
+ * lineage-deliver.c (the deliverer) share.  Internal to those files.
+ *
+ * Why a position file: the deliverer used to record each acknowledgement
+ * in lineage_sinks, a write transaction that waited for meshd's write
+ * lock while meshd held it for its group commits, so an event reached
+ * its sink 80 ms to 1.5 s after it was committed.  Now the deliverer only
+ * reads the state (a WAL reader never waits for the writer) and writes
+ * how far its sink acknowledged to a small file beside the database,
+ * STATE_DB.lineage-pos; meshd copies that position into lineage_sinks
+ * inside the transactions it commits anyway (lineage_emit(), at most
+ * every LINEAGE_FOLD_US) and prunes what it acknowledges.  When meshd
+ * writes nothing, the deliverer folds it in itself, but only when it can
+ * take the write lock at once.
+ */
+#ifndef MESHD_LINEAGE_INT_H
+#define MESHD_LINEAGE_INT_H
+
+#include <stdint.h>
+
+struct meshd_config;
+struct state;
+
+/* How often meshd folds the position in (and prunes), at most. */
+#define LINEAGE_FOLD_US		100000LL
+/* Outbox rows looked at per prune. */
+#define LINEAGE_PRUNE_BATCH	1000
+
+/*
+ * The position file: one line,
+ *   meshd-lineage-pos 1 SEQ CREATED_US HASH NAME\n
+ * where SEQ is the last event the sink NAME (sink_name()) acknowledged,
+ * CREATED_US that event's lineage_outbox.created_us (so that a position
+ * left by another database at the same path is not taken for this one's)
+ * and HASH a 64-bit FNV-1a of the rest, in hex, so that a torn or
+ * corrupt record is recognised and ignored.  Rewritten in place; bytes
+ * after the first newline are left-overs of a longer record.
+ */
+struct lineage_pos {
+	int64_t	seq;
+	int64_t	created_us;
+};
+
+/* STATE_DB.lineage-pos; the caller frees it. */
+char	*lineage_pos_path(const char *state_db);
+/* The sink's row name in lineage_sinks (one position per destination). */
+char	*lineage_sink_name(const struct meshd_config *);
+/*
+ * Read the record of `fd` (or of the file at `path` when fd is -1): 1 and
+ * *pos when it is whole and names `name`, 0 when it is missing, torn,
+ * corrupt or another sink's.
+ */
+int	 lineage_pos_read(int fd, const char *path, const char *name,
+	    struct lineage_pos *pos);
+/* Write the record (no fsync: see lineage-pos.c).  0, or -1 with errno. */
+int	 lineage_pos_write(int fd, const char *name,
+	    const struct lineage_pos *pos);
+
+/*
+ * Inside an open transaction: raise lineage_sinks.acked_seq of `name` to
+ * pos->seq if the outbox holds that event with that created_us (a
+ * position from another database, or ahead of this one's outbox, is
+ * ignored), creating the row if need be.  0, or -1 with cause.
+ */
+int	 lineage_fold(struct state *, const char *name,
+	    const struct lineage_pos *pos, char **cause);
+/*
+ * Inside an open transaction: delete up to LINEAGE_PRUNE_BATCH of the
+ * oldest events that `name` acknowledged and that are older than
+ * lineage.keep.  0, or -1 with cause.
+ */
+int	 lineage_prune(struct state *, const struct meshd_config *,
+	    const char *name, char **cause);
+/*
+ * Inside an open transaction of meshd's: fold the position file of cfg's
+ * sink in and prune; `force` 0 does it at most every LINEAGE_FOLD_US.
+ * A missing or bad position file is not an error.  0, or -1 with cause.
+ */
+int	 lineage_fold_file(struct state *, const struct meshd_config *,
+	    int force, char **cause);
+
+int	 lineage_db_fail(struct state *, char **cause, const char *what);
+
+#endif
