@@ -5,8 +5,11 @@
  * ends (COMPLETE, FAIL or ABORT), INSERTed into lineage_outbox in the
  * same transaction as the attempt row it reports: an event exists if and
  * only if its change was committed.  A delivery process started by meshd
- * (lineage_start()) sends the events in seq order to the configured sink
- * and records how far the sink acknowledged in lineage_sinks.acked_seq.
+ * (lineage_start()) sends the events in seq order to the configured sink.
+ * It only reads the state, and keeps how far the sink acknowledged in
+ * STATE_DB.lineage-pos, which meshd folds into lineage_sinks.acked_seq in
+ * its own transactions (lineage_emit()): delivery never waits for meshd's
+ * write lock (lineage-int.h).
  *
  * Delivery is a child process, not a thread: meshd exec'd again with a
  * hidden option (lineage_main()), started through selfexec.h, which says
@@ -58,14 +61,15 @@ struct lineage_attempt {
  * attempt change it reports, after the attempt row, its check results and
  * (for a publish) its product partition were written: the event reads
  * them.  Does nothing with lineage.sink = "none".  0, or -1 with cause.
- * Since 0.2.0.
+ * It also folds the deliverer's position file into lineage_sinks and
+ * prunes, at most every 0.1 s (since 0.3.0).  Since 0.2.0.
  */
 int	lineage_emit(struct state *, const struct meshd_config *,
 	    const struct lineage_attempt *a, char **cause);
 
 /*
  * meshd, after a crash, just BEFORE engine_recover(): in a transaction of
- * its own, finish each attempt still recorded as running as engine_recover()
+ * its own, fold the deliverer's position in, finish each attempt still recorded as running as engine_recover()
  * would (failed, "daemon restarted") and give it its FAIL event, so that
  * every START has its end.  The event repeats the START event's job and
  * datasets.  With lineage.sink = "none" it does nothing (engine_recover()
@@ -117,7 +121,8 @@ int	lineage_running(void);
 /*
  * meshd, on a reload that moves delivery from `from`'s sink to `to`'s:
  * the new destination continues where the old one stopped (its acked_seq
- * becomes at least the old one's), so that across the two every event is
+ * becomes at least the old one's, whose position file is folded in
+ * first), so that across the two every event is
  * delivered once: what the old sink acknowledged is not sent again, what
  * it had not is sent to the new one.  Nothing to do if both are the same
  * or either sink is "none" (the destination then starts from its own row,
@@ -137,10 +142,14 @@ int	lineage_main(int argc, char **argv);
 
 /*
  * One delivery pass in this process, on `st`: send the events after the
- * sink's acked_seq (up to `max`) and advance it; apply retention.  The
- * deliverer's loop, exposed for tests.  Returns the number of events
- * delivered, or -1 with cause (the sink's failure is recorded in
- * lineage_sinks and is not an error: 0 is returned).
+ * sink's position (up to `max`, read without a write transaction) and
+ * advance it in the position file.  lineage_sinks (the position, the
+ * sink's failures) and retention are written only if the write lock is
+ * free at once, else on a later pass or by meshd.  The deliverer's loop.
+ * Returns the number of events delivered, or -1 with cause (the sink's
+ * failure is not an error: 0 is returned).  The first call in a process
+ * reads the position file; state that persists between calls is this
+ * process's (one sink; another sink starts afresh).
  */
 int	lineage_deliver(struct state *, const struct meshd_config *, int max,
 	    char **cause);
