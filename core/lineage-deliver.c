@@ -43,6 +43,10 @@
 #define LINEAGE_BACKOFF_MAX_US	60000000LL
 /* An idle deliverer prunes this often. */
 #define LINEAGE_IDLE_PRUNE_US	60000000LL
+/* The deliverer writes lineage_sinks itself at most this often, and only
+ * once the row has trailed its position this long (meshd folds it in
+ * every LINEAGE_FOLD_US while it commits). */
+#define LINEAGE_SELF_FOLD_US	500000LL
 /* The wait for the write lock of the last record, at exit. */
 #define LINEAGE_EXIT_WAIT_MS	1000
 /* The connection's usual wait (state_open()'s). */
@@ -65,6 +69,8 @@ static struct {
 	char			*why;		/* the last failure */
 	int			 dirty;		/* failures not yet recorded */
 	int64_t			 pruned;	/* mono_us() of the last prune */
+	int64_t			 tried;		/* mono_us() of the last record() */
+	int64_t			 lag_since;	/* mono_us(): row behind since */
 	int			 pos_warned;
 	int64_t			 file_warned;	/* seq warned about, or 0 */
 } dlv = { .fd = -1 };
@@ -323,6 +329,7 @@ record(struct state *st, const struct meshd_config *cfg, int wait_ms,
 	char		*busy = NULL;
 	int		 rc;
 
+	dlv.tried = mono_us();
 	state_set_wait(st, wait_ms);
 	rc = state_begin(st, &busy);
 	state_set_wait(st, LINEAGE_WAIT_MS);
@@ -364,6 +371,36 @@ record(struct state *st, const struct meshd_config *cfg, int wait_ms,
 rollback:
 	state_rollback(st);
 	return -1;
+}
+
+/*
+ * record(), if it is due: not while meshd folds the position in itself
+ * (it does while it commits), so that a busy meshd does not meet the
+ * deliverer at its write lock after every commit; only for a failure not
+ * yet recorded, a row that has trailed the position for a while (meshd is
+ * idle), or retention once a minute -- and never more often than every
+ * LINEAGE_SELF_FOLD_US.  0, or -1 with cause.
+ */
+static int
+record_due(struct state *st, const struct meshd_config *cfg, char **cause)
+{
+	int64_t	now = mono_us();
+	int	due;
+
+	if (dlv.recorded >= dlv.pos.seq)
+		dlv.lag_since = 0;
+	else if (dlv.lag_since == 0)
+		dlv.lag_since = now;
+	if (dlv.tried != 0 && now - dlv.tried < LINEAGE_SELF_FOLD_US)
+		return 0;
+	if (dlv.dirty)
+		due = 1;
+	else if (dlv.lag_since != 0)
+		due = now - dlv.lag_since >= LINEAGE_SELF_FOLD_US;
+	else
+		due = dlv.pruned == 0 || now - dlv.pruned >=
+		    LINEAGE_IDLE_PRUNE_US;
+	return due && record(st, cfg, 0, cause) < 0 ? -1 : 0;
 }
 
 /* Remember that the sink acknowledged up to `seq` (created_us `created`,
@@ -492,11 +529,8 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 		dlv.failures = failures;
 		dlv.next_try = next_try;
 	}
-	if (dlv.next_try > now) {
-		if (dlv.dirty && record(st, cfg, 0, cause) < 0)
-			return -1;
-		return 0;	/* backing off */
-	}
+	if (dlv.next_try > now)
+		return record_due(st, cfg, cause);	/* backing off */
 
 	if ((stmt = state_prepare(st, "SELECT seq, event, created_us FROM "
 	    "lineage_outbox WHERE seq > ? ORDER BY seq LIMIT ?")) == NULL)
@@ -524,12 +558,8 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 	}
 	if (n == 0) {
 		/* Idle: tell lineage_sinks where the sink is, and let
-		 * acknowledged events age out, if meshd is not writing. */
-		if ((dlv.dirty || dlv.recorded < dlv.pos.seq ||
-		    dlv.pruned == 0 || mono_us() - dlv.pruned >=
-		    LINEAGE_IDLE_PRUNE_US) && record(st, cfg, 0, cause) < 0)
-			goto out;
-		rc = 0;
+		 * acknowledged events age out, if meshd does not. */
+		rc = record_due(st, cfg, cause);
 		goto out;
 	}
 
@@ -567,7 +597,7 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 	}
 	/* A failure is recorded when the lock is free; meanwhile the
 	 * backoff is kept here. */
-	if (dlv.dirty && record(st, cfg, 0, cause) < 0)
+	if (record_due(st, cfg, cause) < 0)
 		goto out;
 	rc = (int)(acked - acked0 > (int64_t)n ? (int64_t)n : acked - acked0);
 out:
