@@ -176,7 +176,22 @@ lineage_prune(struct state *st, const struct meshd_config *cfg,
     const char *name, char **cause)
 {
 	sqlite3_stmt	*stmt;
+	int64_t		 cutoff = now_us() - (int64_t)cfg->lineage_keep_s *
+			    1000000;
 	int		 rc;
+
+	/* Usually nothing is old enough: one look at the oldest row says
+	 * so (meshd asks ten times a second). */
+	if ((stmt = state_prepare(st, "SELECT created_us FROM lineage_outbox "
+	    "ORDER BY seq LIMIT 1")) == NULL)
+		return lineage_db_fail(st, cause, "retention");
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) >= cutoff)
+		rc = SQLITE_DONE;
+	state_stmt_done(stmt);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 :
+		    lineage_db_fail(st, cause, "retention");
 
 	/* The oldest acknowledged rows, of which those past keep go: the
 	 * scan is bounded by the batch, not by the rows kept (seq follows
@@ -187,8 +202,7 @@ lineage_prune(struct state *st, const struct meshd_config *cfg,
 	    "BY seq LIMIT ?3) AND created_us < ?2")) == NULL)
 		return lineage_db_fail(st, cause, "retention");
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, now_us() -
-	    (int64_t)cfg->lineage_keep_s * 1000000);
+	sqlite3_bind_int64(stmt, 2, cutoff);
 	sqlite3_bind_int(stmt, 3, LINEAGE_PRUNE_BATCH);
 	rc = sqlite3_step(stmt);
 	state_stmt_done(stmt);
