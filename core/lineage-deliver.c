@@ -48,7 +48,7 @@
  * every LINEAGE_FOLD_US while it commits). */
 #define LINEAGE_SELF_FOLD_US	500000LL
 /* The wait for the write lock of the last record, at exit. */
-#define LINEAGE_EXIT_WAIT_MS	1000
+#define LINEAGE_EXIT_WAIT_MS	500
 /* The connection's usual wait (state_open()'s). */
 #define LINEAGE_WAIT_MS		5000
 
