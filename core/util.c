@@ -185,6 +185,12 @@ mkdir_p(const char *path, int mode, char **cause)
 	char	*p, *s;
 	int	 rc = -1;
 
+	struct stat	sb;
+
+	/* Usually it exists: a stat walks the path without locking the
+	 * parent, as mkdir does even to say EEXIST. */
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
 	/* Usually the parent exists: one mkdir instead of one per level. */
 	if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
 		return 0;

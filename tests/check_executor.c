@@ -101,9 +101,79 @@ START_TEST(test_ok_check_and_reuse)
 	ck_assert_int_eq(r->checks[0].passed, 1);
 	ck_assert_str_eq(r->checks[0].expectation, ">= 1");
 	ck_assert_int_gt(r->checks[0].recorded_us, 0);
-	/* init ran once per load: not again in the second attempt. */
+	/* init ran once per load: not again in the second attempt.  (The
+	 * log is the trailer's, listing the check.)  The attempt directory
+	 * it never asked for was not made. */
 	log = slurp(q.log);
 	ck_assert_ptr_null(strstr(log, "ok init"));
+	ck_assert_ptr_nonnull(strstr(log, "rows_min"));
+	free(log);
+	ck_assert_int_eq(access(q.attempt, F_OK), -1);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+/* A directory the plugin asks for and meshd cannot make fails the attempt
+ * with meshd's reason, whatever the plugin made of
+ * the NULL; the worker goes on serving. */
+START_TEST(test_lazy_dir_fault)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*file;
+	FILE			*f;
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 3);
+	file = xasprintf("%s/staging", tmpdir);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fclose(f);
+	r = run(ex, &q);
+	/* (Not an infra fault: ENOTDIR will not pass by itself.) */
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_ptr_nonnull(r->reason);
+	ck_assert_msg(strstr(r->reason, "cannot create directory: Not a "
+	    "directory") != NULL, "reason: %s", r->reason);
+	task_result_free(r);
+	unlink(file);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_int_eq(access(q.attempt, F_OK), 0);
+	task_result_free(r);
+	free(file);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+/* An attempt that writes nothing, records no check and asks for no
+ * directory leaves no file at all: no log, no staging or attempt
+ * directory.  The next attempt on the same worker, which prints, gets its
+ * log whole (the unnamed file is reused, then named). */
+START_TEST(test_silent_no_files)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*log;
+
+	req_init(&q, "exports", MESHD_STAGE_EXTRACT, 4);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	task_result_free(r);
+	ck_assert_int_eq(access(q.log, F_OK), -1);
+	ck_assert_int_eq(access(q.staging, F_OK), -1);
+	ck_assert_int_eq(access(q.attempt, F_OK), -1);
+	req_free(&q);
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 5);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	log = slurp(q.log);
+	ck_assert_ptr_nonnull(strstr(log, "hello from ok plugin stdout\n"));
+	ck_assert_ptr_nonnull(strstr(log, "meshd: attempt 1 succeeded"));
 	free(log);
 	task_result_free(r);
 	req_free(&q);
@@ -1105,6 +1175,8 @@ executor_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_ok_extract);
 	tcase_add_test(tc, test_ok_check_and_reuse);
+	tcase_add_test(tc, test_lazy_dir_fault);
+	tcase_add_test(tc, test_silent_no_files);
 	tcase_add_test(tc, test_fails);
 	tcase_add_test(tc, test_retry);
 	tcase_add_test(tc, test_segv);
