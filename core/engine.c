@@ -589,6 +589,24 @@ engine_commit_updates(struct engine *e, char **cause)
 	return state_commit(e->st, cause);
 }
 
+/* Whether some run may have a task to start: checked before opening a
+ * transaction that would otherwise, most steps, find nothing and roll
+ * back. */
+static int
+engine_any_ready(const struct engine *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nruns; i++) {
+		const struct erun *r = e->runs[i];
+
+		if (!r->cancelled && (r->ndeferred > 0 ||
+		    (r->ready != NULL && dag_ready_queued(r->ready))))
+			return 1;
+	}
+	return 0;
+}
+
 /* Start every ready task there is a worker for, in a transaction of its
  * own (when no result brought them). */
 static int
@@ -597,7 +615,8 @@ engine_launch(struct engine *e, char **cause)
 	struct launch	l;
 
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
-	    engine_room(e) == 0 || !engine_may_launch(e))
+	    !engine_any_ready(e) || engine_room(e) == 0 ||
+	    !engine_may_launch(e))
 		return 0;
 	if (state_begin(e->st, cause) != 0)
 		return -1;
@@ -951,6 +970,10 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 		struct rtask	*t = ended[i].t;
 		struct erun	*r = t->run;
 
+		if (e->obs != NULL && e->obs->task_times != NULL)
+			e->obs->task_times(e->obs->arg, r->run_id,
+			    t->def->id, e->held[i]->started_us,
+			    e->held[i]->ended_us);
 		if (e->obs != NULL && e->obs->task_end != NULL)
 			e->obs->task_end(e->obs->arg, r->job, r->key, r->run_id,
 			    t->def->id, t->tries, ended[i].state, t->reason,
