@@ -210,8 +210,9 @@ task_submit(struct rtask *t, const char *log, const struct paramset *params,
 		free(why);
 		pid = 0;
 	}
+	/* 0: waiting in the executor for a worker; its result says which. */
 	t->pid = pid;
-	t->pid_unsaved = 1;
+	t->pid_unsaved = pid > 0;
 	t->running = 1;
 	t->attempt_start = mono_us();
 	r->running++;
@@ -723,6 +724,10 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	}
 	r = t->run;
 	ptr_remove((void **)e->busy, &e->nbusy, t);
+	if (t->pid == 0 && res->pid > 0) {
+		t->pid = res->pid;
+		t->pid_unsaved = 1;
+	}
 	if (t->pid_unsaved && state_attempt_set_pid(e->st, t->attempt_id,
 	    (int)t->pid, cause) != 0)
 		return -1;
