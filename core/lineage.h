@@ -53,7 +53,8 @@ struct lineage_attempt {
 };
 
 /*
- * Build the RunEvent of `a` and INSERT it into lineage_outbox.  Must be
+ * Record the RunEvent of `a` in lineage_outbox (what lineage_render()
+ * needs to build it when it is delivered).  Must be
  * called inside the open transaction (state_begin()) that records the
  * attempt change it reports, after the attempt row, its check results and
  * (for a publish) its product partition were written: the event reads
@@ -62,6 +63,14 @@ struct lineage_attempt {
  */
 int	lineage_emit(struct state *, const struct meshd_config *,
 	    const struct lineage_attempt *a, char **cause);
+/*
+ * The RunEvent (JSON text) of the outbox row `seq` holding `stored`: an
+ * event already, or the compact record lineage_emit() writes, rendered
+ * from it and from the state.  NULL with cause when the record is not
+ * meshd's or its attempt is gone.  Reads only: any connection.
+ */
+char	*lineage_render(struct state *, const struct meshd_config *,
+	    int64_t seq, const char *stored, char **cause);
 
 /*
  * meshd, after a crash, just BEFORE engine_recover(): in a transaction of
