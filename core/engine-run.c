@@ -84,7 +84,13 @@ run_probe(struct erun *r, char **cause)
 	for (i = 0; i < r->n; i++) {
 		const struct task_def	*td = r->t[i].def;
 
-		r->infos[i] = engine_probe(r->e, td->plugin_path);
+		/* Most tasks of a job share their plugin: look at the file
+		 * once a run, not once a task. */
+		if (i > 0 && strcmp(td->plugin_path,
+		    r->t[i - 1].def->plugin_path) == 0)
+			r->infos[i] = r->infos[i - 1];
+		else
+			r->infos[i] = engine_probe(r->e, td->plugin_path);
 		if (r->infos[i] == NULL) {
 			r->t[i].product = td->product;
 			continue;
@@ -282,6 +288,7 @@ run_free(struct erun *r)
 	if (r->ready != NULL)
 		dag_ready_free(r->ready);
 	free(r->infos);		/* the descriptions are the engine's */
+	free(r->lin_inputs);
 	for (i = 0; i < r->n; i++) {
 		free(r->t[i].reason);
 		free(r->t[i].adopt_ext_id);

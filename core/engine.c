@@ -244,6 +244,7 @@ task_lineage(struct engine *e, struct rtask *t, enum lineage_event_type type,
 	a.try_number = t->tries;
 	a.when_us = now_us();
 	a.error = why;
+	a.inputs = &t->run->lin_inputs;
 	return lineage_emit(e->st, e->cfg, &a, cause);
 }
 

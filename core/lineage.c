@@ -174,12 +174,25 @@ db_fail(struct state *st, char **cause, const char *what)
  */
 #define COMPACT_MAGIC	"@1\t"
 
-/* Append the run's inputs (run_inputs), as the compact form has them. */
+/* Append the run's inputs (run_inputs), as the compact form has them;
+ * from and into *cache if that is not NULL. */
 static int
-compact_inputs(struct state *st, int64_t run_id, struct sbuf *b, char **cause)
+compact_inputs(struct state *st, int64_t run_id, char **cache,
+    struct sbuf *out, char **cause)
 {
 	sqlite3_stmt	*stmt;
+	struct sbuf	 ib, *b = out;
 	int		 rc, n = 0;
+
+	if (cache != NULL && *cache != NULL) {
+		sbuf_printf(out, "%s", *cache);
+		return 0;
+	}
+	if (cache != NULL) {
+		memset(&ib, 0, sizeof ib);
+		sbuf_printf(&ib, "%s", "");
+		b = &ib;
+	}
 
 	if ((stmt = state_prepare(st, "SELECT p.name, ri.partition_key, "
 	    "ri.version FROM run_inputs ri JOIN products p ON p.id = "
@@ -193,7 +206,16 @@ compact_inputs(struct state *st, int64_t run_id, struct sbuf *b, char **cause)
 		    (const char *)sqlite3_column_text(stmt, 1),
 		    (long long)sqlite3_column_int64(stmt, 2));
 	state_stmt_done(stmt);
-	return rc == SQLITE_DONE ? 0 : db_fail(st, cause, "run inputs");
+	if (rc != SQLITE_DONE) {
+		if (b != out)
+			free(ib.buf);
+		return db_fail(st, cause, "run inputs");
+	}
+	if (b != out) {
+		sbuf_printf(out, "%s", ib.buf);
+		*cache = ib.buf;
+	}
+	return 0;
 }
 
 /* The output partition's state and version now ("" and -1: none). */
@@ -245,7 +267,7 @@ lineage_emit(struct state *st, const struct meshd_config *cfg,
 	sbuf_printf(&b, COMPACT_MAGIC "%d\t%lld\t%lld\t", (int)a->type,
 	    (long long)a->attempt_id, (long long)a->when_us);
 	if (compact_output(st, a->product, a->partition_key, &b, cause) != 0 ||
-	    compact_inputs(st, a->run_id, &b, cause) != 0) {
+	    compact_inputs(st, a->run_id, a->inputs, &b, cause) != 0) {
 		free(b.buf);
 		return -1;
 	}

@@ -50,6 +50,10 @@ struct lineage_attempt {
 	int			 try_number;
 	int64_t			 when_us;	/* eventTime */
 	const char		*error;		/* FAIL/ABORT: why, or NULL */
+	/* The run's inputs do not change while it runs: if not NULL, the
+	 * first event of the run reads them into *inputs (the caller's to
+	 * free) and the others reuse them. */
+	char			**inputs;
 };
 
 /*
