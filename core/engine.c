@@ -714,7 +714,7 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	struct rtask	*t;
 	struct erun	*r;
 	const char	*astate, *tstate;
-	int		 again;
+	int		 again, pid;
 	size_t		 i;
 	int64_t		 now = now_us();
 
@@ -729,9 +729,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 		t->pid = res->pid;
 		t->pid_unsaved = 1;
 	}
-	if (t->pid_unsaved && state_attempt_set_pid(e->st, t->attempt_id,
-	    (int)t->pid, cause) != 0)
-		return -1;
+	/* Not saved yet (it ended within a step): saved with its end. */
+	pid = t->pid_unsaved ? (int)t->pid : 0;
 	t->pid_unsaved = 0;
 	t->running = 0;
 	r->running--;
@@ -768,8 +767,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	    res->status != MESHD_SKIPPED) {
 		/* Killed by the daemon's shutdown: the task is queued again
 		 * and the run stays running, so the next start resumes it. */
-		if (state_attempt_finish(e->st, t->attempt_id, "failed", now,
-		    e->stop_why, res->message, cause) != 0 ||
+		if (state_attempt_end(e->st, t->attempt_id, "failed", now,
+		    e->stop_why, res->message, pid, cause) != 0 ||
 		    state_ti_set(e->st, t->ti_id, "queued", t->tries,
 		    e->stop_why, 0, 0, cause) != 0 ||
 		    task_lineage(e, t, LINEAGE_ABORT, e->stop_why, cause) != 0)
@@ -811,8 +810,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	}
 	if (r->cancelled && !r->timed_out && strcmp(tstate, "failed") == 0)
 		tstate = "cancelled";
-	if (state_attempt_finish(e->st, t->attempt_id, astate, now,
-	    res->reason, res->message, cause) != 0 ||
+	if (state_attempt_end(e->st, t->attempt_id, astate, now,
+	    res->reason, res->message, pid, cause) != 0 ||
 	    state_ti_set(e->st, t->ti_id, tstate, t->tries, t->reason, 0,
 	    again ? 0 : now, cause) != 0)
 		return -1;

@@ -125,7 +125,9 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_ATTEMPT_PID] = "UPDATE attempts SET worker_pid = ?2 WHERE id = ?1",
 	[S_ATTEMPT_FINISH] =
 	    "UPDATE attempts SET state = ?2, ended_us = ?3, reason = ?4,"
-	    " message = ?5 WHERE id = ?1",
+	    " message = ?5,"
+	    " worker_pid = CASE WHEN ?6 > 0 THEN ?6 ELSE worker_pid END"
+	    " WHERE id = ?1",
 	[S_CHECK_ADD] =
 	    "INSERT INTO check_results (attempt_id, name, severity, passed,"
 	    " observed, expectation, recorded_us)"
@@ -1394,6 +1396,15 @@ int
 state_attempt_finish(struct state *s, int64_t attempt_id, const char *state,
     int64_t ended_us, const char *reason, const char *message, char **cause)
 {
+	return state_attempt_end(s, attempt_id, state, ended_us, reason,
+	    message, 0, cause);
+}
+
+int
+state_attempt_end(struct state *s, int64_t attempt_id, const char *state,
+    int64_t ended_us, const char *reason, const char *message, int pid,
+    char **cause)
+{
 	static const char	*what = "cannot finish attempt";
 	sqlite3_stmt		*st;
 
@@ -1404,6 +1415,7 @@ state_attempt_finish(struct state *s, int64_t attempt_id, const char *state,
 	sqlite3_bind_int64(st, 3, ended_us);
 	bind_text(st, 4, reason);
 	bind_text(st, 5, message);
+	sqlite3_bind_int(st, 6, pid);
 	return stmt_update(s, st, what, "attempt", attempt_id, cause);
 }
 

@@ -261,6 +261,11 @@ int	state_attempt_set_pid(struct state *, int64_t attempt_id, int pid,
 int	state_attempt_finish(struct state *, int64_t attempt_id,
 	    const char *state, int64_t ended_us, const char *reason,
 	    const char *message, char **cause);
+/* The same, recording the worker's pid too (> 0) when it was not yet:
+ * one statement for an attempt that ended before its pid was saved. */
+int	state_attempt_end(struct state *, int64_t attempt_id, const char *state,
+	    int64_t ended_us, const char *reason, const char *message, int pid,
+	    char **cause);
 
 int	state_check_add(struct state *, int64_t attempt_id, const char *name,
 	    int severity, int passed, double observed, const char *expectation,
