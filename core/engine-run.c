@@ -335,7 +335,7 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	struct engine	*e = r->e;
 	const char	*st;
 	size_t		 i;
-	int		 created;
+	int		 created, fresh;
 	int64_t		 now = now_us();
 	static const char *const keep_published[] = { "published", NULL };
 
@@ -354,10 +354,15 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	for (i = 0; i < r->n; i++) {
 		struct rtask *t = &r->t[i];
 
-		if (state_ti_open(e->st, r->run_id, t->def->id,
+		if (state_ti_open_new(e->st, r->run_id, t->def->id,
 		    stage_name(t->def->stage), t->max_tries, &t->ti_id, &st,
-		    &t->tries, cause) != 0)
+		    &t->tries, &fresh, cause) != 0)
 			goto fail;
+		if (fresh) {
+			/* Made queued, with no try and no reason. */
+			t->state = "queued";
+			continue;
+		}
 		if (redo == ENGINE_RESUME && (strcmp(st, "success") == 0 ||
 		    strcmp(st, "skipped") == 0)) {
 			/* Committed success is never run twice. */

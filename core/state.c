@@ -107,7 +107,7 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_TI_INSERT] =
 	    "INSERT INTO task_instances (run_id, task_id, stage, state,"
 	    " try_number, max_tries)"
-	    " VALUES (?1, ?2, coalesce(?3, ''), 'pending', 0, ?4)"
+	    " VALUES (?1, ?2, coalesce(?3, ''), 'queued', 0, ?4)"
 	    " ON CONFLICT (run_id, task_id) DO NOTHING"
 	    " RETURNING id, state, try_number",
 	[S_TI_FIND] =
@@ -1303,8 +1303,20 @@ state_ti_open(struct state *s, int64_t run_id, const char *task_id,
     const char *stage, int max_tries, int64_t *ti_id, const char **state,
     int *try_number, char **cause)
 {
+	return state_ti_open_new(s, run_id, task_id, stage, max_tries, ti_id,
+	    state, try_number, NULL, cause);
+}
+
+int
+state_ti_open_new(struct state *s, int64_t run_id, const char *task_id,
+    const char *stage, int max_tries, int64_t *ti_id, const char **state,
+    int *try_number, int *created, char **cause)
+{
 	static const char	*what = "cannot open task instance";
 	sqlite3_stmt		*st;
+
+	if (created != NULL)
+		*created = 0;
 
 	if ((st = stmt_get(s, S_TI_INSERT, what, cause)) == NULL)
 		return -1;
@@ -1314,6 +1326,8 @@ state_ti_open(struct state *s, int64_t run_id, const char *task_id,
 	sqlite3_bind_int(st, 4, max_tries);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
+		if (created != NULL)
+			*created = 1;
 		return ti_row(s, st, ti_id, state, try_number, cause);
 	case SQLITE_DONE:
 		stmt_done(st);

@@ -243,6 +243,11 @@ int	state_run_set(struct state *, int64_t run_id, const char *state,
 int	state_ti_open(struct state *, int64_t run_id, const char *task_id,
 	    const char *stage, int max_tries, int64_t *ti_id,
 	    const char **state, int *try_number, char **cause);
+/* The same; *created is 1 when the row was made now ('queued', try 0, no
+ * reason). */
+int	state_ti_open_new(struct state *, int64_t run_id, const char *task_id,
+	    const char *stage, int max_tries, int64_t *ti_id,
+	    const char **state, int *try_number, int *created, char **cause);
 /* Set a task instance's state, try number and reason (NULL clears it);
  * started_us/ended_us written when non-zero. */
 int	state_ti_set(struct state *, int64_t ti_id, const char *state,
