@@ -434,19 +434,29 @@ done_push(struct executor *ex, struct task_result *r)
 	ex->done[ex->ndone++] = r;
 }
 
-/* The result of a task that never started: ended now, for `reason`. */
+/* The result of an attempt that no worker ran: ended now, for `reason`
+ * (taken). */
 static void
-qtask_fail(struct executor *ex, struct qtask *q, int retryable, char *reason)
+fail_unstarted(struct executor *ex, int64_t attempt_id, pid_t pid,
+    const char *log_path, int attempt, int retryable, char *reason)
 {
 	struct task_result	*r = xcalloc(1, sizeof *r);
 
-	r->attempt_id = q->attempt_id;
+	r->attempt_id = attempt_id;
+	r->pid = pid;
 	r->status = MESHD_FAILED;
 	r->retryable = retryable;
 	r->reason = reason;
 	r->started_us = r->ended_us = now_us();
-	executor_log_outcome(q->log_path, q->attempt, r);
+	executor_log_outcome(log_path, attempt, r);
 	done_push(ex, r);
+}
+
+static void
+qtask_fail(struct executor *ex, struct qtask *q, int retryable, char *reason)
+{
+	fail_unstarted(ex, q->attempt_id, 0, q->log_path, q->attempt,
+	    retryable, reason);
 }
 
 /*
@@ -1099,16 +1109,8 @@ static void
 submit_fail(struct executor *ex, const struct task_req *req, pid_t pid,
     int retryable, char *reason)
 {
-	struct task_result	*r = xcalloc(1, sizeof *r);
-
-	r->attempt_id = req->attempt_id;
-	r->pid = pid;
-	r->status = MESHD_FAILED;
-	r->retryable = retryable;
-	r->reason = reason;
-	r->started_us = r->ended_us = now_us();
-	executor_log_outcome(req->log_path, req->attempt, r);
-	done_push(ex, r);
+	fail_unstarted(ex, req->attempt_id, pid, req->log_path, req->attempt,
+	    retryable, reason);
 }
 
 /*
