@@ -115,9 +115,10 @@ outbox_holds(struct state *st, int64_t seq, const char *line, size_t len)
 	    "WHERE seq = ?")) == NULL)
 		return 0;
 	sqlite3_bind_int64(stmt, 1, seq);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		r = (size_t)sqlite3_column_bytes(stmt, 0) == len &&
-		    memcmp(sqlite3_column_blob(stmt, 0), line, len) == 0;
+	if (sqlite3_step(stmt) == SQLITE_ROW &&
+	    sqlite3_column_text(stmt, 0) != NULL)
+		r = lineage_same_event((const char *)
+		    sqlite3_column_text(stmt, 0), line, len);
 	state_stmt_done(stmt);
 	return r;
 }
@@ -542,13 +543,24 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 	events = xcalloc((size_t)max, sizeof *events);
 	while (n < (size_t)max && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(stmt, 1);
-		size_t	    len = strlen(t != NULL ? t : "");
+		char	   *ev, *why2 = NULL;
+		size_t	    len;
 
 		seqs[n] = sqlite3_column_int64(stmt, 0);
 		created[n] = sqlite3_column_int64(stmt, 2);
+		if ((ev = lineage_render(st, cfg, seqs[n], t != NULL ? t : "",
+		    &why2)) == NULL) {
+			/* Said once, and sent as a bare record of what is
+			 * known, rather than stopping every later event. */
+			log_warn("%s", why2);
+			ev = xasprintf("{\"eventType\":\"OTHER\","
+			    "\"run\":{\"facets\":{\"meshd\":{\"seq\":%lld}}}}",
+			    (long long)seqs[n]);
+			free(why2);
+		}
+		len = strlen(ev);
 		/* Room for the newline the file sink adds. */
-		events[n] = xmalloc(len + 2);
-		memcpy(events[n], t != NULL ? t : "", len + 1);
+		events[n] = xrealloc(ev, len + 2);
 		n++;
 	}
 	state_stmt_done(stmt);

@@ -18,6 +18,7 @@
 #ifndef MESHD_LINEAGE_INT_H
 #define MESHD_LINEAGE_INT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct meshd_config;
@@ -80,6 +81,15 @@ int	 lineage_prune(struct state *, const struct meshd_config *,
  */
 int	 lineage_fold_file(struct state *, const struct meshd_config *,
 	    int force, char **cause);
+
+/*
+ * Is the JSONL line `line` (len bytes, no newline) the event of the outbox
+ * row holding `stored`?  An event row must be the same bytes; a compact
+ * one (lineage_emit()) the same attempt, eventType and eventTime -- what
+ * tells this database's event from another's at the same seq, without
+ * rendering it again.
+ */
+int	 lineage_same_event(const char *stored, const char *line, size_t len);
 
 int	 lineage_db_fail(struct state *, char **cause, const char *what);
 
