@@ -485,27 +485,31 @@ run_summarise(struct erun *r, const char *state, int64_t duration)
 }
 
 /* Record the end of a run whose work is over. */
-static int
-run_close(struct erun *r, char **cause)
+/* The final state of a run whose work is over. */
+static const char *
+run_final(const struct erun *r)
 {
-	struct engine	*e = r->e;
-	size_t		 i;
-	const char	*state = "success";
-	int64_t		 now = now_us();
-	static const char *const keep[] = { "published", "quarantined",
-	    NULL };
+	size_t	i;
 
 	for (i = 0; i < r->n; i++) {
 		const char *s = r->t[i].state;
 
-		if (strcmp(s, "success") != 0 && strcmp(s, "skipped") != 0) {
-			state = r->cancelled && !r->timed_out ? "cancelled" :
+		if (strcmp(s, "success") != 0 && strcmp(s, "skipped") != 0)
+			return r->cancelled && !r->timed_out ? "cancelled" :
 			    "failed";
-			break;
-		}
 	}
-	if (state_begin(e->st, cause) != 0)
-		return -1;
+	return "success";
+}
+
+/* Record the end of `r` as `state`, in the open transaction. */
+static int
+run_close(struct erun *r, const char *state, int64_t now, char **cause)
+{
+	struct engine	*e = r->e;
+	size_t		 i;
+	static const char *const keep[] = { "published", "quarantined",
+	    NULL };
+
 	for (i = 0; i < r->n; i++) {
 		struct rtask *t = &r->t[i];
 
@@ -517,52 +521,85 @@ run_close(struct erun *r, char **cause)
 			    r->timed_out ? "run timed out" :
 			    e->cancel_why != NULL ? e->cancel_why :
 			    "run cancelled", 0, now, cause) != 0)
-				goto fail;
+				return -1;
 		}
 	}
 	if (strcmp(state, "success") != 0 &&
 	    run_products_set(r, "missing", keep, cause) != 0)
-		goto fail;
+		return -1;
 	if (state_run_set(e->st, r->run_id, state, 0, now, cause) != 0 ||
 	    alert_run_end(e->st, e->cfg, r->job, r->run_id, state, cause) != 0)
-		goto fail;
-	if (state_commit(e->st, cause) != 0)
 		return -1;
+	return 0;
+}
+
+/* After the commit: tell the observers that `r` ended as `state`. */
+static void
+run_closed(struct erun *r, const char *state)
+{
+	struct engine	*e = r->e;
+
 	run_summary_free(e->last);
 	e->last = run_summarise(r, state, mono_us() - r->started);
 	if (e->obs != NULL && e->obs->run_end != NULL)
 		e->obs->run_end(e->obs->arg, r->job, r->key, r->run_id, state,
 		    e->last->duration_us);
-	return 0;
-fail:
-	state_rollback(e->st);
-	return -1;
 }
 
-/* Close and drop every run whose work is over. */
+/* Close and drop every run whose work is over: all in one transaction
+ * (a backfill ends dozens of runs a step). */
 int
 engine_reap(struct engine *e, char **cause)
 {
-	size_t	i;
+	struct erun	**over = NULL;
+	const char	**states = NULL;
+	size_t		  i, j, k, n = 0;
+	int64_t		  now = now_us();
 
 	if (e->stopping)
 		return 0;
-	for (i = 0; i < e->nruns; ) {
+	for (i = 0; i < e->nruns; i++) {
 		struct erun *r = e->runs[i];
 
 		if (r->running > 0 || r->waiting > 0 ||
-		    (!r->cancelled && dag_ready_remaining(r->ready) > 0)) {
-			i++;
+		    (!r->cancelled && dag_ready_remaining(r->ready) > 0))
 			continue;
+		if (n == 0) {
+			over = xcalloc(e->nruns, sizeof *over);
+			states = xcalloc(e->nruns, sizeof *states);
 		}
-		if (run_close(r, cause) != 0)
-			return -1;
-		memmove(&e->runs[i], &e->runs[i + 1],
-		    (e->nruns - i - 1) * sizeof *e->runs);
-		e->nruns--;
-		run_free(r);
+		over[n] = r;
+		states[n++] = run_final(r);
 	}
+	if (n == 0)
+		return 0;
+	if (state_begin(e->st, cause) != 0)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (run_close(over[i], states[i], now, cause) != 0) {
+			state_rollback(e->st);
+			goto fail;
+		}
+	if (state_commit(e->st, cause) != 0)
+		goto fail;
+	/* Out of the active list, keeping its order (the round robin's). */
+	for (i = k = j = 0; i < e->nruns; i++)
+		if (k < n && e->runs[i] == over[k])
+			k++;
+		else
+			e->runs[j++] = e->runs[i];
+	e->nruns = j;
+	for (i = 0; i < n; i++) {
+		run_closed(over[i], states[i]);
+		run_free(over[i]);
+	}
+	free(over);
+	free(states);
 	return 0;
+fail:
+	free(over);
+	free(states);
+	return -1;
 }
 
 struct run_summary *
