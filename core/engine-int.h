@@ -72,8 +72,16 @@ struct erun {
 	size_t			 ndeferred, deferred_cap;
 };
 
+/* The jobs row last written for a run (run_open()): a backfill's runs
+ * skip writing the same row again. */
+struct job_synced {
+	char	*name, *domain, *owner, *description, *file, *schedule;
+	int64_t	 id;
+};
+
 struct engine {
 	const struct meshd_config	*cfg;
+	struct job_synced		 synced;
 	struct state			*st;
 	struct executor			*ex;
 	const struct run_observer	*obs;
@@ -135,6 +143,7 @@ struct engine {
 /* engine.c */
 void	ptr_push(void *arrp, size_t *n, size_t *cap, void *p);
 void	ptr_remove(void **arr, size_t *n, void *p);
+void	job_synced_clear(struct job_synced *);
 /* "<base>/<job>/<key><fmt...>", a new string. */
 char	*run_path(const char *base, const struct erun *r, const char *fmt,
 	    ...) PRINTFLIKE(3, 4);

@@ -114,6 +114,56 @@ run_probe(struct erun *r, char **cause)
 	return 0;
 }
 
+static int
+same_or_null(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+void
+job_synced_clear(struct job_synced *j)
+{
+	free(j->name);
+	free(j->domain);
+	free(j->owner);
+	free(j->description);
+	free(j->file);
+	free(j->schedule);
+	memset(j, 0, sizeof *j);
+}
+
+/* The run's job in the jobs table: written unless this engine wrote the
+ * very same row last time (a backfill opens thousands of runs of one
+ * job). */
+static int
+run_sync_job(struct erun *r, char **cause)
+{
+	struct job_synced	*c = &r->e->synced;
+	const struct job_def	*j = r->job;
+
+	if (c->name != NULL && strcmp(c->name, j->name) == 0 &&
+	    same_or_null(c->domain, j->domain) &&
+	    same_or_null(c->owner, j->owner) &&
+	    same_or_null(c->description, j->description) &&
+	    same_or_null(c->file, j->file) &&
+	    same_or_null(c->schedule, j->schedule)) {
+		r->job_id = c->id;
+		return 0;
+	}
+	job_synced_clear(c);
+	if (state_job_sync(r->e->st, j->name, j->domain, j->owner,
+	    j->description, j->file, j->schedule, &r->job_id, cause) != 0)
+		return -1;
+	c->name = xstrdup(j->name);
+	c->domain = xstrdup_null(j->domain);
+	c->owner = xstrdup_null(j->owner);
+	c->description = xstrdup_null(j->description);
+	c->file = xstrdup_null(j->file);
+	c->schedule = xstrdup_null(j->schedule);
+	c->id = r->job_id;
+	return 0;
+}
+
 /* Register the products of the run's tasks in the catalog. */
 static int
 run_sync_products(struct erun *r, char **cause)
@@ -341,9 +391,7 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 
 	if (state_begin(e->st, cause) != 0)
 		return -1;
-	if (state_job_sync(e->st, r->job->name, r->job->domain,
-	    r->job->owner, r->job->description, r->job->file,
-	    r->job->schedule, &r->job_id, cause) != 0 ||
+	if (run_sync_job(r, cause) != 0 ||
 	    run_sync_products(r, cause) != 0 ||
 	    state_run_open(e->st, r->job_id, r->key, r->istart, r->iend,
 	    trigger, &r->run_id, &created, cause) != 0 ||
@@ -398,9 +446,14 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	}
 	if (run_products_set(r, "building", keep_published, cause) != 0)
 		goto fail;
-	return state_commit(e->st, cause);
+	if (state_commit(e->st, cause) == 0)
+		return 0;
+	/* Not written after all (or held for the disk): write it again. */
+	job_synced_clear(&e->synced);
+	return -1;
 fail:
 	state_rollback(e->st);
+	job_synced_clear(&e->synced);
 	return -1;
 }
 

@@ -1218,5 +1218,6 @@ engine_free(struct engine *e)
 	}
 	free(e->probes);
 	run_summary_free(e->last);
+	job_synced_clear(&e->synced);
 	free(e);
 }
