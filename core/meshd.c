@@ -60,7 +60,7 @@ on_signal(int sig)
 
 	if (sig == SIGHUP)
 		sig_hup = 1;
-	else if (sig != SIGUSR1)
+	else if (sig != SIGUSR1 && sig != SIGCHLD)
 		sig_stop = sig;
 	if (wake_pipe[1] != -1 && write(wake_pipe[1], &c, 1) == -1) {
 		/* Full pipe: a wake-up is already pending. */
@@ -975,11 +975,20 @@ daemon_reload(struct daemon *d)
 	daemon_schedule(d, daemon_now(d), 1);
 }
 
-/* Milliseconds to sleep: until the next interval ends or retry is due. */
+/*
+ * Milliseconds to sleep: until the next interval ends, a retry or a
+ * freshness or retention deadline is due, or a side service is to be
+ * started again; -1 (for ever) with none of them.  There is no periodic
+ * wake-up (an idle meshd with 10,000 jobs wakes once per due fire): every
+ * other event wakes the wait itself.  A request is announced by its maker
+ * through the wake-up FIFO or SIGUSR1 (act_poke(): meshctl and the HTTP
+ * child, for every kind), a result by its worker's pipe, a dead child by
+ * SIGCHLD, a reload or stop by its signal.
+ */
 static int
 daemon_timeout(struct daemon *d, int64_t now)
 {
-	int64_t	t = -1, due;
+	int64_t	t = -1, due, mono, next;
 	size_t	i;
 
 	if (d->next_sched != INT64_MAX)
@@ -994,15 +1003,22 @@ daemon_timeout(struct daemon *d, int64_t now)
 	t = t < 0 ? -1 : t / 1000 + 1;
 	if ((due = engine_next_due(d->engine)) >= 0 && (t < 0 || due < t))
 		t = due;
+	/* The HTTP child and the alert deliverer are started again after
+	 * a backoff (their death woke the loop, which saw it). */
+	mono = mono_us();
+	next = daemon_http_next();
+	if ((due = alert_watch_next()) < next)
+		next = due;
+	if (next != INT64_MAX) {
+		due = next > mono ? (next - mono) / 1000 + 1 : 0;
+		if (t < 0 || due < t)
+			t = due;
+	}
 	/* Signals wake the wait through the self-pipe; a test clock is
 	 * re-read ten times a second.  Otherwise an idle daemon sleeps
 	 * until its next fire. */
 	if (d->clock_file != NULL && (t < 0 || t > 100))
 		t = 100;
-	/* Requests are announced with SIGUSR1; one from a user who may not
-	 * signal the daemon is seen at the next wake-up, within 5 s. */
-	if (t < 0 || t > 5000)
-		t = 5000;
 	if (t > INT_MAX)
 		t = INT_MAX;
 	return (int)t;
@@ -1357,6 +1373,12 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);	/* a request is waiting */
+	/* A side service (HTTP child, alert deliverer) died: an idle loop
+	 * has no periodic wake-up to notice it by (daemon_timeout()).  Only
+	 * the wake-up matters, so other calls are restarted. */
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
