@@ -96,13 +96,15 @@ mib() { echo "$(( $1 / 1024 )).$(( $1 % 1024 * 10 / 1024 ))"; }
 bench_backfill() {
 	d=$W/backfill
 	setup "$d"
-	cat >"$d/jobs/scale.conf" <<'EOF'
+	# The job ends with the backfill: its schedule adds nothing.
+	end=$(date -u -d "2000-01-01 00:00 UTC + $(( NPART * 5 )) minutes" +%Y-%m-%dT%H:%M)
+	cat >"$d/jobs/scale.conf" <<EOF
 name = "scale";
 domain = "bench";
 owner = "bench@example.org";
 schedule = "*/5 * * * *";
 start = "2000-01-01T00:00";
-end = "2000-01-01T00:05";
+end = "$end";
 catchup = "none";
 tasks = (
   { id = "extract"; plugin = "noop-product"; stage = "extract";
@@ -138,14 +140,14 @@ EOF
 		[ "$r" -le "$rss" ] || rss=$r
 		[ "$h" -le "$hwm" ] || hwm=$h
 		if [ -z "$n0" ]; then
-			n0=$(sqlite3 "$d/state/state.db" "PRAGMA busy_timeout = 5000; SELECT n_success + n_failed FROM backfills WHERE id = 1")
+			n0=$(sqlite3 -cmd ".timeout 5000" "$d/state/state.db" "SELECT n_success + n_failed FROM backfills WHERE id = 1")
 			t0=$(now)
 			[ "$n0" -gt 0 ] || n0=
 		fi
 	done
-	n1=$(sqlite3 "$d/state/state.db" "PRAGMA busy_timeout = 5000; SELECT n_success + n_failed FROM backfills WHERE id = 1")
+	n1=$(sqlite3 -cmd ".timeout 5000" "$d/state/state.db" "SELECT n_success + n_failed FROM backfills WHERE id = 1")
 	t1=$(now)
-	nf=$(sqlite3 "$d/state/state.db" "PRAGMA busy_timeout = 5000; SELECT n_failed FROM backfills WHERE id = 1")
+	nf=$(sqlite3 -cmd ".timeout 5000" "$d/state/state.db" "SELECT n_failed FROM backfills WHERE id = 1")
 	down
 	rate=0
 	[ -z "$n0" ] || rate=$(( (n1 - n0) * 1000 / ($(ms "$t0" "$t1") + 1) ))
