@@ -20,7 +20,8 @@
 #           in the way bench-metrics.sh does; then the wall time of each
 #           read verb as the shell sees it (process start to exit), over
 #           SCALE_REPS runs each (default 30): p50 and max (target: under
-#           10 ms).
+#           10 ms), beside `meshctl --version`, the cost of starting the
+#           process at all.
 # idle      SCALE_JOBS job files (default 10,000) with cron schedules none of
 #           which fires for years; meshd started, left SCALE_SETTLE_S to
 #           settle (default 10), then over SCALE_IDLE_S (default 30): CPU
@@ -246,6 +247,8 @@ SQL
 import subprocess, sys, time
 reps, c, key = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 cases = [
+    # The floor: process start-up alone (exec, 39 shared libraries).
+    ("--version (start-up alone)", ["--version"]),
     ("runs job_7", ["runs", "job_7"]),
     ("runs job_7 --state failed", ["runs", "job_7", "--state", "failed"]),
     ("tasks job_7 " + key, ["tasks", "job_7", key]),
