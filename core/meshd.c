@@ -279,10 +279,21 @@ pending_free(struct pending *p)
 	free(p->waiting);
 }
 
+/* When each job's next interval ends (INT64_MAX: never, or paused; at
+ * INT64_MIN: not known yet), by position in d->jobs: a fire looks at the
+ * jobs that are due, not at every job's schedule. */
+static int64_t	*sched_at;
+static size_t	 sched_atn;
+
 /*
  * Create the runs of every interval that has ended, in one transaction,
  * and queue them.  A (job, partition) that already has a run is left as
  * it is: a tick processed twice never makes a second run.
+ *
+ * A catch-up pass (`missed`: start-up, reload, unpause) looks at every
+ * job; an ordinary one only at the jobs whose interval has ended by
+ * sched_at[] (10,000 jobs: a few integer compares each, instead of
+ * evaluating each schedule twice at every fire of any job).
  */
 static int
 daemon_schedule(struct daemon *d, int64_t now, int missed)
@@ -290,22 +301,38 @@ daemon_schedule(struct daemon *d, int64_t now, int missed)
 	struct due_interval	*due;
 	size_t			 i, j, n;
 	int64_t			 job_id, run_id;
-	int			 created, began = 0;
+	int			 created, began = 0, all;
 	char			*cause = NULL;
 
 	if (!missed && now < d->next_sched)
 		return 0;
+	all = missed || sched_atn != d->jobs.n;
+	if (all) {
+		sched_at = xreallocarray(sched_at, d->jobs.n + 1,
+		    sizeof *sched_at);
+		sched_atn = d->jobs.n;
+		for (i = 0; i < sched_atn; i++)
+			sched_at[i] = INT64_MIN;
+	}
 	d->next_sched = INT64_MAX;
 	for (i = 0; i < d->jobs.n; i++) {
 		struct job_def	*job = d->jobs.v[i];
 		int64_t		 next;
 
+		if (!all && sched_at[i] > now) {
+			if (sched_at[i] < d->next_sched)
+				d->next_sched = sched_at[i];
+			continue;
+		}
+		sched_at[i] = INT64_MAX;
 		if (d->paused != NULL && d->paused[i])
 			continue;	/* its schedule does not fire */
 		n = sched_due(job, &d->watermark[i], now, missed, &due);
-		if ((next = sched_next(job, d->watermark[i], now)) >= 0 &&
-		    next < d->next_sched)
-			d->next_sched = next;
+		if ((next = sched_next(job, d->watermark[i], now)) >= 0) {
+			sched_at[i] = next;
+			if (next < d->next_sched)
+				d->next_sched = next;
+		}
 		if (n == 0)
 			continue;
 		if (!began) {
@@ -1246,6 +1273,9 @@ daemon_loop(struct daemon *d)
 		wake_drain();
 	}
 	daemon_shutdown(d);
+	free(sched_at);
+	sched_at = NULL;
+	sched_atn = 0;
 	return 0;
 }
 
