@@ -21,10 +21,14 @@
  *   engine_s   from the first engine_add_run() to the end of the last run
  *   tasks_s    tasks / engine_s
  *   p50_us p99_us max_us
- *              task->task latency from the attempts table: for each task
- *              with predecessors, its started_us minus the latest ended_us
- *              of its predecessors in the same run (on a chain: start of
- *              task i+1 minus end of task i)
+ *              task->task latency by the workers' own clocks: for each
+ *              task with predecessors, the time its worker started it
+ *              minus the latest time a worker finished one of its
+ *              predecessors in the same run (on a chain: start of task i+1
+ *              minus end of task i, the whole trip through the supervisor)
+ *   state_p50_us state_p99_us
+ *              the same from the attempts table (started_us, ended_us:
+ *              the supervisor's bookkeeping, without the trip)
  *   rss_kb     peak RSS of this process (getrusage RUSAGE_SELF)
  *   child_kb   peak RSS of the largest child: the workers and the plugin
  *              probes (RUSAGE_CHILDREN, read after the pool is reaped)
@@ -113,6 +117,95 @@ run_latencies(const struct job_def *job, const int64_t *start,
 	}
 }
 
+/* The workers' own start and end of every attempt (run_observer's
+ * task_times), in the order they were committed. */
+struct wtime {
+	int64_t		 run_id;
+	const char	*task_id;	/* the job's, kept for the run */
+	int64_t		 start, end;
+};
+
+struct wtimes {
+	struct wtime		*v;
+	size_t			 n, cap;
+	const struct job_def	*job;
+	struct idx		*ix;	/* the job's task ids, sorted */
+};
+
+static void
+on_task_times(void *arg, int64_t run_id, const char *task_id,
+    int64_t started_us, int64_t ended_us)
+{
+	struct wtimes	*w = arg;
+	struct idx	 key, *hit;
+
+	key.id = task_id;
+	if ((hit = bsearch(&key, w->ix, w->job->ntasks, sizeof *w->ix,
+	    idx_cmp)) == NULL)
+		die("task times", "unknown task id");
+	if (w->n == w->cap) {
+		w->cap = w->cap == 0 ? 4096 : w->cap * 2;
+		w->v = xreallocarray(w->v, w->cap, sizeof *w->v);
+	}
+	w->v[w->n].run_id = run_id;
+	w->v[w->n].task_id = hit->id;
+	w->v[w->n].start = started_us;
+	w->v[w->n].end = ended_us;
+	w->n++;
+}
+
+static int
+wtime_cmp(const void *a, const void *b)
+{
+	const struct wtime	*x = a, *y = b;
+
+	return x->run_id < y->run_id ? -1 : x->run_id > y->run_id;
+}
+
+static void
+percentiles(int64_t *lat, size_t nlat, int64_t *p50, int64_t *p99,
+    int64_t *pmax)
+{
+	*p50 = *p99 = *pmax = -1;
+	if (nlat > 0) {
+		qsort(lat, nlat, sizeof *lat, i64_cmp);
+		*p50 = lat[(nlat - 1) / 2];
+		*p99 = lat[(nlat * 99 + 99) / 100 - 1];
+		*pmax = lat[nlat - 1];
+	}
+}
+
+/* Task->task latency by the workers' clocks: a task's start in its
+ * worker minus the latest end of its predecessors in theirs. */
+static void
+worker_latencies(struct wtimes *w, int64_t *p50, int64_t *p99,
+    int64_t *pmax)
+{
+	size_t		 n = w->job->ntasks, i, j, nlat = 0, cap = 0;
+	int64_t		*start, *end, *lat = NULL;
+	struct idx	 key, *hit;
+
+	/* Stable enough: within a run, the last attempt of a task wins. */
+	qsort(w->v, w->n, sizeof *w->v, wtime_cmp);
+	start = xcalloc(n, sizeof *start);
+	end = xcalloc(n, sizeof *end);
+	for (i = 0; i < w->n; i = j) {
+		memset(start, 0, n * sizeof *start);
+		memset(end, 0, n * sizeof *end);
+		for (j = i; j < w->n && w->v[j].run_id == w->v[i].run_id; j++) {
+			key.id = w->v[j].task_id;
+			hit = bsearch(&key, w->ix, n, sizeof *w->ix, idx_cmp);
+			start[hit->i] = w->v[j].start;
+			end[hit->i] = w->v[j].end;
+		}
+		run_latencies(w->job, start, end, &lat, &nlat, &cap);
+	}
+	percentiles(lat, nlat, p50, p99, pmax);
+	free(lat);
+	free(start);
+	free(end);
+}
+
 /* Every successful attempt, run by run; the latency percentiles. */
 static void
 latencies(struct state *st, const struct job_def *job, int64_t *p50,
@@ -158,13 +251,7 @@ latencies(struct state *st, const struct job_def *job, int64_t *p50,
 	sqlite3_finalize(s);
 	if (run != -1)
 		run_latencies(job, start, end, &lat, &nlat, &cap);
-	*p50 = *p99 = *pmax = -1;
-	if (nlat > 0) {
-		qsort(lat, nlat, sizeof *lat, i64_cmp);
-		*p50 = lat[(nlat - 1) / 2];
-		*p99 = lat[(nlat * 99 + 99) / 100 - 1];
-		*pmax = lat[nlat - 1];
-	}
+	percentiles(lat, nlat, p50, p99, pmax);
 	free(lat);
 	free(start);
 	free(end);
@@ -220,13 +307,15 @@ main(int argc, char **argv)
 	struct executor		*ex;
 	struct executor_opts	 eo;
 	struct engine		*e;
+	struct run_observer	 obs;
+	struct wtimes		 wt;
 	struct rusage		 ru;
 	struct tm		 tm;
 	const char		*day = "2000-01-01";
 	char			*cause = NULL, key[32];
 	int			 ch, full = 0, admit = 64, nparts = 0, added;
 	int			 bad;
-	int64_t			 t0, t1, p50, p99, pmax;
+	int64_t			 t0, t1, p50, p99, pmax, w50, w99, wmax;
 	long			 self_kb;
 	size_t			 nok;
 	time_t			 base;
@@ -280,7 +369,18 @@ main(int argc, char **argv)
 	if (full && sqlite3_exec(state_sqlite(st), "PRAGMA synchronous = FULL",
 	    NULL, NULL, NULL) != SQLITE_OK)
 		die("synchronous", sqlite3_errmsg(state_sqlite(st)));
-	e = engine_new(cfg, st, ex, NULL);
+	memset(&wt, 0, sizeof wt);
+	wt.job = job;
+	wt.ix = xcalloc(job->ntasks, sizeof *wt.ix);
+	for (size_t i = 0; i < job->ntasks; i++) {
+		wt.ix[i].id = job->tasks[i].id;
+		wt.ix[i].i = i;
+	}
+	qsort(wt.ix, job->ntasks, sizeof *wt.ix, idx_cmp);
+	memset(&obs, 0, sizeof obs);
+	obs.task_times = on_task_times;
+	obs.arg = &wt;
+	e = engine_new(cfg, st, ex, &obs);
 
 	memset(&tm, 0, sizeof tm);
 	if (strptime(day, "%Y-%m-%d", &tm) == NULL)
@@ -313,14 +413,18 @@ main(int argc, char **argv)
 	executor_free(ex);
 	bad = failed_runs(st);
 	latencies(st, job, &p50, &p99, &pmax, &nok);
+	worker_latencies(&wt, &w50, &w99, &wmax);
 	getrusage(RUSAGE_SELF, &ru);
 	self_kb = ru.ru_maxrss;
 	getrusage(RUSAGE_CHILDREN, &ru);
 	printf("tasks=%zu engine_s=%.3f tasks_s=%.0f p50_us=%lld p99_us=%lld "
-	    "max_us=%lld rss_kb=%ld child_kb=%ld sync=%s failed_runs=%d\n",
-	    nok, (t1 - t0) / 1e6, nok / ((t1 - t0) / 1e6), (long long)p50,
-	    (long long)p99, (long long)pmax, self_kb, ru.ru_maxrss,
-	    full ? "full" : "normal", bad);
+	    "max_us=%lld state_p50_us=%lld state_p99_us=%lld rss_kb=%ld "
+	    "child_kb=%ld sync=%s failed_runs=%d\n",
+	    nok, (t1 - t0) / 1e6, nok / ((t1 - t0) / 1e6), (long long)w50,
+	    (long long)w99, (long long)wmax, (long long)p50, (long long)p99,
+	    self_kb, ru.ru_maxrss, full ? "full" : "normal", bad);
+	free(wt.v);
+	free(wt.ix);
 	state_close(st);
 	jobset_free(&js);
 	config_free(cfg);

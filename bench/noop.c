@@ -28,6 +28,9 @@ noop_touch(meshd_ctx *ctx)
 		meshd_set_error(ctx, "no 'marker' param");
 		return MESHD_FAILED;
 	}
+	/* marker = "": a true no-op, for the orchestration's own cost. */
+	if (name[0] == '\0')
+		return MESHD_OK;
 	if ((dir = meshd_param_string(ctx, "dir", NULL)) == NULL &&
 	    (dir = meshd_staging_dir(ctx)) == NULL) {
 		meshd_set_error(ctx, "no 'dir' param and no staging directory");

@@ -440,6 +440,8 @@ logs_show(struct logs *l, struct logs_window *w, long want, int json,
 	}
 	size = logs_int(doc, "size");
 	start = logs_int(doc, "offset");
+	if (size == 0 && strcmp(logs_str(doc, "state"), "running") != 0)
+		fprintf(stderr, "(no output)\n");
 	logs_skipped(size, start, w->limit < 0 || size - start <= w->limit ?
 	    size : start + w->limit, 0);
 	if (pager && isatty(STDOUT_FILENO) && (pf = logs_pager()) != NULL)

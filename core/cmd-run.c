@@ -299,6 +299,7 @@ cmd_run_exec(struct ctl *ctl, int argc, char **argv)
 	rp.pr.quiet = json;
 	rp.run_id = 0;
 	rp.key[0] = '\0';
+	memset(&obs, 0, sizeof obs);
 	obs.run_start = on_run_start;
 	obs.task_start = ctl_progress_task_start;
 	obs.task_end = ctl_progress_task_end;

@@ -625,6 +625,12 @@ dag_ready_free(struct dag_ready *r)
 }
 
 int
+dag_ready_queued(const struct dag_ready *r)
+{
+	return r->qlen > 0;
+}
+
+int
 dag_ready_next(struct dag_ready *r, size_t *i)
 {
 	size_t	v;

@@ -88,5 +88,8 @@ size_t		 dag_ready_fail(struct dag_ready *, size_t i, size_t *blocked);
 void		 dag_ready_retry(struct dag_ready *, size_t i);
 /* Number of nodes neither finished, failed nor blocked. */
 size_t		 dag_ready_remaining(const struct dag_ready *);
+/* Whether dag_ready_next() may have a node to hand out (cheap; an entry
+ * left by a node completed while queued counts). */
+int		 dag_ready_queued(const struct dag_ready *);
 
 #endif

@@ -44,7 +44,7 @@ engine_room(struct engine *e)
 
 	if (e->room == NULL)
 		e->room = xcalloc(1, sizeof *e->room);
-	e->room[0] = executor_idle(e->ex);
+	e->room[0] = executor_room(e->ex);
 	total = e->room[0];
 	for (k = 0; k < e->nxr; k++) {
 		e->room[k + 1] = e->xr[k] != NULL ? xremote_room(e->xr[k]) : 0;

@@ -52,6 +52,7 @@ struct erun {
 	char			*key;
 	int64_t			 istart, iend;
 	int64_t			 job_id, run_id;
+	char			*lin_inputs;	/* lineage_attempt.inputs */
 	struct rtask		*t;
 	size_t			 n;
 	struct dag_ready	*ready;

@@ -84,7 +84,13 @@ run_probe(struct erun *r, char **cause)
 	for (i = 0; i < r->n; i++) {
 		const struct task_def	*td = r->t[i].def;
 
-		r->infos[i] = engine_probe(r->e, td->plugin_path);
+		/* Most tasks of a job share their plugin: look at the file
+		 * once a run, not once a task. */
+		if (i > 0 && strcmp(td->plugin_path,
+		    r->t[i - 1].def->plugin_path) == 0)
+			r->infos[i] = r->infos[i - 1];
+		else
+			r->infos[i] = engine_probe(r->e, td->plugin_path);
 		if (r->infos[i] == NULL) {
 			r->t[i].product = td->product;
 			continue;
@@ -282,6 +288,7 @@ run_free(struct erun *r)
 	if (r->ready != NULL)
 		dag_ready_free(r->ready);
 	free(r->infos);		/* the descriptions are the engine's */
+	free(r->lin_inputs);
 	for (i = 0; i < r->n; i++) {
 		free(r->t[i].reason);
 		free(r->t[i].adopt_ext_id);
@@ -328,7 +335,7 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	struct engine	*e = r->e;
 	const char	*st;
 	size_t		 i;
-	int		 created;
+	int		 created, fresh;
 	int64_t		 now = now_us();
 	static const char *const keep_published[] = { "published", NULL };
 
@@ -347,10 +354,15 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	for (i = 0; i < r->n; i++) {
 		struct rtask *t = &r->t[i];
 
-		if (state_ti_open(e->st, r->run_id, t->def->id,
+		if (state_ti_open_new(e->st, r->run_id, t->def->id,
 		    stage_name(t->def->stage), t->max_tries, &t->ti_id, &st,
-		    &t->tries, cause) != 0)
+		    &t->tries, &fresh, cause) != 0)
 			goto fail;
+		if (fresh) {
+			/* Made queued, with no try and no reason. */
+			t->state = "queued";
+			continue;
+		}
 		if (redo == ENGINE_RESUME && (strcmp(st, "success") == 0 ||
 		    strcmp(st, "skipped") == 0)) {
 			/* Committed success is never run twice. */

@@ -210,8 +210,9 @@ task_submit(struct rtask *t, const char *log, const struct paramset *params,
 		free(why);
 		pid = 0;
 	}
+	/* 0: waiting in the executor for a worker; its result says which. */
 	t->pid = pid;
-	t->pid_unsaved = 1;
+	t->pid_unsaved = pid > 0;
 	t->running = 1;
 	t->attempt_start = mono_us();
 	r->running++;
@@ -243,6 +244,7 @@ task_lineage(struct engine *e, struct rtask *t, enum lineage_event_type type,
 	a.try_number = t->tries;
 	a.when_us = now_us();
 	a.error = why;
+	a.inputs = &t->run->lin_inputs;
 	return lineage_emit(e->st, e->cfg, &a, cause);
 }
 
@@ -589,6 +591,24 @@ engine_commit_updates(struct engine *e, char **cause)
 	return state_commit(e->st, cause);
 }
 
+/* Whether some run may have a task to start: checked before opening a
+ * transaction that would otherwise, most steps, find nothing and roll
+ * back. */
+static int
+engine_any_ready(const struct engine *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->nruns; i++) {
+		const struct erun *r = e->runs[i];
+
+		if (!r->cancelled && (r->ndeferred > 0 ||
+		    (r->ready != NULL && dag_ready_queued(r->ready))))
+			return 1;
+	}
+	return 0;
+}
+
 /* Start every ready task there is a worker for, in a transaction of its
  * own (when no result brought them). */
 static int
@@ -597,7 +617,8 @@ engine_launch(struct engine *e, char **cause)
 	struct launch	l;
 
 	if (e->cancelled || e->draining || e->stopping || e->nruns == 0 ||
-	    engine_room(e) == 0 || !engine_may_launch(e))
+	    !engine_any_ready(e) || engine_room(e) == 0 ||
+	    !engine_may_launch(e))
 		return 0;
 	if (state_begin(e->st, cause) != 0)
 		return -1;
@@ -693,7 +714,7 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	struct rtask	*t;
 	struct erun	*r;
 	const char	*astate, *tstate;
-	int		 again;
+	int		 again, pid;
 	size_t		 i;
 	int64_t		 now = now_us();
 
@@ -704,9 +725,12 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	}
 	r = t->run;
 	ptr_remove((void **)e->busy, &e->nbusy, t);
-	if (t->pid_unsaved && state_attempt_set_pid(e->st, t->attempt_id,
-	    (int)t->pid, cause) != 0)
-		return -1;
+	if (t->pid == 0 && res->pid > 0) {
+		t->pid = res->pid;
+		t->pid_unsaved = 1;
+	}
+	/* Not saved yet (it ended within a step): saved with its end. */
+	pid = t->pid_unsaved ? (int)t->pid : 0;
 	t->pid_unsaved = 0;
 	t->running = 0;
 	r->running--;
@@ -743,8 +767,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	    res->status != MESHD_SKIPPED) {
 		/* Killed by the daemon's shutdown: the task is queued again
 		 * and the run stays running, so the next start resumes it. */
-		if (state_attempt_finish(e->st, t->attempt_id, "failed", now,
-		    e->stop_why, res->message, cause) != 0 ||
+		if (state_attempt_end(e->st, t->attempt_id, "failed", now,
+		    e->stop_why, res->message, pid, cause) != 0 ||
 		    state_ti_set(e->st, t->ti_id, "queued", t->tries,
 		    e->stop_why, 0, 0, cause) != 0 ||
 		    task_lineage(e, t, LINEAGE_ABORT, e->stop_why, cause) != 0)
@@ -786,8 +810,8 @@ engine_apply(struct engine *e, struct task_result *res, struct ended *ed,
 	}
 	if (r->cancelled && !r->timed_out && strcmp(tstate, "failed") == 0)
 		tstate = "cancelled";
-	if (state_attempt_finish(e->st, t->attempt_id, astate, now,
-	    res->reason, res->message, cause) != 0 ||
+	if (state_attempt_end(e->st, t->attempt_id, astate, now,
+	    res->reason, res->message, pid, cause) != 0 ||
 	    state_ti_set(e->st, t->ti_id, tstate, t->tries, t->reason, 0,
 	    again ? 0 : now, cause) != 0)
 		return -1;
@@ -951,6 +975,10 @@ engine_collect(struct engine *e, int timeout_ms, char **cause)
 		struct rtask	*t = ended[i].t;
 		struct erun	*r = t->run;
 
+		if (e->obs != NULL && e->obs->task_times != NULL)
+			e->obs->task_times(e->obs->arg, r->run_id,
+			    t->def->id, e->held[i]->started_us,
+			    e->held[i]->ended_us);
 		if (e->obs != NULL && e->obs->task_end != NULL)
 			e->obs->task_end(e->obs->arg, r->job, r->key, r->run_id,
 			    t->def->id, t->tries, ended[i].state, t->reason,

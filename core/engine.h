@@ -37,6 +37,11 @@ struct run_observer {
 	void	(*run_end)(void *arg, const struct job_def *,
 		    const char *key, int64_t run_id, const char *state,
 		    int64_t duration_us);
+	/* The attempt's start and end by the clock of the worker that ran
+	 * it (CLOCK_REALTIME, us): what the plugin saw, without the
+	 * supervisor's bookkeeping.  0 when no worker ran it. */
+	void	(*task_times)(void *arg, int64_t run_id, const char *task_id,
+		    int64_t started_us, int64_t ended_us);
 	void	 *arg;
 };
 

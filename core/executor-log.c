@@ -135,11 +135,15 @@ executor_log_outcome(const char *log_path, int attempt,
 
 	if (log_path == NULL || r == NULL)
 		return;
-	fd = open(log_path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOFOLLOW, 0640);
+	fd = open(log_path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	/* Silent, fine and with no checks to list: the state says it all,
+	 * and no file is made for it (most attempts). */
+	if (fd == -1 && errno == ENOENT && r->nchecks == 0 &&
+	    (r->status == MESHD_OK || r->status == MESHD_SKIPPED))
+		return;
 	if (fd == -1 && errno == ENOENT) {
-		/* The attempt ended before a worker made its log (refused
-		 * at submit): the trailer alone then says why. */
+		/* A failure with no output (or refused at submit, before a
+		 * worker ran it): the trailer alone then says why. */
 		dir = path_dirname(log_path);
 		if (mkdir_p(dir, 0750, NULL) == 0)
 			fd = open(log_path, O_RDWR | O_APPEND | O_CREAT |

@@ -55,6 +55,23 @@
 
 enum slot_state { SLOT_DEAD, SLOT_IDLE, SLOT_BUSY };
 
+/*
+ * A task handed to the executor that no worker has started: waiting in
+ * the executor (ex->wq) for an idle worker, or in the socket of a worker
+ * running an attempt of the same job and plugin (slot->q), to start the
+ * moment that one ends (executor_room() in executor.h).
+ */
+struct qtask {
+	struct wbuf	 b;		/* the TASK message */
+	int64_t		 attempt_id;
+	int64_t		 timeout_us;
+	char		*log_path;
+	int		 attempt;
+	char		*run;		/* who may wait behind whom: job, */
+	char		*plugin;	/* partition and plugin */
+	char		*doom;		/* cancelled while in a socket */
+};
+
 /* One worker of the pool. */
 struct slot {
 	enum slot_state		 state;
@@ -74,6 +91,11 @@ struct slot {
 	int			 killed;	/* SIGKILL sent */
 	char			*log_path;	/* the attempt's log, or NULL */
 	int			 attempt;	/* its try number */
+	char			*run;		/* its run and plugin */
+	char			*plugin;
+	/* Sent to the worker behind it, not started (oldest first). */
+	struct qtask		*q;
+	int			 nq;
 };
 
 /* A retired worker on its way out. */
@@ -92,6 +114,9 @@ struct executor {
 	struct slot		 *slots;
 	int			  nslots;
 	int64_t			  respawn_at;	/* next try for dead slots */
+
+	struct qtask		 *wq;		/* waiting for an idle worker */
+	size_t			  nwq, wqcap;
 
 	struct task_result	**done;		/* finished, not yet returned */
 	size_t			  ndone, donecap;
@@ -231,6 +256,35 @@ slot_clear_task(struct slot *s)
 	s->killed = 0;
 	free(s->log_path);
 	s->log_path = NULL;
+	free(s->run);
+	free(s->plugin);
+	s->run = s->plugin = NULL;
+}
+
+static void
+qtask_clear(struct qtask *q)
+{
+	wbuf_free(&q->b);
+	free(q->log_path);
+	free(q->run);
+	free(q->plugin);
+	free(q->doom);
+	memset(q, 0, sizeof *q);
+}
+
+/* Put `n` tasks at the head of the executor's queue, in order. */
+static void
+wq_unshift(struct executor *ex, struct qtask *v, size_t n)
+{
+	if (n == 0)
+		return;
+	if (ex->nwq + n > ex->wqcap) {
+		ex->wqcap = ex->nwq + n + 8;
+		ex->wq = xreallocarray(ex->wq, ex->wqcap, sizeof *ex->wq);
+	}
+	memmove(ex->wq + n, ex->wq, ex->nwq * sizeof *ex->wq);
+	memcpy(ex->wq, v, n * sizeof *v);
+	ex->nwq += n;
 }
 
 /* Watch `pid` until it is reaped; SIGKILL it at kill_at (0: sent). */
@@ -352,10 +406,13 @@ slot_log_cap(struct executor *ex, struct slot *s)
 	close(fd);
 }
 
+static void	slot_requeue(struct executor *, struct slot *);
+
 /* Replace the worker of a slot (its process is gone or retiring). */
 static void
 slot_respawn(struct executor *ex, struct slot *s)
 {
+	slot_requeue(ex, s);
 	slot_clear_task(s);
 	if (s->fd != -1)
 		close(s->fd);
@@ -375,6 +432,119 @@ done_push(struct executor *ex, struct task_result *r)
 		    sizeof *ex->done);
 	}
 	ex->done[ex->ndone++] = r;
+}
+
+/* The result of an attempt that no worker ran: ended now, for `reason`
+ * (taken). */
+static void
+fail_unstarted(struct executor *ex, int64_t attempt_id, pid_t pid,
+    const char *log_path, int attempt, int retryable, char *reason)
+{
+	struct task_result	*r = xcalloc(1, sizeof *r);
+
+	r->attempt_id = attempt_id;
+	r->pid = pid;
+	r->status = MESHD_FAILED;
+	r->retryable = retryable;
+	r->reason = reason;
+	r->started_us = r->ended_us = now_us();
+	executor_log_outcome(log_path, attempt, r);
+	done_push(ex, r);
+}
+
+static void
+qtask_fail(struct executor *ex, struct qtask *q, int retryable, char *reason)
+{
+	fail_unstarted(ex, q->attempt_id, 0, q->log_path, q->attempt,
+	    retryable, reason);
+}
+
+/*
+ * The worker of `s` is going (dead, discarded, retired): what waited in
+ * its socket never started, and goes back to the head of the executor's
+ * queue for another worker, unseen by the owner, except what was
+ * cancelled meanwhile, which ends now.
+ */
+static void
+slot_requeue(struct executor *ex, struct slot *s)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < s->nq; i++) {
+		if (s->q[i].doom != NULL) {
+			qtask_fail(ex, &s->q[i], 1, s->q[i].doom);
+			s->q[i].doom = NULL;
+			qtask_clear(&s->q[i]);
+		} else
+			s->q[n++] = s->q[i];
+	}
+	wq_unshift(ex, s->q, (size_t)n);
+	free(s->q);
+	s->q = NULL;
+	s->nq = 0;
+}
+
+/* Make `q`, sent to the worker of `s`, the attempt it runs now. */
+static void
+slot_begin(struct slot *s, struct qtask *q)
+{
+	s->state = SLOT_BUSY;
+	s->res = xcalloc(1, sizeof *s->res);
+	s->res->attempt_id = q->attempt_id;
+	s->res->pid = s->pid;
+	s->res->started_us = now_us();
+	s->start_mono = s->last_mono = mono_us();
+	s->timeout_us = q->timeout_us;
+	/* For the cap after a crash and for the outcome trailer. */
+	s->log_path = q->log_path;
+	s->attempt = q->attempt;
+	s->run = q->run;
+	s->plugin = q->plugin;
+	q->log_path = q->run = q->plugin = NULL;
+	wbuf_free(&q->b);
+}
+
+static int	slot_send_task(struct slot *, const struct wbuf *);
+static void	slot_eof(struct executor *, struct slot *);
+static void	slot_discard(struct executor *, struct slot *);
+
+/* Hand what waits in the executor to idle workers, oldest first. */
+static void
+executor_dispatch(struct executor *ex)
+{
+	struct qtask	 q;
+	struct slot	*s;
+	int		 i;
+
+	while (ex->nwq > 0) {
+		for (s = NULL, i = 0; i < ex->nslots; i++)
+			if (ex->slots[i].state == SLOT_IDLE) {
+				s = &ex->slots[i];
+				break;
+			}
+		if (s == NULL)
+			return;
+		q = ex->wq[0];
+		memmove(ex->wq, ex->wq + 1, --ex->nwq * sizeof *ex->wq);
+		if (slot_send_task(s, &q.b) != 0) {
+			/* Died while idle: replace it and try once more,
+			 * as executor_submit() does. */
+			slot_eof(ex, s);
+			if (s->state != SLOT_IDLE ||
+			    slot_send_task(s, &q.b) != 0) {
+				qtask_fail(ex, &q, 1, xasprintf("cannot hand "
+				    "the task to a worker: %s",
+				    s->state == SLOT_IDLE ? strerror(errno) :
+				    "no worker could be started"));
+				if (s->state == SLOT_IDLE)
+					slot_discard(ex, s);
+				qtask_clear(&q);
+				continue;
+			}
+		}
+		slot_begin(s, &q);
+		qtask_clear(&q);
+	}
 }
 
 static struct task_result *
@@ -558,8 +728,22 @@ slot_result(struct executor *ex, struct slot *s, struct wire_reply *w,
 	slot_clear_task(s);
 	s->state = SLOT_IDLE;
 	s->ntasks++;
+	if (s->nq > 0) {
+		/* The worker has already started the next one. */
+		struct qtask	q = s->q[0];
+
+		memmove(s->q, s->q + 1, --s->nq * sizeof *s->q);
+		slot_begin(s, &q);
+		if (q.doom != NULL) {
+			slot_stop(ex, s, q.doom, now);
+			q.doom = NULL;
+		}
+		qtask_clear(&q);
+		return;
+	}
 	if (ex->opts.max_tasks > 0 && s->ntasks >= ex->opts.max_tasks)
 		slot_retire(ex, s, now);
+	executor_dispatch(ex);
 }
 
 /*
@@ -849,6 +1033,8 @@ executor_new(const struct executor_opts *opts, char **cause)
 	ex->opts = *opts;
 	if (ex->opts.task_max_bytes <= 0)
 		ex->opts.task_max_bytes = WIRE_TASK_MAX_DEFAULT;
+	if (ex->opts.depth <= 0)
+		ex->opts.depth = EXECUTOR_DEPTH;
 	ex->self = getpid();
 	ex->pgrp = getpgrp();
 	/*
@@ -897,6 +1083,18 @@ executor_idle(const struct executor *ex)
 }
 
 int
+executor_room(const struct executor *ex)
+{
+	int	i, n = 0, depth = ex->opts.depth;
+
+	for (i = 0; i < ex->nslots; i++)
+		n += (ex->slots[i].state == SLOT_IDLE) + (depth - 1) -
+		    ex->slots[i].nq;
+	n -= (int)ex->nwq;
+	return n > 0 ? n : 0;
+}
+
+int
 executor_busy(const struct executor *ex)
 {
 	int	i, n = 0;
@@ -911,16 +1109,8 @@ static void
 submit_fail(struct executor *ex, const struct task_req *req, pid_t pid,
     int retryable, char *reason)
 {
-	struct task_result	*r = xcalloc(1, sizeof *r);
-
-	r->attempt_id = req->attempt_id;
-	r->pid = pid;
-	r->status = MESHD_FAILED;
-	r->retryable = retryable;
-	r->reason = reason;
-	r->started_us = r->ended_us = now_us();
-	executor_log_outcome(req->log_path, req->attempt, r);
-	done_push(ex, r);
+	fail_unstarted(ex, req->attempt_id, pid, req->log_path, req->attempt,
+	    retryable, reason);
 }
 
 /*
@@ -972,28 +1162,95 @@ slot_send_task(struct slot *s, const struct wbuf *b)
 	return rc;
 }
 
+static void
+qtask_set(struct qtask *q, const struct task_req *req, struct wbuf *b)
+{
+	memset(q, 0, sizeof *q);
+	q->b = *b;		/* taken */
+	memset(b, 0, sizeof *b);
+	q->attempt_id = req->attempt_id;
+	q->timeout_us = req->timeout_us;
+	q->log_path = xstrdup_null(req->log_path);
+	q->attempt = req->attempt;
+	/* One run of a job: its partition key (NULL: none) with the job. */
+	q->run = xasprintf("%s\n%s", req->job != NULL ? req->job : "",
+	    req->partition_key != NULL ? req->partition_key : "\n");
+	q->plugin = xstrdup(req->plugin_path);
+}
+
+static int
+same_str(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * No idle worker for `req`: behind a busy worker running an attempt of
+ * the same run (job and partition) and plugin, with room, sent now; else
+ * in the executor's queue.  The pid, or 0 for the queue.  Only the same
+ * run: a hung attempt delays only its own run's tasks, and cancelling a
+ * run stops the attempt they wait behind too.
+ */
+static pid_t
+submit_wait(struct executor *ex, const struct task_req *req,
+    struct wbuf *b)
+{
+	struct qtask	 q;
+	struct slot	*s;
+	int		 i;
+
+	qtask_set(&q, req, b);
+	for (i = 0; i < ex->nslots; i++) {
+		s = &ex->slots[i];
+		if (s->state != SLOT_BUSY || s->doom != NULL || s->killed ||
+		    s->nq >= ex->opts.depth - 1 || !same_str(s->run, q.run) ||
+		    !same_str(s->plugin, q.plugin))
+			continue;
+		/* It must not retire with tasks in its socket. */
+		if (ex->opts.max_tasks > 0 &&
+		    s->ntasks + 1 + s->nq + 1 > ex->opts.max_tasks)
+			continue;
+		/* A send that fails leaves it to its EOF; the task waits. */
+		if (slot_send_task(s, &q.b) != 0)
+			break;
+		if (s->q == NULL)
+			s->q = xcalloc((size_t)ex->opts.depth, sizeof *s->q);
+		s->q[s->nq++] = q;
+		return s->pid;
+	}
+	if (ex->nwq == ex->wqcap) {
+		ex->wqcap = ex->wqcap == 0 ? 16 : ex->wqcap * 2;
+		ex->wq = xreallocarray(ex->wq, ex->wqcap, sizeof *ex->wq);
+	}
+	ex->wq[ex->nwq++] = q;
+	return 0;
+}
+
 pid_t
 executor_submit(struct executor *ex, const struct task_req *req,
     char **cause)
 {
 	struct slot	*s = NULL;
+	struct qtask	 q;
 	struct wbuf	 b;
 	pid_t		 pid;
 	int		 i;
 
-	for (i = 0; i < ex->nslots; i++) {
-		if (ex->slots[i].state == SLOT_IDLE) {
-			s = &ex->slots[i];
-			break;
-		}
-	}
-	if (s == NULL) {
+	if (executor_room(ex) <= 0) {
 		set_cause(cause, "no idle worker");
 		return -1;
 	}
+	executor_dispatch(ex);
+	if (ex->nwq == 0)
+		for (i = 0; i < ex->nslots; i++) {
+			if (ex->slots[i].state == SLOT_IDLE) {
+				s = &ex->slots[i];
+				break;
+			}
+		}
 	/* From here on, nothing about the task itself is an error of the
 	 * executor: the attempt fails, and its result says why. */
-	pid = s->pid;
+	pid = s != NULL ? s->pid : 0;
 	if (req->plugin_path == NULL) {
 		submit_fail(ex, req, pid, 0, xstrdup("task has no plugin "
 		    "path"));
@@ -1007,6 +1264,8 @@ executor_submit(struct executor *ex, const struct task_req *req,
 		wbuf_free(&b);
 		return pid;
 	}
+	if (s == NULL)
+		return submit_wait(ex, req, &b);
 	if (slot_send_task(s, &b) != 0) {
 		/* The worker died while idle (killed from outside, or its
 		 * plugin's fini crashed): replace it and try once more. */
@@ -1021,17 +1280,9 @@ executor_submit(struct executor *ex, const struct task_req *req,
 			return pid;
 		}
 	}
-	wbuf_free(&b);
-	s->state = SLOT_BUSY;
-	s->res = xcalloc(1, sizeof *s->res);
-	s->res->attempt_id = req->attempt_id;
-	s->res->pid = s->pid;
-	s->res->started_us = now_us();
-	s->start_mono = s->last_mono = mono_us();
-	s->timeout_us = req->timeout_us;
-	/* For the cap after a crash and for the outcome trailer. */
-	s->log_path = xstrdup_null(req->log_path);
-	s->attempt = req->attempt;
+	qtask_set(&q, req, &b);
+	slot_begin(s, &q);
+	qtask_clear(&q);
 	return s->pid;
 }
 
@@ -1057,6 +1308,8 @@ executor_wait(struct executor *ex, int timeout_ms, struct task_result **out,
 		}
 		now = mono_us();
 		next = executor_enforce(ex, now);
+		/* Workers respawned, or freed by a stop: the queue's turn. */
+		executor_dispatch(ex);
 		for (k = 0; k < ex->nsrc; k++)
 			next = min_deadline(next,
 			    ex->src[k].tick(ex->src[k].arg, now));
@@ -1176,15 +1429,38 @@ executor_cancel(struct executor *ex, int64_t attempt_id, const char *why)
 	struct slot	*s;
 	int		 i;
 
+	size_t		 k;
+	int		 j;
+
+	if (why == NULL)
+		why = "cancelled";
 	for (i = 0; i < ex->nslots; i++) {
 		s = &ex->slots[i];
 		if (s->state == SLOT_BUSY && s->res != NULL &&
 		    s->res->attempt_id == attempt_id) {
-			slot_stop(ex, s, xstrdup(why != NULL ? why :
-			    "cancelled"), mono_us());
+			slot_stop(ex, s, xstrdup(why), mono_us());
 			return 0;
 		}
+		/* In its socket: stopped as it starts (it cannot be taken
+		 * back), or ended if the worker goes first. */
+		for (j = 0; j < s->nq; j++)
+			if (s->q[j].attempt_id == attempt_id) {
+				if (s->q[j].doom == NULL)
+					s->q[j].doom = xstrdup(why);
+				return 0;
+			}
 	}
+	for (k = 0; k < ex->nwq; k++)
+		if (ex->wq[k].attempt_id == attempt_id) {
+			struct qtask	q = ex->wq[k];
+
+			memmove(ex->wq + k, ex->wq + k + 1, (ex->nwq - k - 1) *
+			    sizeof *ex->wq);
+			ex->nwq--;
+			qtask_fail(ex, &q, 1, xstrdup(why));
+			qtask_clear(&q);
+			return 0;
+		}
 	return -1;
 }
 
@@ -1196,7 +1472,7 @@ executor_free(struct executor *ex)
 	pid_t		*pids;
 	size_t		 npids = 0, i;
 	int64_t		 deadline;
-	int		 st, left;
+	int		 st, left, j;
 
 	if (ex == NULL)
 		return;
@@ -1215,7 +1491,13 @@ executor_free(struct executor *ex)
 		s->fd = -1;
 		pids[npids++] = s->pid;
 		slot_clear_task(s);
+		for (j = 0; j < s->nq; j++)
+			qtask_clear(&s->q[j]);
+		free(s->q);
 	}
+	for (i = 0; i < ex->nwq; i++)
+		qtask_clear(&ex->wq[i]);
+	free(ex->wq);
 	for (i = 0; i < ex->nreap; i++)
 		pids[npids++] = ex->reap[i].pid;
 

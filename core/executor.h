@@ -48,7 +48,12 @@ struct executor_opts {
 	int	log_overflow_fails;	/* over the cap: fail the attempt */
 	long long task_max_bytes;	/* largest task; 0: 16 MiB */
 	int	empty_check_fails;	/* a check stage with no check fails */
+	/* Attempts in flight per worker, the running one included (0: the
+	 * default, EXECUTOR_DEPTH; 1: one at a time).  See executor_room(). */
+	int	depth;
 };
+
+#define EXECUTOR_DEPTH	4
 
 /* Everything a worker needs for one attempt.  The executor copies it. */
 struct task_req {
@@ -119,13 +124,27 @@ struct executor	*executor_new(const struct executor_opts *, char **cause);
  * string.
  */
 const char	*executor_containment(const struct executor *);
-/* Number of workers idle now: submit at most this many. */
+/* Number of workers idle now. */
 int		 executor_idle(const struct executor *);
+/*
+ * How many more tasks executor_submit() takes now: the idle workers, and
+ * room behind busy ones (opts.depth attempts per worker in all).  A task
+ * that finds no idle worker waits in the executor, or, if it is of the
+ * same run (job and partition) and plugin as the attempt a worker runs,
+ * in that worker's socket, so that the worker starts it the moment the
+ * first ends, without waiting for the owner's next commit.  Only that
+ * run's own tasks ever wait behind its attempt: a plugin that hangs or
+ * crashes delays no one else's.  A waiting task has not started: its timeout runs from its
+ * start, cancelling it drops it, and one left in the socket of a worker
+ * that dies is handed to another worker, unseen by the owner.
+ */
+int		 executor_room(const struct executor *);
 /* Number of tasks running. */
 int		 executor_busy(const struct executor *);
 /*
- * Hand a task to an idle worker.  Returns the worker's pid, or -1 with
- * cause only when no worker is idle.  Nothing about the task itself is an
+ * Hand a task to a worker (see executor_room()).  Returns the worker's
+ * pid, 0 when the task waits in the executor for one (the pid is then in
+ * its result), or -1 with cause only when there is no room.  Nothing about the task itself is an
  * error here: a task message over task_max_bytes ("task message is N
  * bytes, over task_max_bytes (M)", not retryable), a task without a plugin
  * path, or a worker that cannot be written to ("cannot hand the task to a

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "hostapi.h"
+#include "util.h"
 
 static const char *const level_names[] = {
 	"ERROR", "WARN ", "INFO ", "DEBUG"
@@ -176,16 +177,41 @@ host_interval_end(meshd_ctx *ctx)
 	return ctx->in_init ? 0 : ctx->task->interval_end_us;
 }
 
+/* `dir` (0 staging, 1 attempt), made on the first call of the attempt. */
+static const char *
+host_dir(meshd_ctx *ctx, int which)
+{
+	const char	*dir;
+	char		*cause = NULL;
+
+	if (ctx->in_init)
+		return NULL;
+	dir = which == 0 ? ctx->task->staging_dir : ctx->task->attempt_dir;
+	if (dir == NULL || ctx->made[which])
+		return dir;
+	/* The attempt directory lives under the staging one. */
+	if (mkdir_p(dir, 0750, &cause) != 0) {
+		if (ctx->dir_fault == NULL) {
+			ctx->dir_errno = errno;
+			ctx->dir_fault = cause;
+		} else
+			free(cause);
+		return NULL;
+	}
+	ctx->made[which] = 1;
+	return dir;
+}
+
 static const char *
 host_staging_dir(meshd_ctx *ctx)
 {
-	return ctx->in_init ? NULL : ctx->task->staging_dir;
+	return host_dir(ctx, 0);
 }
 
 static const char *
 host_attempt_dir(meshd_ctx *ctx)
 {
-	return ctx->in_init ? NULL : ctx->task->attempt_dir;
+	return host_dir(ctx, 1);
 }
 
 /* Entry i of the descriptor's products: entries are product_size apart,
@@ -393,6 +419,8 @@ hostapi_ctx_clear(struct meshd_ctx *ctx)
 	free(ctx->metrics);
 	free(ctx->error);
 	free(ctx->bad_check);
+	free(ctx->dir_fault);
+	ctx->dir_fault = NULL;
 	ctx->checks = NULL;
 	ctx->metrics = NULL;
 	ctx->error = NULL;

@@ -34,6 +34,14 @@ struct meshd_ctx {
 	 * fails the attempt, as a failed error-level check does, for a
 	 * check that cannot be judged must not let the partition publish. */
 	char				*bad_check;
+	/* The staging and attempt directories are made when the plugin
+	 * first asks for them (most attempts of a no-op or a pure check
+	 * never do): made[0] staging, made[1] attempt.  If one cannot be
+	 * made, the getter returns NULL and dir_fault says why (errno in
+	 * dir_errno): the attempt then fails as a fault of meshd's. */
+	int				 made[2];
+	char				*dir_fault;
+	int				 dir_errno;
 };
 
 /* The table every context points to. */

@@ -155,63 +155,153 @@ db_fail(struct state *st, char **cause, const char *what)
 	return -1;
 }
 
-/* The datasets the run consumed (run_inputs), appended to `inputs`. */
+/*
+ * What the outbox holds for an attempt's event.  Not the event: a
+ * kilobyte of JSON, built in the engine's transaction, written to the WAL,
+ * checkpointed and deleted again, halved the engine's throughput.  Only
+ * what the event says that may change after it (the output partition's
+ * state and version, the run's inputs, the error), in one line:
+ *
+ *   @1 TAB type TAB attempt id TAB when_us TAB product TAB output state
+ *   TAB output version TAB inputs TAB error
+ *
+ * with the inputs as "product SP key SP version" joined by US (0x1f), an
+ * empty product or state for none and the error last (it may hold tabs).
+ * lineage_render() builds the event from it and from what never changes
+ * (the attempt, its run and job, its check results) when it is delivered.
+ * A row that starts with '{' is an event already (written by an older
+ * meshd, or by recovery from a START still in the outbox).
+ */
+#define COMPACT_MAGIC	"@1\t"
+
+/* Append the run's inputs (run_inputs), as the compact form has them;
+ * from and into *cache if that is not NULL. */
 static int
-add_inputs(struct state *st, const char *ns, int64_t run_id, json_t *inputs,
-    char **cause)
+compact_inputs(struct state *st, int64_t run_id, char **cache,
+    struct sbuf *out, char **cause)
 {
 	sqlite3_stmt	*stmt;
-	int		 rc;
+	struct sbuf	 ib, *b = out;
+	int		 rc, n = 0;
 
-	if ((stmt = state_prepare(st, "SELECT p.name, "
-	    "ri.partition_key, ri.version FROM run_inputs ri JOIN products p "
-	    "ON p.id = ri.product_id WHERE ri.run_id = ? ORDER BY p.name, "
+	if (cache != NULL && *cache != NULL) {
+		sbuf_printf(out, "%s", *cache);
+		return 0;
+	}
+	if (cache != NULL) {
+		memset(&ib, 0, sizeof ib);
+		sbuf_printf(&ib, "%s", "");
+		b = &ib;
+	}
+
+	if ((stmt = state_prepare(st, "SELECT p.name, ri.partition_key, "
+	    "ri.version FROM run_inputs ri JOIN products p ON p.id = "
+	    "ri.product_id WHERE ri.run_id = ? ORDER BY p.name, "
 	    "ri.partition_key")) == NULL)
 		return db_fail(st, cause, "run inputs");
 	sqlite3_bind_int64(stmt, 1, run_id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		json_array_append_new(inputs, dataset(ns,
+		sbuf_printf(b, "%s%s %s %lld", n++ > 0 ? "\x1f" : "",
 		    (const char *)sqlite3_column_text(stmt, 0),
 		    (const char *)sqlite3_column_text(stmt, 1),
-		    sqlite3_column_int64(stmt, 2), NULL));
+		    (long long)sqlite3_column_int64(stmt, 2));
 	state_stmt_done(stmt);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		if (b != out)
+			free(ib.buf);
 		return db_fail(st, cause, "run inputs");
+	}
+	if (b != out) {
+		sbuf_printf(out, "%s", ib.buf);
+		*cache = ib.buf;
+	}
 	return 0;
 }
 
-/* The output: the product partition the task builds, with its state and
- * (once published) its version. */
+/* The output partition's state and version now ("" and -1: none). */
 static int
-add_output(struct state *st, const char *ns, const char *product,
-    const char *key, json_t *outputs, char **cause)
+compact_output(struct state *st, const char *product, const char *key,
+    struct sbuf *b, char **cause)
 {
 	sqlite3_stmt	*stmt;
+	const char	*pstate = "";
 	int64_t		 version = -1;
-	char		*pstate = NULL;
 	int		 rc;
 
-	if ((stmt = state_prepare(st, "SELECT pp.state, "
-	    "pp.version FROM product_partitions pp JOIN products p ON p.id = "
-	    "pp.product_id WHERE p.name = ? AND pp.partition_key = ?")) == NULL)
-		return db_fail(st, cause, "output partition");
-	sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		pstate = xstrdup_null((const char *)
-		    sqlite3_column_text(stmt, 0));
-		if (pstate != NULL && strcmp(pstate, "published") == 0)
-			version = sqlite3_column_int64(stmt, 1);
+	if (product != NULL) {
+		if ((stmt = state_prepare(st, "SELECT pp.state, pp.version "
+		    "FROM product_partitions pp JOIN products p ON p.id = "
+		    "pp.product_id WHERE p.name = ? AND pp.partition_key = "
+		    "?")) == NULL)
+			return db_fail(st, cause, "output partition");
+		sqlite3_bind_text(stmt, 1, product, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
+		if ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+		    sqlite3_column_text(stmt, 0) != NULL) {
+			pstate = (const char *)sqlite3_column_text(stmt, 0);
+			if (strcmp(pstate, "published") == 0)
+				version = sqlite3_column_int64(stmt, 1);
+		}
+		sbuf_printf(b, "%s\t%s\t%lld\t", product, pstate,
+		    (long long)version);
+		state_stmt_done(stmt);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return db_fail(st, cause, "output partition");
+		return 0;
 	}
-	state_stmt_done(stmt);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		free(pstate);
-		return db_fail(st, cause, "output partition");
-	}
-	json_array_append_new(outputs, dataset(ns, product, key, version,
-	    pstate));
-	free(pstate);
+	sbuf_printf(b, "\t\t-1\t");
 	return 0;
+}
+
+int
+lineage_emit(struct state *st, const struct meshd_config *cfg,
+    const struct lineage_attempt *a, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	struct sbuf	 b;
+	int		 rc;
+
+	if (cfg->lineage_sink == LINEAGE_SINK_NONE)
+		return 0;
+	memset(&b, 0, sizeof b);
+	sbuf_printf(&b, COMPACT_MAGIC "%d\t%lld\t%lld\t", (int)a->type,
+	    (long long)a->attempt_id, (long long)a->when_us);
+	if (compact_output(st, a->product, a->partition_key, &b, cause) != 0 ||
+	    compact_inputs(st, a->run_id, a->inputs, &b, cause) != 0) {
+		free(b.buf);
+		return -1;
+	}
+	sbuf_printf(&b, "\t%s", (a->type == LINEAGE_FAIL ||
+	    a->type == LINEAGE_ABORT) && a->error != NULL ? a->error : "");
+	if ((stmt = state_prepare(st, "INSERT INTO lineage_outbox (event, "
+	    "created_us) VALUES (?, ?)")) == NULL) {
+		free(b.buf);
+		return db_fail(st, cause, "outbox");
+	}
+	sqlite3_bind_text(stmt, 1, b.buf, (int)b.len, free);
+	sqlite3_bind_int64(stmt, 2, now_us());
+	rc = sqlite3_step(stmt);
+	state_stmt_done(stmt);
+	return rc == SQLITE_DONE ? 0 : db_fail(st, cause, "outbox");
+}
+
+/* The datasets of the compact inputs `in` (modified), appended. */
+static void
+render_inputs(const char *ns, char *in, json_t *inputs)
+{
+	char	*p, *next, *key, *ver;
+
+	for (p = in; p != NULL && *p != '\0'; p = next) {
+		if ((next = strchr(p, '\x1f')) != NULL)
+			*next++ = '\0';
+		if ((key = strchr(p, ' ')) == NULL ||
+		    (ver = strrchr(key + 1, ' ')) == NULL)
+			continue;
+		*key++ = '\0';
+		*ver++ = '\0';
+		json_array_append_new(inputs, dataset(ns, p, key,
+		    strtoll(ver, NULL, 10), NULL));
+	}
 }
 
 /*
@@ -273,10 +363,176 @@ add_checks(struct state *st, const char *ns, const char *product,
 	return 0;
 }
 
+static const char *
+event_type_name(enum lineage_event_type t)
+{
+	switch (t) {
+	case LINEAGE_START:
+		return "START";
+	case LINEAGE_COMPLETE:
+		return "COMPLETE";
+	case LINEAGE_FAIL:
+		return "FAIL";
+	case LINEAGE_ABORT:
+		return "ABORT";
+	}
+	return "OTHER";
+}
+
+/* Split the compact row `s` (modified) into its fields; -1 if it is not
+ * one. */
+static int
+compact_split(char *s, char *f[8])
+{
+	int	i;
+
+	if (strncmp(s, COMPACT_MAGIC, strlen(COMPACT_MAGIC)) != 0)
+		return -1;
+	s += strlen(COMPACT_MAGIC);
+	for (i = 0; i < 7; i++) {
+		f[i] = s;
+		if ((s = strchr(s, '\t')) == NULL)
+			return -1;
+		*s++ = '\0';
+	}
+	f[7] = s;		/* the error: the rest */
+	return 0;
+}
+
+char *
+lineage_render(struct state *st, const struct meshd_config *cfg,
+    int64_t seq, const char *stored, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	const char	*ns = cfg->lineage_namespace;
+	json_t		*ev = NULL, *rf, *inputs, *outputs;
+	char		 id[37], parent[37], when[64], t0[64], t1[64], *s;
+	char		*copy, *f[8], *job = NULL, *task = NULL, *stage = NULL;
+	char		*key = NULL, *text = NULL;
+	int64_t		 attempt_id, run_id = 0, a_start, r_created;
+	int64_t		 istart = 0, iend = 0, version;
+	int		 type, try_number = 0, has_interval, rc;
+
+	if (stored[0] != '@')
+		return xstrdup(stored);
+	copy = xstrdup(stored);
+	if (compact_split(copy, f) != 0) {
+		set_cause(cause, "lineage: outbox event %lld: not an event "
+		    "meshd wrote", (long long)seq);
+		free(copy);
+		return NULL;
+	}
+	type = atoi(f[0]);
+	attempt_id = strtoll(f[1], NULL, 10);
+	if ((stmt = state_prepare(st, "SELECT a.started_us, r.created_us, "
+	    "r.interval_start_us, r.interval_end_us, r.id, j.name, "
+	    "ti.task_id, ti.stage, r.partition_key, a.try_number FROM "
+	    "attempts a JOIN task_instances ti ON ti.id = a.task_instance_id "
+	    "JOIN runs r ON r.id = ti.run_id JOIN jobs j ON j.id = r.job_id "
+	    "WHERE a.id = ?")) == NULL) {
+		db_fail(st, cause, "attempt");
+		free(copy);
+		return NULL;
+	}
+	sqlite3_bind_int64(stmt, 1, attempt_id);
+	if ((rc = sqlite3_step(stmt)) != SQLITE_ROW) {
+		state_stmt_done(stmt);
+		if (rc == SQLITE_DONE)
+			set_cause(cause, "lineage: outbox event %lld: no "
+			    "attempt %lld", (long long)seq,
+			    (long long)attempt_id);
+		else
+			db_fail(st, cause, "attempt");
+		free(copy);
+		return NULL;
+	}
+	a_start = sqlite3_column_int64(stmt, 0);
+	r_created = sqlite3_column_int64(stmt, 1);
+	istart = sqlite3_column_int64(stmt, 2);
+	iend = sqlite3_column_int64(stmt, 3);
+	/* An unpartitioned run has no interval (0, 0). */
+	has_interval = sqlite3_column_type(stmt, 2) != SQLITE_NULL &&
+	    iend > istart;
+	run_id = sqlite3_column_int64(stmt, 4);
+	job = xstrdup((const char *)sqlite3_column_text(stmt, 5));
+	task = xstrdup((const char *)sqlite3_column_text(stmt, 6));
+	stage = xstrdup((const char *)sqlite3_column_text(stmt, 7));
+	key = xstrdup((const char *)sqlite3_column_text(stmt, 8));
+	try_number = sqlite3_column_int(stmt, 9);
+	state_stmt_done(stmt);
+
+	/* Ids from what never changes about the attempt and the run, with
+	 * the creation times so that a new database reusing row ids does
+	 * not reuse run ids. */
+	s = xasprintf("%s\n%lld\n%lld\n%lld", ns, (long long)attempt_id,
+	    (long long)a_start, (long long)r_created);
+	lineage_uuid(s, id);
+	free(s);
+	s = xasprintf("%s\nrun\n%lld\n%lld", ns, (long long)run_id,
+	    (long long)r_created);
+	lineage_uuid(s, parent);
+	free(s);
+	lineage_time(strtoll(f[2], NULL, 10), when);
+
+	rf = json_object();
+	json_object_set_new(rf, "parent", facet(SCHEMA_PARENT, json_pack(
+	    "{s:{s:s}, s:{s:s, s:s}}", "run", "runId", parent, "job",
+	    "namespace", ns, "name", job)));
+	json_object_set_new(rf, "meshd", facet(SCHEMA_MESHD, json_pack(
+	    "{s:I, s:I, s:s, s:s, s:s, s:i, s:I}", "attempt",
+	    (json_int_t)attempt_id, "run", (json_int_t)run_id, "task", task,
+	    "stage", stage, "partition", key, "try", try_number, "seq",
+	    (json_int_t)seq)));
+	if (has_interval) {
+		lineage_time(istart, t0);
+		lineage_time(iend, t1);
+		json_object_set_new(rf, "nominalTime", facet(SCHEMA_NOMINAL,
+		    json_pack("{s:s, s:s}", "nominalStartTime", t0,
+		    "nominalEndTime", t1)));
+	}
+	if ((type == LINEAGE_FAIL || type == LINEAGE_ABORT) && *f[7] != '\0')
+		json_object_set_new(rf, "errorMessage", facet(SCHEMA_ERROR,
+		    json_pack("{s:s, s:s}", "message", f[7],
+		    "programmingLanguage", "C")));
+
+	inputs = json_array();
+	outputs = json_array();
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:{s:s, s:s++}, "
+	    "s:o, s:o}", "eventType", event_type_name(type), "eventTime",
+	    when, "producer", LINEAGE_PRODUCER, "schemaURL",
+	    LINEAGE_SCHEMA_URL, "run", "runId", id, "facets", rf, "job",
+	    "namespace", ns, "name", job, ".", task, "inputs", inputs,
+	    "outputs", outputs);
+	if (ev == NULL) {
+		set_cause(cause, "lineage: cannot build the event of attempt "
+		    "%lld", (long long)attempt_id);
+		goto out;
+	}
+	render_inputs(ns, f[6], inputs);
+	if (*f[3] != '\0') {
+		version = strtoll(f[5], NULL, 10);
+		json_array_append_new(outputs, dataset(ns, f[3], key, version,
+		    *f[4] != '\0' ? f[4] : NULL));
+	}
+	if (type != LINEAGE_START && add_checks(st, ns, *f[3] != '\0' ?
+	    f[3] : NULL, key, attempt_id, inputs, cause) != 0)
+		goto out;
+	text = json_dumps(ev, JSON_COMPACT);
+out:
+	json_decref(ev);
+	free(copy);
+	free(job);
+	free(task);
+	free(stage);
+	free(key);
+	return text;
+}
+
 /*
- * INSERT `ev` into the outbox.  Its seq is only known once inserted, and
- * goes into the event itself (run.facets.meshd.seq): the file sink reads
- * it back from its last line to know what the file already holds.
+ * INSERT a built event `ev` into the outbox (recovery's FAIL made from a
+ * START still there).  Its seq is only known once inserted, and goes into
+ * the event itself (run.facets.meshd.seq): the file sink reads it back
+ * from its last line to know what the file already holds.
  */
 static int
 outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
@@ -289,7 +545,7 @@ outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
 	int		 rc;
 
 	if ((stmt = state_prepare(st, "INSERT INTO lineage_outbox (event, "
-	    "created_us) VALUES ('', ?)")) == NULL)
+	    "created_us) VALUES ('{}', ?)")) == NULL)
 		return db_fail(st, cause, "outbox");
 	sqlite3_bind_int64(stmt, 1, now);
 	rc = sqlite3_step(stmt);
@@ -316,118 +572,6 @@ outbox_insert(struct state *st, json_t *ev, int64_t now, char **cause)
 	return 0;
 }
 
-static const char *
-event_type_name(enum lineage_event_type t)
-{
-	switch (t) {
-	case LINEAGE_START:
-		return "START";
-	case LINEAGE_COMPLETE:
-		return "COMPLETE";
-	case LINEAGE_FAIL:
-		return "FAIL";
-	case LINEAGE_ABORT:
-		return "ABORT";
-	}
-	return "OTHER";
-}
-
-int
-lineage_emit(struct state *st, const struct meshd_config *cfg,
-    const struct lineage_attempt *a, char **cause)
-{
-	sqlite3_stmt	*stmt;
-	const char	*ns = cfg->lineage_namespace;
-	json_t		*ev = NULL, *rf, *inputs, *outputs;
-	char		 id[37], parent[37], when[64], t0[64], t1[64], *s;
-	int64_t		 a_start, r_created, istart = 0, iend = 0;
-	int		 rc = -1, has_interval;
-
-	if (cfg->lineage_sink == LINEAGE_SINK_NONE)
-		return 0;
-	if ((stmt = state_prepare(st, "SELECT a.started_us, "
-	    "r.created_us, r.interval_start_us, r.interval_end_us FROM "
-	    "attempts a JOIN task_instances ti ON ti.id = a.task_instance_id "
-	    "JOIN runs r ON r.id = ti.run_id WHERE a.id = ?")) == NULL)
-		return db_fail(st, cause, "attempt");
-	sqlite3_bind_int64(stmt, 1, a->attempt_id);
-	if (sqlite3_step(stmt) != SQLITE_ROW) {
-		state_stmt_done(stmt);
-		set_cause(cause, "lineage: no attempt %lld",
-		    (long long)a->attempt_id);
-		return -1;
-	}
-	a_start = sqlite3_column_int64(stmt, 0);
-	r_created = sqlite3_column_int64(stmt, 1);
-	istart = sqlite3_column_int64(stmt, 2);
-	iend = sqlite3_column_int64(stmt, 3);
-	/* An unpartitioned run has no interval (0, 0). */
-	has_interval = sqlite3_column_type(stmt, 2) != SQLITE_NULL &&
-	    iend > istart;
-	state_stmt_done(stmt);
-
-	/* Ids from what never changes about the attempt and the run, with
-	 * the creation times so that a new database reusing row ids does
-	 * not reuse run ids. */
-	s = xasprintf("%s\n%lld\n%lld\n%lld", ns, (long long)a->attempt_id,
-	    (long long)a_start, (long long)r_created);
-	lineage_uuid(s, id);
-	free(s);
-	s = xasprintf("%s\nrun\n%lld\n%lld", ns, (long long)a->run_id,
-	    (long long)r_created);
-	lineage_uuid(s, parent);
-	free(s);
-	lineage_time(a->when_us, when);
-
-	rf = json_object();
-	json_object_set_new(rf, "parent", facet(SCHEMA_PARENT, json_pack(
-	    "{s:{s:s}, s:{s:s, s:s}}", "run", "runId", parent, "job",
-	    "namespace", ns, "name", a->job)));
-	json_object_set_new(rf, "meshd", facet(SCHEMA_MESHD, json_pack(
-	    "{s:I, s:I, s:s, s:s, s:s, s:i}", "attempt",
-	    (json_int_t)a->attempt_id, "run", (json_int_t)a->run_id, "task",
-	    a->task_id, "stage", a->stage, "partition", a->partition_key,
-	    "try", a->try_number)));
-	if (has_interval) {
-		lineage_time(istart, t0);
-		lineage_time(iend, t1);
-		json_object_set_new(rf, "nominalTime", facet(SCHEMA_NOMINAL,
-		    json_pack("{s:s, s:s}", "nominalStartTime", t0,
-		    "nominalEndTime", t1)));
-	}
-	if ((a->type == LINEAGE_FAIL || a->type == LINEAGE_ABORT) &&
-	    a->error != NULL)
-		json_object_set_new(rf, "errorMessage", facet(SCHEMA_ERROR,
-		    json_pack("{s:s, s:s}", "message", a->error,
-		    "programmingLanguage", "C")));
-
-	inputs = json_array();
-	outputs = json_array();
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:{s:s, s:s++}, "
-	    "s:o, s:o}", "eventType", event_type_name(a->type), "eventTime",
-	    when, "producer", LINEAGE_PRODUCER, "schemaURL",
-	    LINEAGE_SCHEMA_URL, "run", "runId", id, "facets", rf, "job",
-	    "namespace", ns, "name", a->job, ".", a->task_id, "inputs",
-	    inputs, "outputs", outputs);
-	if (ev == NULL) {
-		set_cause(cause, "lineage: cannot build the event of attempt "
-		    "%lld", (long long)a->attempt_id);
-		return -1;
-	}
-	if (add_inputs(st, ns, a->run_id, inputs, cause) != 0)
-		goto out;
-	if (a->product != NULL && add_output(st, ns, a->product,
-	    a->partition_key, outputs, cause) != 0)
-		goto out;
-	if (a->type != LINEAGE_START && add_checks(st, ns, a->product,
-	    a->partition_key, a->attempt_id, inputs, cause) != 0)
-		goto out;
-	rc = outbox_insert(st, ev, now_us(), cause);
-out:
-	json_decref(ev);
-	return rc;
-}
-
 /* The START event of the attempt with runId `id` still in the outbox, or
  * NULL. */
 static json_t *
@@ -436,10 +580,13 @@ outbox_start_event(struct state *st, const char *id)
 	sqlite3_stmt	*stmt;
 	json_t		*ev = NULL;
 
+	/* Only rows that are events already: recovery emits a compact FAIL
+	 * for the others (lineage_recover()). */
 	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT event FROM "
-	    "lineage_outbox WHERE json_extract(event, '$.run.runId') = ? AND "
-	    "json_extract(event, '$.eventType') = 'START' ORDER BY seq DESC "
-	    "LIMIT 1", -1, &stmt, NULL) != SQLITE_OK)
+	    "lineage_outbox WHERE CASE WHEN substr(event, 1, 1) = '{' THEN "
+	    "json_extract(event, '$.run.runId') = ?1 AND json_extract(event, "
+	    "'$.eventType') = 'START' ELSE 0 END ORDER BY seq DESC LIMIT 1",
+	    -1, &stmt, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) == SQLITE_ROW)
@@ -826,12 +973,23 @@ lineage_deliver(struct state *st, const struct meshd_config *cfg, int max,
 	events = xcalloc((size_t)max, sizeof *events);
 	while (n < (size_t)max && sqlite3_step(stmt) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(stmt, 1);
-		size_t	    len = strlen(t != NULL ? t : "");
+		char	   *ev, *why2 = NULL;
+		size_t	    len;
 
 		seqs[n] = sqlite3_column_int64(stmt, 0);
+		if ((ev = lineage_render(st, cfg, seqs[n], t != NULL ? t : "",
+		    &why2)) == NULL) {
+			/* Said once, and sent as a bare record of what is
+			 * known, rather than stopping every later event. */
+			log_warn("%s", why2);
+			ev = xasprintf("{\"eventType\":\"OTHER\","
+			    "\"run\":{\"facets\":{\"meshd\":{\"seq\":%lld}}}}",
+			    (long long)seqs[n]);
+			free(why2);
+		}
+		len = strlen(ev);
 		/* Room for the newline the file sink adds. */
-		events[n] = xmalloc(len + 2);
-		memcpy(events[n], t != NULL ? t : "", len + 1);
+		events[n] = xrealloc(ev, len + 2);
 		n++;
 	}
 	sqlite3_finalize(stmt);

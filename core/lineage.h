@@ -50,10 +50,15 @@ struct lineage_attempt {
 	int			 try_number;
 	int64_t			 when_us;	/* eventTime */
 	const char		*error;		/* FAIL/ABORT: why, or NULL */
+	/* The run's inputs do not change while it runs: if not NULL, the
+	 * first event of the run reads them into *inputs (the caller's to
+	 * free) and the others reuse them. */
+	char			**inputs;
 };
 
 /*
- * Build the RunEvent of `a` and INSERT it into lineage_outbox.  Must be
+ * Record the RunEvent of `a` in lineage_outbox (what lineage_render()
+ * needs to build it when it is delivered).  Must be
  * called inside the open transaction (state_begin()) that records the
  * attempt change it reports, after the attempt row, its check results and
  * (for a publish) its product partition were written: the event reads
@@ -62,6 +67,14 @@ struct lineage_attempt {
  */
 int	lineage_emit(struct state *, const struct meshd_config *,
 	    const struct lineage_attempt *a, char **cause);
+/*
+ * The RunEvent (JSON text) of the outbox row `seq` holding `stored`: an
+ * event already, or the compact record lineage_emit() writes, rendered
+ * from it and from the state.  NULL with cause when the record is not
+ * meshd's or its attempt is gone.  Reads only: any connection.
+ */
+char	*lineage_render(struct state *, const struct meshd_config *,
+	    int64_t seq, const char *stored, char **cause);
 
 /*
  * meshd, after a crash, just BEFORE engine_recover(): in a transaction of

@@ -251,8 +251,18 @@ read_logs_chunk(json_t *doc, const char *path, const struct read_logs_window *w,
 	ssize_t		 n;
 	int		 fd, eof;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1 ||
-	    fstat(fd, &sb) == -1) {
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT) {
+		/* The worker names the log at the first byte of output:
+		 * none (yet) reads as empty. */
+		json_object_set_new(doc, "size", json_integer(0));
+		json_object_set_new(doc, "offset", json_integer(0));
+		json_object_set_new(doc, "next_offset", json_integer(0));
+		json_object_set_new(doc, "text", json_string(""));
+		json_object_set_new(doc, "eof", json_true());
+		return;
+	}
+	if (fd == -1 || fstat(fd, &sb) == -1) {
 		json_object_set_new(doc, "log_error",
 		    json_string(strerror(errno)));
 		if (fd != -1)
@@ -496,8 +506,8 @@ read_logs(struct read_ctx *ctx, const struct read_args *args,
 		return doc;
 	ended = strcmp(json_string_value(json_object_get(doc, "state")),
 	    "running") != 0;
-	/* A log that does not exist (yet: the worker creates it when it
-	 * starts) reads as empty, with log_error saying why. */
+	/* A log that does not exist (the attempt has written nothing, so
+	 * the worker never named it) reads as empty. */
 	if (path != NULL)
 		read_logs_chunk(doc, path, &w, ended);
 	else

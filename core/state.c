@@ -107,7 +107,7 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_TI_INSERT] =
 	    "INSERT INTO task_instances (run_id, task_id, stage, state,"
 	    " try_number, max_tries)"
-	    " VALUES (?1, ?2, coalesce(?3, ''), 'pending', 0, ?4)"
+	    " VALUES (?1, ?2, coalesce(?3, ''), 'queued', 0, ?4)"
 	    " ON CONFLICT (run_id, task_id) DO NOTHING"
 	    " RETURNING id, state, try_number",
 	[S_TI_FIND] =
@@ -125,7 +125,9 @@ static const char *const stmt_sql[S_MAX] = {
 	[S_ATTEMPT_PID] = "UPDATE attempts SET worker_pid = ?2 WHERE id = ?1",
 	[S_ATTEMPT_FINISH] =
 	    "UPDATE attempts SET state = ?2, ended_us = ?3, reason = ?4,"
-	    " message = ?5 WHERE id = ?1",
+	    " message = ?5,"
+	    " worker_pid = CASE WHEN ?6 > 0 THEN ?6 ELSE worker_pid END"
+	    " WHERE id = ?1",
 	[S_CHECK_ADD] =
 	    "INSERT INTO check_results (attempt_id, name, severity, passed,"
 	    " observed, expectation, recorded_us)"
@@ -1301,8 +1303,20 @@ state_ti_open(struct state *s, int64_t run_id, const char *task_id,
     const char *stage, int max_tries, int64_t *ti_id, const char **state,
     int *try_number, char **cause)
 {
+	return state_ti_open_new(s, run_id, task_id, stage, max_tries, ti_id,
+	    state, try_number, NULL, cause);
+}
+
+int
+state_ti_open_new(struct state *s, int64_t run_id, const char *task_id,
+    const char *stage, int max_tries, int64_t *ti_id, const char **state,
+    int *try_number, int *created, char **cause)
+{
 	static const char	*what = "cannot open task instance";
 	sqlite3_stmt		*st;
+
+	if (created != NULL)
+		*created = 0;
 
 	if ((st = stmt_get(s, S_TI_INSERT, what, cause)) == NULL)
 		return -1;
@@ -1312,6 +1326,8 @@ state_ti_open(struct state *s, int64_t run_id, const char *task_id,
 	sqlite3_bind_int(st, 4, max_tries);
 	switch (sqlite3_step(st)) {
 	case SQLITE_ROW:
+		if (created != NULL)
+			*created = 1;
 		return ti_row(s, st, ti_id, state, try_number, cause);
 	case SQLITE_DONE:
 		stmt_done(st);
@@ -1394,6 +1410,15 @@ int
 state_attempt_finish(struct state *s, int64_t attempt_id, const char *state,
     int64_t ended_us, const char *reason, const char *message, char **cause)
 {
+	return state_attempt_end(s, attempt_id, state, ended_us, reason,
+	    message, 0, cause);
+}
+
+int
+state_attempt_end(struct state *s, int64_t attempt_id, const char *state,
+    int64_t ended_us, const char *reason, const char *message, int pid,
+    char **cause)
+{
 	static const char	*what = "cannot finish attempt";
 	sqlite3_stmt		*st;
 
@@ -1404,6 +1429,7 @@ state_attempt_finish(struct state *s, int64_t attempt_id, const char *state,
 	sqlite3_bind_int64(st, 3, ended_us);
 	bind_text(st, 4, reason);
 	bind_text(st, 5, message);
+	sqlite3_bind_int(st, 6, pid);
 	return stmt_update(s, st, what, "attempt", attempt_id, cause);
 }
 

@@ -243,6 +243,11 @@ int	state_run_set(struct state *, int64_t run_id, const char *state,
 int	state_ti_open(struct state *, int64_t run_id, const char *task_id,
 	    const char *stage, int max_tries, int64_t *ti_id,
 	    const char **state, int *try_number, char **cause);
+/* The same; *created is 1 when the row was made now ('queued', try 0, no
+ * reason). */
+int	state_ti_open_new(struct state *, int64_t run_id, const char *task_id,
+	    const char *stage, int max_tries, int64_t *ti_id,
+	    const char **state, int *try_number, int *created, char **cause);
 /* Set a task instance's state, try number and reason (NULL clears it);
  * started_us/ended_us written when non-zero. */
 int	state_ti_set(struct state *, int64_t ti_id, const char *state,
@@ -261,6 +266,11 @@ int	state_attempt_set_pid(struct state *, int64_t attempt_id, int pid,
 int	state_attempt_finish(struct state *, int64_t attempt_id,
 	    const char *state, int64_t ended_us, const char *reason,
 	    const char *message, char **cause);
+/* The same, recording the worker's pid too (> 0) when it was not yet:
+ * one statement for an attempt that ended before its pid was saved. */
+int	state_attempt_end(struct state *, int64_t attempt_id, const char *state,
+	    int64_t ended_us, const char *reason, const char *message, int pid,
+	    char **cause);
 
 int	state_check_add(struct state *, int64_t attempt_id, const char *name,
 	    int severity, int passed, double observed, const char *expectation,

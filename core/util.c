@@ -101,6 +101,34 @@ xvasprintf(const char *fmt, va_list ap)
 	return p;
 }
 
+void
+sbuf_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	for (;;) {
+		if (b->cap - b->len < 2) {
+			b->cap = b->cap < 64 ? 128 : b->cap * 2;
+			b->buf = xrealloc(b->buf, b->cap);
+		}
+		va_start(ap, fmt);
+		n = vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			fprintf(stderr, "meshd: bad format string \"%s\"\n",
+			    fmt);
+			abort();
+		}
+		if ((size_t)n < b->cap - b->len)
+			break;
+		b->cap = b->len + (size_t)n + 1 > b->cap * 2 ?
+		    b->len + (size_t)n + 1 : b->cap * 2;
+		b->buf = xrealloc(b->buf, b->cap);
+	}
+	b->len += (size_t)n;
+}
+
 char *
 xasprintf(const char *fmt, ...)
 {
@@ -185,6 +213,12 @@ mkdir_p(const char *path, int mode, char **cause)
 	char	*p, *s;
 	int	 rc = -1;
 
+	struct stat	sb;
+
+	/* Usually it exists: a stat walks the path without locking the
+	 * parent, as mkdir does even to say EEXIST. */
+	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+		return 0;
 	/* Usually the parent exists: one mkdir instead of one per level. */
 	if (mkdir(path, (mode_t)mode) == 0 || errno == EEXIST)
 		return 0;

@@ -36,6 +36,13 @@ char	*xstrdup_null(const char *);
 char	*xstrndup(const char *, size_t);
 char	*xasprintf(const char *, ...) PRINTFLIKE(1, 2);
 char	*xvasprintf(const char *, va_list);
+/* A growing string: zero it to start, sbuf_printf() to append; buf is the
+ * caller's to free.  Never NULL once appended to. */
+struct sbuf {
+	char	*buf;
+	size_t	 len, cap;
+};
+void	 sbuf_printf(struct sbuf *, const char *, ...) PRINTFLIKE(2, 3);
 
 /* Set *cause to a new formatted message, unless cause is NULL.  An earlier
  * message in *cause is freed and replaced. */

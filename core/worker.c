@@ -61,7 +61,8 @@ struct worker {
  * kept for its life (a thread per task cost a clone and a join each).
  * While an attempt runs it ticks every 100 ms: it sends a heartbeat every
  * second, so that the supervisor can tell a busy plugin from a stopped
- * worker, and it watches the size of the attempt's log.  Once the log is
+ * worker, and it watches the attempt's log: it names the log once the
+ * plugin has written to it (see "The log"), and once the log is
  * over log_max_bytes, it cuts the log back to the cap, points fds 1 and 2
  * at a pipe and drains that pipe, counting what it drops.
  *
@@ -82,8 +83,10 @@ struct heartbeat {
 	uint64_t	nonce;
 	int64_t		attempt_id;
 	uint32_t	seq;		/* of the worker's next message */
-	/* The log cap: */
+	/* The log (see "The log" below) and its cap: */
 	int		logfd;		/* the attempt's log, or -1 */
+	const char	*logpath;	/* its name, given on first output */
+	int		linked;		/* logfd has that name */
 	long long	cap;		/* log_max_bytes, 0: none */
 	int		drain;		/* read end of the pipe, or -1 */
 	long long	dropped;	/* bytes not written to the log */
@@ -430,6 +433,91 @@ drain_pipe(int fd)
 	}
 }
 
+/*
+ * The log.  Most attempts print nothing, and creating a file per attempt
+ * (and a directory per partition) cost more than the rest of a no-op
+ * task.  So fds 1 and 2 point at an unnamed file (O_TMPFILE), made once
+ * and kept while attempts leave it empty; the first byte written gives it
+ * its name (log_name(), by the heartbeat thread within a tick, so that
+ * `meshctl logs --follow` sees it, or at the end of the attempt).  A
+ * filesystem without O_TMPFILE gets the file created up front, as before.
+ */
+static int	spare_fd = -1;		/* an unnamed, empty log, or -1 */
+
+/* An unnamed file on the filesystem of `path`: in the nearest directory
+ * of it that exists.  -1 if the filesystem cannot make one. */
+static int
+log_tmpfile(const char *path)
+{
+	char	*dir = path_dirname(path), *up;
+	int	 fd, i;
+
+	for (i = 0; i < 4; i++) {
+		fd = open(dir, O_TMPFILE | O_RDWR | O_APPEND | O_CLOEXEC,
+		    0640);
+		if (fd != -1 || errno != ENOENT)
+			break;
+		up = path_dirname(dir);
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+	return fd;
+}
+
+/* Append what `from` holds to `to`. */
+static void
+log_copy(int from, int to)
+{
+	char	buf[65536];
+	off_t	off = 0;
+	ssize_t	n;
+
+	while ((n = pread(from, buf, sizeof buf, off)) > 0) {
+		if (write(to, buf, (size_t)n) != n)
+			break;
+		off += n;
+	}
+}
+
+/*
+ * Under hb.mu (or with the thread parked): give the unnamed log its name.
+ * A log already there (a try of a run cleared and run again) is appended
+ * to, as before: 1 and 2 move to it and what was written so far is copied.
+ * On failure the output stays in the unnamed file and is tried again.
+ */
+static void
+log_name(void)
+{
+	char	 proc[64], *dir;
+	int	 fd;
+
+	dir = path_dirname(hb.logpath);
+	(void)mkdir_p(dir, 0750, NULL);
+	free(dir);
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", hb.logfd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, hb.logpath,
+	    AT_SYMLINK_FOLLOW) == 0) {
+		hb.linked = 1;
+		return;
+	}
+	if (errno != EEXIST && errno != EXDEV)
+		return;
+	fd = open(hb.logpath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW, 0640);
+	if (fd == -1)
+		return;
+	/* Over the cap, 1 and 2 lead to the drain: leave them there. */
+	if (hb.drain == -1) {
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+	}
+	log_copy(hb.logfd, fd);
+	close(hb.logfd);
+	hb.logfd = fd;
+	hb.linked = 1;
+}
+
 /* Under hb.mu: if the log has passed the cap, divert 1 and 2 to a pipe,
  * then cut the log back. */
 static void
@@ -438,8 +526,11 @@ heartbeat_check_log(void)
 	struct stat	sb;
 	int		p[2];
 
-	if (hb.cap <= 0 || hb.logfd == -1 || fstat(hb.logfd, &sb) != 0 ||
-	    sb.st_size <= hb.cap)
+	if (hb.logfd == -1 || fstat(hb.logfd, &sb) != 0)
+		return;
+	if (!hb.linked && sb.st_size > 0)
+		log_name();
+	if (hb.cap <= 0 || sb.st_size <= hb.cap)
 		return;
 	if (hb.drain != -1) {
 		/*
@@ -573,12 +664,15 @@ heartbeat_start(int fd, uint64_t nonce, int64_t attempt_id)
 	return 0;
 }
 
-/* Watch the log on `fd` (owned by the caller until heartbeat_stop). */
+/* Watch the log on `fd` (owned by the caller until heartbeat_stop),
+ * named `path` already or once written to. */
 static void
-heartbeat_watch_log(int fd, long long cap)
+heartbeat_watch_log(int fd, const char *path, int linked, long long cap)
 {
 	pthread_mutex_lock(&hb.mu);
 	hb.logfd = fd;
+	hb.logpath = path;
+	hb.linked = linked;
 	hb.cap = cap;
 	pthread_mutex_unlock(&hb.mu);
 }
@@ -705,7 +799,8 @@ outcome_infra(struct outcome *o, int e, char *cause)
 	o->infra = worker_infra_errno(e);
 }
 
-/* Point fds 1 and 2 at the attempt's log.  -1 with cause and errno. */
+/* Point fds 1 and 2 at the attempt's log (see "The log").  -1 with
+ * cause and errno. */
 static int
 worker_open_log(struct worker *w, const struct wire_task *t, char **cause)
 {
@@ -714,32 +809,48 @@ worker_open_log(struct worker *w, const struct wire_task *t, char **cause)
 
 	if (t->log_path == NULL)
 		return 0;
-	dir = path_dirname(t->log_path);
-	rc = mkdir_p(dir, 0750, cause);
-	e = errno;
-	free(dir);
-	if (rc != 0) {
-		errno = e;
-		return -1;
-	}
-	fd = open(t->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-	    0640);
-	if (fd == -1) {
+	if ((fd = spare_fd) != -1)
+		spare_fd = -1;
+	else if ((fd = log_tmpfile(t->log_path)) == -1) {
+		if (errno != EOPNOTSUPP && errno != EISDIR &&
+		    errno != EINVAL && errno != ENOENT) {
+			e = errno;
+			set_cause(cause, "%s: cannot open log: %s",
+			    t->log_path, strerror(e));
+			errno = e;
+			return -1;
+		}
+		/* No O_TMPFILE here: the named file, up front. */
+		dir = path_dirname(t->log_path);
+		rc = mkdir_p(dir, 0750, cause);
 		e = errno;
-		set_cause(cause, "%s: cannot open log: %s", t->log_path,
-		    strerror(e));
-		errno = e;
-		return -1;
+		free(dir);
+		if (rc != 0) {
+			errno = e;
+			return -1;
+		}
+		fd = open(t->log_path, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC, 0640);
+		if (fd == -1) {
+			e = errno;
+			set_cause(cause, "%s: cannot open log: %s",
+			    t->log_path, strerror(e));
+			errno = e;
+			return -1;
+		}
+		fflush(stdout);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		heartbeat_watch_log(fd, t->log_path, 1,
+		    w->opts.log_max_bytes);
+		return 0;
 	}
 	fflush(stdout);
 	dup2(fd, STDOUT_FILENO);
 	dup2(fd, STDERR_FILENO);
-	/* Kept (close-on-exec) so the heartbeat thread can watch its size
-	 * whatever the plugin does to 1 and 2. */
-	if (w->opts.log_max_bytes > 0)
-		heartbeat_watch_log(fd, w->opts.log_max_bytes);
-	else
-		close(fd);
+	/* Kept (close-on-exec) so the heartbeat thread can name it and
+	 * watch its size whatever the plugin does to 1 and 2. */
+	heartbeat_watch_log(fd, t->log_path, 0, w->opts.log_max_bytes);
 	return 0;
 }
 
@@ -760,6 +871,25 @@ worker_close_log(struct worker *w, struct outcome *o)
 	dup2(w->devnull, STDERR_FILENO);
 	if (hb.logfd == -1)
 		return;
+	if (!hb.linked && fstat(hb.logfd, &sb) == 0 && sb.st_size == 0) {
+		/* Nothing written: the unnamed file serves the next one. */
+		spare_fd = hb.logfd;
+		hb.logfd = -1;
+		hb.cap = 0;
+		return;
+	}
+	if (!hb.linked)
+		log_name();
+	if (!hb.linked) {
+		/* The output is lost with the unnamed file: say so. */
+		outcome_infra(o, errno, xasprintf("%s: cannot create log: %s",
+		    hb.logpath, strerror(errno)));
+		close(hb.logfd);
+		hb.logfd = -1;
+		hb.cap = 0;
+		hb.dropped = 0;
+		return;
+	}
 	over = hb.drain != -1 || hb.dropped > 0;
 	if (hb.drain != -1) {
 		hb.dropped += drain_pipe(hb.drain);
@@ -768,7 +898,7 @@ worker_close_log(struct worker *w, struct outcome *o)
 	}
 	/* A write under way as 1 and 2 were switched lands past the cut;
 	 * and the stage may have ended before the thread looked. */
-	if (fstat(hb.logfd, &sb) == 0 && sb.st_size > hb.cap &&
+	if (hb.cap > 0 && fstat(hb.logfd, &sb) == 0 && sb.st_size > hb.cap &&
 	    ftruncate(hb.logfd, (off_t)hb.cap) == 0) {
 		hb.dropped += (long long)sb.st_size - hb.cap;
 		over = 1;
@@ -884,7 +1014,6 @@ worker_task(struct worker *w, struct wire_task *t)
 	struct outcome		 o = { MESHD_FAILED, 1, 0, NULL };
 	struct wbuf		 b;
 	sigset_t		 mask;
-	char			*cause = NULL;
 	int64_t			 started = now_us();
 	size_t			 i;
 	int			 hb_ok;
@@ -901,14 +1030,12 @@ worker_task(struct worker *w, struct wire_task *t)
 	if (!hb_ok)
 		outcome_set(&o, MESHD_FAILED, 1, xasprintf("cannot start the "
 		    "heartbeat thread: %s", strerror(errno)));
-	else if (t->staging_dir != NULL &&
-	    mkdir_p(t->staging_dir, 0750, &cause) != 0)
-		outcome_infra(&o, errno, cause);
-	else if (t->attempt_dir != NULL &&
-	    mkdir_p(t->attempt_dir, 0750, &cause) != 0)
-		outcome_infra(&o, errno, cause);
 	else
 		worker_run_stage(w, t, &ctx, &o);
+	/* A directory the plugin asked for and did not get: whatever the
+	 * plugin made of the NULL, the fault is meshd's. */
+	if (ctx.dir_fault != NULL)
+		outcome_infra(&o, ctx.dir_errno, xstrdup(ctx.dir_fault));
 	/* Whatever the plugin started, and whatever it did to signals (in
 	 * init or in its stage), ends with its attempt. */
 	sigemptyset(&mask);

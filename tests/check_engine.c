@@ -35,7 +35,7 @@ on_start(void *arg, const struct job_def *job, const char *key,
 		order[norder++] = key[0];
 }
 
-static const struct run_observer obs = { NULL, on_start, NULL, NULL, NULL };
+static const struct run_observer obs = { .task_start = on_start };
 
 static void
 setup(void)

@@ -101,12 +101,226 @@ START_TEST(test_ok_check_and_reuse)
 	ck_assert_int_eq(r->checks[0].passed, 1);
 	ck_assert_str_eq(r->checks[0].expectation, ">= 1");
 	ck_assert_int_gt(r->checks[0].recorded_us, 0);
-	/* init ran once per load: not again in the second attempt. */
+	/* init ran once per load: not again in the second attempt.  (The
+	 * log is the trailer's, listing the check.)  The attempt directory
+	 * it never asked for was not made. */
 	log = slurp(q.log);
 	ck_assert_ptr_null(strstr(log, "ok init"));
+	ck_assert_ptr_nonnull(strstr(log, "rows_min"));
+	free(log);
+	ck_assert_int_eq(access(q.attempt, F_OK), -1);
+	task_result_free(r);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+/* A directory the plugin asks for and meshd cannot make fails the attempt
+ * with meshd's reason, whatever the plugin made of
+ * the NULL; the worker goes on serving. */
+START_TEST(test_lazy_dir_fault)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*file;
+	FILE			*f;
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 3);
+	file = xasprintf("%s/staging", tmpdir);
+	ck_assert_ptr_nonnull(f = fopen(file, "w"));
+	fclose(f);
+	r = run(ex, &q);
+	/* (Not an infra fault: ENOTDIR will not pass by itself.) */
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_ptr_nonnull(r->reason);
+	ck_assert_msg(strstr(r->reason, "cannot create directory: Not a "
+	    "directory") != NULL, "reason: %s", r->reason);
+	task_result_free(r);
+	unlink(file);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	ck_assert_int_eq(access(q.attempt, F_OK), 0);
+	task_result_free(r);
+	free(file);
+	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+/* An attempt that writes nothing, records no check and asks for no
+ * directory leaves no file at all: no log, no staging or attempt
+ * directory.  The next attempt on the same worker, which prints, gets its
+ * log whole (the unnamed file is reused, then named). */
+START_TEST(test_silent_no_files)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 q;
+	char			*log;
+
+	req_init(&q, "exports", MESHD_STAGE_EXTRACT, 4);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	task_result_free(r);
+	ck_assert_int_eq(access(q.log, F_OK), -1);
+	ck_assert_int_eq(access(q.staging, F_OK), -1);
+	ck_assert_int_eq(access(q.attempt, F_OK), -1);
+	req_free(&q);
+
+	req_init(&q, "ok", MESHD_STAGE_EXTRACT, 5);
+	r = run(ex, &q);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	log = slurp(q.log);
+	ck_assert_ptr_nonnull(strstr(log, "hello from ok plugin stdout\n"));
+	ck_assert_ptr_nonnull(strstr(log, "meshd: attempt 1 succeeded"));
 	free(log);
 	task_result_free(r);
 	req_free(&q);
+	executor_free(ex);
+}
+END_TEST
+
+/* Find the result of attempt `id` among `n`. */
+static struct task_result *
+result_of(struct task_result **v, size_t n, int64_t id)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (v[i]->attempt_id == id)
+			return v[i];
+	ck_abort_msg("no result for attempt %lld", (long long)id);
+	return NULL;
+}
+
+/*
+ * Queueing: a task of the same run waits in the socket of the worker
+ * running that run's attempt and starts when it ends; a task of another
+ * run waits in the executor for any worker; past executor_room() submit
+ * refuses; every task runs once and ends with its own result.
+ */
+START_TEST(test_queue)
+{
+	struct executor		*ex = pool(2, 0, 1, 10);
+	struct task_result	*v[8], *a, *c, *d;
+	struct req		 q[8];
+	char			*cause = NULL;
+	pid_t			 pa, pid[8];
+	size_t			 i;
+
+	for (i = 0; i < 8; i++) {
+		req_init(&q[i], "ok", MESHD_STAGE_CHECK, (int64_t)i + 1);
+		/* 0: run 2001-01-02 (slow), 1: run P1 (slow), 2: run
+		 * 2001-01-02 again, 3..7: run P3. */
+		if (i == 0 || i == 1)
+			req_int(&q[i], "sleep_ms", 400);
+		if (i == 1)
+			q[i].r.partition_key = "P1";
+		if (i >= 3)
+			q[i].r.partition_key = "P3";
+	}
+	pa = pid[0] = executor_submit(ex, &q[0].r, &cause);
+	pid[1] = executor_submit(ex, &q[1].r, &cause);
+	ck_assert_int_gt(pid[0], 0);
+	ck_assert_int_gt(pid[1], 0);
+	/* Same run as 0: in its worker's socket. */
+	pid[2] = executor_submit(ex, &q[2].r, &cause);
+	ck_assert_int_eq(pid[2], pa);
+	/* Another run: in the executor, for whichever worker is first. */
+	for (i = 3; i < 8; i++) {
+		pid[i] = executor_submit(ex, &q[i].r, &cause);
+		ck_assert_int_eq(pid[i], 0);
+	}
+	/* 2 x (EXECUTOR_DEPTH - 1) waiting: full. */
+	ck_assert_int_eq(executor_room(ex), 0);
+	ck_assert_int_eq(executor_submit(ex, &q[7].r, &cause), -1);
+	ck_assert_str_eq(cause, "no idle worker");
+	free(cause);
+	for (i = 0; i < 8; i++) {
+		v[i] = next_result(ex);
+		ck_assert_int_eq(v[i]->status, MESHD_OK);
+		ck_assert_int_gt(v[i]->pid, 0);
+	}
+	a = result_of(v, 8, 1);
+	c = result_of(v, 8, 3);
+	/* 2 ran in 0's worker, after 0. */
+	ck_assert_int_eq(c->pid, pa);
+	ck_assert_int_ge(c->started_us, a->ended_us);
+	/* The others waited for a worker to be free. */
+	d = result_of(v, 8, 4);
+	ck_assert_int_ge(d->started_us, a->ended_us < result_of(v, 8,
+	    2)->ended_us ? a->ended_us : result_of(v, 8, 2)->ended_us);
+	ck_assert_int_eq(executor_room(ex), 2 * EXECUTOR_DEPTH);
+	for (i = 0; i < 8; i++)
+		task_result_free(v[i]);
+	for (i = 0; i < 8; i++)
+		req_free(&q[i]);
+	executor_free(ex);
+}
+END_TEST
+
+/* Cancelling a task that waits in the executor ends it at once, with the
+ * reason; what runs is not disturbed. */
+START_TEST(test_queue_cancel)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r;
+	struct req		 x, y;
+	char			*cause = NULL;
+
+	req_init(&x, "ok", MESHD_STAGE_CHECK, 1);
+	req_int(&x, "sleep_ms", 500);
+	req_init(&y, "ok", MESHD_STAGE_CHECK, 2);
+	y.r.partition_key = "other";
+	ck_assert_int_gt(executor_submit(ex, &x.r, &cause), 0);
+	ck_assert_int_eq(executor_submit(ex, &y.r, &cause), 0);
+	ck_assert_int_eq(executor_cancel(ex, 2, "operator said so"), 0);
+	r = next_result(ex);
+	ck_assert_int_eq(r->attempt_id, 2);
+	ck_assert_int_eq(r->status, MESHD_FAILED);
+	ck_assert_str_eq(r->reason, "operator said so");
+	task_result_free(r);
+	r = next_result(ex);
+	ck_assert_int_eq(r->attempt_id, 1);
+	ck_assert_int_eq(r->status, MESHD_OK);
+	task_result_free(r);
+	req_free(&x);
+	req_free(&y);
+	executor_free(ex);
+}
+END_TEST
+
+/* A worker that dies with a task of its run in its socket: that task
+ * never started, so it goes to the next worker and ends with its own
+ * outcome, not the crash of the one before. */
+START_TEST(test_queue_worker_dies)
+{
+	struct executor		*ex = pool(1, 0, 1, 10);
+	struct task_result	*r1, *r2;
+	struct req		 a, b;
+	char			*cause = NULL;
+	pid_t			 pa;
+
+	req_init(&a, "segv", MESHD_STAGE_EXTRACT, 1);
+	req_init(&b, "segv", MESHD_STAGE_EXTRACT, 2);
+	pa = executor_submit(ex, &a.r, &cause);
+	ck_assert_int_gt(pa, 0);
+	ck_assert_int_eq(executor_submit(ex, &b.r, &cause), pa);
+	r1 = next_result(ex);
+	r2 = next_result(ex);
+	ck_assert_int_eq(r1->attempt_id, 1);
+	ck_assert_int_eq(r2->attempt_id, 2);
+	ck_assert_str_eq(r1->reason, "killed by signal 11 (SIGSEGV)");
+	ck_assert_str_eq(r2->reason, "killed by signal 11 (SIGSEGV)");
+	ck_assert_int_eq(r1->pid, pa);
+	/* Run (and crashed) by the worker that replaced the first. */
+	ck_assert_int_gt(r2->pid, 0);
+	ck_assert_int_ne(r2->pid, pa);
+	task_result_free(r1);
+	task_result_free(r2);
+	req_free(&a);
+	req_free(&b);
 	executor_free(ex);
 }
 END_TEST
@@ -481,9 +695,8 @@ START_TEST(test_parallel)
 	ck_assert_int_ne(pa, pb);
 	ck_assert_int_eq(executor_busy(ex), 2);
 	ck_assert_int_eq(executor_idle(ex), 0);
-	ck_assert_int_eq(executor_submit(ex, &a.r, &cause), -1);
-	ck_assert_str_eq(cause, "no idle worker");
-	free(cause);
+	/* Room to queue behind them (test_queue). */
+	ck_assert_int_eq(executor_room(ex), 2 * (EXECUTOR_DEPTH - 1));
 
 	r1 = next_result(ex);
 	r2 = next_result(ex);
@@ -1105,6 +1318,11 @@ executor_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_ok_extract);
 	tcase_add_test(tc, test_ok_check_and_reuse);
+	tcase_add_test(tc, test_lazy_dir_fault);
+	tcase_add_test(tc, test_silent_no_files);
+	tcase_add_test(tc, test_queue);
+	tcase_add_test(tc, test_queue_cancel);
+	tcase_add_test(tc, test_queue_worker_dies);
 	tcase_add_test(tc, test_fails);
 	tcase_add_test(tc, test_retry);
 	tcase_add_test(tc, test_segv);

@@ -874,8 +874,8 @@ START_TEST(test_lifecycle)
 	struct state		*s = open_ok(db, STATE_RDWR);
 	sqlite3			*h = state_sqlite(s);
 	struct state_product	 p;
-	int64_t			 job, job2, prod, run, ti, att;
-	int			 created, tries;
+	int64_t			 job, job2, prod, run, ti, ti2, att;
+	int			 created, tries, fresh;
 	const char		*st;
 	char			*cause = NULL;
 
@@ -906,10 +906,16 @@ START_TEST(test_lifecycle)
 	    978307200000000LL, 978393600000000LL, "schedule", &run, &created,
 	    &cause), 0);
 	ck_assert_int_eq(created, 1);
-	ck_assert_int_eq(state_ti_open(s, run, "extract", "extract", 3, &ti,
-	    &st, &tries, &cause), 0);
-	ck_assert_str_eq(st, "pending");
+	ck_assert_int_eq(state_ti_open_new(s, run, "extract", "extract", 3,
+	    &ti, &st, &tries, &fresh, &cause), 0);
+	ck_assert_str_eq(st, "queued");
 	ck_assert_int_eq(tries, 0);
+	ck_assert_int_eq(fresh, 1);
+	/* Opened again: the same row, not made now. */
+	ck_assert_int_eq(state_ti_open_new(s, run, "extract", "extract", 3,
+	    &ti2, &st, &tries, &fresh, &cause), 0);
+	ck_assert_int_eq(ti2, ti);
+	ck_assert_int_eq(fresh, 0);
 	ck_assert_int_eq(state_ti_set(s, ti, "running", 1, NULL, 1000, 0,
 	    &cause), 0);
 	ck_assert_int_eq(state_run_set(s, run, "running", 1000, 0, &cause), 0);

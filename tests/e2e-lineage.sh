@@ -193,6 +193,25 @@ eq "$(sql "SELECT failures || ' ' || coalesce(last_error, '-') FROM lineage_sink
 stop
 kill "$spid"; wait "$spid" 2>/dev/null; spid=
 
+# --- the outbox holds what the deliverer renders events from, not the
+# events; a forged or orphaned record is delivered as a bare OTHER event,
+# said in the log, and stops nothing behind it
+sed -i '/^lineage/d' "$T/meshd.conf"
+eq "$(sql "SELECT count(*) FROM lineage_outbox WHERE event NOT LIKE '@1' || char(9) || '%'")" "0" "the outbox holds compact records"
+eq "$(sql "SELECT max(length(event)) < 200 FROM lineage_outbox")" "1" "a few dozen bytes each, not a kilobyte of JSON"
+n=$(wc -l <"$L")
+sql "INSERT INTO lineage_outbox (event, created_us) VALUES ('@1' || char(9) || 'cut short', 1)"
+sql "INSERT INTO lineage_outbox (event, created_us) VALUES ('@1' || char(9) || '2' || char(9) || '999999' || char(9) || '0' || char(9) || char(9) || char(9) || '-1' || char(9) || char(9), 1)"
+forged=$(maxseq)
+start
+rerun lin 3 "lin runs after two bad records"
+waitsql "everything after them is delivered" "$(maxseq)" "SELECT max(acked_seq) FROM lineage_sinks"
+stop
+eq "$(tail -n +$((n + 1)) "$L" | jq -r "select(.run.facets.meshd.seq >= $((forged - 1))) | .eventType" | tr '\n' ' ')" "OTHER OTHER START COMPLETE START COMPLETE START COMPLETE " "the bad ones as OTHER, then lin's six"
+eq "$(tail -n +$((n + 1)) "$L" | jq -r 'select(.eventType == "OTHER") | .run.facets.meshd.seq' | tr '\n' ' ')" "$((forged - 1)) $forged " "each with its seq"
+has "$T/meshd.log" "not an event meshd wrote" "the cut record is named in the log"
+has "$T/meshd.log" "no attempt 999999" "and the orphaned one"
+
 # --- retention, and bad configuration
 sed -i '/^lineage/d' "$T/meshd.conf"
 echo 'lineage = { keep = 0; };' >>"$T/meshd.conf"

@@ -170,11 +170,14 @@ struct meshd_api {
 
 	/* The staging area of this partition's run: one directory shared by
 	 * the extract, check and publish stages of one run (write, audit,
-	 * publish).  Created by the host before the callback; kept after a
-	 * failed check for inspection.  NULL in init. (1.0) */
+	 * publish).  Created by the host when a stage first asks for it
+	 * (an attempt that never asks costs no directory); kept after a
+	 * failed check for inspection.  NULL in init, or if the host cannot
+	 * create it: the attempt then fails with the host's reason, whatever
+	 * the callback returns. (1.0) */
 	const char *(*staging_dir)(meshd_ctx *ctx);
-	/* A private, empty directory for this attempt only.  NULL in init.
-	 * (1.0) */
+	/* A private, empty directory for this attempt only, created on the
+	 * first call as staging_dir is.  NULL in init or as above. (1.0) */
 	const char *(*attempt_dir)(meshd_ctx *ctx);
 	/* Where `product` is published: the job file's `location` for it if
 	 * set, else the product's location in the descriptor.  `product` NULL

@@ -2,7 +2,8 @@
  * ok.c -- the well-behaved test plugin: every stage succeeds and leaves a
  * trace the tests can check.
  *
- * extract writes "<partition key>\n" to <staging_dir>/ok.txt, records the
+ * extract writes "<partition key>\n" to <staging_dir>/ok.txt and an empty
+ * <attempt_dir>/scratch, records the
  * metric rows=1, logs "extracted <key>" and prints a line on stdout (which
  * the host must route to the attempt log); check records a passing
  * "rows_min"; publish reads ok.txt back.  Param sleep_ms (int, default 0)
@@ -109,6 +110,14 @@ ok_extract(meshd_ctx *ctx)
 	if (fclose(f) != 0) {
 		meshd_set_error(ctx, "%s: %s", path, strerror(errno));
 		return errno == ENOSPC ? MESHD_RETRY : MESHD_FAILED;
+	}
+	/* Scratch space, as a real extract might use: the host makes the
+	 * attempt's directory when asked for it. */
+	if ((path = meshd_attempt_dir(ctx)) == NULL ||
+	    (size_t)snprintf(buf, sizeof buf, "%s/scratch", path) >=
+	    sizeof buf || (f = fopen(buf, "w")) == NULL || fclose(f) != 0) {
+		meshd_set_error(ctx, "no attempt directory");
+		return MESHD_FAILED;
 	}
 	meshd_metric(ctx, "rows", 1);
 	meshd_log(ctx, MESHD_LOG_INFO, "extracted %s", key);
