@@ -611,6 +611,14 @@ alert_watch(const struct meshd_config *cfg)
 	}
 }
 
+int64_t
+alert_watch_next(void)
+{
+	if (al_pid != -1 || al_started == 0)
+		return INT64_MAX;
+	return al_started + 5000000;
+}
+
 void
 alert_kick(void)
 {

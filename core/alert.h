@@ -152,6 +152,10 @@ int	alert_start(const struct meshd_config *, char **cause);
 /* meshd, in its loop: start the deliverer again if it died (at most every
  * few seconds). */
 void	alert_watch(const struct meshd_config *);
+/* meshd, before it sleeps: the mono_us() at which alert_watch() would
+ * start a dead deliverer again, INT64_MAX if none is waiting for that (a
+ * death itself wakes meshd: SIGCHLD).  Since 0.5.0. */
+int64_t	alert_watch_next(void);
 /* Tell the deliverer that alerts were committed (after state_commit()).
  * Cheap, never blocks; without it they wait for its next look (250 ms). */
 void	alert_kick(void);

@@ -80,8 +80,14 @@
 #define FRESH_LOOKBACK		(7LL * 86400 * 1000000)
 /* At most this many partitions per product per pass; the rest next. */
 #define FRESH_MAX_PASS		1000
-/* Read the product list again at most this often when the state changed,
- * and at least this often anyway (monotonic microseconds). */
+/* Read the product list again at most this often when the state changed
+ * (meshd's own writes, or another process's commits: PRAGMA data_version),
+ * and at least this often when meshd is awake anyway (monotonic
+ * microseconds).  An idle meshd is not woken to look: products appear when
+ * a job runs, which this daemon does (its own writes bring a look
+ * FRESH_SCAN_MIN later) or `meshctl run` does (seen at meshd's next
+ * wake-up: a request or a fire of any job, and a scheduled job's own fire
+ * comes before any of its partitions can be judged late). */
 #define FRESH_SCAN_MIN		(1LL * 1000000)
 #define FRESH_SCAN_MAX		(60LL * 1000000)
 /* Finished runs looked at per class per pass, so that 100,000 expired
@@ -109,6 +115,7 @@ struct dfresh {
 	int64_t		 scan_mono;	/* products last read (mono) */
 	int		 scanned;
 	int64_t		 changes;	/* sqlite3_total_changes64 then */
+	int64_t		 dv;		/* PRAGMA data_version then */
 	struct job_def	**jobs_v;	/* d->jobs.v then: a reload rescans */
 	int64_t		 started;	/* daemon clock, first pass */
 	int64_t		 ret_next;	/* wall clock */
@@ -756,8 +763,9 @@ int
 daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 {
 	struct dfresh	*f;
-	int64_t		 mono = mono_us(), changes, wall, rn;
-	int		 rc = 0;
+	int64_t		 mono = mono_us(), changes, wall, rn, dv = -1;
+	sqlite3_stmt	*stmt;
+	int		 rc = 0, dirty;
 
 	if ((f = d->fresh) == NULL) {
 		f = d->fresh = xcalloc(1, sizeof *f);
@@ -770,16 +778,23 @@ daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 	/* New products appear when their job first runs; a reload may
 	 * change jobs.  Look at the (small) product table only then. */
 	changes = sqlite3_total_changes64(state_sqlite(d->st));
+	if ((stmt = state_prepare(d->st, "PRAGMA data_version")) != NULL) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			dv = sqlite3_column_int64(stmt, 0);
+		state_stmt_done(stmt);
+	}
+	dirty = changes != f->changes || dv != f->dv;
 	if (!f->scanned || f->jobs_v != d->jobs.v ||
 	    mono - f->scan_mono >= FRESH_SCAN_MAX ||
-	    (changes != f->changes && mono - f->scan_mono >= FRESH_SCAN_MIN)) {
+	    (dirty && mono - f->scan_mono >= FRESH_SCAN_MIN)) {
 		if (fresh_scan(d, f) != 0)
 			rc = -1;
 		f->scanned = 1;
 		f->scan_mono = mono;
-		f->changes = changes;
 		f->jobs_v = d->jobs.v;
+		f->dv = dv;
 		f->next = INT64_MIN;	/* judge the list as it is now */
+		dirty = 0;
 	}
 	if (now >= f->next && fresh_judge(d, f, now) != 0)
 		rc = -1;
@@ -799,10 +814,15 @@ daemon_freshness(struct daemon *d, int64_t now, int64_t *next_due)
 		if (rn < INT64_MAX - now && now + rn < *next_due)
 			*next_due = now + rn;
 	}
-	/* A product may appear (its job's first run) at any time: look
-	 * again within FRESH_SCAN_MAX. */
-	if (now + FRESH_SCAN_MAX < *next_due)
-		*next_due = now + FRESH_SCAN_MAX;
+	/* A change not looked at yet (too soon after the last look): look
+	 * once it may be.  Judging and retention above are this pass's own
+	 * writes, not news. */
+	if (dirty) {
+		rn = f->scan_mono + FRESH_SCAN_MIN - mono;
+		if (now + rn < *next_due)
+			*next_due = now + rn;
+	} else
+		f->changes = sqlite3_total_changes64(state_sqlite(d->st));
 	return rc;
 }
 

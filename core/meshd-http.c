@@ -109,6 +109,12 @@ daemon_http_watch(struct daemon *d)
 	}
 }
 
+int64_t
+daemon_http_next(void)
+{
+	return hd_pid == -1 && hd_retry_at != 0 ? hd_retry_at : INT64_MAX;
+}
+
 void
 daemon_http_reload(struct daemon *d, const struct meshd_config *old)
 {

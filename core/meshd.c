@@ -60,7 +60,7 @@ on_signal(int sig)
 
 	if (sig == SIGHUP)
 		sig_hup = 1;
-	else if (sig != SIGUSR1)
+	else if (sig != SIGUSR1 && sig != SIGCHLD)
 		sig_stop = sig;
 	if (wake_pipe[1] != -1 && write(wake_pipe[1], &c, 1) == -1) {
 		/* Full pipe: a wake-up is already pending. */
@@ -279,10 +279,21 @@ pending_free(struct pending *p)
 	free(p->waiting);
 }
 
+/* When each job's next interval ends (INT64_MAX: never, or paused; at
+ * INT64_MIN: not known yet), by position in d->jobs: a fire looks at the
+ * jobs that are due, not at every job's schedule. */
+static int64_t	*sched_at;
+static size_t	 sched_atn;
+
 /*
  * Create the runs of every interval that has ended, in one transaction,
  * and queue them.  A (job, partition) that already has a run is left as
  * it is: a tick processed twice never makes a second run.
+ *
+ * A catch-up pass (`missed`: start-up, reload, unpause) looks at every
+ * job; an ordinary one only at the jobs whose interval has ended by
+ * sched_at[] (10,000 jobs: a few integer compares each, instead of
+ * evaluating each schedule twice at every fire of any job).
  */
 static int
 daemon_schedule(struct daemon *d, int64_t now, int missed)
@@ -290,22 +301,38 @@ daemon_schedule(struct daemon *d, int64_t now, int missed)
 	struct due_interval	*due;
 	size_t			 i, j, n;
 	int64_t			 job_id, run_id;
-	int			 created, began = 0;
+	int			 created, began = 0, all;
 	char			*cause = NULL;
 
 	if (!missed && now < d->next_sched)
 		return 0;
+	all = missed || sched_atn != d->jobs.n;
+	if (all) {
+		sched_at = xreallocarray(sched_at, d->jobs.n + 1,
+		    sizeof *sched_at);
+		sched_atn = d->jobs.n;
+		for (i = 0; i < sched_atn; i++)
+			sched_at[i] = INT64_MIN;
+	}
 	d->next_sched = INT64_MAX;
 	for (i = 0; i < d->jobs.n; i++) {
 		struct job_def	*job = d->jobs.v[i];
 		int64_t		 next;
 
+		if (!all && sched_at[i] > now) {
+			if (sched_at[i] < d->next_sched)
+				d->next_sched = sched_at[i];
+			continue;
+		}
+		sched_at[i] = INT64_MAX;
 		if (d->paused != NULL && d->paused[i])
 			continue;	/* its schedule does not fire */
 		n = sched_due(job, &d->watermark[i], now, missed, &due);
-		if ((next = sched_next(job, d->watermark[i], now)) >= 0 &&
-		    next < d->next_sched)
-			d->next_sched = next;
+		if ((next = sched_next(job, d->watermark[i], now)) >= 0) {
+			sched_at[i] = next;
+			if (next < d->next_sched)
+				d->next_sched = next;
+		}
 		if (n == 0)
 			continue;
 		if (!began) {
@@ -975,11 +1002,20 @@ daemon_reload(struct daemon *d)
 	daemon_schedule(d, daemon_now(d), 1);
 }
 
-/* Milliseconds to sleep: until the next interval ends or retry is due. */
+/*
+ * Milliseconds to sleep: until the next interval ends, a retry or a
+ * freshness or retention deadline is due, or a side service is to be
+ * started again; -1 (for ever) with none of them.  There is no periodic
+ * wake-up (an idle meshd with 10,000 jobs wakes once per due fire): every
+ * other event wakes the wait itself.  A request is announced by its maker
+ * through the wake-up FIFO or SIGUSR1 (act_poke(): meshctl and the HTTP
+ * child, for every kind), a result by its worker's pipe, a dead child by
+ * SIGCHLD, a reload or stop by its signal.
+ */
 static int
 daemon_timeout(struct daemon *d, int64_t now)
 {
-	int64_t	t = -1, due;
+	int64_t	t = -1, due, mono, next;
 	size_t	i;
 
 	if (d->next_sched != INT64_MAX)
@@ -994,15 +1030,22 @@ daemon_timeout(struct daemon *d, int64_t now)
 	t = t < 0 ? -1 : t / 1000 + 1;
 	if ((due = engine_next_due(d->engine)) >= 0 && (t < 0 || due < t))
 		t = due;
+	/* The HTTP child and the alert deliverer are started again after
+	 * a backoff (their death woke the loop, which saw it). */
+	mono = mono_us();
+	next = daemon_http_next();
+	if ((due = alert_watch_next()) < next)
+		next = due;
+	if (next != INT64_MAX) {
+		due = next > mono ? (next - mono) / 1000 + 1 : 0;
+		if (t < 0 || due < t)
+			t = due;
+	}
 	/* Signals wake the wait through the self-pipe; a test clock is
 	 * re-read ten times a second.  Otherwise an idle daemon sleeps
 	 * until its next fire. */
 	if (d->clock_file != NULL && (t < 0 || t > 100))
 		t = 100;
-	/* Requests are announced with SIGUSR1; one from a user who may not
-	 * signal the daemon is seen at the next wake-up, within 5 s. */
-	if (t < 0 || t > 5000)
-		t = 5000;
 	if (t > INT_MAX)
 		t = INT_MAX;
 	return (int)t;
@@ -1230,6 +1273,9 @@ daemon_loop(struct daemon *d)
 		wake_drain();
 	}
 	daemon_shutdown(d);
+	free(sched_at);
+	sched_at = NULL;
+	sched_atn = 0;
 	return 0;
 }
 
@@ -1357,6 +1403,12 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);	/* a request is waiting */
+	/* A side service (HTTP child, alert deliverer) died: an idle loop
+	 * has no periodic wake-up to notice it by (daemon_timeout()).  Only
+	 * the wake-up matters, so other calls are restarted. */
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	sigaction(SIGCHLD, &sa, NULL);
+	sa.sa_flags = 0;
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 

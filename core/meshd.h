@@ -191,5 +191,8 @@ int	daemon_http_start(struct daemon *, char **cause);
 void	daemon_http_watch(struct daemon *);
 void	daemon_http_reload(struct daemon *, const struct meshd_config *old);
 void	daemon_http_stop(void);
+/* The mono_us() at which daemon_http_watch() starts a dead HTTP child
+ * again, INT64_MAX if none is waiting (an idle meshd sleeps until then). */
+int64_t	daemon_http_next(void);
 
 #endif

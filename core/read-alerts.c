@@ -66,8 +66,7 @@ read_alerts_row(const struct read_ctx *ctx, sqlite3_stmt *stmt)
 	char		 c[64], t[64], d[64];
 	int64_t		 cr, nt, dl;
 
-	job = ctx->jobs != NULL ? jobset_find(ctx->jobs, read_col(stmt, 3)) :
-	    NULL;
+	job = read_ctx_job(ctx, read_col(stmt, 3));
 	hook = json_loads(read_col(stmt, 12), 0, NULL);
 	/* Where it goes, never the token (which is not here anyway). */
 	if (json_is_object(hook))

@@ -82,7 +82,7 @@ read_bf_json(const struct read_ctx *ctx, const struct bf_info *b)
 	const struct job_def *job;
 	char	c[64], s[64], e[64];
 
-	job = ctx->jobs != NULL ? jobset_find(ctx->jobs, b->job) : NULL;
+	job = read_ctx_job(ctx, b->job);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:b, s:I, s:I, "
 	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:s?, "
 	    "s:s?}",

@@ -185,8 +185,7 @@ read_checks(struct read_ctx *ctx, const struct read_args *args,
 	updated = sqlite3_column_int64(stmt, 3);
 	if (sqlite3_column_type(stmt, 4) != SQLITE_NULL) {
 		jobname = xstrdup(read_col(stmt, 4));
-		if (ctx->jobs != NULL)
-			job = jobset_find(ctx->jobs, jobname);
+		job = read_ctx_job(ctx, jobname);
 	}
 	doc = json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "product", product,
 	    "partition", key, "state", read_col(stmt, 0),

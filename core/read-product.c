@@ -110,8 +110,8 @@ read_product_row(struct read_ctx *ctx, sqlite3_stmt *stmt, int card,
 	char		 t[64];
 	json_t		*o;
 
-	if (has_job && ctx->jobs != NULL)
-		job = jobset_find(ctx->jobs, read_col(stmt, 8));
+	if (has_job)
+		job = read_ctx_job(ctx, read_col(stmt, 8));
 	o = json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:I, s:s, s:b, s:I, "
 	    "s:I, s:{s:I, s:I, s:I, s:I, s:I}, s:I, s:o, s:o, s:s}",
 	    "product", read_col(stmt, 1),

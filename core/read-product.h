@@ -28,8 +28,9 @@ struct sqlite3_stmt;
 /*
  * The columns of a product's summary, for "SELECT " READ_PRODUCT_COLS
  * " FROM products p LEFT JOIN jobs j ON j.id = p.job_id WHERE ...".
- * Every count is an index range of product_partitions_product_state_key
- * (schema version 9), never a read of the product's partitions.
+ * Every count is a row of product_counts (schema version 12), kept by
+ * triggers: never a walk of the product's partitions, which a count over
+ * an index still is (250 ms for 20 products of 50,000 partitions).
  */
 #define READ_PRODUCT_COLS						\
 	"p.id, p.name, p.domain, p.owner, p.description, "		\
@@ -45,15 +46,15 @@ struct sqlite3_stmt;
 	READ_PRODUCT_COUNT("published") ", "				\
 	READ_PRODUCT_COUNT("quarantined") ", "				\
 	READ_PRODUCT_COUNT("stale") ", "				\
-	"(SELECT count(*) FROM product_partitions pp WHERE "		\
-	"pp.product_id = p.id AND pp.state IN ('missing', 'building', "	\
-	"'quarantined') AND pp.late_us IS NOT NULL), "			\
-	"(SELECT sum(pp.\"rows\") FROM product_partitions pp WHERE "	\
-	"pp.product_id = p.id AND pp.state = 'published'), "		\
+	"(SELECT coalesce(sum(pc.late), 0) FROM product_counts pc "	\
+	"WHERE pc.product_id = p.id AND pc.state IN ('missing', "	\
+	"'building', 'quarantined')), "					\
+	"(SELECT pc.\"rows\" FROM product_counts pc WHERE "		\
+	"pc.product_id = p.id AND pc.state = 'published'), "		\
 	"p.tags, p.location, p.plugin"
 #define READ_PRODUCT_COUNT(s)						\
-	"(SELECT count(*) FROM product_partitions pp WHERE "		\
-	"pp.product_id = p.id AND pp.state = '" s "')"
+	"(SELECT pc.n FROM product_counts pc WHERE "			\
+	"pc.product_id = p.id AND pc.state = '" s "')"
 #define READ_PRODUCT_NCOLS	21
 
 /*

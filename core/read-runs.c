@@ -53,7 +53,7 @@ read_job(struct read_ctx *ctx, const char *name, int64_t *id,
 {
 	char	*cause = NULL;
 
-	*def = ctx->jobs != NULL ? jobset_find(ctx->jobs, name) : NULL;
+	*def = read_ctx_job(ctx, name);
 	if (read_need_state(ctx, err) != 0)
 		return -1;
 	if (state_job_find(ctx->st, name, id, &cause) == 0)
@@ -97,7 +97,7 @@ read_runs(struct read_ctx *ctx, const struct read_args *args,
 		return NULL;
 	/* The arguments first: a usage error is one with or without a
 	 * state.  (A job that does not exist is known only from both.) */
-	job = ctx->jobs != NULL ? jobset_find(ctx->jobs, name) : NULL;
+	job = read_ctx_job(ctx, name);
 	if (since_arg != NULL && read_since(ctx, job, since_arg, &since,
 	    err) != 0)
 		return NULL;

@@ -288,8 +288,8 @@ read_status(struct read_ctx *ctx, const struct read_args *args,
 		    read_col(stmt, 1), "task", read_col(stmt, 2), "attempt",
 		    sqlite3_column_int(stmt, 3), "worker_pid",
 		    sqlite3_column_int(stmt, 4), "started_us", (json_int_t)s,
-		    "started_local", read_time_local(ctx->utc, ctx->jobs !=
-		    NULL ? jobset_find(ctx->jobs, read_col(stmt, 0)) : NULL, s,
+		    "started_local", read_time_local(ctx->utc,
+		    read_ctx_job(ctx, read_col(stmt, 0)), s,
 		    t, sizeof t), "executor", sqlite3_column_type(stmt, 7) ==
 		    SQLITE_NULL ? "local" : read_col(stmt, 7), "ext_id",
 		    read_col_json(stmt, 8)));

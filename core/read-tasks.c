@@ -133,8 +133,8 @@ read_tasks_run(struct read_ctx *ctx, const struct read_args *args,
 		    json_integer(sqlite3_column_int64(stmt, 0)));
 		json_object_set_new(doc, "run_state",
 		    json_string(read_col(stmt, 3)));
-		if (run_id != 0 && ctx->jobs != NULL)
-			*def = jobset_find(ctx->jobs, read_col(stmt, 1));
+		if (run_id != 0)
+			*def = read_ctx_job(ctx, read_col(stmt, 1));
 		rc = 0;
 	} else if (step != SQLITE_DONE)
 		read_fail_state(err, ctx->st);

@@ -10,6 +10,9 @@
 
 #include <sqlite3.h>
 
+#include "config.h"
+#include "errlist.h"
+#include "job.h"
 #include "read.h"
 #include "read-int.h"
 #include "state.h"
@@ -311,4 +314,74 @@ read_cursor_free(struct read_cursor *cur)
 	for (i = 0; i < cur->n; i++)
 		free(cur->s[i]);
 	memset(cur, 0, sizeof *cur);
+}
+
+/* ------------------------------------------------------------ lazy jobs */
+
+struct read_lazy {
+	struct jobset	  js;
+	char		**miss;		/* names with no loadable file */
+	size_t		  nmiss;
+};
+
+struct read_lazy *
+read_lazy_new(void)
+{
+	return xcalloc(1, sizeof (struct read_lazy));
+}
+
+void
+read_lazy_free(struct read_lazy *lz)
+{
+	size_t	i;
+
+	if (lz == NULL)
+		return;
+	jobset_free(&lz->js);
+	for (i = 0; i < lz->nmiss; i++)
+		free(lz->miss[i]);
+	free(lz->miss);
+	free(lz);
+}
+
+const struct job_def *
+read_ctx_job(const struct read_ctx *ctx, const char *name)
+{
+	struct read_lazy *lz = ctx->lazy;
+	struct errlist	 errs = ERRLIST_INIT;
+	struct job_def	*job;
+	char		*path;
+	size_t		 i;
+
+	if (name == NULL)
+		return NULL;
+	if (ctx->jobs != NULL)
+		return jobset_find(ctx->jobs, name);
+	if (lz == NULL || ctx->cfg == NULL || ctx->cfg->jobs_dir == NULL)
+		return NULL;
+	if ((job = jobset_find(&lz->js, name)) != NULL)
+		return job;
+	for (i = 0; i < lz->nmiss; i++)
+		if (strcmp(lz->miss[i], name) == 0)
+			return NULL;
+	/* A name from the state or the command line is never a path. */
+	job = NULL;
+	if (*name != '\0' && *name != '.' && strchr(name, '/') == NULL) {
+		path = xasprintf("%s/%s.conf", ctx->cfg->jobs_dir, name);
+		job = job_load_file(ctx->cfg, path, &errs);
+		errlist_free(&errs);
+		free(path);
+	}
+	if (job == NULL || strcmp(job->name, name) != 0) {
+		if (job != NULL)
+			job_free(job);
+		lz->miss = xreallocarray(lz->miss, lz->nmiss + 1,
+		    sizeof *lz->miss);
+		lz->miss[lz->nmiss++] = xstrdup(name);
+		return NULL;
+	}
+	lz->js.v = xreallocarray(lz->js.v, lz->js.n + 1, sizeof *lz->js.v);
+	lz->js.v[lz->js.n++] = job;
+	jobset_reindex(&lz->js);
+	return job;
 }

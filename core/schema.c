@@ -328,6 +328,63 @@ static const char *const steps[] = {
 	"ALTER TABLE attempts ADD COLUMN ext_index INTEGER;\n"
 	"ALTER TABLE attempts ADD COLUMN ext_id TEXT;\n"
 	"ALTER TABLE attempts ADD COLUMN ext_state TEXT;\n",
+
+	/* Version 12 (issue 14): scale.  runs_state_ended: staging
+	 * retention walks the finished runs of one state in (ended_us, id)
+	 * order from where it stopped, a range of this index.
+	 * product_counts: each product's partitions by state (how many,
+	 * their rows, how many were found late), kept by triggers in the
+	 * transaction of every change, so that `products`, the catalog
+	 * and a product's card read a few rows instead of counting a
+	 * million partitions (a count over an index is still a walk of
+	 * it).  The triggers fire only when a counted column changes; a
+	 * REPLACE is never used on product_partitions (it would delete
+	 * without its trigger).  The counts start from the rows there
+	 * are. */
+	"CREATE INDEX runs_state_ended ON runs(state, ended_us);\n"
+	"CREATE TABLE product_counts (\n"
+	"	product_id	INTEGER NOT NULL REFERENCES products(id) ON DELETE CASCADE,\n"
+	"	state		TEXT NOT NULL,\n"
+	"	n		INTEGER NOT NULL DEFAULT 0,\n"
+	"	\"rows\"		INTEGER NOT NULL DEFAULT 0,\n"
+	"	late		INTEGER NOT NULL DEFAULT 0,\n"
+	"	PRIMARY KEY (product_id, state)\n"
+	") WITHOUT ROWID;\n"
+	"INSERT INTO product_counts (product_id, state, n, \"rows\", late)\n"
+	"	SELECT product_id, state, count(*), coalesce(sum(\"rows\"), 0),\n"
+	"	    count(late_us) FROM product_partitions\n"
+	"	    GROUP BY product_id, state;\n"
+	"CREATE TRIGGER product_counts_insert AFTER INSERT ON product_partitions\n"
+	"BEGIN\n"
+	"	INSERT INTO product_counts (product_id, state, n, \"rows\", late)\n"
+	"	    VALUES (NEW.product_id, NEW.state, 1, coalesce(NEW.\"rows\", 0),\n"
+	"	    NEW.late_us IS NOT NULL)\n"
+	"	    ON CONFLICT (product_id, state) DO UPDATE SET n = n + 1,\n"
+	"	    \"rows\" = \"rows\" + excluded.\"rows\", late = late + excluded.late;\n"
+	"END;\n"
+	"CREATE TRIGGER product_counts_delete AFTER DELETE ON product_partitions\n"
+	"BEGIN\n"
+	"	UPDATE product_counts SET n = n - 1,\n"
+	"	    \"rows\" = \"rows\" - coalesce(OLD.\"rows\", 0),\n"
+	"	    late = late - (OLD.late_us IS NOT NULL)\n"
+	"	    WHERE product_id = OLD.product_id AND state = OLD.state;\n"
+	"END;\n"
+	"CREATE TRIGGER product_counts_update\n"
+	"	AFTER UPDATE OF product_id, state, \"rows\", late_us ON product_partitions\n"
+	"	WHEN OLD.product_id IS NOT NEW.product_id OR OLD.state IS NOT NEW.state\n"
+	"	    OR OLD.\"rows\" IS NOT NEW.\"rows\"\n"
+	"	    OR (OLD.late_us IS NULL) <> (NEW.late_us IS NULL)\n"
+	"BEGIN\n"
+	"	UPDATE product_counts SET n = n - 1,\n"
+	"	    \"rows\" = \"rows\" - coalesce(OLD.\"rows\", 0),\n"
+	"	    late = late - (OLD.late_us IS NOT NULL)\n"
+	"	    WHERE product_id = OLD.product_id AND state = OLD.state;\n"
+	"	INSERT INTO product_counts (product_id, state, n, \"rows\", late)\n"
+	"	    VALUES (NEW.product_id, NEW.state, 1, coalesce(NEW.\"rows\", 0),\n"
+	"	    NEW.late_us IS NOT NULL)\n"
+	"	    ON CONFLICT (product_id, state) DO UPDATE SET n = n + 1,\n"
+	"	    \"rows\" = \"rows\" + excluded.\"rows\", late = late + excluded.late;\n"
+	"END;\n",
 };
 
 _Static_assert(nitems(steps) == STATE_SCHEMA_VERSION,

@@ -68,7 +68,7 @@ struct sqlite3;
 struct state;
 
 /* Version of the schema this binary writes. */
-#define STATE_SCHEMA_VERSION 11
+#define STATE_SCHEMA_VERSION 12
 #define STATE_APPLICATION_ID 0x4d455348
 
 /*

@@ -22,6 +22,7 @@
 #include "dag.h"
 #include "job.h"
 #include "limit.h"
+#include "schedule.h"
 #include "suggest.h"
 #include "meshd/plugin.h"
 #include "util.h"
@@ -806,6 +807,84 @@ write_text(const char *rel, const char *text, size_t len)
 	return p;
 }
 
+/* A minutely job started 250,000 minutes (2.5 x SCHED_MAX_DUE) before
+ * now, with catch-up `catchup`. */
+static struct job_def *
+catchup_job(struct meshd_config *cfg, const char *catchup)
+{
+	struct job_def	*job;
+	char		*p, *text;
+
+	touch("jobs/lib/y.so");
+	text = xasprintf("name = \"m\"; domain = \"d\"; owner = \"o\";\n"
+	    "schedule = \"* * * * *\"; start = \"2000-01-01T00:00\";\n"
+	    "catchup = \"%s\";\n"
+	    "tasks = ( { id = \"a\"; plugin = \"lib/y.so\"; stage = "
+	    "\"check\"; } );\n", catchup);
+	p = write_text("jobs/m.conf", text, strlen(text));
+	job = job_load_file(cfg, p, &errs);
+	ck_assert_msg(job != NULL, "%s", dump());
+	free(text);
+	free(p);
+	return job;
+}
+
+/*
+ * An outage longer than SCHED_MAX_DUE intervals: "none", "latest" and
+ * "last N" skip it whole at the catch-up pass (the watermark reaches now),
+ * and the next, ordinary pass finds nothing; "all" creates them in slices
+ * of SCHED_MAX_DUE.  (The daemon used to stop at the cap and run the rest
+ * as new intervals at its next pass.)
+ */
+START_TEST(test_sched_catchup_outage)
+{
+	struct meshd_config	*cfg = load_cfg();
+	struct job_def		*job;
+	struct due_interval	*due;
+	const int64_t		 start = 946684800LL * 1000000;	/* 2000 */
+	const int64_t		 now = start + 250000LL * 60 * 1000000;
+	static const char *const modes[] = { "none", "latest", "last 3" };
+	static const size_t	 want[] = { 0, 1, 3 };
+	int64_t			 wm;
+	size_t			 i, n, total;
+
+	for (i = 0; i < 3; i++) {
+		job = catchup_job(cfg, modes[i]);
+		wm = 0;
+		n = sched_due(job, &wm, now, 1, &due);
+		ck_assert_msg(n == want[i], "%s: %zu due", modes[i], n);
+		ck_assert_int_eq(wm, now);
+		if (n > 0) {
+			/* the newest, oldest first */
+			ck_assert_int_eq(due[n - 1].end, now);
+			ck_assert_int_eq(due[0].start, now - (int64_t)n *
+			    60 * 1000000);
+			ck_assert_str_eq(due[n - 1].key, "2000-06-22T14:39");
+		}
+		due_free(due, n);
+		ck_assert_uint_eq(sched_due(job, &wm, now, 0, &due), 0);
+		ck_assert_int_eq(sched_next(job, wm, now), now + 60 * 1000000);
+		job_free(job);
+	}
+	job = catchup_job(cfg, "all");
+	wm = 0;
+	total = 0;
+	n = sched_due(job, &wm, now, 1, &due);
+	ck_assert_uint_eq(n, SCHED_MAX_DUE);
+	ck_assert_int_eq(due[0].start, start);
+	due_free(due, n);
+	total += n;
+	while ((n = sched_due(job, &wm, now, 0, &due)) > 0) {
+		due_free(due, n);
+		total += n;
+	}
+	ck_assert_uint_eq(total, 250000);
+	ck_assert_int_eq(wm, now);
+	job_free(job);
+	config_free(cfg);
+}
+END_TEST
+
 /*
  * libconfig 1.5 wraps an integer without an L suffix to 32 bits: the value
  * is read again as written, refused out of range, and quoted as written.
@@ -1121,6 +1200,7 @@ config_suite(void)
 	tcase_add_test(tc, test_jobs_duplicate_name);
 	tcase_add_test(tc, test_jobs_errors_in_two_files);
 	tcase_add_test(tc, test_jobs_sorted);
+	tcase_add_test(tc, test_sched_catchup_outage);
 	tcase_add_test(tc, test_jobs_dir_unreadable);
 	tcase_add_test(tc, test_helpers);
 	suite_add_tcase(s, tc);

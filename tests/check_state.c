@@ -314,7 +314,8 @@ START_TEST(test_schema)
 	    " FROM sqlite_master WHERE type = 'table' ORDER BY name)",
 	    "alert_outbox attempts backfill_partitions backfills check_results "
 	    "jobs "
-	    "lineage_outbox lineage_sinks metrics product_partitions products "
+	    "lineage_outbox lineage_sinks metrics product_counts "
+	    "product_partitions products "
 	    "requests run_inputs runs sqlite_sequence task_instances");
 	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
 	    " FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
@@ -327,12 +328,17 @@ START_TEST(test_schema)
 	    "product_partitions_state products_domain_name requests_state "
 	    "run_inputs_product runs_ended "
 	    "runs_job_created runs_job_interval runs_job_partition runs_state "
-	    "task_instances_run_task");
+	    "runs_state_ended task_instances_run_task");
 	ck_assert_sql_str(h, "SELECT group_concat(name || ':' || \"unique\", ' ')"
 	    " FROM (SELECT name, \"unique\" FROM pragma_index_list('runs')"
 	    " ORDER BY name)",
 	    "runs_ended:0 runs_job_created:0 runs_job_interval:0 "
-	    "runs_job_partition:1 runs_state:0");
+	    "runs_job_partition:1 runs_state:0 runs_state_ended:0");
+	ck_assert_sql_str(h, "SELECT group_concat(name, ' ') FROM (SELECT name"
+	    " FROM sqlite_master WHERE type = 'trigger' ORDER BY name)",
+	    "product_counts_delete product_counts_insert "
+	    "product_counts_update");
+
 	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM pragma_foreign_key_check"),
 	    0);
 	state_close(s);
@@ -364,6 +370,161 @@ START_TEST(test_migrate_v1)
 	    "WHERE name = 'old'"), 1);
 	ck_assert_int_eq(q_int(state_sqlite(s), "SELECT count(*) FROM "
 	    "requests"), 0);
+	state_close(s);
+}
+END_TEST
+
+/* product_counts against the partitions it counts: they must agree
+ * (empty string: they do). */
+#define COUNTS_DIFFER							\
+	"SELECT coalesce(group_concat(d, ' '), '') FROM ("		\
+	"SELECT product_id || '/' || state || ':' || n || ',' || r || ',' || l"\
+	" AS d FROM (SELECT product_id, state, count(*) AS n,"		\
+	" coalesce(sum(\"rows\"), 0) AS r, count(late_us) AS l"		\
+	" FROM product_partitions GROUP BY product_id, state"		\
+	" EXCEPT SELECT product_id, state, n, \"rows\", late"		\
+	" FROM product_counts WHERE n > 0)"				\
+	" UNION ALL SELECT 'extra ' || product_id || '/' || state"	\
+	" FROM product_counts c WHERE n <> (SELECT count(*) FROM"	\
+	" product_partitions pp WHERE pp.product_id = c.product_id AND"	\
+	" pp.state = c.state))"
+
+/* A version-11 database (the last before product_counts) with partitions
+ * is migrated: the counts start from its rows, and the index staging
+ * retention walks is there and used. */
+START_TEST(test_migrate_v11)
+{
+	struct state	*s;
+	sqlite3		*h;
+	sqlite3_stmt	*plan;
+	const char	*v[11];
+	size_t		 i;
+	int		 used = 0, sorts = 0;
+
+	for (i = 0; i < 11; i++)
+		v[i] = state_schema_step(i);
+	state_schema_set_steps(v, 11);
+	s = open_ok(db, STATE_RDWR);
+	h = state_sqlite(s);
+	ck_assert_int_eq(q_int(h, "PRAGMA user_version"), 11);
+	ck_assert_int_eq(sqlite3_exec(h,
+	    "INSERT INTO products (id, name) VALUES (1, 'a'), (2, 'b');"
+	    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+	    " WHERE x < 500)"
+	    " INSERT INTO product_partitions (product_id, partition_key, state,"
+	    " updated_us, \"rows\", late_us) SELECT 1 + x % 2, 'k' || x,"
+	    " CASE x % 5 WHEN 0 THEN 'quarantined' WHEN 1 THEN 'missing'"
+	    " ELSE 'published' END, 0, CASE WHEN x % 7 = 0 THEN NULL ELSE x END,"
+	    " CASE WHEN x % 3 = 0 THEN x END FROM c", NULL, NULL, NULL),
+	    SQLITE_OK);
+	state_close(s);
+	state_schema_set_steps(NULL, 0);
+
+	s = open_ok(db, STATE_RDWR);
+	h = state_sqlite(s);
+	ck_assert_int_eq(q_int(h, "PRAGMA user_version"),
+	    STATE_SCHEMA_VERSION);
+	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM product_counts"), 6);
+	ck_assert_int_eq(q_int(h, "SELECT sum(n) FROM product_counts"), 500);
+	ck_assert_sql_str(h, COUNTS_DIFFER, "");
+	ck_assert_int_eq(q_int(h, "SELECT \"rows\" FROM product_counts WHERE"
+	    " product_id = 2 AND state = 'published'"), q_int(h, "SELECT"
+	    " sum(\"rows\") FROM product_partitions WHERE product_id = 2 AND"
+	    " state = 'published'"));
+	ck_assert_int_gt(q_int(h, "SELECT sum(late) FROM product_counts"), 0);
+	/* Staging retention's walk (meshd-freshness.c) is a range of the
+	 * new index, in its order: no sort. */
+	ck_assert_int_eq(sqlite3_prepare_v2(h, "EXPLAIN QUERY PLAN SELECT "
+	    "r.id, r.ended_us FROM runs r WHERE r.state = ?1 AND r.ended_us "
+	    ">= ?2 AND (r.ended_us > ?2 OR r.id > ?3) ORDER BY r.ended_us, "
+	    "r.id LIMIT ?4", -1, &plan, NULL), SQLITE_OK);
+	while (sqlite3_step(plan) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(plan, 3);
+
+		used += strstr(detail, "runs_state_ended") != NULL;
+		sorts += strstr(detail, "TEMP B-TREE") != NULL;
+	}
+	sqlite3_finalize(plan);
+	ck_assert_int_eq(used, 1);
+	ck_assert_int_eq(sorts, 0);
+	state_close(s);
+}
+END_TEST
+
+/* The triggers keep product_counts right through every kind of write the
+ * daemon, the freshness pass and an operator make: insert, the upsert of
+ * a publication, a state change, rows and late_us set and cleared, a
+ * partition moved, deletes, and a product deleted whole. */
+START_TEST(test_product_counts)
+{
+	struct state	*s = open_ok(db, STATE_RDWR);
+	sqlite3		*h = state_sqlite(s);
+	static const char *const states[] = { "missing", "building",
+	    "published", "quarantined", "stale" };
+	char		 sql[512];
+	unsigned	 seed = 14;
+	int		 i, op, p, k;
+
+	ck_assert_int_eq(sqlite3_exec(h, "INSERT INTO products (id, name) "
+	    "VALUES (1, 'a'), (2, 'b'), (3, 'c')", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < 3000; i++) {
+		op = (int)(rand_r(&seed) % 6);
+		p = 1 + (int)(rand_r(&seed) % 3);
+		k = (int)(rand_r(&seed) % 40);
+		switch (op) {
+		case 0:		/* what state.c's S_PARTITION_SET does */
+			snprintf(sql, sizeof sql, "INSERT INTO "
+			    "product_partitions (product_id, partition_key, "
+			    "state, updated_us, \"rows\") VALUES (%d, 'k%d', "
+			    "'%s', %d, %s) ON CONFLICT (product_id, "
+			    "partition_key) DO UPDATE SET state = "
+			    "excluded.state, \"rows\" = excluded.\"rows\"", p,
+			    k, states[i % 5], i, i % 4 == 0 ? "NULL" : "7");
+			break;
+		case 1:
+			snprintf(sql, sizeof sql, "UPDATE product_partitions "
+			    "SET state = '%s' WHERE product_id = %d AND "
+			    "partition_key = 'k%d'", states[k % 5], p, k);
+			break;
+		case 2:		/* freshness: found late, or not */
+			snprintf(sql, sizeof sql, "UPDATE product_partitions "
+			    "SET late_us = %s, due_us = %d WHERE product_id = "
+			    "%d AND partition_key >= 'k%d'", k % 2 ? "NULL" :
+			    "12", i, p, k);
+			break;
+		case 3:
+			snprintf(sql, sizeof sql, "DELETE FROM "
+			    "product_partitions WHERE product_id = %d AND "
+			    "partition_key = 'k%d'", p, k);
+			break;
+		case 4:
+			snprintf(sql, sizeof sql, "UPDATE OR IGNORE "
+			    "product_partitions SET product_id = %d WHERE "
+			    "product_id = %d AND partition_key = 'k%d'",
+			    1 + p % 3, p, k);
+			break;
+		default:	/* a column nobody counts */
+			snprintf(sql, sizeof sql, "UPDATE product_partitions "
+			    "SET updated_us = %d, version = version + 1 WHERE "
+			    "product_id = %d", i, p);
+			break;
+		}
+		ck_assert_msg(sqlite3_exec(h, sql, NULL, NULL, NULL) ==
+		    SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(h));
+		if (i % 100 == 0)
+			ck_assert_sql_str(h, COUNTS_DIFFER, "");
+	}
+	ck_assert_sql_str(h, COUNTS_DIFFER, "");
+	ck_assert_int_gt(q_int(h, "SELECT count(*) FROM product_partitions"),
+	    0);
+	/* A product deleted: its partitions go (cascade) and so do its
+	 * counts. */
+	ck_assert_int_eq(sqlite3_exec(h, "DELETE FROM products WHERE id = 2",
+	    NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(q_int(h, "SELECT count(*) FROM product_counts WHERE "
+	    "product_id = 2"), 0);
+	ck_assert_sql_str(h, COUNTS_DIFFER, "");
 	state_close(s);
 }
 END_TEST
@@ -1073,6 +1234,8 @@ state_suite(void)
 	tcase_add_test(tc, test_busy_wait);
 	tcase_add_test(tc, test_schema);
 	tcase_add_test(tc, test_migrate_v1);
+	tcase_add_test(tc, test_migrate_v11);
+	tcase_add_test(tc, test_product_counts);
 	tcase_add_test(tc, test_modes);
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_empty_file_adopted);
