@@ -625,15 +625,6 @@ out:
 /* ------------------------------------------------------------ the process */
 
 static pid_t	lin_pid = -1;
-static int	lin_kick = -1;
-
-void
-lineage_kick(void)
-{
-	/* A full pipe already holds a kick. */
-	if (lin_kick != -1 && write(lin_kick, "", 1) == -1)
-		return;
-}
 
 /* The deliverer: deliver, then wait for a kick (or 200 ms, which also
  * catches what `meshctl run` commits), until the daemon closes the pipe. */
@@ -769,7 +760,7 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 	argv[6] = keep;
 	argv[7] = (char *)selfexec_log_flags();
 	argv[8] = NULL;
-	if ((pid = selfexec_spawn(argv, &lin_kick, "lineage", cause)) == -1)
+	if ((pid = selfexec_spawn(argv, &lineage_kick_fd, "lineage", cause)) == -1)
 		return -1;
 	lin_pid = pid;
 	log_info("lineage: delivering to %s%s (pid %ld)",
@@ -782,7 +773,7 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 int
 lineage_running(void)
 {
-	return selfexec_running(&lin_pid, &lin_kick, "lineage");
+	return selfexec_running(&lin_pid, &lineage_kick_fd, "lineage");
 }
 
 int
@@ -849,5 +840,5 @@ out:
 void
 lineage_stop(void)
 {
-	selfexec_stop(&lin_pid, &lin_kick);
+	selfexec_stop(&lin_pid, &lineage_kick_fd);
 }

@@ -93,4 +93,7 @@ int	 lineage_same_event(const char *stored, const char *line, size_t len);
 
 int	 lineage_db_fail(struct state *, char **cause, const char *what);
 
+/* The write end of the deliverer's wake-up pipe, or -1 (lineage.c). */
+extern int	lineage_kick_fd;
+
 #endif

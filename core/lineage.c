@@ -44,6 +44,19 @@
 /* meshd's own facets, described in meshd.conf(5). */
 #define SCHEMA_MESHD LINEAGE_PRODUCER "/doc/meshd.conf.5#LINEAGE"
 
+/* The pipe that wakes the deliverer (lineage-deliver.c starts it), here
+ * so that the engine's lineage_kick() does not pull the deliverer, and
+ * libcurl with it, into meshctl. */
+int	lineage_kick_fd = -1;
+
+void
+lineage_kick(void)
+{
+	/* A full pipe already holds a kick. */
+	if (lineage_kick_fd != -1 && write(lineage_kick_fd, "", 1) == -1)
+		return;
+}
+
 /* ------------------------------------------------------------ events */
 
 static uint64_t

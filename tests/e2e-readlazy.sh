@@ -65,4 +65,12 @@ run_ctl 2 "runs broken (its file does not load)" runs broken
 has "$T/err" "unknown job 'broken'" "a broken job that never ran is unknown"
 run_ctl 2 "runs impostor (a file claiming another job's name)" runs impostor
 rm -f "$T/jobs/zz.conf"
+
+# Every read verb pays meshctl's start-up: it must not load libcurl and
+# its dozens of libraries (meshd's lineage and alert delivery need them).
+if ldd "$MESHCTL" | grep -q libcurl; then
+	fail "meshctl does not link libcurl: it does ($(ldd "$MESHCTL" | wc -l) libraries)"
+else
+	ok "meshctl does not link libcurl"
+fi
 finish
