@@ -392,7 +392,12 @@ main(int argc, char **argv)
 	if (nparts == 0)
 		add_run(e, job, NULL, "manual");
 	for (;;) {
-		/* Admission: keep up to `admit` backfill runs active. */
+		/* Admission: keep up to `admit` backfill runs active, the
+		 * ones admitted together opened in one transaction, as the
+		 * daemon does. */
+		if (added < nparts && engine_active_runs(e) < (size_t)admit &&
+		    engine_add_runs_begin(e, &cause) != 0)
+			die("add runs", cause);
 		while (added < nparts && engine_active_runs(e) <
 		    (size_t)admit) {
 			time_t	t = base + (time_t)added * 86400;
@@ -402,6 +407,8 @@ main(int argc, char **argv)
 			add_run(e, job, key, "backfill");
 			added++;
 		}
+		if (engine_add_runs_end(e, &cause) != 0)
+			die("add runs", cause);
 		if (engine_active_runs(e) == 0)
 			break;
 		if (engine_step(e, -1, &cause) != 0)

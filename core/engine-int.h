@@ -82,6 +82,11 @@ struct job_synced {
 struct engine {
 	const struct meshd_config	*cfg;
 	struct job_synced		 synced;
+	/* engine_add_runs_begin(): the transaction open, and the runs
+	 * opened in it (announced at its commit). */
+	int				 adding;
+	struct erun			**added;
+	size_t				  nadded, added_cap;
 	struct state			*st;
 	struct executor			*ex;
 	const struct run_observer	*obs;

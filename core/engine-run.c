@@ -389,7 +389,8 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	int64_t		 now = now_us();
 	static const char *const keep_published[] = { "published", NULL };
 
-	if (state_begin(e->st, cause) != 0)
+	if ((e->adding ? state_savepoint(e->st, cause) :
+	    state_begin(e->st, cause)) != 0)
 		return -1;
 	if (run_sync_job(r, cause) != 0 ||
 	    run_sync_products(r, cause) != 0 ||
@@ -446,16 +447,23 @@ run_open(struct erun *r, const char *trigger, enum engine_redo redo,
 	}
 	if (run_products_set(r, "building", keep_published, cause) != 0)
 		goto fail;
+	if (e->adding)
+		return state_release(e->st, cause) == 0 ? 0 : -1;
 	if (state_commit(e->st, cause) == 0)
 		return 0;
 	/* Not written after all (or held for the disk): write it again. */
 	job_synced_clear(&e->synced);
 	return -1;
 fail:
-	state_rollback(e->st);
+	if (e->adding)
+		state_savepoint_rollback(e->st);
+	else
+		state_rollback(e->st);
 	job_synced_clear(&e->synced);
 	return -1;
 }
+
+static void	run_started(struct erun *);
 
 int
 engine_add_run(struct engine *e, const struct job_def *job, const char *key,
@@ -498,14 +506,72 @@ engine_add_run(struct engine *e, const struct job_def *job, const char *key,
 	}
 	r->ready = dag_ready_new(job->dag, done);
 	free(done);
-	run_adopt(r);
 	ptr_push(&e->runs, &e->nruns, &e->runs_cap, r);
 	if (run_id != NULL)
 		*run_id = r->run_id;
-	if (e->obs != NULL && e->obs->run_start != NULL)
-		e->obs->run_start(e->obs->arg, job, r->key, r->istart, r->iend,
-		    r->run_id);
+	if (e->adding) {
+		/* Nobody hears of it before the batch commits. */
+		ptr_push(&e->added, &e->nadded, &e->added_cap, r);
+		return 0;
+	}
+	run_started(r);
 	return 0;
+}
+
+/* After the run's opening committed: adopt what a remote executor still
+ * runs of it, and announce it. */
+static void
+run_started(struct erun *r)
+{
+	struct engine	*e = r->e;
+
+	run_adopt(r);
+	if (e->obs != NULL && e->obs->run_start != NULL)
+		e->obs->run_start(e->obs->arg, r->job, r->key, r->istart,
+		    r->iend, r->run_id);
+}
+
+int
+engine_add_runs_begin(struct engine *e, char **cause)
+{
+	if (e->adding) {
+		set_cause(cause, "engine: a batch of runs is already open");
+		return -1;
+	}
+	if (state_begin(e->st, cause) != 0)
+		return -1;
+	e->adding = 1;
+	e->nadded = 0;
+	return 0;
+}
+
+int
+engine_add_runs_end(struct engine *e, char **cause)
+{
+	size_t	i, j, k;
+	int	rc;
+
+	if (!e->adding)
+		return 0;
+	e->adding = 0;
+	if (e->nadded == 0) {
+		state_rollback(e->st);
+		return 0;
+	}
+	if ((rc = state_commit(e->st, cause)) != 0) {
+		/* None of them was written: none is active. */
+		job_synced_clear(&e->synced);
+		for (i = j = k = 0; i < e->nruns; i++)
+			if (k < e->nadded && e->runs[i] == e->added[k])
+				run_free(e->added[k++]);
+			else
+				e->runs[j++] = e->runs[i];
+		e->nruns = j;
+	} else
+		for (i = 0; i < e->nadded; i++)
+			run_started(e->added[i]);
+	e->nadded = 0;
+	return rc;
 }
 
 static struct run_summary *

@@ -1218,6 +1218,7 @@ engine_free(struct engine *e)
 	}
 	free(e->probes);
 	run_summary_free(e->last);
+	free(e->added);
 	job_synced_clear(&e->synced);
 	free(e);
 }

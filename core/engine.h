@@ -99,6 +99,15 @@ int		 engine_add_run(struct engine *, const struct job_def *,
 		    const char *trigger, enum engine_redo, int64_t *run_id,
 		    char **cause);
 /*
+ * Open the runs added between these two in one transaction (a backfill
+ * admits dozens at once): each engine_add_run() still succeeds or fails
+ * alone, and the runs are announced, and may start, only once
+ * engine_add_runs_end() has committed them all.  If that commit fails,
+ * none of them is active.  0, or -1 with cause.
+ */
+int		 engine_add_runs_begin(struct engine *, char **cause);
+int		 engine_add_runs_end(struct engine *, char **cause);
+/*
  * One pass: move due retries back to ready, launch every ready task there
  * is a worker for, wait up to timeout_ms (-1: until something happens)
  * for results, commit them, and close runs that have ended.  Returns 0, or

@@ -194,6 +194,7 @@ struct state {
 	char		*fault;		/* why, while pending */
 	int64_t		 fault_since;	/* now_us() of the first failure */
 	size_t		 replayed;	/* journal entries of the held part */
+	size_t		 sp_mark;	/* journal entries at the savepoint */
 	int		 (*busy_fn)(void *, int64_t);
 	void		*busy_arg;
 	int64_t		 busy_start;	/* mono_us, of the current wait */
@@ -1059,6 +1060,36 @@ state_rollback(struct state *s)
 		 * next state_begin(). */
 		sjournal_truncate(s->journal, s->pending ? s->replayed : 0);
 	}
+}
+
+int
+state_savepoint(struct state *s, char **cause)
+{
+	if (sqlite3_get_autocommit(s->db)) {
+		set_cause(cause, "%s: a savepoint needs an open transaction",
+		    s->path);
+		return -1;
+	}
+	s->sp_mark = s->journal != NULL ? sjournal_count(s->journal) : 0;
+	return exec_sql(s, "SAVEPOINT meshd_sp", "cannot set a savepoint",
+	    cause);
+}
+
+int
+state_release(struct state *s, char **cause)
+{
+	return exec_sql(s, "RELEASE meshd_sp", "cannot release a savepoint",
+	    cause);
+}
+
+void
+state_savepoint_rollback(struct state *s)
+{
+	exec_sql(s, "ROLLBACK TO meshd_sp", "cannot roll back", NULL);
+	exec_sql(s, "RELEASE meshd_sp", "cannot release a savepoint", NULL);
+	/* What the part undone recorded is not to be written again. */
+	if (s->journal != NULL)
+		sjournal_truncate(s->journal, s->sp_mark);
 }
 
 /* The busy handler of a connection given state_set_busy_wait(). */

@@ -148,6 +148,15 @@ char		*state_busy_message(const char *path, int64_t waited_us);
 const char	*state_gave_up(int *told);
 void		 state_close(struct state *);
 /* The underlying handle, for read queries (meshctl listings). */
+/*
+ * Inside a transaction: mark a point to undo back to, without undoing the
+ * rest (one run of a batch that cannot open).  One level.  The write-behind
+ * journal forgets what an undone part recorded.
+ */
+int	state_savepoint(struct state *, char **cause);
+int	state_release(struct state *, char **cause);
+void	state_savepoint_rollback(struct state *);
+
 struct sqlite3	*state_sqlite(struct state *);
 
 /*

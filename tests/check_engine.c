@@ -370,6 +370,53 @@ START_TEST(test_run_params_corrupt)
 }
 END_TEST
 
+/* Runs opened as a batch: one that cannot open is refused alone (its
+ * writes undone), the others commit together and run. */
+START_TEST(test_add_runs_batch)
+{
+	struct engine	*e = engine_new(cfg, st, ex, &obs);
+	char		*cause = NULL;
+	int64_t		 job_id, run_id;
+	int		 created;
+	sqlite3_stmt	*q;
+
+	ck_assert(state_job_sync(st, "echo", "t", "t", NULL, echo->file,
+	    echo->schedule, &job_id, &cause) == 0);
+	ck_assert(state_run_open(st, job_id, "c", 0, 0, "manual", &run_id,
+	    &created, &cause) == 0);
+	ck_assert_int_eq(sqlite3_exec(state_sqlite(st), "UPDATE runs SET "
+	    "params = '{\"n\": 5}' WHERE partition_key = 'c'", NULL, NULL,
+	    NULL), 0);
+	ck_assert_msg(engine_add_runs_begin(e, &cause) == 0, "%s", cause);
+	ck_assert_int_eq(engine_add_runs_begin(e, &cause), -1);
+	free(cause);
+	cause = NULL;
+	ck_assert_msg(engine_add_run(e, echo, "a", 0, 0, "backfill",
+	    ENGINE_RERUN, NULL, &cause) == 0, "%s", cause);
+	ck_assert(engine_add_run(e, echo, "c", 0, 0, "backfill", ENGINE_RERUN,
+	    NULL, &cause) == -1);
+	ck_assert_ptr_nonnull(strstr(cause, "is not a string"));
+	free(cause);
+	cause = NULL;
+	ck_assert_msg(engine_add_run(e, echo, "b", 0, 0, "backfill",
+	    ENGINE_RERUN, NULL, &cause) == 0, "%s", cause);
+	/* Nothing announced before the commit. */
+	ck_assert_int_eq(norder, 0);
+	ck_assert_msg(engine_add_runs_end(e, &cause) == 0, "%s", cause);
+	ck_assert_int_eq(engine_active_runs(e), 2);
+	ck_assert_int_eq(sqlite3_prepare_v2(state_sqlite(st), "SELECT "
+	    "group_concat(partition_key || ':' || state, ' ') FROM (SELECT * "
+	    "FROM runs ORDER BY partition_key)", -1, &q, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(q, 0),
+	    "a:running b:running c:queued");
+	sqlite3_finalize(q);
+	drain(e);
+	ck_assert_int_eq(engine_active_runs(e), 0);
+	engine_free(e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -385,6 +432,7 @@ main(void)
 	tcase_add_test(tc, test_run_params_override);
 	tcase_add_test(tc, test_run_params_bad_value);
 	tcase_add_test(tc, test_run_params_corrupt);
+	tcase_add_test(tc, test_add_runs_batch);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

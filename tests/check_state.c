@@ -207,6 +207,40 @@ START_TEST(test_prepare_cache)
 }
 END_TEST
 
+/* A savepoint undoes only what followed it; the transaction goes on and
+ * commits the rest. */
+START_TEST(test_savepoint)
+{
+	struct state	*s;
+	char		*path = xasprintf("%s/sp.db", tmp), *cause = NULL;
+	int64_t		 a, b, c;
+
+	s = open_ok(path, STATE_RDWR);
+	ck_assert_int_eq(state_savepoint(s, &cause), -1);
+	ck_assert_ptr_nonnull(strstr(cause, "needs an open transaction"));
+	free(cause);
+	cause = NULL;
+	ck_assert_int_eq(state_begin(s, &cause), 0);
+	ck_assert_int_eq(state_job_sync(s, "a", "d", "o", NULL, "a.conf",
+	    "@daily", &a, &cause), 0);
+	ck_assert_int_eq(state_savepoint(s, &cause), 0);
+	ck_assert_int_eq(state_job_sync(s, "b", "d", "o", NULL, "b.conf",
+	    "@daily", &b, &cause), 0);
+	state_savepoint_rollback(s);
+	ck_assert_int_eq(state_savepoint(s, &cause), 0);
+	ck_assert_int_eq(state_job_sync(s, "c", "d", "o", NULL, "c.conf",
+	    "@daily", &c, &cause), 0);
+	ck_assert_int_eq(state_release(s, &cause), 0);
+	ck_assert_int_eq(state_commit(s, &cause), 0);
+	ck_assert_int_eq(state_job_find(s, "a", &a, &cause), 0);
+	ck_assert_int_eq(state_job_find(s, "c", &c, &cause), 0);
+	ck_assert_int_eq(state_job_find(s, "b", &b, &cause), -1);
+	free(cause);
+	state_close(s);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_busy_wait)
 {
 	struct state	*s = open_ok(db, STATE_RDWR), *s2;
@@ -1258,6 +1292,7 @@ state_suite(void)
 	tcase_add_test(tc, test_rollback);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_prepare_cache);
+	tcase_add_test(tc, test_savepoint);
 	suite_add_tcase(s, tc);
 	return s;
 }
