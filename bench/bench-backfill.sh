@@ -42,7 +42,7 @@ domain = "bench";
 owner = "bench@example.org";
 schedule = "@hourly";
 start = "2000-01-01T00";
-end = "2000-01-01T01";
+end = "2011-05-29T16";
 catchup = "none";
 tasks = ( { id = "t"; plugin = "noop"; stage = "extract"; } );
 EOF
