@@ -2,7 +2,10 @@
  * meshd-backfill.c -- the daemon's side of backfills.
  *
  * A backfill keeps up to max_active_runs of its partitions running and
- * starts the next one as soon as one ends: there are no batches.  Its
+ * starts the next ones as places free up: at once when a worker would
+ * otherwise idle, else once half of its places are free or 50 ms have
+ * passed (bf_pass_worth()), so that a pass -- one commit -- refills many
+ * places rather than one per ended run.  Its
  * partition rows say what became of each (running with the run's id,
  * success, failed, skipped, cancelled), and the counters in its backfills
  * row are written in the same transaction, so `meshctl backfills` reads
@@ -35,6 +38,8 @@
  * one pass never holds the loop for long. */
 #define BF_SCAN_MAX	5000
 #define BF_BATCH	256
+/* The longest a pass waits for a batch of places to refill. */
+#define BF_LAG_US	50000
 
 #define WAIT_REASON	"already queued or running: the backfill waits for it"
 
@@ -83,7 +88,7 @@ bf_add(struct daemon *d, sqlite3_stmt *stmt)
 	x->skipped = b.skipped;
 	x->cancelled = b.cancelled;
 	bf_info_free(&b);
-	d->bf_due = 1;
+	d->bf_due = d->bf_force = 1;
 }
 
 int
@@ -329,7 +334,7 @@ daemon_bf_cancel(struct daemon *d, const struct request *rq, int *ok,
 	    (long long)b->running, now ? (stopped > 0 ? "are being stopped" :
 	    "(none of its own)") : "may finish");
 	free(why);
-	d->bf_due = 1;
+	d->bf_due = d->bf_force = 1;
 	return 0;
 }
 
@@ -502,7 +507,7 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 	sqlite3_stmt		*stmt;
 	struct bf_part		 v[BF_BATCH];
 	size_t			 n, i, scanned = 0;
-	int64_t			 job_id;
+	int64_t			 job_id, lim;
 	int			 rc = 0, changes;
 
 	if (b->running >= b->max_active ||
@@ -525,10 +530,21 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 		b->dirty = 1;
 		return 0;
 	}
-	if (state_job_sync(d->st, job->name, job->domain, job->owner,
-	    job->description, job->file, job->schedule, &job_id, cause) != 0)
+	/* The job's row once per backfill, not once per pass: the upsert
+	 * writes it. */
+	if (b->job_id == 0 && state_job_sync(d->st, job->name, job->domain,
+	    job->owner, job->description, job->file, job->schedule,
+	    &b->job_id, cause) != 0)
 		return -1;
+	job_id = b->job_id;
 	while (b->running < b->max_active && scanned < BF_SCAN_MAX) {
+		/* As many as there are places (skipped ones take none, and
+		 * the loop reads on), not a whole batch per ended run. */
+		lim = b->max_active - b->running;
+		if (lim < 4)
+			lim = 4;
+		if (lim > BF_BATCH)
+			lim = BF_BATCH;
 		if ((stmt = state_prepare(d->st, "SELECT seq, "
 		    "partition_key, interval_start_us, interval_end_us FROM "
 		    "backfill_partitions INDEXED BY backfill_partitions_state "
@@ -536,9 +552,9 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 		    "'pending' ORDER BY seq LIMIT ?")) == NULL)
 			return sql_fail(d, NULL, "backfill", cause);
 		sqlite3_bind_int64(stmt, 1, b->id);
-		sqlite3_bind_int(stmt, 2, BF_BATCH);
-		for (n = 0; n < BF_BATCH && sqlite3_step(stmt) == SQLITE_ROW;
-		    n++) {
+		sqlite3_bind_int64(stmt, 2, lim);
+		for (n = 0; n < (size_t)lim && sqlite3_step(stmt) ==
+		    SQLITE_ROW; n++) {
 			v[n].seq = sqlite3_column_int64(stmt, 0);
 			v[n].key = xstrdup((const char *)sqlite3_column_text(
 			    stmt, 1));
@@ -554,12 +570,12 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 			}
 			free(v[i].key);
 		}
-		if (rc != 0 || n < BF_BATCH)
+		if (rc != 0 || n < (size_t)lim)
 			break;
 	}
 	/* Not done skipping: go on at the next pass. */
 	if (rc == 0 && scanned >= BF_SCAN_MAX)
-		d->bf_due = 1;
+		d->bf_due = d->bf_force = 1;
 	return rc;
 }
 
@@ -615,6 +631,32 @@ bf_settle(struct daemon *d, struct dbf *b, char **cause)
 	return rc;
 }
 
+/*
+ * Is a pass worth its transaction now?  Every pass is one commit, and a
+ * pass after every ended run made the backfill pay a commit per partition
+ * on top of the engine's.  So places are refilled in batches -- half of
+ * the smallest max_active_runs of the backfills running -- unless a
+ * worker would be idle (nothing running: refill at once), a request came
+ * (a new backfill, a cancel: at once), or BF_LAG_US has passed (runs on
+ * slow executors still get their places back soon).  A backfill of
+ * max_active_runs 1 or 2 refills after every run, as before.
+ */
+static int
+bf_pass_worth(struct daemon *d)
+{
+	int64_t	batch = INT64_MAX;
+	size_t	i;
+
+	if (d->bf_force ||
+	    engine_running_tasks(d->engine) < (size_t)d->cfg->workers ||
+	    mono_us() - d->bf_last >= BF_LAG_US)
+		return 1;
+	for (i = 0; i < d->nbf; i++)
+		if (!d->bf[i].cancelling && d->bf[i].max_active / 2 < batch)
+			batch = d->bf[i].max_active / 2;
+	return d->bf_ended >= (batch < 1 ? 1 : batch);
+}
+
 int
 daemon_bf_pass(struct daemon *d)
 {
@@ -623,7 +665,11 @@ daemon_bf_pass(struct daemon *d)
 	size_t		 i, j;
 	int		 rc;
 
-	d->bf_due = 0;
+	if (d->nbf > 0 && !bf_pass_worth(d))
+		return 0;	/* bf_due stays: a later pass */
+	d->bf_due = d->bf_force = 0;
+	d->bf_ended = 0;
+	d->bf_last = mono_us();
 	if (d->nbf == 0)
 		return 0;
 	if (state_begin(d->st, &cause) != 0)

@@ -743,7 +743,7 @@ daemon_cancel_run(struct daemon *d, const char *job, const char *key,
 	}
 	state_stmt_done(stmt);
 	if (d->nbf > 0)
-		d->bf_due = 1;
+		d->bf_due = d->bf_force = 1;
 	return 1;
 }
 

@@ -217,9 +217,12 @@ obs_run_end(void *arg, const struct job_def *job, const char *key,
 	struct daemon	*dm = arg;
 	char		 d[32];
 
-	/* A backfill may have a place free now. */
-	if (dm->nbf > 0)
+	/* A backfill may have a place free now (daemon_bf_pass() says
+	 * when it is worth a pass). */
+	if (dm->nbf > 0) {
 		dm->bf_due = 1;
+		dm->bf_ended++;
+	}
 	/* What it published may be what other runs wait for. */
 	daemon_inputs_ended(dm, job, key);
 	log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,

@@ -53,6 +53,7 @@ struct dpub {
 struct dbf {
 	int64_t			 id;
 	char			*job;
+	int64_t			 job_id;	/* its jobs row, once synced */
 	enum bf_reprocess	 reprocess;
 	int			 max_active;
 	int			 cancelling;
@@ -87,6 +88,9 @@ struct daemon {
 	struct dbf		*bf;		/* active backfills */
 	size_t			 nbf;
 	int			 bf_due;	/* a run ended or a request came */
+	int			 bf_force;	/* a request came: pass now */
+	int64_t			 bf_ended;	/* runs ended since the pass */
+	int64_t			 bf_last;	/* mono_us() of the last pass */
 	struct dpub		*pub;		/* runs that built products */
 	size_t			 npub;
 	/* freshness and retention (meshd-freshness.c): products with an
