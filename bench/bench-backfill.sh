@@ -15,7 +15,8 @@
 #     having carried it out (median and worst of 20), with meshd busy on
 #     the backfill: the promise is within 100 ms.
 # Environment: BENCH_DIR (default: a new directory under /var/tmp, on a real
-# disk), BENCH_RUNS.
+# disk), BENCH_RUNS, BENCH_CONF (more meshd.conf lines, e.g.
+# 'lineage = { sink = "none"; };' to see meshd without its deliverer).
 set -eu
 B=$(cd "${1:-.}" && pwd)
 RUNS=${BENCH_RUNS:-20000}
@@ -35,6 +36,7 @@ plugin_path = [ "$B/bench/.libs" ];
 log_dir     = "state/logs";
 staging_dir = "state/staging";
 workers     = 2;
+${BENCH_CONF:-}
 EOF
 cat >"$W/jobs/hourly.conf" <<'EOF'
 name = "hourly";

@@ -531,14 +531,49 @@ daemon_queued(struct daemon *d, const char *job, const char *key)
 	return run_find(d, job, key) != NULL;
 }
 
+/*
+ * May a run in a lane start now?  After daemon_admit() every lane is held
+ * by its job's limit, by its partition being active or by a full engine;
+ * a run that ended since frees one.  The lanes held by a limit or an
+ * active partition are bounded by the runs in the engine, so this looks
+ * at no more than about twice max_active lanes.
+ */
+static int
+queue_may_start(struct daemon *d)
+{
+	struct dqueue	*q = d->queue;
+	struct job_def	*job;
+	struct pending	*p;
+	size_t		 i, looked = 0;
+
+	if (q->nl == 0 || !daemon_health_may_schedule(d) ||
+	    engine_active_runs(d->engine) >= (size_t)d->max_active)
+		return 0;
+	for (i = 0; i < q->nl && looked <= 2 * (size_t)d->max_active + 1;
+	    i++, looked++) {
+		p = lane_head(q->lanes[i]);
+		if ((job = jobset_find(&d->jobs, p->job)) == NULL ||
+		    p->where == Q_UNCHECKED)
+			return 1;
+		if (engine_is_active(d->engine, p->job, p->key))
+			continue;
+		if (p->backfill || engine_job_active_runs(d->engine,
+		    p->job) < (size_t)job->max_active_runs)
+			return 1;
+	}
+	return looked > 2 * (size_t)d->max_active + 1;
+}
+
 int64_t
-daemon_queue_next_not_before(struct daemon *d, int64_t now)
+daemon_queue_next_start(struct daemon *d, int64_t now)
 {
 	struct pending	*p;
 
-	if (d->queue == NULL)
+	if (d->queue == NULL || d->nq == 0)
 		return INT64_MAX;
 	queue_release(d, now);
+	if (queue_may_start(d))
+		return now;
 	if ((p = qh_top(&d->queue->delayed)) == NULL)
 		return INT64_MAX;
 	return p->not_before;

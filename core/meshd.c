@@ -839,7 +839,7 @@ daemon_timeout(struct daemon *d, int64_t now)
 
 	if (d->next_sched != INT64_MAX)
 		t = d->next_sched > now ? d->next_sched - now : 0;
-	if ((nb = daemon_queue_next_not_before(d, now)) != INT64_MAX &&
+	if ((nb = daemon_queue_next_start(d, now)) != INT64_MAX &&
 	    (t < 0 || nb - now < t))
 		t = nb - now;
 	if (d->fresh != NULL && d->fresh_due != INT64_MAX &&

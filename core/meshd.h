@@ -123,9 +123,11 @@ struct pending *daemon_queue_add(struct daemon *, const char *job,
 int	daemon_queued(struct daemon *, const char *job, const char *key);
 /* Move queued runs into the engine, oldest first, within the limits. */
 void	daemon_admit(struct daemon *, int64_t now);
-/* The earliest not_before (daemon clock) still ahead of `now` among the
- * queued runs, INT64_MAX if none: the loop must not sleep past it. */
-int64_t	daemon_queue_next_not_before(struct daemon *, int64_t now);
+/* When (daemon clock) a queued run may next start: `now` if one may start
+ * at once (a run ended and freed its job's place since the last
+ * daemon_admit()), else the earliest not_before still ahead, INT64_MAX if
+ * none.  The loop must not sleep past it. */
+int64_t	daemon_queue_next_start(struct daemon *, int64_t now);
 /* A partition (product, key) was published or changed: the queued runs
  * that wait for their inputs and may read it look again. */
 void	daemon_queue_inputs_changed(struct daemon *, const char *product,
