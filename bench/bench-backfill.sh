@@ -86,9 +86,12 @@ failed=$(q "SELECT n_failed FROM backfills WHERE id = 1")
 [ "$failed" = 0 ] || { echo "bench-backfill.sh: $failed partitions failed ($W/meshd.log says why)" >&2; exit 1; }
 rate=$(( done_n * 1000 / ($(ms "$t0" "$t1") + 1) ))
 
-# Request latency while the backfill keeps meshd busy.
+# Request latency while the backfill keeps meshd busy.  Not with every
+# partition queued: the triggered run would start behind all of them
+# (oldest first), after the backfill.
 : >"$W/lat"
 i=0
+[ "$MAXA" -le 1000 ] || i=20
 while [ "$i" -lt 20 ]; do
 	"$C" trigger adhoc --rerun >"$W/out"
 	t0=$(now)
@@ -99,14 +102,15 @@ while [ "$i" -lt 20 ]; do
 	while [ "$(q "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'adhoc' AND r.state IN ('queued', 'running')")" != 0 ]; do sleep 0.01; done
 	i=$((i + 1))
 done
+[ -s "$W/lat" ] || seq 20 | sed 's/.*/0/' >"$W/lat"
 med=$(sort -n "$W/lat" | sed -n 10p)
 worst=$(sort -n "$W/lat" | tail -n 1)
 # The same requests by meshd's own clock: created (meshctl, before its
 # commit) to done (meshd's commit), without the polling above.
 q "SELECT (done_us - created_us) / 100 FROM requests WHERE kind = 'trigger'" | sort -n >"$W/lat2"
-med2=$(sed -n 10p "$W/lat2")
-worst2=$(tail -n 1 "$W/lat2")
-"$C" backfill cancel 1 >/dev/null
+med2=$(sed -n 10p "$W/lat2"); med2=${med2:-0}
+worst2=$(tail -n 1 "$W/lat2"); worst2=${worst2:-0}
+"$C" backfill cancel 1 >/dev/null 2>&1 || :
 kill "$pid"; wait "$pid" || :
 pid=
 
@@ -116,5 +120,6 @@ printf '  %-44s %8s ms\n' "meshctl backfill --dry-run (100,000 listed)" "$dry"
 printf '  %-44s %8s ms\n' "meshctl backfill (checked, created whole)" "$create"
 printf '  %-44s %8s ms\n' "meshctl backfills (progress, 100,000 rows)" "$list"
 printf '  %-44s %8s partitions/s (%s done)\n' "meshd runs them" "$rate" "$done_n"
+[ "$MAXA" -gt 1000 ] && echo "  (request latency not measured: every partition is queued)" && exit 0
 printf '  %-44s %8s ms median, %s ms worst of 20\n' "request to done (trigger, meshd busy)" "$(fmt_tenths "$med")" "$(fmt_tenths "$worst")"
 printf '  %-44s %8s ms median, %s ms worst of 20\n' "  created_us to done_us (requests table)" "$(fmt_tenths "$med2")" "$(fmt_tenths "$worst2")"
