@@ -2,7 +2,10 @@
  * meshd-backfill.c -- the daemon's side of backfills.
  *
  * A backfill keeps up to max_active_runs of its partitions running and
- * starts the next one as soon as one ends: there are no batches.  Its
+ * starts the next ones as places free up: at once when a worker would
+ * otherwise idle, else once half of its places are free or 50 ms have
+ * passed (bf_pass_worth()), so that a pass -- one commit -- refills many
+ * places rather than one per ended run.  Its
  * partition rows say what became of each (running with the run's id,
  * success, failed, skipped, cancelled), and the counters in its backfills
  * row are written in the same transaction, so `meshctl backfills` reads
@@ -35,6 +38,8 @@
  * one pass never holds the loop for long. */
 #define BF_SCAN_MAX	5000
 #define BF_BATCH	256
+/* The longest a pass waits for a batch of places to refill. */
+#define BF_LAG_US	50000
 
 #define WAIT_REASON	"already queued or running: the backfill waits for it"
 
@@ -43,7 +48,7 @@ sql_fail(struct daemon *d, sqlite3_stmt *stmt, const char *what,
     char **cause)
 {
 	set_cause(cause, "%s: %s", what, sqlite3_errmsg(state_sqlite(d->st)));
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return -1;
 }
 
@@ -83,7 +88,7 @@ bf_add(struct daemon *d, sqlite3_stmt *stmt)
 	x->skipped = b.skipped;
 	x->cancelled = b.cancelled;
 	bf_info_free(&b);
-	d->bf_due = 1;
+	d->bf_due = d->bf_force = 1;
 }
 
 int
@@ -92,9 +97,9 @@ daemon_bf_load(struct daemon *d, char **cause)
 	sqlite3_stmt	*stmt;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT " BF_COLUMNS
+	if ((stmt = state_prepare(d->st, "SELECT " BF_COLUMNS
 	    " FROM backfills WHERE state IN ('running', 'cancelling') ORDER BY "
-	    "id", -1, &stmt, NULL) != SQLITE_OK)
+	    "id")) == NULL)
 		return sql_fail(d, NULL, "backfills", cause);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		bf_add(d, stmt);
@@ -103,7 +108,7 @@ daemon_bf_load(struct daemon *d, char **cause)
 	}
 	if (rc != SQLITE_DONE)
 		return sql_fail(d, stmt, "backfills", cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -143,8 +148,7 @@ exec_ii(struct daemon *d, const char *sql, int64_t a, int64_t b,
 {
 	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(state_sqlite(d->st), sql, -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	if ((stmt = state_prepare(d->st, sql)) == NULL)
 		return sql_fail(d, NULL, "backfill", cause);
 	sqlite3_bind_int64(stmt, 1, a);
 	sqlite3_bind_int64(stmt, 2, b);
@@ -152,7 +156,7 @@ exec_ii(struct daemon *d, const char *sql, int64_t a, int64_t b,
 		sqlite3_bind_text(stmt, 3, text, -1, SQLITE_STATIC);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return sql_fail(d, stmt, "backfill", cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (changes != NULL)
 		*changes = sqlite3_changes(state_sqlite(d->st));
 	return 0;
@@ -210,9 +214,9 @@ daemon_bf_request(struct daemon *d, const struct request *rq, int *ok,
 	}
 	if ((rc = bf_refuse_out_of_bounds(d, id, result, cause)) != 0)
 		return rc < 0 ? -1 : 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE backfills SET "
+	if ((stmt = state_prepare(d->st, "UPDATE backfills SET "
 	    "state = 'running', started_us = ? WHERE id = ? AND state = "
-	    "'pending' RETURNING " BF_COLUMNS, -1, &stmt, NULL) != SQLITE_OK)
+	    "'pending' RETURNING " BF_COLUMNS)) == NULL)
 		return sql_fail(d, NULL, "backfill", cause);
 	sqlite3_bind_int64(stmt, 1, now_us());
 	sqlite3_bind_int64(stmt, 2, id);
@@ -220,7 +224,7 @@ daemon_bf_request(struct daemon *d, const struct request *rq, int *ok,
 		bf_add(d, stmt);
 	else if (rc != SQLITE_DONE)
 		return sql_fail(d, stmt, "backfill", cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (rc == SQLITE_DONE) {
 		*result = xasprintf("backfill %lld is not pending",
 		    (long long)id);
@@ -289,10 +293,10 @@ daemon_bf_cancel(struct daemon *d, const struct request *rq, int *ok,
 	if (now) {
 		/* Stop what it started; runs it only waits for are not its
 		 * own to stop. */
-		if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT "
+		if ((stmt = state_prepare(d->st, "SELECT "
 		    "partition_key FROM backfill_partitions INDEXED BY "
 		    "backfill_partitions_state WHERE backfill_id "
-		    "= ? AND state = 'running'", -1, &stmt, NULL) != SQLITE_OK) {
+		    "= ? AND state = 'running'")) == NULL) {
 			free(why);
 			return sql_fail(d, NULL, "backfill", cause);
 		}
@@ -302,7 +306,7 @@ daemon_bf_cancel(struct daemon *d, const struct request *rq, int *ok,
 			keys[nkeys++] = xstrdup((const char *)
 			    sqlite3_column_text(stmt, 0));
 		}
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		for (i = 0; i < nkeys; i++) {
 			if ((rc = daemon_cancel_run(d, b->job, keys[i], why,
 			    cause)) < 0)
@@ -330,7 +334,7 @@ daemon_bf_cancel(struct daemon *d, const struct request *rq, int *ok,
 	    (long long)b->running, now ? (stopped > 0 ? "are being stopped" :
 	    "(none of its own)") : "may finish");
 	free(why);
-	d->bf_due = 1;
+	d->bf_due = d->bf_force = 1;
 	return 0;
 }
 
@@ -346,12 +350,11 @@ bf_account(struct daemon *d, struct dbf *b, char **cause)
 
 	if (b->running == 0)
 		return 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT bp.seq, r.state "
+	if ((stmt = state_prepare(d->st, "SELECT bp.seq, r.state "
 	    "FROM backfill_partitions bp INDEXED BY backfill_partitions_state "
 	    "LEFT JOIN runs r ON r.id = bp.run_id "
 	    "WHERE bp.backfill_id = ? AND bp.state = 'running' AND (r.state IS "
-	    "NULL OR r.state NOT IN ('queued', 'running'))", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	    "NULL OR r.state NOT IN ('queued', 'running'))")) == NULL)
 		return sql_fail(d, NULL, "backfill", cause);
 	sqlite3_bind_int64(stmt, 1, b->id);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -362,7 +365,7 @@ bf_account(struct daemon *d, struct dbf *b, char **cause)
 		seq[n] = sqlite3_column_int64(stmt, 0);
 		st[n++] = xstrdup(s != NULL ? s : "failed");
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	for (i = 0; i < n && rc == SQLITE_DONE; i++) {
 		if (exec_ii(d, "UPDATE backfill_partitions SET state = ?3 "
 		    "WHERE backfill_id = ?1 AND seq = ?2", b->id, seq[i],
@@ -407,9 +410,8 @@ run_lookup(struct daemon *d, int64_t job_id, const char *key, int64_t *id,
 
 	*state = NULL;
 	*id = 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT id, state FROM "
-	    "runs WHERE job_id = ? AND partition_key = ?", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	if ((stmt = state_prepare(d->st, "SELECT id, state FROM "
+	    "runs WHERE job_id = ? AND partition_key = ?")) == NULL)
 		return sql_fail(d, NULL, "backfill", cause);
 	sqlite3_bind_int64(stmt, 1, job_id);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
@@ -418,7 +420,7 @@ run_lookup(struct daemon *d, int64_t job_id, const char *key, int64_t *id,
 		*state = xstrdup((const char *)sqlite3_column_text(stmt, 1));
 	} else if (rc != SQLITE_DONE)
 		return sql_fail(d, stmt, "backfill", cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -429,9 +431,9 @@ bp_set(struct daemon *d, int64_t bf_id, int64_t seq, const char *state,
 {
 	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE backfill_partitions "
+	if ((stmt = state_prepare(d->st, "UPDATE backfill_partitions "
 	    "SET state = ?, run_id = ?, reason = ? WHERE backfill_id = ? AND "
-	    "seq = ?", -1, &stmt, NULL) != SQLITE_OK)
+	    "seq = ?")) == NULL)
 		return sql_fail(d, NULL, "backfill", cause);
 	sqlite3_bind_text(stmt, 1, state, -1, SQLITE_STATIC);
 	if (run_id != 0)
@@ -441,7 +443,7 @@ bp_set(struct daemon *d, int64_t bf_id, int64_t seq, const char *state,
 	sqlite3_bind_int64(stmt, 5, seq);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return sql_fail(d, stmt, "backfill", cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -487,12 +489,9 @@ bf_launch_one(struct daemon *d, struct dbf *b, const struct job_def *job,
 			return -1;
 		break;
 	}
-	if (a != BF_WAIT) {
-		daemon_queue_push(d, job->name, p->key, p->start, p->end,
-		    "backfill", 0);
-		d->q[d->nq - 1].rerun = a == BF_RERUN;
-		d->q[d->nq - 1].backfill = 1;
-	}
+	if (a != BF_WAIT)
+		daemon_queue_add(d, job->name, p->key, p->start, p->end,
+		    "backfill", 0, 1)->rerun = a == BF_RERUN;
 	b->running++;
 	b->dirty = 1;
 	log_debug("backfill %lld: partition %s: %s (%s)", (long long)b->id,
@@ -508,7 +507,7 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 	sqlite3_stmt		*stmt;
 	struct bf_part		 v[BF_BATCH];
 	size_t			 n, i, scanned = 0;
-	int64_t			 job_id;
+	int64_t			 job_id, lim;
 	int			 rc = 0, changes;
 
 	if (b->running >= b->max_active ||
@@ -531,28 +530,38 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 		b->dirty = 1;
 		return 0;
 	}
-	if (state_job_sync(d->st, job->name, job->domain, job->owner,
-	    job->description, job->file, job->schedule, &job_id, cause) != 0)
+	/* The job's row once per backfill, not once per pass: the upsert
+	 * writes it. */
+	if (b->job_id == 0 && state_job_sync(d->st, job->name, job->domain,
+	    job->owner, job->description, job->file, job->schedule,
+	    &b->job_id, cause) != 0)
 		return -1;
+	job_id = b->job_id;
 	while (b->running < b->max_active && scanned < BF_SCAN_MAX) {
-		if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT seq, "
+		/* As many as there are places (skipped ones take none, and
+		 * the loop reads on), not a whole batch per ended run. */
+		lim = b->max_active - b->running;
+		if (lim < 4)
+			lim = 4;
+		if (lim > BF_BATCH)
+			lim = BF_BATCH;
+		if ((stmt = state_prepare(d->st, "SELECT seq, "
 		    "partition_key, interval_start_us, interval_end_us FROM "
 		    "backfill_partitions INDEXED BY backfill_partitions_state "
 		    "WHERE backfill_id = ? AND state = "
-		    "'pending' ORDER BY seq LIMIT ?", -1, &stmt, NULL) !=
-		    SQLITE_OK)
+		    "'pending' ORDER BY seq LIMIT ?")) == NULL)
 			return sql_fail(d, NULL, "backfill", cause);
 		sqlite3_bind_int64(stmt, 1, b->id);
-		sqlite3_bind_int(stmt, 2, BF_BATCH);
-		for (n = 0; n < BF_BATCH && sqlite3_step(stmt) == SQLITE_ROW;
-		    n++) {
+		sqlite3_bind_int64(stmt, 2, lim);
+		for (n = 0; n < (size_t)lim && sqlite3_step(stmt) ==
+		    SQLITE_ROW; n++) {
 			v[n].seq = sqlite3_column_int64(stmt, 0);
 			v[n].key = xstrdup((const char *)sqlite3_column_text(
 			    stmt, 1));
 			v[n].start = sqlite3_column_int64(stmt, 2);
 			v[n].end = sqlite3_column_int64(stmt, 3);
 		}
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		for (i = 0; i < n; i++) {
 			if (rc == 0 && b->running < b->max_active) {
 				rc = bf_launch_one(d, b, job, job_id, &v[i],
@@ -561,12 +570,12 @@ bf_launch(struct daemon *d, struct dbf *b, char **cause)
 			}
 			free(v[i].key);
 		}
-		if (rc != 0 || n < BF_BATCH)
+		if (rc != 0 || n < (size_t)lim)
 			break;
 	}
 	/* Not done skipping: go on at the next pass. */
 	if (rc == 0 && scanned >= BF_SCAN_MAX)
-		d->bf_due = 1;
+		d->bf_due = d->bf_force = 1;
 	return rc;
 }
 
@@ -591,10 +600,10 @@ bf_settle(struct daemon *d, struct dbf *b, char **cause)
 	}
 	if (!b->dirty && state == NULL)
 		return 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE backfills SET "
+	if ((stmt = state_prepare(d->st, "UPDATE backfills SET "
 	    "n_running = ?, n_success = ?, n_failed = ?, n_skipped = ?, "
 	    "n_cancelled = ?, state = coalesce(?, state), ended_us = ?, "
-	    "result = ? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK)
+	    "result = ? WHERE id = ?")) == NULL)
 		return sql_fail(d, NULL, "backfill", cause);
 	sqlite3_bind_int64(stmt, 1, b->running);
 	sqlite3_bind_int64(stmt, 2, b->success);
@@ -610,7 +619,7 @@ bf_settle(struct daemon *d, struct dbf *b, char **cause)
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		rc = sql_fail(d, stmt, "backfill", cause);
 	else
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 	b->dirty = 0;
 	if (rc == 0 && state != NULL) {
 		log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO :
@@ -622,6 +631,32 @@ bf_settle(struct daemon *d, struct dbf *b, char **cause)
 	return rc;
 }
 
+/*
+ * Is a pass worth its transaction now?  Every pass is one commit, and a
+ * pass after every ended run made the backfill pay a commit per partition
+ * on top of the engine's.  So places are refilled in batches -- half of
+ * the smallest max_active_runs of the backfills running -- unless a
+ * worker would be idle (nothing running: refill at once), a request came
+ * (a new backfill, a cancel: at once), or BF_LAG_US has passed (runs on
+ * slow executors still get their places back soon).  A backfill of
+ * max_active_runs 1 or 2 refills after every run, as before.
+ */
+static int
+bf_pass_worth(struct daemon *d)
+{
+	int64_t	batch = INT64_MAX;
+	size_t	i;
+
+	if (d->bf_force ||
+	    engine_running_tasks(d->engine) < (size_t)d->cfg->workers ||
+	    mono_us() - d->bf_last >= BF_LAG_US)
+		return 1;
+	for (i = 0; i < d->nbf; i++)
+		if (!d->bf[i].cancelling && d->bf[i].max_active / 2 < batch)
+			batch = d->bf[i].max_active / 2;
+	return d->bf_ended >= (batch < 1 ? 1 : batch);
+}
+
 int
 daemon_bf_pass(struct daemon *d)
 {
@@ -630,7 +665,11 @@ daemon_bf_pass(struct daemon *d)
 	size_t		 i, j;
 	int		 rc;
 
-	d->bf_due = 0;
+	if (d->nbf > 0 && !bf_pass_worth(d))
+		return 0;	/* bf_due stays: a later pass */
+	d->bf_due = d->bf_force = 0;
+	d->bf_ended = 0;
+	d->bf_last = mono_us();
 	if (d->nbf == 0)
 		return 0;
 	if (state_begin(d->st, &cause) != 0)

@@ -34,7 +34,7 @@ static int
 sql_fail(struct daemon *d, sqlite3_stmt *stmt, char **cause)
 {
 	set_cause(cause, "inputs: %s", sqlite3_errmsg(state_sqlite(d->st)));
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return -1;
 }
 
@@ -45,15 +45,15 @@ product_id(struct daemon *d, const char *name, int64_t *id, char **cause)
 	int		 rc;
 
 	*id = 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT id FROM products "
-	    "WHERE name = ?", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = state_prepare(d->st, "SELECT id FROM products "
+	    "WHERE name = ?")) == NULL)
 		return sql_fail(d, NULL, cause);
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
 		*id = sqlite3_column_int64(stmt, 0);
 	else if (rc != SQLITE_DONE)
 		return sql_fail(d, stmt, cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -67,9 +67,9 @@ partition_of(struct daemon *d, int64_t pid, const char *key, char *state,
 
 	snprintf(state, len, "missing");
 	*version = 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT state, version "
+	if ((stmt = state_prepare(d->st, "SELECT state, version "
 	    "FROM product_partitions WHERE product_id = ? AND partition_key = "
-	    "?", -1, &stmt, NULL) != SQLITE_OK)
+	    "?")) == NULL)
 		return sql_fail(d, NULL, cause);
 	sqlite3_bind_int64(stmt, 1, pid);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
@@ -79,7 +79,7 @@ partition_of(struct daemon *d, int64_t pid, const char *key, char *state,
 		*version = sqlite3_column_int64(stmt, 1);
 	} else if (rc != SQLITE_DONE)
 		return sql_fail(d, stmt, cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -93,10 +93,9 @@ latest_of(struct daemon *d, int64_t pid, char **key, int64_t *version,
 
 	*key = NULL;
 	*version = 0;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT partition_key, "
+	if ((stmt = state_prepare(d->st, "SELECT partition_key, "
 	    "version FROM product_partitions WHERE product_id = ? AND state = "
-	    "'published' ORDER BY partition_key DESC LIMIT 1", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    "'published' ORDER BY partition_key DESC LIMIT 1")) == NULL)
 		return sql_fail(d, NULL, cause);
 	sqlite3_bind_int64(stmt, 1, pid);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -104,7 +103,7 @@ latest_of(struct daemon *d, int64_t pid, char **key, int64_t *version,
 		*version = sqlite3_column_int64(stmt, 1);
 	} else if (rc != SQLITE_DONE)
 		return sql_fail(d, stmt, cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -228,9 +227,8 @@ daemon_inputs_ready(struct daemon *d, struct pending *p,
 	if (state_job_find(d->st, job->name, &job_id, cause) != 0)
 		goto out;
 	if (job_id != 0) {
-		if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT id FROM "
-		    "runs WHERE job_id = ? AND partition_key = ?", -1, &stmt,
-		    NULL) != SQLITE_OK) {
+		if ((stmt = state_prepare(d->st, "SELECT id FROM "
+		    "runs WHERE job_id = ? AND partition_key = ?")) == NULL) {
 			sql_fail(d, NULL, cause);
 			goto out;
 		}
@@ -238,7 +236,7 @@ daemon_inputs_ready(struct daemon *d, struct pending *p,
 		sqlite3_bind_text(stmt, 2, p->key, -1, SQLITE_STATIC);
 		if (sqlite3_step(stmt) == SQLITE_ROW)
 			run_id = sqlite3_column_int64(stmt, 0);
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 	}
 	if (waiting != NULL) {
 		rc = 0;
@@ -250,9 +248,8 @@ daemon_inputs_ready(struct daemon *d, struct pending *p,
 		p->waiting = xstrdup(waiting);
 		if (run_id == 0)
 			goto out;
-		if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET "
-		    "waiting_for = ? WHERE id = ?", -1, &stmt, NULL) !=
-		    SQLITE_OK) {
+		if ((stmt = state_prepare(d->st, "UPDATE runs SET "
+		    "waiting_for = ? WHERE id = ?")) == NULL) {
 			rc = sql_fail(d, NULL, cause);
 			goto out;
 		}
@@ -262,7 +259,7 @@ daemon_inputs_ready(struct daemon *d, struct pending *p,
 			rc = sql_fail(d, stmt, cause);
 			goto out;
 		}
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		goto out;
 	}
 
@@ -281,17 +278,16 @@ daemon_inputs_ready(struct daemon *d, struct pending *p,
 		rc = -1;
 		goto out;
 	}
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "DELETE FROM run_inputs "
-	    "WHERE run_id = ?", -1, &stmt, NULL) != SQLITE_OK)
+	if ((stmt = state_prepare(d->st, "DELETE FROM run_inputs "
+	    "WHERE run_id = ?")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, run_id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(stmt);
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "INSERT OR REPLACE INTO "
+	state_stmt_done(stmt);
+	if ((stmt = state_prepare(d->st, "INSERT OR REPLACE INTO "
 	    "run_inputs (run_id, product_id, partition_key, version, "
-	    "recorded_us) VALUES (?, ?, ?, ?, ?)", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	    "recorded_us) VALUES (?, ?, ?, ?, ?)")) == NULL)
 		goto fail;
 	for (i = 0; i < nneeds; i++) {
 		sqlite3_bind_int64(stmt, 1, run_id);
@@ -303,14 +299,14 @@ daemon_inputs_ready(struct daemon *d, struct pending *p,
 			goto fail;
 		sqlite3_reset(stmt);
 	}
-	sqlite3_finalize(stmt);
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET "
-	    "waiting_for = NULL WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK)
+	state_stmt_done(stmt);
+	if ((stmt = state_prepare(d->st, "UPDATE runs SET "
+	    "waiting_for = NULL WHERE id = ?")) == NULL)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, run_id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		goto fail;
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (state_commit(d->st, cause) != 0)
 		rc = -1;
 	goto out;
@@ -421,12 +417,11 @@ stale_from(struct daemon *d, int64_t pid, const char *product,
 	int		 rc = 0;
 
 	/* Seed: the direct readers of the republished partition. */
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT r.id, j.name, "
+	if ((stmt = state_prepare(d->st, "SELECT r.id, j.name, "
 	    "r.partition_key FROM run_inputs ri JOIN runs r ON r.id = "
 	    "ri.run_id JOIN jobs j ON j.id = r.job_id WHERE ri.product_id = ? "
 	    "AND ri.partition_key = ? AND (? = 0 OR ri.version < ?) AND "
-	    "r.state NOT IN ('queued', 'running')", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	    "r.state NOT IN ('queued', 'running')")) == NULL)
 		return sql_fail(d, NULL, cause);
 	sqlite3_bind_int64(stmt, 1, pid);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
@@ -439,12 +434,11 @@ stale_from(struct daemon *d, int64_t pid, const char *product,
 		q[nq].key = xstrdup((const char *)sqlite3_column_text(stmt, 2));
 		q[nq++].depth = 0;
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	stmt = NULL;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE product_partitions "
+	if ((up = state_prepare(d->st, "UPDATE product_partitions "
 	    "SET state = 'stale', updated_us = ? WHERE product_id = ? AND "
-	    "partition_key = ? AND state = 'published'", -1, &up, NULL) !=
-	    SQLITE_OK) {
+	    "partition_key = ? AND state = 'published'")) == NULL) {
 		rc = sql_fail(d, NULL, cause);
 		goto out;
 	}
@@ -478,13 +472,12 @@ stale_from(struct daemon *d, int64_t pid, const char *product,
 			if (job->upstream_rerun)
 				continue;
 			/* Marked only: what read it is stale too. */
-			if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT "
+			if ((stmt = state_prepare(d->st, "SELECT "
 			    "r.id, j.name, r.partition_key FROM run_inputs ri "
 			    "JOIN runs r ON r.id = ri.run_id JOIN jobs j ON "
 			    "j.id = r.job_id WHERE ri.product_id = ? AND "
 			    "ri.partition_key = ? AND r.state NOT IN "
-			    "('queued', 'running')", -1, &stmt, NULL) !=
-			    SQLITE_OK) {
+			    "('queued', 'running')")) == NULL) {
 				rc = sql_fail(d, NULL, cause);
 				break;
 			}
@@ -508,15 +501,14 @@ stale_from(struct daemon *d, int64_t pid, const char *product,
 				    sqlite3_column_text(stmt, 2));
 				q[nq++].depth = s->depth + 1;
 			}
-			sqlite3_finalize(stmt);
+			state_stmt_done(stmt);
 			stmt = NULL;
 		}
 		if (rc != 0 || job == NULL || !job->upstream_rerun)
 			continue;
 		/* Run it again, from the start: it reads the new version. */
-		if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET "
-		    "state = 'queued', ended_us = NULL WHERE id = ?", -1,
-		    &stmt, NULL) != SQLITE_OK) {
+		if ((stmt = state_prepare(d->st, "UPDATE runs SET "
+		    "state = 'queued', ended_us = NULL WHERE id = ?")) == NULL) {
 			rc = sql_fail(d, NULL, cause);
 			break;
 		}
@@ -526,29 +518,28 @@ stale_from(struct daemon *d, int64_t pid, const char *product,
 			stmt = NULL;
 			break;
 		}
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		stmt = NULL;
 		{
 			sqlite3_stmt	*iv;
 			int64_t		 is = 0, ie = 0;
 
-			if (sqlite3_prepare_v2(state_sqlite(d->st), "SELECT "
+			if ((iv = state_prepare(d->st, "SELECT "
 			    "interval_start_us, interval_end_us FROM runs "
-			    "WHERE id = ?", -1, &iv, NULL) == SQLITE_OK) {
+			    "WHERE id = ?")) != NULL) {
 				sqlite3_bind_int64(iv, 1, s->run_id);
 				if (sqlite3_step(iv) == SQLITE_ROW) {
 					is = sqlite3_column_int64(iv, 0);
 					ie = sqlite3_column_int64(iv, 1);
 				}
-				sqlite3_finalize(iv);
+				state_stmt_done(iv);
 			}
 			daemon_queue_push(d, s->job, s->key, is, ie,
-			    "upstream", 0);
-			d->q[d->nq - 1].rerun = 1;
+			    "upstream", 0)->rerun = 1;
 		}
 	}
 out:
-	sqlite3_finalize(up);
+	state_stmt_done(up);
 	for (t = 0; t < nq; t++) {
 		free(q[t].job);
 		free(q[t].key);
@@ -570,31 +561,17 @@ struct touched {
  * publication made a backfill of a downstream job, all of its runs
  * waiting, quadratic (1,000 partitions: 3x slower than without inputs).
  * A "same" input reads only its own key; a window or "latest" may read
- * any key, so those look again at every publication of the product.
+ * any key, so those look again at every publication of the product
+ * (daemon_queue_inputs_changed() finds them without a scan of the queue).
  */
 static void
 inputs_recheck(struct daemon *d, const struct touched *touched, size_t n)
 {
-	const struct job_def	*job;
-	struct pending		*p;
-	size_t			 i, k, t;
+	size_t	t;
 
-	for (i = 0; i < d->nq; i++) {
-		p = &d->q[i];
-		if (p->inputs_ok || !p->inputs_checked ||
-		    (job = jobset_find(&d->jobs, p->job)) == NULL)
-			continue;
-		for (k = 0; k < job->ninputs && p->inputs_checked; k++)
-			for (t = 0; t < n; t++) {
-				if (strcmp(job->inputs[k].product,
-				    touched[t].product) != 0 ||
-				    (job->inputs[k].map == INPUT_SAME &&
-				    strcmp(touched[t].key, p->key) != 0))
-					continue;
-				p->inputs_checked = 0;
-				break;
-			}
-	}
+	for (t = 0; t < n; t++)
+		daemon_queue_inputs_changed(d, touched[t].product,
+		    touched[t].key);
 }
 
 int

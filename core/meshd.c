@@ -217,9 +217,12 @@ obs_run_end(void *arg, const struct job_def *job, const char *key,
 	struct daemon	*dm = arg;
 	char		 d[32];
 
-	/* A backfill may have a place free now. */
-	if (dm->nbf > 0)
+	/* A backfill may have a place free now (daemon_bf_pass() says
+	 * when it is worth a pass). */
+	if (dm->nbf > 0) {
 		dm->bf_due = 1;
+		dm->bf_ended++;
+	}
 	/* What it published may be what other runs wait for. */
 	daemon_inputs_ended(dm, job, key);
 	log_msg(strcmp(state, "success") == 0 ? LOG_LVL_INFO : LOG_LVL_WARN,
@@ -227,30 +230,6 @@ obs_run_end(void *arg, const struct job_def *job, const char *key,
 	    (long long)run_id, key, state, fmt_duration(dur, d, sizeof d));
 }
 
-
-void
-daemon_queue_push(struct daemon *d, const char *job, const char *key,
-    int64_t istart, int64_t iend, const char *trigger, int64_t not_before)
-{
-	struct pending	*p;
-
-	if (d->nq == d->qcap) {
-		d->qcap = d->qcap == 0 ? 64 : d->qcap * 2;
-		d->q = xreallocarray(d->q, d->qcap, sizeof *d->q);
-	}
-	p = &d->q[d->nq++];
-	p->job = xstrdup(job);
-	p->key = xstrdup(key);
-	p->istart = istart;
-	p->iend = iend;
-	p->trigger = xstrdup(trigger != NULL ? trigger : "schedule");
-	p->not_before = not_before;
-	p->rerun = 0;
-	p->backfill = 0;
-	p->inputs_ok = 0;
-	p->inputs_checked = 0;
-	p->waiting = NULL;
-}
 
 /* When a scheduled run of `job` closing at `iend` may start. */
 static int64_t
@@ -268,15 +247,6 @@ jitter_start(const struct job_def *job, int64_t iend)
 	for (c = job->name; *c != '\0'; c++)
 		h = (h ^ (unsigned char)*c) * 1099511628211ULL;
 	return iend + (int64_t)(h % (uint64_t)job->jitter_us);
-}
-
-static void
-pending_free(struct pending *p)
-{
-	free(p->job);
-	free(p->key);
-	free(p->trigger);
-	free(p->waiting);
 }
 
 /* When each job's next interval ends (INT64_MAX: never, or paused; at
@@ -374,77 +344,6 @@ fail:
 	return -1;
 }
 
-/* Move queued runs into the engine, oldest first, within the limits. */
-static void
-daemon_admit(struct daemon *d, int64_t now)
-{
-	size_t		 i;
-	struct job_def	*job;
-	char		*cause = NULL;
-
-	for (i = 0; i < d->nq && engine_active_runs(d->engine) <
-	    (size_t)d->max_active; ) {
-		struct pending *p = &d->q[i];
-
-		if (p->not_before > now) {
-			i++;
-			continue;
-		}
-		job = jobset_find(&d->jobs, p->job);
-		/* A run whose inputs are not all published waits, visibly;
-		 * it looks again when something is published. */
-		if (job != NULL && job->ninputs > 0 && !p->inputs_ok) {
-			if (!p->inputs_checked && daemon_inputs_ready(d, p,
-			    job, &cause) < 0) {
-				log_error("job=%s partition=%s: inputs: %s",
-				    p->job, p->key, cause);
-				free(cause);
-				cause = NULL;
-			}
-			if (!p->inputs_ok) {
-				i++;
-				continue;
-			}
-		}
-		if (job != NULL &&
-		    (engine_is_active(d->engine, p->job, p->key) ||
-		    (!p->backfill && engine_job_active_runs(d->engine,
-		    p->job) >= (size_t)job->max_active_runs))) {
-			i++;
-			continue;
-		}
-		if (job == NULL) {
-			/* Removed by a reload: the run stays queued in the
-			 * state until the job comes back. */
-			log_warn("job=%s partition=%s: job no longer "
-			    "configured, run left queued", p->job, p->key);
-		} else if (engine_add_run(d->engine, job, p->key, p->istart,
-		    p->iend, p->trigger, p->rerun ? ENGINE_RERUN : ENGINE_RESUME,
-		    NULL, &cause) != 0) {
-			log_error("job=%s partition=%s: cannot start run: %s",
-			    p->job, p->key, cause);
-			free(cause);
-			cause = NULL;
-		}
-		pending_free(p);
-		memmove(p, p + 1, (d->nq - i - 1) * sizeof *p);
-		d->nq--;
-	}
-}
-
-/* Is the run (job, key) waiting in the queue? */
-int
-daemon_queued(struct daemon *d, const char *job, const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < d->nq; i++)
-		if (strcmp(d->q[i].job, job) == 0 &&
-		    strcmp(d->q[i].key, key) == 0)
-			return 1;
-	return 0;
-}
-
 /* A trigger's --param values: the request's args {"params": {...}} become
  * the run's params (NULL when there are none), which the engine lays over
  * the job's and tasks' params. */
@@ -462,8 +361,8 @@ run_params_set(struct daemon *d, int64_t run_id, const char *args,
 	    json_object_size(params) > 0)
 		text = json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(root);
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET params = "
-	    "? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK) {
+	if ((stmt = state_prepare(d->st, "UPDATE runs SET params = ? WHERE "
+	    "id = ?")) == NULL) {
 		set_cause(cause, "run params: %s", sqlite3_errmsg(
 		    state_sqlite(d->st)));
 		free(text);
@@ -477,7 +376,7 @@ run_params_set(struct daemon *d, int64_t run_id, const char *args,
 		    state_sqlite(d->st)));
 		rc = -1;
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	free(text);
 	return rc;
 }
@@ -534,59 +433,14 @@ daemon_trigger(struct daemon *d, const struct request *rq, int *ok,
 		free(key);
 		return -1;
 	}
-	daemon_queue_push(d, job->name, key, istart, iend, "trigger", 0);
-	d->q[d->nq - 1].rerun = !created;
+	daemon_queue_push(d, job->name, key, istart, iend, "trigger",
+	    0)->rerun = !created;
 	*result = xasprintf("run %lld %s", (long long)run_id, created ?
 	    "created" : "run again");
 	log_info("job=%s run=%lld partition=%s: triggered (request %lld)",
 	    job->name, (long long)run_id, key, (long long)rq->id);
 	free(key);
 	return 0;
-}
-
-int
-daemon_cancel_run(struct daemon *d, const char *job, const char *key,
-    const char *why, char **cause)
-{
-	sqlite3_stmt	*stmt;
-	size_t		 i;
-	int64_t		 job_id;
-
-	if (engine_cancel_run(d->engine, job, key, why))
-		return 1;
-	for (i = 0; i < d->nq; i++)
-		if (strcmp(d->q[i].job, job) == 0 &&
-		    strcmp(d->q[i].key, key) == 0)
-			break;
-	if (i == d->nq)
-		return 0;
-	/* Queued, not started: it ends here. */
-	pending_free(&d->q[i]);
-	memmove(&d->q[i], &d->q[i + 1], (d->nq - i - 1) * sizeof *d->q);
-	d->nq--;
-	if (state_job_find(d->st, job, &job_id, cause) != 0)
-		return -1;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE runs SET state = "
-	    "'cancelled', ended_us = ? WHERE job_id = ? AND partition_key = ? "
-	    "AND state IN ('queued', 'running')", -1, &stmt, NULL) !=
-	    SQLITE_OK) {
-		set_cause(cause, "cancel: %s", sqlite3_errmsg(
-		    state_sqlite(d->st)));
-		return -1;
-	}
-	sqlite3_bind_int64(stmt, 1, now_us());
-	sqlite3_bind_int64(stmt, 2, job_id);
-	sqlite3_bind_text(stmt, 3, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(stmt) != SQLITE_DONE) {
-		set_cause(cause, "cancel: %s", sqlite3_errmsg(
-		    state_sqlite(d->st)));
-		sqlite3_finalize(stmt);
-		return -1;
-	}
-	sqlite3_finalize(stmt);
-	if (d->nbf > 0)
-		d->bf_due = 1;
-	return 1;
 }
 
 /* Cancel a run that is running or queued, inside the open transaction. */
@@ -665,8 +519,8 @@ daemon_pause(struct daemon *d, const struct request *rq, int *ok,
 	if (state_job_sync(d->st, job->name, job->domain, job->owner,
 	    job->description, job->file, job->schedule, &job_id, cause) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(state_sqlite(d->st), "UPDATE jobs SET paused = "
-	    "? WHERE id = ?", -1, &stmt, NULL) != SQLITE_OK) {
+	if ((stmt = state_prepare(d->st, "UPDATE jobs SET paused = ? WHERE "
+	    "id = ?")) == NULL) {
 		set_cause(cause, "pause: %s", sqlite3_errmsg(
 		    state_sqlite(d->st)));
 		return -1;
@@ -676,10 +530,10 @@ daemon_pause(struct daemon *d, const struct request *rq, int *ok,
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		set_cause(cause, "pause: %s", sqlite3_errmsg(
 		    state_sqlite(d->st)));
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		return -1;
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	*ok = 1;
 	if (d->paused[k] == pause) {
 		*result = xasprintf("%s was already %s", job->name,
@@ -985,6 +839,8 @@ daemon_reload(struct daemon *d)
 	free(d->paused);
 	d->paused = paused_for(d, &d->jobs);
 	daemon_gc(d);
+	/* Runs waiting for inputs look again, by their jobs' new inputs. */
+	daemon_queue_reloaded(d);
 	now = names_join(ch.now, ch.nnow);
 	later = names_join(ch.restart, ch.nrestart);
 	if (ch.nnow == 0 && ch.nrestart == 0)
@@ -1015,15 +871,13 @@ daemon_reload(struct daemon *d)
 static int
 daemon_timeout(struct daemon *d, int64_t now)
 {
-	int64_t	t = -1, due, mono, next;
-	size_t	i;
+	int64_t	t = -1, due, mono, next, nb;
 
 	if (d->next_sched != INT64_MAX)
 		t = d->next_sched > now ? d->next_sched - now : 0;
-	for (i = 0; i < d->nq; i++)
-		if (d->q[i].not_before > now &&
-		    (t < 0 || d->q[i].not_before - now < t))
-			t = d->q[i].not_before - now;
+	if ((nb = daemon_queue_next_start(d, now)) != INT64_MAX &&
+	    (t < 0 || nb - now < t))
+		t = nb - now;
 	if (d->fresh != NULL && d->fresh_due != INT64_MAX &&
 	    (t < 0 || d->fresh_due - now < t))
 		t = d->fresh_due > now ? d->fresh_due - now : 0;
@@ -1296,9 +1150,7 @@ daemon_free(struct daemon *d)
 		executor_free(d->ex);
 	if (d->st != NULL)
 		state_close(d->st);
-	for (i = 0; i < d->nq; i++)
-		pending_free(&d->q[i]);
-	free(d->q);
+	daemon_queue_free(d);
 	daemon_bf_free(d);
 	daemon_inputs_free(d);
 	daemon_freshness_free(d);

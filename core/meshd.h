@@ -16,6 +16,9 @@
 #include "request.h"
 #include "state.h"
 
+struct dqueue;
+struct qlane;
+
 /* A run waiting for a place in the engine. */
 struct pending {
 	char	*job;
@@ -29,6 +32,14 @@ struct pending {
 	int	 inputs_ok;	/* its inputs are published (and recorded) */
 	int	 inputs_checked; /* looked since they last changed */
 	char	*waiting;	/* what it waits for, as last written */
+	/* meshd-queue.c's: the queue order, where the run is (a heap, its
+	 * lane's parked runs) and its index there, its lane, and the
+	 * (job, key) hash chain. */
+	uint64_t	 seq;
+	int		 where;
+	size_t		 hpos;
+	struct qlane	*lane;
+	struct pending	*hnext;
 };
 
 /* A run that ended having built products: what it published is looked
@@ -42,6 +53,7 @@ struct dpub {
 struct dbf {
 	int64_t			 id;
 	char			*job;
+	int64_t			 job_id;	/* its jobs row, once synced */
 	enum bf_reprocess	 reprocess;
 	int			 max_active;
 	int			 cancelling;
@@ -66,8 +78,8 @@ struct daemon {
 	size_t			 nxr;
 	struct engine		*engine;
 	struct run_observer	 obs;
-	struct pending		*q;
-	size_t			 nq, qcap;
+	struct dqueue		*queue;		/* meshd-queue.c */
+	size_t			 nq;		/* runs in it */
 	int			 max_active;	/* runs in the engine */
 	/* When the next interval of any job ends: the jobs are looked at
 	 * only then, not on every event (with 10,000 jobs that matters). */
@@ -76,6 +88,9 @@ struct daemon {
 	struct dbf		*bf;		/* active backfills */
 	size_t			 nbf;
 	int			 bf_due;	/* a run ended or a request came */
+	int			 bf_force;	/* a request came: pass now */
+	int64_t			 bf_ended;	/* runs ended since the pass */
+	int64_t			 bf_last;	/* mono_us() of the last pass */
 	struct dpub		*pub;		/* runs that built products */
 	size_t			 npub;
 	/* freshness and retention (meshd-freshness.c): products with an
@@ -87,11 +102,40 @@ struct daemon {
 };
 
 int64_t	daemon_now(struct daemon *);
-void	daemon_queue_push(struct daemon *, const char *job, const char *key,
-	    int64_t istart, int64_t iend, const char *trigger,
+
+/* meshd-queue.c: the runs waiting for a place in the engine */
+/*
+ * Queue a run of `job` (not launched by a backfill): it may start once
+ * the daemon's clock reaches not_before (0: at once).  Runs start in the
+ * order they were queued, among those that may start.  The returned run
+ * belongs to the queue; the caller may set its `rerun` before the next
+ * daemon_admit().
+ */
+struct pending *daemon_queue_push(struct daemon *, const char *job,
+	    const char *key, int64_t istart, int64_t iend, const char *trigger,
 	    int64_t not_before);
-/* Is the run (job, key) waiting in the queue? */
+/* The same, with `backfill`: a backfill launched it, which limits it
+ * instead of the job's max_active_runs. */
+struct pending *daemon_queue_add(struct daemon *, const char *job,
+	    const char *key, int64_t istart, int64_t iend, const char *trigger,
+	    int64_t not_before, int backfill);
+/* Is the run (job, key) waiting in the queue?  O(1). */
 int	daemon_queued(struct daemon *, const char *job, const char *key);
+/* Move queued runs into the engine, oldest first, within the limits. */
+void	daemon_admit(struct daemon *, int64_t now);
+/* When (daemon clock) a queued run may next start: `now` if one may start
+ * at once (a run ended and freed its job's place since the last
+ * daemon_admit()), else the earliest not_before still ahead, INT64_MAX if
+ * none.  The loop must not sleep past it. */
+int64_t	daemon_queue_next_start(struct daemon *, int64_t now);
+/* A partition (product, key) was published or changed: the queued runs
+ * that wait for their inputs and may read it look again. */
+void	daemon_queue_inputs_changed(struct daemon *, const char *product,
+	    const char *key);
+/* The jobs were reloaded: every run waiting for inputs looks again, by
+ * its job's new inputs. */
+void	daemon_queue_reloaded(struct daemon *);
+void	daemon_queue_free(struct daemon *);
 /*
  * Stop the run (job, key) if it is active (its attempts are stopped with
  * `why`) or take it out of the queue and record it as cancelled, inside

@@ -24,7 +24,7 @@ req_fail(struct state *st, sqlite3_stmt *stmt, const char *what,
 {
 	set_cause(cause, "%s: %s: %s", state_path(st), what,
 	    sqlite3_errmsg(state_sqlite(st)));
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return -1;
 }
 
@@ -35,9 +35,9 @@ request_insert(struct state *st, const char *kind, const char *job,
 	sqlite3_stmt	*stmt = NULL;
 	struct passwd	*pw = getpwuid(geteuid());
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "INSERT INTO requests (kind, "
+	if ((stmt = state_prepare(st, "INSERT INTO requests (kind, "
 	    "job, partition_key, args, created_us, created_by) VALUES (?, ?, "
-	    "?, ?, ?, ?) RETURNING id", -1, &stmt, NULL) != SQLITE_OK)
+	    "?, ?, ?, ?) RETURNING id")) == NULL)
 		return req_fail(st, stmt, "cannot record the request", cause);
 	sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, job, -1, SQLITE_STATIC);
@@ -51,7 +51,7 @@ request_insert(struct state *st, const char *kind, const char *job,
 	if (sqlite3_step(stmt) != SQLITE_ROW)
 		return req_fail(st, stmt, "cannot record the request", cause);
 	*id = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -78,9 +78,9 @@ requests_pending(struct state *st, size_t max, struct request **out,
 	int		 rc;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT id, kind, job, "
+	if ((stmt = state_prepare(st, "SELECT id, kind, job, "
 	    "partition_key, args FROM requests WHERE state = 'pending' ORDER BY id "
-	    "LIMIT ?", -1, &stmt, NULL) != SQLITE_OK)
+	    "LIMIT ?")) == NULL)
 		return req_fail(st, NULL, "cannot read requests", cause);
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)max);
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
@@ -98,7 +98,7 @@ requests_pending(struct state *st, size_t max, struct request **out,
 		requests_free(v, n);
 		return req_fail(st, stmt, "cannot read requests", cause);
 	}
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	*out = v;
 	return (int)n;
 }
@@ -123,9 +123,8 @@ request_finish(struct state *st, int64_t id, int ok, const char *result,
 {
 	sqlite3_stmt	*stmt;
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "UPDATE requests SET state = "
-	    "?, done_us = ?, result = ? WHERE id = ?", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	if ((stmt = state_prepare(st, "UPDATE requests SET state = "
+	    "?, done_us = ?, result = ? WHERE id = ?")) == NULL)
 		return req_fail(st, NULL, "cannot finish request", cause);
 	sqlite3_bind_text(stmt, 1, ok ? "done" : "failed", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, now_us());
@@ -133,7 +132,7 @@ request_finish(struct state *st, int64_t id, int ok, const char *result,
 	sqlite3_bind_int64(stmt, 4, id);
 	if (sqlite3_step(stmt) != SQLITE_DONE)
 		return req_fail(st, stmt, "cannot finish request", cause);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 0;
 }
 
@@ -143,10 +142,11 @@ state_changed(struct state *st, int64_t *last)
 	sqlite3_stmt	*stmt;
 	int64_t		 v = -1;
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "PRAGMA data_version", -1,
-	    &stmt, NULL) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+	/* Every loop pass asks: prepared once (state_prepare()). */
+	if ((stmt = state_prepare(st, "PRAGMA data_version")) != NULL &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
 		v = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	if (v == *last)
 		return 0;
 	*last = v;
@@ -161,15 +161,14 @@ request_run_succeeded(struct state *st, const char *job, const char *key,
 	char		 t[32];
 	int		 rc;
 
-	if (sqlite3_prepare_v2(state_sqlite(st), "SELECT r.id, r.ended_us "
-	    "FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = ? AND "
-	    "r.partition_key = ? AND r.state = 'success'", -1, &stmt, NULL) !=
-	    SQLITE_OK)
+	if ((stmt = state_prepare(st, "SELECT r.id, r.ended_us FROM runs r "
+	    "JOIN jobs j ON j.id = r.job_id WHERE j.name = ? AND "
+	    "r.partition_key = ? AND r.state = 'success'")) == NULL)
 		return req_fail(st, stmt, "cannot read the runs", cause);
 	sqlite3_bind_text(stmt, 1, job, -1, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(stmt)) == SQLITE_DONE) {
-		sqlite3_finalize(stmt);
+		state_stmt_done(stmt);
 		return 0;
 	}
 	if (rc != SQLITE_ROW)
@@ -179,7 +178,7 @@ request_run_succeeded(struct state *st, const char *job, const char *key,
 	    (long long)sqlite3_column_int64(stmt, 0),
 	    sqlite3_column_type(stmt, 1) == SQLITE_NULL ? "-" :
 	    fmt_utc(sqlite3_column_int64(stmt, 1), t, sizeof t));
-	sqlite3_finalize(stmt);
+	state_stmt_done(stmt);
 	return 1;
 }
 
