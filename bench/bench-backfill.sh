@@ -48,13 +48,13 @@ schedule = "@hourly";
 start = "2000-01-01T00";
 end = "2011-05-29T16";
 catchup = "none";
-tasks = ( { id = "t"; plugin = "noop"; stage = "extract"; params = { marker = "m"; }; } );
+tasks = ( { id = "t"; plugin = "noop"; stage = "extract"; params = { marker = ""; }; } );
 EOF
 cat >"$W/jobs/adhoc.conf" <<'EOF'
 name = "adhoc";
 domain = "bench";
 owner = "bench@example.org";
-tasks = ( { id = "t"; plugin = "noop"; stage = "extract"; params = { marker = "m"; }; } );
+tasks = ( { id = "t"; plugin = "noop"; stage = "extract"; params = { marker = ""; }; } );
 EOF
 export MESHD_CONFIG="$W/meshd.conf"
 C="$B/meshctl"

@@ -77,9 +77,9 @@ EOF
 	# One interval, long past, and catchup = "none": the backfill is all.
 	tasks() {
 		echo 'tasks = ('
-		echo '  { id = "extract"; plugin = "noop-product"; stage = "extract"; params = { marker = "e"; }; },'
-		echo '  { id = "check"; plugin = "noop-product"; stage = "check"; after = [ "extract" ]; params = { marker = "c"; }; },'
-		echo "  { id = \"publish\"; plugin = \"noop-product\"; stage = \"publish\"; after = [ \"check\" ]; product = \"$1\"; params = { marker = \"p\"; }; }"
+		echo '  { id = "extract"; plugin = "noop-product"; stage = "extract"; params = { marker = ""; }; },'
+		echo '  { id = "check"; plugin = "noop-product"; stage = "check"; after = [ "extract" ]; params = { marker = ""; }; },'
+		echo "  { id = \"publish\"; plugin = \"noop-product\"; stage = \"publish\"; after = [ \"check\" ]; product = \"$1\"; params = { marker = \"\"; }; }"
 		echo ');'
 	}
 	daily='schedule = "@daily"; start = "2000-01-01"; end = "2000-01-02"; catchup = "none";'

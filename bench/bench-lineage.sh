@@ -66,7 +66,7 @@ start = "2000-01-01T00";
 end = "$END";
 catchup = "none";
 tasks = ( { id = "t"; plugin = "noop"; stage = "extract";
-            params = { marker = "t"; }; } );
+            params = { marker = ""; }; } );
 EOF
 export MESHD_CONFIG="$W/meshd.conf"
 C="$B/meshctl"

@@ -114,11 +114,11 @@ end = "$end";
 catchup = "none";
 tasks = (
   { id = "extract"; plugin = "noop-product"; stage = "extract";
-    params = { marker = "extract"; }; },
+    params = { marker = ""; }; },
   { id = "check"; plugin = "noop-product"; stage = "check";
-    after = [ "extract" ]; params = { marker = "check"; }; },
+    after = [ "extract" ]; params = { marker = ""; }; },
   { id = "publish"; plugin = "noop-product"; stage = "publish";
-    after = [ "check" ]; product = "bench.up"; params = { marker = "publish"; }; }
+    after = [ "check" ]; product = "bench.up"; params = { marker = ""; }; }
 );
 EOF
 	from=2000-01-01T00:00
@@ -176,11 +176,11 @@ schedule = "@hourly"; start = "2000-01-01T00"; end = "2000-01-01T01";
 catchup = "none";
 tasks = (
   { id = "extract"; plugin = "noop"; stage = "extract";
-    params = { marker = "extract"; }; },
+    params = { marker = ""; }; },
   { id = "check"; plugin = "noop"; stage = "check"; after = [ "extract" ];
-    params = { marker = "check"; }; },
+    params = { marker = ""; }; },
   { id = "publish"; plugin = "noop"; stage = "extract"; after = [ "check" ];
-    params = { marker = "publish"; }; }
+    params = { marker = ""; }; }
 );
 EOF
 		i=$((i + 1))
@@ -291,7 +291,7 @@ bench_idle() {
 	while [ "$i" -lt "$NJOBS" ]; do
 		# Fires once a year, from 2100 on: nothing is due for years.
 		m=$((i % 60)) h=$((i / 60 % 24))
-		printf 'name = "idle%d"; domain = "bench"; owner = "bench@example.org";\nschedule = "%d %d 1 1 *"; start = "2100-01-01T%02d:%02d";\ntasks = ( { id = "t"; plugin = "noop"; stage = "extract"; params = { marker = "t"; }; } );\n' \
+		printf 'name = "idle%d"; domain = "bench"; owner = "bench@example.org";\nschedule = "%d %d 1 1 *"; start = "2100-01-01T%02d:%02d";\ntasks = ( { id = "t"; plugin = "noop"; stage = "extract"; params = { marker = ""; }; } );\n' \
 		    "$i" "$m" "$h" "$h" "$m" >"$d/jobs/idle$i.conf"
 		i=$((i + 1))
 	done
