@@ -73,8 +73,10 @@ log_dir     = "state/logs";
 staging_dir = "state/staging";
 workers     = 2;
 lineage     = { sink = "file"; path = "${3:-state/lineage.jsonl}"; };
+# The no-op check stage records no check result.
+empty_check = "pass";
 EOF
-	# One interval, long past, and catchup = "none": the backfill is all.
+	# Intervals long past, and catchup = "none": the backfill is all.
 	tasks() {
 		echo 'tasks = ('
 		echo '  { id = "extract"; plugin = "noop-product"; stage = "extract"; params = { marker = ""; }; },'
@@ -82,7 +84,7 @@ EOF
 		echo "  { id = \"publish\"; plugin = \"noop-product\"; stage = \"publish\"; after = [ \"check\" ]; product = \"$1\"; params = { marker = \"\"; }; }"
 		echo ');'
 	}
-	daily='schedule = "@daily"; start = "2000-01-01"; end = "2000-01-02"; catchup = "none";'
+	daily='schedule = "@daily"; start = "2000-01-01"; end = "2010-01-01"; catchup = "none";'
 	{
 		echo 'name = "up"; domain = "bench"; owner = "bench@example.org";'
 		echo "$daily"
