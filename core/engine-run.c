@@ -114,12 +114,6 @@ run_probe(struct erun *r, char **cause)
 	return 0;
 }
 
-static int
-same_or_null(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
 void
 job_synced_clear(struct job_synced *j)
 {
@@ -142,11 +136,11 @@ run_sync_job(struct erun *r, char **cause)
 	const struct job_def	*j = r->job;
 
 	if (c->name != NULL && strcmp(c->name, j->name) == 0 &&
-	    same_or_null(c->domain, j->domain) &&
-	    same_or_null(c->owner, j->owner) &&
-	    same_or_null(c->description, j->description) &&
-	    same_or_null(c->file, j->file) &&
-	    same_or_null(c->schedule, j->schedule)) {
+	    str_same(c->domain, j->domain) &&
+	    str_same(c->owner, j->owner) &&
+	    str_same(c->description, j->description) &&
+	    str_same(c->file, j->file) &&
+	    str_same(c->schedule, j->schedule)) {
 		r->job_id = c->id;
 		return 0;
 	}

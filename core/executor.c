@@ -1178,12 +1178,6 @@ qtask_set(struct qtask *q, const struct task_req *req, struct wbuf *b)
 	q->plugin = xstrdup(req->plugin_path);
 }
 
-static int
-same_str(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
 /*
  * No idle worker for `req`: behind a busy worker running an attempt of
  * the same run (job and partition) and plugin, with room, sent now; else
@@ -1203,8 +1197,8 @@ submit_wait(struct executor *ex, const struct task_req *req,
 	for (i = 0; i < ex->nslots; i++) {
 		s = &ex->slots[i];
 		if (s->state != SLOT_BUSY || s->doom != NULL || s->killed ||
-		    s->nq >= ex->opts.depth - 1 || !same_str(s->run, q.run) ||
-		    !same_str(s->plugin, q.plugin))
+		    s->nq >= ex->opts.depth - 1 || !str_same(s->run, q.run) ||
+		    !str_same(s->plugin, q.plugin))
 			continue;
 		/* It must not retire with tasks in its socket. */
 		if (ex->opts.max_tasks > 0 &&

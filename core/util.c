@@ -64,6 +64,12 @@ xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
+int
+str_same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
 char *
 xstrdup_null(const char *s)
 {

@@ -33,6 +33,8 @@ void	*xreallocarray(void *, size_t, size_t);
 char	*xstrdup(const char *);
 /* xstrdup of NULL is NULL. */
 char	*xstrdup_null(const char *);
+/* Whether two strings, either of which may be NULL, are the same. */
+int	 str_same(const char *, const char *);
 char	*xstrndup(const char *, size_t);
 char	*xasprintf(const char *, ...) PRINTFLIKE(1, 2);
 char	*xvasprintf(const char *, va_list);
