@@ -111,6 +111,9 @@ run_ctl 0 "a backfill of slower tasks" backfill bf2 --from 2002-01-01 --to 2002-
 wait_for "pilots run its tasks" 60 sh -c "test \$(wc -l <'$T/runs2') -ge 2"
 kill -9 "$MPID"
 wait "$MPID" 2>/dev/null
+# The first reader after a kill -9 may have to wait for the WAL's
+# recovery (or for the lineage deliverer, which outlives meshd a moment).
+sql() { sqlite3 -cmd ".timeout 10000" "$T/state/state.db" "$1"; }
 inflight=$(sql "SELECT count(*) FROM attempts WHERE state = 'running' AND executor = 'burst'")
 [ "$inflight" -gt 0 ] && ok "kill -9 with $inflight attempts on pilots ($(done2) partitions done)" ||
     fail "nothing in flight on the pilots ($(done2) partitions done)"
