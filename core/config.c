@@ -52,8 +52,6 @@ struct cload {
 #define CFG_MAX_SHUTDOWN	86400
 #define CFG_MAX_HEARTBEAT	3600
 #define CFG_MAX_POOL_SLOTS	CFG_MAX_WORKERS
-#define CFG_MAX_LINEAGE_TIMEOUT	300
-#define CFG_MAX_LINEAGE_KEEP	(366 * 86400)
 #define CFG_MAX_RETENTION	(3660 * 86400)		/* ten years */
 
 const char *
@@ -90,18 +88,6 @@ config_set_plugin_path_default(struct meshd_config *cfg)
 	cfg->plugin_path[n++] = xstrdup(PKGLIBDIR "/plugins");
 #endif
 	cfg->nplugin_path = n;
-}
-
-/* lineage: the default file sink, lineage.jsonl beside the state. */
-static char *
-config_lineage_default(const char *state_db)
-{
-	char	*dir, *p;
-
-	dir = path_dirname(state_db);
-	p = path_join(dir, "lineage.jsonl");
-	free(dir);
-	return p;
 }
 
 struct meshd_config *
@@ -184,6 +170,8 @@ config_free(struct meshd_config *cfg)
 	free(cfg->lineage_namespace);
 	free(cfg->lineage_path);
 	free(cfg->lineage_url);
+	free(cfg->lineage_token_file);
+	free(cfg->lineage_token_where);
 	/* freshness and retention */
 	alert_conf_free(cfg->alerts);
 	/* http */
@@ -271,9 +259,6 @@ static const char *const config_keys[] = {
 	ALERT_CONF_KEYS, "quarantine_retention", "staging_retention",
 	"log_max_bytes", "task_max_bytes", "min_free_space", "log_overflow",
 	"empty_check", "http", "executors", NULL
-};
-static const char *const lineage_keys[] = {
-	"sink", "path", "url", "namespace", "timeout", "keep", NULL
 };
 
 /* A string path value, made relative to the config's directory. */
@@ -585,89 +570,6 @@ cload_pools(struct cload *cl, const config_setting_t *g,
 }
 
 /*
- * lineage = { sink = "file" | "http" | "none"; namespace = "meshd";
- *     path = "..."; url = "http://..."; timeout = 5; keep = 3600; }
- * The keys of the other sinks are refused, so that a url given with the
- * file sink is not silently ignored.
- */
-static void
-cload_lineage(struct cload *cl, const config_setting_t *g, const char *dir,
-    struct meshd_config *cfg)
-{
-	config_setting_t	*e;
-	const char		*k, *v;
-	int			 i, n, sink = LINEAGE_SINK_FILE;
-	const config_setting_t	*path = NULL, *url = NULL;
-
-	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
-		cload_error(cl, g, "'lineage' must be a group, not %s",
-		    limit_type_name(config_setting_type(g)));
-		return;
-	}
-	n = config_setting_length(g);
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(g, (unsigned int)i);
-		k = config_setting_name(e);
-		v = config_setting_type(e) == CONFIG_TYPE_STRING ?
-		    config_setting_get_string(e) : NULL;
-		if (strcmp(k, "timeout") == 0) {
-			cload_int(cl, e, 1, CFG_MAX_LINEAGE_TIMEOUT,
-			    &cfg->lineage_timeout_s);
-			continue;
-		}
-		if (strcmp(k, "keep") == 0) {
-			cload_int(cl, e, 0, CFG_MAX_LINEAGE_KEEP,
-			    &cfg->lineage_keep_s);
-			continue;
-		}
-		if (strcmp(k, "sink") != 0 && strcmp(k, "namespace") != 0 &&
-		    strcmp(k, "path") != 0 && strcmp(k, "url") != 0) {
-			cload_unknown(cl, e, "in 'lineage'", lineage_keys);
-			continue;
-		}
-		if (v == NULL || *v == '\0') {
-			cload_error(cl, e, "'lineage.%s' must be a non-empty "
-			    "string", k);
-			continue;
-		}
-		if (strcmp(k, "sink") == 0) {
-			if (strcmp(v, "file") == 0)
-				sink = LINEAGE_SINK_FILE;
-			else if (strcmp(v, "http") == 0)
-				sink = LINEAGE_SINK_HTTP;
-			else if (strcmp(v, "none") == 0)
-				sink = LINEAGE_SINK_NONE;
-			else
-				cload_error(cl, e, "lineage.sink must be "
-				    "\"file\", \"http\" or \"none\", not "
-				    "\"%s\"", v);
-		} else if (strcmp(k, "namespace") == 0) {
-			free(cfg->lineage_namespace);
-			cfg->lineage_namespace = xstrdup(v);
-		} else if (strcmp(k, "path") == 0) {
-			path = e;
-			cload_path(cl, e, dir, &cfg->lineage_path);
-			cfg->lineage_path_given = 1;
-		} else {
-			url = e;
-			if (strncmp(v, "http://", 7) != 0 &&
-			    strncmp(v, "https://", 8) != 0)
-				cload_error(cl, e, "lineage.url must start "
-				    "with http:// or https://, not \"%s\"", v);
-			free(cfg->lineage_url);
-			cfg->lineage_url = xstrdup(v);
-		}
-	}
-	cfg->lineage_sink = sink;
-	if (sink != LINEAGE_SINK_FILE && path != NULL)
-		cload_error(cl, path, "lineage.path is for sink = \"file\"");
-	if (sink != LINEAGE_SINK_HTTP && url != NULL)
-		cload_error(cl, url, "lineage.url is for sink = \"http\"");
-	if (sink == LINEAGE_SINK_HTTP && url == NULL)
-		cload_error(cl, g, "lineage.sink = \"http\" needs a url");
-}
-
-/*
  * A setting as one canonical string: names, types and values, without the
  * file's layout or comments.  A reload compares groups parsed by other
  * files (policies) this way, with no knowledge of what they hold.
@@ -820,8 +722,8 @@ config_load(const char *path, struct errlist *errs)
 				cload_error(&cl, s, "synchronous must be "
 				    "\"normal\" or \"full\"");
 		}
-		else if (strcmp(name, "lineage") == 0)
-			cload_lineage(&cl, s, dir, cfg);
+		else if (strcmp(name, "lineage") == 0)	/* config-lineage.c */
+			config_lineage_parse(cfg, s, path, dir, &cl.src, errs);
 		else if (strcmp(name, "http") == 0)	/* config-http.c */
 			config_http_parse(cfg, s, path, dir, errs);
 		else if (strcmp(name, "executors") == 0) { /* config-exec.c */
@@ -1236,6 +1138,7 @@ config_reload_merge(const struct meshd_config *cur, struct meshd_config *next,
 	    str_differ(cur->lineage_path, next->lineage_path)) ||
 	    (next->lineage_sink == LINEAGE_SINK_HTTP &&
 	    (str_differ(cur->lineage_url, next->lineage_url) ||
+	    str_differ(cur->lineage_token_file, next->lineage_token_file) ||
 	    cur->lineage_timeout_s != next->lineage_timeout_s)) ||
 	    (next->lineage_sink != LINEAGE_SINK_NONE &&
 	    cur->lineage_keep_s != next->lineage_keep_s))

@@ -84,6 +84,8 @@ struct meshd_config {
 	char	 *lineage_url;		/* sink = "http" */
 	int	  lineage_timeout_s;	/* sink = "http": per POST, default 5 */
 	int	  lineage_keep_s;	/* acked events kept, default 3600 */
+	char	 *lineage_token_file;	/* sink = "http": bearer_token_file */
+	char	 *lineage_token_where;	/* its file:line, for errors */
 	/* end of lineage */
 	/* http = { listen; token_file; } (core/config-http.c): served by
 	 * the HTTP child (core/http.h).  http_listen NULL: no listener. */
@@ -190,6 +192,35 @@ void	config_http_parse(struct meshd_config *, const struct config_setting_t *,
  * child is started again when they do. */
 int	config_http_differ(const struct meshd_config *,
 	    const struct meshd_config *);
+
+/*
+ * config-lineage.c: lineage = { ... } of meshd.conf into cfg (config_load
+ * calls it, with the file's text to quote values as written); errors at
+ * the file and line.  A bearer_token_file that anyone may read is refused
+ * here when it can be looked at.  Since 0.4.0.
+ */
+struct limit_src;
+void	config_lineage_parse(struct meshd_config *,
+	    const struct config_setting_t *, const char *path, const char *dir,
+	    const struct limit_src *, struct errlist *);
+/* The default file sink: lineage.jsonl beside the state database, a new
+ * string. */
+char	*config_lineage_default(const char *state_db);
+/*
+ * Can lineage.bearer_token_file be read, is it a file no one else may
+ * read, and does it hold a token?  meshd checks when it starts the
+ * deliverer (lineage_start()), not config_load(): meshctl's users read
+ * meshd.conf but need not read the token.  0 (also without an HTTP sink
+ * or a token file), or -1 with a "file:line: ..." cause.
+ */
+int	config_lineage_check(const struct meshd_config *, char **cause);
+/*
+ * The token of lineage.bearer_token_file: its first line without the
+ * white space around it, a new string; NULL with cause if it cannot be
+ * read, is not a regular file, is readable by others, or is empty.  The
+ * cause never holds the token.
+ */
+char	*config_lineage_token(const char *path, char **cause);
 
 /* executors = { ... } of meshd.conf into cfg (config_load calls it). */
 void	config_executors_parse(struct meshd_config *,

@@ -9,6 +9,9 @@
  *					backfill, clear, cancel, pause, ...;
  *					Authorization: Bearer TOKEN
  *	GET  /api/v1/openapi.json	the OpenAPI 3.1 document of all this
+ *	GET  /api/v1/openlineage/FACET.json
+ *					the JSON Schema of one of meshd's
+ *					OpenLineage facets (lineage.h)
  *
  * Errors are {"error": {"status": N, "message": "..."}} with the read
  * layer's statuses (400, 404, 409, 503) and the API's own: 401 no token,
@@ -25,6 +28,7 @@
 #include "act.h"
 #include "config.h"
 #include "http-int.h"
+#include "lineage.h"
 #include "read.h"
 #include "util.h"
 
@@ -488,6 +492,19 @@ http_api(struct http_request *req, struct http_reply *r)
 		doc = http_openapi();
 		http_reply_json(r, doc);
 		json_decref(doc);
+		return;
+	}
+	if (strncmp(name, "openlineage/", 12) == 0) {
+		const struct lineage_schema *ls;
+
+		if ((ls = lineage_schema_find(name + 12)) == NULL ||
+		    strchr(name + 12, '/') != NULL) {
+			http_reply_error(r, 404, "no such OpenLineage facet "
+			    "schema: %s", name + 12);
+			return;
+		}
+		http_reply_add(r, ls->text, strlen(ls->text));
+		r->content_type = "application/schema+json";
 		return;
 	}
 	if (read_find(name) != NULL) {

@@ -259,7 +259,44 @@ file_send(struct state *st, const struct meshd_config *cfg, int64_t *seqs,
 /* ------------------------------------------------------------ http sink */
 
 static CURL		*http;		/* kept: the connection is reused */
-static struct curl_slist *http_headers;
+
+/* The headers of a batch: the content type, and with a token file,
+ * "Authorization: Bearer TOKEN" as OpenLineage's clients send their
+ * api_key.  The file is read for every batch, so that a token rotated in
+ * place is used at once.  NULL with cause when the file cannot be used. */
+static struct curl_slist *
+http_headers(const struct meshd_config *cfg, char **cause)
+{
+	struct curl_slist	*h;
+	char			*tok, *auth;
+
+	h = curl_slist_append(NULL, "Content-Type: application/json");
+	if (cfg->lineage_token_file == NULL)
+		return h;
+	if ((tok = config_lineage_token(cfg->lineage_token_file,
+	    cause)) == NULL) {
+		curl_slist_free_all(h);
+		return NULL;
+	}
+	auth = xasprintf("Authorization: Bearer %s", tok);
+	h = curl_slist_append(h, auth);
+	explicit_bzero(auth, strlen(auth));
+	explicit_bzero(tok, strlen(tok));
+	free(auth);
+	free(tok);
+	return h;
+}
+
+/* The header list, its token wiped before it is freed. */
+static void
+http_headers_free(struct curl_slist *h)
+{
+	struct curl_slist	*p;
+
+	for (p = h; p != NULL; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(h);
+}
 
 /* POST the events in order, advancing *acked past each one the server
  * took (2xx).  0, or -1 with cause at the first that was not taken. */
@@ -267,10 +304,12 @@ static int
 http_send(const struct meshd_config *cfg, int64_t *seqs, char **events,
     size_t n, int64_t *acked, char **cause)
 {
-	char		 err[CURL_ERROR_SIZE];
-	long		 code = 0;
-	CURLcode	 cc;
-	size_t		 i;
+	struct curl_slist	*headers;
+	char			 err[CURL_ERROR_SIZE];
+	long			 code = 0;
+	CURLcode		 cc;
+	size_t			 i;
+	int			 rc = -1;
 
 	if (http == NULL) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -278,14 +317,14 @@ http_send(const struct meshd_config *cfg, int64_t *seqs, char **events,
 			set_cause(cause, "cannot initialise libcurl");
 			return -1;
 		}
-		http_headers = curl_slist_append(NULL,
-		    "Content-Type: application/json");
 	}
+	if ((headers = http_headers(cfg, cause)) == NULL)
+		return -1;
 	for (i = 0; i < n; i++) {
 		curl_easy_reset(http);
 		err[0] = '\0';
 		curl_easy_setopt(http, CURLOPT_URL, cfg->lineage_url);
-		curl_easy_setopt(http, CURLOPT_HTTPHEADER, http_headers);
+		curl_easy_setopt(http, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(http, CURLOPT_POSTFIELDS, events[i]);
 		curl_easy_setopt(http, CURLOPT_POSTFIELDSIZE,
 		    (long)strlen(events[i]));
@@ -298,17 +337,22 @@ http_send(const struct meshd_config *cfg, int64_t *seqs, char **events,
 		if ((cc = curl_easy_perform(http)) != CURLE_OK) {
 			set_cause(cause, "%s: %s", cfg->lineage_url,
 			    err[0] != '\0' ? err : curl_easy_strerror(cc));
-			return -1;
+			goto out;
 		}
 		curl_easy_getinfo(http, CURLINFO_RESPONSE_CODE, &code);
 		if (code < 200 || code > 299) {
 			set_cause(cause, "%s: HTTP status %ld",
 			    cfg->lineage_url, code);
-			return -1;
+			goto out;
 		}
 		*acked = seqs[i];
 	}
-	return 0;
+	rc = 0;
+out:
+	/* The handle keeps no pointer to the list past the reset. */
+	curl_easy_reset(http);
+	http_headers_free(headers);
+	return rc;
 }
 
 
@@ -680,7 +724,6 @@ lineage_child(const struct meshd_config *cfg, int rd)
 	state_close(st);
 	if (http != NULL) {
 		curl_easy_cleanup(http);
-		curl_slist_free_all(http_headers);
 		curl_global_cleanup();
 	}
 	return 0;
@@ -694,8 +737,10 @@ lineage_init(const char *argv0, int to_syslog, int debug)
 
 /*
  * The deliverer, after the exec: argv is the sink ("file" or "http"), its
- * path or url, the state database, the HTTP timeout, lineage.keep, and the
- * log flags ("-", or 's' for syslog and 'd' for debug).  The settings come
+ * path or url, the state database, the HTTP timeout, lineage.keep, the
+ * log flags ("-", or 's' for syslog and 'd' for debug) and the HTTP
+ * sink's bearer_token_file ("" for none: the token never goes on a
+ * command line).  The settings come
  * from the daemon, not from meshd.conf read again, so that the child
  * delivers exactly where the daemon said it would even if the file has
  * changed since.
@@ -708,7 +753,7 @@ lineage_main(int argc, char **argv)
 	long			 timeout, keep;
 	int			 rc;
 
-	if (argc != 6 || (strcmp(argv[0], "file") != 0 &&
+	if (argc != 7 || (strcmp(argv[0], "file") != 0 &&
 	    strcmp(argv[0], "http") != 0)) {
 		fprintf(stderr, "meshd: %s is for meshd's own use\n",
 		    LINEAGE_DELIVERER_ARG);
@@ -727,6 +772,8 @@ lineage_main(int argc, char **argv)
 	if (strcmp(argv[0], "http") == 0) {
 		cfg->lineage_sink = LINEAGE_SINK_HTTP;
 		cfg->lineage_url = xstrdup(argv[1]);
+		if (argv[6][0] != '\0')
+			cfg->lineage_token_file = xstrdup(argv[6]);
 	} else {
 		cfg->lineage_sink = LINEAGE_SINK_FILE;
 		free(cfg->lineage_path);
@@ -743,10 +790,15 @@ int
 lineage_start(const struct meshd_config *cfg, char **cause)
 {
 	pid_t	 pid;
-	char	 timeout[16], keep[16], *argv[9];
+	char	 timeout[16], keep[16], *argv[10];
 
 	if (cfg->lineage_sink == LINEAGE_SINK_NONE || lin_pid != -1)
 		return 0;
+	/* A token file that cannot be used stops meshd at start, and is
+	 * said at a reload, at its file:line (meshctl validate does not
+	 * read it). */
+	if (config_lineage_check(cfg, cause) != 0)
+		return -1;
 	snprintf(timeout, sizeof timeout, "%d", cfg->lineage_timeout_s);
 	snprintf(keep, sizeof keep, "%d", cfg->lineage_keep_s);
 	argv[0] = NULL;
@@ -759,7 +811,10 @@ lineage_start(const struct meshd_config *cfg, char **cause)
 	argv[5] = timeout;
 	argv[6] = keep;
 	argv[7] = (char *)selfexec_log_flags();
-	argv[8] = NULL;
+	argv[8] = cfg->lineage_sink == LINEAGE_SINK_HTTP &&
+	    cfg->lineage_token_file != NULL ? cfg->lineage_token_file :
+	    (char *)"";
+	argv[9] = NULL;
 	if ((pid = selfexec_spawn(argv, &lineage_kick_fd, "lineage", cause)) == -1)
 		return -1;
 	lin_pid = pid;

@@ -93,6 +93,57 @@ int	 lineage_same_event(const char *stored, const char *line, size_t len);
 
 int	 lineage_db_fail(struct state *, char **cause, const char *what);
 
+/*
+ * The facets' _schemaURLs (lineage-facet.c).  The standard facets name
+ * the versions tests/data/openlineage/ vendors, whose base is the 2-0-2
+ * spec the events name; meshd's own facets name theirs (lineage.h).
+ */
+#define SCHEMA_OL_FACET(v, f) "https://openlineage.io/spec/facets/" v "/" \
+	f ".json#/$defs/" f
+#define SCHEMA_PARENT	SCHEMA_OL_FACET("1-0-1", "ParentRunFacet")
+#define SCHEMA_ERROR	SCHEMA_OL_FACET("1-0-1", "ErrorMessageRunFacet")
+#define SCHEMA_NOMINAL	SCHEMA_OL_FACET("1-0-1", "NominalTimeRunFacet")
+#define SCHEMA_DQ	SCHEMA_OL_FACET("1-0-1", \
+	"DataQualityAssertionsDatasetFacet")
+#define SCHEMA_VERSION	SCHEMA_OL_FACET("1-0-1", \
+	"DatasetVersionDatasetFacet")
+#define SCHEMA_OWNERSHIP SCHEMA_OL_FACET("1-0-1", "OwnershipJobFacet")
+#define SCHEMA_DOC_JOB	SCHEMA_OL_FACET("1-1-0", "DocumentationJobFacet")
+#define SCHEMA_DOC_DATASET SCHEMA_OL_FACET("1-1-0", \
+	"DocumentationDatasetFacet")
+#define SCHEMA_OUTPUT_STATS SCHEMA_OL_FACET("1-0-2", \
+	"OutputStatisticsOutputDatasetFacet")
+#define SCHEMA_MESHD_FACET(f) LINEAGE_FACETS_URL f ".json#/$defs/" f
+#define SCHEMA_MESHD_RUN SCHEMA_MESHD_FACET("MeshdRunFacet")
+#define SCHEMA_MESHD_PARTITION SCHEMA_MESHD_FACET("MeshdPartitionDatasetFacet")
+#define SCHEMA_MESHD_CHECKS SCHEMA_MESHD_FACET("MeshdChecksInputDatasetFacet")
+
+struct json_t;
+/* A UUIDv7 of time `ms` whose other bits hash `s` (lineage-facet.c). */
+void	 lineage_uuid(int64_t ms, const char *s, char out[37]);
+/* A facet: _producer and _schemaURL, then `fields` (taken). */
+struct json_t *lineage_facet(const char *schema, struct json_t *fields);
+/*
+ * The job facets of an event of `job` whose task builds `product` (or
+ * NULL): ownership (its owner and domain) and documentation (its
+ * description, else the product's), a new object in *out.  0, or -1 with
+ * cause.
+ */
+int	 lineage_job_facets(struct state *, const char *job,
+	    const char *product, struct json_t **out, char **cause);
+/* The product's description, a new string in *desc, or NULL if it has
+ * none.  0, or -1 with cause. */
+int	 lineage_product_doc(struct state *, const char *product, char **desc,
+	    char **cause);
+/*
+ * The outputStatistics facet (its rowCount, what the publish recorded) of
+ * the partition if attempt `attempt_id` published it as `version`; *out
+ * NULL otherwise.  0, or -1 with cause.
+ */
+int	 lineage_output_stats(struct state *, const char *product,
+	    const char *key, int64_t attempt_id, int64_t version,
+	    struct json_t **out, char **cause);
+
 /* The write end of the deliverer's wake-up pipe, or -1 (lineage.c). */
 extern int	lineage_kick_fd;
 

@@ -30,20 +30,6 @@
 #include "state.h"
 #include "util.h"
 
-#define FACET_1_0_1 "https://openlineage.io/spec/facets/1-0-1/"
-#define SCHEMA_PARENT FACET_1_0_1 \
-	"ParentRunFacet.json#/$defs/ParentRunFacet"
-#define SCHEMA_ERROR FACET_1_0_1 \
-	"ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
-#define SCHEMA_NOMINAL FACET_1_0_1 \
-	"NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
-#define SCHEMA_DQ FACET_1_0_1 "DataQualityAssertionsDatasetFacet.json" \
-	"#/$defs/DataQualityAssertionsDatasetFacet"
-#define SCHEMA_VERSION "https://openlineage.io/spec/facets/1-0-0/" \
-	"DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet"
-/* meshd's own facets, described in meshd.conf(5). */
-#define SCHEMA_MESHD LINEAGE_PRODUCER "/doc/meshd.conf.5#LINEAGE"
-
 /* The pipe that wakes the deliverer (lineage-deliver.c starts it), here
  * so that the engine's lineage_kick() does not pull the deliverer, and
  * libcurl with it, into meshctl. */
@@ -58,45 +44,6 @@ lineage_kick(void)
 }
 
 /* ------------------------------------------------------------ events */
-
-static uint64_t
-mix64(uint64_t z)
-{
-	z += 0x9e3779b97f4a7c15ULL;
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/*
- * A UUID (version 8, RFC 9562's custom layout) that is a 128-bit hash of
- * `s`: the same attempt always gets the same runId, so that an event
- * delivered twice is recognisably the same event, and nothing random has
- * to be stored.  Not a cryptographic hash; ids only have to be distinct.
- */
-static void
-lineage_uuid(const char *s, char out[37])
-{
-	uint64_t	h1 = 0xcbf29ce484222325ULL, h2 = 0x6a09e667f3bcc909ULL;
-	unsigned char	b[16];
-	size_t		i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		h1 = (h1 ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-		h2 = mix64(h2 ^ (unsigned char)s[i]);
-	}
-	h1 = mix64(h1 ^ i);
-	h2 = mix64(h2 + h1);
-	for (i = 0; i < 8; i++) {
-		b[i] = (unsigned char)(h1 >> (56 - 8 * i));
-		b[8 + i] = (unsigned char)(h2 >> (56 - 8 * i));
-	}
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x80);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-	    b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-}
 
 /* ISO 8601 in UTC with microseconds: 2024-01-05T06:00:00.000000Z. */
 static void
@@ -116,39 +63,41 @@ lineage_time(int64_t us, char out[64])
 	    tm.tm_min, tm.tm_sec, frac);
 }
 
-/* A facet object: the spec's _producer and _schemaURL, then `fields`
- * (taken). */
+/* A dataset: product `name` at partition `key`; version < 0 if none.
+ * Its documentation facet is the product's description, when it has one
+ * and `st` is given. */
 static json_t *
-facet(const char *schema, json_t *fields)
-{
-	json_t	*f = json_pack("{s:s, s:s}", "_producer", LINEAGE_PRODUCER,
-	    "_schemaURL", schema);
-
-	json_object_update(f, fields);
-	json_decref(fields);
-	return f;
-}
-
-/* A dataset: product `name` at partition `key`; version < 0 if none. */
-static json_t *
-dataset(const char *ns, const char *name, const char *key, int64_t version,
-    const char *pstate)
+dataset(struct state *st, const char *ns, const char *name, const char *key,
+    int64_t version, const char *pstate)
 {
 	json_t	*d, *facets, *m;
-	char	*v;
+	char	*v, *desc = NULL, *why = NULL;
 
 	facets = json_object();
+	if (st != NULL) {
+		/* A description that cannot be read leaves the facet out:
+		 * the event is worth more than its documentation. */
+		if (lineage_product_doc(st, name, &desc, &why) != 0)
+			free(why);
+		else if (desc != NULL)
+			json_object_set_new(facets, "documentation",
+			    lineage_facet(SCHEMA_DOC_DATASET, json_pack(
+			    "{s:s, s:s}", "description", desc, "contentType",
+			    "text/plain")));
+		free(desc);
+	}
 	m = json_pack("{s:s}", "partition", key);
 	if (version >= 0) {
 		json_object_set_new(m, "version", json_integer(version));
 		v = xasprintf("%s@%lld", key, (long long)version);
-		json_object_set_new(facets, "version", facet(SCHEMA_VERSION,
+		json_object_set_new(facets, "version", lineage_facet(SCHEMA_VERSION,
 		    json_pack("{s:s}", "datasetVersion", v)));
 		free(v);
 	}
 	if (pstate != NULL)
 		json_object_set_new(m, "state", json_string(pstate));
-	json_object_set_new(facets, "meshd_partition", facet(SCHEMA_MESHD, m));
+	json_object_set_new(facets, "meshd_partition",
+	    lineage_facet(SCHEMA_MESHD_PARTITION, m));
 	d = json_pack("{s:s, s:s, s:o}", "namespace", ns, "name", name,
 	    "facets", facets);
 	return d;
@@ -291,7 +240,7 @@ lineage_emit(struct state *st, const struct meshd_config *cfg,
 
 /* The datasets of the compact inputs `in` (modified), appended. */
 static void
-render_inputs(const char *ns, char *in, json_t *inputs)
+render_inputs(struct state *st, const char *ns, char *in, json_t *inputs)
 {
 	char	*p, *next, *key, *ver;
 
@@ -303,7 +252,7 @@ render_inputs(const char *ns, char *in, json_t *inputs)
 			continue;
 		*key++ = '\0';
 		*ver++ = '\0';
-		json_array_append_new(inputs, dataset(ns, p, key,
+		json_array_append_new(inputs, dataset(st, ns, p, key,
 		    strtoll(ver, NULL, 10), NULL));
 	}
 }
@@ -358,11 +307,11 @@ add_checks(struct state *st, const char *ns, const char *product,
 		json_decref(checks);
 		return 0;
 	}
-	d = dataset(ns, product, key, -1, NULL);
+	d = dataset(NULL, ns, product, key, -1, NULL);
 	json_object_set_new(d, "inputFacets", json_pack("{s:o, s:o}",
-	    "dataQualityAssertions", facet(SCHEMA_DQ, json_pack("{s:o}",
-	    "assertions", asserts)), "meshd_checks", facet(SCHEMA_MESHD,
-	    json_pack("{s:o}", "checks", checks))));
+	    "dataQualityAssertions", lineage_facet(SCHEMA_DQ, json_pack("{s:o}",
+	    "assertions", asserts)), "meshd_checks", lineage_facet(
+	    SCHEMA_MESHD_CHECKS, json_pack("{s:o}", "checks", checks))));
 	json_array_append_new(inputs, d);
 	return 0;
 }
@@ -409,7 +358,7 @@ lineage_render(struct state *st, const struct meshd_config *cfg,
 {
 	sqlite3_stmt	*stmt;
 	const char	*ns = cfg->lineage_namespace;
-	json_t		*ev = NULL, *rf, *inputs, *outputs;
+	json_t		*ev = NULL, *rf, *inputs, *outputs, *jf, *d, *os;
 	char		 id[37], parent[37], when[64], t0[64], t1[64], *s;
 	char		*copy, *f[8], *job = NULL, *task = NULL, *stage = NULL;
 	char		*key = NULL, *text = NULL;
@@ -467,56 +416,73 @@ lineage_render(struct state *st, const struct meshd_config *cfg,
 
 	/* Ids from what never changes about the attempt and the run, with
 	 * the creation times so that a new database reusing row ids does
-	 * not reuse run ids. */
+	 * not reuse run ids; UUIDv7 with the attempt's start and the run's
+	 * creation as their times. */
 	s = xasprintf("%s\n%lld\n%lld\n%lld", ns, (long long)attempt_id,
 	    (long long)a_start, (long long)r_created);
-	lineage_uuid(s, id);
+	lineage_uuid(a_start / 1000, s, id);
 	free(s);
 	s = xasprintf("%s\nrun\n%lld\n%lld", ns, (long long)run_id,
 	    (long long)r_created);
-	lineage_uuid(s, parent);
+	lineage_uuid(r_created / 1000, s, parent);
 	free(s);
 	lineage_time(strtoll(f[2], NULL, 10), when);
 
 	rf = json_object();
-	json_object_set_new(rf, "parent", facet(SCHEMA_PARENT, json_pack(
+	json_object_set_new(rf, "parent", lineage_facet(SCHEMA_PARENT, json_pack(
 	    "{s:{s:s}, s:{s:s, s:s}}", "run", "runId", parent, "job",
 	    "namespace", ns, "name", job)));
-	json_object_set_new(rf, "meshd", facet(SCHEMA_MESHD, json_pack(
-	    "{s:I, s:I, s:s, s:s, s:s, s:i, s:I}", "attempt",
+	json_object_set_new(rf, "meshd", lineage_facet(SCHEMA_MESHD_RUN,
+	    json_pack("{s:I, s:I, s:s, s:s, s:s, s:i, s:I}", "attempt",
 	    (json_int_t)attempt_id, "run", (json_int_t)run_id, "task", task,
 	    "stage", stage, "partition", key, "try", try_number, "seq",
 	    (json_int_t)seq)));
 	if (has_interval) {
 		lineage_time(istart, t0);
 		lineage_time(iend, t1);
-		json_object_set_new(rf, "nominalTime", facet(SCHEMA_NOMINAL,
+		json_object_set_new(rf, "nominalTime", lineage_facet(SCHEMA_NOMINAL,
 		    json_pack("{s:s, s:s}", "nominalStartTime", t0,
 		    "nominalEndTime", t1)));
 	}
 	if ((type == LINEAGE_FAIL || type == LINEAGE_ABORT) && *f[7] != '\0')
-		json_object_set_new(rf, "errorMessage", facet(SCHEMA_ERROR,
+		json_object_set_new(rf, "errorMessage", lineage_facet(SCHEMA_ERROR,
 		    json_pack("{s:s, s:s}", "message", f[7],
 		    "programmingLanguage", "C")));
 
+	if (lineage_job_facets(st, job, *f[3] != '\0' ? f[3] : NULL, &jf,
+	    cause) != 0) {
+		json_decref(rf);
+		goto out;
+	}
 	inputs = json_array();
 	outputs = json_array();
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:{s:s, s:s++}, "
-	    "s:o, s:o}", "eventType", event_type_name(type), "eventTime",
-	    when, "producer", LINEAGE_PRODUCER, "schemaURL",
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:o}, s:{s:s, s:s++, "
+	    "s:o}, s:o, s:o}", "eventType", event_type_name(type),
+	    "eventTime", when, "producer", LINEAGE_PRODUCER, "schemaURL",
 	    LINEAGE_SCHEMA_URL, "run", "runId", id, "facets", rf, "job",
-	    "namespace", ns, "name", job, ".", task, "inputs", inputs,
-	    "outputs", outputs);
+	    "namespace", ns, "name", job, ".", task, "facets", jf, "inputs",
+	    inputs, "outputs", outputs);
 	if (ev == NULL) {
 		set_cause(cause, "lineage: cannot build the event of attempt "
 		    "%lld", (long long)attempt_id);
 		goto out;
 	}
-	render_inputs(ns, f[6], inputs);
+	render_inputs(st, ns, f[6], inputs);
 	if (*f[3] != '\0') {
 		version = strtoll(f[5], NULL, 10);
-		json_array_append_new(outputs, dataset(ns, f[3], key, version,
-		    *f[4] != '\0' ? f[4] : NULL));
+		d = dataset(st, ns, f[3], key, version, *f[4] != '\0' ? f[4] :
+		    NULL);
+		json_array_append_new(outputs, d);
+		/* What the publish recorded, on the end of the attempt
+		 * that published this version. */
+		if (type == LINEAGE_COMPLETE && version >= 0) {
+			if (lineage_output_stats(st, f[3], key, attempt_id,
+			    version, &os, cause) != 0)
+				goto out;
+			if (os != NULL)
+				json_object_set_new(d, "outputFacets",
+				    json_pack("{s:o}", "outputStatistics", os));
+		}
 	}
 	if (type != LINEAGE_START && add_checks(st, ns, *f[3] != '\0' ?
 	    f[3] : NULL, key, attempt_id, inputs, cause) != 0)
@@ -689,7 +655,8 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 		    (long long)sqlite3_column_int64(stmt, 0),
 		    (long long)sqlite3_column_int64(stmt, 1),
 		    (long long)sqlite3_column_int64(stmt, 3));
-		lineage_uuid(s, id);
+		/* The id lineage_render() gave the attempt's START. */
+		lineage_uuid(sqlite3_column_int64(stmt, 1) / 1000, s, id);
 		free(s);
 		if ((ev = outbox_start_event(st, id)) != NULL) {
 			/* The START still in the outbox knows the datasets;
@@ -702,7 +669,7 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 			    "facets");
 			if (rf != NULL)
 				json_object_set_new(rf, "errorMessage",
-				    facet(SCHEMA_ERROR, json_pack("{s:s, s:s}",
+				    lineage_facet(SCHEMA_ERROR, json_pack("{s:s, s:s}",
 				    "message", why, "programmingLanguage",
 				    "C")));
 			rc = outbox_insert(st, ev, now, cause);

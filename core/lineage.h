@@ -27,11 +27,37 @@
 struct meshd_config;
 struct state;
 
-/* The producer and schema URIs written into every event and facet. */
-#define LINEAGE_PRODUCER \
-	"https://github.com/meshd/meshd/tree/" PACKAGE_VERSION
+/*
+ * The producer and schema URIs written into every event and facet.
+ * LINEAGE_HOME is the project's URL, the one configure.ac's AC_INIT gives
+ * (its bug-report address is LINEAGE_HOME/issues); the producer names the
+ * release that wrote the event, as OpenLineage's own integrations name
+ * theirs (a URL with the version).  meshd's own facets have JSON Schemas
+ * in doc/openlineage/ (installed in $(pkgdatadir)/openlineage/, served at
+ * /api/v1/openlineage/FACET.json); their _schemaURL is the stable
+ * LINEAGE_FACETS_URL, versioned per facet like OpenLineage's: a change
+ * to a facet's shape gets a new version, never a new meaning at an old
+ * URL.
+ */
+#define LINEAGE_HOME		"https://example.org/meshd"
+#define LINEAGE_PRODUCER	LINEAGE_HOME "/releases/" PACKAGE_VERSION
+#define LINEAGE_FACETS_URL	LINEAGE_HOME "/spec/facets/1-0-0/"
 #define LINEAGE_SCHEMA_URL \
 	"https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+
+/*
+ * The JSON Schemas of meshd's own facets (doc/openlineage/, one .json a
+ * facet, built into lineage-schemas.c), ended by { NULL, NULL }.  Since
+ * 0.4.0.
+ */
+struct lineage_schema {
+	const char	*name;		/* "MeshdRunFacet" */
+	const char	*text;		/* the file's JSON text */
+};
+extern const struct lineage_schema lineage_schemas[];
+/* The schema named `name` ("MeshdRunFacet.json" or without .json), or
+ * NULL. */
+const struct lineage_schema *lineage_schema_find(const char *name);
 
 enum lineage_event_type {
 	LINEAGE_START,
