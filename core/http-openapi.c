@@ -12,6 +12,7 @@
 
 #include "act.h"
 #include "http-int.h"
+#include "lineage.h"
 #include "read.h"
 #include "util.h"
 
@@ -91,6 +92,18 @@ body_schema(const struct read_param *p)
 	    props, "required", req);
 }
 
+/* The names of meshd's OpenLineage facet schemas. */
+static json_t *
+lineage_schema_names(void)
+{
+	const struct lineage_schema	*ls;
+	json_t				*a = json_array();
+
+	for (ls = lineage_schemas; ls->name != NULL; ls++)
+		json_array_append_new(a, json_string(ls->name));
+	return a;
+}
+
 json_t *
 http_openapi(void)
 {
@@ -135,6 +148,19 @@ http_openapi(void)
 		json_decref(errs);
 		free(path);
 	}
+	/* The JSON Schemas of meshd's OpenLineage facets (lineage.h). */
+	json_object_set_new(paths, "/api/v1/openlineage/{facet}.json",
+	    json_pack("{s:{s:s, s:s, s:[s], s:[{s:s, s:s, s:b, s:s, s:{s:s, "
+	    "s:o}}], s:{s:{s:s, s:{s:{s:{s:s}}}}, s:{s:s}}}}", "get",
+	    "operationId", "openlineage", "summary", "the JSON Schema of one "
+	    "of meshd's own OpenLineage facets (their _schemaURL names it)",
+	    "tags", "read", "parameters", "name", "facet", "in", "path",
+	    "required", 1, "description", "the facet's schema name, "
+	    "e.g. MeshdRunFacet", "schema", "type", "string", "enum",
+	    lineage_schema_names(), "responses", "200", "description",
+	    "a JSON Schema (draft 2020-12)", "content",
+	    "application/schema+json", "schema", "type", "object", "404",
+	    "$ref", "#/components/responses/Error"));
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:o}, "
 	    "s:{s:{s:s, s:{s:{s:{s:s}}}}}, s:{s:{s:s, s:s}}}}",
 	    "openapi", "3.1.0",
