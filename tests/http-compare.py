@@ -81,7 +81,9 @@ def strip_volatile(doc):
 
 compared = 0
 for path, item in sorted(api["paths"].items()):
-    if "get" not in item or path == "/api/v1/openapi.json":
+    # Not read questions: the document itself, and documents served by
+    # name from a path parameter (the OpenLineage facet schemas).
+    if "get" not in item or path == "/api/v1/openapi.json" or "{" in path:
         continue
     op = item["get"]
     name = path.rsplit("/", 1)[1]
