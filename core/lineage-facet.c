@@ -81,7 +81,9 @@ lineage_uuid(int64_t ms, const char *s, char out[37])
 json_t *
 lineage_facet(const char *schema, json_t *fields)
 {
-	json_t	*f = json_pack("{s:s, s:s}", "_producer", LINEAGE_PRODUCER,
+	json_t	*f;
+
+	f = json_pack("{s:s, s:s}", "_producer", LINEAGE_PRODUCER,
 	    "_schemaURL", schema);
 
 	json_object_update(f, fields);

@@ -133,8 +133,8 @@ int	 lineage_job_facets(struct state *, const char *job,
 	    const char *product, struct json_t **out, char **cause);
 /* The product's description, a new string in *desc, or NULL if it has
  * none.  0, or -1 with cause. */
-int	 lineage_product_doc(struct state *, const char *product, char **desc,
-	    char **cause);
+int	 lineage_product_doc(struct state *, const char *product,
+	    char **desc, char **cause);
 /*
  * The outputStatistics facet (its rowCount, what the publish recorded) of
  * the partition if attempt `attempt_id` published it as `version`; *out

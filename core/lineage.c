@@ -90,8 +90,8 @@ dataset(struct state *st, const char *ns, const char *name, const char *key,
 	if (version >= 0) {
 		json_object_set_new(m, "version", json_integer(version));
 		v = xasprintf("%s@%lld", key, (long long)version);
-		json_object_set_new(facets, "version", lineage_facet(SCHEMA_VERSION,
-		    json_pack("{s:s}", "datasetVersion", v)));
+		json_object_set_new(facets, "version", lineage_facet(
+		    SCHEMA_VERSION, json_pack("{s:s}", "datasetVersion", v)));
 		free(v);
 	}
 	if (pstate != NULL)
@@ -429,8 +429,8 @@ lineage_render(struct state *st, const struct meshd_config *cfg,
 	lineage_time(strtoll(f[2], NULL, 10), when);
 
 	rf = json_object();
-	json_object_set_new(rf, "parent", lineage_facet(SCHEMA_PARENT, json_pack(
-	    "{s:{s:s}, s:{s:s, s:s}}", "run", "runId", parent, "job",
+	json_object_set_new(rf, "parent", lineage_facet(SCHEMA_PARENT,
+	    json_pack("{s:{s:s}, s:{s:s, s:s}}", "run", "runId", parent, "job",
 	    "namespace", ns, "name", job)));
 	json_object_set_new(rf, "meshd", lineage_facet(SCHEMA_MESHD_RUN,
 	    json_pack("{s:I, s:I, s:s, s:s, s:s, s:i, s:I}", "attempt",
@@ -440,13 +440,13 @@ lineage_render(struct state *st, const struct meshd_config *cfg,
 	if (has_interval) {
 		lineage_time(istart, t0);
 		lineage_time(iend, t1);
-		json_object_set_new(rf, "nominalTime", lineage_facet(SCHEMA_NOMINAL,
-		    json_pack("{s:s, s:s}", "nominalStartTime", t0,
-		    "nominalEndTime", t1)));
+		json_object_set_new(rf, "nominalTime", lineage_facet(
+		    SCHEMA_NOMINAL, json_pack("{s:s, s:s}", "nominalStartTime",
+		    t0, "nominalEndTime", t1)));
 	}
 	if ((type == LINEAGE_FAIL || type == LINEAGE_ABORT) && *f[7] != '\0')
-		json_object_set_new(rf, "errorMessage", lineage_facet(SCHEMA_ERROR,
-		    json_pack("{s:s, s:s}", "message", f[7],
+		json_object_set_new(rf, "errorMessage", lineage_facet(
+		    SCHEMA_ERROR, json_pack("{s:s, s:s}", "message", f[7],
 		    "programmingLanguage", "C")));
 
 	if (lineage_job_facets(st, job, *f[3] != '\0' ? f[3] : NULL, &jf,
@@ -669,9 +669,9 @@ lineage_recover(struct state *st, const struct meshd_config *cfg,
 			    "facets");
 			if (rf != NULL)
 				json_object_set_new(rf, "errorMessage",
-				    lineage_facet(SCHEMA_ERROR, json_pack("{s:s, s:s}",
-				    "message", why, "programmingLanguage",
-				    "C")));
+				    lineage_facet(SCHEMA_ERROR, json_pack(
+				    "{s:s, s:s}", "message", why,
+				    "programmingLanguage", "C")));
 			rc = outbox_insert(st, ev, now, cause);
 			json_decref(ev);
 		} else {

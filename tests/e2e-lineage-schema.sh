@@ -43,6 +43,7 @@ else
 fi
 E="$T/demo/state/lineage.jsonl"
 dsql() { sqlite3 "$T/demo/state/state.db" "$1"; }
+[ -s "$E" ] && ok "the demo wrote its events to its file sink" || fail "no events in $E"
 eq "$(wc -l <"$E" | tr -d ' ')" "$(dsql "SELECT 2 * count(*) FROM attempts")" \
     "the demo's file sink holds an event for each start and end of each attempt"
 eq "$(dsql "SELECT max(seq) = (SELECT acked_seq FROM lineage_sinks) FROM lineage_outbox")" "1" \
