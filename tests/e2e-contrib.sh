@@ -1,13 +1,11 @@
 #!/bin/sh
 # End-to-end: what contrib/ ships for operators.  The systemd unit passes
 # `systemd-analyze verify` (a broken copy of it does not), its user and state
-# directory come from the sysusers.d and tmpfiles.d files, and the bash
-# completion, driven as readline would drive it, completes verbs, options,
-# option values, job names, partitions and tasks from the real meshctl.
+# directory come from the sysusers.d and tmpfiles.d files.  (The bash
+# completion is tested by e2e-completion.sh.)
 . "$(dirname "$0")/e2e-lib.sh"
 MESHD=${MESHD:-$top_builddir/meshd}
 SD="$top_srcdir/contrib/systemd"
-COMPLETION="$top_srcdir/contrib/bash-completion/meshctl"
 
 # ------------------------------------------------------------ systemd unit
 # The same substitution as the Makefile's rule, with ExecStart pointing at
@@ -130,134 +128,5 @@ has "$T/unit/meshd.service" "KillMode=mixed" \
 grep -q '^MemoryDenyWriteExecute=' "$T/unit/meshd.service" &&
     fail "MemoryDenyWriteExecute= is set: plugins may need W+X memory" ||
     ok "no MemoryDenyWriteExecute= (plugins may need W+X memory)"
-
-# ------------------------------------------------------------ completion
-if ! command -v bash >/dev/null 2>&1; then
-	fail "bash not found: the completion cannot be tested"
-	finish
-	exit
-fi
-if bash -n "$COMPLETION" 2>"$T/err"; then
-	ok "the completion is valid bash"
-else
-	fail "bash -n contrib/bash-completion/meshctl"
-	sed 's/^/    | /' "$T/err"
-fi
-
-# Two configurations: the environment's (MESHD_CONFIG, from e2e-lib.sh) and
-# another given with -c, with different jobs.
-conf
-cat >"$T/jobs/day.conf" <<'JOB'
-name = "day";
-domain = "test";
-owner = "tests@example.org";
-schedule = "@daily";
-start = "2001-01-01";
-catchup = "none";
-tasks = (
-  { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
-);
-JOB
-sed -e 's/"day"/"quarter"/' -e 's|@daily|*/15 * * * *|' "$T/jobs/day.conf" \
-    >"$T/jobs/quarter.conf"
-mkdir -p "$T/other/jobs"
-sed 's|^jobs_dir = .*|jobs_dir = "other/jobs";|' "$T/meshd.conf" \
-    >"$T/other.conf"
-sed 's/"day"/"elsewhere"/' "$T/jobs/day.conf" >"$T/other/jobs/elsewhere.conf"
-run_ctl 0 "run day 2001-01-05" run day --partition 2001-01-05
-run_ctl 0 "run day 2001-01-06" run day --partition 2001-01-06
-run_ctl 0 "run quarter 2001-01-05T10:15" run quarter --partition 2001-01-05T10:15
-
-# `meshctl` is found on PATH, as it would be when installed.
-mkdir -p "$T/bin"
-ln -s "$MESHCTL" "$T/bin/meshctl"
-
-# comp LINE: the replies for the line, cursor at its end, one per line
-# (sorted), as readline would ask for them.
-comp() {
-	(cd "$T" && PATH="$T/bin:$PATH" bash -c '
-		. "$1"
-		COMP_LINE=$2
-		COMP_POINT=${#2}
-		read -ra COMP_WORDS <<<"$2"
-		case $2 in *" ") COMP_WORDS+=("") ;; esac
-		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-		_meshctl
-		printf "%s\n" "${COMPREPLY[@]}"' bash "$COMPLETION" "$1") |
-	    sed '/^$/d' | sort
-}
-# compeq LINE WANT: the replies, space-separated, are exactly WANT.
-compeq() {
-	eq "$(comp "$1" | tr '\n' ' ' | sed 's/ $//')" "$2" "'$1<TAB>' -> $2"
-}
-# comphas LINE WORD...: the replies include each WORD.
-comphas() {
-	l=$1; shift
-	comp "$l" >"$T/comp"
-	for w in "$@"; do
-		if grep -qxF -- "$w" "$T/comp"; then
-			ok "'$l<TAB>' offers $w"
-		else
-			fail "'$l<TAB>' does not offer $w: $(tr '\n' ' ' <"$T/comp")"
-		fi
-	done
-}
-
-eq "$(bash -c '. "$1"; complete -p meshctl' bash "$COMPLETION")" \
-    "complete -F _meshctl meshctl" "sourcing it registers _meshctl for meshctl"
-
-# Verbs: each one `meshctl --help` lists, whatever they are.
-"$MESHCTL" --help | awk '/^Verbs:/ { v = 1; next } /^$/ { v = 0 }
-    v { print $1 }' | sort >"$T/verbs"
-comp "meshctl " >"$T/comp"
-if [ -s "$T/verbs" ] && cmp -s "$T/verbs" "$T/comp"; then
-	ok "'meshctl <TAB>' offers every verb of --help ($(wc -l <"$T/verbs"))"
-else
-	fail "'meshctl <TAB>' differs from the verbs of --help"
-	diff "$T/verbs" "$T/comp" | sed 's/^/    | /'
-fi
-comphas "meshctl " run trigger backfill backfills clear runs jobs dag
-compeq "meshctl trig" "trigger"
-compeq "meshctl -u ru" "run runs"
-compeq "meshctl backf" "backfill backfills"
-compeq "meshctl --" "--config --help --timeout --utc --version"
-comphas "meshctl -" -c -u -h -V
-compeq "meshctl -c other." "other.conf"
-
-# A verb's options, from `meshctl VERB --help`.
-compeq "meshctl runs --st" "--state"
-comphas "meshctl runs day --" --state --limit --json --help
-comphas "meshctl backfill day --" --from --to --reprocess --max-active-runs \
-    --reverse --dry-run --wait --yes
-comphas "meshctl clear day --" --partition --task --downstream --failed-only
-compeq "meshctl backfill day --inter" "--interval"
-
-# Option values.
-compeq "meshctl dag day --format " "dot json text"
-compeq "meshctl dag day --format=d" "dot"
-compeq "meshctl runs day --state " "cancelled failed queued running success"
-compeq "meshctl runs day -s f" "failed"
-compeq "meshctl backfill day --reprocess " "all failed missing"
-comphas "meshctl backfills --state " pending cancelling success
-comphas "meshctl catalog --state " published quarantined
-
-# Job names, partitions and tasks, from the state and the job files.
-compeq "meshctl runs " "day quarter"
-compeq "meshctl runs d" "day"
-compeq "meshctl trigger q" "quarter"
-compeq "meshctl backfill " "cancel day quarter"
-compeq "meshctl -c $T/other.conf runs " "elsewhere"
-compeq "meshctl --config=$T/other.conf dag " "elsewhere"
-compeq "meshctl tasks day " "2001-01-05 2001-01-06"
-compeq "meshctl trigger day --partition 2001-01-0" "2001-01-05 2001-01-06"
-compeq "meshctl logs day 2001-01-05 " "check extract publish"
-compeq "meshctl clear day --task p" "publish"
-# A key with a colon: readline replaces only what follows the ':'.
-compeq "meshctl tasks quarter 2001-01-05T10:" "15"
-compeq "meshctl plugin " "info"
-compeq "meshctl runs day 2001" ""
-compeq "meshctl nosuchverb " ""
 
 finish
