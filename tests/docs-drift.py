@@ -109,11 +109,11 @@ def help_options(text):
     option lines (indented 1 to 8 columns, the part before the
     description's gap of two spaces) and in its usage lines."""
     opts = []
-    for l in text.split("\n"):
-        m = re.match(r"^\s*(usage|or):\s*(.*)$", l)
-        if m:
-            opts += OPT_RE.findall(m.group(2))
-            continue
+    lines = text.split("\n")
+    # The usage: its first paragraph (one form a line, or one long line).
+    while lines and lines[0].strip() != "":
+        opts += OPT_RE.findall(lines.pop(0))
+    for l in lines:
         m = re.match(r"^ {1,8}(-.*)$", l)
         if m:
             spec = re.split(r"\s{2,}", m.group(1))[0]
@@ -209,9 +209,13 @@ def check_meshctl(man, lines, meshctl):
 
     for v in verbs:
         vhelp = run_help([meshctl, v, "--help"])
-        m = re.search(r"usage:\s*\S*meshctl\s+%s\b(.*)" % re.escape(v),
-                      vhelp)
-        usage = m.group(1) if m else ""
+        # Each form of the usage (its first paragraph) after "meshctl V".
+        forms = re.findall(r"\bmeshctl\s+%s(?![\w-])(.*)" % re.escape(v),
+                           vhelp.split("\n\n")[0])
+        if not forms:
+            missing(man, "`meshctl %s --help` has no usage line "
+                    "'usage: meshctl %s ...'" % (v, v))
+        usage = " | ".join(forms)
         if v not in entries:
             missing(man, "VERBS has no entry for the verb '%s' "
                     "(`meshctl --help` lists it)" % v)
