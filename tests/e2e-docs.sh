@@ -56,6 +56,7 @@ mutate() {
 	want=$1; desc=$2; expr=$3; file=$4
 	rm -rf "$T/man"
 	cp -R "$top_srcdir/doc" "$T/man"
+	chmod -R u+w "$T/man"	# distcheck's source tree is read-only
 	sed -e "$expr" "$top_srcdir/doc/$file" >"$T/man/$file"
 	if cmp -s "$top_srcdir/doc/$file" "$T/man/$file"; then
 		fail "$desc: the edit '$expr' changed nothing in $file"
@@ -121,6 +122,7 @@ mutate "meshd-worker.8: does not document --show-result" \
 # sources with one more entry in config_keys[] and one in task_keys[].
 mkdir -p "$T/src/core"
 cp "$top_srcdir"/core/*.[ch] "$T/src/core/"
+chmod -R u+w "$T/src"
 sed 's/"state_db", "jobs_dir",/"state_db", "frobnicate", "jobs_dir",/' \
     "$top_srcdir/core/config.c" >"$T/src/core/config.c"
 sed 's/"id", "plugin", "stage",/"id", "plugin", "stage", "wobble",/' \
@@ -176,6 +178,7 @@ mkdir -p "$T/cfg/core"
 cp "$top_srcdir/configure" "$top_srcdir/Makefile.am" "$T/cfg/"
 cp -R "$top_srcdir/build-aux" "$T/cfg/"
 cp "$top_srcdir/core/util.h" "$T/cfg/core/"
+chmod -R u+w "$T/cfg"
 (cd "$T/cfg" && ./configure --no-create --no-recursion) >"$T/cfg.out" 2>&1
 eq "$?" 0 "configure runs in a scratch copy"
 eq "$(grep -c "cannot remove" "$T/cfg.out")" 0 \
