@@ -1,8 +1,9 @@
 #!/bin/sh
 # End-to-end: what contrib/ ships for operators.  The systemd unit passes
 # `systemd-analyze verify` (a broken copy of it does not), its user and state
-# directory come from the sysusers.d and tmpfiles.d files.  (The bash
-# completion is tested by e2e-completion.sh.)
+# directory come from the sysusers.d and tmpfiles.d files, and the bash
+# completion, driven as readline would drive it, completes verbs, options,
+# option values, job names, partitions and tasks from the real meshctl.
 . "$(dirname "$0")/e2e-lib.sh"
 MESHD=${MESHD:-$top_builddir/meshd}
 SD="$top_srcdir/contrib/systemd"
