@@ -167,6 +167,9 @@ compeq "meshctl catalog --domain=t" "test"
 compeq "meshctl jobs --domain " "test"
 compeq "meshctl jobs -d " "test"
 compeq "meshctl products --domain x" ""
+# alerts --job J: the jobs.
+compeq "meshctl alerts --job " "day quarter"
+compeq "meshctl alerts -j d" "day"
 # plugin info: shared objects and directories, not libtool's leftovers.
 mkdir -p "$T/plug/sub.d" "$T/plug/sub"
 : >"$T/plug/a.so"
