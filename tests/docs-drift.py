@@ -18,6 +18,7 @@ added without its documentation fails `make check`.
                  one, and described under a heading of its own below it.
   meshd-job(5)   the same for core/job*.c and the job file.
   meshd(8), meshd-worker(8): every option of their --help.
+  any page       every environment variable core/*.c reads (getenv()).
 
 usage: docs-drift.py --srcdir DIR --mandir DIR --meshctl PROG
                      [--meshd PROG] [--meshd-worker PROG]
@@ -429,6 +430,20 @@ def main():
     check_keys(path, lines, a.srcdir, conf_files, CONF_PARTS, defs)
     path, lines = man("meshd-job.5")
     check_keys(path, lines, a.srcdir, job_files, JOB_PARTS, defs)
+
+    # The environment variables the code reads, in one page or another.
+    pages = " ".join(" ".join(roff_text(l) for l in read_man(
+        os.path.join(a.mandir, m))) for m in sorted(os.listdir(a.mandir))
+        if re.match(r"^.*\.[1-8]$", m))
+    for path in sorted(glob.glob(os.path.join(core, "*.c"))):
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        for v in sorted(set(re.findall(r"\b(?:secure_)?getenv\s*\(\s*"
+                                       r"\"([A-Za-z_][A-Za-z0-9_]*)\"", src))):
+            if not has_word(pages, v):
+                missing("doc/*.[158]", "no man page names the environment "
+                        "variable %s (%s reads it)" %
+                        (v, os.path.relpath(path, a.srcdir)))
 
     if a.meshd:
         path, lines = man("meshd.8")

@@ -6,7 +6,8 @@
 # the man pages.  It passes on the tree as it is, and fails, saying what
 # is missing where, on a man page with one thing taken out, on a source
 # with a key added, and on a meshctl or meshd whose --help grew an option
-# or a verb.  configure prints no "rm: cannot remove 'core'" (a copy of it
+# or a verb, and on code reading an environment variable no page names.
+# configure prints no "rm: cannot remove 'core'" (a copy of it
 # without our fix does, so the check bites) and its summary lists every
 # plugin and program the build made.
 . "$(dirname "$0")/e2e-lib.sh"
@@ -114,6 +115,8 @@ mutate "meshd-job.5: the KEY TABLE lacks the key 'retry_jitter' in its part 'in 
     '/^retry_jitter\t/d' meshd-job.5
 mutate "doc/meshd.8: does not document --clock" "meshd.8 without --clock" \
     's/\\-\\-clock/\\-\\-klock/g' meshd.8
+mutate "doc/*.[158]: no man page names the environment variable TZDIR (core/tz.c reads it)" \
+    "meshd.8 without TZDIR" 's/TZDIR/TZ_DIR/g' meshd.8
 mutate "meshd-worker.8: does not document --show-result" \
     "meshd-worker.8 without --show-result" \
     's/show\\*-result/show/g' meshd-worker.8
@@ -139,6 +142,13 @@ sed 's/strcmp(k, "listen") != 0 \&\&/strcmp(k, "listen") != 0 \&\& strcmp(k, "fr
     "$top_srcdir/core/config-http.c" >"$T/src/core/config-http.c"
 expect_drift "does not mention the key 'frobzone' (core/config-http.c: strcmp)" \
     "a key a parser accepts outside its key array" \
+    "$top_srcdir/doc" "$T/src" "$MESHCTL" "$MESHD"
+# ... and an environment variable read without a word in any page.
+cp "$top_srcdir/core/config-http.c" "$T/src/core/config-http.c"
+printf 'const char *frob_env(void);\nconst char *\nfrob_env(void)\n{\n\treturn getenv("MESHD_FROB");\n}\n' \
+    >>"$T/src/core/util.c"
+expect_drift "no man page names the environment variable MESHD_FROB (core/util.c reads it)" \
+    "an environment variable read without documentation" \
     "$top_srcdir/doc" "$T/src" "$MESHCTL" "$MESHD"
 
 # A meshctl whose --help grew a verb, and one whose verb grew an option;
