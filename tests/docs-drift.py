@@ -172,22 +172,23 @@ def check_meshctl(man, lines, meshctl):
             missing(man, "GLOBAL OPTIONS has no item for %s "
                     "(`meshctl --help` lists it)" % o)
 
-    # The entries under VERBS: a .TP whose tag starts with a verb; the
-    # verbs of an entry are its bold words that `meshctl --help` lists
-    # (`.BR pause " JOB, " unpause " JOB"` is both).
+    # The entries under VERBS: a .TP outside any .RS whose tag starts with
+    # a verb; the verbs of an entry are its bold words that `meshctl
+    # --help` lists (`.BR pause " JOB, " unpause " JOB"` is both).
     vsec = [s for t, s in secs if t == "VERBS"]
     if not vsec:
         missing(man, "no VERBS section")
         return
     vl = vsec[0]
-    entries = {}     # verb -> [(tag, [item tags])]
-    i, cur = 0, None
+    entries = {}     # verb -> [(tag, [item tags], [text lines])]
+    i, cur, depth = 0, None, 0
     while i < len(vl):
+        depth += vl[i].startswith(".RS") - vl[i].startswith(".RE")
         if vl[i].startswith(".TP") and i + 1 < len(vl):
             tag = vl[i + 1]
             m = re.match(r"^\.(B|BR)\s+(.*)$", tag)
             owners = []
-            if m:
+            if m and depth == 0:
                 args = re.findall(r'"[^"]*"|\S+', m.group(2))
                 bold = args if m.group(1) == "B" else args[0::2]
                 if bold:
