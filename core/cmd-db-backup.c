@@ -353,8 +353,20 @@ cmd_db_check(struct ctl *ctl, int argc, char **argv)
 	    "PRAGMA integrity_check", 0, integ, &cause) != 0 ||
 	    pragma_rows(st != NULL ? state_sqlite(st) : db,
 	    "PRAGMA foreign_key_check", 1, fks, &cause) != 0) {
+		int err = sqlite3_errcode(st != NULL ? state_sqlite(st) : db);
+
 		ctl_error("%s: %s", path, cause);
 		free(cause);
+		/* Damage that stops the check itself is what it looks for:
+		 * the check failed, the state was reachable. */
+		if (err == SQLITE_CORRUPT || err == SQLITE_NOTADB) {
+			rc = CTL_EXIT_FAILED;
+			if (json)
+				ctl_json_out(json_pack("{s:s, s:b, s:[s], "
+				    "s:O}", "path", path, "ok", 0,
+				    "integrity", sqlite3_errstr(err),
+				    "foreign_keys", fks));
+		}
 		goto out;
 	}
 	ok = json_array_size(integ) == 0 && json_array_size(fks) == 0;
