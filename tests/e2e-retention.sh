@@ -219,6 +219,11 @@ wait_for "meshd logs what it deleted" 10 logged "housekeeping: deleted"
 waitsql "the old run meshd was asked to run again is kept, and runs" "$qid|success|1" "SELECT id || '|' || state || '|' || (ended_us > $NOW) FROM runs WHERE id = $qid"
 eq "$(sql "SELECT count(*) FROM attempts a JOIN task_instances t ON t.id = a.task_instance_id WHERE t.run_id = $qid")" 4 "with its old attempts and the new ones"
 eq "$(sql "SELECT count(*) FROM product_partitions WHERE state = 'published' AND run_id IS NOT NULL")" 3 "the catalog keeps its runs under meshd too"
+oid=$(rid plain o)
+conf 'history_retention = "5d";' 'log_retention = "7d";' 'shutdown_grace = 2;'
+kill -HUP "$MPID"
+waitsql "a reload that shortens history_retention sweeps again at once" 0 "SELECT count(*) FROM runs WHERE id = $oid"
+eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'plain' AND r.partition_key = 'p'")" 1 "the recent run stays"
 stop_meshd
 eq "$STOPRC" 0 "meshd stops cleanly"
 finish
