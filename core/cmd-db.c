@@ -38,13 +38,15 @@ const struct cmd_entry cmd_db_entry = {
 	"  attempts' log files under log_dir; also remove the logs of older\n"
 	"  runs that are kept, and delete finished backfills, done requests\n"
 	"  and delivered or failed alerts older than that.  Kept whatever\n"
-	"  their age: queued or running runs, runs a catalog partition names\n"
-	"  (which run published it, what it was built from, its checks),\n"
+	"  their age: queued or running runs, runs a published (or stale)\n"
+	"  catalog partition names (which run published it, what it was\n"
+	"  built from, its checks), a quarantined rerun beside one,\n"
 	"  each job's newest scheduled run (the scheduler resumes from it),\n"
-	"  runs of a kept backfill, runs a pending request names.  meshd does\n"
-	"  the same on its own with history_retention and log_retention\n"
-	"  (meshd.conf(5)).  Safe while meshd runs: batches of 200 runs, each\n"
-	"  its own short transaction.\n"
+	"  runs of a kept backfill, runs a pending request names or that a\n"
+	"  trigger asked meshd to run again.  meshd does the same on its own\n"
+	"  with history_retention and log_retention (meshd.conf(5)).  Safe\n"
+	"  while meshd runs: batches of 200 runs, each its own short\n"
+	"  transaction.\n"
 	"      --older-than DURATION  what is old (required, more than 0)\n"
 	"      --dry-run              delete nothing; count what would go\n"
 	"      --json                 {dry_run, older_than_s, cutoff_us, runs,\n"
@@ -135,7 +137,7 @@ clean_text(const struct house_counts *c, int dry, const char *older,
 	    "removed", (long long)c->log_files, c->log_files == 1 ? "" : "s",
 	    (long long)c->log_bytes);
 	printf("kept %lld old run%s: %lld in the catalog, %lld scheduler "
-	    "watermark%s, %lld of a backfill, %lld with a pending request, "
+	    "watermark%s, %lld of a backfill, %lld named by a request, "
 	    "%lld live\n", (long long)(c->kept_catalog + c->kept_watermark +
 	    c->kept_backfill + c->kept_request + c->kept_live),
 	    c->kept_catalog + c->kept_watermark + c->kept_backfill +

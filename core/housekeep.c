@@ -66,6 +66,14 @@ struct house {
 	int			 phase;
 	int64_t			 cend, cid;	/* the walk's cursor */
 	struct idset		 cat, bf;	/* runs kept by name */
+	/* Requests naming a partition: pending, or triggers carried out
+	 * (done_us), read once and then by id as they come. */
+	struct hreq {
+		char	*jk;		/* "JOB\037KEY" */
+		int64_t	 done;		/* done_us; INT64_MAX pending */
+	}			*rq;
+	size_t			 nrq, caprq;
+	int64_t			 rq_max;	/* requests read up to this id */
 	char			**files;	/* logs to remove after commit */
 	size_t			 nfiles, capfiles;
 	struct house_counts	 c;
@@ -146,6 +154,15 @@ idset_has(const struct idset *s, int64_t id)
 	    id_cmp) != NULL;
 }
 
+/* A text column, "" for NULL. */
+static const char *
+col_text(sqlite3_stmt *stmt, int i)
+{
+	const char	*v = (const char *)sqlite3_column_text(stmt, i);
+
+	return v != NULL ? v : "";
+}
+
 static int
 db_fail(struct house *h, const char *what, char **cause)
 {
@@ -207,6 +224,9 @@ house_free(struct house *h)
 	free(h->files);
 	free(h->cat.v);
 	free(h->bf.v);
+	for (i = 0; i < h->nrq; i++)
+		free(h->rq[i].jk);
+	free(h->rq);
 	free(h->log_dir);
 	free(h);
 }
@@ -377,6 +397,87 @@ exists_of(struct house *h, const char *sql, const struct rrow *r,
 	return v;
 }
 
+static int
+hreq_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hreq *)a)->jk,
+	    ((const struct hreq *)b)->jk);
+}
+
+/*
+ * The requests made since the last look (by id), inside the batch's
+ * transaction.  Why: meshd carries out a trigger of a finished run by
+ * setting its parameters on the row and queueing it in memory; the row
+ * still says it ended, long ago.  Deleting it then would make meshd run
+ * the partition again as a new run, without the parameters asked for.
+ * So a run that a pending request names, or a trigger carried out after
+ * the run ended, is kept (until that request itself is old).
+ */
+static int
+hreq_load(struct house *h, char **cause)
+{
+	sqlite3_stmt	*stmt;
+	size_t		 n0 = h->nrq;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(h->db, "SELECT id, job, partition_key, "
+	    "state, done_us FROM requests WHERE id > ?1 AND partition_key IS "
+	    "NOT NULL AND (state = 'pending' OR kind = 'trigger') ORDER BY id",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		return db_fail(h, "retention: requests", cause);
+	sqlite3_bind_int64(stmt, 1, h->rq_max);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct hreq *q;
+
+		h->rq_max = sqlite3_column_int64(stmt, 0);
+		if (h->nrq == h->caprq) {
+			h->caprq = h->caprq == 0 ? 64 : h->caprq * 2;
+			h->rq = xreallocarray(h->rq, h->caprq, sizeof *h->rq);
+		}
+		q = &h->rq[h->nrq++];
+		q->jk = xasprintf("%s\037%s", col_text(stmt, 1),
+		    col_text(stmt, 2));
+		q->done = strcmp(col_text(stmt, 3), "pending") == 0 ||
+		    sqlite3_column_type(stmt, 4) == SQLITE_NULL ? INT64_MAX :
+		    sqlite3_column_int64(stmt, 4);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return db_fail(h, "retention: requests", cause);
+	if (h->nrq > n0)
+		qsort(h->rq, h->nrq, sizeof *h->rq, hreq_cmp);
+	return 0;
+}
+
+/* Is there a pending request for the run, or a trigger done after it
+ * ended? */
+static int
+hreq_names(const struct house *h, const struct rrow *r)
+{
+	struct hreq	 key, *q;
+	size_t		 lo = 0, hi = h->nrq, mid;
+	int		 hit = 0;
+
+	key.jk = xasprintf("%s\037%s", r->job, r->key);
+	/* The first entry not below key. */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (hreq_cmp(&h->rq[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (q = h->rq + lo; q < h->rq + h->nrq && strcmp(q->jk, key.jk) == 0;
+	    q++)
+		/* A done request older than the cutoff is deleted in this
+		 * sweep (before the runs): it keeps nothing, dry or not. */
+		if (q->done >= r->end && (q->done == INT64_MAX ||
+		    h->hist_cut == 0 || q->done >= h->hist_cut))
+			hit = 1;
+	free(key.jk);
+	return hit;
+}
+
 /* Why an old finished run is kept (K_NONE: it is not), or -1. */
 static int
 keep_reason(struct house *h, const struct rrow *r, char **cause)
@@ -402,11 +503,8 @@ keep_reason(struct house *h, const struct rrow *r, char **cause)
 	}
 	if (idset_has(&h->bf, r->id))
 		return K_BACKFILL;
-	v = exists_of(h, "SELECT EXISTS (SELECT 1 FROM requests WHERE "
-	    "state = 'pending' AND job = ?2 AND partition_key = ?3)", r,
-	    cause);
-	if (v != 0)
-		return v < 0 ? -1 : K_REQUEST;
+	if (hreq_names(h, r))
+		return K_REQUEST;
 	return K_NONE;
 }
 
@@ -494,6 +592,8 @@ walk_runs(struct house *h, const char *state, int logs, char **cause)
 	int		 rc, why, ret = -1;
 	int64_t		 cut = logs ? h->log_cut : h->hist_cut;
 
+	if (hreq_load(h, cause) != 0)
+		return -1;
 	if (sqlite3_prepare_v2(h->db, "SELECT r.id, r.ended_us, (SELECT "
 	    "j.name FROM jobs j WHERE j.id = r.job_id), r.partition_key, "
 	    "r.job_id, r.scheduled, r.interval_start_us, r.interval_end_us "

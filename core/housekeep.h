@@ -27,7 +27,10 @@
  *  - it is its job's newest scheduled run: the scheduler resumes from it
  *    (a deleted watermark would schedule the job's history again);
  *  - a backfill that is kept names it (backfill_partitions.run_id);
- *  - a pending request names its job and partition.
+ *  - a pending request names its job and partition, or a trigger was
+ *    carried out after it ended (meshd queues such a run in memory, its
+ *    row unchanged, and would otherwise run it as a new run without the
+ *    parameters asked for).
  * Only files under log_dir are removed, never through a symbolic link,
  * and only the paths the attempts recorded; directories left empty under
  * log_dir go too.  A dry run deletes nothing and counts the same.

@@ -203,6 +203,15 @@ conf 'history_retention = "30d";' 'log_retention = "7d";' 'shutdown_grace = 2;'
 for k in n o p q; do
 	"$MESHCTL" run plain --partition "$k" >/dev/null 2>&1
 done
+cat >"$T/jobs/solo.conf" <<JOB
+name = "solo"; domain = "test"; owner = "tests@example.org";
+max_active_runs = 1;
+params = { sleep_ms = 0; };
+tasks = ( { id = "a"; plugin = "ok"; stage = "extract"; } );
+JOB
+for k in x y; do
+	"$MESHCTL" run solo --partition "$k" >/dev/null 2>&1
+done
 sql "UPDATE runs SET ended_us = ended_us - 40 * $DAY WHERE id = $(rid plain n)"
 sql "UPDATE runs SET ended_us = ended_us - 10 * $DAY WHERE id = $(rid plain o)"
 # q: old, and meshd will run it again on a trigger: it is live then.
@@ -224,6 +233,22 @@ conf 'history_retention = "5d";' 'log_retention = "7d";' 'shutdown_grace = 2;'
 kill -HUP "$MPID"
 waitsql "a reload that shortens history_retention sweeps again at once" 0 "SELECT count(*) FROM runs WHERE id = $oid"
 eq "$(sql "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'plain' AND r.partition_key = 'p'")" 1 "the recent run stays"
+# A trigger of an old finished run, queued behind a long run of a job
+# that runs one at a time: meshd holds it in memory, and its row still
+# says it ended long ago.  A clean alongside keeps it, and it runs again
+# as itself, with the parameter asked for.
+waitsql "solo's runs are there" 2 "SELECT count(*) FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'solo'"
+xid=$(rid solo x)
+sql "UPDATE runs SET ended_us = ended_us - 40 * $DAY WHERE job_id = (SELECT id FROM jobs WHERE name = 'solo')"
+run_ctl 0 "a long run of solo" trigger solo --partition z --param sleep_ms=4000
+waitsql "it runs" running "SELECT state FROM runs WHERE id = $(rid solo z)"
+run_ctl 0 "a rerun of old solo x, queued behind it" trigger solo --partition x --rerun --param sleep_ms=7
+waitsql "meshd took the request" done "SELECT state FROM requests WHERE kind = 'trigger' AND job = 'solo' AND partition_key = 'x'"
+eq "$(sql "SELECT state FROM runs WHERE id = $xid")" success "x's row still says it succeeded, long ago"
+run_ctl 0 "db clean alongside meshd" db clean --older-than 1d --json
+$PY -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["kept"]["request"]>=1, r' "$T/out" && ok "it keeps x, which a trigger asked to run again" || { fail "x not kept"; cat "$T/out"; }
+eq "$(rid solo y)" "" "old solo y, which nothing names, went"
+waitsql "x runs again as itself, with its parameter" "$xid|success|1" "SELECT r.id || '|' || r.state || '|' || (r.params LIKE '%sleep_ms%7%') FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'solo' AND r.partition_key = 'x' AND r.ended_us > $NOW"
 stop_meshd
 eq "$STOPRC" 0 "meshd stops cleanly"
 finish
