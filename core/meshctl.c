@@ -40,6 +40,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_dag_entry,
 	&cmd_validate_entry,
 	&cmd_plugin_entry,
+	&cmd_db_entry,
 };
 
 void

@@ -1103,6 +1103,7 @@ daemon_loop(struct daemon *d)
 			/* Freshness and retention: failures are logged and
 			 * tried again; they never stop the daemon. */
 			daemon_freshness(d, now, &d->fresh_due);
+			daemon_house(d, now, &d->fresh_due);
 			daemon_admit(d, now);
 		}
 		if (engine_step(d->engine, daemon_health_timeout(d,
@@ -1154,6 +1155,7 @@ daemon_free(struct daemon *d)
 	daemon_bf_free(d);
 	daemon_inputs_free(d);
 	daemon_freshness_free(d);
+	daemon_house_free(d);
 	for (i = 0; i < d->nretired; i++)
 		jobset_free(&d->retired[i]);
 	free(d->retired);

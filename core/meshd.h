@@ -99,6 +99,7 @@ struct daemon {
 	struct dfresh		*fresh;
 	int64_t			 fresh_due;	/* its next work: daemon clock */
 	struct dhealth		*health;	/* meshd-health.c */
+	struct dhouse		*house;		/* meshd-house.c */
 };
 
 int64_t	daemon_now(struct daemon *);
@@ -194,6 +195,10 @@ int	daemon_clear(struct daemon *, const struct request *, int *ok,
  */
 int	daemon_freshness(struct daemon *, int64_t now, int64_t *next_due);
 void	daemon_freshness_free(struct daemon *);
+/* meshd-house.c: history_retention and log_retention, a batch per pass;
+ * lowers *next_due (daemon clock) to when it has more to do. */
+void	daemon_house(struct daemon *, int64_t now, int64_t *next_due);
+void	daemon_house_free(struct daemon *);
 
 /* meshd-jobs.c: a broken job stops only itself (issue 11) */
 /*
