@@ -125,10 +125,10 @@ if [ "$1" -ge 4 ] && [ "$1" -le 9 ]; then
 else
 	fail "WATCHDOG=1 $1 times in ~3 s idle, wanted about 6"
 fi
-awk "BEGIN { exit !($2 >= 0.45) }" &&
+[ "$1" -ge 2 ] && awk "BEGIN { exit !($2 >= 0.45) }" &&
     ok "pings no closer than half the interval (shortest gap $2 s)" ||
     fail "WATCHDOG=1 floods: two pings $2 s apart"
-awk "BEGIN { exit !($3 < 1.0) }" &&
+[ "$1" -ge 2 ] && awk "BEGIN { exit !($3 < 1.0) }" &&
     ok "pings within the interval (longest gap $3 s)" ||
     fail "a WATCHDOG=1 gap of $3 s: systemd would have killed meshd"
 run_ctl 0 "status while up: 0" status --json
@@ -136,6 +136,15 @@ run_ctl 0 "status while up: 0" status --json
 # STATUS= follows what runs.
 run_ctl 0 "trigger the job whose attempt hangs" trigger slow
 wait_for "STATUS= says an attempt runs" 15 got "$N" "STATUS=running 1 attempt, 0 queued, 2 jobs"
+# While an attempt runs the loop waits in the engine: the pings go on.
+p0=$(count "$N" "WATCHDOG=1")
+sleep 2
+p1=$(count "$N" "WATCHDOG=1")
+if [ $((p1 - p0)) -ge 3 ] && [ $((p1 - p0)) -le 5 ]; then
+	ok "WATCHDOG=1 every 0.5 s while an attempt runs ($((p1 - p0)) in 2 s)"
+else
+	fail "WATCHDOG=1 $((p1 - p0)) times in 2 s while an attempt runs"
+fi
 set -- $(gaps "$N" " STATUS=")
 awk "BEGIN { exit !($1 < 2 || $2 >= 0.9) }" &&
     ok "STATUS= lines at most one a second ($1 of them)" ||
