@@ -30,6 +30,9 @@
 /* STATUS= lines change with every attempt that starts or ends: send at
  * most one a second, the last one winning. */
 #define NOTIFY_STATUS_EVERY_US	1000000
+/* The shortest wait between two WATCHDOG=1: a WatchdogSec= of a few
+ * microseconds would otherwise make every wait 0 ms, and the loop spin. */
+#define NOTIFY_WATCHDOG_MIN_US	10000
 
 static int	 notify_on;		/* NOTIFY_SOCKET is set */
 static int64_t	 wd_usec;		/* watchdog interval, 0 if off */
@@ -125,6 +128,8 @@ notify_init(void)
 #else
 	wd_usec = notify_watchdog_env();
 #endif
+	if (wd_usec > 0 && wd_usec < 2 * NOTIFY_WATCHDOG_MIN_US)
+		wd_usec = 2 * NOTIFY_WATCHDOG_MIN_US;
 	wd_last = mono_us();
 }
 

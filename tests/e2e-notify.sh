@@ -99,6 +99,33 @@ eq "$STOPRC" "0" "meshd stops cleanly"
 got "$N2" "STOPPING=1" && ok "STOPPING=1 through the abstract socket" ||
     fail "no STOPPING=1 through $ABS"
 
+# ------------------------------------------------ hostile environments
+# A watchdog of 1 us: meshd pings as often as it sensibly can (every
+# 10 ms), it does not spin with every wait at 0 ms.
+N3="$T/n3"
+listen notify "$T/n3.sock" "$N3"
+start_notified "$T/n3.sock" 1 self
+wait_for "READY=1 with WATCHDOG_USEC=1" 30 got "$N3" "READY=1"
+c0=$(count "$N3" WATCHDOG=1)
+sleep 1
+c1=$(count "$N3" WATCHDOG=1)
+if [ $((c1 - c0)) -ge 10 ] && [ $((c1 - c0)) -le 110 ]; then
+	ok "WATCHDOG_USEC=1: $((c1 - c0)) pings in 1 s, no spinning"
+else
+	fail "WATCHDOG_USEC=1: $((c1 - c0)) pings in 1 s (wanted 10 to 110)"
+fi
+stop_meshd
+eq "$STOPRC" "0" "and it stops cleanly"
+# A socket that is not there, or not a socket path, and a watchdog
+# interval that is not a number: meshd runs as if outside systemd.
+for ns in "$T/nowhere/notify.sock" "relative.sock"; do
+	start_notified "$ns" "abc" self
+	wait_for "meshd runs with NOTIFY_SOCKET=$ns" 30 \
+	    sh -c "'$MESHCTL' status | grep -q 'meshd:    up'"
+	stop_meshd
+	eq "$STOPRC" "0" "and stops cleanly"
+done
+
 # ------------------------------------------------ a path socket, watchdog on
 N="$T/n1"
 listen notify "$T/notify.sock" "$N"
