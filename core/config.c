@@ -22,6 +22,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "config-env.h"
 #include "xdef.h"
 #include "limit.h"
 #include "policy-conf.h"
@@ -118,6 +119,7 @@ config_defaults(const char *basedir)
 	config_set_plugin_path_default(cfg);
 	cfg->log_dir = path_join(basedir, "state/logs");
 	cfg->staging_dir = path_join(basedir, "state/staging");
+	config_env_defaults(cfg, basedir);	/* systemd's directories */
 	cfg->workers = config_ncpus();
 	cfg->worker_max_tasks = 1000;
 	cfg->worker_memory_mb = 0;

@@ -116,7 +116,8 @@ usage_all(FILE *f)
 	    "  -V, --version      print the version\n"
 	    "\nExit codes: 0 ok, 1 what was asked about failed, 2 usage or "
 	    "input error,\n3 cannot reach the state database (or it stayed "
-	    "busy for --timeout).\n",
+	    "busy for --timeout);\nstatus: 0 meshd up, 3 down, 4 unknown "
+	    "(the state cannot be read).\n",
 	    config_default_path(), CTL_TIMEOUT_DEFAULT);
 }
 

@@ -244,4 +244,11 @@ void	daemon_http_stop(void);
  * again, INT64_MAX if none is waiting (an idle meshd sleeps until then). */
 int64_t	daemon_http_next(void);
 
+/* meshd-notify.c: systemd's view (notify.h).  Each loop pass: the status
+ * line ("running 3 attempts, 12 queued, 41 jobs") and the watchdog's
+ * keep-alive.  READY=1 after start-up or a reload; STOPPING=1. */
+void	daemon_notify(struct daemon *);
+void	daemon_notify_ready(struct daemon *);
+void	daemon_notify_stopping(struct daemon *);
+
 #endif
