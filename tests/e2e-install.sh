@@ -90,7 +90,8 @@ has "$C" "log_dir     = \"$P/var/log/meshd\";" "its logs under P/var/log/meshd"
 cmp -s "$C" "$P/share/doc/meshd/examples/meshd.conf" &&
     ok "... and a copy is docdir/examples/meshd.conf" ||
     fail "docdir/examples/meshd.conf missing or different"
-mkdir -p "$P/etc/meshd/jobs"
+test -d "$P/etc/meshd/jobs" && ok "... with its empty jobs directory" ||
+    fail "no $P/etc/meshd/jobs"
 (cd "$T" && "$P/bin/meshctl" validate) >"$T/out" 2>"$T/err"
 rc=$?
 eq "$rc" "0" "meshctl validate without -c reads P's meshd.conf"
