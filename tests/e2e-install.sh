@@ -34,11 +34,25 @@ if [ "$src" = "$bld" ]; then
 else
 	cp -a "$bld" "$B"
 	configure="$src/configure"
+	# The dependency files name the sources by the build's relative
+	# srcdir (make distcheck's ../..), wrong from the copy: make them
+	# absolute.
+	rel=$(sed -n 's/^srcdir = //p' "$B/Makefile")
+	case $rel in
+	/*|.|'') ;;
+	*)	find "$B" -name '*.P*o' -path '*/.deps/*' -exec \
+		    sed -i -e "s| $rel/| $src/|g" -e "s|^$rel/|$src/|" {} + ;;
+	esac
 fi
 test -x "$B/meshctl" && test -f "$B/Makefile" ||
     { fail "no built tree at $top_builddir to copy"; finish; exit 1; }
-# The build's own options (compiler, sanitizers), then the new prefix.
+# The build's own options (compiler, sanitizers), then the new prefix;
+# not its --srcdir, relative to where it ran (make distcheck's).
 eval "set -- $(cd "$B" && ./config.status --config)"
+for a in "$@"; do
+	shift
+	case $a in --srcdir=*) ;; *) set -- "$@" "$a" ;; esac
+done
 if (cd "$B" && "$configure" "$@" --prefix="$P") >"$T/configure" 2>&1; then
 	ok "configure --prefix=$P over the built tree"
 else
