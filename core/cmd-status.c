@@ -1,6 +1,7 @@
 /* cmd-status.c -- meshctl status: the daemon, the queue, what is running,
  * from the read layer's question `status`. */
 #include <getopt.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,11 @@
 #include "read.h"
 
 static int	cmd_status_exec(struct ctl *, int, char **);
+
+/* LSB's status codes (init-script actions): a health check, and
+ * systemctl's own status, read 3 as "not running" and 4 as "unknown". */
+#define STATUS_EXIT_DOWN	3
+#define STATUS_EXIT_UNKNOWN	4
 
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
@@ -47,8 +53,11 @@ const struct cmd_entry cmd_status_entry = {
 	"refused (meshctl jobs says why): as the running daemon loaded them,\n"
 	"or, when it is down, as it would load the job files now.\n"
 	"\n"
-	"Exit status: 0 whether the daemon is up or down; 3 if the state\n"
-	"cannot be read.\n",
+	"Exit status, as LSB's for an init script's status, so that it can\n"
+	"serve as a health check: 0 meshd is up; 3 meshd is down (or has\n"
+	"never run: there is no state), the report printed all the same;\n"
+	"4 unknown: the state exists but cannot be read (permissions, busy\n"
+	"longer than --timeout, not a meshd database); 2 usage error.\n",
 	.exec = cmd_status_exec,
 };
 
@@ -152,6 +161,19 @@ status_jobs_print(const json_t *doc, int up)
 		    "none" : "meshd would run none");
 }
 
+/* The state could not be read (ctl_ask() said why).  No state at all:
+ * meshd has never run here, so it is not running (3).  A state that
+ * exists but cannot be read says nothing about meshd (4). */
+static int
+status_unreadable(struct ctl *ctl)
+{
+	struct meshd_config	*cfg = ctl_config(ctl);
+
+	if (cfg != NULL && access(cfg->state_db, F_OK) != 0)
+		return STATUS_EXIT_DOWN;
+	return STATUS_EXIT_UNKNOWN;
+}
+
 static const struct ctl_column status_columns[] = {
 	{ "JOB", "job", 0, NULL },
 	{ "PARTITION", "partition", 0, NULL },
@@ -187,14 +209,14 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	if (argc != optind)
 		return ctl_usage(ctl);
 	if ((rc = ctl_ask(ctl, "status", &args, &doc)) != CTL_EXIT_OK)
-		return rc;
+		return rc == CTL_EXIT_STATE ? status_unreadable(ctl) : rc;
+	up = json_is_true(json_object_get(doc, "up"));
 	if (json) {
 		ctl_json_out(json_incref(doc));
 		ctl_list_more(ctl, doc, json, "running attempts");
 		json_decref(doc);
-		return CTL_EXIT_OK;
+		return up ? CTL_EXIT_OK : STATUS_EXIT_DOWN;
 	}
-	up = json_is_true(json_object_get(doc, "up"));
 	if (up)
 		printf("meshd:    up, pid %lld, uptime %s, version %s\n",
 		    (long long)json_integer_value(json_object_get(doc, "pid")),
@@ -223,5 +245,5 @@ cmd_status_exec(struct ctl *ctl, int argc, char **argv)
 	}
 	ctl_list_more(ctl, doc, json, "running attempts");
 	json_decref(doc);
-	return CTL_EXIT_OK;
+	return up ? CTL_EXIT_OK : STATUS_EXIT_DOWN;
 }

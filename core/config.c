@@ -22,6 +22,7 @@
 
 #include "alert.h"
 #include "config.h"
+#include "config-env.h"
 #include "xdef.h"
 #include "limit.h"
 #include "policy-conf.h"
@@ -115,6 +116,7 @@ config_defaults(const char *basedir)
 	config_set_plugin_path_default(cfg);
 	cfg->log_dir = path_join(basedir, "state/logs");
 	cfg->staging_dir = path_join(basedir, "state/staging");
+	config_env_defaults(cfg, basedir);	/* systemd's directories */
 	cfg->workers = config_ncpus();
 	cfg->worker_max_tasks = 1000;
 	cfg->worker_memory_mb = 0;
@@ -266,6 +268,7 @@ static const char *const config_keys[] = {
 	"shutdown_grace", "heartbeat_timeout", "pools", "state_group",
 	"state_group_write", "synchronous", "lineage", "policies",
 	ALERT_CONF_KEYS, "quarantine_retention", "staging_retention",
+	"history_retention", "log_retention",
 	"log_max_bytes", "task_max_bytes", "min_free_space", "log_overflow",
 	"empty_check", "http", "executors", NULL
 };
@@ -843,6 +846,8 @@ config_load(const char *path, struct errlist *errs)
 		else if (strcmp(name, "staging_retention") == 0)
 			cload_int(&cl, s, 0, CFG_MAX_RETENTION,
 			    &cfg->staging_retention_s);
+		else if (config_house_is_key(name))	/* config-house.c */
+			config_house_parse(cfg, s, path, errs);
 		/* containment */
 		else if (strcmp(name, "log_max_bytes") == 0)
 			cload_size(&cl, s, 0, 1LL << 40, &cfg->log_max_bytes);

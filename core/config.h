@@ -116,6 +116,12 @@ struct meshd_config {
 					 * this long after it ended; 0 =
 					 * forever; default 604800 */
 	/* end of freshness and retention */
+	/* housekeeping (core/config-house.c, core/housekeep.h) */
+	int64_t	  history_retention_s;	/* delete finished runs this long
+					 * after they ended; 0 (default) =
+					 * keep forever */
+	int64_t	  log_retention_s;	/* remove attempt logs this long
+					 * after their run ended; 0 = forever */
 	/* containment (issue 10) */
 	long long log_max_bytes;	/* an attempt's log is cut here;
 					 * default 32 MiB, 0 = no cap */
@@ -190,6 +196,13 @@ void	config_http_parse(struct meshd_config *, const struct config_setting_t *,
  * child is started again when they do. */
 int	config_http_differ(const struct meshd_config *,
 	    const struct meshd_config *);
+
+/* history_retention and log_retention of meshd.conf into cfg (config_load
+ * calls it for a name config_house_is_key() accepts): seconds, or a
+ * string such as "90d"; errors at the file and line.  config-house.c. */
+int	config_house_is_key(const char *name);
+void	config_house_parse(struct meshd_config *, const struct config_setting_t *,
+	    const char *path, struct errlist *);
 
 /* executors = { ... } of meshd.conf into cfg (config_load calls it). */
 void	config_executors_parse(struct meshd_config *,

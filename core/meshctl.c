@@ -40,6 +40,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_dag_entry,
 	&cmd_validate_entry,
 	&cmd_plugin_entry,
+	&cmd_db_entry,
 };
 
 void
@@ -115,7 +116,8 @@ usage_all(FILE *f)
 	    "  -V, --version      print the version\n"
 	    "\nExit codes: 0 ok, 1 what was asked about failed, 2 usage or "
 	    "input error,\n3 cannot reach the state database (or it stayed "
-	    "busy for --timeout).\n",
+	    "busy for --timeout);\nstatus: 0 meshd up, 3 down, 4 unknown "
+	    "(the state cannot be read).\n",
 	    config_default_path(), CTL_TIMEOUT_DEFAULT);
 }
 

@@ -212,5 +212,6 @@ extern const struct cmd_entry cmd_products_entry;
 extern const struct cmd_entry cmd_product_entry;
 extern const struct cmd_entry cmd_checks_entry;
 extern const struct cmd_entry cmd_alerts_entry;
+extern const struct cmd_entry cmd_db_entry;
 
 #endif

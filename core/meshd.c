@@ -37,6 +37,7 @@
 #include "lineage.h"
 #include "lock.h"
 #include "log.h"
+#include "notify.h"
 #include "partition.h"
 #include "policy.h"
 #include "request.h"
@@ -902,7 +903,7 @@ daemon_timeout(struct daemon *d, int64_t now)
 		t = 100;
 	if (t > INT_MAX)
 		t = INT_MAX;
-	return (int)t;
+	return notify_timeout((int)t);	/* the watchdog's, if it is on */
 }
 
 /* SIGTERM/SIGINT: let running attempts finish within shutdown_grace,
@@ -920,6 +921,7 @@ daemon_shutdown(struct daemon *d)
 	deadline = mono_us() + (int64_t)d->cfg->shutdown_grace_s * 1000000;
 	while (engine_running_tasks(d->engine) > 0 && mono_us() < deadline) {
 		daemon_health(d);
+		notify_tick();
 		if (engine_step(d->engine, 100, &cause) != 0)
 			goto fail;
 	}
@@ -937,6 +939,7 @@ daemon_shutdown(struct daemon *d)
 		while (engine_running_tasks(d->engine) > 0 &&
 		    (!state_pending(d->st) || mono_us() < deadline)) {
 			daemon_health(d);
+			notify_tick();
 			if (engine_step(d->engine, 100, &cause) != 0)
 				goto fail;
 		}
@@ -1077,11 +1080,15 @@ daemon_loop(struct daemon *d)
 	if (daemon_requests(d) != 0 ||
 	    daemon_schedule(d, daemon_now(d), 1) != 0)
 		return -1;
+	daemon_notify_ready(d);
 	while (!sig_stop) {
 		if (sig_hup) {
 			sig_hup = 0;
+			notify_reloading();
 			daemon_reload(d);
+			daemon_notify_ready(d);
 		}
+		daemon_notify(d);
 		now = daemon_now(d);
 		/* A full disk, a foreign lock, a failing pass: meshd pauses,
 		 * says why, and goes on (meshd-health.c). */
@@ -1103,6 +1110,7 @@ daemon_loop(struct daemon *d)
 			/* Freshness and retention: failures are logged and
 			 * tried again; they never stop the daemon. */
 			daemon_freshness(d, now, &d->fresh_due);
+			daemon_house(d, now, &d->fresh_due);
 			daemon_admit(d, now);
 		}
 		if (engine_step(d->engine, daemon_health_timeout(d,
@@ -1126,6 +1134,7 @@ daemon_loop(struct daemon *d)
 		}
 		wake_drain();
 	}
+	daemon_notify_stopping(d);
 	daemon_shutdown(d);
 	free(sched_at);
 	sched_at = NULL;
@@ -1154,6 +1163,7 @@ daemon_free(struct daemon *d)
 	daemon_bf_free(d);
 	daemon_inputs_free(d);
 	daemon_freshness_free(d);
+	daemon_house_free(d);
 	for (i = 0; i < d->nretired; i++)
 		jobset_free(&d->retired[i]);
 	free(d->retired);
@@ -1264,6 +1274,7 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
+	notify_init();
 	if (daemon_start(&d, &lockfd) == 0 && daemon_loop(&d) == 0)
 		rc = 0;
 	daemon_free(&d);

@@ -99,6 +99,7 @@ struct daemon {
 	struct dfresh		*fresh;
 	int64_t			 fresh_due;	/* its next work: daemon clock */
 	struct dhealth		*health;	/* meshd-health.c */
+	struct dhouse		*house;		/* meshd-house.c */
 };
 
 int64_t	daemon_now(struct daemon *);
@@ -194,6 +195,10 @@ int	daemon_clear(struct daemon *, const struct request *, int *ok,
  */
 int	daemon_freshness(struct daemon *, int64_t now, int64_t *next_due);
 void	daemon_freshness_free(struct daemon *);
+/* meshd-house.c: history_retention and log_retention, a batch per pass;
+ * lowers *next_due (daemon clock) to when it has more to do. */
+void	daemon_house(struct daemon *, int64_t now, int64_t *next_due);
+void	daemon_house_free(struct daemon *);
 
 /* meshd-jobs.c: a broken job stops only itself (issue 11) */
 /*
@@ -238,5 +243,12 @@ void	daemon_http_stop(void);
 /* The mono_us() at which daemon_http_watch() starts a dead HTTP child
  * again, INT64_MAX if none is waiting (an idle meshd sleeps until then). */
 int64_t	daemon_http_next(void);
+
+/* meshd-notify.c: systemd's view (notify.h).  Each loop pass: the status
+ * line ("running 3 attempts, 12 queued, 41 jobs") and the watchdog's
+ * keep-alive.  READY=1 after start-up or a reload; STOPPING=1. */
+void	daemon_notify(struct daemon *);
+void	daemon_notify_ready(struct daemon *);
+void	daemon_notify_stopping(struct daemon *);
 
 #endif

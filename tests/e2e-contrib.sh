@@ -1,13 +1,15 @@
 #!/bin/sh
 # End-to-end: what contrib/ ships for operators.  The systemd unit passes
-# `systemd-analyze verify` (a broken copy of it does not), its user and state
-# directory come from the sysusers.d and tmpfiles.d files, and the bash
+# `systemd-analyze verify` (a broken copy of it does not), is Type=notify
+# with a watchdog and systemd's state, logs and runtime directories, names
+# every man page, its user and the sample meshd.conf's directories come
+# from the sysusers.d and tmpfiles.d files, meshd run with the unit's
+# environment puts its state where the unit lets it write, and the bash
 # completion, driven as readline would drive it, completes verbs, options,
 # option values, job names, partitions and tasks from the real meshctl.
 . "$(dirname "$0")/e2e-lib.sh"
 MESHD=${MESHD:-$top_builddir/meshd}
 SD="$top_srcdir/contrib/systemd"
-COMPLETION="$top_srcdir/contrib/bash-completion/meshctl"
 
 # ------------------------------------------------------------ systemd unit
 # The same substitution as the Makefile's rule, with ExecStart pointing at
@@ -17,7 +19,7 @@ mkdir -p "$T/unit" "$T/etc/meshd" "$T/root/etc" "$T/man/man1" "$T/man/man5" \
 subst() {
 	sed -e "s|@sbindir@/meshd|$MESHD|g" \
 	    -e "s|@sbindir@|$(dirname "$MESHD")|g" \
-	    -e "s|@sysconfdir@|$T/etc|g" "$1"
+	    -e "s|@sysconfdir@|$T/etc|g" -e "s|@localstatedir@|$T/var|g" "$1"
 }
 subst "$SD/meshd.service.in" >"$T/unit/meshd.service"
 subst "$SD/meshd.tmpfiles.in" >"$T/unit/meshd.conf"
@@ -27,9 +29,9 @@ grep -Eq '@[a-z_]+@' "$T/unit/meshd.service" "$T/unit/meshd.conf" &&
 has "$T/unit/meshd.service" "ExecStart=$MESHD " "ExecStart runs the built meshd"
 
 # verify checks Documentation=man:... with man(1): give it our pages.
-cp "$top_srcdir/doc/meshctl.1" "$T/man/man1/"
-cp "$top_srcdir/doc/meshd.conf.5" "$T/man/man5/"
-cp "$top_srcdir/doc/meshd.8" "$T/man/man8/"
+for page in "$top_srcdir"/doc/*.[158]; do
+	cp "$page" "$T/man/man${page##*.}/"
+done
 if command -v man >/dev/null 2>&1; then
 	manopt="--man=yes"
 else
@@ -59,13 +61,21 @@ else
 		fail "systemd-analyze verify meshd.service (exit $vrc)"
 		sed 's/^/    | /' "$T/verify"
 	fi
-	# The check must be able to fail: a mistyped setting is caught.
+	# The check must be able to fail: a mistyped setting is caught,
+	# and so is a type this systemd does not know.
 	sed 's/^ProtectSystem=strict$/ProtectSystem=strickt/' \
 	    "$T/unit/meshd.service" >"$T/unit/meshd-bad.service"
 	if verify_unit "$T/unit/meshd-bad.service"; then
 		fail "a unit with ProtectSystem=strickt passes verify"
 	else
 		ok "a broken unit is caught by the same check"
+	fi
+	sed 's/^Type=notify$/Type=notifyy/' \
+	    "$T/unit/meshd.service" >"$T/unit/meshd-bad.service"
+	if verify_unit "$T/unit/meshd-bad.service"; then
+		fail "a unit with Type=notifyy passes verify"
+	else
+		ok "a mistyped Type= is caught"
 	fi
 
 	# The user and group meshd, in a scratch root.
@@ -82,20 +92,24 @@ else
 	eq "$(cut -d: -f1 "$T/root/etc/group" 2>/dev/null)" "meshd" \
 	    "sysusers creates the group meshd"
 
-	# The state directory, 0750 meshd:meshd (ownership needs root).
+	# The sample meshd.conf's directories under localstatedir, 0750
+	# meshd:meshd (ownership needs root).
 	systemd-tmpfiles --root="$T/root" --create "$T/unit/meshd.conf" \
 	    >"$T/tmpfiles" 2>&1
 	trc=$?
-	sdir="$T/root$T/etc/meshd/state"
-	eq "$(stat -c %a "$sdir" 2>/dev/null)" "750" \
-	    "tmpfiles creates the state directory 0750"
+	for sdir in "$T/root$T/var/lib/meshd" "$T/root$T/var/log/meshd"; do
+		eq "$(stat -c %a "$sdir" 2>/dev/null)" "750" \
+		    "tmpfiles creates ${sdir#"$T/root$T"} 0750"
+		if [ "$(id -u)" -eq 0 ]; then
+			eq "$(stat -c %u:%g "$sdir" 2>/dev/null)" \
+			    "$(grep '^meshd:' "$T/root/etc/passwd" | cut -d: -f3,4)" \
+			    "${sdir#"$T/root$T"} belongs to meshd"
+		fi
+	done
 	if [ "$(id -u)" -eq 0 ]; then
 		eq "$trc" "0" "systemd-tmpfiles --create succeeds"
-		eq "$(stat -c %u:%g "$sdir" 2>/dev/null)" \
-		    "$(grep '^meshd:' "$T/root/etc/passwd" | cut -d: -f3,4)" \
-		    "the state directory belongs to meshd"
 	else
-		echo "# not root: the state directory's owner is not checked"
+		echo "# not root: the directories' owner is not checked"
 	fi
 fi
 
@@ -105,15 +119,104 @@ grep -q '^User=meshd$' "$T/unit/meshd.service" &&
     grep -q '^u meshd ' "$SD/meshd.sysusers" &&
     ok "the unit runs as the user sysusers creates" ||
     fail "User=/Group= of the unit and meshd.sysusers disagree"
-# The default state is "state/state.db" beside meshd.conf (core/config.c);
-# the unit may write only there, and tmpfiles creates exactly that.
-grep -q 'path_join(basedir, "state/state.db")' "$top_srcdir/core/config.c" &&
-    ok "the default state is state/ beside meshd.conf" ||
-    fail "core/config.c's default state_db moved: update ReadWritePaths="
-has "$T/unit/meshd.service" "ReadWritePaths=$T/etc/meshd/state" \
-    "the unit may write the default state directory"
-has "$T/unit/meshd.conf" "d $T/etc/meshd/state 0750 meshd meshd" \
-    "tmpfiles makes that directory"
+# Where meshd writes: systemd's directories, and the sample meshd.conf's.
+has "$T/unit/meshd.service" "StateDirectory=meshd" \
+    "the unit has systemd make /var/lib/meshd (\$STATE_DIRECTORY)"
+has "$T/unit/meshd.service" "LogsDirectory=meshd" \
+    "and /var/log/meshd (\$LOGS_DIRECTORY)"
+has "$T/unit/meshd.service" "RuntimeDirectory=meshd" "and /run/meshd"
+has "$T/unit/meshd.service" "ReadWritePaths=-$T/var/lib/meshd -$T/var/log/meshd" \
+    "the unit may write the sample meshd.conf's directories"
+has "$T/unit/meshd.conf" "d $T/var/lib/meshd 0750 meshd meshd" \
+    "tmpfiles makes the sample's state directory"
+grep -q "/etc/meshd/state" "$T/unit/meshd.service" "$T/unit/meshd.conf" &&
+    fail "the unit or tmpfiles still name the old state under sysconfdir" ||
+    ok "no state under sysconfdir any more"
+grep -qE '^Type=notify$' "$T/unit/meshd.service" &&
+    ok "Type=notify: meshd says when it is ready" ||
+    fail "the unit is not Type=notify"
+ws=$(sed -n 's/^WatchdogSec=\([0-9]*\)$/\1/p' "$T/unit/meshd.service")
+[ -n "$ws" ] && [ "$ws" -ge 10 ] &&
+    ok "WatchdogSec=$ws (meshd pings at half of it)" ||
+    fail "no WatchdogSec= of 10 s or more: '$ws'"
+# Documentation= names every manual page doc/ has, and nothing else.
+want=$(for page in "$top_srcdir"/doc/*.[158]; do
+	b=${page##*/}
+	echo "man:${b%.*}(${b##*.})"
+done | sort | tr '\n' ' ')
+got=$(sed -n 's/^Documentation=//p' "$T/unit/meshd.service" | tr ' ' '\n' |
+    grep . | sort | tr '\n' ' ')
+eq "$got" "$want" "Documentation= lists every man page in doc/"
+
+# meshd with the unit's environment and a meshd.conf that names no
+# directory: the state, staging and logs go to $STATE_DIRECTORY and
+# $LOGS_DIRECTORY, not beside meshd.conf (read-only under the unit), and
+# meshctl given the same environment finds that state.
+# sdrun DIR ENV...: meshd on DIR/etc/meshd.conf with ENV until meshctl
+# (same ENV) sees it up and, if DIR/etc/jobs has adhoc, its run succeeded.
+sdrun() {
+	d=$1
+	shift
+	env "$@" "$MESHD" -c "$d/etc/meshd.conf" >"$d/meshd.log" 2>&1 &
+	sdpid=$!
+	i=0
+	while [ "$i" -lt 200 ]; do
+		env "$@" "$top_builddir/meshctl" -c "$d/etc/meshd.conf" \
+		    status >"$d/status" 2>&1 && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -e "$d/etc/jobs/adhoc.conf" ]; then
+		env "$@" "$top_builddir/meshctl" -c "$d/etc/meshd.conf" \
+		    trigger adhoc >"$d/trigger" 2>&1
+		i=0
+		while [ "$i" -lt 200 ] && ! env "$@" "$top_builddir/meshctl" \
+		    -c "$d/etc/meshd.conf" runs adhoc 2>/dev/null |
+		    grep -q success; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+	fi
+	kill -TERM "$sdpid"
+	wait "$sdpid"
+}
+TPL="$top_builddir/tests/plugins/.libs"
+for d in sd1 sd2 sd3; do
+	mkdir -p "$T/$d/etc/jobs"
+	printf 'jobs_dir = "jobs";\nworkers = 1;\nplugin_path = [ "%s" ];\n' \
+	    "$TPL" >"$T/$d/etc/meshd.conf"
+done
+cat >"$T/sd1/etc/jobs/adhoc.conf" <<'JOB'
+name = "adhoc";
+domain = "test";
+owner = "tests@example.org";
+tasks = ( { id = "a"; plugin = "ok"; stage = "extract"; } );
+JOB
+sdrun "$T/sd1" STATE_DIRECTORY="$T/sd1/lib" LOGS_DIRECTORY="$T/sd1/log"
+has "$T/sd1/status" "meshd:    up" "meshctl with the unit's environment finds meshd"
+[ -s "$T/sd1/lib/state.db" ] && ok "state_db defaults to \$STATE_DIRECTORY/state.db" ||
+    { fail "no state in \$STATE_DIRECTORY"; sed 's/^/    | /' "$T/sd1/meshd.log"; }
+[ -n "$(find "$T/sd1/log" -type f 2>/dev/null)" ] &&
+    ok "the attempt's log is under \$LOGS_DIRECTORY" ||
+    fail "no attempt log under \$LOGS_DIRECTORY"
+[ -d "$T/sd1/lib/staging" ] && ok "staging_dir defaults to \$STATE_DIRECTORY/staging" ||
+    fail "no staging directory in \$STATE_DIRECTORY"
+[ ! -e "$T/sd1/etc/state" ] && ok "nothing written beside meshd.conf" ||
+    fail "meshd wrote beside meshd.conf: $(ls "$T/sd1/etc/state")"
+# Several directories: the first; logs under it without $LOGS_DIRECTORY.
+sdrun "$T/sd2" STATE_DIRECTORY="$T/sd2/lib:$T/sd2/other"
+[ -s "$T/sd2/lib/state.db" ] && [ ! -e "$T/sd2/other" ] &&
+    ok "of several directories in \$STATE_DIRECTORY, the first" ||
+    fail "\$STATE_DIRECTORY=a:b did not put the state in a"
+# A key meshd.conf sets wins; a relative directory is not used.
+echo "state_db = \"$T/sd3/mine/state.db\";" >>"$T/sd3/etc/meshd.conf"
+sdrun "$T/sd3" STATE_DIRECTORY="$T/sd3/lib" LOGS_DIRECTORY="relative"
+[ -s "$T/sd3/mine/state.db" ] && [ ! -e "$T/sd3/lib/state.db" ] &&
+    ok "state_db in meshd.conf wins over \$STATE_DIRECTORY" ||
+    fail "\$STATE_DIRECTORY overrode meshd.conf's state_db"
+[ ! -e "$T/sd3/relative" ] && [ ! -e "relative" ] &&
+    ok "a relative \$LOGS_DIRECTORY is ignored" ||
+    fail "a relative \$LOGS_DIRECTORY was used"
 has "$T/unit/meshd.service" "ExecStart=$MESHD --foreground -c $T/etc/meshd/meshd.conf" \
     "meshd reads SYSCONFDIR/meshd/meshd.conf, its default"
 # systemd must wait longer than meshd's own drain before it kills.
@@ -130,134 +233,5 @@ has "$T/unit/meshd.service" "KillMode=mixed" \
 grep -q '^MemoryDenyWriteExecute=' "$T/unit/meshd.service" &&
     fail "MemoryDenyWriteExecute= is set: plugins may need W+X memory" ||
     ok "no MemoryDenyWriteExecute= (plugins may need W+X memory)"
-
-# ------------------------------------------------------------ completion
-if ! command -v bash >/dev/null 2>&1; then
-	fail "bash not found: the completion cannot be tested"
-	finish
-	exit
-fi
-if bash -n "$COMPLETION" 2>"$T/err"; then
-	ok "the completion is valid bash"
-else
-	fail "bash -n contrib/bash-completion/meshctl"
-	sed 's/^/    | /' "$T/err"
-fi
-
-# Two configurations: the environment's (MESHD_CONFIG, from e2e-lib.sh) and
-# another given with -c, with different jobs.
-conf
-cat >"$T/jobs/day.conf" <<'JOB'
-name = "day";
-domain = "test";
-owner = "tests@example.org";
-schedule = "@daily";
-start = "2001-01-01";
-catchup = "none";
-tasks = (
-  { id = "extract"; plugin = "ok"; stage = "extract"; },
-  { id = "check"; plugin = "ok"; stage = "check"; after = [ "extract" ]; },
-  { id = "publish"; plugin = "ok"; stage = "publish"; after = [ "check" ]; }
-);
-JOB
-sed -e 's/"day"/"quarter"/' -e 's|@daily|*/15 * * * *|' "$T/jobs/day.conf" \
-    >"$T/jobs/quarter.conf"
-mkdir -p "$T/other/jobs"
-sed 's|^jobs_dir = .*|jobs_dir = "other/jobs";|' "$T/meshd.conf" \
-    >"$T/other.conf"
-sed 's/"day"/"elsewhere"/' "$T/jobs/day.conf" >"$T/other/jobs/elsewhere.conf"
-run_ctl 0 "run day 2001-01-05" run day --partition 2001-01-05
-run_ctl 0 "run day 2001-01-06" run day --partition 2001-01-06
-run_ctl 0 "run quarter 2001-01-05T10:15" run quarter --partition 2001-01-05T10:15
-
-# `meshctl` is found on PATH, as it would be when installed.
-mkdir -p "$T/bin"
-ln -s "$MESHCTL" "$T/bin/meshctl"
-
-# comp LINE: the replies for the line, cursor at its end, one per line
-# (sorted), as readline would ask for them.
-comp() {
-	(cd "$T" && PATH="$T/bin:$PATH" bash -c '
-		. "$1"
-		COMP_LINE=$2
-		COMP_POINT=${#2}
-		read -ra COMP_WORDS <<<"$2"
-		case $2 in *" ") COMP_WORDS+=("") ;; esac
-		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-		_meshctl
-		printf "%s\n" "${COMPREPLY[@]}"' bash "$COMPLETION" "$1") |
-	    sed '/^$/d' | sort
-}
-# compeq LINE WANT: the replies, space-separated, are exactly WANT.
-compeq() {
-	eq "$(comp "$1" | tr '\n' ' ' | sed 's/ $//')" "$2" "'$1<TAB>' -> $2"
-}
-# comphas LINE WORD...: the replies include each WORD.
-comphas() {
-	l=$1; shift
-	comp "$l" >"$T/comp"
-	for w in "$@"; do
-		if grep -qxF -- "$w" "$T/comp"; then
-			ok "'$l<TAB>' offers $w"
-		else
-			fail "'$l<TAB>' does not offer $w: $(tr '\n' ' ' <"$T/comp")"
-		fi
-	done
-}
-
-eq "$(bash -c '. "$1"; complete -p meshctl' bash "$COMPLETION")" \
-    "complete -F _meshctl meshctl" "sourcing it registers _meshctl for meshctl"
-
-# Verbs: each one `meshctl --help` lists, whatever they are.
-"$MESHCTL" --help | awk '/^Verbs:/ { v = 1; next } /^$/ { v = 0 }
-    v { print $1 }' | sort >"$T/verbs"
-comp "meshctl " >"$T/comp"
-if [ -s "$T/verbs" ] && cmp -s "$T/verbs" "$T/comp"; then
-	ok "'meshctl <TAB>' offers every verb of --help ($(wc -l <"$T/verbs"))"
-else
-	fail "'meshctl <TAB>' differs from the verbs of --help"
-	diff "$T/verbs" "$T/comp" | sed 's/^/    | /'
-fi
-comphas "meshctl " run trigger backfill backfills clear runs jobs dag
-compeq "meshctl trig" "trigger"
-compeq "meshctl -u ru" "run runs"
-compeq "meshctl backf" "backfill backfills"
-compeq "meshctl --" "--config --help --timeout --utc --version"
-comphas "meshctl -" -c -u -h -V
-compeq "meshctl -c other." "other.conf"
-
-# A verb's options, from `meshctl VERB --help`.
-compeq "meshctl runs --st" "--state"
-comphas "meshctl runs day --" --state --limit --json --help
-comphas "meshctl backfill day --" --from --to --reprocess --max-active-runs \
-    --reverse --dry-run --wait --yes
-comphas "meshctl clear day --" --partition --task --downstream --failed-only
-compeq "meshctl backfill day --inter" "--interval"
-
-# Option values.
-compeq "meshctl dag day --format " "dot json text"
-compeq "meshctl dag day --format=d" "dot"
-compeq "meshctl runs day --state " "cancelled failed queued running success"
-compeq "meshctl runs day -s f" "failed"
-compeq "meshctl backfill day --reprocess " "all failed missing"
-comphas "meshctl backfills --state " pending cancelling success
-comphas "meshctl catalog --state " published quarantined
-
-# Job names, partitions and tasks, from the state and the job files.
-compeq "meshctl runs " "day quarter"
-compeq "meshctl runs d" "day"
-compeq "meshctl trigger q" "quarter"
-compeq "meshctl backfill " "cancel day quarter"
-compeq "meshctl -c $T/other.conf runs " "elsewhere"
-compeq "meshctl --config=$T/other.conf dag " "elsewhere"
-compeq "meshctl tasks day " "2001-01-05 2001-01-06"
-compeq "meshctl trigger day --partition 2001-01-0" "2001-01-05 2001-01-06"
-compeq "meshctl logs day 2001-01-05 " "check extract publish"
-compeq "meshctl clear day --task p" "publish"
-# A key with a colon: readline replaces only what follows the ':'.
-compeq "meshctl tasks quarter 2001-01-05T10:" "15"
-compeq "meshctl plugin " "info"
-compeq "meshctl runs day 2001" ""
-compeq "meshctl nosuchverb " ""
 
 finish

@@ -64,6 +64,10 @@ hasnt() {
 	fi
 }
 
+# A busy timeout: after a kill -9 the first reader may have to wait for
+# WAL recovery, or for a child of meshd that outlives it a moment.
+# Every sqlite3 a test runs in this shell gets the same timeout.
+sqlite3() { command sqlite3 -cmd ".timeout 10000" "$@"; }
 sql() { sqlite3 "$T/state/state.db" "$1"; }
 
 # waitsql DESC WANT SQL: wait up to 20 s for the query to give WANT, then

@@ -201,7 +201,7 @@ run_ctl 0 "status (text)" status
 has "$T/out" "meshd:    up, pid $MPID" "names the daemon"
 has "$T/out" "jobs:     2 running, 1 broken: broke (meshctl jobs says why)" "counts the jobs"
 stop_meshd
-run_ctl 0 "status --json, meshd down" status --json
+run_ctl 3 "status --json, meshd down (3: not running)" status --json
 valid status "status, meshd down"
 eq "$(jq -r '"\(.up) \(.pid) \(.uptime_s) \(.health)"' "$T/out")" "false 0 null null" "down"
 

@@ -146,6 +146,6 @@ eq "$(sql "SELECT ti.reason FROM task_instances ti JOIN runs r ON r.id = ti.run_
 
 kill -TERM "$pid"; wait "$pid"
 eq "$?" "0" "meshd stops cleanly"
-run_ctl 0 "status with meshd down" status --json
+run_ctl 3 "status with meshd down (3: not running)" status --json
 eq "$(jq -r '.up' "$T/out")" "false" "status: down"
 finish
