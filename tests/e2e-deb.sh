@@ -42,7 +42,7 @@ if [ -n "$missing" ]; then
 	finish; exit 1
 fi
 for p in $pkgs; do
-	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed'; then
+	if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$\| config-files$'; then
 		fail "$p is already installed here: this test installs and purges it (dpkg --purge $pkgs first)"
 		finish; exit 1
 	fi
@@ -205,7 +205,7 @@ else
 fi
 phase "purged"
 for p in $pkgs; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed\|config-files' &&
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q ' installed$\| config-files$' &&
 	    fail "$p is still known to dpkg: $(dpkg-query -W -f='${Status}' "$p")"
 done
 left=""
