@@ -16,11 +16,15 @@
 # analytics partition back to its sources, the products and the catalog.
 #
 # usage: contrib/demo.sh [SRCDIR [BUILDDIR [DEMODIR]]]
+# MESHCTL, MESHD and MESHD_DEMO_PLUGINS name the programs and the plugins
+# directory when they are not BUILDDIR's (the installed demo, meshd-demo).
 set -eu
 src=$(cd "${1:-.}" && pwd)
 build=$(cd "${2:-.}" && pwd)
 demo=${3:-$build/demo}
-meshctl="$build/meshctl"
+meshctl=${MESHCTL:-$build/meshctl}
+meshd=${MESHD:-$build/meshd}
+plugins=${MESHD_DEMO_PLUGINS:-$build/plugins/.libs}
 days=${MESHD_DEMO_DAYS:-90}
 # A day the delay bound quarantines (contrib/data/README), and a bound
 # wide enough to let it through.
@@ -50,7 +54,7 @@ cat >"$demo/meshd.conf" <<CONF
 # written by contrib/demo.sh
 state_db    = "state/state.db";
 jobs_dir    = "jobs";
-plugin_path = [ "$build/plugins/.libs" ];
+plugin_path = [ "$plugins" ];
 log_dir     = "state/logs";
 staging_dir = "state/staging";
 http        = { listen = "127.0.0.1:$port"; token_file = "http-token"; };   # web UI, API, /metrics
@@ -71,7 +75,7 @@ echo
 # few at a time, with progress; meshctl records the request, meshd does it.
 last=$(date -u -d "2001-01-01 + $((days - 1)) days" +%Y-%m-%d)
 echo "== ops: meshd runs flights_daily as a backfill, 2001-01-01 to $last"
-"$build/meshd" -c "$demo/meshd.conf" >"$demo/meshd.log" 2>&1 &
+"$meshd" -c "$demo/meshd.conf" >"$demo/meshd.log" 2>&1 &
 meshd_pid=$!
 trap 'kill "$meshd_pid" 2>/dev/null || :' EXIT
 i=0
@@ -168,5 +172,5 @@ echo
 echo "== catalog"
 "$meshctl" catalog
 echo
-echo "web UI: http://127.0.0.1:$port/ -- serve it again with: $build/meshd -c $demo/meshd.conf"
+echo "web UI: http://127.0.0.1:$port/ -- serve it again with: $meshd -c $demo/meshd.conf"
 echo "        (its buttons and the API's writes take the token in $demo/http-token)"

@@ -28,10 +28,7 @@
 #include "policy-conf.h"
 #include "state.h"
 #include "suggest.h"
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
+#include "paths.h"		/* generated: SYSCONFDIR, PKGLIBDIR */
 
 /* State of one config_load(), for messages. */
 struct cload {

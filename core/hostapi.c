@@ -226,7 +226,7 @@ product_at(const struct meshd_plugin *desc, size_t i)
 }
 
 static const char *
-host_output_location(meshd_ctx *ctx, const char *product)
+host_location(meshd_ctx *ctx, const char *product, const char **name)
 {
 	const struct meshd_plugin	*desc = ctx->desc;
 	const struct meshd_product	*mp;
@@ -242,6 +242,7 @@ host_output_location(meshd_ctx *ctx, const char *product)
 		product = own;
 	if (product == NULL)
 		return NULL;
+	*name = product;
 	/* The job file's override is for the task's own product only. */
 	if (ctx->task != NULL && ctx->task->location != NULL &&
 	    own != NULL && strcmp(product, own) == 0)
@@ -253,6 +254,37 @@ host_output_location(meshd_ctx *ctx, const char *product)
 			return mp->location;
 	}
 	return NULL;
+}
+
+/*
+ * The publish stage writes the location: a path location that does not
+ * exist yet is made there, as staging_dir is, so that a first publish to
+ * a new place does not fail on a missing directory (the operator names
+ * it in the job file and need not create it).  Other stages only read
+ * it, and URIs are the plugin's own business.
+ */
+static const char *
+host_output_location(meshd_ctx *ctx, const char *product)
+{
+	const char	*loc, *name = NULL;
+	char		*cause = NULL;
+
+	loc = host_location(ctx, product, &name);
+	if (loc == NULL || loc[0] != '/' || ctx->in_init || ctx->task == NULL ||
+	    ctx->task->stage != MESHD_STAGE_PUBLISH)
+		return loc;
+	if (mkdir_p(loc, 0755, &cause) != 0) {
+		int	e = errno;
+
+		if (ctx->dir_fault == NULL) {
+			ctx->dir_errno = e;
+			ctx->dir_fault = xasprintf("location of %s: %s",
+			    name, cause);
+		}
+		free(cause);
+		return NULL;
+	}
+	return loc;
 }
 
 static int

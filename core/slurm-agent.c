@@ -30,6 +30,7 @@
 #include "slurm-agent.h"
 #include "meshd/plugin.h"
 #include "pilot.h"
+#include "paths.h"		/* generated: BINDIR */
 
 /* meshd always names the worker; BINDIR's is for a CONFIG without one. */
 

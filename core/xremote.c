@@ -25,6 +25,7 @@
 #include "util.h"
 #include "wire.h"
 #include "xremote.h"
+#include "paths.h"		/* generated: BINDIR */
 
 /* The agent's socket in the agent. */
 #define XREMOTE_FD	3

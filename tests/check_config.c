@@ -25,6 +25,7 @@
 #include "schedule.h"
 #include "suggest.h"
 #include "meshd/plugin.h"
+#include "paths.h"
 #include "util.h"
 
 static char		*tmp;		/* the temporary tree */

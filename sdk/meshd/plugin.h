@@ -182,7 +182,11 @@ struct meshd_api {
 	/* Where `product` is published: the job file's `location` for it if
 	 * set, else the product's location in the descriptor.  `product` NULL
 	 * means the task's product (the task's `product` key, else the
-	 * plugin's first product).  NULL if there is none. (1.0) */
+	 * plugin's first product).  NULL if there is none. (1.0)
+	 * In the publish stage, a location that is an absolute path and
+	 * does not exist yet is created first as a directory (with its
+	 * parents, mode 0755 less the umask); NULL if it cannot be, and the
+	 * attempt then fails with the host's reason, as for staging_dir. */
 	const char *(*output_location)(meshd_ctx *ctx, const char *product);
 
 	/* Record a quality-check result.  `observed` is the measured value;

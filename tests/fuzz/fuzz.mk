@@ -16,7 +16,7 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # gcc's -Werror build is the warnings gate; clang's extra opinions on the
 # core sources (-Wformat-nonliteral on v*printf wrappers) are not errors.
 FUZZ_CFLAGS := -std=c11 -g -O1 -fno-omit-frame-pointer $(SAN) \
-	$(filter-out -Werror,$(WARN_CFLAGS)) -Wno-format-nonliteral $(DEFS) -I$(S) -I$(S)/sdk -I$(S)/core \
+	$(filter-out -Werror,$(WARN_CFLAGS)) -Wno-format-nonliteral $(DEFS) -I$(S) -I$(S)/sdk -I$(S)/core -Icore \
 	-DSYSCONFDIR='"/etc"' -DPKGLIBDIR='"/nonexistent"' \
 	-DLOCALSTATEDIR='"/var"' -DBINDIR='"/usr/bin"' $(DEP_CFLAGS)
 
