@@ -278,8 +278,10 @@ health_put(struct dhealth *h, const char *text, size_t len)
 		(void)unlink(tmp);
 	}
 	free(tmp);
-	if (pwrite(h->fd, text, len, 0) == (ssize_t)len)
-		(void)ftruncate(h->fd, (off_t)len);
+	/* A tail left by a failed truncate follows a whole document. */
+	if (pwrite(h->fd, text, len, 0) == (ssize_t)len &&
+	    ftruncate(h->fd, (off_t)len) == -1)
+		log_debug("%s: %s", h->path, strerror(errno));
 }
 
 /* The remote executors as meshd sees them now (issue 13): what is in

@@ -4,9 +4,8 @@
 # with a watchdog and systemd's state, logs and runtime directories, names
 # every man page, its user and the sample meshd.conf's directories come
 # from the sysusers.d and tmpfiles.d files, meshd run with the unit's
-# environment puts its state where the unit lets it write, and the bash
-# completion, driven as readline would drive it, completes verbs, options,
-# option values, job names, partitions and tasks from the real meshctl.
+# environment puts its state where the unit lets it write.  (The bash
+# completion is tested in e2e-completion.sh.)
 . "$(dirname "$0")/e2e-lib.sh"
 MESHD=${MESHD:-$top_builddir/meshd}
 SD="$top_srcdir/contrib/systemd"

@@ -98,10 +98,11 @@ for f in /usr/sbin/meshd /usr/bin/meshctl /usr/bin/meshd-worker \
     /usr/share/man/man5/meshd.conf.5.gz /usr/share/man/man5/meshd-job.5.gz \
     /usr/share/man/man8/meshd-worker.8.gz \
     /usr/share/bash-completion/completions/meshctl \
-    /usr/share/doc/meshd/examples/meshd.conf; do
+    /usr/share/doc/meshd/examples/meshd.conf \
+    /usr/share/meshd/openlineage/MeshdRunFacet.json; do
 	grep -qx -- "$f" "$T/meshd.list" || fail "meshd lacks $f"
 done
-ok "meshd: the daemon, CLI, worker, unit, sysusers/tmpfiles, man pages, completion, sample"
+ok "meshd: the daemon, CLI, worker, unit, sysusers/tmpfiles, man pages, completion, sample, facet schemas"
 for f in /usr/include/meshd/plugin.h \
     /usr/share/doc/libmeshd-plugin-dev/sdk/README.md \
     /usr/share/doc/libmeshd-plugin-dev/plugin-template/template.c \
