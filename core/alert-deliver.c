@@ -38,6 +38,7 @@
 #include "log.h"
 #include "selfexec.h"
 #include "state.h"
+#include "token.h"
 #include "util.h"
 
 #define ALERT_BACKOFF_MIN_US	1000000LL
@@ -225,34 +226,6 @@ http_sink(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* The bearer token: the file's first line, read now (it may be rotated).
- * NULL with cause; the token itself never goes into a cause or a log. */
-static char *
-read_token(const char *path, char **cause)
-{
-	FILE	*f;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-
-	if ((f = fopen(path, "re")) == NULL) {
-		set_cause(cause, "bearer_token_file %s: %s", path,
-		    strerror(errno));
-		return NULL;
-	}
-	n = getline(&line, &cap, f);
-	fclose(f);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' ||
-	    line[n - 1] == ' ' || line[n - 1] == '\t'))
-		line[--n] = '\0';
-	if (n <= 0) {
-		free(line);
-		set_cause(cause, "bearer_token_file %s: empty", path);
-		return NULL;
-	}
-	return line;
-}
-
 /* POST `doc` to url; 0 on a 2xx answer, else -1 with cause. */
 static int
 post_hook(const char *url, const char *token_file, const char *doc,
@@ -273,7 +246,8 @@ post_hook(const char *url, const char *token_file, const char *doc,
 	}
 	hdr = curl_slist_append(hdr, "Content-Type: application/json");
 	if (token_file != NULL) {
-		if ((token = read_token(token_file, cause)) == NULL) {
+		if ((token = token_read("bearer_token_file",
+		    token_file, 0, cause)) == NULL) {
 			curl_slist_free_all(hdr);
 			return -1;
 		}

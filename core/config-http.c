@@ -22,12 +22,12 @@
 #include "config.h"
 #include "limit.h"
 #include "suggest.h"
+#include "token.h"
 #include "util.h"
 
 static const char *const http_keys[] = { "listen", "token_file", NULL };
 
 /* The largest token file read: a token is a line, not a document. */
-#define HTTP_TOKEN_MAX	4096
 
 /* limit_error(), under the short name this file's lines are wrapped for. */
 #define herr(...) limit_error(__VA_ARGS__)
@@ -162,42 +162,7 @@ config_http_parse(struct meshd_config *cfg, const config_setting_t *g,
 char *
 config_http_token(const char *path, char **cause)
 {
-	char		 buf[HTTP_TOKEN_MAX + 1], *s, *e;
-	ssize_t		 r;
-	size_t		 n = 0;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		*cause = xasprintf("http.token_file: cannot read %s: %s",
-		    path, strerror(errno));
-		return NULL;
-	}
-	while (n < sizeof buf - 1 &&
-	    (r = read(fd, buf + n, sizeof buf - 1 - n)) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			*cause = xasprintf("http.token_file: cannot read %s: "
-			    "%s", path, strerror(errno));
-			close(fd);
-			return NULL;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	s = buf;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strcspn(s, "\r\n");
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = '\0';
-	if (*s == '\0') {
-		*cause = xasprintf("http.token_file: %s holds no token", path);
-		return NULL;
-	}
-	return xstrdup(s);
+	return token_read("http.token_file", path, 0, cause);
 }
 
 int

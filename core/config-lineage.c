@@ -16,13 +16,13 @@
 #include "config.h"
 #include "limit.h"
 #include "suggest.h"
+#include "token.h"
 #include "util.h"
 
 /* The ranges of lineage.timeout and lineage.keep (meshd.conf(5)). */
 #define CFG_MAX_LINEAGE_TIMEOUT	300
 #define CFG_MAX_LINEAGE_KEEP	(366 * 86400)
 /* The largest token file read: a token is a line, not a document. */
-#define LINEAGE_TOKEN_MAX	4096
 
 static const char *const lineage_keys[] = {
 	"sink", "path", "url", "namespace", "timeout", "keep",
@@ -195,60 +195,8 @@ config_lineage_parse(struct meshd_config *cfg, const config_setting_t *g,
 char *
 config_lineage_token(const char *path, char **cause)
 {
-	struct stat	 sb;
-	char		 buf[LINEAGE_TOKEN_MAX + 1], *s, *e, *tok;
-	ssize_t		 r;
-	size_t		 n = 0;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		set_cause(cause, "lineage.bearer_token_file: cannot read %s: "
-		    "%s", path, strerror(errno));
-		return NULL;
-	}
-	/* Judged on the file opened, not on a name that may have moved. */
-	if (fstat(fd, &sb) == -1) {
-		set_cause(cause, "lineage.bearer_token_file: cannot read %s: "
-		    "%s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (!S_ISREG(sb.st_mode) || (sb.st_mode & S_IROTH)) {
-		set_cause(cause, "lineage.bearer_token_file: %s is %s", path,
-		    !S_ISREG(sb.st_mode) ? "not a file" : "readable by "
-		    "anyone: chmod o-rwx it");
-		close(fd);
-		return NULL;
-	}
-	while (n < sizeof buf - 1 &&
-	    (r = read(fd, buf + n, sizeof buf - 1 - n)) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			set_cause(cause, "lineage.bearer_token_file: cannot "
-			    "read %s: %s", path, strerror(errno));
-			close(fd);
-			explicit_bzero(buf, sizeof buf);
-			return NULL;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = '\0';
-	/* The first line, without the blanks around it. */
-	s = buf;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	e = s + strcspn(s, "\r\n");
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = '\0';
-	tok = *s != '\0' ? xstrdup(s) : NULL;
-	explicit_bzero(buf, sizeof buf);
-	if (tok == NULL)
-		set_cause(cause, "lineage.bearer_token_file: %s holds no "
-		    "token", path);
-	return tok;
+	return token_read("lineage.bearer_token_file", path, TOKEN_PRIVATE,
+	    cause);
 }
 
 int
