@@ -622,6 +622,11 @@ run_close(struct erun *r, const char *state, int64_t now, char **cause)
 	size_t		 i;
 	static const char *const keep[] = { "published", "quarantined",
 	    NULL };
+	/* A run that succeeds without publishing a product it was building
+	 * (a job with no publish task, or its publish skipped) leaves the
+	 * partition missing, not building for ever. */
+	static const char *const keep_built[] = { "published",
+	    "quarantined", "stale", "missing", NULL };
 
 	for (i = 0; i < r->n; i++) {
 		struct rtask *t = &r->t[i];
@@ -637,8 +642,8 @@ run_close(struct erun *r, const char *state, int64_t now, char **cause)
 				return -1;
 		}
 	}
-	if (strcmp(state, "success") != 0 &&
-	    run_products_set(r, "missing", keep, cause) != 0)
+	if (run_products_set(r, "missing", strcmp(state, "success") != 0 ?
+	    keep : keep_built, cause) != 0)
 		return -1;
 	if (state_run_set(e->st, r->run_id, state, 0, now, cause) != 0 ||
 	    alert_run_end(e->st, e->cfg, r->job, r->run_id, state, cause) != 0)

@@ -85,6 +85,7 @@ done
 eq "$(sql "SELECT count(*) FROM runs")" 18 "18 runs made"
 eq "$(sql "SELECT state FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name = 'plain' AND partition_key = 'c'")" failed "plain c failed"
 eq "$(sql "SELECT count(*) FROM product_partitions WHERE state = 'published' AND run_id IS NOT NULL")" 3 "three partitions published in the catalog"
+eq "$(sql "SELECT count(*) FROM product_partitions WHERE state = 'building'")" 0 "no ended run leaves a partition building (plain has no publish task)"
 nlogs=$(find "$T/state/logs" -name '*.log' | wc -l)
 [ "$nlogs" -ge 30 ] && ok "attempt logs written ($nlogs)" || fail "only $nlogs logs"
 
