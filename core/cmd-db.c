@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "housekeep.h"
 #include "meshctl.h"
@@ -76,46 +75,6 @@ const struct cmd_entry cmd_db_entry = {
 	.exec = cmd_db_exec,
 };
 
-/* Transactions of `clean`: BEGIN IMMEDIATE takes the write lock at once,
- * so a batch never fails half-way on a lock. */
-static int
-db_exec(sqlite3 *db, const char *sql, char **cause)
-{
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		set_cause(cause, "%s: %s", sql, sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
-}
-
-struct clean_ctx {
-	sqlite3	*db;
-	int	 dry;
-};
-
-static int
-clean_begin(void *arg, char **cause)
-{
-	struct clean_ctx *c = arg;
-
-	return db_exec(c->db, c->dry ? "BEGIN" : "BEGIN IMMEDIATE", cause);
-}
-
-static int
-clean_commit(void *arg, char **cause)
-{
-	return db_exec(((struct clean_ctx *)arg)->db, "COMMIT", cause);
-}
-
-static void
-clean_rollback(void *arg)
-{
-	struct clean_ctx *c = arg;
-
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
 static void
 clean_text(const struct house_counts *c, int dry, const char *older,
     const char *cutoff)
@@ -158,7 +117,7 @@ db_clean(struct ctl *ctl, int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct house_ops	 ops;
-	struct clean_ctx	 cc;
+	struct house_plain	 pl;
 	struct house		*h;
 	struct state		*st;
 	struct stat		 sb;
@@ -218,14 +177,9 @@ db_clean(struct ctl *ctl, int argc, char **argv)
 	 * the whole clean. */
 	state_set_deadline(st, 0);
 	cutoff = now_us() - secs * 1000000;
-	cc.db = state_sqlite(st);
-	cc.dry = dry;
-	memset(&ops, 0, sizeof ops);
-	ops.begin = clean_begin;
-	ops.commit = clean_commit;
-	ops.rollback = clean_rollback;
-	ops.arg = &cc;
-	h = house_new(cc.db, &ops, ctl->cfg->log_dir, cutoff, cutoff, dry);
+	house_ops_plain(&ops, &pl, state_sqlite(st), dry);
+	h = house_new(state_sqlite(st), &ops, ctl->cfg->log_dir, cutoff,
+	    cutoff, dry);
 	while ((rc = house_step(h, &cause)) > 0)
 		;
 	if (rc < 0) {

@@ -843,3 +843,50 @@ house_counts_any(const struct house_counts *c)
 	return c->runs + c->backfills + c->requests + c->alerts +
 	    c->log_files > 0;
 }
+
+static int
+plain_exec(sqlite3 *db, const char *sql, char **cause)
+{
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+		set_cause(cause, "%s: %s", sql, sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+plain_begin(void *arg, char **cause)
+{
+	struct house_plain *pl = arg;
+
+	return plain_exec(pl->db, pl->dry ? "BEGIN" : "BEGIN IMMEDIATE",
+	    cause);
+}
+
+static int
+plain_commit(void *arg, char **cause)
+{
+	return plain_exec(((struct house_plain *)arg)->db, "COMMIT", cause);
+}
+
+static void
+plain_rollback(void *arg)
+{
+	struct house_plain *pl = arg;
+
+	if (!sqlite3_get_autocommit(pl->db))
+		sqlite3_exec(pl->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+house_ops_plain(struct house_ops *ops, struct house_plain *pl, sqlite3 *db,
+    int dry_run)
+{
+	pl->db = db;
+	pl->dry = dry_run;
+	memset(ops, 0, sizeof *ops);
+	ops->begin = plain_begin;
+	ops->commit = plain_commit;
+	ops->rollback = plain_rollback;
+	ops->arg = pl;
+}

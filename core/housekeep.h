@@ -85,6 +85,19 @@ struct house_ops {
 struct house;
 
 /*
+ * Plain transactions on a connection of the caller's own (meshctl db
+ * clean): BEGIN IMMEDIATE takes the write lock at once, so a batch never
+ * fails half-way on a lock; a dry run only reads (BEGIN).  `pl` holds
+ * what `ops` needs and must outlive the sweep.
+ */
+struct house_plain {
+	struct sqlite3	*db;
+	int		 dry;
+};
+void		 house_ops_plain(struct house_ops *ops, struct house_plain *pl,
+		    struct sqlite3 *db, int dry_run);
+
+/*
  * A sweep over `db`: runs that ended before hist_cutoff_us are deleted,
  * logs of runs that ended before log_cutoff_us removed (wall clock
  * microseconds; 0: not at all).  log_dir NULL: no file is removed.
